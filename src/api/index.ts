@@ -1,0 +1,14 @@
+// The REST API: every capability's /api/v1 router, and the OpenAPI document describing them.
+import { Elysia } from "elysia";
+import type { AppContext } from "../context.ts";
+import { publicBaseUrl } from "../config.ts";
+import { openApiDocument, type ApiOperation } from "./openapi.ts";
+import { projectApi, projectOperations } from "../projects/api.ts";
+
+const operations: ApiOperation[] = [...projectOperations];
+
+export function api(ctx: AppContext) {
+  return new Elysia()
+    .get("/api/v1/openapi.json", ({ request }) => openApiDocument(operations, publicBaseUrl(ctx.config, request)))
+    .use(projectApi(ctx));
+}

@@ -1,0 +1,70 @@
+// Dashboard users: an email, an argon2id password hash and a role.
+import type { Database } from "bun:sqlite";
+import { newId } from "../core/ids.ts";
+
+export const ROLES = ["owner", "admin", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface User {
+  id: string;
+  email: string;
+  role: Role;
+  createdAt: number;
+}
+
+export class UserInputError extends Error {}
+
+export const MIN_PASSWORD_LENGTH = 8;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export async function createUser(
+  db: Database,
+  input: { email: string; password: string; role?: Role },
+  now = Date.now(),
+): Promise<User> {
+  const email = normalizeEmail(input.email);
+  const role = input.role ?? "owner";
+  if (!EMAIL.test(email)) throw new UserInputError(`"${input.email}" is not an email address`);
+  if (input.password.length < MIN_PASSWORD_LENGTH) throw new UserInputError(`the password needs at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (!ROLES.includes(role)) throw new UserInputError(`role must be one of ${ROLES.join(", ")}`);
+  if (findUserByEmail(db, email)) throw new UserInputError(`a user with email ${email} already exists`);
+  const passwordHash = await Bun.password.hash(input.password, { algorithm: "argon2id" });
+  const id = newId("usr", 12);
+  db.query("INSERT INTO users (id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)").run(id, email, passwordHash, role, now);
+  return { id, email, role, createdAt: now };
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  role: Role;
+  created_at: number;
+  password_hash: string;
+}
+
+export function findUserByEmail(db: Database, email: string): (User & { passwordHash: string }) | null {
+  const row = db
+    .query<UserRow, [string]>("SELECT id, email, role, created_at, password_hash FROM users WHERE email = ?")
+    .get(normalizeEmail(email));
+  return row ? { id: row.id, email: row.email, role: row.role, createdAt: row.created_at, passwordHash: row.password_hash } : null;
+}
+
+/** The user when the password is right, else null; takes the same time for an unknown email. */
+export async function verifyPassword(db: Database, email: string, password: string): Promise<User | null> {
+  const user = findUserByEmail(db, email);
+  const hash = user?.passwordHash ?? UNKNOWN_USER_HASH;
+  const ok = await Bun.password.verify(password, hash);
+  if (!user || !ok) return null;
+  const { passwordHash: _, ...publicUser } = user;
+  return publicUser;
+}
+
+const UNKNOWN_USER_HASH = Bun.password.hashSync("not-a-real-password", { algorithm: "argon2id" });
+
+export function countUsers(db: Database): number {
+  return db.query<{ n: number }, []>("SELECT count(*) AS n FROM users").get()!.n;
+}

@@ -1,0 +1,179 @@
+// The `bantico` command line (SPEC §7). Each command prints text, or JSON with --json.
+import { existsSync, renameSync, rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ConfigError, loadConfig } from "../config.ts";
+import { MigrationError } from "../db/migrate.ts";
+import { openInstance, type Instance } from "../instance.ts";
+import { startServer } from "../server.ts";
+import { createProject, getProject } from "../projects/service.ts";
+import { createUser, ROLES, UserInputError, type Role } from "../auth/users.ts";
+import { createApiKey } from "../auth/api-keys.ts";
+import { parseCommandLine, requireFlag, UsageError, type ParsedArgs } from "./args.ts";
+import packageJson from "../../package.json" with { type: "json" };
+
+export const HELP = `Bantico ${packageJson.version}: which link, campaign, source and lead brought the customers who paid.
+
+Usage: bantico [command] [options]
+
+Commands:
+  serve                                   start the server (default)
+  migrate                                 apply pending database migrations
+  project create --name NAME              create a project; prints its id and snippet token
+  user create --email E --password P [--role owner|admin|viewer]
+                                          create a dashboard user (default role: owner)
+  apikey create --project ID [--name N]   create an API key for a project (shown once)
+  backup FILE                             write a consistent copy of the database, also while serving
+  help                                    this text
+  version                                 the version
+
+Options (before or after the command):
+  --data DIR    data directory (default: $BANTICO_DATA_DIR or ./data)
+  --json        machine-readable output
+
+Environment: PORT (3000), BANTICO_DATA_DIR (./data), BANTICO_BASE_URL, BANTICO_SECRET, BANTICO_TRUSTED_PROXIES.
+`;
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+const defaultIo: CliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  env: process.env,
+};
+
+/** Runs one command; resolves to the process exit code (serve resolves once the server is up). */
+export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseCommandLine(argv);
+    if (args.flags.help) {
+      io.out(HELP);
+      return 0;
+    }
+    return await dispatch(args, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`bantico: ${error.message}\n\n${HELP}`);
+      return 2;
+    }
+    if (error instanceof ConfigError || error instanceof MigrationError || error instanceof UserInputError || error instanceof CommandError) {
+      io.err(`bantico: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+class CommandError extends Error {}
+
+async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
+  const [command = "serve", sub, ...rest] = args.positionals;
+  const config = () => loadConfig(io.env, { dataDir: args.flags.data as string | undefined });
+  const print = (json: unknown, text: string) => io.out(args.flags.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+  const expectNoMore = (extra: (string | undefined)[]) => {
+    const unexpected = extra.filter((x) => x !== undefined);
+    if (unexpected.length > 0) throw new UsageError(`unexpected argument: ${unexpected.join(" ")}`);
+  };
+
+  switch (command) {
+    case "help":
+      io.out(HELP);
+      return 0;
+    case "version":
+      print({ version: packageJson.version }, packageJson.version);
+      return 0;
+    case "serve": {
+      expectNoMore([sub, ...rest]);
+      const server = startServer(config());
+      const { applied } = server.instance;
+      if (applied.length > 0 && !args.flags.json) io.err(`applied migrations: ${applied.join(", ")}\n`);
+      print({ url: server.url, dataDir: server.instance.ctx.config.dataDir }, `Bantico listening on ${server.url} (data in ${server.instance.ctx.config.dataDir})`);
+      const shutdown = () => {
+        void server.stop().then(() => process.exit(0));
+      };
+      process.once("SIGINT", shutdown);
+      process.once("SIGTERM", shutdown);
+      return 0;
+    }
+    case "migrate":
+      expectNoMore([sub, ...rest]);
+      return withInstance(config(), (instance) => {
+        print({ applied: instance.applied }, instance.applied.length ? `applied: ${instance.applied.join(", ")}` : "the database is up to date");
+        return 0;
+      });
+    case "project":
+      if (sub !== "create") throw new UsageError(`unknown command: project ${sub ?? ""}`.trim());
+      expectNoMore(rest);
+      return withInstance(config(), ({ ctx }) => {
+        const project = createProject(ctx.db, { name: requireFlag(args, "name") });
+        print(
+          { id: project.id, name: project.name, token: project.token },
+          `created project ${project.name}\n  id:    ${project.id}\n  token: ${project.token}`,
+        );
+        return 0;
+      });
+    case "user": {
+      if (sub !== "create") throw new UsageError(`unknown command: user ${sub ?? ""}`.trim());
+      expectNoMore(rest);
+      const role = (args.flags.role as string | undefined) ?? "owner";
+      if (!ROLES.includes(role as Role)) throw new UsageError(`--role must be one of ${ROLES.join(", ")}`);
+      const email = requireFlag(args, "email");
+      const password = requireFlag(args, "password");
+      return withInstance(config(), async ({ ctx }) => {
+        const user = await createUser(ctx.db, { email, password, role: role as Role });
+        print({ id: user.id, email: user.email, role: user.role }, `created ${user.role} ${user.email} (${user.id})`);
+        return 0;
+      });
+    }
+    case "apikey": {
+      if (sub !== "create") throw new UsageError(`unknown command: apikey ${sub ?? ""}`.trim());
+      expectNoMore(rest);
+      const projectId = requireFlag(args, "project");
+      return withInstance(config(), ({ ctx }) => {
+        if (!getProject(ctx.db, projectId)) throw new CommandError(`no project with id ${projectId}`);
+        const created = createApiKey(ctx.db, projectId, (args.flags.name as string | undefined) ?? "");
+        print(
+          { key: created.key, prefix: created.prefix, projectId: created.projectId },
+          `created API key for ${projectId} (shown only now, keep it safe):\n  ${created.key}`,
+        );
+        return 0;
+      });
+    }
+    case "backup": {
+      if (!sub) throw new UsageError("backup needs a FILE to write");
+      expectNoMore(rest);
+      const target = resolve(sub);
+      if (existsSync(target)) throw new CommandError(`${target} already exists; choose a new file name`);
+      if (!existsSync(dirname(target))) throw new CommandError(`the folder ${dirname(target)} does not exist`);
+      return withInstance(config(), ({ ctx }) => {
+        // VACUUM INTO reads one consistent snapshot even while the server writes; a temporary
+        // name and a rename mean FILE is never seen half-written.
+        const partial = `${target}.partial-${process.pid}`;
+        try {
+          ctx.db.query("VACUUM INTO ?").run(partial);
+          renameSync(partial, target);
+        } catch (error) {
+          rmSync(partial, { force: true });
+          throw new CommandError(`backup failed: ${(error as Error).message}`);
+        }
+        print({ file: target }, `backup written to ${target}`);
+        return 0;
+      });
+    }
+    default:
+      throw new UsageError(`unknown command: ${command}`);
+  }
+}
+
+async function withInstance(config: ReturnType<typeof loadConfig>, run: (instance: Instance) => number | Promise<number>): Promise<number> {
+  const instance = openInstance(config);
+  try {
+    return await run(instance);
+  } finally {
+    instance.close();
+  }
+}

@@ -1,0 +1,52 @@
+// Applies the numbered SQL migrations in order, all pending ones in one transaction.
+import type { Database } from "bun:sqlite";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export class MigrationError extends Error {}
+
+function ensureLedger(db: Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  )`);
+}
+
+export function appliedVersions(db: Database): number[] {
+  ensureLedger(db);
+  return db
+    .query<{ version: number }, []>("SELECT version FROM schema_migrations ORDER BY version")
+    .all()
+    .map((row) => row.version);
+}
+
+/** Returns the names of the migrations it applied. Throws MigrationError naming the file that failed; nothing is applied then. */
+export function migrate(db: Database, migrations: readonly Migration[], now = Date.now()): string[] {
+  const applied = new Set(appliedVersions(db));
+  const known = new Set(migrations.map((m) => m.version));
+  const newer = [...applied].filter((v) => !known.has(v));
+  if (newer.length > 0) {
+    throw new MigrationError(
+      `the database has migration ${Math.max(...newer)} that this version of Bantico does not know: upgrade Bantico, or restore a backup`,
+    );
+  }
+  const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => !applied.has(m.version));
+  if (pending.length === 0) return [];
+  const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  db.transaction(() => {
+    for (const migration of pending) {
+      try {
+        db.exec(migration.sql);
+      } catch (error) {
+        throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`);
+      }
+      record.run(migration.version, migration.name, now);
+    }
+  })();
+  return pending.map((m) => m.name);
+}

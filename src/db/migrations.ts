@@ -1,0 +1,9 @@
+// The migrations embedded in the executable. Bun has no import.meta.glob: add each new file here.
+import type { Migration } from "./migrate.ts";
+import core from "../../migrations/001_core.sql" with { type: "text" };
+import journeys from "../../migrations/002_journeys.sql" with { type: "text" };
+
+export const migrations: readonly Migration[] = [
+  { version: 1, name: "001_core.sql", sql: core },
+  { version: 2, name: "002_journeys.sql", sql: journeys },
+];

@@ -1,0 +1,48 @@
+// Test harness: real servers on loopback over real SQLite files in temporary data dirs.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, type Config } from "../config.ts";
+import { startServer, type RunningServer } from "../server.ts";
+import { createProject, type Project } from "../projects/service.ts";
+import { createApiKey } from "../auth/api-keys.ts";
+
+export function tempDataDir(label = "bantico"): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `${label}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface TestServer extends RunningServer {
+  project: Project;
+  apiKey: string;
+  /** fetch against the server with the project's API key. */
+  api(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** Starts the real server on 127.0.0.1 with a fresh data dir, one project and one API key. */
+export async function startTestServer(
+  options: { env?: Record<string, string>; now?: () => number; config?: Partial<Config> } = {},
+): Promise<TestServer> {
+  const data = tempDataDir();
+  const config = { ...loadConfig({ PORT: "0", BANTICO_DATA_DIR: data.dir, ...options.env }), ...options.config };
+  const server = startServer(config, { hostname: "127.0.0.1", now: options.now });
+  const project = createProject(server.instance.ctx.db, { name: "Test project" });
+  const { key } = createApiKey(server.instance.ctx.db, project.id, "tests");
+  return {
+    ...server,
+    project,
+    apiKey: key,
+    api(path, init = {}) {
+      const { json, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      headers.set("authorization", `Bearer ${key}`);
+      if (json !== undefined) headers.set("content-type", "application/json");
+      return fetch(`${server.url}${path}`, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body });
+    },
+    async close() {
+      await server.stop();
+      data.remove();
+    },
+  };
+}

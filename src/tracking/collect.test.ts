@@ -200,7 +200,7 @@ describe("POST /api/collect", () => {
 
   test("identify links the visitor to a profile by id, with its email trimmed and lower-cased; a visitor may later be someone else", async () => {
     const first = await stored(hit({ n: "identify", i: { id: "user_1", email: "  Ada@Example.COM ", name: "Ada", plan: "pro" } }));
-    const profile = db().query("SELECT email, name, traits FROM profiles WHERE project_id = ? AND id = 'user_1'").get(server.project.id) as Record<string, string>;
+    const profile = db().query("SELECT email, name, traits FROM profiles WHERE project_id = ? AND id = 'user_1'").get(server.project.id) as { email: string; name: string; traits: string };
     expect(profile).toMatchObject({ email: "ada@example.com", name: "Ada" });
     expect(JSON.parse(profile.traits)).toEqual({ plan: "pro" });
     const custom = await stored(hit({ n: "signup_completed", p: { plan: "pro" } }));

@@ -108,7 +108,7 @@ describe("the tracker in a browser", () => {
       await tab.click("#out");
       const events = await eventually(() => {
         const all = eventsOf(ids.sessionId);
-        return all.some((e) => e.name === "outgoing_click") && all;
+        return all.some((e) => e.name === "outgoing_click") ? all : null;
       }, "the outgoing click");
 
       const names = events.map((e) => e.name);

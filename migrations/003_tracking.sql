@@ -17,5 +17,3 @@ CREATE TABLE counted_visitors (
   context_key TEXT NOT NULL,                   -- link|campaign|source|medium|content|lead
   PRIMARY KEY (project_id, day, visitor_id, context_key)
 ) WITHOUT ROWID;
-
-CREATE INDEX clicks_visitor ON clicks(project_id, visitor_id);

@@ -1,10 +1,10 @@
 // GET /l/{slug}: record the click, then 302 to the destination with bt_click and the link's utm_* (SPEC §4).
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
-import { randomString } from "../core/ids.ts";
 import { countryOf } from "../tracking/collect.ts";
 import { classifyUserAgent, detectBot } from "../tracking/user-agent.ts";
 import { cookielessVisitorIds } from "../tracking/visitors.ts";
+import { timeOrderedId } from "../tracking/statements.ts";
 import { recordClick } from "./clicks.ts";
 import { findActiveLink, type ActiveLink } from "./directory.ts";
 
@@ -71,8 +71,8 @@ export async function followLink(ctx: AppContext, request: Request, slug: string
   if (!link) return notFoundPage();
   const query = new URL(request.url).searchParams;
   if (detectBot(request)) return redirect(redirectTarget(link, query, null));
-  const clickId = randomString(16);
   const now = ctx.now();
+  const clickId = timeOrderedId(now, 8);
   const userAgent = request.headers.get("user-agent") ?? "";
   // The same cookieless id collect computes, so the click joins the visit that follows it.
   const [visitorId] = cookielessVisitorIds(ctx.db, link.projectId, ctx.clientIp(request), userAgent, now);

@@ -34,7 +34,9 @@ beforeAll(async () => {
       const path = new URL(request.url).pathname;
       const html = path.startsWith("/persist")
         ? page(`<script src="${script}" data-token="${token}" data-persist></script>`)
-        : page(`<script>window.BANTICO_TOKEN = "${token}";</script><script src="${script}"></script>`);
+        : path.startsWith("/vitals")
+          ? page(`<script src="${script}" data-token="${token}" data-vitals></script>`)
+          : page(`<script>window.BANTICO_TOKEN = "${token}";</script><script src="${script}"></script>`);
       return new Response(html, { headers: { "content-type": "text/html" } });
     },
   });
@@ -157,6 +159,36 @@ describe("the tracker in a browser", () => {
       const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
       expect(eventsOf(sessionId).map((e) => e.path)).toContain("/persist/gpc");
       expect(await context.cookies()).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("when the page is hidden, time on page is sent as engagement and data-vitals reports web vitals", async () => {
+    const context = await newContext();
+    try {
+      const tab = await context.newPage();
+      await tab.goto(siteUrl("/vitals/page"));
+      await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+      await tab.waitForFunction(() => [...document.scripts].some((s) => s.src.endsWith("/bantico-vitals.js")) && performance.getEntriesByType("paint").length > 0);
+      await tab.waitForLoadState("networkidle");
+      const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
+      // Hiding the tab five seconds later, without making the test wait five seconds.
+      await tab.evaluate(() => {
+        const realNow = Date.now;
+        Date.now = () => realNow() + 5000;
+        Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+        document.dispatchEvent(new Event("visibilitychange"));
+      });
+      const events = await eventually(() => {
+        const all = eventsOf(sessionId);
+        return all.some((e) => e.name === "web_vitals") && all.some((e) => e.name === "engagement") ? all : null;
+      }, "engagement and web vitals");
+      const engagement = JSON.parse(events.find((e) => e.name === "engagement")!.props!) as { ms: number };
+      expect(engagement.ms).toBeGreaterThanOrEqual(5000);
+      const vitals = JSON.parse(events.find((e) => e.name === "web_vitals")!.props!) as Record<string, number>;
+      expect(vitals.ttfb).toBeNumber();
+      expect(vitals.fcp).toBeNumber();
     } finally {
       await context.close();
     }

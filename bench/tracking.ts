@@ -10,6 +10,7 @@ import { startServer } from "../src/server.ts";
 import { createProject } from "../src/projects/service.ts";
 import { createLink } from "../src/links/service.ts";
 import { trackerAsset } from "../src/tracking/script.ts";
+import { median } from "./lib.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -46,7 +47,6 @@ async function wrk(url: string, script: string): Promise<WrkResult> {
   };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const work = mkdtempSync(join(tmpdir(), "bantico-bench-"));
 const server = startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: join(work, "data") }), { hostname: "127.0.0.1" });

@@ -15,7 +15,7 @@ import { bumpRollup, recordEvent } from "./events.ts";
 import { identifyProfile, profileIdOfVisitor, type IdentifyInput } from "./profiles.ts";
 import { prepared, timeOrderedId } from "./statements.ts";
 import type { UserAgentClass } from "./user-agent.ts";
-import { counted, utcDay } from "./visitors.ts";
+import { firstVisitOfDay, utcDay } from "./visitors.ts";
 
 export const SESSION_IDLE_MS = 30 * 60_000;
 
@@ -113,7 +113,7 @@ function startSession(db: Database, hit: Hit, visitorId: string, clickId: string
     hit.agent.device,
     hit.country,
   );
-  const firstToday = counted(db, hit.projectId, utcDay(hit.ts), visitorId, contextKey(context));
+  const firstToday = firstVisitOfDay(db, hit.projectId, utcDay(hit.ts), visitorId, contextKey(context));
   bumpRollup(db, hit.projectId, hit.ts, context, { sessions: 1, visitors: firstToday ? 1 : 0 });
   return sessionId;
 }

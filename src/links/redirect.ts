@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
 import { countryOf } from "../tracking/collect.ts";
 import { classifyUserAgent, detectBot } from "../tracking/user-agent.ts";
-import { cookielessVisitorIds } from "../tracking/visitors.ts";
+import { cookielessVisitorId } from "../tracking/visitors.ts";
 import { timeOrderedId } from "../tracking/statements.ts";
 import { recordClick } from "./clicks.ts";
 import { findActiveLink, type ActiveLink } from "./directory.ts";
@@ -69,19 +69,20 @@ function redirect(location: string): Response {
 export async function followLink(ctx: AppContext, request: Request, slug: string): Promise<Response> {
   const link = findActiveLink(ctx.db, slug);
   if (!link) return notFoundPage();
-  const query = new URL(request.url).searchParams;
+  const queryAt = request.url.indexOf("?");
+  const query = new URLSearchParams(queryAt === -1 ? "" : request.url.slice(queryAt + 1));
   if (detectBot(request)) return redirect(redirectTarget(link, query, null));
   const now = ctx.now();
   const clickId = timeOrderedId(now, 8);
   const userAgent = request.headers.get("user-agent") ?? "";
   // The same cookieless id collect computes, so the click joins the visit that follows it.
-  const [visitorId] = cookielessVisitorIds(ctx.db, link.projectId, ctx.clientIp(request), userAgent, now);
+  const visitorId = cookielessVisitorId(ctx.db, link.projectId, ctx.clientIp(request), userAgent, now);
   await ctx.writes.write((db) =>
     recordClick(db, {
       clickId,
       link,
       ts: now,
-      visitorId: visitorId ?? null,
+      visitorId,
       referrerHost: referrerHostOf(request),
       agent: classifyUserAgent(userAgent),
       country: countryOf(ctx, request),

@@ -53,6 +53,11 @@ export function cookielessVisitorIds(db: Database, projectId: string, ip: string
   return ids;
 }
 
+/** Today's cookieless id only: what a click records, so the visit that follows it has the same id. */
+export function cookielessVisitorId(db: Database, projectId: string, ip: string | null, userAgent: string, now: number): string {
+  return visitorHash(dailySalts(db, now).today, projectId, ip ?? "", userAgent);
+}
+
 /** Ids the tracker generates in persist mode, and the hashes above: nothing else is accepted as a visitor id. */
 export const VISITOR_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 

@@ -102,7 +102,9 @@
     vitals.async = true;
     document.head.appendChild(vitals);
   }
-  pageView();
+  // A prerendered page is counted when the visitor actually opens it, not when the browser guesses.
+  if (document.prerendering) document.addEventListener("prerenderingchange", pageView, { once: true });
+  else pageView();
   queued.forEach(function (call) {
     call = [].slice.call(call);
     var method = api[call[0]];

@@ -4,6 +4,8 @@ import type { AppContext } from "./context.ts";
 import { errorHandling, errorResponse } from "./http/errors.ts";
 import { isDatabaseUsable } from "./db/database.ts";
 import { api } from "./api/index.ts";
+import { trackingRoutes } from "./tracking/routes.ts";
+import { linkRoutes } from "./links/redirect.ts";
 import { paymentWebhooks } from "./payments/webhooks.ts";
 
 export function createApp(ctx: AppContext) {
@@ -14,6 +16,8 @@ export function createApp(ctx: AppContext) {
         ? Response.json({ status: "ok" }, { headers: { "cache-control": "no-store" } })
         : errorResponse(503, "database_unavailable", "the database does not answer"),
     )
+    .use(trackingRoutes(ctx))
+    .use(linkRoutes(ctx))
     .use(api(ctx))
     .use(paymentWebhooks(ctx));
 }

@@ -2,18 +2,12 @@
 // sessions, the profiles matching the customer's email, and earlier payments it may inherit from.
 import type { Database } from "bun:sqlite";
 import type { BanticoMetadata } from "../payments/metadata.ts";
-import type { AttributionCandidates, AttributionContext, AttributionMethod, LinkRecord, PriorAttribution, Touch } from "./engine.ts";
+import type { ContextColumns } from "../tracking/attribution-context.ts";
+import { CLOCK_TOLERANCE_MS, type AttributionCandidates, type AttributionContext, type AttributionMethod, type LinkRecord, type PriorAttribution, type Touch } from "./engine.ts";
 
 const DAY_MS = 86_400_000;
 
-export interface ContextColumns {
-  link_id: string | null;
-  campaign_id: string | null;
-  source: string | null;
-  medium: string | null;
-  content: string | null;
-  lead_id: string | null;
-}
+export type { ContextColumns };
 
 export function contextFromRow(row: ContextColumns): AttributionContext {
   return {
@@ -120,7 +114,7 @@ export function loadCandidates(
       db.query<{ visitor_id: string }, [string, string]>("SELECT visitor_id FROM sessions WHERE project_id = ? AND id = ?").get(projectId, metadata.sessionId)
         ?.visitor_id ?? null;
   }
-  const visitorTouches = visitorId ? sessionsOfVisitor.all(projectId, visitorId, from, refs.occurredAt).map(toTouch) : [];
+  const visitorTouches = visitorId ? sessionsOfVisitor.all(projectId, visitorId, from, refs.occurredAt + CLOCK_TOLERANCE_MS).map(toTouch) : [];
 
   const profiles: AttributionCandidates["profiles"] = [];
   if (refs.email) {
@@ -129,7 +123,7 @@ export function loadCandidates(
       const visitors = db
         .query<{ visitor_id: string }, [string, string]>("SELECT visitor_id FROM profile_visitors WHERE project_id = ? AND profile_id = ?")
         .all(projectId, id);
-      profiles.push({ profileId: id, touches: visitors.flatMap((v) => sessionsOfVisitor.all(projectId, v.visitor_id, from, refs.occurredAt).map(toTouch)) });
+      profiles.push({ profileId: id, touches: visitors.flatMap((v) => sessionsOfVisitor.all(projectId, v.visitor_id, from, refs.occurredAt + CLOCK_TOLERANCE_MS).map(toTouch)) });
     }
   }
 

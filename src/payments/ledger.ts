@@ -435,14 +435,14 @@ function syncJourneyEvent(db: Database, row: PaymentRow): void {
 }
 
 /**
- * A profile just got this email (a late identify): payments that could not be traced, or only
- * inherited, are attributed again now that the customer's journey is known. Returns the ids changed.
+ * A profile just got this email, or a visitor joined it (a late identify): payments that could not
+ * be traced are attributed again, oldest first so renewals can inherit. Returns the ids that changed.
  */
 export function reattributePaymentsForEmail(db: Database, projectId: string, email: string, now: number): string[] {
   const normalized = email.trim().toLowerCase();
   const rows = db
     .query<{ id: string; method: string }, [string, string]>(
-      "SELECT id, method FROM payments WHERE project_id = ? AND customer_email = ? AND method IN ('unattributed', 'customer') ORDER BY occurred_at",
+      "SELECT id, method FROM payments WHERE project_id = ? AND customer_email = ? AND method = 'unattributed' ORDER BY occurred_at",
     )
     .all(projectId, normalized);
   const changed: string[] = [];

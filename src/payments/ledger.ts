@@ -4,7 +4,8 @@
 import type { Database } from "bun:sqlite";
 import { newId } from "../core/ids.ts";
 import { attribute, type Attribution } from "../attribution/engine.ts";
-import { loadCandidates, type ContextColumns, type FirstTouchColumns } from "../attribution/loader.ts";
+import { contextFromRow, loadCandidates, type ContextColumns, type FirstTouchColumns } from "../attribution/loader.ts";
+import { recordEvent } from "../tracking/events.ts";
 import { mergeMetadata, readBanticoMetadata } from "./metadata.ts";
 import type { IncomingPayment, LedgerOp, ProviderEvent } from "./types.ts";
 
@@ -423,13 +424,16 @@ function syncJourneyEvent(db: Database, row: PaymentRow): void {
   if (row.journey_event_id !== null) db.query("DELETE FROM events WHERE id = ?").run(row.journey_event_id);
   let eventId: number | null = null;
   if ((row.kind === "sale" || row.kind === "renewal") && row.method !== "unattributed" && row.visitor_id) {
-    const props = JSON.stringify({ paymentId: row.id, kind: row.kind, amount: row.amount, net: row.net, currency: row.currency, provider: row.provider, method: row.method });
-    eventId = db
-      .query<{ id: number }, (string | number | null)[]>(
-        `INSERT INTO events (project_id, ts, name, visitor_id, session_id, profile_id, props, link_id, campaign_id, source, medium, content, lead_id)
-         VALUES (?, ?, 'payment_completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-      )
-      .get(row.project_id, row.occurred_at, row.visitor_id, row.session_id, row.profile_id, props, row.link_id, row.campaign_id, row.source, row.medium, row.content, row.lead_id)!.id;
+    eventId = recordEvent(db, {
+      projectId: row.project_id,
+      name: "payment_completed",
+      ts: row.occurred_at,
+      visitorId: row.visitor_id,
+      sessionId: row.session_id,
+      profileId: row.profile_id,
+      props: { paymentId: row.id, kind: row.kind, amount: row.amount, net: row.net, currency: row.currency, provider: row.provider, method: row.method },
+      context: contextFromRow(row),
+    });
   }
   db.query("UPDATE payments SET journey_event_id = ? WHERE id = ?").run(eventId, row.id);
 }

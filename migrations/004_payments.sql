@@ -132,7 +132,7 @@ CREATE TABLE payment_stats_hourly (
   payments    INTEGER NOT NULL DEFAULT 0,      -- sales and renewals
   revenue     INTEGER NOT NULL DEFAULT 0,      -- net of tax, sales and renewals
   refunds     INTEGER NOT NULL DEFAULT 0,      -- net of tax, refunds and disputes, as a positive sum
-  PRIMARY KEY (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency)
+  PRIMARY KEY (project_id, model, hour, link_id, campaign_id, source, medium, content, lead_id, currency)
 ) WITHOUT ROWID;
 
 -- Daily sums of both hourly rollups, kept by triggers, so a report over months reads days and
@@ -189,7 +189,7 @@ CREATE TABLE payment_stats_daily (
   payments    INTEGER NOT NULL DEFAULT 0,
   revenue     INTEGER NOT NULL DEFAULT 0,
   refunds     INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (project_id, day, model, link_id, campaign_id, source, medium, content, lead_id, currency)
+  PRIMARY KEY (project_id, model, day, link_id, campaign_id, source, medium, content, lead_id, currency)
 ) WITHOUT ROWID;
 
 CREATE TRIGGER payment_stats_daily_on_insert AFTER INSERT ON payment_stats_hourly BEGIN

@@ -1,0 +1,80 @@
+// Raw events for the live view and a profile's journey; profiles (identified users) for their list.
+import type { Database } from "bun:sqlite";
+
+export interface EventRow {
+  id: number;
+  ts: number;
+  name: string;
+  visitorId: string | null;
+  sessionId: string | null;
+  profileId: string | null;
+  path: string | null;
+  props: string | null;
+  linkId: string | null;
+  campaignId: string | null;
+  source: string | null;
+  medium: string | null;
+  content: string | null;
+  leadId: string | null;
+}
+
+const EVENT_COLUMNS = `id, ts, name, visitor_id AS visitorId, session_id AS sessionId, profile_id AS profileId, path, props,
+  link_id AS linkId, campaign_id AS campaignId, source, medium, content, lead_id AS leadId`;
+
+/** The newest events, or only those stored after event `afterId` (what the live view polls for). */
+export function latestEvents(db: Database, projectId: string, options: { afterId?: number; limit?: number } = {}): EventRow[] {
+  const limit = options.limit ?? 50;
+  if (options.afterId === undefined) {
+    return db
+      .query<EventRow, [string, number]>(`SELECT ${EVENT_COLUMNS} FROM events WHERE project_id = ? ORDER BY ts DESC, id DESC LIMIT ?`)
+      .all(projectId, limit);
+  }
+  // A poll walks the rowid range after the last seen event (`+project_id` keeps SQLite off the ts index).
+  return db
+    .query<EventRow, [number, string, number]>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > ? AND +project_id = ? ORDER BY id DESC LIMIT ?`)
+    .all(options.afterId, projectId, limit);
+}
+
+export interface ProfileRow {
+  id: string;
+  email: string | null;
+  name: string | null;
+  traits: string;
+  createdAt: number;
+  updatedAt: number;
+  visitors: number;
+}
+
+/** Identified users, most recently updated first; `search` matches the start of an email or id. */
+export function listProfiles(db: Database, projectId: string, options: { search?: string; limit?: number } = {}): ProfileRow[] {
+  const search = options.search?.trim().toLowerCase() || null;
+  const prefix = search ? `${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  return db
+    .query<ProfileRow, [string, string | null, number]>(
+      `SELECT p.id, p.email, p.name, p.traits, p.created_at AS createdAt, p.updated_at AS updatedAt,
+         (SELECT count(*) FROM profile_visitors v WHERE v.project_id = p.project_id AND v.profile_id = p.id) AS visitors
+       FROM profiles p
+       WHERE p.project_id = ?1 AND (?2 IS NULL OR p.email LIKE ?2 ESCAPE '\\' OR p.id LIKE ?2 ESCAPE '\\')
+       ORDER BY p.updated_at DESC LIMIT ?3`,
+    )
+    .all(projectId, prefix, options.limit ?? 100);
+}
+
+export function findProfile(db: Database, projectId: string, profileId: string): Omit<ProfileRow, "visitors"> | null {
+  return db
+    .query<Omit<ProfileRow, "visitors">, [string, string]>(
+      `SELECT id, email, name, traits, created_at AS createdAt, updated_at AS updatedAt FROM profiles WHERE project_id = ? AND id = ?`,
+    )
+    .get(projectId, profileId);
+}
+
+/** Every event of every visitor that identified as the profile, oldest first (the journey). */
+export function profileJourney(db: Database, projectId: string, profileId: string, limit = 500): EventRow[] {
+  return db
+    .query<EventRow, [string, string, number]>(
+      `SELECT ${EVENT_COLUMNS} FROM events
+       WHERE project_id = ?1 AND visitor_id IN (SELECT visitor_id FROM profile_visitors WHERE project_id = ?1 AND profile_id = ?2)
+       ORDER BY ts, id LIMIT ?3`,
+    )
+    .all(projectId, profileId, limit);
+}

@@ -4,6 +4,7 @@ import type { AppContext } from "./context.ts";
 import { errorHandling, errorResponse } from "./http/errors.ts";
 import { isDatabaseUsable } from "./db/database.ts";
 import { api } from "./api/index.ts";
+import { dashboard } from "./dashboard/index.ts";
 
 export function createApp(ctx: AppContext) {
   return new Elysia()
@@ -13,7 +14,8 @@ export function createApp(ctx: AppContext) {
         ? Response.json({ status: "ok" }, { headers: { "cache-control": "no-store" } })
         : errorResponse(503, "database_unavailable", "the database does not answer"),
     )
-    .use(api(ctx));
+    .use(api(ctx))
+    .use(dashboard(ctx));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -5,6 +5,8 @@ import { errorHandling, errorResponse } from "./http/errors.ts";
 import { isDatabaseUsable } from "./db/database.ts";
 import { api } from "./api/index.ts";
 import { dashboard } from "./dashboard/index.ts";
+import { trackingRoutes } from "./tracking/routes.ts";
+import { linkRoutes } from "./links/redirect.ts";
 
 export function createApp(ctx: AppContext) {
   return new Elysia()
@@ -14,6 +16,8 @@ export function createApp(ctx: AppContext) {
         ? Response.json({ status: "ok" }, { headers: { "cache-control": "no-store" } })
         : errorResponse(503, "database_unavailable", "the database does not answer"),
     )
+    .use(trackingRoutes(ctx))
+    .use(linkRoutes(ctx))
     .use(api(ctx))
     .use(dashboard(ctx));
 }

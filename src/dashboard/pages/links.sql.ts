@@ -1,27 +1,12 @@
-// Tracked links with their traffic in a date range, for the links list and the per-link page.
+// Tracked links with their traffic in a date range, for the links list and the report drill-downs.
 import type { Database } from "bun:sqlite";
+import { LINK_SELECT, toLink, type LinkRow, type TrackedLink } from "../../links/rows.ts";
 import type { TimeRange } from "./time.ts";
-import { DIMENSIONS, type Dimension, type Traffic } from "./traffic.sql.ts";
+import { DIMENSIONS, trafficBy, type Dimension, type Traffic } from "./traffic.sql.ts";
 
-export interface LinkRow {
-  id: string;
-  slug: string;
-  destinationUrl: string;
-  campaignId: string | null;
-  source: string | null;
-  medium: string | null;
-  content: string | null;
-  leadId: string | null;
-  title: string;
-  archived: boolean;
-  createdAt: number;
-}
+export type LinkWithTraffic = TrackedLink & { traffic: Traffic };
 
-const LINK_COLUMNS = `l.id, l.slug, l.destination_url AS destinationUrl, l.campaign_id AS campaignId, l.source, l.medium, l.content,
-  l.lead_id AS leadId, l.title, l.archived, l.created_at AS createdAt`;
-
-type RawLink = Omit<LinkRow, "archived"> & { archived: number };
-const toLink = (row: RawLink): LinkRow => ({ ...row, archived: row.archived === 1 });
+const likePattern = (search: string) => `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export interface LinkListOptions {
   archived: boolean;
@@ -30,41 +15,32 @@ export interface LinkListOptions {
   limit?: number;
 }
 
-/** A project's links with clicks, visitors and signups in the range, most clicked first, then newest. */
-export function linksWithTraffic(
-  db: Database,
-  projectId: string,
-  range: TimeRange,
-  options: LinkListOptions,
-): (LinkRow & Pick<Traffic, "clicks" | "visitors" | "signups">)[] {
-  const search = options.search?.trim() ? `%${options.search.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
-  const rows = db
-    .query<RawLink & { clicks: number; visitors: number; signups: number }, [string, number, number, string, number, string | null, number]>(
-      `WITH traffic AS (
-         SELECT link_id, sum(clicks) AS clicks, sum(visitors) AS visitors, sum(signups) AS signups
-         FROM context_stats_hourly WHERE project_id = ? AND hour >= ? AND hour < ? AND link_id != '' GROUP BY link_id
-       )
-       SELECT ${LINK_COLUMNS}, coalesce(t.clicks, 0) AS clicks, coalesce(t.visitors, 0) AS visitors, coalesce(t.signups, 0) AS signups
-       FROM links l LEFT JOIN traffic t ON t.link_id = l.id
-       WHERE l.project_id = ? AND l.archived = ?
-         AND (?6 IS NULL OR l.title LIKE ?6 ESCAPE '\\' OR l.slug LIKE ?6 ESCAPE '\\' OR l.destination_url LIKE ?6 ESCAPE '\\'
-              OR l.campaign_id LIKE ?6 ESCAPE '\\' OR l.source LIKE ?6 ESCAPE '\\')
-       ORDER BY clicks DESC, l.created_at DESC LIMIT ?`,
+const NO_TRAFFIC: Traffic = { clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0 };
+
+/** A project's links with their traffic in the range: most clicked first, then newest. */
+export function linksWithTraffic(db: Database, projectId: string, range: TimeRange, options: LinkListOptions): LinkWithTraffic[] {
+  const search = options.search?.trim() ? likePattern(options.search.trim()) : null;
+  const links = db
+    .query<LinkRow, [string, number, string | null]>(
+      `${LINK_SELECT} WHERE l.project_id = ?1 AND l.archived = ?2
+         AND (?3 IS NULL OR l.title LIKE ?3 ESCAPE '\\' OR l.slug LIKE ?3 ESCAPE '\\' OR l.destination_url LIKE ?3 ESCAPE '\\'
+              OR l.campaign_id LIKE ?3 ESCAPE '\\' OR l.source LIKE ?3 ESCAPE '\\')
+       ORDER BY l.created_at DESC, l.id DESC`,
     )
-    .all(projectId, range.from, range.to, projectId, options.archived ? 1 : 0, search, options.limit ?? 500);
-  return rows.map((row) => ({ ...toLink(row), clicks: row.clicks, visitors: row.visitors, signups: row.signups }));
+    .all(projectId, options.archived ? 1 : 0, search)
+    .map(toLink);
+  const traffic = new Map(trafficBy(db, projectId, range, "link").map((row) => [row.key, row]));
+  return links
+    .map((link) => ({ ...link, traffic: traffic.get(link.linkId) ?? NO_TRAFFIC }))
+    .sort((a, b) => b.traffic.clicks - a.traffic.clicks || b.traffic.visitors - a.traffic.visitors)
+    .slice(0, options.limit ?? 200);
 }
 
-export function findLink(db: Database, projectId: string, linkId: string): LinkRow | null {
-  const row = db.query<RawLink, [string, string]>(`SELECT ${LINK_COLUMNS} FROM links l WHERE l.project_id = ? AND l.id = ?`).get(projectId, linkId);
-  return row ? toLink(row) : null;
-}
-
-/** Links whose context has `value` for `column` (a drill-down from an attribution report row). */
-export function linksWithContext(db: Database, projectId: string, dimension: Dimension, value: string): LinkRow[] {
+/** Links whose context has `value` for `dimension` ('' = none): a drill-down from a report row. */
+export function linksWithContext(db: Database, projectId: string, dimension: Dimension, value: string): TrackedLink[] {
   const column = DIMENSIONS[dimension];
   return db
-    .query<RawLink, [string, string]>(`SELECT ${LINK_COLUMNS} FROM links l WHERE l.project_id = ? AND coalesce(l.${column}, '') = ? ORDER BY l.created_at DESC LIMIT 200`)
+    .query<LinkRow, [string, string]>(`${LINK_SELECT} WHERE l.project_id = ? AND coalesce(l.${column}, '') = ? ORDER BY l.created_at DESC LIMIT 200`)
     .all(projectId, value)
     .map(toLink);
 }

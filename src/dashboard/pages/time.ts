@@ -1,4 +1,5 @@
 // Time buckets for charts: hours for short ranges, local days in the project's time zone otherwise.
+import { addDays, localDate, startOfLocalDay } from "../range.ts";
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -7,49 +8,6 @@ export const DAY_MS = 86_400_000;
 export interface TimeRange {
   from: number;
   to: number;
-}
-
-/** The period of the same length just before, for "change vs previous period". */
-export function previousPeriod(range: TimeRange): TimeRange {
-  return { from: range.from - (range.to - range.from), to: range.from };
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function partsFormatter(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
-/** Milliseconds to add to UTC to get the wall clock of `timeZone` at instant `t`. */
-export function zoneOffset(t: number, timeZone: string): number {
-  const parts: Record<string, number> = {};
-  for (const part of partsFormatter(timeZone).formatToParts(t)) {
-    if (part.type !== "literal") parts[part.type] = Number(part.value);
-  }
-  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  return wall - Math.floor(t / 1000) * 1000;
-}
-
-/** The instant local midnight began for the day containing `t` in `timeZone`. */
-export function startOfLocalDay(t: number, timeZone: string): number {
-  const offset = zoneOffset(t, timeZone);
-  const wallMidnight = Math.floor((t + offset) / DAY_MS) * DAY_MS;
-  // The offset at midnight can differ from the offset at t on a daylight-saving day.
-  return wallMidnight - zoneOffset(wallMidnight - offset, timeZone);
 }
 
 export interface Buckets {
@@ -69,8 +27,10 @@ export function bucketsFor(range: TimeRange, timeZone: string): Buckets {
     return { bucketMs: HOUR_MS, starts, indexOf: (t) => (t < first || t >= range.to ? -1 : Math.floor((t - first) / HOUR_MS)) };
   }
   const starts: number[] = [];
-  // Step by local day: 24 h from one midnight, then snap back to that day's midnight (DST days are 23 or 25 h).
-  for (let t = startOfLocalDay(range.from, timeZone); t < range.to; t = startOfLocalDay(t + DAY_MS + 2 * HOUR_MS, timeZone)) starts.push(t);
+  // Local midnights, so a day in Berlin is a Berlin day (23 or 25 hours on daylight-saving days).
+  for (let day = localDate(range.from, timeZone), t = startOfLocalDay(day, timeZone); t < range.to; day = addDays(day, 1), t = startOfLocalDay(day, timeZone)) {
+    starts.push(t);
+  }
   return {
     bucketMs: DAY_MS,
     starts,

@@ -1,6 +1,6 @@
 // Building blocks of the data pages: stat tiles with their change, chart cards, sortable tables, money.
 import { html, raw, type Html, type HtmlValue } from "../../src/dashboard/html.ts";
-import { formatMoney } from "../../src/dashboard/pages/money.ts";
+import { formatMoney } from "../../src/payments/money.ts";
 import css from "./pages.css" with { type: "text" };
 
 const style = raw(`<style>${css}</style>`);

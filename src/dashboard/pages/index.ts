@@ -2,5 +2,10 @@
 import type { DashboardPage } from "../index.ts";
 import { overviewPage } from "./overview.ts";
 import { linksPages } from "./links.ts";
+import { paymentsPages } from "./payments.ts";
+import { reportPages } from "./reports.ts";
+import { funnelPage } from "./funnel.ts";
+import { journeyPages } from "./journeys.ts";
+import { exportPages } from "./exports.ts";
 
-export const dataPages: DashboardPage[] = [overviewPage, linksPages];
+export const dataPages: DashboardPage[] = [overviewPage, linksPages, reportPages, funnelPage, paymentsPages, journeyPages, exportPages];

@@ -21,18 +21,9 @@ export interface EventRow {
 const EVENT_COLUMNS = `id, ts, name, visitor_id AS visitorId, session_id AS sessionId, profile_id AS profileId, path, props,
   link_id AS linkId, campaign_id AS campaignId, source, medium, content, lead_id AS leadId`;
 
-/** The newest events, or only those stored after event `afterId` (what the live view polls for). */
-export function latestEvents(db: Database, projectId: string, options: { afterId?: number; limit?: number } = {}): EventRow[] {
-  const limit = options.limit ?? 50;
-  if (options.afterId === undefined) {
-    return db
-      .query<EventRow, [string, number]>(`SELECT ${EVENT_COLUMNS} FROM events WHERE project_id = ? ORDER BY ts DESC, id DESC LIMIT ?`)
-      .all(projectId, limit);
-  }
-  // A poll walks the rowid range after the last seen event (`+project_id` keeps SQLite off the ts index).
-  return db
-    .query<EventRow, [number, string, number]>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > ? AND +project_id = ? ORDER BY id DESC LIMIT ?`)
-    .all(options.afterId, projectId, limit);
+/** The newest events of the project (the live view polls this: one short walk down the ts index). */
+export function latestEvents(db: Database, projectId: string, limit = 50): EventRow[] {
+  return db.query<EventRow, [string, number]>(`SELECT ${EVENT_COLUMNS} FROM events WHERE project_id = ? ORDER BY ts DESC, id DESC LIMIT ?`).all(projectId, limit);
 }
 
 export interface ProfileRow {
@@ -77,4 +68,14 @@ export function profileJourney(db: Database, projectId: string, profileId: strin
        ORDER BY ts, id LIMIT ?3`,
     )
     .all(projectId, profileId, limit);
+}
+
+/** One page of the range's events in (ts, id) order after the cursor, for the CSV export. */
+export function eventsAfter(db: Database, projectId: string, range: { from: number; to: number }, after: { ts: number; id: number } | null, limit: number): EventRow[] {
+  return db
+    .query<EventRow, [string, number, number, number, number, number]>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE project_id = ?1 AND ts >= ?2 AND ts < ?3 AND (ts > ?4 OR (ts = ?4 AND id > ?5))
+       ORDER BY ts, id LIMIT ?6`,
+    )
+    .all(projectId, range.from, range.to, after?.ts ?? -1, after?.id ?? -1, limit);
 }

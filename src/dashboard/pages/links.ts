@@ -10,6 +10,12 @@ import { formatCompact, timeSeriesChart } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import { trafficByHour, trafficTotals } from "./traffic.sql.ts";
 import { linksWithTraffic } from "./links.sql.ts";
+import { revenueByHour, revenueTotals } from "./payments.sql.ts";
+import { revenueCharts, revenueTiles } from "./revenue.ts";
+import { paymentLinks } from "./payments.ts";
+import { listPayments } from "../../payments/service.ts";
+import { html } from "../html.ts";
+import { paymentsTable } from "../../../views/pages/payments.ts";
 import type { FieldErrors } from "../../../views/components.ts";
 import { chartCard, dataPage, formatCount, statTiles } from "../../../views/pages/parts.ts";
 import { LINK_FORM_FIELDS, linkForm, linkFormValues, linkList, linkPage, utmPreview, type LinkFormValues } from "../../../views/pages/links.ts";
@@ -116,6 +122,9 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
     { label: "Signups", points: bucketize(hourly, buckets, (r) => r.signups) },
   ];
   const url = shortUrl(req.baseUrl, link.slug);
+  const revenue = revenueTotals(db, req.project.id, range, filter, req.project.currency);
+  const previousRevenue = revenueTotals(db, req.project.id, { from: range.previousFrom, to: range.previousTo }, filter, req.project.currency);
+  const payments = listPayments(db, req.project.id, { linkId: link.linkId, from: range.from, to: range.to, limit: 20 }).payments;
   return linkPage({
     link,
     shortUrl: url,
@@ -130,12 +139,17 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
       { label: "Clicks", value: formatCount(current.clicks), current: current.clicks, previous: previous.clicks },
       { label: "Visitors", value: formatCount(current.visitors), current: current.visitors, previous: previous.visitors },
       { label: "Signups", value: formatCount(current.signups), current: current.signups, previous: previous.signups },
+      ...revenueTiles(revenue, previousRevenue),
     ]),
-    charts: chartCard(
-      "Over time",
-      timeSeriesChart({ title: `Clicks, visitors and signups of ${link.title || link.slug}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, formatValue: formatCompact }),
-      lines.map((l) => l.label),
-    ),
+    charts: html`<div class="charts">
+      ${chartCard(
+        "Over time",
+        timeSeriesChart({ title: `Clicks, visitors and signups of ${link.title || link.slug}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, formatValue: formatCompact }),
+        lines.map((l) => l.label),
+      )}
+      ${revenueCharts(revenueByHour(db, req.project.id, range, filter), revenue, buckets, range.timezone, 1)}
+    </div>
+    <section class="card"><h2>Payments attributed to this link</h2>${paymentsTable(payments, paymentLinks(req), "No payment was attributed to this link in this period.")}</section>`,
   });
 }
 

@@ -5,6 +5,8 @@ import { renderPage, type DashboardRequest, type DashboardRouter } from "../rout
 import { timeSeriesChart, formatCompact } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import { trafficBy, trafficByHour, trafficTotals } from "./traffic.sql.ts";
+import { revenueByHour, revenueTotals } from "./payments.sql.ts";
+import { revenueCharts, revenueTiles } from "./revenue.ts";
 import { chartCard, contextValue, dataPage, dataTable, formatCount, statTiles } from "../../../views/pages/parts.ts";
 
 function overview(req: DashboardRequest) {
@@ -15,6 +17,9 @@ function overview(req: DashboardRequest) {
   const current = trafficTotals(db, pid, range, filter);
   const previous = trafficTotals(db, pid, { from: range.previousFrom, to: range.previousTo }, filter);
   const hourly = trafficByHour(db, pid, range, filter);
+  const currency = req.project.currency;
+  const revenue = revenueTotals(db, pid, range, filter, currency);
+  const previousRevenue = revenueTotals(db, pid, { from: range.previousFrom, to: range.previousTo }, filter, currency);
   const buckets = bucketsFor(range, range.timezone);
   const series = (label: string, pick: (row: (typeof hourly)[number]) => number) => ({ label, points: bucketize(hourly, buckets, pick) });
   const chart = (title: string, lines: ReturnType<typeof series>[]) =>
@@ -44,10 +49,12 @@ function overview(req: DashboardRequest) {
       { label: "Visitors", value: formatCount(current.visitors), current: current.visitors, previous: previous.visitors },
       { label: "Clicks", value: formatCount(current.clicks), current: current.clicks, previous: previous.clicks },
       { label: "Signups", value: formatCount(current.signups), current: current.signups, previous: previous.signups },
+      ...revenueTiles(revenue, previousRevenue),
     ]),
     html`<div class="charts">
       ${chart("Visitors and clicks", [series("Visitors", (r) => r.visitors), series("Clicks", (r) => r.clicks)])}
       ${chart("Signups", [series("Signups", (r) => r.signups)])}
+      ${revenueCharts(revenueByHour(db, pid, range, filter), revenue, buckets, range.timezone)}
     </div>
     <div class="charts">${top("source", "source")}${top("campaign", "campaign")}</div>`,
   );

@@ -31,7 +31,8 @@ export interface Traffic {
 const SUMS = `coalesce(sum(clicks), 0) AS clicks, coalesce(sum(visitors), 0) AS visitors, coalesce(sum(sessions), 0) AS sessions,
   coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(pricing_views), 0) AS pricingViews, coalesce(sum(signups), 0) AS signups`;
 
-function where(projectId: string, range: TimeRange, filter: ContextFilter): { sql: string; params: (string | number)[] } {
+/** The WHERE clause shared by both hourly rollups (traffic and payments have the same key columns). */
+export function rollupWhere(projectId: string, range: TimeRange, filter: ContextFilter): { sql: string; params: (string | number)[] } {
   const clauses = ["project_id = ?", "hour >= ?", "hour < ?"];
   const params: (string | number)[] = [projectId, range.from, range.to];
   for (const [dimension, column] of Object.entries(DIMENSIONS)) {
@@ -44,12 +45,12 @@ function where(projectId: string, range: TimeRange, filter: ContextFilter): { sq
 }
 
 export function trafficTotals(db: Database, projectId: string, range: TimeRange, filter: ContextFilter = {}): Traffic {
-  const w = where(projectId, range, filter);
+  const w = rollupWhere(projectId, range, filter);
   return db.query<Traffic, (string | number)[]>(`SELECT ${SUMS} FROM context_stats_hourly WHERE ${w.sql}`).get(...w.params)!;
 }
 
 export function trafficByHour(db: Database, projectId: string, range: TimeRange, filter: ContextFilter = {}): (Traffic & { hour: number })[] {
-  const w = where(projectId, range, filter);
+  const w = rollupWhere(projectId, range, filter);
   return db
     .query<Traffic & { hour: number }, (string | number)[]>(`SELECT hour, ${SUMS} FROM context_stats_hourly WHERE ${w.sql} GROUP BY hour ORDER BY hour`)
     .all(...w.params);
@@ -63,7 +64,7 @@ export function trafficBy(
   dimension: Dimension,
   filter: ContextFilter = {},
 ): (Traffic & { key: string })[] {
-  const w = where(projectId, range, filter);
+  const w = rollupWhere(projectId, range, filter);
   const column = DIMENSIONS[dimension];
   return db
     .query<Traffic & { key: string }, (string | number)[]>(

@@ -191,5 +191,108 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
       }
     })();
   }
+  // Tracking keeps per-link counters beside the rollup (migration 003); the links list reads them.
+  db.query(
+    `INSERT OR REPLACE INTO link_counters (link_id, project_id, clicks, last_clicked_at)
+     SELECT link_id, project_id, count(*), max(ts) FROM clicks WHERE project_id = ? GROUP BY link_id, project_id`,
+  ).run(pid);
   return { events, sessions, clicks, links: linkCount, profiles, rollupRows, linkIds: contexts.map((c) => c.linkId) };
+}
+
+export interface PaymentSeedOptions {
+  projectId: string;
+  payments: number;
+  end: number;
+  days: number;
+  linkIds: string[];
+  seed?: number;
+}
+
+const CURRENCIES = [
+  { code: "USD", weight: 0.8, amounts: [900, 1900, 4900, 9900] },
+  { code: "EUR", weight: 0.15, amounts: [900, 2900, 7900] },
+  { code: "JPY", weight: 0.05, amounts: [1500, 4800, 9800] },
+];
+const METHODS = ["metadata_link", "metadata_link", "metadata_context", "session", "identify_email", "customer", "unattributed", "unattributed"] as const;
+
+/**
+ * Seeds the payments ledger with its revenue rollup and, for Stripe and Polar entries, the raw provider
+ * event (a short payload) each came from. Contexts come from the seeded links so reports join traffic and money.
+ */
+export function seedPayments(db: Database, options: PaymentSeedOptions): { payments: number; providerEvents: number; rollupRows: number } {
+  const rnd = random(options.seed ?? 7);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(rnd() * items.length)]!;
+  const skewed = <T>(items: readonly T[]) => items[Math.floor(items.length * rnd() ** 3)]!;
+  const start = options.end - options.days * DAY_MS;
+  const links = db
+    .query<{ id: string; campaign_id: string; source: string; medium: string; content: string; lead_id: string | null }, [string]>(
+      "SELECT id, campaign_id, source, medium, content, lead_id FROM links WHERE project_id = ?",
+    )
+    .all(options.projectId);
+  const insertPayment = db.prepare(
+    `INSERT INTO payments (id, project_id, provider, kind, payment_key, event_id, order_id, customer_id, customer_email, amount, tax, net, currency,
+       metadata, description, occurred_at, received_at, method, link_id, campaign_id, source, medium, content, lead_id,
+       first_link_id, first_campaign_id, first_source, first_medium, first_content, first_lead_id, explanation, attributed_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertEvent = db.prepare(
+    `INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payment_ids, payload) VALUES (?, ?, ?, ?, 'webhook', ?, 'recorded a payment', ?, ?)`,
+  );
+  const insertRollup = db.prepare(
+    `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency) DO UPDATE SET
+       payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds`,
+  );
+  const pid = options.projectId;
+  const hours = options.days * 24;
+  const perHour = options.payments / hours;
+  let made = 0;
+  let providerEvents = 0;
+  let rollupRows = 0;
+  for (let h = 0; h < hours && made < options.payments; h++) {
+    const hour = start + h * HOUR_MS;
+    const target = Math.min(options.payments - made, Math.round(perHour * (h + 1)) - made);
+    const rollup = new Map<string, (string | number)[]>();
+    db.transaction(() => {
+      for (let i = 0; i < target; i++) {
+        const n = made + i;
+        const r = rnd();
+        const currency = r < CURRENCIES[0]!.weight ? CURRENCIES[0]! : r < CURRENCIES[0]!.weight + CURRENCIES[1]!.weight ? CURRENCIES[1]! : CURRENCIES[2]!;
+        const k = rnd();
+        const kind = k < 0.7 ? "sale" : k < 0.9 ? "renewal" : k < 0.98 ? "refund" : "dispute";
+        const gross = pick(currency.amounts);
+        const amount = kind === "refund" || kind === "dispute" ? -gross : gross;
+        const method = pick(METHODS);
+        const link = method === "unattributed" || links.length === 0 ? null : skewed(links);
+        const provider = rnd() < 0.6 ? "stripe" : rnd() < 0.5 ? "polar" : "api";
+        const id = `pay_seed${n}`;
+        const eventId = provider === "api" ? null : `evt_seed${n}`;
+        const ts = hour + Math.floor(rnd() * HOUR_MS);
+        const email = `customer${Math.floor(rnd() * 200_000)}@example.com`;
+        const ctx = link
+          ? [method === "metadata_context" ? null : link.id, link.campaign_id, link.source, link.medium, link.content, link.lead_id]
+          : [null, null, null, null, null, null];
+        const explanation = JSON.stringify(link ? [`Checkout metadata names link ${link.id}.`] : ["No metadata, session or identified email applies."]);
+        insertPayment.run(id, pid, provider, kind, `key_${n}`, eventId, `order_${n}`, `cus_${n % 150_000}`, email, amount, amount, currency.code, link ? JSON.stringify({ linkId: link.id }) : "{}", ts, ts, method, ...ctx, ...ctx, explanation, ts);
+        if (eventId) {
+          insertEvent.run(pid, provider, eventId, provider === "stripe" ? "invoice.paid" : "order.paid", ts, JSON.stringify([id]), JSON.stringify({ id: eventId, type: "invoice.paid", data: { object: { id: `in_${n}`, amount_paid: gross, currency: currency.code.toLowerCase() } } }));
+          providerEvents++;
+        }
+        const key = `${ctx.join("|")}|${currency.code}`;
+        let entry = rollup.get(key);
+        if (!entry) rollup.set(key, (entry = [...ctx.map((v) => v ?? ""), currency.code, 0, 0, 0]));
+        if (amount >= 0) {
+          (entry[7] as number) += 1;
+          (entry[8] as number) += amount;
+        } else (entry[9] as number) += -amount;
+      }
+      for (const [, entry] of rollup) {
+        for (const model of ["last", "first"]) insertRollup.run(pid, hour, model, ...(entry as [string, string, string, string, string, string, string, number, number, number]));
+        rollupRows += 2;
+      }
+    })();
+    made += target;
+  }
+  return { payments: made, providerEvents, rollupRows };
 }

@@ -130,3 +130,12 @@ export function percent(part: number, whole: number): string {
 export function contextValue(value: string | null | undefined): Html {
   return value ? html`${value}` : html`<span class="muted">(none)</span>`;
 }
+
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** "21 Nov 2026, 14:05" in the project's time zone; formatters are cached (tables format hundreds of rows). */
+export function formatTime(ms: number, timezone: string): string {
+  let format = dateTimeFormats.get(timezone);
+  if (!format) dateTimeFormats.set(timezone, (format = new Intl.DateTimeFormat("en-GB", { timeZone: timezone, dateStyle: "medium", timeStyle: "short" })));
+  return format.format(ms);
+}

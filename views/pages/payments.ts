@@ -4,8 +4,7 @@ import type { PaymentEntry, RawProviderEvent } from "../../src/payments/service.
 import { formatMoney } from "../../src/payments/money.ts";
 import { ATTRIBUTION_METHODS } from "../../src/attribution/engine.ts";
 import { PROVIDERS } from "../../src/payments/types.ts";
-import { formatDateTime } from "../components.ts";
-import { contextValue, dataTable } from "./parts.ts";
+import { contextValue, dataTable, formatTime } from "./parts.ts";
 
 export const METHOD_LABELS: Record<(typeof ATTRIBUTION_METHODS)[number], string> = {
   metadata_link: "Checkout metadata: link",
@@ -33,7 +32,7 @@ export function paymentsTable(payments: PaymentEntry[], links: PaymentLinks, emp
     rows: payments,
     empty,
     columns: [
-      { key: "when", label: "When", cell: (p) => html`<a href="${links.payment(p.id)}">${formatDateTime(Date.parse(p.occurredAt), links.timezone)}</a>` },
+      { key: "when", label: "When", cell: (p) => html`<a href="${links.payment(p.id)}">${formatTime(Date.parse(p.occurredAt), links.timezone)}</a>` },
       { key: "kind", label: "Kind", hideOnPhone: true, cell: (p) => html`<span class="badge">${p.kind}</span>` },
       { key: "net", label: "Net", numeric: true, cell: (p) => amount(p) },
       { key: "customer", label: "Customer", hideOnPhone: true, cell: (p) => p.email ?? html`<span class="muted">unknown</span>` },
@@ -99,7 +98,7 @@ export function paymentDetail(v: PaymentDetailView): Html {
     <section class="card">
       <h2>${amount(p)} <span class="badge">${p.kind}</span></h2>
       <dl class="facts">
-        <dt>Occurred</dt><dd>${formatDateTime(Date.parse(p.occurredAt), v.links.timezone)}</dd>
+        <dt>Occurred</dt><dd>${formatTime(Date.parse(p.occurredAt), v.links.timezone)}</dd>
         <dt>Amount</dt><dd>${formatMoney(p.amount, p.currency)}${p.tax ? html` incl. ${formatMoney(p.tax, p.currency)} tax` : null}</dd>
         <dt>Customer</dt><dd>${p.email ?? html`<span class="muted">unknown</span>`}</dd>
         <dt>Provider</dt><dd>${p.provider} · <code>${p.providerIds.key}</code></dd>
@@ -139,7 +138,7 @@ export function paymentDetail(v: PaymentDetailView): Html {
     ${v.rawEvents.length
       ? v.rawEvents.map(
           (e) => html`<details>
-            <summary><code>${e.type}</code> · ${e.provider} ${e.via} · ${formatDateTime(Date.parse(e.receivedAt), v.links.timezone)} · ${e.outcome}</summary>
+            <summary><code>${e.type}</code> · ${e.provider} ${e.via} · ${formatTime(Date.parse(e.receivedAt), v.links.timezone)} · ${e.outcome}</summary>
             <pre class="raw" tabindex="0"><code>${pretty(e.payload)}</code></pre>
           </details>`,
         )

@@ -18,8 +18,10 @@ export interface EventRow {
   leadId: string | null;
 }
 
-const EVENT_COLUMNS = `id, ts, name, visitor_id AS visitorId, session_id AS sessionId, profile_id AS profileId, path, props,
-  link_id AS linkId, campaign_id AS campaignId, source, medium, content, lead_id AS leadId`;
+const eventColumns = (t: string) => `${t}.id, ${t}.ts, ${t}.name, ${t}.visitor_id AS visitorId, ${t}.session_id AS sessionId,
+  ${t}.profile_id AS profileId, ${t}.path, ${t}.props, ${t}.link_id AS linkId, ${t}.campaign_id AS campaignId, ${t}.source, ${t}.medium,
+  ${t}.content, ${t}.lead_id AS leadId`;
+const EVENT_COLUMNS = eventColumns("events");
 
 /** The newest events of the project (the live view polls this: one short walk down the ts index). */
 export function latestEvents(db: Database, projectId: string, limit = 50): EventRow[] {
@@ -61,11 +63,12 @@ export function findProfile(db: Database, projectId: string, profileId: string):
 
 /** Every event of every visitor that identified as the profile, oldest first (the journey). */
 export function profileJourney(db: Database, projectId: string, profileId: string, limit = 500): EventRow[] {
+  // CROSS JOIN keeps the profile's few visitors as the outer loop, so each is an events_visitor lookup.
   return db
     .query<EventRow, [string, string, number]>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-       WHERE project_id = ?1 AND visitor_id IN (SELECT visitor_id FROM profile_visitors WHERE project_id = ?1 AND profile_id = ?2)
-       ORDER BY ts, id LIMIT ?3`,
+      `SELECT ${eventColumns("e")} FROM profile_visitors v CROSS JOIN events e
+       WHERE v.project_id = ?1 AND v.profile_id = ?2 AND e.project_id = v.project_id AND e.visitor_id = v.visitor_id
+       ORDER BY e.ts, e.id LIMIT ?3`,
     )
     .all(projectId, profileId, limit);
 }

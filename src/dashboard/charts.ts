@@ -41,7 +41,6 @@ export interface BarChartOptions {
   title: string;
   bars: Bar[];
   formatValue?: (value: number) => string;
-  width?: number;
 }
 
 const escape = (value: string) => Bun.escapeHTML(value);
@@ -99,11 +98,12 @@ const round = (n: number) => Math.round(n * 10) / 10;
 
 /** Lines (optionally an area) over time with a y-axis of round numbers and dated x labels. */
 export function timeSeriesChart(options: TimeChartOptions): string {
-  const width = options.width ?? 720;
-  const height = options.height ?? 240;
+  // Drawn at about the width it is shown (a half-width card), so 12-unit text reads as ~12 px.
+  const width = options.width ?? 520;
+  const height = options.height ?? 220;
   const format = options.formatValue ?? defaultFormat;
   const timeZone = options.timeZone ?? "UTC";
-  const margin = { top: 12, right: 16, bottom: 28, left: 52 };
+  const margin = { top: 12, right: 14, bottom: 28, left: 56 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const first = options.series[0]?.points ?? [];
@@ -118,14 +118,14 @@ export function timeSeriesChart(options: TimeChartOptions): string {
     const ty = round(y(tick));
     parts.push(
       `<line class="chart-grid" x1="${margin.left}" x2="${width - margin.right}" y1="${ty}" y2="${ty}" stroke="currentColor" stroke-opacity="0.12"/>`,
-      `<text class="chart-axis" x="${margin.left - 6}" y="${ty + 4}" text-anchor="end" font-size="11" fill="currentColor" fill-opacity="0.7">${escape(format(tick))}</text>`,
+      `<text class="chart-axis" x="${margin.left - 6}" y="${ty + 4}" text-anchor="end" font-size="13" fill="currentColor" fill-opacity="0.75">${escape(format(tick))}</text>`,
     );
   }
-  const labelEvery = Math.max(1, Math.ceil(count / 7));
+  const labelEvery = Math.max(1, Math.ceil(count / 6));
   first.forEach((point, i) => {
     if (i % labelEvery !== 0) return;
     parts.push(
-      `<text class="chart-axis" x="${round(x(i))}" y="${height - 8}" text-anchor="middle" font-size="11" fill="currentColor" fill-opacity="0.7">${escape(bucketLabel(point.t, options.bucketMs, timeZone))}</text>`,
+      `<text class="chart-axis" x="${round(x(i))}" y="${height - 8}" text-anchor="middle" font-size="13" fill="currentColor" fill-opacity="0.75">${escape(bucketLabel(point.t, options.bucketMs, timeZone))}</text>`,
     );
   });
 
@@ -160,31 +160,31 @@ export function timeSeriesChart(options: TimeChartOptions): string {
   );
 }
 
-/** Horizontal bars with their label and value, for rankings and funnels. */
+/**
+ * Horizontal bars, each under its label and value. Drawn without a viewBox: positions are percentages
+ * and text keeps its real size, so a phone shows the same 13 px labels as a desktop.
+ */
 export function barChart(options: BarChartOptions): string {
-  const width = options.width ?? 720;
-  const rowH = 30;
-  const labelW = Math.round(width * 0.3);
-  const valueW = 110;
-  const barMax = width - labelW - valueW - 16;
-  const height = Math.max(rowH, options.bars.length * rowH) + 4;
+  const rowH = 42;
+  const height = Math.max(rowH, options.bars.length * rowH);
   const format = options.formatValue ?? defaultFormat;
   const max = Math.max(0, ...options.bars.map((b) => b.value));
   const parts = options.bars.map((bar, i) => {
-    const top = i * rowH + 4;
-    const w = max > 0 ? Math.max(bar.value > 0 ? 2 : 0, round((bar.value / max) * barMax)) : 0;
+    const top = i * rowH;
+    const pct = max > 0 ? Math.max(bar.value > 0 ? 0.5 : 0, round((bar.value / max) * 100)) : 0;
     const shown = bar.note ?? format(bar.value);
     return (
       `<g class="chart-bar">` +
-      `<text x="0" y="${top + 17}" font-size="12" fill="currentColor">${escape(truncate(bar.label, 28))}</text>` +
-      `<rect class="chart-series-1" x="${labelW}" y="${top + 4}" width="${w}" height="${rowH - 10}" rx="3" fill="currentColor" fill-opacity="0.75"><title>${escape(`${bar.label}: ${shown}`)}</title></rect>` +
-      `<text x="${width}" y="${top + 17}" text-anchor="end" font-size="12" fill="currentColor">${escape(shown)}</text>` +
+      `<text x="0" y="${top + 15}" font-size="13" fill="currentColor">${escape(truncate(bar.label, 40))}</text>` +
+      `<text x="100%" y="${top + 15}" text-anchor="end" font-size="13" fill="currentColor">${escape(shown)}</text>` +
+      `<rect x="0" y="${top + 22}" width="100%" height="12" rx="3" fill="currentColor" fill-opacity="0.08"/>` +
+      `<rect class="chart-series-1" x="0" y="${top + 22}" width="${pct}%" height="12" rx="3" fill="currentColor" fill-opacity="0.8"><title>${escape(`${bar.label}: ${shown}`)}</title></rect>` +
       `</g>`
     );
   });
   const titleId = `chart-${hashId(options.title)}`;
   return (
-    `<svg class="chart chart-bars" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-labelledby="${titleId}" xmlns="http://www.w3.org/2000/svg">` +
+    `<svg class="chart chart-bars" width="100%" height="${height}" role="img" aria-labelledby="${titleId}" xmlns="http://www.w3.org/2000/svg">` +
     `<title id="${titleId}">${escape(options.title)}</title>` +
     parts.join("") +
     `</svg>`

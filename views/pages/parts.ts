@@ -110,7 +110,7 @@ export function dataTable<Row>(options: {
     return html`<th scope="col" class="${cls}" ${ariaSort ? html`aria-sort="${ariaSort}"` : null}><a href="${sortHref(c.key, nextDir)}">${c.label}${active ? (sort!.dir === "asc" ? " ↑" : " ↓") : ""}</a></th>`;
   };
   const td = (c: Column<Row>, row: Row) =>
-    html`<td class="${[c.numeric ? "num" : "", c.hideOnPhone ? "hide-phone" : "", c.key === "key" ? "key" : ""].filter(Boolean).join(" ")}">${c.cell(row)}</td>`;
+    html`<td class="${[c.numeric ? "num" : "", c.hideOnPhone ? "hide-phone" : "", c.key === "key" || c.key === "when" ? c.key : ""].filter(Boolean).join(" ")}">${c.cell(row)}</td>`;
   return html`<div class="table-wrap"><table>
     <caption class="skip">${options.caption}</caption>
     <thead><tr>${columns.map(th)}</tr></thead>

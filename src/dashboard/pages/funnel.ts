@@ -60,8 +60,8 @@ function funnel(req: DashboardRequest) {
       columns: [
         { key: "key", label: "Step", cell: (r) => html`${r.step.label} <code class="hide-phone">${r.step.event}</code>` },
         { key: "count", label: "Count", numeric: true, cell: (r) => formatCount(r.step.count) },
-        { key: "step", label: "From previous step", numeric: true, cell: (r) => (r.previous === null ? "—" : percent(r.step.count, r.previous)) },
-        { key: "overall", label: "From first step", numeric: true, cell: (r) => percent(r.step.count, first) },
+        { key: "step", label: "Of previous", numeric: true, cell: (r) => (r.previous === null ? "—" : percent(r.step.count, r.previous)) },
+        { key: "overall", label: "Of first", numeric: true, cell: (r) => percent(r.step.count, first) },
       ],
     })}
     <p class="hint">Counts of events in the period. "Visited the site" counts visits (sessions); "Paid" counts sales and renewals attributed to the filtered traffic.</p>`;

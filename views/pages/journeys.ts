@@ -15,7 +15,7 @@ function props(e: EventRow): Html | null {
   return e.props ? html`<div class="props"><code>${e.props}</code></div>` : null;
 }
 
-export function liveFeed(events: EventRow[], timezone: string, pollUrl: string): Html {
+export function liveFeed(events: EventRow[], timezone: string, pollUrl: string, profileHref: (id: string) => string): Html {
   return html`<div id="live-feed" hx-get="${pollUrl}" hx-trigger="every 3s" hx-swap="outerHTML">
     ${dataTable({
       caption: "The latest events, newest first",
@@ -25,7 +25,7 @@ export function liveFeed(events: EventRow[], timezone: string, pollUrl: string):
         { key: "when", label: "When", cell: (e) => html`<time datetime="${new Date(e.ts).toISOString()}">${formatTime(e.ts, timezone)}</time>` },
         { key: "name", label: "Event", cell: (e) => html`<code>${e.name}</code>${props(e)}` },
         { key: "path", label: "Path", hideOnPhone: true, cell: (e) => (e.path ? html`<code>${e.path}</code>` : html`<span class="muted">—</span>`) },
-        { key: "visitor", label: "Visitor", hideOnPhone: true, cell: (e) => html`${e.profileId ? html`<strong>${e.profileId}</strong><br>` : null}<code>${e.visitorId ?? "—"}</code>${contextLine(e)}` },
+        { key: "visitor", label: "Visitor", hideOnPhone: true, cell: (e) => html`${e.profileId ? html`<a href="${profileHref(e.profileId)}"><strong>${e.profileId}</strong></a><br>` : null}<code>${e.visitorId ?? "—"}</code>${contextLine(e)}` },
       ],
     })}
   </div>`;

@@ -88,6 +88,17 @@ function pretty(payload: string): string {
   }
 }
 
+/** Provider events as received, each expandable to its pretty-printed payload. */
+export function rawEventList(events: RawProviderEvent[], links: PaymentLinks, empty: string): Html {
+  if (events.length === 0) return html`<p class="muted">${empty}</p>`;
+  return html`${events.map(
+    (e) => html`<details>
+      <summary><code>${e.type}</code> · ${e.provider} ${e.via} · ${formatTime(Date.parse(e.receivedAt), links.timezone)} · ${e.outcome}${e.paymentIds.map((id) => html` · <a href="${links.payment(id)}">payment</a>`)}</summary>
+      <pre class="raw" tabindex="0"><code>${pretty(e.payload)}</code></pre>
+    </details>`,
+  )}`;
+}
+
 export function paymentDetail(v: PaymentDetailView): Html {
   const p = v.payment;
   const a = p.attribution;
@@ -135,13 +146,6 @@ export function paymentDetail(v: PaymentDetailView): Html {
   </section>
   <section class="card">
     <h2>Raw provider events</h2>
-    ${v.rawEvents.length
-      ? v.rawEvents.map(
-          (e) => html`<details>
-            <summary><code>${e.type}</code> · ${e.provider} ${e.via} · ${formatTime(Date.parse(e.receivedAt), v.links.timezone)} · ${e.outcome}</summary>
-            <pre class="raw" tabindex="0"><code>${pretty(e.payload)}</code></pre>
-          </details>`,
-        )
-      : html`<p class="muted">This payment came without a provider event (API or pull).</p>`}
+    ${rawEventList(v.rawEvents, v.links, "This payment came without a provider event (it was sent through the API).")}
   </section>`;
 }

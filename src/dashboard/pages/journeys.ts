@@ -1,6 +1,6 @@
 // Profiles (identified users) with their journey and payments, and live events that update without reloading.
 import { html } from "../html.ts";
-import { DashboardError, renderPage, type DashboardRouter } from "../routing.ts";
+import { DashboardError, renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { listPayments } from "../../payments/service.ts";
 import { findProfile, latestEvents, listProfiles, profileJourney } from "./journeys.sql.ts";
 import { paymentLinks } from "./payments.ts";
@@ -16,6 +16,10 @@ function traitsOf(json: string): [string, string][] {
   } catch {
     return [];
   }
+}
+
+function feed(req: DashboardRequest) {
+  return liveFeed(latestEvents(req.ctx.db, req.project.id), req.project.timezone, req.href("/live/feed"), (id) => req.href(`/profiles/${encodeURIComponent(id)}`));
 }
 
 export function journeyPages(router: DashboardRouter): void {
@@ -48,10 +52,10 @@ export function journeyPages(router: DashboardRouter): void {
       return renderPage(req, { title: profile.name || profile.email || profile.id, body: dataPage(body) });
     })
     .get("/live", (req) => {
-      const events = latestEvents(req.ctx.db, req.project.id);
-      const body = html`<p class="muted">The latest 50 events; this list refreshes every 3 seconds. <a href="${req.href("/export/events.csv")}" download>Export the period's events as CSV</a></p>
-        ${liveFeed(events, req.project.timezone, req.href("/live/feed"))}`;
+      const body = html`<p class="muted">The latest 50 events; this list refreshes every 3 seconds.
+          <a href="${req.href("/export/events.csv")}" download>Export the events of ${req.range.fromDate} – ${req.range.toDate} as CSV</a></p>
+        ${feed(req)}`;
       return renderPage(req, { title: "Live events", body: dataPage(body) });
     })
-    .get("/live/feed", (req) => liveFeed(latestEvents(req.ctx.db, req.project.id), req.project.timezone, req.href("/live/feed")));
+    .get("/live/feed", feed);
 }

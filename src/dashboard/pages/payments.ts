@@ -3,12 +3,12 @@
 import { html } from "../html.ts";
 import { rangeQuery } from "../range.ts";
 import { DashboardError, renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
-import { getPayment, listPayments, rawEventsForPayment } from "../../payments/service.ts";
+import { getPayment, listPayments, listRawEvents, rawEventsForPayment } from "../../payments/service.ts";
 import { ATTRIBUTION_METHODS, type AttributionMethod } from "../../attribution/engine.ts";
 import { PROVIDERS, type Provider } from "../../payments/types.ts";
 import { explanationTrail } from "./payments.sql.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
-import { paymentDetail, paymentFilters, paymentsTable, type PaymentLinks } from "../../../views/pages/payments.ts";
+import { paymentDetail, paymentFilters, paymentsTable, rawEventList, type PaymentLinks } from "../../../views/pages/payments.ts";
 
 export function paymentLinks(req: DashboardRequest): PaymentLinks {
   return {
@@ -36,7 +36,10 @@ function ledger(req: DashboardRequest) {
   const keep = Object.fromEntries(rangeQuery(req.range));
   return html`<div class="toolbar">
       ${paymentFilters({ action: req.url.pathname, method: method ?? "", provider: provider ?? "", keep })}
-      <div class="actions"><a class="button" href="${req.href("/export/payments.csv", { method: method ?? null, provider: provider ?? null })}" download>Export CSV</a></div>
+      <div class="actions">
+        <a class="button" href="${req.href("/payments/events")}">Provider events</a>
+        <a class="button" href="${req.href("/export/payments.csv", { method: method ?? null, provider: provider ?? null })}" download>Export CSV</a>
+      </div>
     </div>
     ${paymentsTable(page.payments, paymentLinks(req), method || provider ? "No payment matches these filters in this period." : "No payments in this period.")}
     <nav class="pager" aria-label="Pages">
@@ -48,6 +51,13 @@ function ledger(req: DashboardRequest) {
 export function paymentsPages(router: DashboardRouter): void {
   router
     .get("/payments", (req) => renderPage(req, { title: "Payments", showRange: true, body: dataPage(ledger(req)) }))
+    .get("/payments/events", (req) => {
+      const provider = oneOf<Provider>(PROVIDERS, req.query.get("provider"));
+      const events = listRawEvents(req.ctx.db, req.project.id, { provider, limit: 100 });
+      const body = html`<p class="muted">The last 100 webhook and pull events from Stripe and Polar, newest first, with what each did. Open one to read its payload.</p>
+        <section class="card">${rawEventList(events, paymentLinks(req), "No provider event has arrived yet. Connect Stripe or Polar in Settings.")}</section>`;
+      return renderPage(req, { title: "Provider events", body: dataPage(body) });
+    })
     .get("/payments/:paymentId", (req) => {
       const payment = getPayment(req.ctx.db, req.project.id, req.params.paymentId ?? "");
       if (!payment) throw new DashboardError(404, "There is no such payment in this project.");

@@ -7,7 +7,7 @@ import { tempDataDir } from "../../testing/harness.ts";
 import { seedJourneys, seedPayments } from "../../../bench/seed-dashboard.ts";
 import { revenueBy, revenueTotals } from "./payments.sql.ts";
 import { trafficBy, trafficTotals } from "./traffic.sql.ts";
-import { revenue, revenueByKey, revenueSeries, traffic, trafficByKey, trafficSeries, type RollupQuery } from "./rollups.ts";
+import { eventCount, revenue, revenueByKey, revenueSeries, traffic, trafficByKey, trafficSeries, type RollupQuery } from "./rollups.ts";
 import { DAY_MS, HOUR_MS } from "./time.ts";
 
 const data = tempDataDir("bantico-rollups");
@@ -71,5 +71,18 @@ describe("day-folded rollups", () => {
       .query(`INSERT INTO context_stats_hourly (project_id, hour, clicks) VALUES (?, ?, 7) ON CONFLICT DO UPDATE SET clicks = clicks + 7`)
       .run(q.projectId, end - 3 * HOUR_MS);
     expect(traffic(today).clicks).toBe(before + 7);
+  });
+});
+
+describe("event counts", () => {
+  test("signup_started per range and filter equals a direct count of raw events", () => {
+    const direct = (where: string, ...params: (string | number)[]) =>
+      q.db.query<{ n: number }, (string | number)[]>(`SELECT count(*) AS n FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND name = 'signup_started' ${where}`).get(q.projectId, q.range.from, q.range.to, ...params)!.n;
+    expect(eventCount(q, "signup_started")).toBe(direct(""));
+    expect(eventCount({ ...q, filter: { campaign: "campaign_3" } }, "signup_started")).toBe(direct("AND campaign_id = ?", "campaign_3"));
+    const short = { ...q, range: { from: q.range.to - DAY_MS, to: q.range.to } };
+    expect(eventCount(short, "signup_started")).toBe(
+      q.db.query<{ n: number }, [string, number, number]>("SELECT count(*) AS n FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND name = 'signup_started'").get(q.projectId, short.range.from, short.range.to)!.n,
+    );
   });
 });

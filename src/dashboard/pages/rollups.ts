@@ -32,6 +32,8 @@ interface Day {
   end: number;
   traffic: TrafficRow[];
   revenue: RevenueRow[];
+  /** Indexes built on first use: per dimension value (or "" for the whole day), and event counts. */
+  memo: Map<string, unknown>;
 }
 
 const FOLD_TRAFFIC = `SELECT ${CONTEXT_COLUMNS.join(", ")}, sum(clicks) AS clicks, sum(visitors) AS visitors, sum(sessions) AS sessions,
@@ -56,7 +58,51 @@ function fold(db: Database, projectId: string, start: number, end: number): Day 
     .query<ContextColumnsRow & Omit<RevenueRow, "context">, [string, number, number]>(FOLD_REVENUE)
     .all(projectId, start, end)
     .map((r) => ({ model: r.model, context: contextOf(r), currency: r.currency, payments: r.payments, revenue: r.revenue, refunds: r.refunds }));
-  return { start, end, traffic, revenue };
+  return { start, end, traffic, revenue, memo: new Map() };
+}
+
+function memo<T>(day: Day, key: string, build: () => T): T {
+  let value = day.memo.get(key) as T | undefined;
+  if (value === undefined) day.memo.set(key, (value = build()));
+  return value;
+}
+
+/** The day's traffic per value of `dimension` (null: the whole day under key ""). */
+function dayTraffic(day: Day, dimension: Dimension | null): Map<string, Traffic> {
+  return memo(day, `t|${dimension}`, () => {
+    const out = new Map<string, Traffic>();
+    for (const row of day.traffic) {
+      const key = dimension ? row.context[dimension] : "";
+      let total = out.get(key);
+      if (!total) out.set(key, (total = emptyTraffic()));
+      addTraffic(total, row);
+    }
+    return out;
+  });
+}
+
+/** The day's revenue per value of `dimension` (null: whole day) and currency. */
+function dayRevenue(day: Day, model: "last" | "first", dimension: Dimension | null): Map<string, Map<string, Revenue>> {
+  return memo(day, `r|${model}|${dimension}`, () => {
+    const out = new Map<string, Map<string, Revenue>>();
+    for (const row of day.revenue) {
+      if (row.model !== model) continue;
+      const key = dimension ? row.context[dimension] : "";
+      let currencies = out.get(key);
+      if (!currencies) out.set(key, (currencies = new Map()));
+      addRevenue(currencies, row);
+    }
+    return out;
+  });
+}
+
+function addRevenue(into: Map<string, Revenue>, row: Omit<Revenue, "net">): void {
+  let total = into.get(row.currency);
+  if (!total) into.set(row.currency, (total = { currency: row.currency, payments: 0, revenue: 0, refunds: 0, net: 0 }));
+  total.payments += row.payments;
+  total.revenue += row.revenue;
+  total.refunds += row.refunds;
+  total.net += row.revenue - row.refunds;
 }
 
 const folded = new WeakMap<Database, Map<string, { at: number; day: Day }>>();
@@ -89,11 +135,6 @@ function days(db: Database, projectId: string, range: TimeRange, timeZone: strin
   return out;
 }
 
-function matches(context: Context, filter: ContextFilter): boolean {
-  for (const [dimension, value] of Object.entries(filter)) if (context[dimension as Dimension] !== value) return false;
-  return true;
-}
-
 const emptyTraffic = (): Traffic => ({ clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0 });
 function addTraffic(total: Traffic, row: Traffic): void {
   total.clicks += row.clicks;
@@ -113,11 +154,41 @@ export interface RollupQuery {
   filter?: ContextFilter;
 }
 
+/**
+ * How a filter reads a folded day: none (whole day), one dimension (an index lookup), or several
+ * (a walk over the day's contexts, for the rare URL that combines filters).
+ */
+type Selector = { kind: "all" } | { kind: "one"; dimension: Dimension; value: string } | { kind: "rows"; test: (context: Context) => boolean };
+
+function selector(filter: ContextFilter = {}): Selector {
+  const entries = Object.entries(filter) as [Dimension, string][];
+  if (entries.length === 0) return { kind: "all" };
+  if (entries.length === 1) return { kind: "one", dimension: entries[0]![0], value: entries[0]![1] };
+  return { kind: "rows", test: (context) => entries.every(([dimension, value]) => context[dimension] === value) };
+}
+
+function dayTrafficTotal(day: Day, select: Selector): Traffic {
+  if (select.kind === "all") return dayTraffic(day, null).get("") ?? emptyTraffic();
+  if (select.kind === "one") return dayTraffic(day, select.dimension).get(select.value) ?? emptyTraffic();
+  const total = emptyTraffic();
+  for (const row of day.traffic) if (select.test(row.context)) addTraffic(total, row);
+  return total;
+}
+
+function dayRevenueTotal(day: Day, model: "last" | "first", select: Selector): Iterable<Revenue> {
+  if (select.kind === "all") return dayRevenue(day, model, null).get("")?.values() ?? [];
+  if (select.kind === "one") return dayRevenue(day, model, select.dimension).get(select.value)?.values() ?? [];
+  const out = new Map<string, Revenue>();
+  for (const row of day.revenue) if (row.model === model && select.test(row.context)) addRevenue(out, row);
+  return out.values();
+}
+
 export function traffic(q: RollupQuery): Traffic {
   const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
   if (!list) return trafficTotals(q.db, q.projectId, q.range, q.filter);
+  const select = selector(q.filter);
   const total = emptyTraffic();
-  for (const day of list) for (const row of day.traffic) if (matches(row.context, q.filter ?? {})) addTraffic(total, row);
+  for (const day of list) addTraffic(total, dayTrafficTotal(day, select));
   return total;
 }
 
@@ -125,66 +196,81 @@ export function traffic(q: RollupQuery): Traffic {
 export function trafficSeries(q: RollupQuery): (Traffic & { hour: number })[] {
   const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
   if (!list) return trafficByHour(q.db, q.projectId, q.range, q.filter);
-  return list.map((day) => {
-    const total = { hour: day.start, ...emptyTraffic() };
-    for (const row of day.traffic) if (matches(row.context, q.filter ?? {})) addTraffic(total, row);
-    return total;
-  });
+  const select = selector(q.filter);
+  return list.map((day) => ({ hour: day.start, ...dayTrafficTotal(day, select) }));
 }
 
 export function trafficByKey(q: RollupQuery, dimension: Dimension): (Traffic & { key: string })[] {
   const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
   if (!list) return trafficBy(q.db, q.projectId, q.range, dimension, q.filter);
+  const select = selector(q.filter);
   const byKey = new Map<string, Traffic & { key: string }>();
+  const add = (key: string, row: Traffic) => {
+    let total = byKey.get(key);
+    if (!total) byKey.set(key, (total = { key, ...emptyTraffic() }));
+    addTraffic(total, row);
+  };
   for (const day of list) {
-    for (const row of day.traffic) {
-      if (!matches(row.context, q.filter ?? {})) continue;
-      const key = row.context[dimension];
-      let total = byKey.get(key);
-      if (!total) byKey.set(key, (total = { key, ...emptyTraffic() }));
-      addTraffic(total, row);
-    }
+    if (select.kind === "all") for (const [key, row] of dayTraffic(day, dimension)) add(key, row);
+    else for (const row of day.traffic) if (select.kind === "one" ? row.context[select.dimension] === select.value : select.test(row.context)) add(row.context[dimension], row);
   }
   return [...byKey.values()].sort((a, b) => b.clicks - a.clicks || b.visitors - a.visitors);
-}
-
-function sumRevenue(rows: Iterable<RevenueRow & { group: string }>): Map<string, Revenue & { group: string }> {
-  const out = new Map<string, Revenue & { group: string }>();
-  for (const row of rows) {
-    const key = `${row.group}\u0000${row.currency}`;
-    let total = out.get(key);
-    if (!total) out.set(key, (total = { group: row.group, currency: row.currency, payments: 0, revenue: 0, refunds: 0, net: 0 }));
-    total.payments += row.payments;
-    total.revenue += row.revenue;
-    total.refunds += row.refunds;
-    total.net += row.revenue - row.refunds;
-  }
-  return out;
-}
-
-function* revenueRows(list: Day[], model: "last" | "first", filter: ContextFilter, group: (row: RevenueRow, day: Day) => string) {
-  for (const day of list) for (const row of day.revenue) if (row.model === model && matches(row.context, filter)) yield { ...row, group: group(row, day) };
 }
 
 /** Per currency, the reporting currency first. Never summed across currencies. */
 export function revenue(q: RollupQuery, reportingCurrency: string): Revenue[] {
   const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
   if (!list) return revenueTotals(q.db, q.projectId, q.range, q.filter ?? {}, reportingCurrency);
-  return [...sumRevenue(revenueRows(list, "last", q.filter ?? {}, () => "")).values()]
-    .map(({ group: _, ...r }) => r)
-    .sort((a, b) => Number(b.currency === reportingCurrency) - Number(a.currency === reportingCurrency) || b.net - a.net);
+  const select = selector(q.filter);
+  const out = new Map<string, Revenue>();
+  for (const day of list) for (const row of dayRevenueTotal(day, "last", select)) addRevenue(out, row);
+  return [...out.values()].sort((a, b) => Number(b.currency === reportingCurrency) - Number(a.currency === reportingCurrency) || b.net - a.net);
 }
 
 export function revenueSeries(q: RollupQuery): (Revenue & { hour: number })[] {
   const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
   if (!list) return revenueByHour(q.db, q.projectId, q.range, q.filter ?? {});
-  return [...sumRevenue(revenueRows(list, "last", q.filter ?? {}, (_, day) => String(day.start))).values()].map(({ group, ...r }) => ({ hour: Number(group), ...r }));
+  const select = selector(q.filter);
+  return list.flatMap((day) => [...dayRevenueTotal(day, "last", select)].map((row) => ({ hour: day.start, ...row })));
 }
 
+/** Revenue per value of `dimension` and currency, for the whole range (reports are not filtered). */
 export function revenueByKey(q: RollupQuery, dimension: Dimension, model: "last" | "first"): (Revenue & { key: string })[] {
   const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
   if (!list) return revenueBy(q.db, q.projectId, q.range, dimension, model);
-  return [...sumRevenue(revenueRows(list, model, q.filter ?? {}, (row) => row.context[dimension])).values()].map(({ group, ...r }) => ({ key: group, ...r }));
+  const byKey = new Map<string, Map<string, Revenue>>();
+  for (const day of list) {
+    for (const [key, currencies] of dayRevenue(day, model, dimension)) {
+      let into = byKey.get(key);
+      if (!into) byKey.set(key, (into = new Map()));
+      for (const row of currencies.values()) addRevenue(into, row);
+    }
+  }
+  return [...byKey].flatMap(([key, currencies]) => [...currencies.values()].map((row) => ({ key, ...row })));
+}
+
+const COUNT_EVENTS = `SELECT ${CONTEXT_COLUMNS.map((c) => `coalesce(${c}, '') AS ${c}`).join(", ")}, count(*) AS n
+  FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND name = ? GROUP BY ${CONTEXT_COLUMNS.map((_, i) => i + 1).join(", ")}`;
+
+/**
+ * How many `name` events happened (no rollup counts signup_started). Read from raw events by the
+ * events_project_ts index: per closed day once (kept with the folded day), live for today and short ranges.
+ */
+export function eventCount(q: RollupQuery, name: string): number {
+  const select = selector(q.filter);
+  const rows = (start: number, end: number) =>
+    q.db
+      .query<ContextColumnsRow & { n: number }, [string, number, number, string]>(COUNT_EVENTS)
+      .all(q.projectId, start, end, name)
+      .map((row) => ({ context: contextOf(row), n: row.n }));
+  const sum = (list: { context: Context; n: number }[]) =>
+    list.reduce((n, row) => (select.kind === "all" || (select.kind === "one" ? row.context[select.dimension] === select.value : select.test(row.context)) ? n + row.n : n), 0);
+  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
+  if (!list) return sum(rows(q.range.from, q.range.to));
+  let total = 0;
+  // Only closed days keep their counts; a day still running is folded afresh on every request anyway.
+  for (const day of list) total += sum(day.end + HOUR_MS > q.now ? rows(day.start, day.end) : memo(day, `e|${name}`, () => rows(day.start, day.end)));
+  return total;
 }
 
 /** The query of a page: its project, range and URL filters; `overrides` narrow or move it. */

@@ -39,13 +39,14 @@ import type { AppContext } from "../context.ts";
 import { dashboardAssets } from "./assets.ts";
 import { accountRoutes } from "./accounts.ts";
 import { installPages } from "./install.ts";
+import { settingsPages } from "./settings.ts";
 import { DashboardRouter, placeholderSection } from "./routing.ts";
 import { dataPages } from "./pages/index.ts";
 
 /** A module of dashboard pages: registers its routes on the router. */
 export type DashboardPage = (router: DashboardRouter) => unknown;
 
-const shellPages: DashboardPage[] = [installPages];
+const shellPages: DashboardPage[] = [installPages, settingsPages(null)];
 
 export function dashboard(ctx: AppContext) {
   const router = new DashboardRouter(ctx);

@@ -66,7 +66,7 @@ export function settingsPage(v: SettingsView): Html {
 
   <section class="card" id="project" aria-labelledby="project-h">
     <h2 id="project-h">Project</h2>
-    <form method="post" action="${base}/project" novalidate>
+    <form method="post" action="${base}/project#project" novalidate>
       ${csrf(v.csrfToken)}
       <fieldset ${v.canWrite ? null : html`disabled`}>
         <div class="grid-2">
@@ -100,7 +100,7 @@ export function settingsPage(v: SettingsView): Html {
       : null}
     ${apiKeyTable(v, base)}
     ${v.canWrite
-      ? html`<form method="post" action="${base}/api-keys" class="inline-create" novalidate>
+      ? html`<form method="post" action="${base}/api-keys#new-api-key" class="inline-create" novalidate>
           ${csrf(v.csrfToken)}
           ${field({ label: "New key name", name: "name", id: "f-key-name", error: v.apiKeyErrors.name, placeholder: "e.g. backend", hint: "So you recognise it later." })}
           <button type="submit" class="primary">Create API key</button>
@@ -114,7 +114,7 @@ export function settingsPage(v: SettingsView): Html {
     ${teamTable(v, base)}
     ${v.isOwner
       ? html`<h3>Add a teammate</h3>
-        <form method="post" action="${base}/team" novalidate>
+        <form method="post" action="${base}/team#team" novalidate>
           ${csrf(v.csrfToken)}
           <div class="grid-2">
             ${field({ label: "Email", name: "email", type: "email", value: v.teamValues.email, error: v.teamErrors.email, required: true, autocomplete: "off" })}
@@ -129,7 +129,7 @@ export function settingsPage(v: SettingsView): Html {
   <section class="card" id="privacy" aria-labelledby="privacy-h">
     <h2 id="privacy-h">Delete a person's data</h2>
     <p class="muted">On request (GDPR art. 17): removes the identified profile, its links to visitors, its id on events and the email on its payments. Payment amounts stay in your books.</p>
-    <form method="post" action="${base}/privacy/delete-profile" data-confirm="Delete this person's personal data? This cannot be undone." novalidate>
+    <form method="post" action="${base}/privacy/delete-profile#privacy" data-confirm="Delete this person's personal data? This cannot be undone." novalidate>
       ${csrf(v.csrfToken)}
       <fieldset ${v.canWrite ? null : html`disabled`}>
         ${field({ label: "Profile id or email", name: "profile", value: v.privacyValue, error: v.privacyErrors.profile, required: true, autocomplete: "off" })}

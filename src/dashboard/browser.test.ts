@@ -1,0 +1,146 @@
+// The dashboard in headless Chromium: setup → snippet → sign out/in → settings → API key shown once,
+// markup typed by a user shown as text, and screenshots of each page at desktop and phone width.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { launchBrowser } from "../testing/browser.ts";
+import { startTestServer, type TestServer } from "../testing/harness.ts";
+
+const SCREENSHOTS = join(import.meta.dir, "../../screenshots");
+const EVIL = `<img src=x onerror=alert(1)><script>alert(2)</script>`;
+
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+const dialogs: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  server = await startTestServer();
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(8_000);
+  page.on("dialog", (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Full-page screenshots at 1280 and 390 px wide, then back to desktop. */
+async function snap(name: string) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone-top.png`) });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+let projectPath = "";
+
+/** Clicks a submit button and waits for the page the form leads to. */
+async function submit(selector: string) {
+  await Promise.all([page.waitForEvent("load"), page.click(selector)]);
+}
+
+test("first start: setup creates the owner and project, shows the snippet, and the check turns green", async () => {
+  await page.goto(`${server.url}/`);
+  expect(new URL(page.url()).pathname).toBe("/setup");
+  await submit("button[type=submit]");
+  await expect(page.locator("#f-email-error").textContent()).resolves.toContain("Enter an email address");
+  await snap("setup-errors");
+  await page.fill("#f-email", "founder@example.com");
+  await page.fill("#f-password", "a long password");
+  await page.fill("#f-projectName", "Acme Analytics");
+  await snap("setup");
+  await submit("button[type=submit]");
+  await page.waitForURL(/\/install$/);
+  projectPath = new URL(page.url()).pathname.replace(/\/install$/, "");
+  const snippet = await page.locator(".snippet pre").first().textContent();
+  expect(snippet).toMatch(new RegExp(`<script src="${server.url}/bantico.js" data-token="bt_pub_\\w+" data-persist></script>`));
+  await expect(page.locator("#install-check").textContent()).resolves.toContain("Waiting for the first event");
+  await snap("install-waiting");
+  const projectId = projectPath.split("/")[2]!;
+  server.instance.ctx.db.query("INSERT INTO events (project_id, ts, name, path) VALUES (?, ?, 'page_view', '/')").run(projectId, Date.now());
+  // htmx polls every 2 s; the fragment without hx-trigger ends the polling.
+  await page.locator("#install-check.ok").waitFor({ timeout: 10_000 });
+  await snap("install-green");
+}, 30_000);
+
+test("signing out and in again, with a wrong password first", async () => {
+  await page.click("details.account summary");
+  await page.click("text=Sign out");
+  await page.waitForURL(/\/login$/);
+  await page.fill("#f-email", "founder@example.com");
+  await page.fill("#f-password", "wrong password");
+  await submit("button[type=submit]");
+  await expect(page.locator("#login-error").textContent()).resolves.toBe("Wrong email or password.");
+  await snap("login-error");
+  await page.fill("#f-password", "a long password");
+  await submit("button[type=submit]");
+  await page.waitForURL((url) => /^\/dashboard\/prj_\w+$/.test(url.pathname));
+  await snap("overview");
+}, 30_000);
+
+test("changing settings in the form, with an error next to a field first", async () => {
+  await page.goto(`${server.url}${projectPath}/settings`);
+  await page.fill("#f-currency", "XYZ");
+  await submit("#project button[type=submit]");
+  await expect(page.locator("#f-currency-error").textContent()).resolves.toContain("is not an ISO 4217 currency code");
+  await snap("settings-errors");
+  await page.fill("#f-currency", "eur");
+  await page.selectOption("#f-timezone", "Europe/Berlin");
+  await page.fill("#f-allowedHostnames", "example.com\nwww.example.com");
+  await submit("#project button[type=submit]");
+  await expect(page.locator(".notice.ok").textContent()).resolves.toBe("Settings saved.");
+  expect(await page.inputValue("#f-currency")).toBe("EUR");
+  expect(await page.inputValue("#f-timezone")).toBe("Europe/Berlin");
+}, 30_000);
+
+test("an API key is shown once, then only by its prefix", async () => {
+  await page.fill("#f-key-name", "backend");
+  await submit("#api-keys button[type=submit]");
+  const key = (await page.locator("#new-api-key code").textContent())!;
+  expect(key).toMatch(/^bt_live_\w{40}$/);
+  const api = await fetch(`${server.url}/api/v1/project`, { headers: { authorization: `Bearer ${key}` } });
+  expect(api.status).toBe(200);
+  await page.locator("#api-keys").scrollIntoViewIfNeeded();
+  await snap("settings-key-created");
+  await page.goto(`${server.url}${projectPath}/settings`);
+  expect(await page.content()).not.toContain(key);
+  await expect(page.locator("#api-keys").textContent()).resolves.toContain(`${key.slice(0, 14)}…`);
+  await snap("settings");
+}, 30_000);
+
+test("markup typed into a project name or hostname is shown as text and never runs", async () => {
+  await page.fill("#f-name", EVIL);
+  await page.fill("#f-allowedHostnames", "example.com");
+  await submit("#project button[type=submit]");
+  await expect(page.locator(".switcher summary").textContent()).resolves.toBe(EVIL);
+  await page.fill("#f-allowedHostnames", EVIL);
+  await submit("#project button[type=submit]");
+  await expect(page.locator("#f-allowedHostnames-error").textContent()).resolves.toContain(`"<img`);
+  await page.goto(`${server.url}${projectPath}`);
+  await expect(page.locator("title").textContent()).resolves.toContain(EVIL);
+  expect(await page.locator("img[src=x]").count()).toBe(0);
+  expect(dialogs).toEqual([]);
+  await snap("escaped-name");
+}, 30_000);
+
+test("the account page and other shell pages render at both widths", async () => {
+  await page.goto(`${server.url}/account`);
+  await snap("account");
+  await page.goto(`${server.url}/projects/new`);
+  await snap("new-project");
+  await page.goto(`${server.url}/dashboard/prj_missing/settings`);
+  await snap("not-found");
+  await page.goto(`${server.url}${projectPath}/links?range=custom&from=2026-01-01&to=2026-01-31&campaign=spring`);
+  await page.click(".custom-range summary");
+  await snap("range-custom");
+  expect(dialogs).toEqual([]);
+}, 30_000);

@@ -1,0 +1,97 @@
+// GET /l/{slug}: record the click, then 302 to the destination with bt_click and the link's utm_* (SPEC §4).
+import { Elysia } from "elysia";
+import type { AppContext } from "../context.ts";
+import { randomString } from "../core/ids.ts";
+import { countryOf } from "../tracking/collect.ts";
+import { classifyUserAgent, detectBot } from "../tracking/user-agent.ts";
+import { cookielessVisitorIds } from "../tracking/visitors.ts";
+import { recordClick } from "./clicks.ts";
+import { findActiveLink, type ActiveLink } from "./directory.ts";
+
+const UTM_FROM_CONTEXT = [
+  ["utm_source", "source"],
+  ["utm_medium", "medium"],
+  ["utm_campaign", "campaignId"],
+  ["utm_content", "content"],
+] as const;
+
+/**
+ * The destination with the short URL's query forwarded, the link's utm_* added and bt_click set.
+ * Only appends, so the destination's own query (and its encoding) and fragment stay exactly as written.
+ */
+export function redirectTarget(link: ActiveLink, shortUrlQuery: URLSearchParams, clickId: string | null): string {
+  const destination = new URL(link.destinationUrl);
+  const present = new Set(destination.searchParams.keys());
+  const additions: string[] = [];
+  const add = (name: string, value: string) => {
+    present.add(name);
+    additions.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+  };
+  for (const [name, value] of shortUrlQuery) if (name !== "bt_click" && !present.has(name)) add(name, value);
+  for (const [param, field] of UTM_FROM_CONTEXT) {
+    const value = link.context[field];
+    if (value && !present.has(param)) add(param, value);
+  }
+  if (clickId) {
+    present.delete("bt_click");
+    add("bt_click", clickId);
+  }
+  if (additions.length === 0) return destination.href;
+  const hashAt = link.destinationUrl.indexOf("#");
+  const base = hashAt === -1 ? link.destinationUrl : link.destinationUrl.slice(0, hashAt);
+  const fragment = hashAt === -1 ? "" : link.destinationUrl.slice(hashAt);
+  const separator = !base.includes("?") ? "?" : base.endsWith("?") || base.endsWith("&") ? "" : "&";
+  return `${base}${separator}${additions.join("&")}${fragment}`;
+}
+
+function referrerHostOf(request: Request): string | null {
+  const referrer = request.headers.get("referer");
+  if (!referrer) return null;
+  try {
+    return new URL(referrer).hostname.toLowerCase().replace(/^www\./, "") || null;
+  } catch {
+    return null;
+  }
+}
+
+function notFoundPage(): Response {
+  const html = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Link not found</title><body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
+<h1>This link does not exist</h1><p>The short link you followed is unknown or no longer active. Check it with whoever shared it.</p></body></html>`;
+  return new Response(html, { status: 404, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+}
+
+function redirect(location: string): Response {
+  // 302, never 301: a cached permanent redirect would skip the next click's record.
+  return new Response(null, { status: 302, headers: { location, "cache-control": "no-store", "referrer-policy": "no-referrer-when-downgrade" } });
+}
+
+export async function followLink(ctx: AppContext, request: Request, slug: string): Promise<Response> {
+  const link = findActiveLink(ctx.db, slug);
+  if (!link) return notFoundPage();
+  const query = new URL(request.url).searchParams;
+  if (detectBot(request)) return redirect(redirectTarget(link, query, null));
+  const clickId = randomString(16);
+  const now = ctx.now();
+  const userAgent = request.headers.get("user-agent") ?? "";
+  // The same cookieless id collect computes, so the click joins the visit that follows it.
+  const [visitorId] = cookielessVisitorIds(ctx.db, link.projectId, ctx.clientIp(request), userAgent, now);
+  await ctx.writes.write((db) =>
+    recordClick(db, {
+      clickId,
+      link,
+      ts: now,
+      visitorId: visitorId ?? null,
+      referrerHost: referrerHostOf(request),
+      agent: classifyUserAgent(userAgent),
+      country: countryOf(ctx, request),
+    }),
+  );
+  return redirect(redirectTarget(link, query, clickId));
+}
+
+export function linkRoutes(ctx: AppContext) {
+  return new Elysia().get("/l/:slug", ({ request, params }) => followLink(ctx, request, params.slug)).head("/l/:slug", ({ request, params }) =>
+    followLink(ctx, request, params.slug),
+  );
+}

@@ -1,0 +1,87 @@
+// Records one event in a visitor's journey, with its hourly rollup, inside the caller's transaction.
+import type { Database } from "bun:sqlite";
+import { contextFromColumns, contextValues, EMPTY_CONTEXT, type AttributionContext, type ContextColumns } from "./attribution-context.ts";
+import { prepared } from "./statements.ts";
+
+export interface EventInput {
+  projectId: string;
+  name: string;
+  /** unix ms */
+  ts: number;
+  visitorId?: string | null;
+  sessionId?: string | null;
+  profileId?: string | null;
+  path?: string | null;
+  props?: Record<string, unknown> | null;
+  /** When omitted, the context of `sessionId`'s session (or none). */
+  context?: AttributionContext | null;
+}
+
+export interface RollupIncrements {
+  clicks?: number;
+  visitors?: number;
+  sessions?: number;
+  pageviews?: number;
+  pricingViews?: number;
+  signups?: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Which rollup counter an event name moves; other names are kept only as raw events. */
+const COUNTED_EVENTS: Record<string, keyof RollupIncrements> = {
+  link_clicked: "clicks",
+  page_view: "pageviews",
+  pricing_view: "pricingViews",
+  signup_completed: "signups",
+};
+
+const INSERT_EVENT = `INSERT INTO events (project_id, ts, name, visitor_id, session_id, profile_id, path, props,
+  link_id, campaign_id, source, medium, content, lead_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const BUMP_ROLLUP = `INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, source, medium, content, lead_id,
+  clicks, visitors, sessions, pageviews, pricing_views, signups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (project_id, hour, link_id, campaign_id, source, medium, content, lead_id) DO UPDATE SET
+  clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
+  pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups`;
+
+const SESSION_CONTEXT = "SELECT link_id, campaign_id, source, medium, content, lead_id FROM sessions WHERE id = ?";
+
+/** Inserts the event and moves its rollup counter; returns the event's id. Call inside a write. */
+export function recordEvent(db: Database, event: EventInput): number {
+  const context = event.context ?? (event.context === undefined && event.sessionId ? sessionContext(db, event.sessionId) : EMPTY_CONTEXT);
+  const result = prepared(db, INSERT_EVENT).run(
+    event.projectId,
+    event.ts,
+    event.name,
+    event.visitorId ?? null,
+    event.sessionId ?? null,
+    event.profileId ?? null,
+    event.path ?? null,
+    event.props && Object.keys(event.props).length > 0 ? JSON.stringify(event.props) : null,
+    ...contextValues(context),
+  );
+  const counter = COUNTED_EVENTS[event.name];
+  if (counter) bumpRollup(db, event.projectId, event.ts, context, { [counter]: 1 });
+  return Number(result.lastInsertRowid);
+}
+
+/** Adds to the hourly counters of one project, hour and context. */
+export function bumpRollup(db: Database, projectId: string, ts: number, context: AttributionContext, by: RollupIncrements): void {
+  prepared(db, BUMP_ROLLUP).run(
+    projectId,
+    Math.floor(ts / HOUR_MS) * HOUR_MS,
+    ...contextValues(context).map((value) => value ?? ""),
+    by.clicks ?? 0,
+    by.visitors ?? 0,
+    by.sessions ?? 0,
+    by.pageviews ?? 0,
+    by.pricingViews ?? 0,
+    by.signups ?? 0,
+  );
+}
+
+export function sessionContext(db: Database, sessionId: string): AttributionContext {
+  const row = prepared<ContextColumns, [string]>(db, SESSION_CONTEXT).get(sessionId);
+  return row ? contextFromColumns(row) : EMPTY_CONTEXT;
+}

@@ -1,0 +1,12 @@
+// Statements prepared once per database: `db.query` caches only 20, and the hot paths need more.
+import type { Database, SQLQueryBindings, Statement } from "bun:sqlite";
+
+const cache = new WeakMap<Database, Map<string, Statement>>();
+
+export function prepared<Row = unknown, Params extends SQLQueryBindings[] = SQLQueryBindings[]>(db: Database, sql: string): Statement<Row, Params> {
+  let statements = cache.get(db);
+  if (!statements) cache.set(db, (statements = new Map()));
+  let statement = statements.get(sql);
+  if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+  return statement as unknown as Statement<Row, Params>;
+}

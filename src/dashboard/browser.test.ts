@@ -6,11 +6,15 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser } from "../testing/browser.ts";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
+import { setProviderEndpoints } from "../payments/endpoints.ts";
+import { checkoutSession, stripeEvent } from "../payments/testing.ts";
+import { fakeStripe, STRIPE_KEY } from "./test-client.ts";
 
 const SCREENSHOTS = join(import.meta.dir, "../../screenshots");
 const EVIL = `<img src=x onerror=alert(1)><script>alert(2)</script>`;
 
 let server: TestServer;
+let stripe: ReturnType<typeof fakeStripe>;
 let browser: Browser;
 let page: Page;
 const dialogs: string[] = [];
@@ -18,6 +22,8 @@ const dialogs: string[] = [];
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   server = await startTestServer();
+  stripe = fakeStripe([stripeEvent("checkout.session.completed", checkoutSession({ amount_total: 2900 }), { created: Math.floor(Date.now() / 1000) - 60 })]);
+  setProviderEndpoints(server.instance.ctx, { stripe: stripe.url });
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(8_000);
@@ -29,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  stripe?.stop();
 });
 
 /** Full-page screenshots at 1280 and 390 px wide, then back to desktop. */
@@ -115,6 +122,19 @@ test("an API key is shown once, then only by its prefix", async () => {
   expect(await page.content()).not.toContain(key);
   await expect(page.locator("#api-keys").textContent()).resolves.toContain(`${key.slice(0, 14)}…`);
   await snap("settings");
+}, 30_000);
+
+test("connecting Stripe against a fake Stripe API shows the connection and the finished backfill", async () => {
+  await page.fill("#f-stripe-credential", "rk_test_refused");
+  await submit("#integration-stripe button[type=submit]");
+  await expect(page.locator("#f-stripe-credential-error").textContent()).resolves.toContain("Stripe does not accept this key");
+  await page.fill("#f-stripe-credential", STRIPE_KEY);
+  await submit("#integration-stripe button[type=submit]");
+  await expect(page.locator("#stripe-status .badge").textContent()).resolves.toBe("connected");
+  // While the backfill runs, htmx polls the status block; it ends with the bar full.
+  await page.locator("#stripe-status", { hasText: "Backfill of the last 30 days: done (1 payments)" }).waitFor({ timeout: 10_000 });
+  await page.locator("#integrations").scrollIntoViewIfNeeded();
+  await snap("settings-integrations");
 }, 30_000);
 
 test("markup typed into a project name or hostname is shown as text and never runs", async () => {

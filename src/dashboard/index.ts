@@ -40,13 +40,14 @@ import { dashboardAssets } from "./assets.ts";
 import { accountRoutes } from "./accounts.ts";
 import { installPages } from "./install.ts";
 import { settingsPages } from "./settings.ts";
+import { integrationsSource } from "./integrations.ts";
 import { DashboardRouter, placeholderSection } from "./routing.ts";
 import { dataPages } from "./pages/index.ts";
 
 /** A module of dashboard pages: registers its routes on the router. */
 export type DashboardPage = (router: DashboardRouter) => unknown;
 
-const shellPages: DashboardPage[] = [installPages, settingsPages(null)];
+const shellPages: DashboardPage[] = [installPages, settingsPages(integrationsSource)];
 
 export function dashboard(ctx: AppContext) {
   const router = new DashboardRouter(ctx);

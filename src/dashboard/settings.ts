@@ -6,6 +6,7 @@ import { pageResponse, redirectTo, renderPage, formString, canWrite, DashboardEr
 import { TIMEZONES, validateSettings, type SettingsForm } from "./project-settings.ts";
 import { addTeammate, changeRole, removeTeammate } from "./team.ts";
 import { deleteProfileData } from "./privacy.ts";
+import { integrationPages } from "./integrations.ts";
 import { settingsPage, type IntegrationView, type SettingsView } from "../../views/settings.ts";
 import type { Flash } from "../../views/layout.ts";
 
@@ -70,6 +71,7 @@ export function settingsPages(integrations: IntegrationsSource) {
   const back = (req: DashboardRequest, saved: string, anchor: string) => redirectTo(req, `/dashboard/${req.project.id}/settings?saved=${saved}#${anchor}`);
 
   return (router: DashboardRouter) => {
+    if (integrations) integrationPages((req, errors) => page(req, { integrationErrors: errors }, null, 422))(router);
     router
       .get("/settings", (req) => page(req))
       .post("/settings/project", (req) => {

@@ -128,7 +128,7 @@ export function settingsPage(v: SettingsView): Html {
 
   <section class="card" id="privacy" aria-labelledby="privacy-h">
     <h2 id="privacy-h">Delete a person's data</h2>
-    <p class="muted">On request (GDPR art. 17): removes the identified profile, its links to visitors, its id on events and the email on its payments. Payment amounts stay in your books.</p>
+    <p class="muted">On request (GDPR art. 17): removes the identified profile, its links to visitors, its id on events and payments, and its email on payments and raw provider events. Payment amounts stay in your books.</p>
     <form method="post" action="${base}/privacy/delete-profile#privacy" data-confirm="Delete this person's personal data? This cannot be undone." novalidate>
       ${csrf(v.csrfToken)}
       <fieldset ${v.canWrite ? null : html`disabled`}>
@@ -141,26 +141,32 @@ export function settingsPage(v: SettingsView): Html {
 
 function apiKeyTable(v: SettingsView, base: string): Html {
   if (v.apiKeys.length === 0) return html`<p class="muted">No API keys yet.</p>`;
+  const rowContext = { base, csrfToken: v.csrfToken, canWrite: v.canWrite, timezone: v.timezone };
   return html`<div class="table-wrap"><table>
     <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-    <tbody>
-      ${v.apiKeys.map(
-        (k) => html`<tr>
-          <td>${k.name || html`<span class="muted">unnamed</span>`}</td>
-          <td><code>${k.prefix}…</code></td>
-          <td>${formatDateTime(k.createdAt, v.timezone)}</td>
-          <td>${formatDateTime(k.lastUsedAt, v.timezone)}</td>
-          <td>${k.revokedAt !== null
-            ? html`<span class="badge">revoked</span>`
-            : v.canWrite
-              ? html`<form method="post" action="${base}/api-keys/${k.id}/revoke" class="inline-form" data-confirm="Revoke this key? Programs using it stop working.">
-                  ${csrf(v.csrfToken)}<button type="submit" class="small danger" aria-label="Revoke key ${k.prefix}">Revoke</button>
-                </form>`
-              : null}</td>
-        </tr>`,
-      )}
-    </tbody>
+    <tbody>${v.apiKeys.map((k) => apiKeyRow(k, rowContext))}</tbody>
   </table></div>`;
+}
+
+/** One key's row; also the htmx answer to revoking it (the row swaps in place). */
+export function apiKeyRow(
+  k: SettingsView["apiKeys"][number],
+  c: { base: string; csrfToken: string; canWrite: boolean; timezone: string },
+): Html {
+  const action = `${c.base}/api-keys/${k.id}/revoke`;
+  return html`<tr id="key-${k.id}">
+    <td>${k.name || html`<span class="muted">unnamed</span>`}</td>
+    <td><code>${k.prefix}…</code></td>
+    <td>${formatDateTime(k.createdAt, c.timezone)}</td>
+    <td>${formatDateTime(k.lastUsedAt, c.timezone)}</td>
+    <td>${k.revokedAt !== null
+      ? html`<span class="badge">revoked</span>`
+      : c.canWrite
+        ? html`<form method="post" action="${action}" class="inline-form" hx-post="${action}" hx-target="closest tr" hx-swap="outerHTML" hx-confirm="Revoke this key? Programs using it stop working.">
+            ${csrf(c.csrfToken)}<button type="submit" class="small danger" aria-label="Revoke key ${k.prefix}">Revoke</button>
+          </form>`
+        : null}</td>
+  </tr>`;
 }
 
 function teamTable(v: SettingsView, base: string): Html {

@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { setProviderEndpoints } from "../payments/endpoints.ts";
 import { checkoutSession, stripeEvent } from "../payments/testing.ts";
 import { fakeStripe, STRIPE_KEY } from "./test-client.ts";
+import { createApiKey } from "../auth/api-keys.ts";
 
 const SCREENSHOTS = join(import.meta.dir, "../../screenshots");
 const EVIL = `<img src=x onerror=alert(1)><script>alert(2)</script>`;
@@ -17,6 +18,7 @@ let server: TestServer;
 let stripe: ReturnType<typeof fakeStripe>;
 let browser: Browser;
 let page: Page;
+/** alert() and prompt() dialogs: none may ever open (markup shown as text never runs). */
 const dialogs: string[] = [];
 
 beforeAll(async () => {
@@ -28,6 +30,8 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(8_000);
   page.on("dialog", (dialog) => {
+    // Confirmations (revoke, remove) are the UI's own; anything else is a script that should not run.
+    if (dialog.type() === "confirm") return void dialog.accept();
     dialogs.push(dialog.message());
     void dialog.dismiss();
   });
@@ -122,6 +126,29 @@ test("an API key is shown once, then only by its prefix", async () => {
   expect(await page.content()).not.toContain(key);
   await expect(page.locator("#api-keys").textContent()).resolves.toContain(`${key.slice(0, 14)}…`);
   await snap("settings");
+}, 30_000);
+
+test("revoking a key with htmx swaps its row in place; htmx requests carry the CSRF header", async () => {
+  const row = page.locator("#api-keys tbody tr").first();
+  await row.locator("button", { hasText: "Revoke" }).click();
+  await row.locator(".badge", { hasText: "revoked" }).waitFor();
+  expect(new URL(page.url()).pathname).toBe(`${projectPath}/settings`);
+  // A bare hx-post outside any form sends no _csrf field: only the header from <body hx-headers:inherited>.
+  const projectId = projectPath.split("/")[2]!;
+  const { id } = createApiKey(server.instance.ctx.db, projectId, "header probe");
+  await page.evaluate((action) => {
+    const button = document.createElement("button");
+    button.id = "hx-probe";
+    button.setAttribute("hx-post", action);
+    button.setAttribute("hx-swap", "outerHTML");
+    button.textContent = "probe";
+    document.body.append(button);
+    (window as unknown as { htmx: { process(el: Element): void } }).htmx.process(button);
+  }, `${projectPath}/settings/api-keys/${id}/revoke`);
+  await page.click("#hx-probe");
+  await page.locator(`#key-${id} .badge`, { hasText: "revoked" }).waitFor();
+  const stored = server.instance.ctx.db.query<{ revoked_at: number | null }, [string]>("SELECT revoked_at FROM api_keys WHERE id = ?").get(id);
+  expect(stored!.revoked_at).toBeNumber();
 }, 30_000);
 
 test("connecting Stripe against a fake Stripe API shows the connection and the finished backfill", async () => {

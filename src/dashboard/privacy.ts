@@ -1,5 +1,6 @@
-// Deleting a profile's personal data on request: the profile, its visitor links, its id on events,
-// and the customer email on payments (the payment amounts stay: they are the business's books).
+// Deleting a profile's personal data on request: the profile, its visitor links, its id on events
+// and payments, and its email on payments, checkout contexts and raw provider payloads. Payment
+// amounts stay: they are the business's books.
 import type { Database } from "bun:sqlite";
 
 export interface ProfileDeletion {
@@ -7,16 +8,6 @@ export interface ProfileDeletion {
   visitorsUnlinked: number;
   eventsUnlinked: number;
   paymentEmailsErased: number;
-}
-
-/** Tables written by other capabilities that may hold a customer email; erased where present. */
-const EMAIL_COLUMNS = [
-  ["payments", "customer_email"],
-  ["checkout_contexts", "customer_email"],
-] as const;
-
-function hasColumn(db: Database, table: string, column: string): boolean {
-  return db.query<{ name: string }, []>(`SELECT name FROM pragma_table_info('${table}')`).all().some((c) => c.name === column);
 }
 
 /** Finds the profile by its id or its email (case-insensitive) in this project only. */
@@ -33,19 +24,34 @@ export function deleteProfileData(db: Database, projectId: string, idOrEmail: st
   return db.transaction(() => {
     const profile = findProfile(db, projectId, idOrEmail);
     if (!profile) return null;
-    const eventsUnlinked = db
-      .query("UPDATE events SET profile_id = NULL WHERE project_id = ? AND profile_id = ?")
-      .run(projectId, profile.id).changes;
+    const eventsUnlinked = db.query("UPDATE events SET profile_id = NULL WHERE project_id = ? AND profile_id = ?").run(projectId, profile.id).changes;
     const visitorsUnlinked = db.query("DELETE FROM profile_visitors WHERE project_id = ? AND profile_id = ?").run(projectId, profile.id).changes;
     db.query("DELETE FROM profiles WHERE project_id = ? AND id = ?").run(projectId, profile.id);
+    db.query("UPDATE payments SET profile_id = NULL WHERE project_id = ? AND profile_id = ?").run(projectId, profile.id);
     let paymentEmailsErased = 0;
     if (profile.email) {
-      for (const [table, column] of EMAIL_COLUMNS) {
-        if (!hasColumn(db, table, column)) continue;
-        const changes = db.query(`UPDATE ${table} SET ${column} = NULL WHERE project_id = ? AND ${column} = ?`).run(projectId, profile.email).changes;
-        if (table === "payments") paymentEmailsErased = changes;
-      }
+      const paymentIds = db
+        .query<{ id: string }, [string, string]>("SELECT id FROM payments WHERE project_id = ? AND customer_email = ?")
+        .all(projectId, profile.email)
+        .map((p) => p.id);
+      paymentEmailsErased = db.query("UPDATE payments SET customer_email = NULL WHERE project_id = ? AND customer_email = ?").run(projectId, profile.email).changes;
+      db.query("UPDATE checkout_contexts SET customer_email = NULL WHERE project_id = ? AND customer_email = ?").run(projectId, profile.email);
+      eraseFromProviderPayloads(db, projectId, paymentIds, profile.email);
     }
     return { profileId: profile.id, visitorsUnlinked, eventsUnlinked, paymentEmailsErased };
   })();
+}
+
+/** Raw provider events of those payments keep their shape for debugging, with the email blanked out. */
+function eraseFromProviderPayloads(db: Database, projectId: string, paymentIds: string[], email: string): void {
+  if (paymentIds.length === 0) return;
+  const pattern = new RegExp(email.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gi");
+  const events = db
+    .query<{ id: number; payload: string }, [string, string]>(
+      `SELECT DISTINCT e.id, e.payload FROM provider_events e, json_each(e.payment_ids) p
+       WHERE e.project_id = ? AND p.value IN (SELECT value FROM json_each(?))`,
+    )
+    .all(projectId, JSON.stringify(paymentIds));
+  const update = db.prepare("UPDATE provider_events SET payload = ? WHERE id = ?");
+  for (const event of events) update.run(event.payload.replace(pattern, "[erased]"), event.id);
 }

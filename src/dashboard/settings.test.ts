@@ -167,9 +167,19 @@ describe("privacy", () => {
       db.query("INSERT INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES (?, 'v1', 'user_1', 0)").run(projectId);
       db.query("INSERT INTO events (project_id, ts, name, visitor_id, profile_id) VALUES (?, 1, 'identify', 'v1', 'user_1')").run(projectId);
     }
+    const payment = await server.api("/api/v1/payments", { method: "POST", json: { transactionId: "tx_ada", amount: 4900, currency: "EUR", email: "ada@example.com" } });
+    expect(payment.status).toBe(201);
+    const paymentId = ((await payment.json()) as { id: string }).id;
+    db.query(
+      "INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payment_ids, payload) VALUES (?, 'stripe', 'evt_1', 'checkout.session.completed', 'webhook', 0, 'recorded', ?, ?)",
+    ).run(server.project.id, JSON.stringify([paymentId]), JSON.stringify({ customer_details: { email: "Ada@Example.com", name: "Ada" } }));
     const response = await admin.post(`${settingsPath}/privacy/delete-profile`, { profile: " ADA@example.com " });
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain("Deleted profile user_1: 1 visitor link(s), 1 event(s) unlinked");
+    expect(await response.text()).toContain("Deleted profile user_1: 1 visitor link(s), 1 event(s) unlinked, 1 payment email(s) erased.");
+    const stored = db.query<{ customer_email: string | null; amount: number }, [string]>("SELECT customer_email, amount FROM payments WHERE project_id = ?").get(server.project.id);
+    expect(stored).toEqual({ customer_email: null, amount: 4900 });
+    const raw = db.query<{ payload: string }, [string]>("SELECT payload FROM provider_events WHERE project_id = ?").get(server.project.id)!.payload;
+    expect(raw).toBe(JSON.stringify({ customer_details: { email: "[erased]", name: "Ada" } }));
     const count = (sql: string, projectId: string) => (db.query(sql).get(projectId) as { n: number }).n;
     expect(count("SELECT count(*) AS n FROM profiles WHERE project_id = ?", server.project.id)).toBe(0);
     expect(count("SELECT count(*) AS n FROM profile_visitors WHERE project_id = ?", server.project.id)).toBe(0);

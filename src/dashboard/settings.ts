@@ -7,7 +7,7 @@ import { TIMEZONES, validateSettings, type SettingsForm } from "./project-settin
 import { addTeammate, changeRole, removeTeammate } from "./team.ts";
 import { deleteProfileData } from "./privacy.ts";
 import { integrationPages } from "./integrations.ts";
-import { settingsPage, type IntegrationView, type SettingsView } from "../../views/settings.ts";
+import { apiKeyRow, settingsPage, type IntegrationView, type SettingsView } from "../../views/settings.ts";
 import type { Flash } from "../../views/layout.ts";
 
 /** Supplies the integrations part of the settings page; null while payments are not built in. */
@@ -98,10 +98,14 @@ export function settingsPages(integrations: IntegrationsSource) {
         return page(req, { newApiKey: created.key }, { kind: "ok", text: "API key created." });
       })
       .post("/settings/api-keys/:keyId/revoke", (req) => {
-        if (!revokeApiKey(req.ctx.db, req.project.id, req.params.keyId ?? "", req.ctx.now())) {
+        const keyId = req.params.keyId ?? "";
+        if (!revokeApiKey(req.ctx.db, req.project.id, keyId, req.ctx.now())) {
           throw new DashboardError(404, "This project has no such active API key.");
         }
-        return back(req, "revoked", "api-keys");
+        if (!req.htmx) return back(req, "revoked", "api-keys");
+        const key = listApiKeys(req.ctx.db, req.project.id).find((k) => k.id === keyId)!;
+        const base = `/dashboard/${req.project.id}/settings`;
+        return apiKeyRow(key, { base, csrfToken: req.session.csrfToken, canWrite: true, timezone: req.project.timezone });
       })
       .post(
         "/settings/team",

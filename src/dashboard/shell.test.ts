@@ -171,6 +171,27 @@ describe("signed-in access", () => {
   });
 });
 
+test("behind an https base URL the session cookie is Secure", async () => {
+  const server = await startTestServer({ env: { BANTICO_BASE_URL: "https://stats.example.com" } });
+  try {
+    const owner = await userWithRole(server, "owner");
+    const page = await fetch(`${server.url}/login`);
+    expect(page.headers.getSetCookie()[0]).toContain("; Secure");
+    const response = await fetch(`${server.url}/login`, {
+      method: "POST",
+      headers: { cookie: page.headers.getSetCookie()[0]!.split(";")[0]! },
+      body: new URLSearchParams({ _csrf: hiddenCsrf(await page.text()), email: owner.email, password: "correct horse battery" }),
+      redirect: "manual",
+    });
+    expect(response.headers.getSetCookie().find((c) => c.startsWith("bantico_session="))).toMatch(/HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
+    // The snippet names the public URL, not the address the request came to.
+    const install = await (await owner.get(`/dashboard/${server.project.id}/install`)).text();
+    expect(install).toContain("https://stats.example.com/bantico.js");
+  } finally {
+    await server.close();
+  }
+});
+
 describe("login throttling", () => {
   test("five wrong passwords for one account and IP lock that pair out for a while", async () => {
     let now = Date.parse("2026-11-21T10:00:00Z");

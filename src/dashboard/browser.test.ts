@@ -186,6 +186,12 @@ test("the account page and other shell pages render at both widths", async () =>
   await snap("new-project");
   await page.goto(`${server.url}/dashboard/prj_missing/settings`);
   await snap("not-found");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.goto(`${server.url}${projectPath}/settings`);
+  await snap("settings-dark");
+  await page.goto(`${server.url}${projectPath}`);
+  await snap("overview-dark");
+  await page.emulateMedia({ colorScheme: "light" });
   await page.goto(`${server.url}${projectPath}/links?range=custom&from=2026-01-01&to=2026-01-31&campaign=spring`);
   await page.click(".custom-range summary");
   await snap("range-custom");

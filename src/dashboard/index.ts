@@ -41,7 +41,7 @@ import { accountRoutes } from "./accounts.ts";
 import { installPages } from "./install.ts";
 import { settingsPages } from "./settings.ts";
 import { integrationsSource } from "./integrations.ts";
-import { DashboardRouter, placeholderSection } from "./routing.ts";
+import { DashboardRouter, fillGaps } from "./routing.ts";
 import { dataPages } from "./pages/index.ts";
 
 /** A module of dashboard pages: registers its routes on the router. */
@@ -53,7 +53,7 @@ export function dashboard(ctx: AppContext) {
   const router = new DashboardRouter(ctx);
   const publicRoutes = accountRoutes(ctx, router);
   for (const page of [...shellPages, ...dataPages]) page(router);
-  placeholderSection(router);
+  fillGaps(router);
   return new Elysia().use(dashboardAssets()).use(publicRoutes).use(router.app);
 }
 

@@ -127,9 +127,13 @@ describe("signed-in access", () => {
     expect(html).toContain(`hx-headers:inherited="{&quot;X-CSRF-Token&quot;:&quot;${owner.csrfToken}&quot;}"`);
   });
 
-  test("an unknown project answers 404, not another project's data", async () => {
+  test("an unknown project or page answers an HTML 404, not another project's data", async () => {
     const response = await owner.get("/dashboard/prj_doesnotexist/settings");
     expect(response.status).toBe(404);
+    const page = await owner.get(`/dashboard/${server.project.id}/no/such/page`);
+    expect(page.status).toBe(404);
+    expect(page.headers.get("content-type")).toStartWith("text/html");
+    expect(await page.text()).toContain("There is no such page in this project.");
   });
 
   test("a form without the CSRF token, or with a wrong one, is refused and leads back to login", async () => {

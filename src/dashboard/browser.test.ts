@@ -179,6 +179,20 @@ test("markup typed into a project name or hostname is shown as text and never ru
   await snap("escaped-name");
 }, 30_000);
 
+test("the keyboard reaches everything: skip link first, menus open with Enter and close with Escape", async () => {
+  await page.goto(`${server.url}${projectPath}/settings`);
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+  await page.keyboard.press("Enter");
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+  await page.focus(".switcher summary");
+  await page.keyboard.press("Enter");
+  expect(await page.locator(".switcher").getAttribute("open")).not.toBeNull();
+  await page.keyboard.press("Escape");
+  expect(await page.locator(".switcher").getAttribute("open")).toBeNull();
+  expect(await page.evaluate(() => document.activeElement?.matches(".switcher summary"))).toBe(true);
+}, 30_000);
+
 test("the account page and other shell pages render at both widths", async () => {
   await page.goto(`${server.url}/account`);
   await snap("account");

@@ -6,6 +6,8 @@ import { isDatabaseUsable } from "./db/database.ts";
 import { api } from "./api/index.ts";
 import { trackingRoutes } from "./tracking/routes.ts";
 import { linkRoutes } from "./links/redirect.ts";
+import { paymentWebhooks } from "./payments/webhooks.ts";
+import { dashboard } from "./dashboard/index.ts";
 
 export function createApp(ctx: AppContext) {
   return new Elysia()
@@ -17,7 +19,9 @@ export function createApp(ctx: AppContext) {
     )
     .use(trackingRoutes(ctx))
     .use(linkRoutes(ctx))
-    .use(api(ctx));
+    .use(api(ctx))
+    .use(paymentWebhooks(ctx))
+    .use(dashboard(ctx));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -3,6 +3,7 @@ import type { Config } from "./config.ts";
 import { createApp } from "./app.ts";
 import { openInstance, type Instance } from "./instance.ts";
 import { clientIpResolver } from "./http/client-ip.ts";
+import { startPaymentScheduler } from "./payments/pull.ts";
 
 export interface RunningServer {
   url: string;
@@ -23,12 +24,14 @@ export function startServer(config: Config, options: { hostname?: string; now?: 
   });
   const server = app.server!;
   resolveIp = clientIpResolver(server, config.trustedProxies);
+  const payments = startPaymentScheduler(instance.ctx);
   const host = options.hostname && options.hostname !== "0.0.0.0" ? options.hostname : "localhost";
   return {
     url: `http://${host}:${server.port}`,
     port: server.port!,
     instance,
     async stop() {
+      await payments.stop();
       await server.stop();
       instance.close();
     },

@@ -6,13 +6,17 @@ import { openApiDocument, type ApiOperation } from "./openapi.ts";
 import { projectApi, projectOperations } from "../projects/api.ts";
 import { linkApi, linkOperations } from "../links/api.ts";
 import { trackingApi, trackingOperations } from "../tracking/api.ts";
+import { paymentApi, paymentOperations } from "../payments/routes.ts";
+import { reportApi, reportOperations } from "../reports/routes.ts";
 
-const operations: ApiOperation[] = [...projectOperations, ...linkOperations, ...trackingOperations];
+const operations: ApiOperation[] = [...projectOperations, ...linkOperations, ...trackingOperations, ...paymentOperations, ...reportOperations];
 
 export function api(ctx: AppContext) {
   return new Elysia()
     .get("/api/v1/openapi.json", ({ request }) => openApiDocument(operations, publicBaseUrl(ctx.config, request)))
     .use(projectApi(ctx))
     .use(linkApi(ctx))
-    .use(trackingApi(ctx));
+    .use(trackingApi(ctx))
+    .use(paymentApi(ctx))
+    .use(reportApi(ctx));
 }

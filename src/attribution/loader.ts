@@ -1,0 +1,159 @@
+// Loads what the attribution engine weighs for one payment: the named link, the visitor's
+// sessions, the profiles matching the customer's email, and earlier payments it may inherit from.
+import { prepared } from "../tracking/statements.ts";
+import type { Database } from "bun:sqlite";
+import type { BanticoMetadata } from "../payments/metadata.ts";
+import type { ContextColumns } from "../tracking/attribution-context.ts";
+import { CLOCK_TOLERANCE_MS, type AttributionCandidates, type AttributionContext, type AttributionMethod, type LinkRecord, type PriorAttribution, type Touch } from "./engine.ts";
+
+const DAY_MS = 86_400_000;
+
+export type { ContextColumns };
+
+export function contextFromRow(row: ContextColumns): AttributionContext {
+  return {
+    linkId: row.link_id || null,
+    campaignId: row.campaign_id || null,
+    source: row.source || null,
+    medium: row.medium || null,
+    content: row.content || null,
+    leadId: row.lead_id || null,
+  };
+}
+
+export interface FirstTouchColumns {
+  first_link_id: string | null;
+  first_campaign_id: string | null;
+  first_source: string | null;
+  first_medium: string | null;
+  first_content: string | null;
+  first_lead_id: string | null;
+}
+
+export function firstTouchFromRow(row: FirstTouchColumns): AttributionContext {
+  return contextFromRow({
+    link_id: row.first_link_id,
+    campaign_id: row.first_campaign_id,
+    source: row.first_source,
+    medium: row.first_medium,
+    content: row.first_content,
+    lead_id: row.first_lead_id,
+  });
+}
+
+interface SessionRow extends ContextColumns {
+  id: string;
+  visitor_id: string;
+  started_at: number;
+}
+
+const SESSION_COLUMNS = "id, visitor_id, started_at, link_id, campaign_id, source, medium, content, lead_id";
+
+function toTouch(row: SessionRow): Touch {
+  return { sessionId: row.id, visitorId: row.visitor_id, startedAt: row.started_at, context: contextFromRow(row) };
+}
+
+export interface PaymentRefs {
+  paymentId: string | null;
+  occurredAt: number;
+  email: string | null;
+  provider: string;
+  customerId: string | null;
+  parentPaymentId: string | null;
+}
+
+interface PriorRow extends ContextColumns, FirstTouchColumns {
+  id: string;
+  kind: string;
+  method: AttributionMethod;
+  occurred_at: number;
+  visitor_id: string | null;
+  profile_id: string | null;
+}
+
+const PRIOR_COLUMNS =
+  "id, kind, method, occurred_at, visitor_id, profile_id, link_id, campaign_id, source, medium, content, lead_id, first_link_id, first_campaign_id, first_source, first_medium, first_content, first_lead_id";
+
+function toPrior(row: PriorRow): PriorAttribution {
+  return {
+    paymentId: row.id,
+    kind: row.kind,
+    method: row.method,
+    occurredAt: row.occurred_at,
+    visitorId: row.visitor_id,
+    profileId: row.profile_id,
+    context: contextFromRow(row),
+    firstContext: firstTouchFromRow(row),
+  };
+}
+
+export function loadCandidates(
+  db: Database,
+  projectId: string,
+  metadata: BanticoMetadata,
+  refs: PaymentRefs,
+  lookbackDays: number,
+): AttributionCandidates {
+  const from = refs.occurredAt - lookbackDays * DAY_MS;
+  const sessionsOfVisitor = prepared<SessionRow, [string, string, number, number]>(
+    db,
+    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE project_id = ? AND visitor_id = ? AND started_at BETWEEN ? AND ?`,
+  );
+
+  let link: LinkRecord | null = null;
+  if (metadata.linkId) {
+    const row = prepared<ContextColumns & { id: string; title: string }, [string, string]>(
+        db,
+        "SELECT id, title, id AS link_id, campaign_id, source, medium, content, lead_id FROM links WHERE project_id = ? AND id = ?",
+      )
+      .get(projectId, metadata.linkId);
+    if (row) link = { linkId: row.id, title: row.title, context: contextFromRow(row) };
+  }
+
+  let visitorId = metadata.visitorId;
+  if (!visitorId && metadata.sessionId) {
+    visitorId =
+      prepared<{ visitor_id: string }, [string, string]>(db, "SELECT visitor_id FROM sessions WHERE project_id = ? AND id = ?").get(projectId, metadata.sessionId)
+        ?.visitor_id ?? null;
+  }
+  const visitorTouches = visitorId ? sessionsOfVisitor.all(projectId, visitorId, from, refs.occurredAt + CLOCK_TOLERANCE_MS).map(toTouch) : [];
+
+  const profiles: AttributionCandidates["profiles"] = [];
+  if (refs.email) {
+    const profileRows = prepared<{ id: string }, [string, string]>(db, "SELECT id FROM profiles WHERE project_id = ? AND email = ?").all(projectId, refs.email);
+    for (const { id } of profileRows) {
+      const visitors = prepared<{ visitor_id: string }, [string, string]>(db, "SELECT visitor_id FROM profile_visitors WHERE project_id = ? AND profile_id = ?")
+        .all(projectId, id);
+      profiles.push({ profileId: id, touches: visitors.flatMap((v) => sessionsOfVisitor.all(projectId, v.visitor_id, from, refs.occurredAt + CLOCK_TOLERANCE_MS).map(toTouch)) });
+    }
+  }
+
+  const orderPrior = refs.parentPaymentId
+    ? prepared<PriorRow, [string, string]>(db, `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND id = ?`).get(projectId, refs.parentPaymentId)
+    : null;
+
+  const self = refs.paymentId ?? "";
+  const customerPrior = refs.customerId
+    ? prepared<PriorRow, [string, string, string, number, string]>(
+          db,
+          `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND provider = ? AND customer_id = ? AND occurred_at <= ? AND id != ?
+             AND kind IN ('sale', 'renewal') AND method != 'unattributed' ORDER BY occurred_at DESC LIMIT 1`,
+        )
+        .get(projectId, refs.provider, refs.customerId, refs.occurredAt, self)
+    : refs.email
+      ? prepared<PriorRow, [string, string, number, string]>(
+            db,
+            `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND customer_email = ? AND occurred_at <= ? AND id != ?
+               AND kind IN ('sale', 'renewal') AND method != 'unattributed' ORDER BY occurred_at DESC LIMIT 1`,
+          )
+          .get(projectId, refs.email, refs.occurredAt, self)
+      : null;
+
+  return {
+    link,
+    visitorTouches,
+    profiles,
+    orderPrior: orderPrior ? toPrior(orderPrior) : null,
+    customerPrior: customerPrior ? toPrior(customerPrior) : null,
+  };
+}

@@ -1,0 +1,239 @@
+// Connections to Stripe and Polar: credentials sealed with BANTICO_SECRET, verified on connect,
+// and the status a founder reads (last event, last pull, last error, backfill progress).
+import { prepared } from "../tracking/statements.ts";
+import type { Database } from "bun:sqlite";
+import type { AppContext } from "../context.ts";
+import { seal, unseal } from "../core/secret.ts";
+import { ApiError, badRequest } from "../http/errors.ts";
+import { verifyPolarToken } from "./polar/client.ts";
+import { verifyStripeKey } from "./stripe/client.ts";
+
+export type IntegrationProvider = "stripe" | "polar";
+
+export interface IntegrationStatus {
+  provider: IntegrationProvider;
+  connected: boolean;
+  /** connected: key verified (pull + backfill); webhook_only: real-time only; error: the last pull failed. */
+  status: "connected" | "webhook_only" | "error" | "not_connected";
+  message: string;
+  credentialHint: string | null;
+  hasCredential: boolean;
+  hasWebhookSecret: boolean;
+  webhookPath: string;
+  connectedAt: number | null;
+  lastEventAt: number | null;
+  lastPullAt: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  backfill: { state: "none" | "running" | "done"; from: number | null; processed: number; progress: number; doneAt: number | null };
+}
+
+interface IntegrationRow {
+  project_id: string;
+  provider: IntegrationProvider;
+  credential_sealed: string | null;
+  credential_hint: string | null;
+  webhook_secret_sealed: string | null;
+  status: IntegrationStatus["status"];
+  status_message: string;
+  connected_at: number;
+  updated_at: number;
+  last_event_at: number | null;
+  last_pull_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  cursor: string | null;
+  backfill_state: "none" | "running" | "done";
+  backfill_from: number | null;
+  backfill_processed: number;
+  backfill_progress: number;
+  backfill_done_at: number | null;
+}
+
+export const BACKFILL_DAYS = 30;
+
+function getRow(db: Database, projectId: string, provider: IntegrationProvider): IntegrationRow | null {
+  return prepared<IntegrationRow, [string, string]>(db, "SELECT * FROM integrations WHERE project_id = ? AND provider = ?").get(projectId, provider);
+}
+
+function toStatus(provider: IntegrationProvider, projectId: string, row: IntegrationRow | null): IntegrationStatus {
+  return {
+    provider,
+    connected: row !== null,
+    status: row?.status ?? "not_connected",
+    message: row?.status_message ?? "",
+    credentialHint: row?.credential_hint ?? null,
+    hasCredential: row?.credential_sealed != null,
+    hasWebhookSecret: row?.webhook_secret_sealed != null,
+    webhookPath: `/webhooks/${provider}/${projectId}`,
+    connectedAt: row?.connected_at ?? null,
+    lastEventAt: row?.last_event_at ?? null,
+    lastPullAt: row?.last_pull_at ?? null,
+    lastError: row?.last_error ?? null,
+    lastErrorAt: row?.last_error_at ?? null,
+    backfill: {
+      state: row?.backfill_state ?? "none",
+      from: row?.backfill_from ?? null,
+      processed: row?.backfill_processed ?? 0,
+      progress: row?.backfill_progress ?? 0,
+      doneAt: row?.backfill_done_at ?? null,
+    },
+  };
+}
+
+export function integrationStatus(db: Database, projectId: string, provider: IntegrationProvider): IntegrationStatus {
+  return toStatus(provider, projectId, getRow(db, projectId, provider));
+}
+
+export function listIntegrations(db: Database, projectId: string): IntegrationStatus[] {
+  return (["stripe", "polar"] as const).map((provider) => integrationStatus(db, projectId, provider));
+}
+
+/** Enough to recognise a key in a list, never enough to use it. */
+function hint(credential: string): string {
+  const prefix = /^[a-z]+_(live|test)_/.exec(credential)?.[0] ?? /^[a-z]+_/.exec(credential)?.[0] ?? "";
+  return `${prefix}…${credential.slice(-4)}`;
+}
+
+export interface ConnectInput {
+  /** Stripe restricted key or Polar organization access token. */
+  credential?: string;
+  webhookSecret?: string;
+}
+
+/**
+ * Verifies and stores a connection. A credential the provider refuses is reported (4xx naming what
+ * is missing) and nothing is stored. Fields not given keep their saved value.
+ */
+export async function connectIntegration(ctx: AppContext, projectId: string, provider: IntegrationProvider, input: ConnectInput): Promise<IntegrationStatus> {
+  const credential = input.credential?.trim() || undefined;
+  const webhookSecret = input.webhookSecret?.trim() || undefined;
+  const noun = provider === "stripe" ? "apiKey" : "accessToken";
+  if (!credential && !webhookSecret) throw badRequest(`send ${noun}, webhookSecret, or both`);
+  if (provider === "stripe" && credential && !/^(rk|sk)_(live|test)_\w+$/.test(credential)) {
+    throw badRequest("apiKey must be a Stripe restricted key (rk_live_… or rk_test_…)", "invalid_credential");
+  }
+  if (provider === "stripe" && webhookSecret && !webhookSecret.startsWith("whsec_")) {
+    throw badRequest("webhookSecret must be the endpoint's signing secret (whsec_…)", "invalid_webhook_secret");
+  }
+  let message = "";
+  if (credential) {
+    const verdict = provider === "stripe" ? await verifyStripeKey(ctx, credential) : await verifyPolarToken(ctx, credential);
+    if (!verdict.ok) throw new ApiError(verdict.status, verdict.code, verdict.message);
+    message = verdict.message;
+  }
+  const now = ctx.now();
+  await ctx.writes.write((db) => {
+    const existing = getRow(db, projectId, provider);
+    const credentialSealed = credential ? seal(ctx.secret, credential) : (existing?.credential_sealed ?? null);
+    const secretSealed = webhookSecret ? seal(ctx.secret, webhookSecret) : (existing?.webhook_secret_sealed ?? null);
+    const status: IntegrationStatus["status"] = credentialSealed ? "connected" : "webhook_only";
+    const statusMessage =
+      message ||
+      (credentialSealed
+        ? existing?.status_message || "connected"
+        : `webhooks only: payments arrive in real time; add ${provider === "stripe" ? "a restricted key" : "an access token"} to backfill the last ${BACKFILL_DAYS} days`);
+    // A new credential starts a fresh backfill; a webhook secret alone never pulls.
+    const startBackfill = credential !== undefined && (existing?.credential_sealed == null || existing.backfill_state !== "running");
+    prepared(
+      db,
+      `INSERT INTO integrations (project_id, provider, credential_sealed, credential_hint, webhook_secret_sealed, status, status_message, connected_at, updated_at,
+         cursor, backfill_state, backfill_from, backfill_processed, backfill_progress)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, 0)
+       ON CONFLICT DO UPDATE SET credential_sealed = excluded.credential_sealed, credential_hint = excluded.credential_hint,
+         webhook_secret_sealed = excluded.webhook_secret_sealed, status = excluded.status, status_message = excluded.status_message,
+         updated_at = excluded.updated_at, last_error = NULL, last_error_at = NULL,
+         cursor = CASE WHEN ? THEN NULL ELSE cursor END,
+         backfill_state = CASE WHEN ? THEN 'running' ELSE backfill_state END,
+         backfill_from = CASE WHEN ? THEN excluded.backfill_from ELSE backfill_from END,
+         backfill_processed = CASE WHEN ? THEN 0 ELSE backfill_processed END,
+         backfill_progress = CASE WHEN ? THEN 0 ELSE backfill_progress END,
+         backfill_done_at = CASE WHEN ? THEN NULL ELSE backfill_done_at END`,
+    ).run(
+      projectId,
+      provider,
+      credentialSealed,
+      credential ? hint(credential) : (existing?.credential_hint ?? null),
+      secretSealed,
+      status,
+      statusMessage,
+      now,
+      now,
+      startBackfill ? "running" : "none",
+      startBackfill ? now - BACKFILL_DAYS * 86_400_000 : null,
+      ...Array<number>(6).fill(startBackfill ? 1 : 0),
+    );
+  });
+  return integrationStatus(ctx.db, projectId, provider);
+}
+
+export async function disconnectIntegration(ctx: AppContext, projectId: string, provider: IntegrationProvider): Promise<boolean> {
+  return ctx.writes.write((db) => prepared(db, "DELETE FROM integrations WHERE project_id = ? AND provider = ?").run(projectId, provider).changes > 0);
+}
+
+/** The decrypted secrets, for the webhook and pull code only; never sent anywhere else. */
+export function integrationSecrets(ctx: AppContext, projectId: string, provider: IntegrationProvider): { credential: string | null; webhookSecret: string | null } | null {
+  const row = getRow(ctx.db, projectId, provider);
+  if (!row) return null;
+  return {
+    credential: row.credential_sealed ? unseal(ctx.secret, row.credential_sealed) : null,
+    webhookSecret: row.webhook_secret_sealed ? unseal(ctx.secret, row.webhook_secret_sealed) : null,
+  };
+}
+
+export interface PullState<Cursor> {
+  cursor: Cursor | null;
+  backfillState: IntegrationRow["backfill_state"];
+  backfillFrom: number | null;
+}
+
+export function pullState<Cursor>(db: Database, projectId: string, provider: IntegrationProvider): PullState<Cursor> | null {
+  const row = getRow(db, projectId, provider);
+  if (!row?.credential_sealed) return null;
+  return { cursor: row.cursor ? (JSON.parse(row.cursor) as Cursor) : null, backfillState: row.backfill_state, backfillFrom: row.backfill_from };
+}
+
+/** Saves pull progress in the same transaction as the payments it pulled, so a restart resumes exactly there. */
+export function savePullProgress(
+  db: Database,
+  projectId: string,
+  provider: IntegrationProvider,
+  progress: { cursor: unknown; processed: number; fraction: number | null; passComplete: boolean },
+  now: number,
+): void {
+  prepared(
+    db,
+    `UPDATE integrations SET cursor = ?, last_pull_at = ?, status = 'connected', last_error = NULL, last_error_at = NULL,
+       backfill_processed = backfill_processed + CASE WHEN backfill_state = 'running' THEN ? ELSE 0 END,
+       backfill_progress = CASE WHEN backfill_state != 'running' THEN backfill_progress WHEN ? THEN 1 ELSE COALESCE(?, backfill_progress) END,
+       backfill_done_at = CASE WHEN backfill_state = 'running' AND ? THEN ? ELSE backfill_done_at END,
+       backfill_state = CASE WHEN backfill_state = 'running' AND ? THEN 'done' ELSE backfill_state END
+     WHERE project_id = ? AND provider = ?`,
+  ).run(
+    JSON.stringify(progress.cursor),
+    now,
+    progress.processed,
+    progress.passComplete ? 1 : 0,
+    progress.fraction,
+    progress.passComplete ? 1 : 0,
+    now,
+    progress.passComplete ? 1 : 0,
+    projectId,
+    provider,
+  );
+}
+
+export function recordIntegrationError(db: Database, projectId: string, provider: IntegrationProvider, message: string, now: number): void {
+  prepared(db, "UPDATE integrations SET status = 'error', last_error = ?, last_error_at = ? WHERE project_id = ? AND provider = ?").run(message, now, projectId, provider);
+}
+
+export function recordEventReceived(db: Database, projectId: string, provider: IntegrationProvider, now: number): void {
+  prepared(db, "UPDATE integrations SET last_event_at = ? WHERE project_id = ? AND provider = ?").run(now, projectId, provider);
+}
+
+/** Integrations that can pull (they have a credential), for the scheduler. */
+export function pullableIntegrations(db: Database): { projectId: string; provider: IntegrationProvider }[] {
+  return prepared<{ project_id: string; provider: IntegrationProvider }, []>(db, "SELECT project_id, provider FROM integrations WHERE credential_sealed IS NOT NULL")
+    .all()
+    .map((r) => ({ projectId: r.project_id, provider: r.provider }));
+}

@@ -1,0 +1,460 @@
+// The payments ledger: records what adapters produce, once, attributes each payment, keeps the
+// revenue rollup and the visitor's journey in step. Every function here is synchronous and meant
+// to run inside one write transaction (`ctx.writes.write(db => …)`).
+import { prepared } from "../tracking/statements.ts";
+import type { Database } from "bun:sqlite";
+import { newId } from "../core/ids.ts";
+import { attribute, type Attribution } from "../attribution/engine.ts";
+import { contextFromRow, loadCandidates, type ContextColumns, type FirstTouchColumns } from "../attribution/loader.ts";
+import { recordEvent } from "../tracking/events.ts";
+import { mergeMetadata, readBanticoMetadata } from "./metadata.ts";
+import type { IncomingPayment, LedgerOp, ProviderEvent } from "./types.ts";
+
+export interface PaymentRow extends ContextColumns, FirstTouchColumns {
+  id: string;
+  project_id: string;
+  provider: string;
+  kind: "sale" | "renewal" | "refund" | "dispute";
+  payment_key: string;
+  event_id: string | null;
+  order_id: string | null;
+  payment_intent_id: string | null;
+  charge_id: string | null;
+  checkout_session_id: string | null;
+  subscription_id: string | null;
+  customer_id: string | null;
+  parent_payment_id: string | null;
+  refund_scope: string | null;
+  customer_email: string | null;
+  amount: number;
+  tax: number;
+  net: number;
+  currency: string;
+  metadata: string;
+  description: string;
+  occurred_at: number;
+  received_at: number;
+  method: Attribution["method"];
+  visitor_id: string | null;
+  session_id: string | null;
+  profile_id: string | null;
+  explanation: string;
+  mismatches: string;
+  journey_event_id: number | null;
+  attributed_at: number;
+}
+
+export interface ApplyResult {
+  duplicate: boolean;
+  paymentIds: string[];
+  outcome: string;
+}
+
+const HOUR_MS = 3_600_000;
+
+function getPayment(db: Database, id: string): PaymentRow | null {
+  return prepared<PaymentRow, [string]>(db, "SELECT * FROM payments WHERE id = ?").get(id);
+}
+
+function lookbackDays(db: Database, projectId: string): number {
+  return prepared<{ lookback_days: number }, [string]>(db, "SELECT lookback_days FROM projects WHERE id = ?").get(projectId)?.lookback_days ?? 90;
+}
+
+/** Applies one provider event's operations; an event id seen before changes nothing. */
+export function applyProviderEvent(db: Database, projectId: string, event: ProviderEvent | null, ops: LedgerOp[], now: number): ApplyResult {
+  let eventRowId: number | null = null;
+  if (event) {
+    const inserted = prepared<{ id: number }, [string, string, string, string, string, number, string]>(
+        db,
+        `INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payload)
+         VALUES (?, ?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT DO NOTHING RETURNING id`,
+      )
+      .get(projectId, event.provider, event.eventId, event.type, event.via, now, event.payload);
+    if (!inserted) return { duplicate: true, paymentIds: [], outcome: `event ${event.eventId} was already processed` };
+    eventRowId = inserted.id;
+  }
+  const paymentIds: string[] = [];
+  const outcomes: string[] = [];
+  let duplicate = ops.length > 0;
+  for (const op of ops) {
+    const result =
+      op.op === "payment"
+        ? recordPayment(db, projectId, op.payment, event?.eventId ?? null, now)
+        : op.op === "checkout_context"
+          ? recordCheckoutContext(db, projectId, op, now)
+          : linkInvoicePayment(db, projectId, op, now);
+    paymentIds.push(...result.paymentIds);
+    outcomes.push(result.outcome);
+    duplicate &&= result.duplicate;
+  }
+  const outcome = outcomes.join("; ") || "nothing to record";
+  if (eventRowId !== null) {
+    prepared(db, "UPDATE provider_events SET outcome = ?, payment_ids = ? WHERE id = ?").run(outcome, JSON.stringify(paymentIds), eventRowId);
+  }
+  return { duplicate, paymentIds, outcome };
+}
+
+function findSamePayment(db: Database, projectId: string, p: IncomingPayment): PaymentRow | null {
+  const byKey = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_key = ?")
+    .get(projectId, p.provider, p.key);
+  if (byKey || p.kind === "refund" || p.kind === "dispute") return byKey;
+  if (p.paymentIntentId) {
+    const byIntent = prepared<PaymentRow, [string, string, string]>(
+        db,
+        "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_intent_id = ? AND kind IN ('sale', 'renewal') LIMIT 1",
+      )
+      .get(projectId, p.provider, p.paymentIntentId);
+    if (byIntent) return byIntent;
+  }
+  if (p.orderId) {
+    return prepared<PaymentRow, [string, string, string]>(
+        db,
+        "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal') LIMIT 1",
+      )
+      .get(projectId, p.provider, p.orderId);
+  }
+  return null;
+}
+
+function findParent(db: Database, projectId: string, p: IncomingPayment): PaymentRow | null {
+  const parent = p.parent;
+  if (!parent) return null;
+  const one = (column: string, value: string | null | undefined) =>
+    value
+      ? prepared<PaymentRow, [string, string, string]>(
+            db,
+            `SELECT * FROM payments WHERE project_id = ? AND provider = ? AND ${column} = ? AND kind IN ('sale', 'renewal') ORDER BY occurred_at LIMIT 1`,
+          )
+          .get(projectId, p.provider, value)
+      : null;
+  return one("payment_intent_id", parent.paymentIntentId) ?? one("charge_id", parent.chargeId) ?? one("order_id", parent.orderId) ?? one("subscription_id", parent.subscriptionId);
+}
+
+/** Refunds arrive as running totals: the step to record is what the total adds to the refunds already recorded. */
+function refundStep(db: Database, projectId: string, p: IncomingPayment): { amount: number; tax: number | null; key: string } | null {
+  const c = p.cumulativeRefund!;
+  const recorded = prepared<{ amount: number; tax: number }, [string, string, string]>(
+      db,
+      "SELECT -COALESCE(SUM(amount), 0) AS amount, -COALESCE(SUM(tax), 0) AS tax FROM payments WHERE project_id = ? AND provider = ? AND refund_scope = ? AND kind = 'refund'",
+    )
+    .get(projectId, p.provider, c.scope)!;
+  const step = c.total - recorded.amount;
+  if (step <= 0) return null;
+  return { amount: -step, tax: c.totalTax === null ? null : -(c.totalTax - recorded.tax), key: `refund:${c.scope}:${c.total}` };
+}
+
+export function recordPayment(db: Database, projectId: string, incoming: IncomingPayment, eventId: string | null, now: number): ApplyResult {
+  let p = incoming;
+  if (p.cumulativeRefund) {
+    const step = refundStep(db, projectId, p);
+    if (!step) return { duplicate: true, paymentIds: [], outcome: `refunds of ${p.cumulativeRefund.scope} up to ${p.cumulativeRefund.total} are already recorded` };
+    p = { ...p, ...step };
+  }
+
+  if (p.subscriptionId && (p.kind === "sale" || p.kind === "renewal") && !firstOfSubscription(db, projectId, p.provider, p.subscriptionId)) {
+    const checkout = prepared<{ metadata: string; customer_email: string | null; session_id: string }, [string, string, string]>(
+        db,
+        "SELECT metadata, customer_email, session_id FROM checkout_contexts WHERE project_id = ? AND provider = ? AND subscription_id = ?",
+      )
+      .get(projectId, p.provider, p.subscriptionId);
+    if (checkout) {
+      p = {
+        ...p,
+        metadata: mergeMetadata(p.metadata, JSON.parse(checkout.metadata) as Record<string, string>),
+        email: p.email ?? checkout.customer_email,
+        checkoutSessionId: p.checkoutSessionId ?? checkout.session_id,
+      };
+    }
+  }
+
+  const existing = findSamePayment(db, projectId, p);
+  if (existing) return mergeIntoExisting(db, existing, p, now);
+
+  const parent = p.kind === "sale" ? null : findParent(db, projectId, p);
+  let tax = p.tax;
+  if (tax === null) tax = parent && parent.amount !== 0 ? Math.round((p.amount * parent.tax) / parent.amount) : 0;
+  const id = newId("pay", 16);
+  prepared(
+    db,
+    `INSERT INTO payments (id, project_id, provider, kind, payment_key, event_id, order_id, payment_intent_id, charge_id, checkout_session_id,
+       subscription_id, customer_id, parent_payment_id, refund_scope, customer_email, amount, tax, net, currency, metadata, description,
+       occurred_at, received_at, method, explanation, attributed_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unattributed', '[]', ?)`,
+  ).run(
+    id,
+    projectId,
+    p.provider,
+    p.kind,
+    p.key,
+    eventId,
+    p.orderId,
+    p.paymentIntentId,
+    p.chargeId,
+    p.checkoutSessionId,
+    p.subscriptionId,
+    p.customerId,
+    parent?.id ?? null,
+    p.cumulativeRefund?.scope ?? null,
+    p.email,
+    p.amount,
+    tax,
+    p.amount - tax,
+    p.currency,
+    JSON.stringify(p.metadata),
+    p.description,
+    p.occurredAt,
+    now,
+    now,
+  );
+  attributeStored(db, id, now, false);
+  if (p.subscriptionId && p.kind === "sale") reattributeDependents(db, projectId, p.provider, p.subscriptionId, id, now);
+  return { duplicate: false, paymentIds: [id], outcome: `recorded ${p.kind} ${id}` };
+}
+
+/** The same payment seen again (retry, pull, or a richer object): fill gaps, re-attribute if it learned something. */
+function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPayment, now: number): ApplyResult {
+  const oldMetadata = JSON.parse(existing.metadata) as Record<string, string>;
+  const metadata = mergeMetadata(oldMetadata, p.metadata);
+  // A payment intent first recorded on its own turns out to pay an invoice or a checkout: take the richer facts.
+  const upgrade = existing.payment_key.startsWith("pi:") && !p.key.startsWith("pi:");
+  const email = existing.customer_email ?? p.email;
+  const learned = JSON.stringify(metadata) !== existing.metadata || email !== existing.customer_email || upgrade;
+  if (!learned && existing.payment_key === p.key) return { duplicate: true, paymentIds: [existing.id], outcome: `already recorded as ${existing.id}` };
+  retractRollup(db, existing);
+  prepared(
+    db,
+    `UPDATE payments SET metadata = ?, customer_email = ?, order_id = COALESCE(order_id, ?), payment_intent_id = COALESCE(payment_intent_id, ?),
+       charge_id = COALESCE(charge_id, ?), checkout_session_id = COALESCE(checkout_session_id, ?), subscription_id = COALESCE(subscription_id, ?),
+       customer_id = COALESCE(customer_id, ?) WHERE id = ?`,
+  ).run(JSON.stringify(metadata), email, p.orderId, p.paymentIntentId, p.chargeId, p.checkoutSessionId, p.subscriptionId, p.customerId, existing.id);
+  if (upgrade) {
+    const tax = p.tax ?? existing.tax;
+    prepared(db, "UPDATE payments SET payment_key = ?, kind = ?, amount = ?, tax = ?, net = ?, description = ? WHERE id = ?").run(
+      p.key,
+      p.kind,
+      p.amount,
+      tax,
+      p.amount - tax,
+      p.description,
+      existing.id,
+    );
+  }
+  attributeStored(db, existing.id, now, true);
+  return { duplicate: !learned, paymentIds: [existing.id], outcome: learned ? `updated ${existing.id} with what ${p.key} adds` : `already recorded as ${existing.id}` };
+}
+
+/** A subscription's first payment: a sale, or the first paid renewal of one that started with a free trial. */
+function firstOfSubscription(db: Database, projectId: string, provider: string, subscriptionId: string): PaymentRow | null {
+  return prepared<PaymentRow, [string, string, string]>(
+      db,
+      `SELECT * FROM payments WHERE project_id = ? AND provider = ? AND subscription_id = ? AND kind IN ('sale', 'renewal')
+       ORDER BY kind = 'sale' DESC, occurred_at LIMIT 1`,
+    )
+    .get(projectId, provider, subscriptionId);
+}
+
+function recordCheckoutContext(db: Database, projectId: string, op: Extract<LedgerOp, { op: "checkout_context" }>, now: number): ApplyResult {
+  prepared(
+    db,
+    `INSERT INTO checkout_contexts (project_id, provider, subscription_id, session_id, metadata, customer_email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO UPDATE SET metadata = excluded.metadata, customer_email = COALESCE(excluded.customer_email, customer_email)`,
+  ).run(projectId, op.provider, op.subscriptionId, op.sessionId, JSON.stringify(op.metadata), op.email, now);
+  const first = firstOfSubscription(db, projectId, op.provider, op.subscriptionId);
+  if (!first) return { duplicate: false, paymentIds: [], outcome: `kept checkout metadata for subscription ${op.subscriptionId} until its first invoice arrives` };
+  const metadata = mergeMetadata(JSON.parse(first.metadata) as Record<string, string>, op.metadata);
+  prepared(db, "UPDATE payments SET metadata = ?, customer_email = COALESCE(customer_email, ?), checkout_session_id = COALESCE(checkout_session_id, ?) WHERE id = ?").run(
+    JSON.stringify(metadata),
+    op.email,
+    op.sessionId,
+    first.id,
+  );
+  attributeStored(db, first.id, now, true);
+  reattributeDependents(db, projectId, op.provider, op.subscriptionId, first.id, now);
+  return { duplicate: false, paymentIds: [first.id], outcome: `added checkout metadata to ${first.id}` };
+}
+
+function linkInvoicePayment(db: Database, projectId: string, op: Extract<LedgerOp, { op: "invoice_payment" }>, now: number): ApplyResult {
+  const invoice = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal')")
+    .get(projectId, op.provider, op.invoiceId);
+  const direct = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_key = ?")
+    .get(projectId, op.provider, `pi:${op.paymentIntentId}`);
+  if (invoice && direct && invoice.id !== direct.id) {
+    // The payment intent was counted on its own before we knew it paid this invoice: count it once.
+    deletePayment(db, direct);
+    prepared(db, "UPDATE payments SET payment_intent_id = ? WHERE id = ?").run(op.paymentIntentId, invoice.id);
+    return { duplicate: false, paymentIds: [invoice.id], outcome: `payment intent ${op.paymentIntentId} belongs to ${invoice.id}; removed its separate entry` };
+  }
+  if (invoice) {
+    prepared(db, "UPDATE payments SET payment_intent_id = COALESCE(payment_intent_id, ?) WHERE id = ?").run(op.paymentIntentId, invoice.id);
+    return { duplicate: invoice.payment_intent_id === op.paymentIntentId, paymentIds: [invoice.id], outcome: `linked ${op.paymentIntentId} to ${invoice.id}` };
+  }
+  if (direct) {
+    prepared(db, "UPDATE payments SET order_id = COALESCE(order_id, ?) WHERE id = ?").run(op.invoiceId, direct.id);
+    return { duplicate: false, paymentIds: [direct.id], outcome: `linked ${direct.id} to invoice ${op.invoiceId}` };
+  }
+  return { duplicate: false, paymentIds: [], outcome: `neither invoice ${op.invoiceId} nor payment intent ${op.paymentIntentId} is recorded yet` };
+}
+
+function deletePayment(db: Database, row: PaymentRow): void {
+  retractRollup(db, row);
+  if (row.journey_event_id !== null) prepared(db, "DELETE FROM events WHERE id = ?").run(row.journey_event_id);
+  prepared(db, "UPDATE payments SET parent_payment_id = NULL WHERE parent_payment_id = ?").run(row.id);
+  prepared(db, "DELETE FROM payments WHERE id = ?").run(row.id);
+}
+
+/** Renewals that arrived before their subscription's first payment: re-attribute them now. */
+function reattributeDependents(db: Database, projectId: string, provider: string, subscriptionId: string, firstId: string, now: number): void {
+  const rows = prepared<{ id: string }, [string, string, string, string]>(
+      db,
+      `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND subscription_id = ? AND id != ? AND method IN ('customer', 'unattributed')
+       ORDER BY occurred_at`,
+    )
+    .all(projectId, provider, subscriptionId, firstId);
+  for (const { id } of rows) {
+    prepared(db, "UPDATE payments SET parent_payment_id = COALESCE(parent_payment_id, ?) WHERE id = ?").run(firstId, id);
+    attributeStored(db, id, now, true);
+  }
+}
+
+/** (Re)computes a stored payment's attribution and keeps the rollup and journey in step. */
+export function attributeStored(db: Database, paymentId: string, now: number, retract: boolean): Attribution {
+  const row = getPayment(db, paymentId)!;
+  if (retract) retractRollup(db, row);
+  const metadata = readBanticoMetadata(JSON.parse(row.metadata) as Record<string, string>);
+  if (!metadata.visitorId && row.provider === "stripe") {
+    // Sites commonly pass Bantico's visitor id as Stripe's client_reference_id.
+    const clientReference = (JSON.parse(row.metadata) as Record<string, string>).client_reference_id;
+    if (clientReference) metadata.visitorId = clientReference;
+  }
+  const days = lookbackDays(db, row.project_id);
+  const candidates = loadCandidates(
+    db,
+    row.project_id,
+    metadata,
+    {
+      paymentId: row.id,
+      occurredAt: row.occurred_at,
+      email: row.customer_email,
+      provider: row.provider,
+      customerId: row.customer_id,
+      parentPaymentId: row.parent_payment_id,
+    },
+    days,
+  );
+  const orderLabel = row.subscription_id
+    ? `subscription ${row.subscription_id}`
+    : row.charge_id
+      ? `charge ${row.charge_id}`
+      : row.order_id
+        ? `order ${row.order_id}`
+        : row.payment_intent_id
+          ? `payment ${row.payment_intent_id}`
+          : null;
+  const result = attribute(
+    { kind: row.kind, occurredAt: row.occurred_at, metadata, email: row.customer_email, lookbackDays: days, orderLabel },
+    candidates,
+  );
+  const c = result.context;
+  const f = result.firstContext;
+  prepared(
+    db,
+    `UPDATE payments SET method = ?, link_id = ?, campaign_id = ?, source = ?, medium = ?, content = ?, lead_id = ?,
+       first_link_id = ?, first_campaign_id = ?, first_source = ?, first_medium = ?, first_content = ?, first_lead_id = ?,
+       visitor_id = ?, session_id = ?, profile_id = ?, explanation = ?, mismatches = ?, attributed_at = ? WHERE id = ?`,
+  ).run(
+    result.method,
+    c.linkId,
+    c.campaignId,
+    c.source,
+    c.medium,
+    c.content,
+    c.leadId,
+    f.linkId,
+    f.campaignId,
+    f.source,
+    f.medium,
+    f.content,
+    f.leadId,
+    result.visitorId,
+    result.sessionId,
+    result.profileId,
+    JSON.stringify(result.explanation),
+    JSON.stringify(result.mismatches),
+    now,
+    row.id,
+  );
+  const updated = getPayment(db, row.id)!;
+  applyRollup(db, updated, 1);
+  syncJourneyEvent(db, updated);
+  return result;
+}
+
+function rollupKey(row: PaymentRow, model: "last" | "first"): string[] {
+  const prefix = model === "first" ? "first_" : "";
+  const columns = ["link_id", "campaign_id", "source", "medium", "content", "lead_id"] as const;
+  return columns.map((column) => (row[`${prefix}${column}` as keyof PaymentRow] as string | null) ?? "");
+}
+
+function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
+  const earning = row.kind === "sale" || row.kind === "renewal";
+  const hour = Math.floor(row.occurred_at / HOUR_MS) * HOUR_MS;
+  const upsert = prepared(
+    db,
+    `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds`,
+  );
+  for (const model of ["last", "first"] as const) {
+    upsert.run(
+      row.project_id,
+      hour,
+      model,
+      ...rollupKey(row, model),
+      row.currency,
+      earning ? sign : 0,
+      earning ? sign * row.net : 0,
+      earning ? 0 : -sign * row.net,
+    );
+  }
+}
+
+function retractRollup(db: Database, row: PaymentRow): void {
+  applyRollup(db, row, -1);
+}
+
+/** A sale or renewal traced to a visitor appears in that visitor's journey as `payment_completed`. */
+function syncJourneyEvent(db: Database, row: PaymentRow): void {
+  if (row.journey_event_id !== null) prepared(db, "DELETE FROM events WHERE id = ?").run(row.journey_event_id);
+  let eventId: number | null = null;
+  if ((row.kind === "sale" || row.kind === "renewal") && row.method !== "unattributed" && row.visitor_id) {
+    eventId = recordEvent(db, {
+      projectId: row.project_id,
+      name: "payment_completed",
+      ts: row.occurred_at,
+      visitorId: row.visitor_id,
+      sessionId: row.session_id,
+      profileId: row.profile_id,
+      props: { paymentId: row.id, kind: row.kind, amount: row.amount, net: row.net, currency: row.currency, provider: row.provider, method: row.method },
+      context: contextFromRow(row),
+    });
+  }
+  prepared(db, "UPDATE payments SET journey_event_id = ? WHERE id = ?").run(eventId, row.id);
+}
+
+/**
+ * A profile just got this email, or a visitor joined it (a late identify): payments that could not
+ * be traced are attributed again, oldest first so renewals can inherit. Returns the ids that changed.
+ */
+export function reattributePaymentsForEmail(db: Database, projectId: string, email: string, now: number): string[] {
+  const normalized = email.trim().toLowerCase();
+  const rows = prepared<{ id: string; method: string }, [string, string]>(
+      db,
+      "SELECT id, method FROM payments WHERE project_id = ? AND customer_email = ? AND method = 'unattributed' ORDER BY occurred_at",
+    )
+    .all(projectId, normalized);
+  const changed: string[] = [];
+  for (const { id, method } of rows) {
+    if (attributeStored(db, id, now, true).method !== method) changed.push(id);
+  }
+  return changed;
+}

@@ -1,0 +1,36 @@
+// Money in integer minor units: the exponent of each currency, from an explicit table (not Intl).
+const ZERO_DECIMAL = new Set(["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"]);
+const THREE_DECIMAL = new Set(["BHD", "JOD", "KWD", "OMR", "TND"]);
+
+/** Digits after the decimal point in the providers' minor units (ISK is two-decimal in Stripe's API). */
+export function currencyExponent(currency: string): number {
+  const code = currency.toUpperCase();
+  if (ZERO_DECIMAL.has(code)) return 0;
+  if (THREE_DECIMAL.has(code)) return 3;
+  return 2;
+}
+
+export function normalizeCurrency(currency: string): string | null {
+  const code = currency.trim().toUpperCase();
+  return /^[A-Z]{3}$/.test(code) ? code : null;
+}
+
+/** Minor units as a decimal string, exact (no floating point): 123456 KWD → "123.456". */
+export function formatMinorUnits(amount: number, currency: string): string {
+  const exponent = currencyExponent(currency);
+  const sign = amount < 0 ? "-" : "";
+  const digits = String(Math.abs(amount)).padStart(exponent + 1, "0");
+  return exponent === 0 ? `${sign}${digits}` : `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+}
+
+/** "¥1,500", "KWD 12.345": for explanations and pages. */
+export function formatMoney(amount: number, currency: string): string {
+  const exponent = currencyExponent(currency);
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency, minimumFractionDigits: exponent, maximumFractionDigits: exponent }).format(
+      Number(formatMinorUnits(amount, currency)),
+    );
+  } catch {
+    return `${formatMinorUnits(amount, currency)} ${currency}`;
+  }
+}

@@ -1,0 +1,73 @@
+// Pulling payment outcomes from the providers' APIs on a schedule: one run per integration at a
+// time, errors recorded on the integration (its status shows them), stoppable between pages.
+import type { AppContext } from "../context.ts";
+import { pullableIntegrations, recordIntegrationError, type IntegrationProvider } from "./integrations.ts";
+import { pullStripe } from "./stripe/pull.ts";
+import { pullPolar } from "./polar/pull.ts";
+import { explainStripeError } from "./stripe/client.ts";
+import { explainPolarError } from "./polar/client.ts";
+
+export interface PullOutcome {
+  processed: number;
+  /** false when stopped before the pass ended (shutdown); the cursor says where to resume. */
+  complete: boolean;
+  error?: string;
+}
+
+export const PULL_INTERVAL_MS = 5 * 60_000;
+
+export async function runPull(ctx: AppContext, projectId: string, provider: IntegrationProvider, shouldStop: () => boolean = () => false): Promise<PullOutcome> {
+  try {
+    return provider === "stripe" ? await pullStripe(ctx, projectId, shouldStop) : await pullPolar(ctx, projectId, shouldStop);
+  } catch (error) {
+    const message = (provider === "stripe" ? explainStripeError(error) : explainPolarError(error)).message;
+    await ctx.writes.write((db) => recordIntegrationError(db, projectId, provider, `pull failed: ${message}`, ctx.now())).catch(() => {});
+    return { processed: 0, complete: false, error: message };
+  }
+}
+
+export interface PaymentScheduler {
+  /** Pulls one integration now (after connect); resolves when that run ends. */
+  runNow(projectId: string, provider: IntegrationProvider): Promise<PullOutcome>;
+  stop(): Promise<void>;
+}
+
+const schedulers = new WeakMap<AppContext, PaymentScheduler>();
+
+/** The running instance's scheduler, if the server started one (the connect route kicks it). */
+export function paymentScheduler(ctx: AppContext): PaymentScheduler | null {
+  return schedulers.get(ctx) ?? null;
+}
+
+/** Pulls every connected integration at start (resuming an interrupted backfill) and then every interval. */
+export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVAL_MS): PaymentScheduler {
+  const running = new Map<string, Promise<PullOutcome>>();
+  let stopped = false;
+  const shouldStop = () => stopped;
+  const runNow = (projectId: string, provider: IntegrationProvider): Promise<PullOutcome> => {
+    const key = `${projectId}:${provider}`;
+    const current = running.get(key);
+    if (current) return current;
+    if (stopped) return Promise.resolve({ processed: 0, complete: false });
+    const run = runPull(ctx, projectId, provider, shouldStop).finally(() => running.delete(key));
+    running.set(key, run);
+    return run;
+  };
+  const tick = () => {
+    for (const { projectId, provider } of pullableIntegrations(ctx.db)) void runNow(projectId, provider);
+  };
+  const first = setTimeout(tick, 0);
+  const timer = setInterval(tick, intervalMs);
+  const scheduler: PaymentScheduler = {
+    runNow,
+    async stop() {
+      stopped = true;
+      clearTimeout(first);
+      clearInterval(timer);
+      await Promise.allSettled([...running.values()]);
+      schedulers.delete(ctx);
+    },
+  };
+  schedulers.set(ctx, scheduler);
+  return scheduler;
+}

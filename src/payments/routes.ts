@@ -1,0 +1,172 @@
+// /api/v1 routes for payments and integrations, declared for the OpenAPI document beside them.
+import { Elysia } from "elysia";
+import { z } from "zod";
+import type { AppContext } from "../context.ts";
+import { resolveApiProject } from "../api/auth.ts";
+import type { ApiOperation } from "../api/openapi.ts";
+import { conflict, notFound } from "../http/errors.ts";
+import { parseTimeBound } from "../reports/range.ts";
+import { ATTRIBUTION_METHODS } from "../attribution/engine.ts";
+import { recordPayment, type PaymentRow } from "./ledger.ts";
+import { apiPaymentBody, apiPaymentToIncoming } from "./api.ts";
+import { getPayment, listPayments } from "./service.ts";
+import { connectIntegration, disconnectIntegration, integrationStatus, listIntegrations, type IntegrationProvider } from "./integrations.ts";
+import { paymentScheduler } from "./pull.ts";
+import { PAYMENT_KINDS, PROVIDERS } from "./types.ts";
+
+const listQuery = z.object({
+  from: z.string().optional().describe("ISO date, date-time or unix ms (inclusive)"),
+  to: z.string().optional().describe("ISO date, date-time or unix ms (exclusive)"),
+  method: z.enum(ATTRIBUTION_METHODS).optional(),
+  provider: z.enum(PROVIDERS).optional(),
+  kind: z.enum(PAYMENT_KINDS).optional(),
+  linkId: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  cursor: z.string().optional(),
+});
+
+const contextSchema = {
+  linkId: z.string().nullable(),
+  campaignId: z.string().nullable(),
+  source: z.string().nullable(),
+  medium: z.string().nullable(),
+  content: z.string().nullable(),
+  leadId: z.string().nullable(),
+};
+
+export const paymentEntrySchema = z.object({
+  id: z.string(),
+  provider: z.enum(PROVIDERS),
+  kind: z.enum(PAYMENT_KINDS),
+  amount: z.number().int(),
+  tax: z.number().int(),
+  net: z.number().int(),
+  currency: z.string(),
+  email: z.string().nullable(),
+  description: z.string(),
+  occurredAt: z.string(),
+  receivedAt: z.string(),
+  providerIds: z.record(z.string(), z.string().nullable()),
+  parentPaymentId: z.string().nullable(),
+  metadata: z.record(z.string(), z.string()),
+  attribution: z.object({
+    method: z.enum(ATTRIBUTION_METHODS),
+    ...contextSchema,
+    explanation: z.string(),
+    mismatches: z.array(z.object({ field: z.string(), link: z.string(), metadata: z.string() })),
+    firstTouch: z.object(contextSchema),
+    visitorId: z.string().nullable(),
+    sessionId: z.string().nullable(),
+    profileId: z.string().nullable(),
+  }),
+});
+
+const stripeBody = z.object({
+  apiKey: z.string().max(300).optional().describe("A restricted key with read access (rk_live_…); needs Events: Read"),
+  webhookSecret: z.string().max(300).optional().describe("The signing secret (whsec_…) of an endpoint at /webhooks/stripe/{projectId}"),
+});
+const polarBody = z.object({
+  accessToken: z.string().max(500).optional().describe("An organization access token with orders:read"),
+  webhookSecret: z.string().max(300).optional().describe("The secret of a Polar webhook endpoint at /webhooks/polar/{projectId}"),
+});
+
+export const integrationStatusSchema = z.object({
+  provider: z.enum(["stripe", "polar"]),
+  connected: z.boolean(),
+  status: z.enum(["connected", "webhook_only", "error", "not_connected"]),
+  message: z.string(),
+  credentialHint: z.string().nullable(),
+  hasCredential: z.boolean(),
+  hasWebhookSecret: z.boolean(),
+  webhookPath: z.string(),
+  connectedAt: z.number().nullable(),
+  lastEventAt: z.number().nullable(),
+  lastPullAt: z.number().nullable(),
+  lastError: z.string().nullable(),
+  lastErrorAt: z.number().nullable(),
+  backfill: z.object({ state: z.enum(["none", "running", "done"]), from: z.number().nullable(), processed: z.number(), progress: z.number(), doneAt: z.number().nullable() }),
+});
+
+export const paymentOperations: ApiOperation[] = [
+  {
+    method: "get",
+    path: "/payments",
+    summary: "Ledger entries (newest first) with their attribution",
+    tag: "payments",
+    query: listQuery,
+    response: z.object({ payments: z.array(paymentEntrySchema), nextCursor: z.string().nullable() }),
+  },
+  { method: "get", path: "/payments/{paymentId}", summary: "One ledger entry", tag: "payments", response: paymentEntrySchema },
+  {
+    method: "post",
+    path: "/payments",
+    summary: "Record a payment from another provider (idempotent on transactionId)",
+    tag: "payments",
+    body: apiPaymentBody,
+    response: paymentEntrySchema,
+    successStatus: 201,
+  },
+  { method: "get", path: "/integrations", summary: "Stripe and Polar connection status", tag: "integrations", response: z.array(integrationStatusSchema) },
+  { method: "put", path: "/integrations/stripe", summary: "Connect Stripe (key is verified; backfills 30 days)", tag: "integrations", body: stripeBody, response: integrationStatusSchema },
+  { method: "delete", path: "/integrations/stripe", summary: "Disconnect Stripe", tag: "integrations", response: integrationStatusSchema },
+  { method: "put", path: "/integrations/polar", summary: "Connect Polar (token is verified; backfills 30 days)", tag: "integrations", body: polarBody, response: integrationStatusSchema },
+  { method: "delete", path: "/integrations/polar", summary: "Disconnect Polar", tag: "integrations", response: integrationStatusSchema },
+];
+
+function sameTransaction(row: PaymentRow | null, amount: number, currency: string, kind: string): boolean {
+  return row === null || (row.amount === amount && row.currency === currency && row.kind === kind);
+}
+
+export function paymentApi(ctx: AppContext) {
+  const connect = async (projectId: string, provider: IntegrationProvider, credential: string | undefined, webhookSecret: string | undefined) => {
+    const status = await connectIntegration(ctx, projectId, provider, { credential, webhookSecret });
+    // Start the backfill now rather than at the next tick; its progress shows in the status.
+    if (credential) void paymentScheduler(ctx)?.runNow(projectId, provider);
+    return status;
+  };
+  return new Elysia({ prefix: "/api/v1" })
+    .resolve(resolveApiProject(ctx))
+    .get(
+      "/payments",
+      ({ project, query }) =>
+        listPayments(ctx.db, project.id, {
+          ...query,
+          from: parseTimeBound(query.from, "from"),
+          to: parseTimeBound(query.to, "to"),
+        }),
+      { query: listQuery },
+    )
+    .get("/payments/:paymentId", ({ project, params }) => {
+      const payment = getPayment(ctx.db, project.id, params.paymentId);
+      if (!payment) throw notFound(`there is no payment ${params.paymentId}`);
+      return payment;
+    })
+    .post(
+      "/payments",
+      async ({ project, body, set }) => {
+        const incoming = apiPaymentToIncoming(body, ctx.now());
+        const outcome = await ctx.writes.write((db) => {
+          const existing = db
+            .query<PaymentRow, [string, string]>("SELECT * FROM payments WHERE project_id = ? AND provider = 'api' AND payment_key = ?")
+            .get(project.id, incoming.key);
+          if (!sameTransaction(existing, incoming.amount, incoming.currency, incoming.kind)) return { conflict: existing!.id };
+          return { ...recordPayment(db, project.id, incoming, null, ctx.now()), conflict: null };
+        });
+        if (!("paymentIds" in outcome)) throw conflict(`transaction ${body.transactionId} was recorded before with a different amount, currency or kind`, "transaction_conflict");
+        set.status = outcome.duplicate ? 200 : 201;
+        return getPayment(ctx.db, project.id, outcome.paymentIds[0]!)!;
+      },
+      { body: apiPaymentBody },
+    )
+    .get("/integrations", ({ project }) => listIntegrations(ctx.db, project.id))
+    .put("/integrations/stripe", ({ project, body }) => connect(project.id, "stripe", body.apiKey, body.webhookSecret), { body: stripeBody })
+    .put("/integrations/polar", ({ project, body }) => connect(project.id, "polar", body.accessToken, body.webhookSecret), { body: polarBody })
+    .delete("/integrations/stripe", async ({ project }) => {
+      await disconnectIntegration(ctx, project.id, "stripe");
+      return integrationStatus(ctx.db, project.id, "stripe");
+    })
+    .delete("/integrations/polar", async ({ project }) => {
+      await disconnectIntegration(ctx, project.id, "polar");
+      return integrationStatus(ctx.db, project.id, "polar");
+    });
+}

@@ -1,0 +1,218 @@
+// What the API, the dashboard and the tracking code call: the ledger read as product data,
+// raw provider events for debugging, and re-attribution after a late identify.
+import type { Database } from "bun:sqlite";
+import type { AppContext } from "../context.ts";
+import type { AttributionContext, AttributionMethod, Mismatch } from "../attribution/engine.ts";
+import { contextFromRow, firstTouchFromRow } from "../attribution/loader.ts";
+import { reattributePaymentsForEmail, type PaymentRow } from "./ledger.ts";
+import type { PaymentKind, Provider } from "./types.ts";
+
+export interface PaymentAttribution extends AttributionContext {
+  method: AttributionMethod;
+  /** The trail a person reads to see why, as sentences. */
+  explanation: string;
+  mismatches: Mismatch[];
+  firstTouch: AttributionContext;
+  visitorId: string | null;
+  sessionId: string | null;
+  profileId: string | null;
+}
+
+export interface PaymentEntry {
+  id: string;
+  provider: Provider;
+  kind: PaymentKind;
+  /** Minor units, tax included; negative for refunds and disputes. */
+  amount: number;
+  tax: number;
+  /** amount - tax: what reports count as revenue. */
+  net: number;
+  currency: string;
+  email: string | null;
+  description: string;
+  occurredAt: string;
+  receivedAt: string;
+  providerIds: {
+    key: string;
+    eventId: string | null;
+    orderId: string | null;
+    paymentIntentId: string | null;
+    chargeId: string | null;
+    checkoutSessionId: string | null;
+    subscriptionId: string | null;
+    customerId: string | null;
+  };
+  parentPaymentId: string | null;
+  metadata: Record<string, string>;
+  attribution: PaymentAttribution;
+}
+
+export function toPaymentEntry(row: PaymentRow): PaymentEntry {
+  return {
+    id: row.id,
+    provider: row.provider as Provider,
+    kind: row.kind,
+    amount: row.amount,
+    tax: row.tax,
+    net: row.net,
+    currency: row.currency,
+    email: row.customer_email,
+    description: row.description,
+    occurredAt: new Date(row.occurred_at).toISOString(),
+    receivedAt: new Date(row.received_at).toISOString(),
+    providerIds: {
+      key: row.payment_key,
+      eventId: row.event_id,
+      orderId: row.order_id,
+      paymentIntentId: row.payment_intent_id,
+      chargeId: row.charge_id,
+      checkoutSessionId: row.checkout_session_id,
+      subscriptionId: row.subscription_id,
+      customerId: row.customer_id,
+    },
+    parentPaymentId: row.parent_payment_id,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    attribution: {
+      method: row.method,
+      ...contextFromRow(row),
+      explanation: (JSON.parse(row.explanation) as string[]).join(" "),
+      mismatches: JSON.parse(row.mismatches) as Mismatch[],
+      firstTouch: firstTouchFromRow(row),
+      visitorId: row.visitor_id,
+      sessionId: row.session_id,
+      profileId: row.profile_id,
+    },
+  };
+}
+
+export interface PaymentFilters {
+  /** Unix ms, inclusive. */
+  from?: number;
+  /** Unix ms, exclusive. */
+  to?: number;
+  method?: AttributionMethod;
+  provider?: Provider;
+  kind?: PaymentKind;
+  linkId?: string;
+  email?: string;
+  /** Newest first; at most 1000 (default 100). */
+  limit?: number;
+  /** From a previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface PaymentPage {
+  payments: PaymentEntry[];
+  /** Pass as `cursor` for the next (older) page; null at the end. */
+  nextCursor: string | null;
+}
+
+export function listPayments(db: Database, projectId: string, filters: PaymentFilters = {}): PaymentPage {
+  const where = ["project_id = ?"];
+  const args: (string | number)[] = [projectId];
+  const add = (clause: string, value: string | number | undefined) => {
+    if (value === undefined) return;
+    where.push(clause);
+    args.push(value);
+  };
+  add("occurred_at >= ?", filters.from);
+  add("occurred_at < ?", filters.to);
+  add("method = ?", filters.method);
+  add("provider = ?", filters.provider);
+  add("kind = ?", filters.kind);
+  add("link_id = ?", filters.linkId);
+  add("customer_email = ?", filters.email?.trim().toLowerCase());
+  if (filters.cursor) {
+    const [at, id] = filters.cursor.split("_pay_");
+    if (at && id && Number.isFinite(Number(at))) {
+      where.push("(occurred_at < ? OR (occurred_at = ? AND id < ?))");
+      args.push(Number(at), Number(at), `pay_${id}`);
+    }
+  }
+  const limit = Math.min(Math.max(filters.limit ?? 100, 1), 1000);
+  const rows = db
+    .query<PaymentRow, (string | number)[]>(`SELECT * FROM payments WHERE ${where.join(" AND ")} ORDER BY occurred_at DESC, id DESC LIMIT ${limit + 1}`)
+    .all(...args);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { payments: page.map(toPaymentEntry), nextCursor: rows.length > limit && last ? `${last.occurred_at}_${last.id}` : null };
+}
+
+export function getPayment(db: Database, projectId: string, paymentId: string): PaymentEntry | null {
+  const row = db.query<PaymentRow, [string, string]>("SELECT * FROM payments WHERE project_id = ? AND id = ?").get(projectId, paymentId);
+  return row ? toPaymentEntry(row) : null;
+}
+
+export interface RawProviderEvent {
+  id: number;
+  provider: string;
+  eventId: string;
+  type: string;
+  via: "webhook" | "pull";
+  receivedAt: string;
+  outcome: string;
+  paymentIds: string[];
+  /** The body exactly as the provider sent it (pretty-print it for people). */
+  payload: string;
+}
+
+interface RawEventRow {
+  id: number;
+  provider: string;
+  event_id: string;
+  type: string;
+  via: "webhook" | "pull";
+  received_at: number;
+  outcome: string;
+  payment_ids: string;
+  payload: string;
+}
+
+function toRawEvent(row: RawEventRow): RawProviderEvent {
+  return {
+    id: row.id,
+    provider: row.provider,
+    eventId: row.event_id,
+    type: row.type,
+    via: row.via,
+    receivedAt: new Date(row.received_at).toISOString(),
+    outcome: row.outcome,
+    paymentIds: JSON.parse(row.payment_ids) as string[],
+    payload: row.payload,
+  };
+}
+
+/** Recent provider events, newest first (payloads included; they hold no credentials). */
+export function listRawEvents(db: Database, projectId: string, options: { provider?: string; limit?: number } = {}): RawProviderEvent[] {
+  const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+  const rows = options.provider
+    ? db
+        .query<RawEventRow, [string, string]>(`SELECT * FROM provider_events WHERE project_id = ? AND provider = ? ORDER BY received_at DESC, id DESC LIMIT ${limit}`)
+        .all(projectId, options.provider)
+    : db.query<RawEventRow, [string]>(`SELECT * FROM provider_events WHERE project_id = ? ORDER BY received_at DESC, id DESC LIMIT ${limit}`).all(projectId);
+  return rows.map(toRawEvent);
+}
+
+export function getRawEvent(db: Database, projectId: string, id: number): RawProviderEvent | null {
+  const row = db.query<RawEventRow, [string, number]>("SELECT * FROM provider_events WHERE project_id = ? AND id = ?").get(projectId, id);
+  return row ? toRawEvent(row) : null;
+}
+
+/** The raw events that brought one payment, for its detail page. */
+export function rawEventsForPayment(db: Database, projectId: string, paymentId: string): RawProviderEvent[] {
+  return db
+    .query<RawEventRow, [string, string]>(
+      "SELECT * FROM provider_events WHERE project_id = ? AND EXISTS (SELECT 1 FROM json_each(payment_ids) WHERE value = ?) ORDER BY received_at",
+    )
+    .all(projectId, paymentId)
+    .map(toRawEvent);
+}
+
+/**
+ * Call when a profile gains an email (identify): payments by that email that arrived before the
+ * visitor identified are attributed again. Resolves to the ids whose method changed.
+ * Inside an existing write transaction, call `reattributePaymentsForEmail(db, …)` instead.
+ */
+export function reattributeForEmail(ctx: AppContext, projectId: string, email: string): Promise<string[]> {
+  return ctx.writes.write((db) => reattributePaymentsForEmail(db, projectId, email, ctx.now()));
+}

@@ -1,0 +1,223 @@
+// Test support for payments: provider payloads of the documented shapes, signed with the providers'
+// own schemes, journeys seeded into the 002 tables, and a fake provider API on loopback.
+import type { Database } from "bun:sqlite";
+import { createHmac } from "node:crypto";
+import Stripe from "stripe";
+
+const stripe = new Stripe("sk_test_signing_only");
+
+let counter = 0;
+export function uid(prefix: string): string {
+  counter += 1;
+  return `${prefix}_${Date.now().toString(36)}${counter.toString(36)}`;
+}
+
+export function stripeEvent(type: string, object: Record<string, unknown>, options: { id?: string; created?: number } = {}) {
+  return {
+    id: options.id ?? uid("evt"),
+    object: "event",
+    api_version: "2026-10-28.endive",
+    created: options.created ?? Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+    data: { object },
+  };
+}
+
+export async function sendStripe(baseUrl: string, projectId: string, event: unknown, secret: string, options: { timestamp?: number; body?: string } = {}) {
+  const payload = options.body ?? JSON.stringify(event);
+  const signature = await stripe.webhooks.generateTestHeaderStringAsync({ payload, secret, timestamp: options.timestamp });
+  return fetch(`${baseUrl}/webhooks/stripe/${projectId}`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body: payload });
+}
+
+/** Standard Webhooks: base64 HMAC-SHA256 of "id.timestamp.body" (the Polar SDK has no signing helper). */
+export function polarHeaders(body: string, secret: string, options: { id?: string; timestamp?: number } = {}): Record<string, string> {
+  const id = options.id ?? uid("msg");
+  const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+  const signature = createHmac("sha256", secret).update(`${id}.${timestamp}.${body}`).digest("base64");
+  return { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` };
+}
+
+export async function sendPolar(baseUrl: string, projectId: string, event: unknown, secret: string, options: { id?: string; timestamp?: number } = {}) {
+  const body = JSON.stringify(event);
+  return fetch(`${baseUrl}/webhooks/polar/${projectId}`, { method: "POST", headers: { "content-type": "application/json", ...polarHeaders(body, secret, options) }, body });
+}
+
+export function checkoutSession(fields: Record<string, unknown> = {}) {
+  const id = uid("cs_test");
+  return {
+    id,
+    object: "checkout.session",
+    mode: "payment",
+    status: "complete",
+    payment_status: "paid",
+    amount_subtotal: 4900,
+    amount_total: 4900,
+    currency: "usd",
+    customer: uid("cus"),
+    customer_email: null,
+    customer_details: { email: "buyer@example.com", name: "Buyer" },
+    client_reference_id: null,
+    metadata: {},
+    payment_intent: uid("pi"),
+    subscription: null,
+    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+    created: Math.floor(Date.now() / 1000) - 60,
+    ...fields,
+  };
+}
+
+export function invoice(fields: Record<string, unknown> & { subscription?: string; billing_reason?: string; metadata?: Record<string, string> }) {
+  const { subscription, metadata, ...rest } = fields;
+  return {
+    id: uid("in"),
+    object: "invoice",
+    status: "paid",
+    amount_due: 2900,
+    amount_paid: 2900,
+    amount_remaining: 0,
+    currency: "usd",
+    customer: "cus_sub",
+    customer_email: "subscriber@example.com",
+    billing_reason: "subscription_create",
+    metadata: {},
+    parent: subscription
+      ? { type: "subscription_details", quote_details: null, subscription_details: { subscription, metadata: metadata ?? {} } }
+      : null,
+    total_taxes: [],
+    status_transitions: { paid_at: Math.floor(Date.now() / 1000) },
+    ...rest,
+  };
+}
+
+export function charge(fields: Record<string, unknown> = {}) {
+  return {
+    id: uid("ch"),
+    object: "charge",
+    amount: 4900,
+    amount_captured: 4900,
+    amount_refunded: 0,
+    refunded: false,
+    currency: "usd",
+    customer: null,
+    payment_intent: null,
+    billing_details: { email: "buyer@example.com" },
+    metadata: {},
+    ...fields,
+  };
+}
+
+export function polarOrder(fields: Record<string, unknown> = {}) {
+  const now = new Date().toISOString();
+  return {
+    id: crypto.randomUUID(),
+    created_at: now,
+    modified_at: now,
+    status: "paid",
+    paid: true,
+    subtotal_amount: 2000,
+    discount_amount: 0,
+    net_amount: 2000,
+    tax_amount: 400,
+    total_amount: 2400,
+    applied_balance_amount: 0,
+    due_amount: 0,
+    refunded_amount: 0,
+    refunded_tax_amount: 0,
+    currency: "eur",
+    billing_reason: "purchase",
+    billing_name: null,
+    billing_address: null,
+    invoice_number: null,
+    is_invoice_generated: false,
+    receipt_number: null,
+    units: null,
+    customer_id: crypto.randomUUID(),
+    product_id: crypto.randomUUID(),
+    discount_id: null,
+    subscription_id: null,
+    checkout_id: crypto.randomUUID(),
+    metadata: {},
+    platform_fee_amount: 0,
+    platform_fee_currency: null,
+    customer: { id: crypto.randomUUID(), email: "polar.buyer@example.com", email_verified: true, name: null, metadata: {} },
+    product: null,
+    discount: null,
+    subscription: null,
+    items: [],
+    description: "Pro plan",
+    refundable_amount: 2400,
+    refundable_tax_amount: 400,
+    ...fields,
+  };
+}
+
+export interface SeedLink {
+  id: string;
+  campaignId?: string | null;
+  source?: string | null;
+  medium?: string | null;
+  content?: string | null;
+  leadId?: string | null;
+  title?: string;
+}
+
+export function seedLink(db: Database, projectId: string, link: SeedLink): void {
+  db.query(
+    `INSERT INTO links (id, project_id, slug, destination_url, campaign_id, source, medium, content, lead_id, title, created_at, updated_at)
+     VALUES (?, ?, ?, 'https://example.com/', ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(link.id, projectId, uid("slug"), link.campaignId ?? null, link.source ?? null, link.medium ?? null, link.content ?? null, link.leadId ?? null, link.title ?? "", 0, 0);
+}
+
+export function seedSession(
+  db: Database,
+  projectId: string,
+  session: { id?: string; visitorId: string; startedAt: number; linkId?: string | null; campaignId?: string | null; source?: string | null; medium?: string | null; content?: string | null; leadId?: string | null },
+): string {
+  const id = session.id ?? uid("ses");
+  db.query(
+    `INSERT INTO sessions (id, project_id, visitor_id, started_at, last_seen_at, link_id, campaign_id, source, medium, content, lead_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    id,
+    projectId,
+    session.visitorId,
+    session.startedAt,
+    session.startedAt,
+    session.linkId ?? null,
+    session.campaignId ?? null,
+    session.source ?? null,
+    session.medium ?? null,
+    session.content ?? null,
+    session.leadId ?? null,
+  );
+  return id;
+}
+
+export function seedProfile(db: Database, projectId: string, profile: { id: string; email: string; visitorIds: string[] }): void {
+  db.query("INSERT INTO profiles (project_id, id, email, created_at, updated_at) VALUES (?, ?, ?, 0, 0)").run(projectId, profile.id, profile.email.trim().toLowerCase());
+  for (const visitorId of profile.visitorIds) {
+    db.query("INSERT INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES (?, ?, ?, 0)").run(projectId, visitorId, profile.id);
+  }
+}
+
+export function countRows(db: Database, table: string, projectId: string): number {
+  return db.query<{ n: number }, [string]>(`SELECT COUNT(*) AS n FROM ${table} WHERE project_id = ?`).get(projectId)!.n;
+}
+
+/** A provider API double on loopback: each request is logged and answered by `handle`. */
+export function fakeProviderApi(handle: (request: Request, url: URL) => Response | Promise<Response>) {
+  const requests: { method: string; path: string; query: URLSearchParams; authorization: string | null }[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(request) {
+      const url = new URL(request.url);
+      requests.push({ method: request.method, path: url.pathname, query: url.searchParams, authorization: request.headers.get("authorization") });
+      return handle(request, url);
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, requests, stop: () => server.stop(true) };
+}

@@ -1,0 +1,68 @@
+// The one internal payment shape every adapter (Stripe, Polar, API) produces, and the other
+// ledger operations a provider event can ask for.
+export const PAYMENT_KINDS = ["sale", "renewal", "refund", "dispute"] as const;
+export type PaymentKind = (typeof PAYMENT_KINDS)[number];
+export const PROVIDERS = ["stripe", "polar", "api"] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+export interface IncomingPayment {
+  provider: Provider;
+  kind: PaymentKind;
+  /** Dedupe key within the provider: the invoice, order, payment intent or transaction it is. */
+  key: string;
+  orderId: string | null;
+  paymentIntentId: string | null;
+  chargeId: string | null;
+  checkoutSessionId: string | null;
+  subscriptionId: string | null;
+  customerId: string | null;
+  email: string | null;
+  /** Minor units, tax included; negative for refunds and disputes. Ignored when `cumulativeRefund` is set. */
+  amount: number;
+  /** Same sign as amount; null = unknown (a refund then takes the sale's tax share). */
+  tax: number | null;
+  currency: string;
+  metadata: Record<string, string>;
+  description: string;
+  occurredAt: number;
+  /** How a refund, dispute or renewal finds the payment it belongs to. */
+  parent: { paymentIntentId?: string | null; chargeId?: string | null; orderId?: string | null; subscriptionId?: string | null } | null;
+  /** Providers report refunds as a running total; the ledger records the step since the last one. */
+  cumulativeRefund: { scope: string; total: number; totalTax: number | null } | null;
+}
+
+export type LedgerOp =
+  | { op: "payment"; payment: IncomingPayment }
+  /** Stripe keeps a subscription checkout's metadata on the session only; its invoices need it. */
+  | { op: "checkout_context"; provider: Provider; subscriptionId: string; sessionId: string; metadata: Record<string, string>; email: string | null }
+  /** Since Stripe API 2025-03-31 only `invoice_payment.paid` says which payment intent paid an invoice. */
+  | { op: "invoice_payment"; provider: Provider; invoiceId: string; paymentIntentId: string };
+
+/** What an adapter makes of a provider event: ledger operations, or why it is ignored. */
+export type AdapterResult = { ops: LedgerOp[] } | { ignored: string };
+
+export interface ProviderEvent {
+  provider: Provider;
+  eventId: string;
+  type: string;
+  via: "webhook" | "pull";
+  payload: string;
+}
+
+export function emptyPayment(provider: Provider): Omit<IncomingPayment, "kind" | "key" | "amount" | "currency" | "occurredAt"> {
+  return {
+    provider,
+    orderId: null,
+    paymentIntentId: null,
+    chargeId: null,
+    checkoutSessionId: null,
+    subscriptionId: null,
+    customerId: null,
+    email: null,
+    tax: null,
+    metadata: {},
+    description: "",
+    parent: null,
+    cumulativeRefund: null,
+  };
+}

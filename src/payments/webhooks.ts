@@ -1,0 +1,112 @@
+// POST /webhooks/stripe/{projectId} and /webhooks/polar/{projectId}: verify, adapt, record, then 2xx.
+// A 2xx means the payment is on disk; a bad request is a 4xx that stores nothing; a failure on our
+// side is a 5xx so the provider retries.
+import { Elysia } from "elysia";
+import Stripe from "stripe";
+import { webhooks as polarWebhooks } from "@polar-sh/sdk/2026-10";
+import type { AppContext } from "../context.ts";
+import { errorResponse } from "../http/errors.ts";
+import { getProject } from "../projects/service.ts";
+import { applyProviderEvent } from "./ledger.ts";
+import { integrationSecrets, recordEventReceived, type IntegrationProvider } from "./integrations.ts";
+import { StripePayloadError, stripeEventToOps } from "./stripe/adapter.ts";
+import { PolarPayloadError, polarEventToOps } from "./polar/adapter.ts";
+import type { AdapterResult, ProviderEvent } from "./types.ts";
+
+// Signature verification needs no API key; this instance never calls Stripe.
+const stripeVerifier = new Stripe("sk_signature_verification_only");
+
+const noStore = { "cache-control": "no-store" };
+
+function webhookSecretFor(ctx: AppContext, projectId: string, provider: IntegrationProvider): string | Response {
+  if (!getProject(ctx.db, projectId)) return errorResponse(404, "unknown_project", `there is no project ${projectId}`);
+  const secret = integrationSecrets(ctx, projectId, provider)?.webhookSecret;
+  if (!secret) {
+    return errorResponse(404, "webhook_not_configured", `project ${projectId} has no ${provider === "stripe" ? "Stripe" : "Polar"} webhook secret; connect it first`);
+  }
+  return secret;
+}
+
+/** Adapts and records one verified event; the answer goes out only after the commit. */
+async function record(ctx: AppContext, projectId: string, event: ProviderEvent, adapt: () => AdapterResult): Promise<Response> {
+  let result: AdapterResult;
+  try {
+    result = adapt();
+  } catch (error) {
+    if (error instanceof StripePayloadError || error instanceof PolarPayloadError) return errorResponse(400, "invalid_payload", error.message);
+    throw error;
+  }
+  if ("ignored" in result) return Response.json({ received: true, ignored: result.ignored }, { headers: noStore });
+  const ops = result.ops;
+  try {
+    const applied = await ctx.writes.write((db) => {
+      const outcome = applyProviderEvent(db, projectId, event, ops, ctx.now());
+      recordEventReceived(db, projectId, event.provider as IntegrationProvider, ctx.now());
+      return outcome;
+    });
+    return Response.json({ received: true, duplicate: applied.duplicate, payments: applied.paymentIds }, { headers: noStore });
+  } catch (error) {
+    console.error(`${event.provider} webhook ${event.eventId} for ${projectId} failed:`, (error as Error).message);
+    return errorResponse(500, "internal_error", "the event could not be recorded; the provider will retry");
+  }
+}
+
+async function stripeWebhook(ctx: AppContext, projectId: string, request: Request): Promise<Response> {
+  const secret = webhookSecretFor(ctx, projectId, "stripe");
+  if (secret instanceof Response) return secret;
+  const signature = request.headers.get("stripe-signature");
+  if (!signature) return errorResponse(400, "missing_signature", "the Stripe-Signature header is missing");
+  const raw = await request.text();
+  let event: Stripe.Event;
+  try {
+    event = await stripeVerifier.webhooks.constructEventAsync(raw, signature, secret);
+  } catch (error) {
+    if (error instanceof SyntaxError) return errorResponse(400, "invalid_json", "the body is not valid JSON");
+    if (/tolerance/i.test((error as Error).message)) {
+      return errorResponse(400, "stale_timestamp", "the signature's timestamp is more than 5 minutes old (a replay, or a clock far off)");
+    }
+    return errorResponse(400, "invalid_signature", "the Stripe-Signature does not match this endpoint's signing secret");
+  }
+  if (typeof event?.id !== "string" || typeof event.type !== "string") return errorResponse(400, "invalid_payload", "the body is not a Stripe event");
+  return record(ctx, projectId, { provider: "stripe", eventId: event.id, type: event.type, via: "webhook", payload: raw }, () =>
+    stripeEventToOps(event as unknown as Parameters<typeof stripeEventToOps>[0]),
+  );
+}
+
+async function polarWebhook(ctx: AppContext, projectId: string, request: Request): Promise<Response> {
+  const secret = webhookSecretFor(ctx, projectId, "polar");
+  if (secret instanceof Response) return secret;
+  const raw = await request.text();
+  const headers: Record<string, string> = {};
+  for (const name of ["webhook-id", "webhook-timestamp", "webhook-signature"]) {
+    const value = request.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  let payload: Awaited<ReturnType<typeof polarWebhooks.validateEvent>>;
+  try {
+    payload = await polarWebhooks.validateEvent(raw, headers, secret);
+  } catch (error) {
+    if (error instanceof polarWebhooks.PolarWebhookUnknownTypeError) {
+      return Response.json({ received: true, ignored: `Bantico does not use ${error.eventType ?? "untyped"} events` }, { headers: noStore });
+    }
+    if (error instanceof polarWebhooks.PolarWebhookVerificationError) {
+      const message = (error as Error).message;
+      if (/missing/i.test(message)) return errorResponse(400, "missing_signature", "the webhook-id, webhook-timestamp and webhook-signature headers are required");
+      if (/too old|too new/i.test(message)) {
+        return errorResponse(400, "stale_timestamp", "the webhook-timestamp is more than 5 minutes away from now (a replay, or a clock far off)");
+      }
+      return errorResponse(400, "invalid_signature", "the webhook-signature does not match this endpoint's secret");
+    }
+    if (error instanceof polarWebhooks.PolarWebhookError) return errorResponse(400, "invalid_json", "the body is not valid JSON");
+    throw error;
+  }
+  return record(ctx, projectId, { provider: "polar", eventId: headers["webhook-id"]!, type: payload.type, via: "webhook", payload: raw }, () =>
+    polarEventToOps(payload as { type: string; timestamp?: string; data: unknown }),
+  );
+}
+
+export function paymentWebhooks(ctx: AppContext) {
+  return new Elysia()
+    .post("/webhooks/stripe/:projectId", ({ params, request }) => stripeWebhook(ctx, params.projectId, request), { parse: "none" })
+    .post("/webhooks/polar/:projectId", ({ params, request }) => polarWebhook(ctx, params.projectId, request), { parse: "none" });
+}

@@ -59,11 +59,6 @@ export function getLink(db: Database, projectId: string, linkId: string): Tracke
   return row ? toLink(row) : null;
 }
 
-export function getLinkBySlug(db: Database, slug: string): TrackedLink | null {
-  const row = db.query<LinkRow, [string]>(`${LINK_SELECT} WHERE l.slug = ?`).get(slug);
-  return row ? toLink(row) : null;
-}
-
 export interface LinkListOptions {
   includeArchived?: boolean;
   campaignId?: string;

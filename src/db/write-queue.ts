@@ -42,6 +42,7 @@ self.onmessage = ({ data }) => {
     clearInterval(timer);
     if (db) db.close();
     db = null;
+    self.close();
   }
 };
 `;
@@ -61,7 +62,7 @@ class BackgroundCheckpointer {
   }
 
   stop(): void {
-    // The worker closes its connection and ends with nothing left to run.
+    // The worker closes its connection and then itself.
     this.worker.postMessage({ stop: true });
   }
 }

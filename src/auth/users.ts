@@ -56,14 +56,18 @@ export function findUserByEmail(db: Database, email: string): (User & { password
 /** The user when the password is right, else null; takes the same time for an unknown email. */
 export async function verifyPassword(db: Database, email: string, password: string): Promise<User | null> {
   const user = findUserByEmail(db, email);
-  const hash = user?.passwordHash ?? UNKNOWN_USER_HASH;
+  const hash = user?.passwordHash ?? unknownUserHash();
   const ok = await Bun.password.verify(password, hash);
   if (!user || !ok) return null;
   const { passwordHash: _, ...publicUser } = user;
   return publicUser;
 }
 
-const UNKNOWN_USER_HASH = Bun.password.hashSync("not-a-real-password", { algorithm: "argon2id" });
+// Verifying against a real hash for unknown emails keeps their answer as slow as a wrong password.
+let cachedUnknownUserHash: string | undefined;
+function unknownUserHash(): string {
+  return (cachedUnknownUserHash ??= Bun.password.hashSync("not-a-real-password", { algorithm: "argon2id" }));
+}
 
 export function countUsers(db: Database): number {
   return db.query<{ n: number }, []>("SELECT count(*) AS n FROM users").get()!.n;

@@ -23,6 +23,7 @@ Commands:
                                           create a dashboard user (default role: owner)
   apikey create --project ID [--name N]   create an API key for a project (shown once)
   backup FILE                             write a consistent copy of the database, also while serving
+  healthcheck                             exit 0 when the server on $PORT answers /healthz (for Docker)
   help                                    this text
   version                                 the version
 
@@ -163,6 +164,15 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
         print({ file: target }, `backup written to ${target}`);
         return 0;
       });
+    }
+    case "healthcheck": {
+      expectNoMore([sub, ...rest]);
+      const { port } = config();
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(3000) })
+        .then((r) => r.ok)
+        .catch(() => false);
+      print({ healthy: ok }, ok ? "healthy" : "unhealthy");
+      return ok ? 0 : 1;
     }
     default:
       throw new UsageError(`unknown command: ${command}`);

@@ -1,0 +1,44 @@
+import { describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
+import { ConfigError, loadConfig, publicBaseUrl } from "./config.ts";
+
+describe("configuration", () => {
+  test("with nothing set: port 3000, ./data, base URL from the request, secret generated later", () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.dataDir).toBe(resolve("./data"));
+    expect(config.baseUrl).toBeNull();
+    expect(config.secret).toBeNull();
+    expect(publicBaseUrl(config, new Request("http://127.0.0.1:4000/l/x"))).toBe("http://127.0.0.1:4000");
+  });
+
+  test("every variable of SPEC §7 overrides its default", () => {
+    const config = loadConfig({
+      PORT: "8080",
+      BANTICO_DATA_DIR: "/var/lib/bantico",
+      BANTICO_BASE_URL: "https://go.example.com/",
+      BANTICO_SECRET: "s".repeat(40),
+      BANTICO_TRUSTED_PROXIES: "10.0.0.1, 127.0.0.1",
+    });
+    expect(config).toEqual({
+      port: 8080,
+      dataDir: "/var/lib/bantico",
+      baseUrl: "https://go.example.com",
+      secret: "s".repeat(40),
+      trustedProxies: ["10.0.0.1", "127.0.0.1"],
+    });
+    expect(publicBaseUrl(config, new Request("http://internal:8080/"))).toBe("https://go.example.com");
+  });
+
+  test("--data wins over BANTICO_DATA_DIR", () => {
+    expect(loadConfig({ BANTICO_DATA_DIR: "/a" }, { dataDir: "/b" }).dataDir).toBe("/b");
+  });
+
+  test("values that cannot work are refused with the variable's name", () => {
+    expect(() => loadConfig({ PORT: "eighty" })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: "70000" })).toThrow(/PORT/);
+    expect(() => loadConfig({ BANTICO_BASE_URL: "go.example.com" })).toThrow(/BANTICO_BASE_URL/);
+    expect(() => loadConfig({ BANTICO_BASE_URL: "ftp://go.example.com" })).toThrow(/BANTICO_BASE_URL/);
+    expect(() => loadConfig({ BANTICO_SECRET: "short" })).toThrow(/BANTICO_SECRET/);
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { openDatabase } from "./database.ts";
+import { appliedVersions, migrate, MigrationError, type Migration } from "./migrate.ts";
+import { migrations } from "./migrations.ts";
+import { tempDataDir } from "../testing/harness.ts";
+
+function withDatabase(run: (db: Database, path: string) => void) {
+  const data = tempDataDir("migrate");
+  const path = join(data.dir, "test.sqlite");
+  const db = openDatabase(path);
+  try {
+    run(db, path);
+  } finally {
+    db.close();
+    data.remove();
+  }
+}
+
+const tableNames = (db: Database) =>
+  db
+    .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    .all()
+    .map((r) => r.name);
+
+describe("migrations", () => {
+  test("a fresh database gets every migration, in order, recorded once", () => {
+    withDatabase((db) => {
+      const applied = migrate(db, migrations);
+      expect(applied).toEqual(migrations.map((m) => m.name));
+      expect(appliedVersions(db)).toEqual(migrations.map((m) => m.version));
+      expect(tableNames(db)).toContain("projects");
+      expect(migrate(db, migrations)).toEqual([]);
+    });
+  });
+
+  test("a database from an earlier version migrates forward and keeps its data", () => {
+    withDatabase((db, path) => {
+      migrate(db, migrations.slice(0, 1));
+      db.query("INSERT INTO projects (id, name, token, created_at) VALUES ('prj_old', 'Old', 'tok_old', 1)").run();
+      db.close();
+      const reopened = openDatabase(path);
+      try {
+        expect(migrate(reopened, migrations)).toEqual(migrations.slice(1).map((m) => m.name));
+        expect(reopened.query("SELECT name FROM projects WHERE id = 'prj_old'").get()).toEqual({ name: "Old" });
+      } finally {
+        reopened.close();
+      }
+    });
+  });
+
+  test("a broken migration names its file and leaves the database as it was", () => {
+    withDatabase((db) => {
+      migrate(db, migrations.slice(0, 1));
+      const before = tableNames(db);
+      const broken: Migration[] = [
+        ...migrations.slice(0, 1),
+        { version: 50, name: "050_good.sql", sql: "CREATE TABLE good_one (id INTEGER);" },
+        { version: 51, name: "051_broken.sql", sql: "CREATE TABLE half (id INTEGER); INSERT INTO no_such_table VALUES (1);" },
+      ];
+      expect(() => migrate(db, broken)).toThrow(MigrationError);
+      expect(() => migrate(db, broken)).toThrow(/051_broken\.sql/);
+      expect(tableNames(db)).toEqual(before);
+      expect(appliedVersions(db)).toEqual([1]);
+    });
+  });
+
+  test("a database written by a newer Bantico is refused rather than damaged", () => {
+    withDatabase((db) => {
+      migrate(db, [...migrations, { version: 999, name: "999_future.sql", sql: "CREATE TABLE future (id INTEGER);" }]);
+      expect(() => migrate(db, migrations)).toThrow(/999/);
+    });
+  });
+});

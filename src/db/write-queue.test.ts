@@ -1,0 +1,57 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { openDatabase } from "./database.ts";
+import { WriteQueue } from "./write-queue.ts";
+import { tempDataDir } from "../testing/harness.ts";
+
+function setup() {
+  const data = tempDataDir("writes");
+  const path = join(data.dir, "q.sqlite");
+  const db = openDatabase(path);
+  db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE)");
+  return { db, path, queue: new WriteQueue(db), done: () => (db.close(), data.remove()) };
+}
+
+describe("group commit", () => {
+  test("writes queued together are committed together and are readable by another connection when they resolve", async () => {
+    const { db, path, queue, done } = setup();
+    let commits = 0;
+    const insert = db.prepare("INSERT INTO items (value) VALUES (?)");
+    const writes = Array.from({ length: 500 }, (_, i) => queue.write(() => insert.run(`v${i}`).lastInsertRowid));
+    const originalExec = db.exec.bind(db);
+    db.exec = ((sql: string) => {
+      if (sql === "COMMIT") commits++;
+      return originalExec(sql);
+    }) as typeof db.exec;
+    const ids = await Promise.all(writes);
+    expect(new Set(ids).size).toBe(500);
+    expect(commits).toBe(1);
+    const other = openDatabase(path);
+    expect(other.query<{ n: number }, []>("SELECT count(*) AS n FROM items").get()!.n).toBe(500);
+    other.close();
+    done();
+  });
+
+  test("a write that fails is rolled back alone and its caller sees the error", async () => {
+    const { db, queue, done } = setup();
+    const insert = db.prepare("INSERT INTO items (value) VALUES (?)");
+    const results = await Promise.allSettled([
+      queue.write(() => insert.run("a")),
+      queue.write(() => {
+        insert.run("half-written");
+        insert.run("a");
+      }),
+      queue.write(() => insert.run("b")),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(db.query<{ value: string }, []>("SELECT value FROM items ORDER BY id").all().map((r) => r.value)).toEqual(["a", "b"]);
+    done();
+  });
+
+  test("after close, nothing more is accepted", async () => {
+    const { queue, done } = setup();
+    queue.close();
+    await expect(queue.write(() => 1)).rejects.toThrow(/closed/);
+    done();
+  });
+});

@@ -1,6 +1,7 @@
 // Connecting Stripe and Polar, and pulling from their APIs (SDKs pointed at a fake API on loopback):
 // key verification, the 30-day backfill, webhook + pull writing one ledger, and resuming after a restart.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { loadConfig } from "../config.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { createProject, type Project } from "../projects/service.ts";
@@ -24,10 +25,35 @@ interface Instance {
 
 const data = tempDataDir("bantico-pull");
 const cleanups: (() => unknown)[] = [];
+
+// Everything the server prints during these tests, to prove no credential ever reaches a log.
+const printed: string[] = [];
+const originalConsole = { log: console.log, warn: console.warn, error: console.error, info: console.info };
+beforeAll(() => {
+  for (const level of ["log", "warn", "error", "info"] as const) {
+    console[level] = (...args: unknown[]) => {
+      printed.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === "string" ? a : JSON.stringify(a))).join(" "));
+      originalConsole[level](...args);
+    };
+  }
+});
+afterAll(() => Object.assign(console, originalConsole));
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-afterAll(() => data.remove());
+afterAll(() => {
+  const secrets = [STRIPE_KEY, POLAR_TOKEN, WEBHOOK_SECRET, "polar_whs_pull"];
+  for (const line of printed) for (const secret of secrets) expect(line).not.toContain(secret);
+  data.remove();
+});
+
+/** Credentials are sealed with BANTICO_SECRET: no database file holds them in plain text. */
+function expectNoPlaintextCredentials(dir: string) {
+  for (const file of readdirSync(dir).filter((f) => f.startsWith("bantico.sqlite"))) {
+    const bytes = readFileSync(`${dir}/${file}`).toString("latin1");
+    for (const secret of [STRIPE_KEY, POLAR_TOKEN, WEBHOOK_SECRET, "polar_whs_pull"]) expect(bytes.includes(secret)).toBe(false);
+  }
+}
 
 let dirCount = 0;
 /** Starts (or restarts, same data dir) the real server with the SDKs pointed at `fakeUrl`. */
@@ -171,6 +197,7 @@ describe("Stripe connection and pull", () => {
     expect(listPayments(second.server.instance.ctx.db, second.project.id, { limit: 1000 }).payments).toHaveLength(250);
     const done = await (await second.api("/api/v1/integrations")).json();
     expect(done[0]).toMatchObject({ status: "connected", backfill: { state: "done", processed: 250 } });
+    expectNoPlaintextCredentials(first.dir);
   });
 });
 
@@ -240,5 +267,6 @@ describe("Polar connection and pull", () => {
     expect(ledger.every((p) => p.attribution.source === "polar_pull")).toBe(true);
     const done = await (await second.api("/api/v1/integrations")).json();
     expect(done[1]).toMatchObject({ status: "connected", backfill: { state: "done", processed: 250, progress: 1 } });
+    expectNoPlaintextCredentials(first.dir);
   });
 });

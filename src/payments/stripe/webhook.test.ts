@@ -121,6 +121,30 @@ describe("Stripe webhooks", () => {
     expect(entries.every((e) => e.attribution.campaignId === "disputed")).toBe(true);
   });
 
+  test("a payment intent counted on its own before invoice_payment.paid names its invoice is counted once", async () => {
+    const subscription = uid("sub");
+    const intent = uid("pi");
+    // API 2025-03-31+: the payment intent does not name its invoice, and its description does not say so either.
+    await send(stripeEvent("payment_intent.succeeded", { id: intent, object: "payment_intent", amount: 2900, amount_received: 2900, currency: "usd", metadata: {} }));
+    const paid = invoice({ subscription, billing_reason: "subscription_create", metadata: { campaignId: "invoice_link" } });
+    await send(stripeEvent("invoice.paid", paid));
+    await send(stripeEvent("invoice_payment.paid", { id: uid("inpay"), object: "invoice_payment", invoice: paid.id, payment: { type: "payment_intent", payment_intent: intent } }));
+    const matching = payments().filter((p) => p.providerIds.paymentIntentId === intent || p.providerIds.orderId === paid.id);
+    expect(matching).toHaveLength(1);
+    expect(matching[0]).toMatchObject({ kind: "sale", providerIds: { orderId: paid.id, paymentIntentId: intent }, attribution: { campaignId: "invoice_link" } });
+  });
+
+  test("a subscription that starts with a free trial is credited from its first paid invoice", async () => {
+    const subscription = uid("sub");
+    await send(stripeEvent("checkout.session.completed", checkoutSession({ mode: "subscription", payment_intent: null, subscription, metadata: { campaignId: "trial" } })));
+    await send(stripeEvent("invoice.paid", invoice({ subscription, billing_reason: "subscription_create", amount_paid: 0, amount_due: 0 })));
+    await send(stripeEvent("invoice.paid", invoice({ subscription, billing_reason: "subscription_cycle" })));
+    await send(stripeEvent("invoice.paid", invoice({ subscription, billing_reason: "subscription_cycle" })));
+    const entries = payments().filter((p) => p.providerIds.subscriptionId === subscription);
+    expect(entries).toHaveLength(2);
+    expect(entries.every((e) => e.attribution.campaignId === "trial")).toBe(true);
+  });
+
   test("a JPY payment keeps its zero-decimal amount", async () => {
     const session = checkoutSession({ amount_total: 1500, currency: "jpy", metadata: { campaignId: "japan" } });
     await send(stripeEvent("checkout.session.completed", session));

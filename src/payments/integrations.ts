@@ -7,6 +7,7 @@ import { seal, unseal } from "../core/secret.ts";
 import { ApiError, badRequest } from "../http/errors.ts";
 import { verifyPolarToken } from "./polar/client.ts";
 import { verifyStripeKey } from "./stripe/client.ts";
+import { createWebhookEndpoint } from "./webhook-endpoints.ts";
 
 export type IntegrationProvider = "stripe" | "polar";
 
@@ -117,16 +118,22 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
     throw badRequest("webhookSecret must be the endpoint's signing secret (whsec_…)", "invalid_webhook_secret");
   }
   let message = "";
+  let secret = webhookSecret;
   if (credential) {
     const verdict = provider === "stripe" ? await verifyStripeKey(ctx, credential) : await verifyPolarToken(ctx, credential);
     if (!verdict.ok) throw new ApiError(verdict.status, verdict.code, verdict.message);
     message = verdict.message;
+    if (!secret && !getRow(ctx.db, projectId, provider)?.webhook_secret_sealed && ctx.config.baseUrl) {
+      const endpoint = await createWebhookEndpoint(ctx, provider, credential, `${ctx.config.baseUrl}/webhooks/${provider}/${projectId}`);
+      secret = endpoint.secret ?? undefined;
+      message = `${message}; ${endpoint.message}`;
+    }
   }
   const now = ctx.now();
   await ctx.writes.write((db) => {
     const existing = getRow(db, projectId, provider);
     const credentialSealed = credential ? seal(ctx.secret, credential) : (existing?.credential_sealed ?? null);
-    const secretSealed = webhookSecret ? seal(ctx.secret, webhookSecret) : (existing?.webhook_secret_sealed ?? null);
+    const secretSealed = secret ? seal(ctx.secret, secret) : (existing?.webhook_secret_sealed ?? null);
     const status: IntegrationStatus["status"] = credentialSealed ? "connected" : "webhook_only";
     const statusMessage =
       message ||

@@ -57,8 +57,14 @@ function expectNoPlaintextCredentials(dir: string) {
 
 let dirCount = 0;
 /** Starts (or restarts, same data dir) the real server with the SDKs pointed at `fakeUrl`. */
-function start(fakeUrl: string, dir = `${data.dir}/${++dirCount}`, existing?: { project: Project; key: string }): Instance & { dir: string; key: string } {
-  const server = startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: dir, BANTICO_SECRET: "a-test-secret-that-is-long-enough-000000" }), { hostname: "127.0.0.1" });
+function start(
+  fakeUrl: string,
+  dir = `${data.dir}/${++dirCount}`,
+  existing?: { project: Project; key: string },
+  env: Record<string, string> = {},
+): Instance & { dir: string; key: string } {
+  const config = loadConfig({ PORT: "0", BANTICO_DATA_DIR: dir, BANTICO_SECRET: "a-test-secret-that-is-long-enough-000000", ...env });
+  const server = startServer(config, { hostname: "127.0.0.1" });
   setProviderEndpoints(server.instance.ctx, { stripe: fakeUrl, polar: fakeUrl });
   const project = existing?.project ?? createProject(server.instance.ctx.db, { name: "Pull" });
   const key = existing?.key ?? createApiKey(server.instance.ctx.db, project.id).key;
@@ -76,7 +82,9 @@ function start(fakeUrl: string, dir = `${data.dir}/${++dirCount}`, existing?: { 
   };
 }
 
-function stripeFake(events: ReturnType<typeof stripeEvent>[], options: { failOnceAfter?: string } = {}) {
+const CREATED_SECRET = "whsec_created_by_bantico_connect";
+
+function stripeFake(events: ReturnType<typeof stripeEvent>[], options: { failOnceAfter?: string; mayCreateEndpoints?: boolean } = {}) {
   let failed = false;
   return fakeProviderApi((request, url) => {
     const auth = request.headers.get("authorization") ?? "";
@@ -93,6 +101,15 @@ function stripeFake(events: ReturnType<typeof stripeEvent>[], options: { failOnc
       );
     }
     if (!auth.includes(STRIPE_KEY)) return Response.json({ error: { type: "invalid_request_error", message: "Invalid API Key provided" } }, { status: 401 });
+    if (url.pathname === "/v1/webhook_endpoints" && request.method === "POST") {
+      if (!options.mayCreateEndpoints) {
+        return Response.json(
+          { error: { type: "invalid_request_error", message: "The provided key 'rk_test_***' does not have the required permissions. Having the 'rak_webhook_endpoint_write' permission would allow this request to continue." } },
+          { status: 403 },
+        );
+      }
+      return Response.json({ id: "we_test_1", object: "webhook_endpoint", secret: CREATED_SECRET, status: "enabled" });
+    }
     if (url.pathname !== "/v1/events") return Response.json({ error: { message: "not faked" } }, { status: 404 });
     const gt = Number(url.searchParams.get("created[gt]") ?? 0);
     const limit = Number(url.searchParams.get("limit") ?? 10);
@@ -170,6 +187,27 @@ describe("Stripe connection and pull", () => {
     await finishPull(instance, "stripe");
     expect(Number(fake.requests.at(-1)!.query.get("created[gt]"))).toBeGreaterThan(now - 3600);
     expect(listPayments(instance.server.instance.ctx.db, instance.project.id, { limit: 1000 }).payments).toHaveLength(230);
+  });
+
+  test("with a public URL, connect creates the webhook endpoint when the key may, and says how otherwise", async () => {
+    const allowed = stripeFake([], { mayCreateEndpoints: true });
+    const instance = start(allowed.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
+    cleanups.push(allowed.stop, () => instance.server.stop());
+    const connected = await (await instance.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).json();
+    expect(connected).toMatchObject({ status: "connected", hasWebhookSecret: true });
+    expect(connected.message).toContain("webhook endpoint we_test_1 created");
+    expect(JSON.stringify(connected)).not.toContain(CREATED_SECRET);
+    const created = allowed.requests.find((r) => r.path === "/v1/webhook_endpoints")!;
+    expect(created.method).toBe("POST");
+    const delivered = await sendStripe(instance.server.url, instance.project.id, stripeEvent("checkout.session.completed", checkoutSession()), CREATED_SECRET);
+    expect(delivered.status).toBe(200);
+
+    const readOnly = stripeFake([]);
+    const other = start(readOnly.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
+    cleanups.push(readOnly.stop, () => other.server.stop());
+    const pullOnly = await (await other.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).json();
+    expect(pullOnly).toMatchObject({ status: "connected", hasWebhookSecret: false });
+    expect(pullOnly.message).toContain("Webhook Endpoints: Write");
   });
 
   test("a restart in the middle of a backfill resumes where it stopped", async () => {

@@ -140,8 +140,8 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
       (credentialSealed
         ? existing?.status_message || "connected"
         : `webhooks only: payments arrive in real time; add ${provider === "stripe" ? "a restricted key" : "an access token"} to backfill the last ${BACKFILL_DAYS} days`);
-    // A new credential starts a fresh backfill; a webhook secret alone never pulls.
-    const startBackfill = credential !== undefined && (existing?.credential_sealed == null || existing.backfill_state !== "running");
+    // The first credential starts the backfill; a rotated key keeps the cursor; a webhook secret alone never pulls.
+    const startBackfill = credential !== undefined && existing?.credential_sealed == null;
     prepared(
       db,
       `INSERT INTO integrations (project_id, provider, credential_sealed, credential_hint, webhook_secret_sealed, status, status_message, connected_at, updated_at,

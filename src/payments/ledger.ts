@@ -208,11 +208,13 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
 
 /** Refunds and disputes that arrived before their sale (deliveries come out of order): attach and re-attribute them. */
 function adoptOrphans(db: Database, projectId: string, sale: IncomingPayment, saleId: string, now: number): void {
-  const orphans = prepared<{ id: string }, [string, string, string, string, string]>(
+  // One indexed lookup per id (an OR across columns would scan the project's ledger).
+  const orphans = prepared<{ id: string }, [string, string, string, string, string, string, string, string, string]>(
     db,
-    `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
-       AND (payment_intent_id = ? OR charge_id = ? OR order_id = ?)`,
-  ).all(projectId, sale.provider, sale.paymentIntentId ?? "", sale.chargeId ?? "", sale.orderId ?? "");
+    `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND payment_intent_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
+     UNION SELECT id FROM payments WHERE project_id = ? AND provider = ? AND charge_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
+     UNION SELECT id FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL`,
+  ).all(projectId, sale.provider, sale.paymentIntentId ?? "", projectId, sale.provider, sale.chargeId ?? "", projectId, sale.provider, sale.orderId ?? "");
   for (const { id } of orphans) {
     prepared(db, "UPDATE payments SET parent_payment_id = ? WHERE id = ?").run(saleId, id);
     attributeStored(db, id, now, true);

@@ -343,6 +343,7 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
     metadata,
     {
       paymentId: row.id,
+      kind: row.kind,
       occurredAt: row.occurred_at,
       email: row.customer_email,
       provider: row.provider,

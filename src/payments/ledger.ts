@@ -229,7 +229,8 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
   const upgrade = existing.payment_key.startsWith("pi:") && !p.key.startsWith("pi:");
   const email = existing.customer_email ?? p.email;
   const learned = JSON.stringify(metadata) !== existing.metadata || email !== existing.customer_email || upgrade;
-  if (!learned && existing.payment_key === p.key) return { duplicate: true, paymentIds: [existing.id], outcome: `already recorded as ${existing.id}` };
+  if (!learned) return { duplicate: true, paymentIds: [existing.id], outcome: `already recorded as ${existing.id}` };
+  // Retract what the payment counted for before its amounts change; attributing it again adds the new figures.
   retractRollup(db, existing);
   prepared(
     db,
@@ -249,8 +250,8 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
       existing.id,
     );
   }
-  attributeStored(db, existing.id, now, true);
-  return { duplicate: !learned, paymentIds: [existing.id], outcome: learned ? `updated ${existing.id} with what ${p.key} adds` : `already recorded as ${existing.id}` };
+  attributeStored(db, existing.id, now, false);
+  return { duplicate: false, paymentIds: [existing.id], outcome: `updated ${existing.id} with what ${p.key} adds` };
 }
 
 /** A subscription's first payment: a sale, or the first paid renewal of one that started with a free trial. */

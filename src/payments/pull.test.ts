@@ -7,7 +7,7 @@ import { startServer, type RunningServer } from "../server.ts";
 import { createProject, type Project } from "../projects/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";
 import { tempDataDir } from "../testing/harness.ts";
-import { checkoutSession, fakeProviderApi, polarOrder, sendPolar, sendStripe, stripeEvent } from "./testing.ts";
+import { checkoutSession, expectReportMatchesLedger, fakeProviderApi, polarOrder, sendPolar, sendStripe, stripeEvent } from "./testing.ts";
 import { setProviderEndpoints } from "./endpoints.ts";
 import { paymentScheduler } from "./pull.ts";
 import { listPayments } from "./service.ts";
@@ -305,6 +305,7 @@ describe("Polar connection and pull", () => {
     expect(ledger.every((p) => p.attribution.source === "polar_pull")).toBe(true);
     const done = await (await second.api("/api/v1/integrations")).json();
     expect(done[1]).toMatchObject({ status: "connected", backfill: { state: "done", processed: 250, progress: 1 } });
+    expectReportMatchesLedger(second.server.instance.ctx.db, second.project.id);
     expectNoPlaintextCredentials(first.dir);
   });
 });

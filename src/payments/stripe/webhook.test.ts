@@ -1,7 +1,7 @@
 // Stripe webhooks end to end: real server, real SQLite, payloads signed with Stripe's own helper.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../../testing/harness.ts";
-import { charge, checkoutSession, countRows, invoice, seedLink, sendStripe, stripeEvent, uid } from "../testing.ts";
+import { charge, checkoutSession, countRows, expectReportMatchesLedger, invoice, seedLink, sendStripe, stripeEvent, uid } from "../testing.ts";
 import { listPayments } from "../service.ts";
 
 const SECRET = "whsec_test_bantico_payments";
@@ -185,5 +185,9 @@ describe("Stripe webhooks", () => {
     expect((await unknown.json()).error.code).toBe("unknown_project");
     expect(countRows(db(), "payments", server.project.id)).toBe(before);
     expect(payments().filter((p) => p.attribution.campaignId === "forged")).toHaveLength(0);
+  });
+
+  test("after every kind of delivery above, the report adds up to exactly the ledger, per currency and for both models", () => {
+    expectReportMatchesLedger(db(), server.project.id);
   });
 });

@@ -80,6 +80,20 @@ describe("Stripe webhooks", () => {
     expect(entries.find((e) => e.kind === "sale")!.attribution.method).toBe("metadata_link");
   });
 
+  test("the first invoice arriving before its checkout session still ends up credited to the session's link", async () => {
+    const subscription = uid("sub");
+    await send(stripeEvent("invoice.paid", invoice({ subscription, billing_reason: "subscription_create" })));
+    await send(stripeEvent("invoice.paid", invoice({ subscription, billing_reason: "subscription_cycle" })));
+    expect(payments().filter((p) => p.providerIds.subscriptionId === subscription).every((p) => p.attribution.method === "unattributed")).toBe(true);
+    await send(stripeEvent("checkout.session.completed", checkoutSession({ mode: "subscription", payment_intent: null, subscription, metadata: { linkId: "lnk_launch" } })));
+    const entries = payments().filter((p) => p.providerIds.subscriptionId === subscription);
+    expect(entries).toHaveLength(2);
+    expect(entries.map((e) => [e.kind, e.attribution.method, e.attribution.linkId]).sort()).toEqual([
+      ["renewal", "customer", "lnk_launch"],
+      ["sale", "metadata_link", "lnk_launch"],
+    ]);
+  });
+
   test("the subscription snapshot on the invoice is read when the checkout session never arrives", async () => {
     const subscription = uid("sub");
     await send(stripeEvent("invoice.paid", invoice({ subscription, metadata: { bantico_link_id: "lnk_launch" } })));

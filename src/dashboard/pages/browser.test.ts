@@ -50,7 +50,7 @@ beforeAll(async () => {
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/dashboard\//);
-});
+}, 60_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -4,10 +4,10 @@ import type { AppContext } from "./context.ts";
 import { errorHandling, errorResponse } from "./http/errors.ts";
 import { isDatabaseUsable } from "./db/database.ts";
 import { api } from "./api/index.ts";
-import { dashboard } from "./dashboard/index.ts";
 import { trackingRoutes } from "./tracking/routes.ts";
 import { linkRoutes } from "./links/redirect.ts";
 import { paymentWebhooks } from "./payments/webhooks.ts";
+import { dashboard } from "./dashboard/index.ts";
 
 export function createApp(ctx: AppContext) {
   return new Elysia()

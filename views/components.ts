@@ -7,6 +7,8 @@ export type FieldErrors = Record<string, string | undefined>;
 export interface FieldOptions {
   label: string;
   name: string;
+  /** Element id; defaults to f-{name}. Set it when two forms on a page share a field name. */
+  id?: string;
   value?: string | number | null;
   type?: string;
   error?: string | undefined;
@@ -23,7 +25,7 @@ export interface FieldOptions {
 
 /** A labelled input with its hint and its error, linked by aria-describedby for screen readers. */
 export function field(o: FieldOptions): Html {
-  const id = `f-${o.name}`;
+  const id = o.id ?? `f-${o.name}`;
   const describedBy = [o.hint ? `${id}-hint` : "", o.error ? `${id}-error` : ""].filter(Boolean).join(" ");
   const common = html`id="${id}" name="${o.name}" ${o.required ? html`required` : null} ${o.error ? html`aria-invalid="true"` : null} ${describedBy ? html`aria-describedby="${describedBy}"` : null} ${o.attrs ?? null}`;
   const value = o.value === null || o.value === undefined ? "" : String(o.value);

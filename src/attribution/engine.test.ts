@@ -72,7 +72,7 @@ describe("attribution engine", () => {
   });
 
   test("sessions outside the lookback window or after the payment do not count", () => {
-    const touches = [touch("s_old", 120, { source: "ancient" }), { ...touch("s_after", 0, { source: "later" }), startedAt: PAID_AT + 60_000 }];
+    const touches = [touch("s_old", 120, { source: "ancient" }), { ...touch("s_after", 0, { source: "later" }), startedAt: PAID_AT + 10 * 60_000 }];
     const result = attribute(facts({ meta: { visitorId: "v1" }, email: "a@b.co" }), { ...none, visitorTouches: touches });
     expect(result.method).toBe("unattributed");
   });

@@ -79,6 +79,8 @@ export interface Attribution {
 }
 
 const DAY_MS = 86_400_000;
+/** Provider timestamps have second precision and come from their clocks: a session may start this much "after" the payment. */
+export const CLOCK_TOLERANCE_MS = 60_000;
 
 export function hasContext(context: AttributionContext): boolean {
   return CONTEXT_FIELDS.some((f) => context[f] !== null && context[f] !== "");
@@ -113,7 +115,7 @@ function day(ms: number): string {
 
 function touchesInWindow(touches: readonly Touch[], facts: PaymentFacts): Touch[] {
   const from = facts.occurredAt - facts.lookbackDays * DAY_MS;
-  return touches.filter((t) => t.startedAt >= from && t.startedAt <= facts.occurredAt && hasContext(t.context)).sort((a, b) => a.startedAt - b.startedAt);
+  return touches.filter((t) => t.startedAt >= from && t.startedAt <= facts.occurredAt + CLOCK_TOLERANCE_MS && hasContext(t.context)).sort((a, b) => a.startedAt - b.startedAt);
 }
 
 function metadataContext(metadata: BanticoMetadata): AttributionContext {

@@ -39,19 +39,21 @@ import type { AppContext } from "../context.ts";
 import { dashboardAssets } from "./assets.ts";
 import { accountRoutes } from "./accounts.ts";
 import { installPages } from "./install.ts";
-import { DashboardRouter, placeholderSection } from "./routing.ts";
+import { settingsPages } from "./settings.ts";
+import { integrationsSource } from "./integrations.ts";
+import { DashboardRouter, fillGaps } from "./routing.ts";
 import { dataPages } from "./pages/index.ts";
 
 /** A module of dashboard pages: registers its routes on the router. */
 export type DashboardPage = (router: DashboardRouter) => unknown;
 
-const shellPages: DashboardPage[] = [installPages];
+const shellPages: DashboardPage[] = [installPages, settingsPages(integrationsSource)];
 
 export function dashboard(ctx: AppContext) {
   const router = new DashboardRouter(ctx);
   const publicRoutes = accountRoutes(ctx, router);
   for (const page of [...shellPages, ...dataPages]) page(router);
-  placeholderSection(router);
+  fillGaps(router);
   return new Elysia().use(dashboardAssets()).use(publicRoutes).use(router.app);
 }
 

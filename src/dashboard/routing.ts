@@ -245,7 +245,8 @@ async function readForm(request: Request): Promise<FormData> {
 /** A browser's Origin (when sent) must be this server: a second line behind the CSRF token. */
 function sameOrigin(request: Request, url: URL, ctx: AppContext): boolean {
   const origin = request.headers.get("origin");
-  if (!origin || origin === "null") return origin === null;
+  if (origin === null) return true;
+  if (origin === "null") return false;
   try {
     const host = new URL(origin).host;
     return host === url.host || (ctx.config.baseUrl !== null && host === new URL(ctx.config.baseUrl).host);
@@ -317,8 +318,11 @@ function errorPage(req: SignedInRequest | null, status: number, message: string)
   return pageResponse(req ? renderPage(req, { title, body }) : bareLayout(title, html`<h1>${title}</h1>${body}`), status);
 }
 
-/** A page for a section nobody has built yet (keeps navigation whole while pages land). */
-export function placeholderSection(router: DashboardRouter): void {
+/**
+ * Registered last: a placeholder for any section nobody has built (keeps navigation whole while
+ * pages land), and an HTML 404 inside the layout for any other path under a project.
+ */
+export function fillGaps(router: DashboardRouter): void {
   for (const section of SECTIONS) {
     if (!router.hasPage(section.path)) {
       router.get(section.path, (req) =>
@@ -326,4 +330,7 @@ export function placeholderSection(router: DashboardRouter): void {
       );
     }
   }
+  router.get("/*", () => {
+    throw new DashboardError(404, "There is no such page in this project.");
+  });
 }

@@ -127,9 +127,13 @@ describe("signed-in access", () => {
     expect(html).toContain(`hx-headers:inherited="{&quot;X-CSRF-Token&quot;:&quot;${owner.csrfToken}&quot;}"`);
   });
 
-  test("an unknown project answers 404, not another project's data", async () => {
+  test("an unknown project or page answers an HTML 404, not another project's data", async () => {
     const response = await owner.get("/dashboard/prj_doesnotexist/settings");
     expect(response.status).toBe(404);
+    const page = await owner.get(`/dashboard/${server.project.id}/no/such/page`);
+    expect(page.status).toBe(404);
+    expect(page.headers.get("content-type")).toStartWith("text/html");
+    expect(await page.text()).toContain("There is no such page in this project.");
   });
 
   test("a form without the CSRF token, or with a wrong one, is refused and leads back to login", async () => {
@@ -169,6 +173,27 @@ describe("signed-in access", () => {
     expect(response.headers.getSetCookie()[0]).toContain("Max-Age=0");
     expect((await temp.get(`/dashboard/${server.project.id}`)).status).toBe(303);
   });
+});
+
+test("behind an https base URL the session cookie is Secure", async () => {
+  const server = await startTestServer({ env: { BANTICO_BASE_URL: "https://stats.example.com" } });
+  try {
+    const owner = await userWithRole(server, "owner");
+    const page = await fetch(`${server.url}/login`);
+    expect(page.headers.getSetCookie()[0]).toContain("; Secure");
+    const response = await fetch(`${server.url}/login`, {
+      method: "POST",
+      headers: { cookie: page.headers.getSetCookie()[0]!.split(";")[0]! },
+      body: new URLSearchParams({ _csrf: hiddenCsrf(await page.text()), email: owner.email, password: "correct horse battery" }),
+      redirect: "manual",
+    });
+    expect(response.headers.getSetCookie().find((c) => c.startsWith("bantico_session="))).toMatch(/HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
+    // The snippet names the public URL, not the address the request came to.
+    const install = await (await owner.get(`/dashboard/${server.project.id}/install`)).text();
+    expect(install).toContain("https://stats.example.com/bantico.js");
+  } finally {
+    await server.close();
+  }
 });
 
 describe("login throttling", () => {

@@ -1,6 +1,7 @@
 // Test helper: a signed-in browser-like client for dashboard routes (cookies, CSRF token, forms).
 import type { TestServer } from "../testing/harness.ts";
 import { createUser, type Role } from "../auth/users.ts";
+import { fakeProviderApi, type stripeEvent } from "../payments/testing.ts";
 
 export interface DashboardClient {
   email: string;
@@ -62,4 +63,22 @@ export async function userWithRole(server: TestServer, role: Role, email = `${ro
   const password = "correct horse battery";
   await createUser(server.instance.ctx.db, { email, password, role });
   return signIn(server, email, password);
+}
+
+export const STRIPE_KEY = "rk_test_dashboardkey";
+
+/** A Stripe API double: events.list for the right key, 401 for others, 403 naming rak_event_read for a key without Events read. */
+export function fakeStripe(events: ReturnType<typeof stripeEvent>[]) {
+  return fakeProviderApi((request, url) => {
+    const auth = request.headers.get("authorization") ?? "";
+    if (auth.includes("rk_test_noevents")) {
+      return Response.json(
+        { error: { type: "invalid_request_error", message: "The provided key does not have the required permissions for this endpoint. Having the 'rak_event_read' permission would allow this request to continue." } },
+        { status: 403 },
+      );
+    }
+    if (!auth.includes(STRIPE_KEY)) return Response.json({ error: { type: "invalid_request_error", message: "Invalid API Key provided" } }, { status: 401 });
+    if (url.pathname !== "/v1/events") return Response.json({ error: { message: "not faked" } }, { status: 404 });
+    return Response.json({ object: "list", url: "/v1/events", has_more: false, data: events });
+  });
 }

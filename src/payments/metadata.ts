@@ -1,11 +1,6 @@
 // Bantico's checkout metadata keys (SPEC §5), read in camelCase, snake_case or with a bantico_ prefix.
-export interface BanticoMetadata {
-  linkId: string | null;
-  campaignId: string | null;
-  source: string | null;
-  medium: string | null;
-  content: string | null;
-  leadId: string | null;
+import type { AttributionContext } from "../attribution/engine.ts";
+export interface BanticoMetadata extends AttributionContext {
   visitorId: string | null;
   sessionId: string | null;
 }

@@ -1,6 +1,7 @@
 // Identified profiles: a site's own user id linked to every visitor that identified as it.
 import type { Database } from "bun:sqlite";
 import { prepared } from "./statements.ts";
+import { reattributePaymentsForEmail } from "../payments/ledger.ts";
 
 export interface IdentifyInput {
   id: string;
@@ -52,7 +53,10 @@ export function identifyProfile(db: Database, projectId: string, input: Identify
     now,
   );
   if (visitorId) prepared(db, LINK_VISITOR).run(projectId, visitorId, input.id, now);
-  return getProfile(db, projectId, input.id)!;
+  const profile = getProfile(db, projectId, input.id)!;
+  // Payments that arrived before this customer identified can be traced now (SPEC §5, late identify).
+  if (profile.email) reattributePaymentsForEmail(db, projectId, profile.email, now);
+  return profile;
 }
 
 export function getProfile(db: Database, projectId: string, id: string): Profile | null {

@@ -1,0 +1,244 @@
+// Connecting Stripe and Polar, and pulling from their APIs (SDKs pointed at a fake API on loopback):
+// key verification, the 30-day backfill, webhook + pull writing one ledger, and resuming after a restart.
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { loadConfig } from "../config.ts";
+import { startServer, type RunningServer } from "../server.ts";
+import { createProject, type Project } from "../projects/service.ts";
+import { createApiKey } from "../auth/api-keys.ts";
+import { tempDataDir } from "../testing/harness.ts";
+import { checkoutSession, fakeProviderApi, polarOrder, sendPolar, sendStripe, stripeEvent } from "./testing.ts";
+import { setProviderEndpoints } from "./endpoints.ts";
+import { paymentScheduler } from "./pull.ts";
+import { listPayments } from "./service.ts";
+
+const STRIPE_KEY = "rk_test_51Pulls0nlyReadKey0000000000";
+const POLAR_TOKEN = "polar_oat_pull_test_token_000000";
+const WEBHOOK_SECRET = "whsec_pull_test_secret";
+const DAY_S = 86_400;
+
+interface Instance {
+  server: RunningServer;
+  project: Project;
+  api(path: string, init?: { method?: string; json?: unknown }): Promise<Response>;
+}
+
+const data = tempDataDir("bantico-pull");
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+afterAll(() => data.remove());
+
+let dirCount = 0;
+/** Starts (or restarts, same data dir) the real server with the SDKs pointed at `fakeUrl`. */
+function start(fakeUrl: string, dir = `${data.dir}/${++dirCount}`, existing?: { project: Project; key: string }): Instance & { dir: string; key: string } {
+  const server = startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: dir, BANTICO_SECRET: "a-test-secret-that-is-long-enough-000000" }), { hostname: "127.0.0.1" });
+  setProviderEndpoints(server.instance.ctx, { stripe: fakeUrl, polar: fakeUrl });
+  const project = existing?.project ?? createProject(server.instance.ctx.db, { name: "Pull" });
+  const key = existing?.key ?? createApiKey(server.instance.ctx.db, project.id).key;
+  return {
+    server,
+    project,
+    dir,
+    key,
+    api: (path, init = {}) =>
+      fetch(`${server.url}${path}`, {
+        method: init.method ?? "GET",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: init.json === undefined ? undefined : JSON.stringify(init.json),
+      }),
+  };
+}
+
+function stripeFake(events: ReturnType<typeof stripeEvent>[], options: { failOnceAfter?: string } = {}) {
+  let failed = false;
+  return fakeProviderApi((request, url) => {
+    const auth = request.headers.get("authorization") ?? "";
+    if (auth.includes("rk_test_noevents")) {
+      return Response.json(
+        {
+          error: {
+            type: "invalid_request_error",
+            message:
+              "The provided key 'rk_test_********ents' does not have the required permissions for this endpoint on account 'acct_1'. Having the 'rak_event_read' permission would allow this request to continue.",
+          },
+        },
+        { status: 403 },
+      );
+    }
+    if (!auth.includes(STRIPE_KEY)) return Response.json({ error: { type: "invalid_request_error", message: "Invalid API Key provided" } }, { status: 401 });
+    if (url.pathname !== "/v1/events") return Response.json({ error: { message: "not faked" } }, { status: 404 });
+    const gt = Number(url.searchParams.get("created[gt]") ?? 0);
+    const limit = Number(url.searchParams.get("limit") ?? 10);
+    const after = url.searchParams.get("starting_after");
+    if (after && after === options.failOnceAfter && !failed) {
+      failed = true;
+      return Response.json({ error: { type: "api_error", message: "Something went wrong on Stripe's end" } }, { status: 500 });
+    }
+    const matching = events.filter((e) => e.created > gt).sort((a, b) => b.created - a.created);
+    const startIndex = after ? matching.findIndex((e) => e.id === after) + 1 : 0;
+    const page = matching.slice(startIndex, startIndex + limit);
+    return Response.json({ object: "list", url: "/v1/events", has_more: startIndex + limit < matching.length, data: page });
+  });
+}
+
+async function finishPull(instance: Instance, provider: "stripe" | "polar") {
+  return paymentScheduler(instance.server.instance.ctx)!.runNow(instance.project.id, provider);
+}
+
+/** Waits (bounded) until the integration's status satisfies `done`: the pull kicked by connect or start runs on its own. */
+async function waitForStatus(instance: Instance, provider: "stripe" | "polar", done: (status: { status: string; backfill: { state: string } }) => boolean) {
+  for (let i = 0; i < 500; i++) {
+    const all = await (await instance.api("/api/v1/integrations")).json();
+    const status = all.find((s: { provider: string }) => s.provider === provider);
+    if (done(status)) return status;
+    await Bun.sleep(10);
+  }
+  throw new Error(`${provider} pull did not settle`);
+}
+
+describe("Stripe connection and pull", () => {
+  test("a key without Events read access is refused, naming the missing permission, and nothing is stored", async () => {
+    const fake = stripeFake([]);
+    const instance = start(fake.url);
+    cleanups.push(fake.stop, () => instance.server.stop());
+    const response = await instance.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: "rk_test_noevents" } });
+    expect(response.status).toBe(400);
+    const error = (await response.json()).error;
+    expect(error).toMatchObject({ code: "missing_permission" });
+    expect(error.message).toContain("Events: Read (rak_event_read)");
+    const wrong = await instance.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: "rk_test_unknownkey" } });
+    expect((await wrong.json()).error.code).toBe("invalid_credential");
+    const status = await (await instance.api("/api/v1/integrations")).json();
+    expect(status.find((s: { provider: string }) => s.provider === "stripe").connected).toBe(false);
+  });
+
+  test("connecting backfills 30 days; webhook and pull deliveries of one payment count once; the key never shows", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const events = Array.from({ length: 230 }, (_, i) =>
+      stripeEvent("checkout.session.completed", checkoutSession({ amount_total: 1000 + i, metadata: { campaignId: `c${i % 3}` } }), { created: now - i * 600 }),
+    );
+    events.push(stripeEvent("checkout.session.completed", checkoutSession({ metadata: { campaignId: "too_old" } }), { created: now - 40 * DAY_S }));
+    const fake = stripeFake(events);
+    const instance = start(fake.url);
+    cleanups.push(fake.stop, () => instance.server.stop());
+    // The same payment arrives by webhook before the pull sees it.
+    const connected = await instance.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY, webhookSecret: WEBHOOK_SECRET } });
+    expect(connected.status).toBe(200);
+    const body = await connected.text();
+    expect(body).not.toContain(STRIPE_KEY);
+    expect(body).not.toContain(WEBHOOK_SECRET);
+    expect(JSON.parse(body)).toMatchObject({ status: "connected", hasCredential: true, hasWebhookSecret: true, credentialHint: "rk_test_…0000" });
+    await sendStripe(instance.server.url, instance.project.id, events[5], WEBHOOK_SECRET);
+    await waitForStatus(instance, "stripe", (s) => s.backfill.state === "done");
+    const ledger = listPayments(instance.server.instance.ctx.db, instance.project.id, { limit: 1000 }).payments;
+    expect(ledger).toHaveLength(230);
+    expect(new Set(ledger.map((p) => p.providerIds.paymentIntentId)).size).toBe(230);
+    const status = await (await instance.api("/api/v1/integrations")).json();
+    expect(status[0]).toMatchObject({ provider: "stripe", status: "connected", backfill: { state: "done", processed: 230, progress: 1 } });
+    expect(status[0].lastPullAt).toBeGreaterThan(0);
+    expect(JSON.stringify(status)).not.toContain(STRIPE_KEY);
+    // The first request asked Stripe for the last 30 days only.
+    expect(Number(fake.requests.find((r) => r.path === "/v1/events" && r.query.has("created[gt]"))!.query.get("created[gt]"))).toBeGreaterThan(now - 31 * DAY_S);
+    // A later pull asks only for what is new.
+    await finishPull(instance, "stripe");
+    expect(Number(fake.requests.at(-1)!.query.get("created[gt]"))).toBeGreaterThan(now - 3600);
+    expect(listPayments(instance.server.instance.ctx.db, instance.project.id, { limit: 1000 }).payments).toHaveLength(230);
+  });
+
+  test("a restart in the middle of a backfill resumes where it stopped", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const events = Array.from({ length: 250 }, (_, i) => stripeEvent("checkout.session.completed", checkoutSession({ amount_total: 500 }), { created: now - i * 60 }));
+    // The third page fails once (Stripe down, or the process killed while asking for it).
+    const failAfter = events[199]!.id;
+    const fake = stripeFake(events, { failOnceAfter: failAfter });
+    const first = start(fake.url);
+    cleanups.push(fake.stop);
+    expect((await first.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).status).toBe(200);
+    const midway = await waitForStatus(first, "stripe", (s) => s.status === "error");
+    expect(midway).toMatchObject({ status: "error", backfill: { state: "running", processed: 200 } });
+    expect(midway.lastError).toContain("pull failed");
+    // Stripe gives no total: progress is the share of the 30-day window already read.
+    expect(midway.backfill.progress).toBeGreaterThan(0);
+    await first.server.stop();
+
+    const requestsBefore = fake.requests.length;
+    const second = start(fake.url, first.dir, { project: first.project, key: first.key });
+    cleanups.push(() => second.server.stop());
+    await waitForStatus(second, "stripe", (s) => s.backfill.state === "done");
+    const resumed = fake.requests.slice(requestsBefore).filter((r) => r.path === "/v1/events");
+    expect(resumed[0]!.query.get("starting_after")).toBe(failAfter);
+    expect(listPayments(second.server.instance.ctx.db, second.project.id, { limit: 1000 }).payments).toHaveLength(250);
+    const done = await (await second.api("/api/v1/integrations")).json();
+    expect(done[0]).toMatchObject({ status: "connected", backfill: { state: "done", processed: 250 } });
+  });
+});
+
+function polarFake(orders: ReturnType<typeof polarOrder>[], options: { failPageOnce?: number } = {}) {
+  let failed = false;
+  return fakeProviderApi((request, url) => {
+    const auth = request.headers.get("authorization") ?? "";
+    if (auth.includes("noscope")) return Response.json({ error: "insufficient_scope", detail: "The access token does not have the required scope." }, { status: 403 });
+    if (!auth.includes(POLAR_TOKEN)) return Response.json({ error: "invalid_token", detail: "Unauthorized" }, { status: 401 });
+    const page = Number(url.searchParams.get("page") ?? 1);
+    const limit = Number(url.searchParams.get("limit") ?? 10);
+    if (page === options.failPageOnce && !failed) {
+      failed = true;
+      return new Response("upstream timeout", { status: 503 });
+    }
+    const after = url.searchParams.get("created_after");
+    const statuses = url.searchParams.getAll("status");
+    const matching = orders
+      .filter((o) => (!after || o.created_at > after) && (statuses.length === 0 || statuses.includes(o.status)))
+      .sort((a, b) => a.created_at.localeCompare(b.created_at));
+    return Response.json({
+      items: matching.slice((page - 1) * limit, page * limit),
+      pagination: { total_count: matching.length, max_page: Math.max(1, Math.ceil(matching.length / limit)) },
+    });
+  });
+}
+
+describe("Polar connection and pull", () => {
+  test("a token without orders:read, or an invalid token, is refused and nothing is stored", async () => {
+    const fake = polarFake([]);
+    const instance = start(fake.url);
+    cleanups.push(fake.stop, () => instance.server.stop());
+    const noScope = await instance.api("/api/v1/integrations/polar", { method: "PUT", json: { accessToken: "polar_oat_noscope" } });
+    expect(noScope.status).toBe(400);
+    expect((await noScope.json()).error.message).toContain("orders:read");
+    const invalid = await instance.api("/api/v1/integrations/polar", { method: "PUT", json: { accessToken: "polar_oat_wrong" } });
+    expect((await invalid.json()).error.code).toBe("invalid_credential");
+    const empty = await instance.api("/api/v1/integrations/polar", { method: "PUT", json: {} });
+    expect(empty.status).toBe(400);
+    const status = await (await instance.api("/api/v1/integrations")).json();
+    expect(status[1]).toMatchObject({ provider: "polar", connected: false });
+  });
+
+  test("orders are backfilled page by page, refunds included, webhook and pull counted once, and a restart resumes", async () => {
+    const base = Date.now() - 10 * 86_400_000;
+    const orders = Array.from({ length: 250 }, (_, i) => polarOrder({ created_at: new Date(base + i * 60_000).toISOString(), metadata: { source: "polar_pull" } }));
+    orders[3] = { ...orders[3]!, status: "partially_refunded", refunded_amount: 1200, refunded_tax_amount: 200 };
+    const fake = polarFake(orders, { failPageOnce: 2 });
+    const first = start(fake.url);
+    cleanups.push(fake.stop);
+    const connected = await first.api("/api/v1/integrations/polar", { method: "PUT", json: { accessToken: POLAR_TOKEN, webhookSecret: "polar_whs_pull" } });
+    expect(connected.status).toBe(200);
+    await sendPolar(first.server.url, first.project.id, { type: "order.paid", timestamp: new Date().toISOString(), data: orders[7] }, "polar_whs_pull");
+    const midway = await waitForStatus(first, "polar", (s) => s.status === "error");
+    expect(midway).toMatchObject({ status: "error", backfill: { state: "running", processed: 100 } });
+    await first.server.stop();
+
+    const requestsBefore = fake.requests.length;
+    const second = start(fake.url, first.dir, { project: first.project, key: first.key });
+    cleanups.push(() => second.server.stop());
+    await waitForStatus(second, "polar", (s) => s.backfill.state === "done");
+    const pages = fake.requests.slice(requestsBefore).filter((r) => !r.query.has("status")).map((r) => r.query.get("page"));
+    expect(pages).toEqual(["2", "3"]);
+    const ledger = listPayments(second.server.instance.ctx.db, second.project.id, { limit: 1000 }).payments;
+    expect(ledger.filter((p) => p.kind === "sale")).toHaveLength(250);
+    expect(ledger.filter((p) => p.kind === "refund").map((p) => p.amount)).toEqual([-1200]);
+    expect(ledger.every((p) => p.attribution.source === "polar_pull")).toBe(true);
+    const done = await (await second.api("/api/v1/integrations")).json();
+    expect(done[1]).toMatchObject({ status: "connected", backfill: { state: "done", processed: 250, progress: 1 } });
+  });
+});

@@ -1,0 +1,241 @@
+// End to end in headless Chromium: a site on a second loopback port loads /bantico.js cross-origin.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser, BrowserContext } from "playwright-core";
+import { launchBrowser } from "../testing/browser.ts";
+import { startTestServer, type TestServer } from "../testing/harness.ts";
+
+const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36";
+let server: TestServer;
+let site: ReturnType<typeof Bun.serve>;
+let browser: Browser;
+let proxied = 0;
+
+function page(snippet: string): string {
+  return `<!doctype html><html><head><title>Site</title>
+<script>
+  window.bantico = window.bantico || { q: [] };
+  ["identify", "track"].forEach(function (m) { bantico[m] = bantico[m] || function () { bantico.q.push([m].concat([].slice.call(arguments))) } });
+  bantico.track("queued_before_load", { early: true });
+</script>
+${snippet}
+</head><body>
+<button id="spa" onclick="history.pushState({}, '', '/pricing')">Pricing</button>
+<a id="out" href="http://localhost:${server.port}/healthz">Elsewhere</a>
+</body></html>`;
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const script = `${server.url}/bantico.js`;
+  const token = server.project.token;
+  site = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const path = new URL(request.url).pathname;
+      if (path === "/proxy/collect") {
+        // A first-party proxy, as data-api is meant for: the site forwards the tracker's events.
+        proxied++;
+        const forwarded = await fetch(`${server.url}/api/collect`, { method: "POST", body: await request.text(), headers: { "user-agent": request.headers.get("user-agent") ?? "" } });
+        return new Response(forwarded.body, { status: forwarded.status, headers: { "content-type": "application/json" } });
+      }
+      const html = path.startsWith("/proxied")
+        ? page(`<script src="${script}" data-token="${token}" data-api="/proxy/collect"></script>`)
+        : path.startsWith("/persist")
+        ? page(`<script src="${script}" data-token="${token}" data-persist></script>`)
+        : path.startsWith("/vitals")
+          ? page(`<script src="${script}" data-token="${token}" data-vitals></script>`)
+          : page(`<script>window.BANTICO_TOKEN = "${token}";</script><script src="${script}"></script>`);
+      return new Response(html, { headers: { "content-type": "text/html" } });
+    },
+  });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  site?.stop(true);
+  await server?.close();
+});
+
+const siteUrl = (path: string) => `http://127.0.0.1:${site.port}${path}`;
+
+async function newContext(options: { privacySignal?: "gpc" | "dnt" } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ userAgent: DESKTOP_UA });
+  const signals = {
+    gpc: 'Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true });',
+    dnt: 'Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" });',
+  };
+  // Automation announces itself through navigator.webdriver, which the tracker respects; these tests are the visitor.
+  await context.addInitScript(
+    `Object.defineProperty(Navigator.prototype, "webdriver", { get: () => false });${options.privacySignal ? signals[options.privacySignal] : ""}`,
+  );
+  return context;
+}
+
+/** Polls the database until `read` returns something truthy (events are stored asynchronously by the page). */
+async function eventually<T>(read: () => T, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(25);
+  }
+}
+
+const eventsOf = (sessionId: string) =>
+  server.instance.ctx.db
+    .query<{ name: string; path: string; link_id: string | null; lead_id: string | null; profile_id: string | null; props: string | null }, [string]>(
+      "SELECT name, path, link_id, lead_id, profile_id, props FROM events WHERE session_id = ? ORDER BY id",
+    )
+    .all(sessionId);
+
+describe("the tracker in a browser", () => {
+  test("a tracked link lands with bt_click, and the whole journey is stored with the link's context, without a cookie", async () => {
+    const created = await server.api("/api/v1/links", {
+      method: "POST",
+      json: { destinationUrl: siteUrl("/landing?ref=1"), campaignId: "e2e", source: "newsletter", leadId: "lead_e2e" },
+    });
+    const link = (await created.json()) as { linkId: string; shortUrl: string };
+    const context = await newContext();
+    try {
+      const tab = await context.newPage();
+      await tab.goto(link.shortUrl);
+      expect(new URL(tab.url()).searchParams.get("bt_click")).toMatch(/^[A-Za-z0-9]+$/);
+      expect(new URL(tab.url()).searchParams.get("utm_campaign")).toBe("e2e");
+
+      await tab.waitForFunction(() => (window as any).bantico.context().linkId !== "");
+      const ids = await tab.evaluate(() => (window as any).bantico.context());
+      expect(ids).toMatchObject({ linkId: link.linkId, campaignId: "e2e", source: "newsletter", medium: "", content: "", leadId: "lead_e2e" });
+      expect(ids.visitorId).not.toBe("");
+      expect(ids.sessionId).toStartWith("ses_");
+
+      await tab.click("#spa");
+      await tab.goBack();
+      await tab.waitForURL(/\/landing/);
+      await tab.evaluate(() => {
+        const bantico = (window as any).bantico;
+        bantico.identify({ id: "user_e2e", email: " E2E@Example.com ", plan: "team" });
+        bantico.track("signup_started", { form: "hero" });
+      });
+      await eventually(() => eventsOf(ids.sessionId).some((e) => e.name === "signup_started"), "the custom event");
+      await tab.click("#out");
+      const events = await eventually(() => {
+        const all = eventsOf(ids.sessionId);
+        return all.some((e) => e.name === "outgoing_click") ? all : null;
+      }, "the outgoing click");
+
+      const names = events.map((e) => e.name);
+      expect(names).toEqual(expect.arrayContaining(["page_view", "queued_before_load", "pricing_view", "identify", "signup_started", "outgoing_click"]));
+      expect(events.filter((e) => e.name === "page_view").map((e) => e.path)).toEqual(["/landing", "/pricing", "/landing"]);
+      expect(events.every((e) => e.link_id === link.linkId && e.lead_id === "lead_e2e")).toBe(true);
+      expect(JSON.parse(events.find((e) => e.name === "outgoing_click")!.props!)).toEqual({ url: `http://localhost:${server.port}/healthz` });
+      expect(events.find((e) => e.name === "signup_started")!.profile_id).toBe("user_e2e");
+      expect(server.instance.ctx.db.query("SELECT email FROM profiles WHERE id = 'user_e2e'").get()).toEqual({ email: "e2e@example.com" });
+      expect(await context.cookies()).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("data-persist keeps the visitor across a new tab with first-party cookies", async () => {
+    const context = await newContext();
+    try {
+      const first = await context.newPage();
+      await first.goto(siteUrl("/persist/"));
+      await first.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+      const firstIds = await first.evaluate(() => (window as any).bantico.context());
+      const cookies = await context.cookies(siteUrl("/"));
+      expect(cookies.map((c) => c.name).sort()).toEqual(["bantico_sid", "bantico_vid"]);
+      expect(cookies.find((c) => c.name === "bantico_vid")!.value).toBe(firstIds.visitorId);
+
+      // A different user agent would give a different cookieless id: only the cookie can carry the visitor over.
+      const second = await context.newPage();
+      await second.setExtraHTTPHeaders({ "user-agent": DESKTOP_UA.replace("141.0", "140.0") });
+      await second.goto(siteUrl("/persist/other"));
+      await second.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+      const secondIds = await second.evaluate(() => (window as any).bantico.context());
+      expect(secondIds.visitorId).toBe(firstIds.visitorId);
+      expect(secondIds.sessionId).toBe(firstIds.sessionId);
+    } finally {
+      await context.close();
+    }
+  });
+
+  for (const privacySignal of ["gpc", "dnt"] as const) {
+    test(`under ${privacySignal === "gpc" ? "Global Privacy Control" : "Do Not Track"} no cookie is set even with data-persist, and page views are still counted`, async () => {
+      const context = await newContext({ privacySignal });
+      try {
+        const tab = await context.newPage();
+        await tab.goto(siteUrl(`/persist/${privacySignal}`));
+        await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+        const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
+        expect(eventsOf(sessionId).map((e) => e.path)).toContain(`/persist/${privacySignal}`);
+        expect(await context.cookies()).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  test("data-api sends the events through a first-party proxy", async () => {
+    const context = await newContext();
+    try {
+      const before = proxied;
+      const tab = await context.newPage();
+      await tab.goto(siteUrl("/proxied/page"));
+      await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+      const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
+      expect(proxied).toBeGreaterThan(before);
+      expect(eventsOf(sessionId).map((e) => e.path)).toContain("/proxied/page");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("when the page is hidden, time on page is sent as engagement and data-vitals reports web vitals", async () => {
+    const context = await newContext();
+    try {
+      const tab = await context.newPage();
+      await tab.goto(siteUrl("/vitals/page"));
+      await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+      await tab.waitForFunction(() => [...document.scripts].some((s) => s.src.endsWith("/bantico-vitals.js")) && performance.getEntriesByType("paint").length > 0);
+      await tab.waitForLoadState("networkidle");
+      const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
+      // Hiding the tab five seconds later, without making the test wait five seconds.
+      await tab.evaluate(() => {
+        const realNow = Date.now;
+        Date.now = () => realNow() + 5000;
+        Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+        document.dispatchEvent(new Event("visibilitychange"));
+      });
+      const events = await eventually(() => {
+        const all = eventsOf(sessionId);
+        return all.some((e) => e.name === "web_vitals") && all.some((e) => e.name === "engagement") ? all : null;
+      }, "engagement and web vitals");
+      const engagement = JSON.parse(events.find((e) => e.name === "engagement")!.props!) as { ms: number };
+      expect(engagement.ms).toBeGreaterThanOrEqual(5000);
+      const vitals = JSON.parse(events.find((e) => e.name === "web_vitals")!.props!) as Record<string, number>;
+      expect(vitals.ttfb).toBeNumber();
+      expect(vitals.fcp).toBeNumber();
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a browser driven by automation is not counted", async () => {
+    const context = await browser.newContext({ userAgent: DESKTOP_UA });
+    try {
+      const before = server.instance.ctx.db.query<{ n: number }, []>("SELECT count(*) AS n FROM events WHERE path = '/automated'").get()!.n;
+      const tab = await context.newPage();
+      await tab.goto(siteUrl("/automated"));
+      await tab.evaluate(() => (window as any).bantico.track("still_automated"));
+      await tab.waitForLoadState("networkidle");
+      expect(await tab.evaluate(() => navigator.webdriver)).toBe(true);
+      expect(server.instance.ctx.db.query<{ n: number }, []>("SELECT count(*) AS n FROM events WHERE path = '/automated'").get()!.n).toBe(before);
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@ import type { AppContext } from "./context.ts";
 import { errorHandling, errorResponse } from "./http/errors.ts";
 import { isDatabaseUsable } from "./db/database.ts";
 import { api } from "./api/index.ts";
+import { dashboard } from "./dashboard/index.ts";
 import { trackingRoutes } from "./tracking/routes.ts";
 import { linkRoutes } from "./links/redirect.ts";
 import { paymentWebhooks } from "./payments/webhooks.ts";
@@ -19,7 +20,8 @@ export function createApp(ctx: AppContext) {
     .use(trackingRoutes(ctx))
     .use(linkRoutes(ctx))
     .use(api(ctx))
-    .use(paymentWebhooks(ctx));
+    .use(paymentWebhooks(ctx))
+    .use(dashboard(ctx));
 }
 
 export type App = ReturnType<typeof createApp>;

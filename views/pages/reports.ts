@@ -21,7 +21,7 @@ export function reportColumns(label: string, drillHref: (key: string | null) => 
   return [
     { key: "key", label, sort: (r) => r.key ?? "", cell: (r) => html`<a href="${drillHref(r.key)}">${contextValue(r.key)}</a>` },
     { key: "clicks", label: "Clicks", numeric: true, hideOnPhone: true, sort: (r) => r.clicks, cell: (r) => formatCount(r.clicks) },
-    { key: "visitors", label: "Visitors", numeric: true, sort: (r) => r.visitors, cell: (r) => formatCount(r.visitors) },
+    { key: "visitors", label: "Visitors", numeric: true, hideOnPhone: true, sort: (r) => r.visitors, cell: (r) => formatCount(r.visitors) },
     { key: "signups", label: "Signups", numeric: true, hideOnPhone: true, sort: (r) => r.signups, cell: (r) => formatCount(r.signups) },
     { key: "payments", label: "Payments", numeric: true, hideOnPhone: true, sort: (r) => r.payments, cell: (r) => formatCount(r.payments) },
     { key: "revenue", label: "Revenue", numeric: true, hideOnPhone: true, sort: (r) => first(r, (m) => m.revenue), cell: (r) => amounts(r, (m) => m.revenue) },

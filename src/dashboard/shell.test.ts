@@ -148,6 +148,19 @@ describe("signed-in access", () => {
     expect(count).toEqual({ n: 0 });
   });
 
+  test("a form sent after the session expired leads to login, then back to the page the form was on", async () => {
+    const user = await userWithRole(server, "admin");
+    server.instance.ctx.db.query("UPDATE dashboard_sessions SET expires_at = 0 WHERE user_id = (SELECT id FROM users WHERE email = ?)").run(user.email);
+    const settings = `/dashboard/${server.project.id}/settings?range=7d`;
+    const response = await user.post(`/dashboard/${server.project.id}/settings/project`, { name: "Late" }, { headers: { referer: `${server.url}${settings}` } });
+    expect(response.status).toBe(303);
+    const location = response.headers.get("location")!;
+    expect(location).toBe(`/login?next=${encodeURIComponent(settings)}&reason=expired`);
+    const login = await (await fetch(`${server.url}${location}`)).text();
+    expect(login).toContain("Your session expired");
+    expect(login).toContain(`name="next" value="${settings.replace("&", "&amp;")}"`);
+  });
+
   test("the CSRF token also counts when sent as the htmx header", async () => {
     const response = await owner.post("/projects/new", { name: "Via header" }, { csrf: null, headers: { "x-csrf-token": owner.csrfToken } });
     expect(response.status).toBe(303);

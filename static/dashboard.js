@@ -30,3 +30,8 @@ document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
+
+// The setup form learns the founder's timezone from the browser; the server checks it.
+for (const input of document.querySelectorAll("input[data-detect-timezone]")) {
+  if (!input.value) input.value = Intl.DateTimeFormat().resolvedOptions().timeZone ?? "";
+}

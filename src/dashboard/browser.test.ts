@@ -27,7 +27,7 @@ beforeAll(async () => {
   stripe = fakeStripe([stripeEvent("checkout.session.completed", checkoutSession({ amount_total: 2900 }), { created: Math.floor(Date.now() / 1000) - 60 })]);
   setProviderEndpoints(server.instance.ctx, { stripe: stripe.url });
   browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: "Europe/Lisbon" });
   page.setDefaultTimeout(8_000);
   page.on("dialog", (dialog) => {
     // Confirmations (revoke, remove) are the UI's own; anything else is a script that should not run.
@@ -72,6 +72,8 @@ test("first start: setup creates the owner and project, shows the snippet, and t
   await submit("button[type=submit]");
   await page.waitForURL(/\/install$/);
   projectPath = new URL(page.url()).pathname.replace(/\/install$/, "");
+  // The browser's timezone became the project's, so its days match the founder's.
+  await expect(page.locator("main").textContent()).resolves.toContain("timezone (Europe/Lisbon)");
   const snippet = await page.locator(".snippet pre").first().textContent();
   expect(snippet).toMatch(new RegExp(`<script src="${server.url}/bantico.js" data-token="bt_pub_\\w+" data-persist></script>`));
   await expect(page.locator("#install-check").textContent()).resolves.toContain("Waiting for the first event");

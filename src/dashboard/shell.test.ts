@@ -41,7 +41,7 @@ describe("first start", () => {
     const response = await fetch(`${server.url}/setup`, {
       method: "POST",
       headers: { cookie },
-      body: new URLSearchParams({ _csrf: hiddenCsrf(await page.text()), email: "Founder@Example.com ", password: "long enough pw", projectName: "Acme" }),
+      body: new URLSearchParams({ _csrf: hiddenCsrf(await page.text()), email: "Founder@Example.com ", password: "long enough pw", projectName: "Acme", timezone: "Not/AZone" }),
       redirect: "manual",
     });
     expect(response.status).toBe(303);
@@ -59,6 +59,8 @@ describe("first start", () => {
     expect(html).toContain(`window.BANTICO_TOKEN = &quot;${token}&quot;;`);
     expect(html).toContain(`${server.url}/bantico.js`);
     expect(html).toContain("Waiting for the first event");
+    // A timezone the server does not know is ignored: the project keeps UTC.
+    expect(html).toContain("timezone (UTC)");
     // A second setup is refused: the instance has its owner.
     const again = await fetch(`${server.url}/setup`, { redirect: "manual" });
     expect(again.headers.get("location")).toBe("/login");

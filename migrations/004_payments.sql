@@ -132,5 +132,76 @@ CREATE TABLE payment_stats_hourly (
   payments    INTEGER NOT NULL DEFAULT 0,      -- sales and renewals
   revenue     INTEGER NOT NULL DEFAULT 0,      -- net of tax, sales and renewals
   refunds     INTEGER NOT NULL DEFAULT 0,      -- net of tax, refunds and disputes, as a positive sum
-  PRIMARY KEY (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency)
+  PRIMARY KEY (project_id, model, hour, link_id, campaign_id, source, medium, content, lead_id, currency)
 ) WITHOUT ROWID;
+
+-- Daily sums of both hourly rollups, kept by triggers, so a report over months reads days and
+-- only the partial days at its edges from the hourly rows. Days are UTC.
+CREATE TABLE context_stats_daily (
+  project_id    TEXT NOT NULL,
+  day           INTEGER NOT NULL,              -- unix ms, floored to the UTC day
+  link_id       TEXT NOT NULL DEFAULT '',
+  campaign_id   TEXT NOT NULL DEFAULT '',
+  source        TEXT NOT NULL DEFAULT '',
+  medium        TEXT NOT NULL DEFAULT '',
+  content       TEXT NOT NULL DEFAULT '',
+  lead_id       TEXT NOT NULL DEFAULT '',
+  clicks        INTEGER NOT NULL DEFAULT 0,
+  visitors      INTEGER NOT NULL DEFAULT 0,
+  sessions      INTEGER NOT NULL DEFAULT 0,
+  pageviews     INTEGER NOT NULL DEFAULT 0,
+  pricing_views INTEGER NOT NULL DEFAULT 0,
+  signups       INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (project_id, day, link_id, campaign_id, source, medium, content, lead_id)
+) WITHOUT ROWID;
+
+INSERT INTO context_stats_daily
+SELECT project_id, hour - hour % 86400000, link_id, campaign_id, source, medium, content, lead_id,
+       sum(clicks), sum(visitors), sum(sessions), sum(pageviews), sum(pricing_views), sum(signups)
+FROM context_stats_hourly GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+
+CREATE TRIGGER context_stats_daily_on_insert AFTER INSERT ON context_stats_hourly BEGIN
+  INSERT INTO context_stats_daily VALUES (NEW.project_id, NEW.hour - NEW.hour % 86400000, NEW.link_id, NEW.campaign_id, NEW.source, NEW.medium,
+    NEW.content, NEW.lead_id, NEW.clicks, NEW.visitors, NEW.sessions, NEW.pageviews, NEW.pricing_views, NEW.signups)
+  ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
+    pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups;
+END;
+
+CREATE TRIGGER context_stats_daily_on_update AFTER UPDATE ON context_stats_hourly BEGIN
+  UPDATE context_stats_daily SET clicks = clicks + NEW.clicks - OLD.clicks, visitors = visitors + NEW.visitors - OLD.visitors,
+    sessions = sessions + NEW.sessions - OLD.sessions, pageviews = pageviews + NEW.pageviews - OLD.pageviews,
+    pricing_views = pricing_views + NEW.pricing_views - OLD.pricing_views, signups = signups + NEW.signups - OLD.signups
+  WHERE project_id = NEW.project_id AND day = NEW.hour - NEW.hour % 86400000 AND link_id = NEW.link_id AND campaign_id = NEW.campaign_id
+    AND source = NEW.source AND medium = NEW.medium AND content = NEW.content AND lead_id = NEW.lead_id;
+END;
+
+CREATE TABLE payment_stats_daily (
+  project_id  TEXT NOT NULL,
+  day         INTEGER NOT NULL,
+  model       TEXT NOT NULL,
+  link_id     TEXT NOT NULL DEFAULT '',
+  campaign_id TEXT NOT NULL DEFAULT '',
+  source      TEXT NOT NULL DEFAULT '',
+  medium      TEXT NOT NULL DEFAULT '',
+  content     TEXT NOT NULL DEFAULT '',
+  lead_id     TEXT NOT NULL DEFAULT '',
+  currency    TEXT NOT NULL,
+  payments    INTEGER NOT NULL DEFAULT 0,
+  revenue     INTEGER NOT NULL DEFAULT 0,
+  refunds     INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (project_id, model, day, link_id, campaign_id, source, medium, content, lead_id, currency)
+) WITHOUT ROWID;
+
+CREATE TRIGGER payment_stats_daily_on_insert AFTER INSERT ON payment_stats_hourly BEGIN
+  INSERT INTO payment_stats_daily VALUES (NEW.project_id, NEW.hour - NEW.hour % 86400000, NEW.model, NEW.link_id, NEW.campaign_id, NEW.source,
+    NEW.medium, NEW.content, NEW.lead_id, NEW.currency, NEW.payments, NEW.revenue, NEW.refunds)
+  ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds;
+END;
+
+CREATE TRIGGER payment_stats_daily_on_update AFTER UPDATE ON payment_stats_hourly BEGIN
+  UPDATE payment_stats_daily SET payments = payments + NEW.payments - OLD.payments, revenue = revenue + NEW.revenue - OLD.revenue,
+    refunds = refunds + NEW.refunds - OLD.refunds
+  WHERE project_id = NEW.project_id AND day = NEW.hour - NEW.hour % 86400000 AND model = NEW.model AND link_id = NEW.link_id
+    AND campaign_id = NEW.campaign_id AND source = NEW.source AND medium = NEW.medium AND content = NEW.content AND lead_id = NEW.lead_id
+    AND currency = NEW.currency;
+END;

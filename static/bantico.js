@@ -4,13 +4,15 @@
 // Calls made before it loads are replayed from window.bantico.q, a list of [method, ...args]:
 //   window.bantico = window.bantico || { q: [] };
 //   ["identify", "track"].forEach(function (m) { bantico[m] = bantico[m] || function () { bantico.q.push([m].concat([].slice.call(arguments))) } });
-// data-api="URL" sends events there instead (a first-party proxy). The server answers each event
+// data-api="URL" sends events there instead (a first-party proxy); data-vitals also loads
+// /bantico-vitals.js, which reports web_vitals when the page is hidden. The server answers each event
 // with the session's context, which context() returns; it also derives pricing_view from the path.
 (function (window, document, navigator, location) {
   var script = document.currentScript || {};
   var data = script.dataset || {};
   var token = data.token || window.BANTICO_TOKEN;
-  var endpoint = data.api || new URL(script.src || "/", location.href).origin + "/api/collect";
+  var origin = new URL(script.src || "/", location.href).origin;
+  var endpoint = data.api || origin + "/api/collect";
   // Global Privacy Control or Do Not Track: never a cookie, whatever the snippet says.
   var persist = data.persist != null && !navigator.globalPrivacyControl && navigator.doNotTrack != "1" && window.doNotTrack != "1";
   var storage = window.sessionStorage;
@@ -94,7 +96,15 @@
     }, true);
   });
 
-  pageView();
+  if (data.vitals != null) {
+    var vitals = document.createElement("script");
+    vitals.src = origin + "/bantico-vitals.js";
+    vitals.async = true;
+    document.head.appendChild(vitals);
+  }
+  // A prerendered page is counted when the visitor actually opens it, not when the browser guesses.
+  if (document.prerendering) document.addEventListener("prerenderingchange", pageView, { once: true });
+  else pageView();
   queued.forEach(function (call) {
     call = [].slice.call(call);
     var method = api[call[0]];

@@ -1,5 +1,6 @@
 // Loads what the attribution engine weighs for one payment: the named link, the visitor's
 // sessions, the profiles matching the customer's email, and earlier payments it may inherit from.
+import { prepared } from "../tracking/statements.ts";
 import type { Database } from "bun:sqlite";
 import type { BanticoMetadata } from "../payments/metadata.ts";
 import type { ContextColumns } from "../tracking/attribution-context.ts";
@@ -94,14 +95,15 @@ export function loadCandidates(
   lookbackDays: number,
 ): AttributionCandidates {
   const from = refs.occurredAt - lookbackDays * DAY_MS;
-  const sessionsOfVisitor = db.query<SessionRow, [string, string, number, number]>(
+  const sessionsOfVisitor = prepared<SessionRow, [string, string, number, number]>(
+    db,
     `SELECT ${SESSION_COLUMNS} FROM sessions WHERE project_id = ? AND visitor_id = ? AND started_at BETWEEN ? AND ?`,
   );
 
   let link: LinkRecord | null = null;
   if (metadata.linkId) {
-    const row = db
-      .query<ContextColumns & { id: string; title: string }, [string, string]>(
+    const row = prepared<ContextColumns & { id: string; title: string }, [string, string]>(
+        db,
         "SELECT id, title, id AS link_id, campaign_id, source, medium, content, lead_id FROM links WHERE project_id = ? AND id = ?",
       )
       .get(projectId, metadata.linkId);
@@ -111,37 +113,36 @@ export function loadCandidates(
   let visitorId = metadata.visitorId;
   if (!visitorId && metadata.sessionId) {
     visitorId =
-      db.query<{ visitor_id: string }, [string, string]>("SELECT visitor_id FROM sessions WHERE project_id = ? AND id = ?").get(projectId, metadata.sessionId)
+      prepared<{ visitor_id: string }, [string, string]>(db, "SELECT visitor_id FROM sessions WHERE project_id = ? AND id = ?").get(projectId, metadata.sessionId)
         ?.visitor_id ?? null;
   }
   const visitorTouches = visitorId ? sessionsOfVisitor.all(projectId, visitorId, from, refs.occurredAt + CLOCK_TOLERANCE_MS).map(toTouch) : [];
 
   const profiles: AttributionCandidates["profiles"] = [];
   if (refs.email) {
-    const profileRows = db.query<{ id: string }, [string, string]>("SELECT id FROM profiles WHERE project_id = ? AND email = ?").all(projectId, refs.email);
+    const profileRows = prepared<{ id: string }, [string, string]>(db, "SELECT id FROM profiles WHERE project_id = ? AND email = ?").all(projectId, refs.email);
     for (const { id } of profileRows) {
-      const visitors = db
-        .query<{ visitor_id: string }, [string, string]>("SELECT visitor_id FROM profile_visitors WHERE project_id = ? AND profile_id = ?")
+      const visitors = prepared<{ visitor_id: string }, [string, string]>(db, "SELECT visitor_id FROM profile_visitors WHERE project_id = ? AND profile_id = ?")
         .all(projectId, id);
       profiles.push({ profileId: id, touches: visitors.flatMap((v) => sessionsOfVisitor.all(projectId, v.visitor_id, from, refs.occurredAt + CLOCK_TOLERANCE_MS).map(toTouch)) });
     }
   }
 
   const orderPrior = refs.parentPaymentId
-    ? db.query<PriorRow, [string, string]>(`SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND id = ?`).get(projectId, refs.parentPaymentId)
+    ? prepared<PriorRow, [string, string]>(db, `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND id = ?`).get(projectId, refs.parentPaymentId)
     : null;
 
   const self = refs.paymentId ?? "";
   const customerPrior = refs.customerId
-    ? db
-        .query<PriorRow, [string, string, string, number, string]>(
+    ? prepared<PriorRow, [string, string, string, number, string]>(
+          db,
           `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND provider = ? AND customer_id = ? AND occurred_at <= ? AND id != ?
              AND kind IN ('sale', 'renewal') AND method != 'unattributed' ORDER BY occurred_at DESC LIMIT 1`,
         )
         .get(projectId, refs.provider, refs.customerId, refs.occurredAt, self)
     : refs.email
-      ? db
-          .query<PriorRow, [string, string, number, string]>(
+      ? prepared<PriorRow, [string, string, number, string]>(
+            db,
             `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND customer_email = ? AND occurred_at <= ? AND id != ?
                AND kind IN ('sale', 'renewal') AND method != 'unattributed' ORDER BY occurred_at DESC LIMIT 1`,
           )

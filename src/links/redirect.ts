@@ -1,11 +1,11 @@
 // GET /l/{slug}: record the click, then 302 to the destination with bt_click and the link's utm_* (SPEC §4).
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
-import { randomString } from "../core/ids.ts";
 import { countryOf } from "../tracking/collect.ts";
 import { classifyUserAgent, detectBot } from "../tracking/user-agent.ts";
-import { cookielessVisitorIds } from "../tracking/visitors.ts";
-import { recordClick } from "./clicks.ts";
+import { cookielessVisitorId } from "../tracking/visitors.ts";
+import { timeOrderedId } from "../tracking/statements.ts";
+import { recordClick, type Click } from "./clicks.ts";
 import { findActiveLink, type ActiveLink } from "./directory.ts";
 
 const UTM_FROM_CONTEXT = [
@@ -66,28 +66,31 @@ function redirect(location: string): Response {
   return new Response(null, { status: 302, headers: { location, "cache-control": "no-store", "referrer-policy": "no-referrer-when-downgrade" } });
 }
 
+/** The redirect, as a list of steps: find the link, let bots through uncounted, record the click, redirect. */
 export async function followLink(ctx: AppContext, request: Request, slug: string): Promise<Response> {
   const link = findActiveLink(ctx.db, slug);
   if (!link) return notFoundPage();
-  const query = new URL(request.url).searchParams;
+  const queryAt = request.url.indexOf("?");
+  const query = new URLSearchParams(queryAt === -1 ? "" : request.url.slice(queryAt + 1));
   if (detectBot(request)) return redirect(redirectTarget(link, query, null));
-  const clickId = randomString(16);
-  const now = ctx.now();
+  const click = describeClick(ctx, request, link);
+  await ctx.writes.write((db) => recordClick(db, click));
+  return redirect(redirectTarget(link, query, click.clickId));
+}
+
+function describeClick(ctx: AppContext, request: Request, link: ActiveLink): Click {
+  const ts = ctx.now();
   const userAgent = request.headers.get("user-agent") ?? "";
-  // The same cookieless id collect computes, so the click joins the visit that follows it.
-  const [visitorId] = cookielessVisitorIds(ctx.db, link.projectId, ctx.clientIp(request), userAgent, now);
-  await ctx.writes.write((db) =>
-    recordClick(db, {
-      clickId,
-      link,
-      ts: now,
-      visitorId: visitorId ?? null,
-      referrerHost: referrerHostOf(request),
-      agent: classifyUserAgent(userAgent),
-      country: countryOf(ctx, request),
-    }),
-  );
-  return redirect(redirectTarget(link, query, clickId));
+  return {
+    clickId: timeOrderedId(ts, 8),
+    link,
+    ts,
+    // The same cookieless id collect computes, so the click joins the visit that follows it.
+    visitorId: cookielessVisitorId(ctx.db, link.projectId, ctx.clientIp(request), userAgent, ts),
+    referrerHost: referrerHostOf(request),
+    agent: classifyUserAgent(userAgent),
+    country: countryOf(ctx, request),
+  };
 }
 
 export function linkRoutes(ctx: AppContext) {

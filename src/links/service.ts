@@ -125,9 +125,6 @@ export function archiveLink(db: Database, projectId: string, linkId: string, now
 export function deleteLink(db: Database, projectId: string, linkId: string): void {
   const link = getLink(db, projectId, linkId);
   if (!link) throw notFound("no such link");
-  db.transaction(() => {
-    db.query("DELETE FROM link_counters WHERE link_id = ?").run(linkId);
-    db.query("DELETE FROM links WHERE id = ?").run(linkId);
-  }).immediate();
+  db.query("DELETE FROM links WHERE id = ?").run(linkId);
   forgetLink(db, link.slug);
 }

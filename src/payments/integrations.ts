@@ -1,5 +1,6 @@
 // Connections to Stripe and Polar: credentials sealed with BANTICO_SECRET, verified on connect,
 // and the status a founder reads (last event, last pull, last error, backfill progress).
+import { prepared } from "../tracking/statements.ts";
 import type { Database } from "bun:sqlite";
 import type { AppContext } from "../context.ts";
 import { seal, unseal } from "../core/secret.ts";
@@ -52,7 +53,7 @@ interface IntegrationRow {
 export const BACKFILL_DAYS = 30;
 
 function getRow(db: Database, projectId: string, provider: IntegrationProvider): IntegrationRow | null {
-  return db.query<IntegrationRow, [string, string]>("SELECT * FROM integrations WHERE project_id = ? AND provider = ?").get(projectId, provider);
+  return prepared<IntegrationRow, [string, string]>(db, "SELECT * FROM integrations WHERE project_id = ? AND provider = ?").get(projectId, provider);
 }
 
 function toStatus(provider: IntegrationProvider, projectId: string, row: IntegrationRow | null): IntegrationStatus {
@@ -134,7 +135,8 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
         : `webhooks only: payments arrive in real time; add ${provider === "stripe" ? "a restricted key" : "an access token"} to backfill the last ${BACKFILL_DAYS} days`);
     // A new credential starts a fresh backfill; a webhook secret alone never pulls.
     const startBackfill = credential !== undefined && (existing?.credential_sealed == null || existing.backfill_state !== "running");
-    db.query(
+    prepared(
+      db,
       `INSERT INTO integrations (project_id, provider, credential_sealed, credential_hint, webhook_secret_sealed, status, status_message, connected_at, updated_at,
          cursor, backfill_state, backfill_from, backfill_processed, backfill_progress)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, 0)
@@ -166,7 +168,7 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
 }
 
 export async function disconnectIntegration(ctx: AppContext, projectId: string, provider: IntegrationProvider): Promise<boolean> {
-  return ctx.writes.write((db) => db.query("DELETE FROM integrations WHERE project_id = ? AND provider = ?").run(projectId, provider).changes > 0);
+  return ctx.writes.write((db) => prepared(db, "DELETE FROM integrations WHERE project_id = ? AND provider = ?").run(projectId, provider).changes > 0);
 }
 
 /** The decrypted secrets, for the webhook and pull code only; never sent anywhere else. */
@@ -199,7 +201,8 @@ export function savePullProgress(
   progress: { cursor: unknown; processed: number; fraction: number | null; passComplete: boolean },
   now: number,
 ): void {
-  db.query(
+  prepared(
+    db,
     `UPDATE integrations SET cursor = ?, last_pull_at = ?, status = 'connected', last_error = NULL, last_error_at = NULL,
        backfill_processed = backfill_processed + CASE WHEN backfill_state = 'running' THEN ? ELSE 0 END,
        backfill_progress = CASE WHEN backfill_state != 'running' THEN backfill_progress WHEN ? THEN 1 ELSE COALESCE(?, backfill_progress) END,
@@ -221,17 +224,16 @@ export function savePullProgress(
 }
 
 export function recordIntegrationError(db: Database, projectId: string, provider: IntegrationProvider, message: string, now: number): void {
-  db.query("UPDATE integrations SET status = 'error', last_error = ?, last_error_at = ? WHERE project_id = ? AND provider = ?").run(message, now, projectId, provider);
+  prepared(db, "UPDATE integrations SET status = 'error', last_error = ?, last_error_at = ? WHERE project_id = ? AND provider = ?").run(message, now, projectId, provider);
 }
 
 export function recordEventReceived(db: Database, projectId: string, provider: IntegrationProvider, now: number): void {
-  db.query("UPDATE integrations SET last_event_at = ? WHERE project_id = ? AND provider = ?").run(now, projectId, provider);
+  prepared(db, "UPDATE integrations SET last_event_at = ? WHERE project_id = ? AND provider = ?").run(now, projectId, provider);
 }
 
 /** Integrations that can pull (they have a credential), for the scheduler. */
 export function pullableIntegrations(db: Database): { projectId: string; provider: IntegrationProvider }[] {
-  return db
-    .query<{ project_id: string; provider: IntegrationProvider }, []>("SELECT project_id, provider FROM integrations WHERE credential_sealed IS NOT NULL")
+  return prepared<{ project_id: string; provider: IntegrationProvider }, []>(db, "SELECT project_id, provider FROM integrations WHERE credential_sealed IS NOT NULL")
     .all()
     .map((r) => ({ projectId: r.project_id, provider: r.provider }));
 }

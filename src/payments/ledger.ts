@@ -1,6 +1,7 @@
 // The payments ledger: records what adapters produce, once, attributes each payment, keeps the
 // revenue rollup and the visitor's journey in step. Every function here is synchronous and meant
 // to run inside one write transaction (`ctx.writes.write(db => …)`).
+import { prepared } from "../tracking/statements.ts";
 import type { Database } from "bun:sqlite";
 import { newId } from "../core/ids.ts";
 import { attribute, type Attribution } from "../attribution/engine.ts";
@@ -52,19 +53,19 @@ export interface ApplyResult {
 const HOUR_MS = 3_600_000;
 
 function getPayment(db: Database, id: string): PaymentRow | null {
-  return db.query<PaymentRow, [string]>("SELECT * FROM payments WHERE id = ?").get(id);
+  return prepared<PaymentRow, [string]>(db, "SELECT * FROM payments WHERE id = ?").get(id);
 }
 
 function lookbackDays(db: Database, projectId: string): number {
-  return db.query<{ lookback_days: number }, [string]>("SELECT lookback_days FROM projects WHERE id = ?").get(projectId)?.lookback_days ?? 90;
+  return prepared<{ lookback_days: number }, [string]>(db, "SELECT lookback_days FROM projects WHERE id = ?").get(projectId)?.lookback_days ?? 90;
 }
 
 /** Applies one provider event's operations; an event id seen before changes nothing. */
 export function applyProviderEvent(db: Database, projectId: string, event: ProviderEvent | null, ops: LedgerOp[], now: number): ApplyResult {
   let eventRowId: number | null = null;
   if (event) {
-    const inserted = db
-      .query<{ id: number }, [string, string, string, string, string, number, string]>(
+    const inserted = prepared<{ id: number }, [string, string, string, string, string, number, string]>(
+        db,
         `INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payload)
          VALUES (?, ?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT DO NOTHING RETURNING id`,
       )
@@ -88,27 +89,26 @@ export function applyProviderEvent(db: Database, projectId: string, event: Provi
   }
   const outcome = outcomes.join("; ") || "nothing to record";
   if (eventRowId !== null) {
-    db.query("UPDATE provider_events SET outcome = ?, payment_ids = ? WHERE id = ?").run(outcome, JSON.stringify(paymentIds), eventRowId);
+    prepared(db, "UPDATE provider_events SET outcome = ?, payment_ids = ? WHERE id = ?").run(outcome, JSON.stringify(paymentIds), eventRowId);
   }
   return { duplicate, paymentIds, outcome };
 }
 
 function findSamePayment(db: Database, projectId: string, p: IncomingPayment): PaymentRow | null {
-  const byKey = db
-    .query<PaymentRow, [string, string, string]>("SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_key = ?")
+  const byKey = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_key = ?")
     .get(projectId, p.provider, p.key);
   if (byKey || p.kind === "refund" || p.kind === "dispute") return byKey;
   if (p.paymentIntentId) {
-    const byIntent = db
-      .query<PaymentRow, [string, string, string]>(
+    const byIntent = prepared<PaymentRow, [string, string, string]>(
+        db,
         "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_intent_id = ? AND kind IN ('sale', 'renewal') LIMIT 1",
       )
       .get(projectId, p.provider, p.paymentIntentId);
     if (byIntent) return byIntent;
   }
   if (p.orderId) {
-    return db
-      .query<PaymentRow, [string, string, string]>(
+    return prepared<PaymentRow, [string, string, string]>(
+        db,
         "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal') LIMIT 1",
       )
       .get(projectId, p.provider, p.orderId);
@@ -121,8 +121,8 @@ function findParent(db: Database, projectId: string, p: IncomingPayment): Paymen
   if (!parent) return null;
   const one = (column: string, value: string | null | undefined) =>
     value
-      ? db
-          .query<PaymentRow, [string, string, string]>(
+      ? prepared<PaymentRow, [string, string, string]>(
+            db,
             `SELECT * FROM payments WHERE project_id = ? AND provider = ? AND ${column} = ? AND kind IN ('sale', 'renewal') ORDER BY occurred_at LIMIT 1`,
           )
           .get(projectId, p.provider, value)
@@ -133,8 +133,8 @@ function findParent(db: Database, projectId: string, p: IncomingPayment): Paymen
 /** Refunds arrive as running totals: the step to record is what the total adds to the refunds already recorded. */
 function refundStep(db: Database, projectId: string, p: IncomingPayment): { amount: number; tax: number | null; key: string } | null {
   const c = p.cumulativeRefund!;
-  const recorded = db
-    .query<{ amount: number; tax: number }, [string, string, string]>(
+  const recorded = prepared<{ amount: number; tax: number }, [string, string, string]>(
+      db,
       "SELECT -COALESCE(SUM(amount), 0) AS amount, -COALESCE(SUM(tax), 0) AS tax FROM payments WHERE project_id = ? AND provider = ? AND refund_scope = ? AND kind = 'refund'",
     )
     .get(projectId, p.provider, c.scope)!;
@@ -152,8 +152,8 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
   }
 
   if (p.subscriptionId && (p.kind === "sale" || p.kind === "renewal") && !firstOfSubscription(db, projectId, p.provider, p.subscriptionId)) {
-    const checkout = db
-      .query<{ metadata: string; customer_email: string | null; session_id: string }, [string, string, string]>(
+    const checkout = prepared<{ metadata: string; customer_email: string | null; session_id: string }, [string, string, string]>(
+        db,
         "SELECT metadata, customer_email, session_id FROM checkout_contexts WHERE project_id = ? AND provider = ? AND subscription_id = ?",
       )
       .get(projectId, p.provider, p.subscriptionId);
@@ -174,7 +174,8 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
   let tax = p.tax;
   if (tax === null) tax = parent && parent.amount !== 0 ? Math.round((p.amount * parent.tax) / parent.amount) : 0;
   const id = newId("pay", 16);
-  db.query(
+  prepared(
+    db,
     `INSERT INTO payments (id, project_id, provider, kind, payment_key, event_id, order_id, payment_intent_id, charge_id, checkout_session_id,
        subscription_id, customer_id, parent_payment_id, refund_scope, customer_email, amount, tax, net, currency, metadata, description,
        occurred_at, received_at, method, explanation, attributed_at)
@@ -220,14 +221,15 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
   const learned = JSON.stringify(metadata) !== existing.metadata || email !== existing.customer_email || upgrade;
   if (!learned && existing.payment_key === p.key) return { duplicate: true, paymentIds: [existing.id], outcome: `already recorded as ${existing.id}` };
   retractRollup(db, existing);
-  db.query(
+  prepared(
+    db,
     `UPDATE payments SET metadata = ?, customer_email = ?, order_id = COALESCE(order_id, ?), payment_intent_id = COALESCE(payment_intent_id, ?),
        charge_id = COALESCE(charge_id, ?), checkout_session_id = COALESCE(checkout_session_id, ?), subscription_id = COALESCE(subscription_id, ?),
        customer_id = COALESCE(customer_id, ?) WHERE id = ?`,
   ).run(JSON.stringify(metadata), email, p.orderId, p.paymentIntentId, p.chargeId, p.checkoutSessionId, p.subscriptionId, p.customerId, existing.id);
   if (upgrade) {
     const tax = p.tax ?? existing.tax;
-    db.query("UPDATE payments SET payment_key = ?, kind = ?, amount = ?, tax = ?, net = ?, description = ? WHERE id = ?").run(
+    prepared(db, "UPDATE payments SET payment_key = ?, kind = ?, amount = ?, tax = ?, net = ?, description = ? WHERE id = ?").run(
       p.key,
       p.kind,
       p.amount,
@@ -243,8 +245,8 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
 
 /** A subscription's first payment: a sale, or the first paid renewal of one that started with a free trial. */
 function firstOfSubscription(db: Database, projectId: string, provider: string, subscriptionId: string): PaymentRow | null {
-  return db
-    .query<PaymentRow, [string, string, string]>(
+  return prepared<PaymentRow, [string, string, string]>(
+      db,
       `SELECT * FROM payments WHERE project_id = ? AND provider = ? AND subscription_id = ? AND kind IN ('sale', 'renewal')
        ORDER BY kind = 'sale' DESC, occurred_at LIMIT 1`,
     )
@@ -252,14 +254,15 @@ function firstOfSubscription(db: Database, projectId: string, provider: string, 
 }
 
 function recordCheckoutContext(db: Database, projectId: string, op: Extract<LedgerOp, { op: "checkout_context" }>, now: number): ApplyResult {
-  db.query(
+  prepared(
+    db,
     `INSERT INTO checkout_contexts (project_id, provider, subscription_id, session_id, metadata, customer_email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO UPDATE SET metadata = excluded.metadata, customer_email = COALESCE(excluded.customer_email, customer_email)`,
   ).run(projectId, op.provider, op.subscriptionId, op.sessionId, JSON.stringify(op.metadata), op.email, now);
   const first = firstOfSubscription(db, projectId, op.provider, op.subscriptionId);
   if (!first) return { duplicate: false, paymentIds: [], outcome: `kept checkout metadata for subscription ${op.subscriptionId} until its first invoice arrives` };
   const metadata = mergeMetadata(JSON.parse(first.metadata) as Record<string, string>, op.metadata);
-  db.query("UPDATE payments SET metadata = ?, customer_email = COALESCE(customer_email, ?), checkout_session_id = COALESCE(checkout_session_id, ?) WHERE id = ?").run(
+  prepared(db, "UPDATE payments SET metadata = ?, customer_email = COALESCE(customer_email, ?), checkout_session_id = COALESCE(checkout_session_id, ?) WHERE id = ?").run(
     JSON.stringify(metadata),
     op.email,
     op.sessionId,
@@ -271,24 +274,22 @@ function recordCheckoutContext(db: Database, projectId: string, op: Extract<Ledg
 }
 
 function linkInvoicePayment(db: Database, projectId: string, op: Extract<LedgerOp, { op: "invoice_payment" }>, now: number): ApplyResult {
-  const invoice = db
-    .query<PaymentRow, [string, string, string]>("SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal')")
+  const invoice = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal')")
     .get(projectId, op.provider, op.invoiceId);
-  const direct = db
-    .query<PaymentRow, [string, string, string]>("SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_key = ?")
+  const direct = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_key = ?")
     .get(projectId, op.provider, `pi:${op.paymentIntentId}`);
   if (invoice && direct && invoice.id !== direct.id) {
     // The payment intent was counted on its own before we knew it paid this invoice: count it once.
     deletePayment(db, direct);
-    db.query("UPDATE payments SET payment_intent_id = ? WHERE id = ?").run(op.paymentIntentId, invoice.id);
+    prepared(db, "UPDATE payments SET payment_intent_id = ? WHERE id = ?").run(op.paymentIntentId, invoice.id);
     return { duplicate: false, paymentIds: [invoice.id], outcome: `payment intent ${op.paymentIntentId} belongs to ${invoice.id}; removed its separate entry` };
   }
   if (invoice) {
-    db.query("UPDATE payments SET payment_intent_id = COALESCE(payment_intent_id, ?) WHERE id = ?").run(op.paymentIntentId, invoice.id);
+    prepared(db, "UPDATE payments SET payment_intent_id = COALESCE(payment_intent_id, ?) WHERE id = ?").run(op.paymentIntentId, invoice.id);
     return { duplicate: invoice.payment_intent_id === op.paymentIntentId, paymentIds: [invoice.id], outcome: `linked ${op.paymentIntentId} to ${invoice.id}` };
   }
   if (direct) {
-    db.query("UPDATE payments SET order_id = COALESCE(order_id, ?) WHERE id = ?").run(op.invoiceId, direct.id);
+    prepared(db, "UPDATE payments SET order_id = COALESCE(order_id, ?) WHERE id = ?").run(op.invoiceId, direct.id);
     return { duplicate: false, paymentIds: [direct.id], outcome: `linked ${direct.id} to invoice ${op.invoiceId}` };
   }
   return { duplicate: false, paymentIds: [], outcome: `neither invoice ${op.invoiceId} nor payment intent ${op.paymentIntentId} is recorded yet` };
@@ -296,21 +297,21 @@ function linkInvoicePayment(db: Database, projectId: string, op: Extract<LedgerO
 
 function deletePayment(db: Database, row: PaymentRow): void {
   retractRollup(db, row);
-  if (row.journey_event_id !== null) db.query("DELETE FROM events WHERE id = ?").run(row.journey_event_id);
-  db.query("UPDATE payments SET parent_payment_id = NULL WHERE parent_payment_id = ?").run(row.id);
-  db.query("DELETE FROM payments WHERE id = ?").run(row.id);
+  if (row.journey_event_id !== null) prepared(db, "DELETE FROM events WHERE id = ?").run(row.journey_event_id);
+  prepared(db, "UPDATE payments SET parent_payment_id = NULL WHERE parent_payment_id = ?").run(row.id);
+  prepared(db, "DELETE FROM payments WHERE id = ?").run(row.id);
 }
 
 /** Renewals that arrived before their subscription's first payment: re-attribute them now. */
 function reattributeDependents(db: Database, projectId: string, provider: string, subscriptionId: string, firstId: string, now: number): void {
-  const rows = db
-    .query<{ id: string }, [string, string, string, string]>(
+  const rows = prepared<{ id: string }, [string, string, string, string]>(
+      db,
       `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND subscription_id = ? AND id != ? AND method IN ('customer', 'unattributed')
        ORDER BY occurred_at`,
     )
     .all(projectId, provider, subscriptionId, firstId);
   for (const { id } of rows) {
-    db.query("UPDATE payments SET parent_payment_id = COALESCE(parent_payment_id, ?) WHERE id = ?").run(firstId, id);
+    prepared(db, "UPDATE payments SET parent_payment_id = COALESCE(parent_payment_id, ?) WHERE id = ?").run(firstId, id);
     attributeStored(db, id, now, true);
   }
 }
@@ -355,7 +356,8 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
   );
   const c = result.context;
   const f = result.firstContext;
-  db.query(
+  prepared(
+    db,
     `UPDATE payments SET method = ?, link_id = ?, campaign_id = ?, source = ?, medium = ?, content = ?, lead_id = ?,
        first_link_id = ?, first_campaign_id = ?, first_source = ?, first_medium = ?, first_content = ?, first_lead_id = ?,
        visitor_id = ?, session_id = ?, profile_id = ?, explanation = ?, mismatches = ?, attributed_at = ? WHERE id = ?`,
@@ -396,7 +398,8 @@ function rollupKey(row: PaymentRow, model: "last" | "first"): string[] {
 function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
   const earning = row.kind === "sale" || row.kind === "renewal";
   const hour = Math.floor(row.occurred_at / HOUR_MS) * HOUR_MS;
-  const upsert = db.query(
+  const upsert = prepared(
+    db,
     `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds`,
@@ -421,7 +424,7 @@ function retractRollup(db: Database, row: PaymentRow): void {
 
 /** A sale or renewal traced to a visitor appears in that visitor's journey as `payment_completed`. */
 function syncJourneyEvent(db: Database, row: PaymentRow): void {
-  if (row.journey_event_id !== null) db.query("DELETE FROM events WHERE id = ?").run(row.journey_event_id);
+  if (row.journey_event_id !== null) prepared(db, "DELETE FROM events WHERE id = ?").run(row.journey_event_id);
   let eventId: number | null = null;
   if ((row.kind === "sale" || row.kind === "renewal") && row.method !== "unattributed" && row.visitor_id) {
     eventId = recordEvent(db, {
@@ -435,7 +438,7 @@ function syncJourneyEvent(db: Database, row: PaymentRow): void {
       context: contextFromRow(row),
     });
   }
-  db.query("UPDATE payments SET journey_event_id = ? WHERE id = ?").run(eventId, row.id);
+  prepared(db, "UPDATE payments SET journey_event_id = ? WHERE id = ?").run(eventId, row.id);
 }
 
 /**
@@ -444,8 +447,8 @@ function syncJourneyEvent(db: Database, row: PaymentRow): void {
  */
 export function reattributePaymentsForEmail(db: Database, projectId: string, email: string, now: number): string[] {
   const normalized = email.trim().toLowerCase();
-  const rows = db
-    .query<{ id: string; method: string }, [string, string]>(
+  const rows = prepared<{ id: string; method: string }, [string, string]>(
+      db,
       "SELECT id, method FROM payments WHERE project_id = ? AND customer_email = ? AND method = 'unattributed' ORDER BY occurred_at",
     )
     .all(projectId, normalized);

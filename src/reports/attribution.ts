@@ -49,23 +49,43 @@ const HOUR_MS = 3_600_000;
 
 type Row = Omit<AttributionReportRow, "net" | "currency"> & { currency: string | null };
 
+const DAY_MS = 86_400_000;
+
+/** Whole UTC days come from the daily rollups; the partial days at either edge from the hourly ones. */
+function splitRange(from: number, to: number) {
+  const fromHour = Math.floor(from / HOUR_MS) * HOUR_MS;
+  const firstDay = Math.ceil(fromHour / DAY_MS) * DAY_MS;
+  const lastDay = Math.floor(to / DAY_MS) * DAY_MS;
+  if (firstDay >= lastDay) return { days: [0, 0], hours: [fromHour, to, 0, 0] };
+  return { days: [firstDay, lastDay], hours: [fromHour, firstDay, lastDay, to] };
+}
+
 export function attributionReport(db: Database, projectId: string, query: AttributionReportQuery): AttributionReportRow[] {
   const column = COLUMN[query.groupBy];
-  const from = Math.floor(query.from / HOUR_MS) * HOUR_MS;
+  const model = query.model ?? "last";
+  const { days, hours } = splitRange(query.from, query.to);
   const rows = db
-    .query<Row, [string, number, number, string, string, number, number]>(
+    .query<Row, (string | number)[]>(
       `WITH traffic AS (
-         SELECT ${column} AS key, SUM(clicks) AS clicks, SUM(visitors) AS visitors, SUM(signups) AS signups
-         FROM context_stats_hourly WHERE project_id = ? AND hour >= ? AND hour < ? GROUP BY ${column}
+         SELECT key, SUM(clicks) AS clicks, SUM(visitors) AS visitors, SUM(signups) AS signups FROM (
+           SELECT ${column} AS key, clicks, visitors, signups FROM context_stats_daily WHERE project_id = ? AND day >= ? AND day < ?
+           UNION ALL
+           SELECT ${column}, clicks, visitors, signups FROM context_stats_hourly
+           WHERE project_id = ? AND ((hour >= ? AND hour < ?) OR (hour >= ? AND hour < ?))
+         ) GROUP BY key
        ), money AS (
-         SELECT ${column} AS key, currency, SUM(payments) AS payments, SUM(revenue) AS revenue, SUM(refunds) AS refunds
-         FROM payment_stats_hourly WHERE project_id = ? AND model = ? AND hour >= ? AND hour < ? GROUP BY ${column}, currency
+         SELECT key, currency, SUM(payments) AS payments, SUM(revenue) AS revenue, SUM(refunds) AS refunds FROM (
+           SELECT ${column} AS key, currency, payments, revenue, refunds FROM payment_stats_daily WHERE project_id = ? AND model = ? AND day >= ? AND day < ?
+           UNION ALL
+           SELECT ${column}, currency, payments, revenue, refunds FROM payment_stats_hourly
+           WHERE project_id = ? AND model = ? AND ((hour >= ? AND hour < ?) OR (hour >= ? AND hour < ?))
+         ) GROUP BY key, currency
        )
        SELECT COALESCE(t.key, m.key) AS key, COALESCE(t.clicks, 0) AS clicks, COALESCE(t.visitors, 0) AS visitors, COALESCE(t.signups, 0) AS signups,
               COALESCE(m.payments, 0) AS payments, COALESCE(m.revenue, 0) AS revenue, COALESCE(m.refunds, 0) AS refunds, m.currency AS currency
        FROM traffic t FULL OUTER JOIN money m ON m.key = t.key`,
     )
-    .all(projectId, from, query.to, projectId, query.model ?? "last", from, query.to);
+    .all(projectId, ...days, projectId, ...hours, projectId, model, ...days, projectId, model, ...hours);
   return rows
     .filter((r) => r.clicks || r.visitors || r.signups || r.payments || r.revenue || r.refunds)
     .map((r) => ({

@@ -8,6 +8,7 @@ const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, l
 let server: TestServer;
 let site: ReturnType<typeof Bun.serve>;
 let browser: Browser;
+let proxied = 0;
 
 function page(snippet: string): string {
   return `<!doctype html><html><head><title>Site</title>
@@ -30,11 +31,21 @@ beforeAll(async () => {
   site = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    fetch(request) {
+    async fetch(request) {
       const path = new URL(request.url).pathname;
-      const html = path.startsWith("/persist")
+      if (path === "/proxy/collect") {
+        // A first-party proxy, as data-api is meant for: the site forwards the tracker's events.
+        proxied++;
+        const forwarded = await fetch(`${server.url}/api/collect`, { method: "POST", body: await request.text(), headers: { "user-agent": request.headers.get("user-agent") ?? "" } });
+        return new Response(forwarded.body, { status: forwarded.status, headers: { "content-type": "application/json" } });
+      }
+      const html = path.startsWith("/proxied")
+        ? page(`<script src="${script}" data-token="${token}" data-api="/proxy/collect"></script>`)
+        : path.startsWith("/persist")
         ? page(`<script src="${script}" data-token="${token}" data-persist></script>`)
-        : page(`<script>window.BANTICO_TOKEN = "${token}";</script><script src="${script}"></script>`);
+        : path.startsWith("/vitals")
+          ? page(`<script src="${script}" data-token="${token}" data-vitals></script>`)
+          : page(`<script>window.BANTICO_TOKEN = "${token}";</script><script src="${script}"></script>`);
       return new Response(html, { headers: { "content-type": "text/html" } });
     },
   });
@@ -49,12 +60,16 @@ afterAll(async () => {
 
 const siteUrl = (path: string) => `http://127.0.0.1:${site.port}${path}`;
 
-async function newContext(options: { gpc?: boolean } = {}): Promise<BrowserContext> {
+async function newContext(options: { privacySignal?: "gpc" | "dnt" } = {}): Promise<BrowserContext> {
   const context = await browser.newContext({ userAgent: DESKTOP_UA });
+  const signals = {
+    gpc: 'Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true });',
+    dnt: 'Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" });',
+  };
   // Automation announces itself through navigator.webdriver, which the tracker respects; these tests are the visitor.
-  await context.addInitScript(`Object.defineProperty(Navigator.prototype, "webdriver", { get: () => false });${
-    options.gpc ? 'Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true });' : ""
-  }`);
+  await context.addInitScript(
+    `Object.defineProperty(Navigator.prototype, "webdriver", { get: () => false });${options.privacySignal ? signals[options.privacySignal] : ""}`,
+  );
   return context;
 }
 
@@ -148,15 +163,62 @@ describe("the tracker in a browser", () => {
     }
   });
 
-  test("under Global Privacy Control no cookie is set even with data-persist, and page views are still counted", async () => {
-    const context = await newContext({ gpc: true });
+  for (const privacySignal of ["gpc", "dnt"] as const) {
+    test(`under ${privacySignal === "gpc" ? "Global Privacy Control" : "Do Not Track"} no cookie is set even with data-persist, and page views are still counted`, async () => {
+      const context = await newContext({ privacySignal });
+      try {
+        const tab = await context.newPage();
+        await tab.goto(siteUrl(`/persist/${privacySignal}`));
+        await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+        const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
+        expect(eventsOf(sessionId).map((e) => e.path)).toContain(`/persist/${privacySignal}`);
+        expect(await context.cookies()).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  test("data-api sends the events through a first-party proxy", async () => {
+    const context = await newContext();
     try {
+      const before = proxied;
       const tab = await context.newPage();
-      await tab.goto(siteUrl("/persist/gpc"));
+      await tab.goto(siteUrl("/proxied/page"));
       await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
       const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
-      expect(eventsOf(sessionId).map((e) => e.path)).toContain("/persist/gpc");
-      expect(await context.cookies()).toEqual([]);
+      expect(proxied).toBeGreaterThan(before);
+      expect(eventsOf(sessionId).map((e) => e.path)).toContain("/proxied/page");
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("when the page is hidden, time on page is sent as engagement and data-vitals reports web vitals", async () => {
+    const context = await newContext();
+    try {
+      const tab = await context.newPage();
+      await tab.goto(siteUrl("/vitals/page"));
+      await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+      await tab.waitForFunction(() => [...document.scripts].some((s) => s.src.endsWith("/bantico-vitals.js")) && performance.getEntriesByType("paint").length > 0);
+      await tab.waitForLoadState("networkidle");
+      const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
+      // Hiding the tab five seconds later, without making the test wait five seconds.
+      await tab.evaluate(() => {
+        const realNow = Date.now;
+        Date.now = () => realNow() + 5000;
+        Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+        document.dispatchEvent(new Event("visibilitychange"));
+      });
+      const events = await eventually(() => {
+        const all = eventsOf(sessionId);
+        return all.some((e) => e.name === "web_vitals") && all.some((e) => e.name === "engagement") ? all : null;
+      }, "engagement and web vitals");
+      const engagement = JSON.parse(events.find((e) => e.name === "engagement")!.props!) as { ms: number };
+      expect(engagement.ms).toBeGreaterThanOrEqual(5000);
+      const vitals = JSON.parse(events.find((e) => e.name === "web_vitals")!.props!) as Record<string, number>;
+      expect(vitals.ttfb).toBeNumber();
+      expect(vitals.fcp).toBeNumber();
     } finally {
       await context.close();
     }

@@ -4,7 +4,7 @@ import type { AppContext } from "../context.ts";
 import { ApiError, badRequest, errorResponse } from "../http/errors.ts";
 import { getProjectByToken, type Project } from "../projects/service.ts";
 import { blankToNull } from "./attribution-context.ts";
-import { storeHit, type Hit, type Landing } from "./journey.ts";
+import { storeHit, type Hit, type Landing, type StoredHit } from "./journey.ts";
 import { eventNameSchema, propsSchema, scriptIdentifySchema } from "./model.ts";
 import { classifyUserAgent, detectBot } from "./user-agent.ts";
 import { cookielessVisitorIds, VISITOR_ID_PATTERN } from "./visitors.ts";
@@ -40,41 +40,50 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
     const pageUrl = checkHostname(project, hit.u);
     const bot = detectBot(request);
     if (bot) return answer(202, { dropped: bot });
-    const userAgent = request.headers.get("user-agent") ?? "";
-    const now = ctx.now();
-    const visitorIds = hit.v ? [hit.v] : cookielessVisitorIds(ctx.db, project.id, ctx.clientIp(request), userAgent, now);
-    const stored = await ctx.writes.write((db) =>
-      storeHit(db, {
-        projectId: project.id,
-        ts: now,
-        name: hit.n,
-        path: pageUrl.pathname,
-        props: hit.p ?? null,
-        visitorIds,
-        sessionHint: hit.v ? (hit.s ?? null) : null,
-        landing: readLanding(pageUrl, hit.r, project),
-        agent: classifyUserAgent(userAgent),
-        country: countryOf(ctx, request),
-        isPricingPage: pricingPathMatcher(project.pricingPathPattern)(pageUrl.pathname),
-        identify: hit.i ?? null,
-      } satisfies Hit),
-    );
-    return answer(200, {
-      visitorId: stored.visitorId,
-      sessionId: stored.sessionId,
-      linkId: stored.context.linkId ?? "",
-      campaignId: stored.context.campaignId ?? "",
-      source: stored.context.source ?? "",
-      medium: stored.context.medium ?? "",
-      content: stored.context.content ?? "",
-      leadId: stored.context.leadId ?? "",
-    });
+    const visit = describeHit(ctx, request, project, hit, pageUrl);
+    const stored = await ctx.writes.write((db) => storeHit(db, visit));
+    return answer(200, sessionAnswer(stored));
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     const response = errorResponse(error.httpStatus, error.code, error.message);
     for (const [name, value] of Object.entries(CORS_HEADERS)) response.headers.set(name, value);
     return response;
   }
+}
+
+/** Everything the journey needs, derived from the request: user-agent class, visitor ids, landing context, pricing page. */
+function describeHit(ctx: AppContext, request: Request, project: Project, hit: ParsedHit, pageUrl: URL): Hit {
+  const userAgent = request.headers.get("user-agent") ?? "";
+  const now = ctx.now();
+  return {
+    projectId: project.id,
+    ts: now,
+    name: hit.n,
+    path: pageUrl.pathname,
+    props: hit.p ?? null,
+    visitorIds: hit.v ? [hit.v] : cookielessVisitorIds(ctx.db, project.id, ctx.clientIp(request), userAgent, now),
+    sessionHint: hit.v ? (hit.s ?? null) : null,
+    landing: readLanding(pageUrl, hit.r, project),
+    agent: classifyUserAgent(userAgent),
+    country: countryOf(ctx, request),
+    isPricingPage: pricingPathMatcher(project.pricingPathPattern)(pageUrl.pathname),
+    identify: hit.i ?? null,
+  };
+}
+
+/** What `bantico.context()` returns: the ids a site puts into checkout metadata ('' where unknown). */
+function sessionAnswer(stored: StoredHit) {
+  const { context } = stored;
+  return {
+    visitorId: stored.visitorId,
+    sessionId: stored.sessionId,
+    linkId: context.linkId ?? "",
+    campaignId: context.campaignId ?? "",
+    source: context.source ?? "",
+    medium: context.medium ?? "",
+    content: context.content ?? "",
+    leadId: context.leadId ?? "",
+  };
 }
 
 export function preflight(): Response {

@@ -1,7 +1,6 @@
 // Stores one tracker hit: picks the visitor, continues or starts the session (30 min idle, first
 // attribution context kept), links clicks and profiles, then records the event(s) with their rollups.
 import type { Database } from "bun:sqlite";
-import { newId } from "../core/ids.ts";
 import {
   contextFromColumns,
   contextKey,
@@ -14,9 +13,9 @@ import {
 } from "./attribution-context.ts";
 import { bumpRollup, recordEvent } from "./events.ts";
 import { identifyProfile, profileIdOfVisitor, type IdentifyInput } from "./profiles.ts";
-import { prepared } from "./statements.ts";
+import { prepared, timeOrderedId } from "./statements.ts";
 import type { UserAgentClass } from "./user-agent.ts";
-import { counted, utcDay } from "./visitors.ts";
+import { firstVisitOfDay, utcDay } from "./visitors.ts";
 
 export const SESSION_IDLE_MS = 30 * 60_000;
 
@@ -98,7 +97,7 @@ function findLiveSession(db: Database, hit: Hit): SessionRow | null {
 }
 
 function startSession(db: Database, hit: Hit, visitorId: string, clickId: string | null, context: AttributionContext): string {
-  const sessionId = newId("ses", 16);
+  const sessionId = `ses_${timeOrderedId(hit.ts)}`;
   prepared(db, CREATE_SESSION).run(
     sessionId,
     hit.projectId,
@@ -114,7 +113,7 @@ function startSession(db: Database, hit: Hit, visitorId: string, clickId: string
     hit.agent.device,
     hit.country,
   );
-  const firstToday = counted(db, hit.projectId, utcDay(hit.ts), visitorId, contextKey(context));
+  const firstToday = firstVisitOfDay(db, hit.projectId, utcDay(hit.ts), visitorId, contextKey(context));
   bumpRollup(db, hit.projectId, hit.ts, context, { sessions: 1, visitors: firstToday ? 1 : 0 });
   return sessionId;
 }

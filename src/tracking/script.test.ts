@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
-import { trackerAsset } from "./script.ts";
+import { trackerAsset, vitalsAsset } from "./script.ts";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -33,7 +33,15 @@ test("/bantico.js is served with Cache-Control, ETag and brotli or gzip, and ans
   expect(await revalidated.text()).toBe("");
 });
 
-test("the served script is valid JavaScript", () => {
-  const source = new TextDecoder().decode(trackerAsset().body);
-  expect(() => new Function(source)).not.toThrow();
+test("the served scripts are valid JavaScript", () => {
+  for (const asset of [trackerAsset(), vitalsAsset()]) {
+    expect(() => new Function(new TextDecoder().decode(asset.body))).not.toThrow();
+  }
+});
+
+test("the web vitals add-on is served beside the core, compressed", async () => {
+  const response = await fetch(`${server.url}/bantico-vitals.js`, { headers: { "accept-encoding": "gzip" }, decompress: false } as RequestInit);
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-encoding")).toBe("gzip");
+  expect((await response.arrayBuffer()).byteLength).toBe(vitalsAsset().gzip.length);
 });

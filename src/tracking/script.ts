@@ -1,6 +1,8 @@
-// GET /bantico.js: the tracker, embedded in the executable, minified and compressed once at startup.
+// GET /bantico.js (and its lazily loaded web vitals add-on): embedded in the executable, minified
+// and compressed once at startup.
 import { brotliCompressSync, constants } from "node:zlib";
 import trackerSource from "../../static/bantico.js" with { type: "text" };
+import vitalsSource from "../../static/bantico-vitals.js" with { type: "text" };
 
 export interface CompressedAsset {
   body: Uint8Array<ArrayBuffer>;
@@ -27,10 +29,15 @@ export function compressAsset(text: string): CompressedAsset {
 }
 
 let tracker: CompressedAsset | null = null;
+let vitals: CompressedAsset | null = null;
 
 /** The core tracker as served; built on first use. */
 export function trackerAsset(): CompressedAsset {
   return (tracker ??= compressAsset(minifyScript(trackerSource)));
+}
+
+export function vitalsAsset(): CompressedAsset {
+  return (vitals ??= compressAsset(minifyScript(vitalsSource)));
 }
 
 /** Answers with brotli or gzip when accepted, and 304 when the client's copy is current. */

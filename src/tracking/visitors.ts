@@ -53,10 +53,16 @@ export function cookielessVisitorIds(db: Database, projectId: string, ip: string
   return ids;
 }
 
+/** Today's cookieless id only: what a click records, so the visit that follows it has the same id. */
+export function cookielessVisitorId(db: Database, projectId: string, ip: string | null, userAgent: string, now: number): string {
+  return visitorHash(dailySalts(db, now).today, projectId, ip ?? "", userAgent);
+}
+
 /** Ids the tracker generates in persist mode, and the hashes above: nothing else is accepted as a visitor id. */
 export const VISITOR_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 
-export function counted(db: Database, projectId: string, day: string, visitorId: string, contextKey: string): boolean {
+/** True the first time a visitor is seen on a UTC day in a context: the rollup's `visitors` counts it then. */
+export function firstVisitOfDay(db: Database, projectId: string, day: string, visitorId: string, contextKey: string): boolean {
   return (
     prepared(db, "INSERT OR IGNORE INTO counted_visitors (project_id, day, visitor_id, context_key) VALUES (?, ?, ?, ?)").run(
       projectId,

@@ -4,9 +4,7 @@ import { html, raw } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { rangeQuery } from "../range.ts";
 import { barChart, formatCompact } from "../charts.ts";
-import { trafficTotals } from "./traffic.sql.ts";
-import { revenueTotals } from "./payments.sql.ts";
-import { countEvents } from "./funnel.sql.ts";
+import { eventCount, revenue, rollupQuery, traffic } from "./rollups.ts";
 import { field } from "../../../views/components.ts";
 import { dataPage, dataTable, formatCount, percent } from "../../../views/pages/parts.ts";
 
@@ -17,17 +15,15 @@ export interface FunnelStep {
 }
 
 export function funnelSteps(req: DashboardRequest): FunnelStep[] {
-  const { db } = req.ctx;
-  const pid = req.project.id;
-  const filter = req.range.filters;
-  const traffic = trafficTotals(db, pid, req.range, filter);
-  const payments = revenueTotals(db, pid, req.range, filter, req.project.currency).reduce((n, r) => n + r.payments, 0);
+  const q = rollupQuery(req);
+  const totals = traffic(q);
+  const payments = revenue(q, req.project.currency).reduce((n, r) => n + r.payments, 0);
   return [
-    { event: "link_clicked", label: "Clicked a link", count: traffic.clicks },
-    { event: "page_view", label: "Visited the site", count: traffic.sessions },
-    { event: "pricing_view", label: "Viewed pricing", count: traffic.pricingViews },
-    { event: "signup_started", label: "Started signup", count: countEvents(db, pid, "signup_started", req.range, filter, req.ctx.now()) },
-    { event: "signup_completed", label: "Signed up", count: traffic.signups },
+    { event: "link_clicked", label: "Clicked a link", count: totals.clicks },
+    { event: "page_view", label: "Visited the site", count: totals.sessions },
+    { event: "pricing_view", label: "Viewed pricing", count: totals.pricingViews },
+    { event: "signup_started", label: "Started signup", count: eventCount(q, "signup_started") },
+    { event: "signup_completed", label: "Signed up", count: totals.signups },
     { event: "payment_completed", label: "Paid", count: payments },
   ];
 }

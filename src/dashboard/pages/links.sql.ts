@@ -1,8 +1,7 @@
 // Tracked links with their traffic in a date range, for the links list and the report drill-downs.
 import type { Database } from "bun:sqlite";
 import { LINK_SELECT, toLink, type LinkRow, type TrackedLink } from "../../links/rows.ts";
-import type { TimeRange } from "./time.ts";
-import { DIMENSIONS, trafficBy, type Dimension, type Traffic } from "./traffic.sql.ts";
+import { DIMENSIONS, type Dimension, type Traffic } from "./traffic.sql.ts";
 
 export type LinkWithTraffic = TrackedLink & { traffic: Traffic };
 
@@ -17,8 +16,8 @@ export interface LinkListOptions {
 
 const NO_TRAFFIC: Traffic = { clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0 };
 
-/** A project's links with their traffic in the range: most clicked first, then newest. */
-export function linksWithTraffic(db: Database, projectId: string, range: TimeRange, options: LinkListOptions): LinkWithTraffic[] {
+/** A project's links with their traffic (rows keyed by link id): most clicked first, then newest. */
+export function linksWithTraffic(db: Database, projectId: string, trafficByLink: (Traffic & { key: string })[], options: LinkListOptions): LinkWithTraffic[] {
   const search = options.search?.trim() ? likePattern(options.search.trim()) : null;
   const links = db
     .query<LinkRow, [string, number, string | null]>(
@@ -29,7 +28,7 @@ export function linksWithTraffic(db: Database, projectId: string, range: TimeRan
     )
     .all(projectId, options.archived ? 1 : 0, search)
     .map(toLink);
-  const traffic = new Map(trafficBy(db, projectId, range, "link").map((row) => [row.key, row]));
+  const traffic = new Map(trafficByLink.map((row) => [row.key, row]));
   return links
     .map((link) => ({ ...link, traffic: traffic.get(link.linkId) ?? NO_TRAFFIC }))
     .sort((a, b) => b.traffic.clicks - a.traffic.clicks || b.traffic.visitors - a.traffic.visitors)

@@ -8,9 +8,8 @@ import { shortUrl } from "../../links/api.ts";
 import { qrSvg } from "../qr.ts";
 import { formatCompact, timeSeriesChart } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
-import { trafficByHour, trafficTotals } from "./traffic.sql.ts";
 import { linksWithTraffic } from "./links.sql.ts";
-import { revenueByHour, revenueTotals } from "./payments.sql.ts";
+import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, traffic, trafficByKey, trafficSeries } from "./rollups.ts";
 import { revenueCharts, revenueTiles } from "./revenue.ts";
 import { paymentLinks } from "./payments.ts";
 import { listPayments } from "../../payments/service.ts";
@@ -111,10 +110,10 @@ function save(req: DashboardRequest, link: TrackedLink | null) {
 function linkDetail(req: DashboardRequest, link: TrackedLink) {
   const { db } = req.ctx;
   const range = req.range;
-  const filter = { link: link.linkId };
-  const current = trafficTotals(db, req.project.id, range, filter);
-  const previous = trafficTotals(db, req.project.id, { from: range.previousFrom, to: range.previousTo }, filter);
-  const hourly = trafficByHour(db, req.project.id, range, filter);
+  const q = rollupQuery(req, { filter: { link: link.linkId } });
+  const current = traffic(q);
+  const previous = traffic(before(q, req));
+  const hourly = trafficSeries(q);
   const buckets = bucketsFor(range, range.timezone);
   const lines = [
     { label: "Clicks", points: bucketize(hourly, buckets, (r) => r.clicks) },
@@ -122,8 +121,8 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
     { label: "Signups", points: bucketize(hourly, buckets, (r) => r.signups) },
   ];
   const url = shortUrl(req.baseUrl, link.slug);
-  const revenue = revenueTotals(db, req.project.id, range, filter, req.project.currency);
-  const previousRevenue = revenueTotals(db, req.project.id, { from: range.previousFrom, to: range.previousTo }, filter, req.project.currency);
+  const revenue = revenueOf(q, req.project.currency);
+  const previousRevenue = revenueOf(before(q, req), req.project.currency);
   const payments = listPayments(db, req.project.id, { linkId: link.linkId, from: range.from, to: range.to, limit: 20 }).payments;
   return linkPage({
     link,
@@ -147,7 +146,7 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
         timeSeriesChart({ title: `Clicks, visitors and signups of ${link.title || link.slug}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, formatValue: formatCompact }),
         lines.map((l) => l.label),
       )}
-      ${revenueCharts(revenueByHour(db, req.project.id, range, filter), revenue, buckets, range.timezone, 1)}
+      ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone, 1)}
     </div>
     <section class="card"><h2>Payments attributed to this link</h2>${paymentsTable(payments, paymentLinks(req), "No payment was attributed to this link in this period.")}</section>`,
   });
@@ -158,7 +157,7 @@ export function linksPages(router: DashboardRouter): void {
     .get("/links", (req) => {
       const archived = req.query.get("archived") === "1";
       const search = req.query.get("q")?.slice(0, 200) ?? "";
-      const links = linksWithTraffic(req.ctx.db, req.project.id, req.range, { archived, search });
+      const links = linksWithTraffic(req.ctx.db, req.project.id, trafficByKey(rollupQuery(req, { filter: {} }), "link"), { archived, search });
       const body = linkList({
         links,
         archived,

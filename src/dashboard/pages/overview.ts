@@ -4,22 +4,19 @@ import { html } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { timeSeriesChart, formatCompact } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
-import { trafficBy, trafficByHour, trafficTotals } from "./traffic.sql.ts";
-import { revenueByHour, revenueTotals } from "./payments.sql.ts";
+import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, traffic, trafficByKey, trafficSeries } from "./rollups.ts";
 import { revenueCharts, revenueTiles } from "./revenue.ts";
 import { chartCard, contextValue, dataPage, dataTable, formatCount, statTiles } from "../../../views/pages/parts.ts";
 
 function overview(req: DashboardRequest) {
-  const { db } = req.ctx;
-  const pid = req.project.id;
   const range = req.range;
-  const filter = range.filters;
-  const current = trafficTotals(db, pid, range, filter);
-  const previous = trafficTotals(db, pid, { from: range.previousFrom, to: range.previousTo }, filter);
-  const hourly = trafficByHour(db, pid, range, filter);
+  const q = rollupQuery(req);
+  const current = traffic(q);
+  const previous = traffic(before(q, req));
+  const hourly = trafficSeries(q);
   const currency = req.project.currency;
-  const revenue = revenueTotals(db, pid, range, filter, currency);
-  const previousRevenue = revenueTotals(db, pid, { from: range.previousFrom, to: range.previousTo }, filter, currency);
+  const revenue = revenueOf(q, currency);
+  const previousRevenue = revenueOf(before(q, req), currency);
   const buckets = bucketsFor(range, range.timezone);
   const series = (label: string, pick: (row: (typeof hourly)[number]) => number) => ({ label, points: bucketize(hourly, buckets, pick) });
   const chart = (title: string, lines: ReturnType<typeof series>[]) =>
@@ -29,7 +26,7 @@ function overview(req: DashboardRequest) {
       lines.map((l) => l.label),
     );
   const top = (dimension: "source" | "campaign", label: string) => {
-    const rows = trafficBy(db, pid, range, dimension, filter)
+    const rows = trafficByKey(q, dimension)
       .sort((a, b) => b.visitors - a.visitors)
       .slice(0, 8);
     return html`<section class="card"><h2>Top ${label}s</h2>${dataTable({
@@ -54,7 +51,7 @@ function overview(req: DashboardRequest) {
     html`<div class="charts">
       ${chart("Visitors and clicks", [series("Visitors", (r) => r.visitors), series("Clicks", (r) => r.clicks)])}
       ${chart("Signups", [series("Signups", (r) => r.signups)])}
-      ${revenueCharts(revenueByHour(db, pid, range, filter), revenue, buckets, range.timezone)}
+      ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone)}
     </div>
     <div class="charts">${top("source", "source")}${top("campaign", "campaign")}</div>`,
   );

@@ -2,13 +2,13 @@
 // drilling down to its traffic over time, its links and its payments.
 import { html } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
-import type { Database } from "bun:sqlite";
 import type { AttributionModel } from "../../reports/attribution.ts";
 import { formatCompact, timeSeriesChart } from "../charts.ts";
-import { bucketize, bucketsFor, type TimeRange } from "./time.ts";
-import { trafficBy, trafficByHour, trafficTotals, type Dimension } from "./traffic.sql.ts";
+import { bucketize, bucketsFor } from "./time.ts";
+import type { Dimension } from "./traffic.sql.ts";
+import { previous as before, revenue as revenueOf, revenueByKey, revenueSeries, rollupQuery, traffic, trafficByKey, trafficSeries, type RollupQuery } from "./rollups.ts";
 import { linksWithContext } from "./links.sql.ts";
-import { paymentsWithContext, revenueBy, revenueByHour, revenueTotals } from "./payments.sql.ts";
+import { paymentsWithContext } from "./payments.sql.ts";
 import { revenueCharts, revenueTiles } from "./revenue.ts";
 import { paymentLinks } from "./payments.ts";
 import { shortUrl } from "../../links/api.ts";
@@ -34,15 +34,15 @@ const NONE = "(none)";
  * The attribution report: traffic and money per value, folded in memory. Two grouped rollup reads and a
  * hash join stay fast with thousands of links or leads, where a SQL join of the two groupings does not.
  */
-export function reportRows(db: Database, projectId: string, range: TimeRange, dimension: Dimension, model: AttributionModel, reportingCurrency: string): ReportRow[] {
+export function reportRows(q: RollupQuery, dimension: Dimension, model: AttributionModel, reportingCurrency: string): ReportRow[] {
   const byKey = new Map<string, ReportRow>();
   const row = (key: string) => {
     let r = byKey.get(key);
     if (!r) byKey.set(key, (r = { key: key || null, clicks: 0, visitors: 0, signups: 0, payments: 0, money: [] }));
     return r;
   };
-  for (const t of trafficBy(db, projectId, range, dimension)) Object.assign(row(t.key), { clicks: t.clicks, visitors: t.visitors, signups: t.signups });
-  for (const m of revenueBy(db, projectId, range, dimension, model)) {
+  for (const t of trafficByKey(q, dimension)) Object.assign(row(t.key), { clicks: t.clicks, visitors: t.visitors, signups: t.signups });
+  for (const m of revenueByKey(q, dimension, model)) {
     const r = row(m.key);
     r.payments += m.payments;
     r.money.push({ currency: m.currency, revenue: m.revenue, refunds: m.refunds, net: m.net });
@@ -53,7 +53,7 @@ export function reportRows(db: Database, projectId: string, range: TimeRange, di
 
 function reportPage(req: DashboardRequest, report: Report) {
   const model: AttributionModel = req.query.get("model") === "first" ? "first" : "last";
-  const rows = reportRows(req.ctx.db, req.project.id, req.range, report.dimension, model, req.project.currency);
+  const rows = reportRows(rollupQuery(req, { filter: {} }), report.dimension, model, req.project.currency);
   const drillHref = (key: string | null) => req.href(`${report.path}/${encodeURIComponent(key ?? NONE)}`, { sort: null, dir: null, model: null });
   const columns = reportColumns(report.label, drillHref);
   const sort = readSort(req.query, columns, { key: "net", dir: "desc" });
@@ -73,12 +73,12 @@ function drillDown(req: DashboardRequest, report: Report) {
   const { db } = req.ctx;
   const pid = req.project.id;
   const range = req.range;
-  const filter = { ...range.filters, [report.dimension]: value };
-  const current = trafficTotals(db, pid, range, filter);
-  const previous = trafficTotals(db, pid, { from: range.previousFrom, to: range.previousTo }, filter);
-  const revenue = revenueTotals(db, pid, range, filter, req.project.currency);
-  const previousRevenue = revenueTotals(db, pid, { from: range.previousFrom, to: range.previousTo }, filter, req.project.currency);
-  const hourly = trafficByHour(db, pid, range, filter);
+  const q = rollupQuery(req, { filter: { ...range.filters, [report.dimension]: value } });
+  const current = traffic(q);
+  const previous = traffic(before(q, req));
+  const revenue = revenueOf(q, req.project.currency);
+  const previousRevenue = revenueOf(before(q, req), req.project.currency);
+  const hourly = trafficSeries(q);
   const buckets = bucketsFor(range, range.timezone);
   const lines = [
     { label: "Visitors", points: bucketize(hourly, buckets, (r) => r.visitors) },
@@ -95,7 +95,7 @@ function drillDown(req: DashboardRequest, report: Report) {
     ])}
     <div class="charts">
       ${chartCard("Visitors and clicks", timeSeriesChart({ title: `Visitors and clicks for ${report.label.toLowerCase()} ${value || NONE}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }), lines.map((l) => l.label))}
-      ${revenueCharts(revenueByHour(db, pid, range, filter), revenue, buckets, range.timezone, 1)}
+      ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone, 1)}
     </div>
     <section class="card"><h2>Links</h2>${dataTable({
       caption: `Links with this ${report.label.toLowerCase()}`,

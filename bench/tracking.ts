@@ -1,0 +1,150 @@
+// Tracking benchmark: redirects on /l/{slug} with 10,000 links, collect throughput with every
+// answered event verified on disk, and the tracker's size. Each figure beside a bare Bun.serve
+// answering the same requests in the same run. Needs wrk (/usr/bin/wrk). Bounded: BENCH_SECONDS
+// per phase (default 5) × BENCH_RUNS (default 3). Usage: npx bun bench/tracking.ts
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../src/config.ts";
+import { startServer } from "../src/server.ts";
+import { createProject } from "../src/projects/service.ts";
+import { createLink } from "../src/links/service.ts";
+import { trackerAsset } from "../src/tracking/script.ts";
+import { median } from "./lib.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const LINKS = 10_000;
+const WRK = process.env.WRK ?? "/usr/bin/wrk";
+const UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36";
+
+interface WrkResult {
+  requests: number;
+  perSecond: number;
+  p99Ms: number;
+  non2xx3xx: number;
+  errors: number;
+}
+
+function milliseconds(value: string): number {
+  const match = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
+  if (!match) return NaN;
+  const n = Number(match[1]);
+  return match[2] === "us" ? n / 1000 : match[2] === "s" ? n * 1000 : n;
+}
+
+async function wrk(url: string, script: string): Promise<WrkResult> {
+  const proc = Bun.spawn([WRK, "-t2", "-c32", `-d${SECONDS}s`, "--latency", "-s", script, url], { stdout: "pipe", stderr: "pipe" });
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  const number = (pattern: RegExp) => Number(pattern.exec(out)?.[1] ?? 0);
+  return {
+    requests: number(/(\d+) requests in/),
+    perSecond: number(/Requests\/sec:\s+([\d.]+)/),
+    p99Ms: milliseconds(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "NaN"),
+    non2xx3xx: number(/Non-2xx or 3xx responses: (\d+)/),
+    errors: [...out.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0),
+  };
+}
+
+
+const work = mkdtempSync(join(tmpdir(), "bantico-bench-"));
+const server = startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: join(work, "data") }), { hostname: "127.0.0.1" });
+const db = server.instance.ctx.db;
+const project = createProject(db, { name: "Bench" });
+
+const slugs: string[] = [];
+db.transaction(() => {
+  for (let i = 0; i < LINKS; i++) {
+    const link = createLink(db, project.id, { destinationUrl: `https://example.com/p/${i}?ref=bench#top`, campaignId: `c${i % 50}`, source: "bench", medium: "email" });
+    slugs.push(link.slug);
+  }
+})();
+
+const redirectScript = join(work, "redirect.lua");
+writeFileSync(
+  redirectScript,
+  `local slugs = {${slugs.map((s) => `"${s}"`).join(",")}}
+wrk.headers["User-Agent"] = "${UA}"
+request = function() return wrk.format("GET", "/l/" .. slugs[math.random(#slugs)]) end
+`,
+);
+const collectScript = join(work, "collect.lua");
+writeFileSync(
+  collectScript,
+  `wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
+local paths = {"/", "/pricing", "/docs", "/blog/post"}
+request = function()
+  local body = '{"t":"${project.token}","n":"page_view","u":"https://site.example' .. paths[math.random(#paths)] .. '?utm_source=bench","r":"https://news.example/"}'
+  -- a thousand different browsers, so the load spreads over many visitors and sessions
+  return wrk.format(nil, "/api/collect", {["User-Agent"] = "${UA} v" .. math.random(1000), ["Content-Type"] = "text/plain;charset=UTF-8"}, body)
+end
+`,
+);
+
+// The baseline answers the same requests with no work: a fixed 302, or a read body and a small JSON.
+const baseline = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  async fetch(request) {
+    if (request.method === "POST") {
+      await request.text();
+      return Response.json({ visitorId: "v", sessionId: "s" }, { headers: { "access-control-allow-origin": "*" } });
+    }
+    return new Response(null, { status: 302, headers: { location: "https://example.com/p/1?ref=bench&bt_click=x#top" } });
+  },
+});
+const baseUrl = `http://127.0.0.1:${baseline.port}`;
+
+const countEvents = () => db.query<{ n: number }, []>("SELECT count(*) AS n FROM events WHERE name = 'page_view'").get()!.n;
+const countClicks = () => db.query<{ n: number }, []>("SELECT count(*) AS n FROM clicks").get()!.n;
+
+const results: Record<string, { bantico: WrkResult[]; baseline: WrkResult[] }> = { redirect: { bantico: [], baseline: [] }, collect: { bantico: [], baseline: [] } };
+let verified = true;
+try {
+  for (let run = 1; run <= RUNS; run++) {
+    const clicksBefore = countClicks();
+    const redirect = await wrk(server.url, redirectScript);
+    const clicksStored = countClicks() - clicksBefore;
+    results.redirect!.bantico.push(redirect);
+    results.redirect!.baseline.push(await wrk(baseUrl, redirectScript));
+
+    const eventsBefore = countEvents();
+    const collect = await wrk(server.url, collectScript);
+    const eventsStored = countEvents() - eventsBefore;
+    results.collect!.bantico.push(collect);
+    results.collect!.baseline.push(await wrk(baseUrl, collectScript));
+
+    const answeredClicks = redirect.requests - redirect.non2xx3xx;
+    const answeredEvents = collect.requests - collect.non2xx3xx;
+    const ok = clicksStored >= answeredClicks && eventsStored >= answeredEvents && collect.non2xx3xx === 0 && redirect.non2xx3xx === 0;
+    verified &&= ok;
+    console.log(
+      `run ${run}: redirect ${redirect.perSecond.toFixed(0)}/s p99 ${redirect.p99Ms.toFixed(2)} ms (${answeredClicks} answered, ${clicksStored} clicks on disk); ` +
+        `collect ${collect.perSecond.toFixed(0)}/s p99 ${collect.p99Ms.toFixed(2)} ms (${answeredEvents} answered, ${eventsStored} events on disk)${ok ? "" : "  MISMATCH"}`,
+    );
+  }
+} finally {
+  baseline.stop(true);
+  await server.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+const row = (name: string, goal: string, key: "redirect" | "collect") => {
+  const r = results[key]!;
+  const ours = median(r.bantico.map((x) => x.perSecond));
+  const base = median(r.baseline.map((x) => x.perSecond));
+  const p99 = median(r.bantico.map((x) => x.p99Ms));
+  const baseP99 = median(r.baseline.map((x) => x.p99Ms));
+  console.log(
+    `${name.padEnd(30)} ${ours.toFixed(0).padStart(8)}/s  p99 ${p99.toFixed(2).padStart(6)} ms   | bare Bun.serve ${base.toFixed(0).padStart(8)}/s  p99 ${baseP99.toFixed(2).padStart(6)} ms   | goal ${goal}`,
+  );
+};
+const asset = trackerAsset();
+console.log(`\nmedians of ${RUNS} runs, wrk -t2 -c32 -d${SECONDS}s on loopback`);
+row("redirect /l/{slug} (10k links)", ">= 20000/s, p99 < 5 ms", "redirect");
+row("collect (each on disk)", ">= 10000/s", "collect");
+console.log(`${"tracker core size".padEnd(30)} ${asset.gzip.length} B gzip, ${asset.brotli.length} B brotli, ${asset.body.length} B minified | goal <= 1500 B gzip`);
+console.log(`every answered click and event found in the database: ${verified ? "yes" : "NO"}`);
+if (!verified) process.exitCode = 1;

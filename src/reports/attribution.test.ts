@@ -1,0 +1,53 @@
+// The report reads whole days from daily rollups and edge hours from hourly ones: the sums must
+// match the ledger whatever the range, also after a payment is re-attributed.
+import { afterAll, expect, test } from "bun:test";
+import { loadConfig } from "../config.ts";
+import { openInstance } from "../instance.ts";
+import { createProject } from "../projects/service.ts";
+import { tempDataDir } from "../testing/harness.ts";
+import { recordPayment } from "../payments/ledger.ts";
+import { emptyPayment } from "../payments/types.ts";
+import { seedLink } from "../payments/testing.ts";
+import { attributionReport } from "./attribution.ts";
+
+const data = tempDataDir("bantico-report");
+const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, BANTICO_SECRET: "report-test-secret-report-test-secret" }));
+afterAll(() => {
+  instance.close();
+  data.remove();
+});
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+test("whole days and edge hours add up to the same totals as the ledger", () => {
+  const { db } = instance.ctx;
+  const project = createProject(db, { name: "Report" });
+  seedLink(db, project.id, { id: "lnk_days", campaignId: "days" });
+  const base = Date.UTC(2026, 9, 10);
+  // One 1000-cent sale every 5 hours for 10 days, and traffic in the same hours.
+  const times = Array.from({ length: 48 }, (_, i) => base + i * 5 * HOUR + 17 * 60_000);
+  const bump = db.query(
+    `INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, clicks, visitors, signups) VALUES (?, ?, 'lnk_days', 'days', 1, 1, 0)
+     ON CONFLICT DO UPDATE SET clicks = clicks + 1`,
+  );
+  times.forEach((at, i) => {
+    recordPayment(db, project.id, { ...emptyPayment("api"), kind: "sale", key: `api:t${i}`, amount: 1000, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: at }, null, at);
+    bump.run(project.id, Math.floor(at / HOUR) * HOUR);
+    bump.run(project.id, Math.floor(at / HOUR) * HOUR);
+  });
+  const expectFor = (from: number, to: number) => {
+    const inRange = times.filter((t) => Math.floor(t / HOUR) * HOUR >= Math.floor(from / HOUR) * HOUR && t < to).length;
+    const [row] = attributionReport(db, project.id, { groupBy: "link", from, to, reportingCurrency: "USD" });
+    expect(row ?? { payments: 0, revenue: 0, clicks: 0 }).toMatchObject({ payments: inRange, revenue: inRange * 1000, clicks: inRange * 2 });
+  };
+  expectFor(base, base + 10 * DAY);
+  expectFor(base + 7 * HOUR, base + 3 * DAY + 13 * HOUR);
+  expectFor(base + 30 * HOUR, base + 40 * HOUR);
+  expectFor(base + 2 * DAY, base + 2 * DAY + 5 * HOUR);
+
+  // A refund moves the daily rollup too.
+  recordPayment(db, project.id, { ...emptyPayment("api"), kind: "refund", key: "api:r1", amount: -400, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: times[3]! }, null, times[3]!);
+  const [row] = attributionReport(db, project.id, { groupBy: "campaign", from: base, to: base + 10 * DAY, reportingCurrency: "USD" });
+  expect(row).toMatchObject({ key: "days", payments: 48, revenue: 48_000, refunds: 400, net: 47_600 });
+});

@@ -83,8 +83,7 @@ async function main(): Promise<void> {
     const db = server.instance.ctx.db;
     const project = listProjects(db)[0]!;
     const client = await signIn(server, EMAIL, PASSWORD);
-    const topLink = db.query<{ link_id: string }, [string]>("SELECT link_id FROM link_counters WHERE project_id = ? ORDER BY clicks DESC LIMIT 1").get(project.id)?.link_id
-      ?? db.query<{ id: string }, [string]>("SELECT id FROM links WHERE project_id = ? LIMIT 1").get(project.id)!.id;
+    const topLink = db.query<{ link_id: string }, [string]>("SELECT link_id FROM clicks WHERE project_id = ? ORDER BY ts DESC LIMIT 1").get(project.id)!.link_id;
     const payment = db.query<{ id: string }, [string]>("SELECT id FROM payments WHERE project_id = ? ORDER BY occurred_at DESC LIMIT 1").get(project.id)!.id;
     const profile = db.query<{ id: string }, [string]>("SELECT id FROM profiles WHERE project_id = ? LIMIT 1").get(project.id)!.id;
     const base = `/dashboard/${project.id}`;

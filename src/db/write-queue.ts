@@ -14,7 +14,7 @@ import type { Database } from "bun:sqlite";
 // worker racing a steady stream of commits rarely manages. So once the WAL passes a limit the
 // worker says so, and the queue itself finishes the checkpoint between two batches: by then the
 // worker has copied nearly everything, and this only stalls writes for the last frames and the
-// fsync, once per limit instead of every 4 MB.
+// fsync, once per 128 MB of WAL instead of every 4 MB.
 const CHECKPOINTER_SOURCE = `
 import { Database } from "bun:sqlite";
 let db = null;
@@ -49,7 +49,7 @@ self.onmessage = ({ data }) => {
 class BackgroundCheckpointer {
   private readonly worker: Worker;
 
-  constructor(path: string, onWalTooLong: () => void, intervalMs = 100, limitPages = 8192) {
+  constructor(path: string, onWalTooLong: () => void, intervalMs = 100, limitPages = 32_768) {
     this.worker = new Worker(URL.createObjectURL(new Blob([CHECKPOINTER_SOURCE], { type: "application/javascript" })));
     (this.worker as Worker & { unref(): void }).unref();
     this.worker.onmessage = () => onWalTooLong();

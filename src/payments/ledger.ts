@@ -208,7 +208,21 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
   );
   attributeStored(db, id, now, false);
   if (p.subscriptionId && p.kind === "sale") reattributeDependents(db, projectId, p.provider, p.subscriptionId, id, now);
+  if (p.kind === "sale" || p.kind === "renewal") adoptOrphans(db, projectId, p, id, now);
   return { duplicate: false, paymentIds: [id], outcome: `recorded ${p.kind} ${id}` };
+}
+
+/** Refunds and disputes that arrived before their sale (deliveries come out of order): attach and re-attribute them. */
+function adoptOrphans(db: Database, projectId: string, sale: IncomingPayment, saleId: string, now: number): void {
+  const orphans = prepared<{ id: string }, [string, string, string, string, string]>(
+    db,
+    `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
+       AND (payment_intent_id = ? OR charge_id = ? OR order_id = ?)`,
+  ).all(projectId, sale.provider, sale.paymentIntentId ?? "", sale.chargeId ?? "", sale.orderId ?? "");
+  for (const { id } of orphans) {
+    prepared(db, "UPDATE payments SET parent_payment_id = ? WHERE id = ?").run(saleId, id);
+    attributeStored(db, id, now, true);
+  }
 }
 
 /** The same payment seen again (retry, pull, or a richer object): fill gaps, re-attribute if it learned something. */

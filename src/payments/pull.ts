@@ -6,6 +6,7 @@ import { pullStripe } from "./stripe/pull.ts";
 import { pullPolar } from "./polar/pull.ts";
 import { explainStripeError } from "./stripe/client.ts";
 import { explainPolarError } from "./polar/client.ts";
+import { pruneRawEvents } from "./service.ts";
 
 export interface PullOutcome {
   processed: number;
@@ -55,6 +56,7 @@ export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVA
   };
   const tick = () => {
     for (const { projectId, provider } of pullableIntegrations(ctx.db)) void runNow(projectId, provider);
+    void ctx.writes.write((db) => pruneRawEvents(db, ctx.now())).catch(() => {});
   };
   const first = setTimeout(tick, 0);
   const timer = setInterval(tick, intervalMs);

@@ -208,6 +208,13 @@ export function rawEventsForPayment(db: Database, projectId: string, paymentId: 
     .map(toRawEvent);
 }
 
+/** Raw payloads are for debugging recent deliveries; providers stop retrying long before this. */
+export const RAW_EVENT_RETENTION_DAYS = 90;
+
+export function pruneRawEvents(db: Database, now: number): number {
+  return db.query("DELETE FROM provider_events WHERE received_at < ?").run(now - RAW_EVENT_RETENTION_DAYS * 86_400_000).changes;
+}
+
 /**
  * Call when a profile gains an email (identify): payments by that email that arrived before the
  * visitor identified are attributed again. Resolves to the ids whose method changed.

@@ -1,10 +1,9 @@
 // Views of the payments ledger: the table (also used by drill-downs and profiles) and one payment with its explanation.
 import { html, type Html } from "../../src/dashboard/html.ts";
 import type { PaymentEntry, RawProviderEvent } from "../../src/payments/service.ts";
-import { formatMoney } from "../../src/payments/money.ts";
 import { ATTRIBUTION_METHODS } from "../../src/attribution/engine.ts";
 import { PROVIDERS } from "../../src/payments/types.ts";
-import { contextValue, dataTable, formatTime } from "./parts.ts";
+import { contextValue, dataTable, formatTime, money } from "./parts.ts";
 
 export const METHOD_LABELS: Record<(typeof ATTRIBUTION_METHODS)[number], string> = {
   metadata_link: "Checkout metadata: link",
@@ -23,7 +22,7 @@ export interface PaymentLinks {
 
 /** Money of one entry: negative for refunds and disputes, in its own currency. */
 export function amount(p: Pick<PaymentEntry, "net" | "currency">): string {
-  return formatMoney(p.net, p.currency);
+  return money(p.net, p.currency);
 }
 
 export function paymentsTable(payments: PaymentEntry[], links: PaymentLinks, empty = "No payments in this period."): Html {
@@ -110,7 +109,7 @@ export function paymentDetail(v: PaymentDetailView): Html {
       <h2>${amount(p)} <span class="badge">${p.kind}</span></h2>
       <dl class="facts">
         <dt>Occurred</dt><dd>${formatTime(Date.parse(p.occurredAt), v.links.timezone)}</dd>
-        <dt>Amount</dt><dd>${formatMoney(p.amount, p.currency)}${p.tax ? html` incl. ${formatMoney(p.tax, p.currency)} tax` : null}</dd>
+        <dt>Amount</dt><dd>${money(p.amount, p.currency)}${p.tax ? html` incl. ${money(p.tax, p.currency)} tax` : null}</dd>
         <dt>Customer</dt><dd>${p.email ?? html`<span class="muted">unknown</span>`}</dd>
         <dt>Provider</dt><dd>${p.provider} · <code>${p.providerIds.key}</code></dd>
         ${p.description ? html`<dt>Description</dt><dd>${p.description}</dd>` : null}

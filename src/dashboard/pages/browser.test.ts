@@ -50,7 +50,7 @@ beforeAll(async () => {
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/dashboard\//);
-});
+}, 60_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -156,6 +156,16 @@ describe("in a real browser", () => {
         await page.screenshot({ path: join(SCREENSHOTS, `${name}-${label}.png`), fullPage: true });
       }
     }
+    // Dark mode: charts draw in currentColor and the theme's colours, so they follow the scheme.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.emulateMedia({ colorScheme: "dark" });
+    for (const [name, path] of [["overview", "?range=today"], ["funnel", "/funnel?range=today"], ["link", `/links/${linkId}?range=today`]] as const) {
+      await page.goto(`${base}${path}`);
+      const [text, background] = await page.evaluate(() => [getComputedStyle(document.body).color, getComputedStyle(document.body).backgroundColor]);
+      expect(text).not.toBe(background);
+      await page.screenshot({ path: join(SCREENSHOTS, `${name}-desktop-dark.png`), fullPage: true });
+    }
+    await page.emulateMedia({ colorScheme: "light" });
     expect(dialogs).toEqual([]);
   }, 120_000);
 });

@@ -4,7 +4,7 @@ import { timeSeriesChart } from "../charts.ts";
 import { formatMinorUnits } from "../../payments/money.ts";
 import { bucketize, type Buckets } from "./time.ts";
 import type { Revenue } from "./payments.sql.ts";
-import { chartCard, moneyLines, type StatTile } from "../../../views/pages/parts.ts";
+import { chartCard, formatCount, moneyLines, type StatTile } from "../../../views/pages/parts.ts";
 
 const sum = (rows: Revenue[], pick: (r: Revenue) => number) => rows.reduce((total, r) => total + pick(r), 0);
 
@@ -13,7 +13,7 @@ export function revenueTiles(current: Revenue[], previous: Revenue[]): StatTile[
   const main = current[0]?.currency ?? previous[0]?.currency;
   const net = (rows: Revenue[]) => rows.find((r) => r.currency === main)?.net ?? 0;
   return [
-    { label: "Payments", value: new Intl.NumberFormat("en").format(sum(current, (r) => r.payments)), current: sum(current, (r) => r.payments), previous: sum(previous, (r) => r.payments) },
+    { label: "Payments", value: formatCount(sum(current, (r) => r.payments)), current: sum(current, (r) => r.payments), previous: sum(previous, (r) => r.payments) },
     {
       label: "Net revenue",
       value: moneyLines(current.map((r) => ({ currency: r.currency, amount: r.net })), "0"),

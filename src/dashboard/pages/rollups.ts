@@ -3,8 +3,8 @@
 // The hourly rollups hold one row per hour and attribution context, about a million rows for 10M
 // events: summing a month of them takes seconds. Ranges longer than two days are therefore read
 // per local day, each closed day folded once into its contexts (a few thousand rows) and kept in
-// memory; the day still running, and short ranges, are read live. A closed day is refolded after
-// STALE_MS, so a payment backfilled into last week shows up within minutes.
+// memory; short ranges are read live. A closed day is refolded after STALE_MS, so a payment
+// backfilled into last week shows up within minutes; the day still running after OPEN_DAY_MS.
 import type { Database } from "bun:sqlite";
 import type { DashboardRequest } from "../routing.ts";
 import { addDays, localDate, startOfLocalDay } from "../range.ts";
@@ -13,6 +13,10 @@ import { DIMENSIONS, trafficBy, trafficByHour, trafficTotals, type ContextFilter
 import { revenueBy, revenueByHour, revenueTotals, type Revenue } from "./payments.sql.ts";
 
 const STALE_MS = 5 * 60_000;
+// The day still running is refolded at most this often: a page reads it several times per request.
+const OPEN_DAY_MS = 10_000;
+// About a year of days for a few projects; a day is a few thousand small rows.
+const MAX_DAYS = 1500;
 const CONTEXT_COLUMNS = Object.values(DIMENSIONS);
 
 type Context = Record<Dimension, string>;
@@ -118,16 +122,20 @@ function days(db: Database, projectId: string, range: TimeRange, timeZone: strin
     const end = Math.min(startOfLocalDay(nextDate, timeZone), range.to);
     // Rollup hours are whole UTC hours: a day must start and end on one to be folded exactly.
     if (start % HOUR_MS !== 0 || end % HOUR_MS !== 0 || start < range.from) return null;
-    if (end + HOUR_MS > now) out.push(fold(db, projectId, start, end));
+    const key = `${projectId}|${start}|${end}`;
+    const hit = cache.get(key);
+    const maxAge = end + HOUR_MS > now ? OPEN_DAY_MS : STALE_MS;
+    if (hit && now - hit.at < maxAge && now >= hit.at) out.push(hit.day);
     else {
-      const key = `${projectId}|${start}|${end}`;
-      const hit = cache.get(key);
-      if (hit && now - hit.at < STALE_MS) out.push(hit.day);
-      else {
-        const day = fold(db, projectId, start, end);
-        cache.set(key, { at: now, day });
-        out.push(day);
+      const day = fold(db, projectId, start, end);
+      cache.delete(key);
+      cache.set(key, { at: now, day });
+      // Bounded memory: past MAX_DAYS folded days, forget the ones folded longest ago.
+      for (const oldest of cache.keys()) {
+        if (cache.size <= MAX_DAYS) break;
+        cache.delete(oldest);
       }
+      out.push(day);
     }
     date = nextDate;
     start = end;
@@ -268,8 +276,7 @@ export function eventCount(q: RollupQuery, name: string): number {
   const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
   if (!list) return sum(rows(q.range.from, q.range.to));
   let total = 0;
-  // Only closed days keep their counts; a day still running is folded afresh on every request anyway.
-  for (const day of list) total += sum(day.end + HOUR_MS > q.now ? rows(day.start, day.end) : memo(day, `e|${name}`, () => rows(day.start, day.end)));
+  for (const day of list) total += sum(memo(day, `e|${name}`, () => rows(day.start, day.end)));
   return total;
 }
 

@@ -100,6 +100,16 @@ describe("Stripe webhooks", () => {
     expect(refunds.every((r) => r.attribution.linkId === "lnk_launch" && r.attribution.method === "customer")).toBe(true);
   });
 
+  test("a refund delivered before its sale is still taken off the sale's link", async () => {
+    const session = checkoutSession({ amount_total: 3000, metadata: { linkId: "lnk_launch" } });
+    const ch = charge({ amount: 3000, payment_intent: session.payment_intent, amount_refunded: 3000, refunded: true });
+    await send(stripeEvent("charge.refunded", ch));
+    await send(stripeEvent("checkout.session.completed", session));
+    const [refund] = payments({ kind: "refund" }).filter((p) => p.providerIds.chargeId === ch.id);
+    expect(refund).toMatchObject({ amount: -3000, attribution: { method: "customer", linkId: "lnk_launch" } });
+    expect(refund!.parentPaymentId).toBe(payments().find((p) => p.providerIds.checkoutSessionId === session.id)!.id);
+  });
+
   test("a dispute is a negative entry, and a won dispute puts the money back", async () => {
     const session = checkoutSession({ amount_total: 2000, metadata: { campaignId: "disputed" } });
     await send(stripeEvent("checkout.session.completed", session));

@@ -47,6 +47,8 @@ async function snap(name: string) {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-desktop.png`), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
+  // On a phone nothing may push the page sideways (wide tables scroll inside their own box).
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone-top.png`) });
   await page.setViewportSize({ width: 1280, height: 900 });

@@ -35,3 +35,7 @@ document.addEventListener("submit", (event) => {
 for (const input of document.querySelectorAll("input[data-detect-timezone]")) {
   if (!input.value) input.value = Intl.DateTimeFormat().resolvedOptions().timeZone ?? "";
 }
+
+// After a refused form, the first field with an error gets the focus (and the screen reader's attention).
+// Run after load: scrolling to the URL's #fragment would otherwise take the focus back.
+window.addEventListener("load", () => setTimeout(() => document.querySelector("[aria-invalid='true']")?.focus(), 0));

@@ -107,6 +107,8 @@ test("changing settings in the form, with an error next to a field first", async
   await page.fill("#f-currency", "XYZ");
   await submit("#project button[type=submit]");
   await expect(page.locator("#f-currency-error").textContent()).resolves.toContain("is not an ISO 4217 currency code");
+  // The first field with an error has the focus, so keyboard and screen-reader users land on it.
+  await page.waitForFunction(() => document.activeElement?.id === "f-currency");
   await snap("settings-errors");
   await page.fill("#f-currency", "eur");
   await page.selectOption("#f-timezone", "Europe/Berlin");

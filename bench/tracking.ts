@@ -20,6 +20,7 @@ const UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML,
 
 interface WrkResult {
   requests: number;
+  cpuMicrosPerRequest: number;
   perSecond: number;
   p99Ms: number;
   non2xx3xx: number;
@@ -34,19 +35,24 @@ function milliseconds(value: string): number {
 }
 
 async function wrk(url: string, script: string): Promise<WrkResult> {
+  // Both servers run in this process, so its CPU time during a phase is what answering cost; unlike
+  // requests per second, that barely moves when other work shares the cores.
+  const cpuBefore = process.cpuUsage();
   const proc = Bun.spawn([WRK, "-t2", "-c32", `-d${SECONDS}s`, "--latency", "-s", script, url], { stdout: "pipe", stderr: "pipe" });
   const out = await new Response(proc.stdout).text();
   await proc.exited;
+  const cpu = process.cpuUsage(cpuBefore);
   const number = (pattern: RegExp) => Number(pattern.exec(out)?.[1] ?? 0);
+  const requests = number(/(\d+) requests in/);
   return {
-    requests: number(/(\d+) requests in/),
+    requests,
+    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(requests, 1),
     perSecond: number(/Requests\/sec:\s+([\d.]+)/),
     p99Ms: milliseconds(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "NaN"),
     non2xx3xx: number(/Non-2xx or 3xx responses: (\d+)/),
     errors: [...out.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0),
   };
 }
-
 
 const work = mkdtempSync(join(tmpdir(), "bantico-bench-"));
 const server = startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: join(work, "data") }), { hostname: "127.0.0.1" });
@@ -160,8 +166,11 @@ const row = (name: string, goal: string, key: "redirect" | "skewed" | "collect")
   const base = median(r.baseline.map((x) => x.perSecond));
   const p99 = median(r.bantico.map((x) => x.p99Ms));
   const baseP99 = median(r.baseline.map((x) => x.p99Ms));
+  const cpu = median(r.bantico.map((x) => x.cpuMicrosPerRequest));
+  const baseCpu = median(r.baseline.map((x) => x.cpuMicrosPerRequest));
   console.log(
-    `${name.padEnd(36)} ${ours.toFixed(0).padStart(8)}/s  p99 ${p99.toFixed(2).padStart(6)} ms   | bare Bun.serve ${base.toFixed(0).padStart(8)}/s  p99 ${baseP99.toFixed(2).padStart(6)} ms   | goal ${goal}`,
+    `${name.padEnd(36)} ${ours.toFixed(0).padStart(8)}/s  p99 ${p99.toFixed(2).padStart(6)} ms  ${cpu.toFixed(0).padStart(4)} µs CPU/req` +
+      `   | bare Bun.serve ${base.toFixed(0).padStart(8)}/s  p99 ${baseP99.toFixed(2).padStart(6)} ms  ${baseCpu.toFixed(0).padStart(4)} µs CPU/req   | goal ${goal}`,
   );
 };
 const asset = trackerAsset();

@@ -7,6 +7,7 @@ import { api } from "./api/index.ts";
 import { trackingRoutes } from "./tracking/routes.ts";
 import { linkRoutes } from "./links/redirect.ts";
 import { paymentWebhooks } from "./payments/webhooks.ts";
+import { dashboard } from "./dashboard/index.ts";
 
 export function createApp(ctx: AppContext) {
   return new Elysia()
@@ -19,7 +20,8 @@ export function createApp(ctx: AppContext) {
     .use(trackingRoutes(ctx))
     .use(linkRoutes(ctx))
     .use(api(ctx))
-    .use(paymentWebhooks(ctx));
+    .use(paymentWebhooks(ctx))
+    .use(dashboard(ctx));
 }
 
 export type App = ReturnType<typeof createApp>;

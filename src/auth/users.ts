@@ -32,10 +32,53 @@ export async function createUser(
   if (input.password.length < MIN_PASSWORD_LENGTH) throw new UserInputError(`the password needs at least ${MIN_PASSWORD_LENGTH} characters`);
   if (!ROLES.includes(role)) throw new UserInputError(`role must be one of ${ROLES.join(", ")}`);
   if (findUserByEmail(db, email)) throw new UserInputError(`a user with email ${email} already exists`);
-  const passwordHash = await Bun.password.hash(input.password, { algorithm: "argon2id" });
+  return insertUser(db, { email, passwordHash: await hashPassword(input.password), role }, now);
+}
+
+export function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: "argon2id" });
+}
+
+/** Inserts a user whose password is already hashed (synchronous, so it can sit in a transaction). */
+export function insertUser(db: Database, input: { email: string; passwordHash: string; role: Role }, now = Date.now()): User {
+  const email = normalizeEmail(input.email);
   const id = newId("usr", 12);
-  db.query("INSERT INTO users (id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)").run(id, email, passwordHash, role, now);
-  return { id, email, role, createdAt: now };
+  db.query("INSERT INTO users (id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)").run(id, email, input.passwordHash, input.role, now);
+  return { id, email, role: input.role, createdAt: now };
+}
+
+/** Why an email/password pair cannot make an account, per field; empty when it can. */
+export function validateCredentials(email: string, password: string): { email?: string; password?: string } {
+  const errors: { email?: string; password?: string } = {};
+  if (!EMAIL.test(normalizeEmail(email))) errors.email = email.trim() ? `"${email.trim()}" is not an email address.` : "Enter an email address.";
+  if (password.length < MIN_PASSWORD_LENGTH) errors.password = `The password needs at least ${MIN_PASSWORD_LENGTH} characters.`;
+  else if (password.length > 1000) errors.password = "The password is longer than 1000 characters.";
+  return errors;
+}
+
+export async function setPassword(db: Database, userId: string, password: string): Promise<void> {
+  db.query("UPDATE users SET password_hash = ? WHERE id = ?").run(await hashPassword(password), userId);
+}
+
+export function getUser(db: Database, id: string): User | null {
+  const row = db.query<Omit<UserRow, "password_hash">, [string]>("SELECT id, email, role, created_at FROM users WHERE id = ?").get(id);
+  return row ? { id: row.id, email: row.email, role: row.role, createdAt: row.created_at } : null;
+}
+
+export function listUsers(db: Database): User[] {
+  return db
+    .query<Omit<UserRow, "password_hash">, []>("SELECT id, email, role, created_at FROM users ORDER BY created_at, email")
+    .all()
+    .map((row) => ({ id: row.id, email: row.email, role: row.role, createdAt: row.created_at }));
+}
+
+export function setUserRole(db: Database, id: string, role: Role): boolean {
+  return db.query("UPDATE users SET role = ? WHERE id = ?").run(role, id).changes > 0;
+}
+
+/** Removes a user; their sessions go with them (ON DELETE CASCADE). */
+export function deleteUser(db: Database, id: string): boolean {
+  return db.query("DELETE FROM users WHERE id = ?").run(id).changes > 0;
 }
 
 interface UserRow {

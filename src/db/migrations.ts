@@ -4,10 +4,12 @@ import core from "../../migrations/001_core.sql" with { type: "text" };
 import journeys from "../../migrations/002_journeys.sql" with { type: "text" };
 import tracking from "../../migrations/003_tracking.sql" with { type: "text" };
 import payments from "../../migrations/004_payments.sql" with { type: "text" };
+import dashboard from "../../migrations/005_dashboard.sql" with { type: "text" };
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "001_core.sql", sql: core },
   { version: 2, name: "002_journeys.sql", sql: journeys },
   { version: 3, name: "003_tracking.sql", sql: tracking },
   { version: 4, name: "004_payments.sql", sql: payments },
+  { version: 5, name: "005_dashboard.sql", sql: dashboard },
 ];

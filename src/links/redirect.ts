@@ -15,33 +15,61 @@ const UTM_FROM_CONTEXT = [
   ["utm_content", "content"],
 ] as const;
 
+/** What a redirect needs from a destination, worked out once per link version instead of per click. */
+interface Destination {
+  /** The destination up to its fragment, and the separator to append parameters with. */
+  base: string;
+  separator: string;
+  fragment: string;
+  /** Query parameter names the destination already has. */
+  present: ReadonlySet<string>;
+  /** The link's utm_* the destination lacks, as [name, encoded pair]. */
+  utm: [string, string][];
+}
+
+const destinations = new WeakMap<ActiveLink, Destination>();
+
+const pair = (name: string, value: string) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+
+function destinationOf(link: ActiveLink): Destination {
+  let destination = destinations.get(link);
+  if (!destination) {
+    const url = link.destinationUrl;
+    const hashAt = url.indexOf("#");
+    const base = hashAt === -1 ? url : url.slice(0, hashAt);
+    const present = new Set(new URL(url).searchParams.keys());
+    destination = {
+      base,
+      separator: !base.includes("?") ? "?" : base.endsWith("?") || base.endsWith("&") ? "" : "&",
+      fragment: hashAt === -1 ? "" : url.slice(hashAt),
+      present,
+      utm: UTM_FROM_CONTEXT.flatMap(([param, field]): [string, string][] => {
+        const value = link.context[field];
+        return value && !present.has(param) ? [[param, pair(param, value)]] : [];
+      }),
+    };
+    destinations.set(link, destination);
+  }
+  return destination;
+}
+
 /**
  * The destination with the short URL's query forwarded, the link's utm_* added and bt_click set.
  * Only appends, so the destination's own query (and its encoding) and fragment stay exactly as written.
  */
 export function redirectTarget(link: ActiveLink, shortUrlQuery: URLSearchParams, clickId: string | null): string {
-  const destination = new URL(link.destinationUrl);
-  const present = new Set(destination.searchParams.keys());
+  const { base, separator, fragment, present, utm } = destinationOf(link);
   const additions: string[] = [];
-  const add = (name: string, value: string) => {
-    present.add(name);
-    additions.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
-  };
-  for (const [name, value] of shortUrlQuery) if (name !== "bt_click" && !present.has(name)) add(name, value);
-  for (const [param, field] of UTM_FROM_CONTEXT) {
-    const value = link.context[field];
-    if (value && !present.has(param)) add(param, value);
+  const forwarded = new Set<string>();
+  for (const [name, value] of shortUrlQuery) {
+    if (name === "bt_click" || present.has(name) || forwarded.has(name)) continue;
+    forwarded.add(name);
+    additions.push(pair(name, value));
   }
-  if (clickId) {
-    present.delete("bt_click");
-    add("bt_click", clickId);
-  }
-  if (additions.length === 0) return destination.href;
-  const hashAt = link.destinationUrl.indexOf("#");
-  const base = hashAt === -1 ? link.destinationUrl : link.destinationUrl.slice(0, hashAt);
-  const fragment = hashAt === -1 ? "" : link.destinationUrl.slice(hashAt);
-  const separator = !base.includes("?") ? "?" : base.endsWith("?") || base.endsWith("&") ? "" : "&";
-  return `${base}${separator}${additions.join("&")}${fragment}`;
+  for (const [param, encoded] of utm) if (!forwarded.has(param)) additions.push(encoded);
+  // Click ids are URL-safe by construction.
+  if (clickId) additions.push(`bt_click=${clickId}`);
+  return additions.length === 0 ? link.destinationUrl : `${base}${separator}${additions.join("&")}${fragment}`;
 }
 
 function referrerHostOf(request: Request): string | null {
@@ -63,7 +91,7 @@ function notFoundPage(): Response {
 
 function redirect(location: string): Response {
   // 302, never 301: a cached permanent redirect would skip the next click's record.
-  return new Response(null, { status: 302, headers: { location, "cache-control": "no-store", "referrer-policy": "no-referrer-when-downgrade" } });
+  return new Response(null, { status: 302, headers: { location, "cache-control": "no-store" } });
 }
 
 /** The redirect, as a list of steps: find the link, let bots through uncounted, record the click, redirect. */

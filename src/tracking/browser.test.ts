@@ -74,7 +74,7 @@ async function newContext(options: { privacySignal?: "gpc" | "dnt" } = {}): Prom
 }
 
 /** Polls the database until `read` returns something truthy (events are stored asynchronously by the page). */
-async function eventually<T>(read: () => T, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {
+async function eventually<T>(read: () => T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = read();
@@ -179,6 +179,24 @@ describe("the tracker in a browser", () => {
     });
   }
 
+  test("where storage and cookies are denied, page views are still counted", async () => {
+    const context = await newContext();
+    await context.addInitScript(`
+      const deny = () => { throw new DOMException("denied", "SecurityError"); };
+      Object.defineProperty(window, "sessionStorage", { get: deny });
+      Object.defineProperty(Document.prototype, "cookie", { get: deny, set: deny });
+    `);
+    try {
+      const tab = await context.newPage();
+      await tab.goto(siteUrl("/persist/denied"));
+      await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+      const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
+      expect(eventsOf(sessionId).map((e) => e.path)).toContain("/persist/denied");
+    } finally {
+      await context.close();
+    }
+  });
+
   test("data-api sends the events through a first-party proxy", async () => {
     const context = await newContext();
     try {
@@ -196,11 +214,15 @@ describe("the tracker in a browser", () => {
 
   test("when the page is hidden, time on page is sent as engagement and data-vitals reports web vitals", async () => {
     const context = await newContext();
+    // A script's load event fires after it ran: then the vitals add-on listens for the page being hidden.
+    await context.addInitScript(`document.addEventListener("load", (event) => {
+      if (event.target.src && event.target.src.endsWith("/bantico-vitals.js")) window.vitalsLoaded = true;
+    }, true);`);
     try {
       const tab = await context.newPage();
       await tab.goto(siteUrl("/vitals/page"));
       await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
-      await tab.waitForFunction(() => [...document.scripts].some((s) => s.src.endsWith("/bantico-vitals.js")) && performance.getEntriesByType("paint").length > 0);
+      await tab.waitForFunction(() => (window as any).vitalsLoaded === true && performance.getEntriesByType("paint").length > 0);
       await tab.waitForLoadState("networkidle");
       const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
       // Hiding the tab five seconds later, without making the test wait five seconds.

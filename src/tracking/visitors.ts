@@ -5,7 +5,9 @@ import type { Database } from "bun:sqlite";
 import { prepared } from "./statements.ts";
 
 interface Salts {
-  day: string;
+  /** The UTC day [start, end) in unix ms, so the hot path checks the day without formatting a date. */
+  dayStart: number;
+  dayEnd: number;
   today: Uint8Array;
   yesterday: Uint8Array | null;
 }
@@ -19,9 +21,10 @@ export function utcDay(ts: number): string {
 
 /** Today's and yesterday's salts; on the first call of a day, creates today's and deletes older ones. */
 export function dailySalts(db: Database, now: number): Salts {
-  const day = utcDay(now);
   const cached = cache.get(db);
-  if (cached?.day === day) return cached;
+  if (cached && now >= cached.dayStart && now < cached.dayEnd) return cached;
+  const day = utcDay(now);
+  const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
   const yesterdayDay = utcDay(now - DAY_MS);
   const salts = db.transaction(() => {
     db.query("INSERT OR IGNORE INTO visitor_salts (day, salt, created_at) VALUES (?, ?, ?)").run(day, crypto.getRandomValues(new Uint8Array(32)), now);
@@ -32,7 +35,8 @@ export function dailySalts(db: Database, now: number): Salts {
     db.exec("PRAGMA secure_delete = OFF");
     const rows = db.query<{ day: string; salt: Uint8Array }, [string, string]>("SELECT day, salt FROM visitor_salts WHERE day IN (?, ?)").all(day, yesterdayDay);
     return {
-      day,
+      dayStart,
+      dayEnd: dayStart + DAY_MS,
       today: rows.find((row) => row.day === day)!.salt,
       yesterday: rows.find((row) => row.day === yesterdayDay)?.salt ?? null,
     };

@@ -1,0 +1,141 @@
+// Dashboard pages at scale: seeds 10M events and 1M payments (with their rollups) into a temp data dir,
+// then requests every data page for a 30-day range on the real server and prints each page's p95
+// beside /healthz on the same server. Goal: every page under 300 ms.
+//
+//   npx bun bench/dashboard.ts [--events N] [--payments N] [--requests N] [--keep DIR]
+//
+// --keep DIR seeds into DIR once and reuses it on the next run (seeding is most of the time).
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../src/config.ts";
+import { openInstance } from "../src/instance.ts";
+import { startServer } from "../src/server.ts";
+import { createProject, listProjects } from "../src/projects/service.ts";
+import { createUser } from "../src/auth/users.ts";
+import { databasePath } from "../src/db/database.ts";
+import { signIn } from "../src/dashboard/test-client.ts";
+import { HOUR_MS } from "../src/dashboard/pages/time.ts";
+import { seedJourneys, seedPayments } from "./seed-dashboard.ts";
+
+function flag(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
+}
+
+const EVENTS = Number(flag("events", "10000000"));
+const PAYMENTS = Number(flag("payments", "1000000"));
+const REQUESTS = Number(flag("requests", "20"));
+const DAYS = 90;
+const keep = flag("keep", "");
+const dataDir = keep || mkdtempSync(join(tmpdir(), "bantico-bench-dashboard-"));
+const EMAIL = "bench@example.com";
+const PASSWORD = "benchmark password";
+
+// The history ends at the next full hour so "the last 30 days" is full of data.
+const end = Math.ceil(Date.now() / HOUR_MS) * HOUR_MS;
+
+async function seed(): Promise<void> {
+  const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0" }));
+  const db = instance.ctx.db;
+  const project = createProject(db, { name: "Bench" });
+  await createUser(db, { email: EMAIL, password: PASSWORD, role: "owner" });
+  // Bulk load: no journal, no fsync, indexes built once at the end instead of row by row.
+  db.exec("PRAGMA journal_mode = OFF");
+  db.exec("PRAGMA synchronous = OFF");
+  db.exec("PRAGMA cache_size = -1000000");
+  const indexes = db
+    .query<{ name: string; sql: string }, []>(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('events', 'sessions', 'clicks', 'payments', 'provider_events')",
+    )
+    .all();
+  for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
+  let t = performance.now();
+  const journeys = seedJourneys(db, { projectId: project.id, events: EVENTS, end, days: DAYS });
+  console.log(
+    `seeded ${journeys.events.toLocaleString("en")} events, ${journeys.sessions.toLocaleString("en")} sessions, ${journeys.clicks.toLocaleString("en")} clicks, ` +
+      `${journeys.profiles.toLocaleString("en")} profiles, ${journeys.rollupRows.toLocaleString("en")} traffic rollup rows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+  t = performance.now();
+  const payments = seedPayments(db, { projectId: project.id, payments: PAYMENTS, end, days: DAYS, linkIds: journeys.linkIds });
+  console.log(
+    `seeded ${payments.payments.toLocaleString("en")} payments, ${payments.providerEvents.toLocaleString("en")} provider events, ${payments.rollupRows.toLocaleString("en")} revenue rollup rows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+  t = performance.now();
+  for (const index of indexes) db.exec(index.sql);
+  console.log(`built ${indexes.length} indexes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  db.exec("PRAGMA journal_mode = WAL");
+  instance.close();
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const seedStart = performance.now();
+  if (!existsSync(databasePath(dataDir))) await seed();
+  else console.log(`reusing seeded data in ${dataDir}`);
+  console.log(`seeding total: ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+
+  const server = startServer(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0" }), { hostname: "127.0.0.1" });
+  try {
+    const db = server.instance.ctx.db;
+    const project = listProjects(db)[0]!;
+    const client = await signIn(server, EMAIL, PASSWORD);
+    const topLink = db.query<{ link_id: string }, [string]>("SELECT link_id FROM link_counters WHERE project_id = ? ORDER BY clicks DESC LIMIT 1").get(project.id)?.link_id
+      ?? db.query<{ id: string }, [string]>("SELECT id FROM links WHERE project_id = ? LIMIT 1").get(project.id)!.id;
+    const payment = db.query<{ id: string }, [string]>("SELECT id FROM payments WHERE project_id = ? ORDER BY occurred_at DESC LIMIT 1").get(project.id)!.id;
+    const profile = db.query<{ id: string }, [string]>("SELECT id FROM profiles WHERE project_id = ? LIMIT 1").get(project.id)!.id;
+    const base = `/dashboard/${project.id}`;
+    const pages: [string, string][] = [
+      ["/healthz (baseline)", "/healthz"],
+      ["overview", base],
+      ["overview, filtered by source", `${base}?source=twitter`],
+      ["links", `${base}/links`],
+      ["link page", `${base}/links/${topLink}`],
+      ["campaigns", `${base}/campaigns`],
+      ["campaign drill-down", `${base}/campaigns/campaign_1`],
+      ["sources", `${base}/sources`],
+      ["mediums", `${base}/mediums`],
+      ["contents", `${base}/contents`],
+      ["leads", `${base}/leads`],
+      ["funnel", `${base}/funnel`],
+      ["funnel, filtered by campaign", `${base}/funnel?campaign=campaign_1`],
+      ["payments", `${base}/payments`],
+      ["payments, method=session", `${base}/payments?method=session`],
+      ["payment page", `${base}/payments/${payment}`],
+      ["profiles", `${base}/profiles`],
+      ["profile page", `${base}/profiles/${encodeURIComponent(profile)}`],
+      ["live events", `${base}/live`],
+      ["live feed (poll)", `${base}/live/feed`],
+    ];
+    console.log(`\n30-day range (default), ${REQUESTS} sequential requests per page after one warm-up request; goal p95 < 300 ms`);
+    console.log(`${"page".padEnd(32)} ${"first".padStart(9)} ${"p50".padStart(9)} ${"p95".padStart(9)}`);
+    let over = 0;
+    for (const [name, path] of pages) {
+      let t = performance.now();
+      const first = await client.get(path);
+      if (first.status !== 200) throw new Error(`${path} answered ${first.status}`);
+      await first.arrayBuffer();
+      const firstMs = performance.now() - t;
+      const times: number[] = [];
+      for (let i = 0; i < REQUESTS; i++) {
+        t = performance.now();
+        const response = await client.get(path);
+        await response.arrayBuffer();
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      const p95 = percentile(times, 95);
+      if (name !== "/healthz (baseline)" && p95 >= 300) over++;
+      console.log(`${name.padEnd(32)} ${firstMs.toFixed(1).padStart(6)} ms ${percentile(times, 50).toFixed(1).padStart(6)} ms ${p95.toFixed(1).padStart(6)} ms${p95 >= 300 ? "  over goal" : ""}`);
+    }
+    console.log(over === 0 ? "\nevery page under 300 ms at p95" : `\n${over} page(s) over 300 ms at p95`);
+  } finally {
+    await server.stop();
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

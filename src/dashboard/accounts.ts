@@ -1,0 +1,207 @@
+// Signing in and out: first-start setup, login (throttled), logout, password change, new projects,
+// and the entry redirects (/ and /dashboard).
+import { Elysia } from "elysia";
+import type { AppContext } from "../context.ts";
+import { createProject, listProjects } from "../projects/service.ts";
+import {
+  countUsers,
+  hashPassword,
+  insertUser,
+  normalizeEmail,
+  setPassword,
+  validateCredentials,
+  verifyPassword,
+} from "../auth/users.ts";
+import { createSession, csrfMatches, deleteSession, deleteUserSessions, findSession, SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
+import { FailureLimiter } from "../auth/rate-limit.ts";
+import { randomString } from "../core/ids.ts";
+import { clearCookie, isSecureRequest, readCookie, setCookie } from "./cookies.ts";
+import { CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext } from "./routing.ts";
+import { bareLayout } from "../../views/layout.ts";
+import { accountPage, loginPage, newProjectPage, setupPage } from "../../views/auth.ts";
+import type { FieldErrors } from "../../views/components.ts";
+
+/** Before sign-in there is no session: forms carry a token that must equal this cookie (double submit). */
+const PRE_SESSION_COOKIE = "bantico_csrf";
+
+const LOGIN_LIMIT_PER_ACCOUNT = { limit: 5, windowMs: 15 * 60_000 };
+const LOGIN_LIMIT_PER_IP = { limit: 30, windowMs: 15 * 60_000 };
+
+function preSessionToken(request: Request): { token: string; cookie: string | null } {
+  const existing = readCookie(request, PRE_SESSION_COOKIE);
+  if (existing && /^[A-Za-z0-9]{32}$/.test(existing)) return { token: existing, cookie: null };
+  const token = randomString(32);
+  return { token, cookie: token };
+}
+
+function withCookies(response: Response, cookies: (string | null)[]): Response {
+  for (const c of cookies) if (c) response.headers.append("set-cookie", c);
+  return response;
+}
+
+function readPublicForm(request: Request): Promise<FormData> {
+  return request.formData().catch(() => new FormData());
+}
+
+function see(location: string, cookies: (string | null)[] = []): Response {
+  return withCookies(new Response(null, { status: 303, headers: { location, "cache-control": "no-store" } }), cookies);
+}
+
+/** The public routes (setup, login, logout) and the signed-in account routes. */
+export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
+  const perAccount = new FailureLimiter(LOGIN_LIMIT_PER_ACCOUNT);
+  const perIp = new FailureLimiter(LOGIN_LIMIT_PER_IP);
+  const secure = (request: Request) => isSecureRequest(request, ctx.config);
+  const sessionCookie = (request: Request, token: string) =>
+    setCookie(SESSION_COOKIE, token, { maxAgeSeconds: SESSION_TTL_MS / 1000, secure: secure(request) });
+  const preSessionCookie = (request: Request, token: string | null) =>
+    token ? setCookie(PRE_SESSION_COOKIE, token, { maxAgeSeconds: 86_400, secure: secure(request) }) : null;
+  const currentSession = (request: Request) => findSession(ctx.db, readCookie(request, SESSION_COOKIE), ctx.now());
+
+  function renderSetup(request: Request, values: Record<string, string>, errors: FieldErrors, status = 200, formError: string | null = null) {
+    const { token, cookie } = preSessionToken(request);
+    return withCookies(pageResponse(bareLayout("Set up", setupPage({ csrfToken: token, values, errors, formError })), status), [preSessionCookie(request, cookie)]);
+  }
+
+  function renderLogin(request: Request, data: { email?: string; next: string | null; error?: string | null; notice?: string | null }, status = 200) {
+    const { token, cookie } = preSessionToken(request);
+    const page = loginPage({ csrfToken: token, email: data.email ?? "", next: data.next, error: data.error, notice: data.notice });
+    return withCookies(pageResponse(bareLayout("Sign in", page), status), [preSessionCookie(request, cookie)]);
+  }
+
+  router
+    .account("GET", "/account", (req) =>
+      renderPage(req, { title: "Account", body: accountPage({ csrfToken: req.session.csrfToken, email: req.user.email, role: req.user.role, errors: {} }) }),
+    )
+    .account(
+      "POST",
+      "/account/password",
+      async (req) => {
+        const current = formString(req.form, "currentPassword");
+        const next = formString(req.form, "newPassword");
+        const confirm = formString(req.form, "confirmPassword");
+        const errors: FieldErrors = {};
+        if (!(await verifyPassword(ctx.db, req.user.email, current))) errors.currentPassword = "This is not your current password.";
+        const check = validateCredentials(req.user.email, next);
+        if (check.password) errors.newPassword = check.password;
+        else if (next !== confirm) errors.confirmPassword = "The two new passwords differ.";
+        if (Object.keys(errors).length > 0) {
+          const body = accountPage({ csrfToken: req.session.csrfToken, email: req.user.email, role: req.user.role, errors });
+          return pageResponse(renderPage(req, { title: "Account", body }), 422);
+        }
+        await setPassword(ctx.db, req.user.id, next);
+        deleteUserSessions(ctx.db, req.user.id, req.session.tokenHash);
+        const body = accountPage({ csrfToken: req.session.csrfToken, email: req.user.email, role: req.user.role, errors: {} });
+        return renderPage(req, { title: "Account", body, flash: { kind: "ok", text: "Password changed. Your other sessions were signed out." } });
+      },
+      { role: "viewer" },
+    )
+    .account("GET", "/projects/new", (req) =>
+      renderPage(req, { title: "New project", body: newProjectPage({ csrfToken: req.session.csrfToken, name: "", errors: {} }) }),
+      { role: "admin" },
+    )
+    .account("POST", "/projects/new", (req) => {
+      const name = formString(req.form, "name").trim();
+      const error = !name ? "Give the project a name." : name.length > 100 ? "Keep the name under 100 characters." : undefined;
+      if (error) {
+        return pageResponse(renderPage(req, { title: "New project", body: newProjectPage({ csrfToken: req.session.csrfToken, name, errors: { name: error } }) }), 422);
+      }
+      const project = createProject(ctx.db, { name }, ctx.now());
+      return redirectTo(req, `/dashboard/${project.id}/install`);
+    });
+
+  return new Elysia()
+    .get("/", ({ request }) => {
+      if (countUsers(ctx.db) === 0) return see("/setup");
+      return see(currentSession(request) ? "/dashboard" : "/login");
+    })
+    .get("/dashboard", ({ request }) => {
+      if (countUsers(ctx.db) === 0) return see("/setup");
+      if (!currentSession(request)) return see("/login?next=%2Fdashboard");
+      const first = listProjects(ctx.db)[0];
+      return see(first ? `/dashboard/${first.id}` : "/projects/new");
+    })
+    .get("/setup", ({ request }) => (countUsers(ctx.db) > 0 ? see("/login") : renderSetup(request, { email: "", projectName: "" }, {})))
+    .post(
+      "/setup",
+      async ({ request }) => {
+        if (countUsers(ctx.db) > 0) return see("/login");
+        const form = await readPublicForm(request);
+        const values = { email: formString(form, "email").trim(), projectName: formString(form, "projectName").trim() };
+        const password = formString(form, "password");
+        if (!csrfMatches(readCookie(request, PRE_SESSION_COOKIE) ?? "", formString(form, CSRF_FIELD))) {
+          return renderSetup(request, values, {}, 403, "This form expired. Check the fields and submit again.");
+        }
+        const errors: FieldErrors = { ...validateCredentials(values.email, password) };
+        if (!values.projectName) errors.projectName = "Give the project a name.";
+        else if (values.projectName.length > 100) errors.projectName = "Keep the name under 100 characters.";
+        if (Object.keys(errors).length > 0) return renderSetup(request, values, errors, 422);
+        const passwordHash = await hashPassword(password);
+        // Checked again inside the transaction: two setup forms submitted at once create one owner.
+        const created = ctx.db.transaction(() => {
+          if (countUsers(ctx.db) > 0) return null;
+          const user = insertUser(ctx.db, { email: values.email, passwordHash, role: "owner" }, ctx.now());
+          const project = createProject(ctx.db, { name: values.projectName }, ctx.now());
+          return { user, project };
+        })();
+        if (!created) return see("/login");
+        const { token } = createSession(ctx.db, created.user.id, ctx.now());
+        return see(`/dashboard/${created.project.id}/install`, [sessionCookie(request, token)]);
+      },
+      { parse: "none" },
+    )
+    .get("/login", ({ request }) => {
+      if (countUsers(ctx.db) === 0) return see("/setup");
+      const url = new URL(request.url);
+      const next = safeNext(url.searchParams.get("next"));
+      const expired = url.searchParams.get("reason") === "expired";
+      if (!expired && currentSession(request)) return see(next ?? "/dashboard");
+      return renderLogin(request, { next, notice: expired ? "Your session expired or the form was stale. Sign in to continue where you were." : null });
+    })
+    .post(
+      "/login",
+      async ({ request }) => {
+        const form = await readPublicForm(request);
+        const email = formString(form, "email").trim();
+        const password = formString(form, "password");
+        const next = safeNext(formString(form, "next"));
+        if (!csrfMatches(readCookie(request, PRE_SESSION_COOKIE) ?? "", formString(form, CSRF_FIELD))) {
+          return renderLogin(request, { email, next, error: "The sign-in form expired. Please try again." }, 403);
+        }
+        const ip = ctx.clientIp(request) ?? "unknown";
+        const accountKey = `${ip}|${normalizeEmail(email)}`;
+        const now = ctx.now();
+        const wait = Math.max(perAccount.retryAfter(accountKey, now), perIp.retryAfter(ip, now));
+        if (wait > 0) {
+          const minutes = Math.ceil(wait / 60_000);
+          const response = renderLogin(request, { email, next, error: `Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` }, 429);
+          response.headers.set("retry-after", String(Math.ceil(wait / 1000)));
+          return response;
+        }
+        const user = email && password ? await verifyPassword(ctx.db, email, password) : null;
+        if (!user) {
+          perAccount.recordFailure(accountKey, now);
+          perIp.recordFailure(ip, now);
+          return renderLogin(request, { email, next, error: "Wrong email or password." }, 401);
+        }
+        perAccount.reset(accountKey);
+        const { token } = createSession(ctx.db, user.id, now);
+        return see(next ?? "/dashboard", [sessionCookie(request, token)]);
+      },
+      { parse: "none" },
+    )
+    .post(
+      "/logout",
+      async ({ request }) => {
+        const token = readCookie(request, SESSION_COOKIE);
+        const session = findSession(ctx.db, token, ctx.now());
+        const form = await readPublicForm(request);
+        const submitted = request.headers.get("x-csrf-token") ?? formString(form, CSRF_FIELD);
+        // Without the session's CSRF token a foreign page could sign people out; only the owner of the page may.
+        if (session && csrfMatches(session.csrfToken, submitted)) deleteSession(ctx.db, token);
+        else if (session) return see("/dashboard");
+        return see("/login", [clearCookie(SESSION_COOKIE, secure(request))]);
+      },
+      { parse: "none" },
+    );
+}

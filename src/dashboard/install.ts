@@ -1,0 +1,46 @@
+// The install page a new project lands on: the snippet, and a check that turns green once the
+// first event arrives (htmx polls /install/check until it does).
+import type { Database } from "bun:sqlite";
+import { html, type Html } from "./html.ts";
+import { renderPage, type DashboardRequest, type DashboardRouter } from "./routing.ts";
+import { snippetBlock } from "../../views/snippet.ts";
+import { formatDateTime } from "../../views/components.ts";
+
+interface LatestEvent {
+  name: string;
+  path: string | null;
+  ts: number;
+}
+
+function latestEvent(db: Database, projectId: string): LatestEvent | null {
+  return db.query<LatestEvent, [string]>("SELECT name, path, ts FROM events WHERE project_id = ? ORDER BY ts DESC LIMIT 1").get(projectId);
+}
+
+export function installCheck(req: DashboardRequest): Html {
+  const event = latestEvent(req.ctx.db, req.project.id);
+  if (event) {
+    return html`<div id="install-check" class="check ok" role="status">
+      <strong>Receiving events.</strong> Latest: <code>${event.name}</code>${event.path ? html` on <code>${event.path}</code>` : null}
+      at ${formatDateTime(event.ts, req.project.timezone)}. <a href="/dashboard/${req.project.id}">Open the overview</a>
+    </div>`;
+  }
+  return html`<div id="install-check" class="check pending" role="status" hx-get="/dashboard/${req.project.id}/install/check" hx-trigger="every 2s" hx-swap="outerHTML">
+    <span class="spinner" aria-hidden="true"></span> Waiting for the first event… Open your site in a browser after adding the snippet.
+  </div>`;
+}
+
+export function installPages(router: DashboardRouter): void {
+  router
+    .get("/install", (req) =>
+      renderPage(req, {
+        title: "Install the tracker",
+        body: html`<section class="card">
+          ${snippetBlock(req.baseUrl, req.project.token)}
+          <h3>Check</h3>
+          ${installCheck(req)}
+        </section>
+        <p><a href="/dashboard/${req.project.id}/settings">Settings</a> lists the snippet again, with allowed hostnames, currency, timezone and payment integrations.</p>`,
+      }),
+    )
+    .get("/install/check", (req) => installCheck(req));
+}

@@ -1,0 +1,82 @@
+// Settings → integrations against a local fake Stripe API: refusals next to the field, connect,
+// backfill progress, viewer refused, disconnect.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { startTestServer, type TestServer } from "../testing/harness.ts";
+import { setProviderEndpoints } from "../payments/endpoints.ts";
+import { checkoutSession, stripeEvent } from "../payments/testing.ts";
+import { fakeStripe, STRIPE_KEY, userWithRole, type DashboardClient } from "./test-client.ts";
+
+let server: TestServer;
+let fake: ReturnType<typeof fakeStripe>;
+let admin: DashboardClient;
+let viewer: DashboardClient;
+let base: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const now = Math.floor(Date.now() / 1000);
+  fake = fakeStripe([stripeEvent("checkout.session.completed", checkoutSession({ amount_total: 4900 }), { created: now - 3600 })]);
+  setProviderEndpoints(server.instance.ctx, { stripe: fake.url, polar: fake.url });
+  admin = await userWithRole(server, "admin");
+  viewer = await userWithRole(server, "viewer");
+  base = `/dashboard/${server.project.id}/settings/integrations`;
+});
+afterAll(async () => {
+  await server.close();
+  fake.stop();
+});
+
+const stripeRow = () => server.instance.ctx.db.query("SELECT status FROM integrations WHERE project_id = ? AND provider = 'stripe'").get(server.project.id);
+
+test("a key Stripe refuses is reported next to the key field and nothing is stored", async () => {
+  for (const [fields, message] of [
+    [{ credential: "rk_test_noevents" }, "rak_event_read"],
+    [{ credential: "rk_test_wrongkey" }, "Stripe does not accept this key"],
+    [{ credential: "pk_live_publishable" }, "restricted key"],
+    [{ credential: "", webhookSecret: "" }, "Enter a restricted API key, a webhook signing secret, or both."],
+  ] as const) {
+    const response = await admin.post(`${base}/stripe`, fields);
+    expect(response.status).toBe(422);
+    const html = await response.text();
+    expect(html).toMatch(new RegExp(`id="f-stripe-credential-error">[^<]*${message}`));
+  }
+  const badSecret = await admin.post(`${base}/stripe`, { webhookSecret: "not-a-whsec" });
+  expect(await badSecret.text()).toContain('id="f-stripe-webhookSecret-error"');
+  expect(stripeRow()).toBeNull();
+});
+
+test("connecting Stripe verifies the key, backfills, and shows the status and the webhook URL", async () => {
+  const response = await admin.post(`${base}/stripe`, { credential: STRIPE_KEY, webhookSecret: "whsec_test_secret" });
+  expect(response.status).toBe(303);
+  expect(response.headers.get("location")).toEndWith("#integration-stripe");
+  expect(stripeRow()).toEqual({ status: "connected" });
+  let fragment = "";
+  for (let i = 0; i < 200; i++) {
+    fragment = await (await admin.get(`${base}/stripe/status`, { "hx-request": "true" })).text();
+    if (fragment.includes("done")) break;
+    await Bun.sleep(20);
+  }
+  expect(fragment).toContain("Backfill of the last 30 days: done (1 payments)");
+  expect(fragment).not.toContain("hx-trigger");
+  const page = await (await admin.get(`/dashboard/${server.project.id}/settings`)).text();
+  expect(page).toContain(`${server.url}/webhooks/stripe/${server.project.id}`);
+  expect(page).toContain("rk_test_…dkey");
+  expect(page).not.toContain(STRIPE_KEY);
+  expect(page).not.toContain("whsec_test_secret");
+});
+
+test("a viewer can neither connect nor disconnect", async () => {
+  expect((await viewer.post(`${base}/polar`, { credential: "polar_oat_x" })).status).toBe(403);
+  expect((await viewer.post(`${base}/stripe/disconnect`)).status).toBe(403);
+  expect(stripeRow()).toEqual({ status: "connected" });
+});
+
+test("an unknown provider answers 404", async () => {
+  expect((await admin.post(`${base}/paypal`, { credential: "x" })).status).toBe(404);
+});
+
+test("disconnecting removes the connection", async () => {
+  const response = await admin.post(`${base}/stripe/disconnect`);
+  expect(response.status).toBe(303);
+  expect(stripeRow()).toBeNull();
+});

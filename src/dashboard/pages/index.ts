@@ -1,0 +1,11 @@
+// The data pages (overview, links, reports, funnel, payments, profiles, live), registered by the shell.
+import type { DashboardPage } from "../index.ts";
+import { overviewPage } from "./overview.ts";
+import { linksPages } from "./links.ts";
+import { paymentsPages } from "./payments.ts";
+import { reportPages } from "./reports.ts";
+import { funnelPage } from "./funnel.ts";
+import { journeyPages } from "./journeys.ts";
+import { exportPages } from "./exports.ts";
+
+export const dataPages: DashboardPage[] = [overviewPage, linksPages, reportPages, funnelPage, paymentsPages, journeyPages, exportPages];

@@ -1,0 +1,61 @@
+// Profiles (identified users) with their journey and payments, and live events that update without reloading.
+import { html } from "../html.ts";
+import { DashboardError, renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
+import { listPayments } from "../../payments/service.ts";
+import { findProfile, latestEvents, listProfiles, profileJourney } from "./journeys.sql.ts";
+import { paymentLinks } from "./payments.ts";
+import { field } from "../../../views/components.ts";
+import { dataPage } from "../../../views/pages/parts.ts";
+import { journey, liveFeed, profilesTable } from "../../../views/pages/journeys.ts";
+import { paymentsTable } from "../../../views/pages/payments.ts";
+
+function traitsOf(json: string): [string, string][] {
+  try {
+    const traits = JSON.parse(json) as Record<string, unknown>;
+    return Object.entries(traits).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]);
+  } catch {
+    return [];
+  }
+}
+
+function feed(req: DashboardRequest) {
+  return liveFeed(latestEvents(req.ctx.db, req.project.id), req.project.timezone, req.href("/live/feed"), (id) => req.href(`/profiles/${encodeURIComponent(id)}`));
+}
+
+export function journeyPages(router: DashboardRouter): void {
+  router
+    .get("/profiles", (req) => {
+      const search = req.query.get("q")?.slice(0, 200) ?? "";
+      const profiles = listProfiles(req.ctx.db, req.project.id, { search, limit: 100 });
+      const body = html`<form method="get" action="${req.url.pathname}" class="toolbar" role="search">
+          ${field({ label: "Email or user id starts with", name: "q", type: "search", value: search })}
+          <button type="submit">Search</button>
+        </form>
+        ${profilesTable(profiles, (id) => req.href(`/profiles/${encodeURIComponent(id)}`, { q: null }), req.project.timezone, search !== "")}`;
+      return renderPage(req, { title: "Profiles", body: dataPage(body) });
+    })
+    .get("/profiles/:profileId", (req) => {
+      const profile = findProfile(req.ctx.db, req.project.id, req.params.profileId ?? "");
+      if (!profile) throw new DashboardError(404, "There is no such profile in this project.");
+      const traits = traitsOf(profile.traits);
+      const payments = profile.email ? listPayments(req.ctx.db, req.project.id, { email: profile.email, limit: 50 }).payments : [];
+      const body = html`<section class="card">
+          <dl class="facts">
+            <dt>User id</dt><dd><code>${profile.id}</code></dd>
+            <dt>Email</dt><dd>${profile.email ?? html`<span class="muted">unknown</span>`}</dd>
+            <dt>Name</dt><dd>${profile.name ?? html`<span class="muted">unknown</span>`}</dd>
+            ${traits.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
+          </dl>
+        </section>
+        <section class="card"><h2>Payments</h2>${paymentsTable(payments, paymentLinks(req), "No payment with this email.")}</section>
+        <section class="card"><h2>Journey</h2>${journey(profileJourney(req.ctx.db, req.project.id, profile.id), req.project.timezone)}</section>`;
+      return renderPage(req, { title: profile.name || profile.email || profile.id, body: dataPage(body) });
+    })
+    .get("/live", (req) => {
+      const body = html`<p class="muted">The latest 50 events; this list refreshes every 3 seconds.
+          <a href="${req.href("/export/events.csv")}" download>Export the events of ${req.range.fromDate} – ${req.range.toDate} as CSV</a></p>
+        ${feed(req)}`;
+      return renderPage(req, { title: "Live events", body: dataPage(body) });
+    })
+    .get("/live/feed", feed);
+}

@@ -1,0 +1,203 @@
+// Links pages: list, create and edit (every context field, live UTM preview), per-link stats, QR code, archive.
+import { DashboardError, canWrite, csrfField, formString, pageResponse, redirectTo, renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
+import { ApiError } from "../../http/errors.ts";
+import { createLink, getLink, updateLink, type TrackedLink } from "../../links/service.ts";
+import { linkCreateSchema } from "../../links/model.ts";
+import { redirectTarget } from "../../links/redirect.ts";
+import { shortUrl } from "../../links/api.ts";
+import { qrSvg } from "../qr.ts";
+import { formatCompact, timeSeriesChart } from "../charts.ts";
+import { bucketize, bucketsFor } from "./time.ts";
+import { linksWithTraffic } from "./links.sql.ts";
+import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, traffic, trafficByKey, trafficSeries } from "./rollups.ts";
+import { revenueCharts, revenueTiles } from "./revenue.ts";
+import { paymentLinks } from "./payments.ts";
+import { listPayments } from "../../payments/service.ts";
+import { html } from "../html.ts";
+import { paymentsTable } from "../../../views/pages/payments.ts";
+import type { FieldErrors } from "../../../views/components.ts";
+import { chartCard, dataPage, formatCount, statTiles } from "../../../views/pages/parts.ts";
+import { LINK_FORM_FIELDS, linkForm, linkFormValues, linkList, linkPage, utmPreview, type LinkFormValues } from "../../../views/pages/links.ts";
+
+function requireLink(req: DashboardRequest): TrackedLink {
+  const link = getLink(req.ctx.db, req.project.id, req.params.linkId ?? "");
+  if (!link) throw new DashboardError(404, "There is no such link in this project.");
+  return link;
+}
+
+function readValues(source: FormData | URLSearchParams): LinkFormValues {
+  const values = linkFormValues(null);
+  for (const name of LINK_FORM_FIELDS) {
+    const value = source.get(name);
+    values[name] = typeof value === "string" ? value : "";
+  }
+  return values;
+}
+
+/** The link service's input: empty optional fields are absent (create) or cleared (edit). */
+function toInput(values: LinkFormValues) {
+  return {
+    destinationUrl: values.destinationUrl,
+    slug: values.slug.trim() || undefined,
+    title: values.title,
+    campaignId: values.campaignId || null,
+    source: values.source || null,
+    medium: values.medium || null,
+    content: values.content || null,
+    leadId: values.leadId || null,
+  };
+}
+
+/** Every problem next to its field, from the same schema the link service enforces. */
+function fieldErrors(values: LinkFormValues): FieldErrors {
+  const parsed = linkCreateSchema.safeParse(toInput(values));
+  const errors: FieldErrors = {};
+  if (parsed.success) return errors;
+  for (const issue of parsed.error.issues) {
+    const name = String(issue.path[0] ?? "");
+    errors[name] ??= issue.message;
+  }
+  return errors;
+}
+
+function previewTarget(req: DashboardRequest, values: LinkFormValues): string | null {
+  try {
+    const { campaignId, source, medium, content, leadId } = toInput(values);
+    const link = { linkId: "", projectId: req.project.id, slug: "", destinationUrl: values.destinationUrl.trim(), context: { linkId: "", campaignId, source, medium, content, leadId } };
+    return /^https?:\/\//i.test(link.destinationUrl) ? redirectTarget(link, new URLSearchParams(), null) : null;
+  } catch {
+    return null;
+  }
+}
+
+function formPage(req: DashboardRequest, options: { link: TrackedLink | null; values: LinkFormValues; errors: FieldErrors; formError?: string | null; status: number }) {
+  const { link, values } = options;
+  const body = linkForm({
+    values,
+    errors: options.errors,
+    formError: options.formError,
+    action: req.href(link ? `/links/${encodeURIComponent(link.linkId)}` : "/links"),
+    previewUrl: req.href("/links/preview"),
+    preview: utmPreview(previewTarget(req, values)),
+    csrf: csrfField(req),
+    submitLabel: link ? "Save changes" : "Create link",
+    cancelHref: req.href(link ? `/links/${encodeURIComponent(link.linkId)}` : "/links"),
+    shortUrlPrefix: `${req.baseUrl}/l/`,
+  });
+  const page = renderPage(req, { title: link ? `Edit ${link.title || link.slug}` : "New link", body: dataPage(body) });
+  return options.status === 200 ? page : pageResponse(page, options.status);
+}
+
+/** Saves the form through the link service; answers 422 with the form and its messages when refused. */
+function save(req: DashboardRequest, link: TrackedLink | null) {
+  const values = readValues(req.form);
+  const errors = fieldErrors(values);
+  if (Object.keys(errors).length > 0) return formPage(req, { link, values, errors, status: 422 });
+  try {
+    const input = toInput(values);
+    const now = req.ctx.now();
+    const saved = link
+      ? updateLink(req.ctx.db, req.project.id, link.linkId, { ...input, slug: input.slug ?? link.slug }, now)
+      : createLink(req.ctx.db, req.project.id, input, now);
+    return redirectTo(req, req.href(`/links/${encodeURIComponent(saved.linkId)}`));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const slugTaken = error.code === "slug_taken";
+    return formPage(req, { link, values, errors: slugTaken ? { slug: "This slug is already taken; pick another." } : {}, formError: slugTaken ? null : error.message, status: slugTaken ? 409 : 422 });
+  }
+}
+
+function linkDetail(req: DashboardRequest, link: TrackedLink) {
+  const { db } = req.ctx;
+  const range = req.range;
+  const q = rollupQuery(req, { filter: { link: link.linkId } });
+  const current = traffic(q);
+  const previous = traffic(before(q, req));
+  const hourly = trafficSeries(q);
+  const buckets = bucketsFor(range, range.timezone);
+  const lines = [
+    { label: "Clicks", points: bucketize(hourly, buckets, (r) => r.clicks) },
+    { label: "Visitors", points: bucketize(hourly, buckets, (r) => r.visitors) },
+    { label: "Signups", points: bucketize(hourly, buckets, (r) => r.signups) },
+  ];
+  const url = shortUrl(req.baseUrl, link.slug);
+  const revenue = revenueOf(q, req.project.currency);
+  const previousRevenue = revenueOf(before(q, req), req.project.currency);
+  const payments = listPayments(db, req.project.id, { linkId: link.linkId, from: range.from, to: range.to, limit: 20 }).payments;
+  return linkPage({
+    link,
+    shortUrl: url,
+    qrSvg: qrSvg(url, { title: `QR code for ${url}` }),
+    qrDownload: req.href(`/links/${encodeURIComponent(link.linkId)}/qr.svg`),
+    timezone: req.project.timezone,
+    canWrite: canWrite(req.user),
+    editHref: req.href(`/links/${encodeURIComponent(link.linkId)}/edit`),
+    archiveAction: req.href(`/links/${encodeURIComponent(link.linkId)}/archive`),
+    csrf: csrfField(req),
+    stats: statTiles([
+      { label: "Clicks", value: formatCount(current.clicks), current: current.clicks, previous: previous.clicks },
+      { label: "Visitors", value: formatCount(current.visitors), current: current.visitors, previous: previous.visitors },
+      { label: "Signups", value: formatCount(current.signups), current: current.signups, previous: previous.signups },
+      ...revenueTiles(revenue, previousRevenue),
+    ]),
+    charts: html`<div class="charts">
+      ${chartCard(
+        "Over time",
+        timeSeriesChart({ title: `Clicks, visitors and signups of ${link.title || link.slug}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, formatValue: formatCompact }),
+        lines.map((l) => l.label),
+      )}
+      ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone, 1)}
+    </div>
+    <section class="card"><h2>Payments attributed to this link</h2>${paymentsTable(payments, paymentLinks(req), "No payment was attributed to this link in this period.")}</section>`,
+  });
+}
+
+export function linksPages(router: DashboardRouter): void {
+  router
+    .get("/links", (req) => {
+      const archived = req.query.get("archived") === "1";
+      const search = req.query.get("q")?.slice(0, 200) ?? "";
+      const links = linksWithTraffic(req.ctx.db, req.project.id, trafficByKey(rollupQuery(req, { filter: {} }), "link"), { archived, search });
+      const body = linkList({
+        links,
+        archived,
+        search,
+        canWrite: canWrite(req.user),
+        shortUrl: (slug) => shortUrl(req.baseUrl, slug),
+        href: req.href,
+        action: req.url.pathname,
+      });
+      return renderPage(req, { title: archived ? "Archived links" : "Links", showRange: true, body: dataPage(body) });
+    })
+    .get("/links/new", (req) => formPage(req, { link: null, values: linkFormValues(null), errors: {}, status: 200 }), { role: "admin" })
+    .post("/links", (req) => save(req, null))
+    .get("/links/preview", (req) => utmPreview(previewTarget(req, readValues(req.query))))
+    .get("/links/:linkId", (req) => {
+      const link = requireLink(req);
+      return renderPage(req, { title: link.title || link.slug, showRange: true, body: dataPage(linkDetail(req, link)) });
+    })
+    .get(
+      "/links/:linkId/edit",
+      (req) => {
+        const link = requireLink(req);
+        return formPage(req, { link, values: linkFormValues(link), errors: {}, status: 200 });
+      },
+      { role: "admin" },
+    )
+    .post("/links/:linkId", (req) => save(req, requireLink(req)))
+    .post("/links/:linkId/archive", (req) => {
+      const link = requireLink(req);
+      updateLink(req.ctx.db, req.project.id, link.linkId, { archived: formString(req.form, "archived") !== "0" }, req.ctx.now());
+      return redirectTo(req, req.href(`/links/${encodeURIComponent(link.linkId)}`));
+    })
+    .get("/links/:linkId/qr.svg", (req) => {
+      const link = requireLink(req);
+      const svg = `<?xml version="1.0" encoding="UTF-8"?>\n${qrSvg(shortUrl(req.baseUrl, link.slug), { size: 512 })}`;
+      return new Response(svg, {
+        headers: {
+          "content-type": "image/svg+xml; charset=utf-8",
+          "content-disposition": `attachment; filename="qr-${link.slug.replace(/[^A-Za-z0-9_-]/g, "_")}.svg"`,
+        },
+      });
+    });
+}

@@ -1,0 +1,81 @@
+// Revenue read from the hourly payments rollup (payment_stats_hourly, last-touch model), and ledger
+// entries narrowed to one attribution context for the report drill-downs.
+import type { Database } from "bun:sqlite";
+import type { PaymentRow } from "../../payments/ledger.ts";
+import { getRawEvent, toPaymentEntry, type PaymentEntry, type RawProviderEvent } from "../../payments/service.ts";
+import type { TimeRange } from "./time.ts";
+import { DIMENSIONS, rollupWhere, type ContextFilter, type Dimension } from "./traffic.sql.ts";
+
+export interface Revenue {
+  currency: string;
+  /** Sales and renewals. */
+  payments: number;
+  /** Net of tax, minor units. */
+  revenue: number;
+  /** Refunds and disputes, net of tax, positive. */
+  refunds: number;
+  net: number;
+}
+
+const MONEY = "currency, sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds, sum(revenue) - sum(refunds) AS net";
+
+/** One row per currency, the reporting currency first, then by net. Never summed across currencies. */
+export function revenueTotals(db: Database, projectId: string, range: TimeRange, filter: ContextFilter, reportingCurrency: string): Revenue[] {
+  const w = rollupWhere(projectId, range, filter);
+  return db
+    .query<Revenue, (string | number)[]>(`SELECT ${MONEY} FROM payment_stats_hourly WHERE model = 'last' AND ${w.sql} GROUP BY currency`)
+    .all(...w.params)
+    .sort((a, b) => Number(b.currency === reportingCurrency) - Number(a.currency === reportingCurrency) || b.net - a.net);
+}
+
+export function revenueByHour(db: Database, projectId: string, range: TimeRange, filter: ContextFilter): (Revenue & { hour: number })[] {
+  const w = rollupWhere(projectId, range, filter);
+  return db
+    .query<Revenue & { hour: number }, (string | number)[]>(
+      `SELECT hour, ${MONEY} FROM payment_stats_hourly WHERE model = 'last' AND ${w.sql} GROUP BY hour, currency ORDER BY hour`,
+    )
+    .all(...w.params);
+}
+
+/** Sales, renewals, refunds and disputes attributed to `value` of `dimension` ('' = none) in the range, newest first. */
+export function paymentsWithContext(db: Database, projectId: string, range: TimeRange, dimension: Dimension, value: string, limit = 100): PaymentEntry[] {
+  const column = DIMENSIONS[dimension];
+  return db
+    .query<PaymentRow, [string, number, number, string, number]>(
+      `SELECT * FROM payments WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ? AND coalesce(${column}, '') = ?
+       ORDER BY occurred_at DESC, id DESC LIMIT ?`,
+    )
+    .all(projectId, range.from, range.to, value, limit)
+    .map(toPaymentEntry);
+}
+
+/** The explanation as the engine wrote it, one sentence per step (the ledger entry joins them). */
+export function explanationTrail(db: Database, projectId: string, paymentId: string): string[] {
+  const row = db.query<{ explanation: string }, [string, string]>("SELECT explanation FROM payments WHERE project_id = ? AND id = ?").get(projectId, paymentId);
+  return row ? (JSON.parse(row.explanation) as string[]) : [];
+}
+
+/** Revenue per value of `dimension` ('' = none) and currency, for either attribution model. */
+export function revenueBy(db: Database, projectId: string, range: TimeRange, dimension: Dimension, model: "last" | "first"): (Revenue & { key: string })[] {
+  const w = rollupWhere(projectId, range, {});
+  const column = DIMENSIONS[dimension];
+  return db
+    .query<Revenue & { key: string }, (string | number)[]>(
+      `SELECT ${column} AS key, ${MONEY} FROM payment_stats_hourly WHERE model = ? AND ${w.sql} GROUP BY ${column}, currency`,
+    )
+    .all(model, ...w.params);
+}
+
+/**
+ * The provider event that brought a payment, by its indexed event id. (The ledger's
+ * rawEventsForPayment searches every event's payment list: seconds with a million events.)
+ */
+export function sourceEventOf(db: Database, projectId: string, payment: PaymentEntry): RawProviderEvent[] {
+  const eventId = payment.providerIds.eventId;
+  if (!eventId) return [];
+  const row = db
+    .query<{ id: number }, [string, string, string]>("SELECT id FROM provider_events WHERE project_id = ? AND provider = ? AND event_id = ?")
+    .get(projectId, payment.provider, eventId);
+  const event = row ? getRawEvent(db, projectId, row.id) : null;
+  return event ? [event] : [];
+}

@@ -1,0 +1,73 @@
+// Payments pages: the ledger with attribution and filters by method and provider, one payment's
+// explanation trail, and the raw provider events behind it.
+import { html } from "../html.ts";
+import { rangeQuery } from "../range.ts";
+import { DashboardError, renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
+import { getPayment, listPayments, listRawEvents } from "../../payments/service.ts";
+import { ATTRIBUTION_METHODS, type AttributionMethod } from "../../attribution/engine.ts";
+import { PROVIDERS, type Provider } from "../../payments/types.ts";
+import { explanationTrail, sourceEventOf } from "./payments.sql.ts";
+import { dataPage } from "../../../views/pages/parts.ts";
+import { paymentDetail, paymentFilters, paymentsTable, rawEventList, type PaymentLinks } from "../../../views/pages/payments.ts";
+
+export function paymentLinks(req: DashboardRequest): PaymentLinks {
+  return {
+    payment: (id) => req.href(`/payments/${encodeURIComponent(id)}`),
+    link: (linkId) => req.href(`/links/${encodeURIComponent(linkId)}`),
+    timezone: req.project.timezone,
+  };
+}
+
+const oneOf = <T extends string>(values: readonly T[], value: string | null): T | undefined => (values as readonly string[]).includes(value ?? "") ? (value as T) : undefined;
+
+function ledger(req: DashboardRequest) {
+  const method = oneOf<AttributionMethod>(ATTRIBUTION_METHODS, req.query.get("method"));
+  const provider = oneOf<Provider>(PROVIDERS, req.query.get("provider"));
+  const cursor = req.query.get("cursor") ?? undefined;
+  const page = listPayments(req.ctx.db, req.project.id, {
+    from: req.range.from,
+    to: req.range.to,
+    method,
+    provider,
+    linkId: req.range.filters.link,
+    cursor,
+    limit: 50,
+  });
+  const keep = Object.fromEntries(rangeQuery(req.range));
+  return html`<div class="toolbar">
+      ${paymentFilters({ action: req.url.pathname, method: method ?? "", provider: provider ?? "", keep })}
+      <div class="actions">
+        <a class="button" href="${req.href("/payments/events")}">Provider events</a>
+        <a class="button" href="${req.href("/export/payments.csv", { method: method ?? null, provider: provider ?? null })}" download>Export CSV</a>
+      </div>
+    </div>
+    ${paymentsTable(page.payments, paymentLinks(req), method || provider ? "No payment matches these filters in this period." : "No payments in this period.")}
+    <nav class="pager" aria-label="Pages">
+      ${cursor ? html`<a class="button" href="${req.href("/payments", { method: method ?? null, provider: provider ?? null, cursor: null })}">Newest</a>` : null}
+      ${page.nextCursor ? html`<a class="button" href="${req.href("/payments", { method: method ?? null, provider: provider ?? null, cursor: page.nextCursor })}">Older →</a>` : null}
+    </nav>`;
+}
+
+export function paymentsPages(router: DashboardRouter): void {
+  router
+    .get("/payments", (req) => renderPage(req, { title: "Payments", showRange: true, body: dataPage(ledger(req)) }))
+    .get("/payments/events", (req) => {
+      const provider = oneOf<Provider>(PROVIDERS, req.query.get("provider"));
+      const events = listRawEvents(req.ctx.db, req.project.id, { provider, limit: 100 });
+      const body = html`<p class="muted">The last 100 webhook and pull events from Stripe and Polar, newest first, with what each did. Open one to read its payload.</p>
+        <section class="card">${rawEventList(events, paymentLinks(req), "No provider event has arrived yet. Connect Stripe or Polar in Settings.")}</section>`;
+      return renderPage(req, { title: "Provider events", body: dataPage(body) });
+    })
+    .get("/payments/:paymentId", (req) => {
+      const payment = getPayment(req.ctx.db, req.project.id, req.params.paymentId ?? "");
+      if (!payment) throw new DashboardError(404, "There is no such payment in this project.");
+      const body = paymentDetail({
+        payment,
+        trail: explanationTrail(req.ctx.db, req.project.id, payment.id),
+        rawEvents: sourceEventOf(req.ctx.db, req.project.id, payment),
+        links: paymentLinks(req),
+        parentHref: payment.parentPaymentId ? req.href(`/payments/${encodeURIComponent(payment.parentPaymentId)}`) : null,
+      });
+      return renderPage(req, { title: `Payment ${payment.providerIds.key}`, body: dataPage(body) });
+    });
+}

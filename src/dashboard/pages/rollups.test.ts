@@ -1,0 +1,88 @@
+// Day-folded rollups must give exactly what summing the hourly rollups gives, and pick up late data.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { loadConfig } from "../../config.ts";
+import { openInstance, type Instance } from "../../instance.ts";
+import { createProject } from "../../projects/service.ts";
+import { tempDataDir } from "../../testing/harness.ts";
+import { seedJourneys, seedPayments } from "../../../bench/seed-dashboard.ts";
+import { revenueBy, revenueTotals } from "./payments.sql.ts";
+import { trafficBy, trafficTotals } from "./traffic.sql.ts";
+import { eventCount, revenue, revenueByKey, revenueSeries, traffic, trafficByKey, trafficSeries, type RollupQuery } from "./rollups.ts";
+import { DAY_MS, HOUR_MS } from "./time.ts";
+
+const data = tempDataDir("bantico-rollups");
+let instance: Instance;
+let q: RollupQuery;
+const end = Date.UTC(2026, 10, 20);
+
+beforeAll(() => {
+  instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, PORT: "0" }));
+  const db = instance.ctx.db;
+  const project = createProject(db, { name: "Rollups" });
+  const seeded = seedJourneys(db, { projectId: project.id, events: 40_000, end, days: 12, links: 40 });
+  seedPayments(db, { projectId: project.id, payments: 3_000, end, days: 12, linkIds: seeded.linkIds });
+  q = { db, projectId: project.id, range: { from: end - 10 * DAY_MS, to: end }, timeZone: "UTC", now: end + DAY_MS };
+});
+afterAll(() => {
+  instance.close();
+  data.remove();
+});
+
+const byKey = <T extends { key: string }>(rows: T[]) => Object.fromEntries(rows.map((r) => [r.key, r]));
+const byKeyCurrency = <T extends { key: string; currency: string }>(rows: T[]) => Object.fromEntries(rows.map((r) => [`${r.key}|${r.currency}`, r]));
+
+describe("day-folded rollups", () => {
+  test("totals, breakdowns and revenue equal the hourly rollups summed directly", () => {
+    const { db, projectId, range } = q;
+    expect(traffic(q)).toEqual(trafficTotals(db, projectId, range));
+    expect(traffic({ ...q, filter: { source: "twitter" } })).toEqual(trafficTotals(db, projectId, range, { source: "twitter" }));
+    expect(byKey(trafficByKey(q, "campaign"))).toEqual(byKey(trafficBy(db, projectId, range, "campaign")));
+    expect(revenue(q, "USD")).toEqual(revenueTotals(db, projectId, range, {}, "USD"));
+    expect(revenue({ ...q, filter: { campaign: "campaign_3" } }, "USD")).toEqual(revenueTotals(db, projectId, range, { campaign: "campaign_3" }, "USD"));
+    expect(byKeyCurrency(revenueByKey(q, "lead", "first"))).toEqual(byKeyCurrency(revenueBy(db, projectId, range, "lead", "first")));
+  });
+
+  test("series have one row per day whose sum is the total", () => {
+    const series = trafficSeries(q);
+    expect(series.map((r) => r.hour)).toEqual(Array.from({ length: 10 }, (_, i) => q.range.from + i * DAY_MS));
+    expect(series.reduce((n, r) => n + r.clicks, 0)).toBe(traffic(q).clicks);
+    const money = revenueSeries(q).filter((r) => r.currency === "USD");
+    expect(money.reduce((n, r) => n + r.net, 0)).toBe(revenue(q, "USD").find((r) => r.currency === "USD")!.net);
+  });
+
+  test("a late payment in a closed day shows up once the folded day is stale", () => {
+    const before = revenue(q, "USD").find((r) => r.currency === "USD")!;
+    q.db
+      .query(
+        `INSERT INTO payment_stats_hourly (project_id, hour, model, currency, payments, revenue, refunds) VALUES (?, ?, 'last', 'USD', 1, 100000, 0)
+         ON CONFLICT DO UPDATE SET payments = payments + 1, revenue = revenue + 100000`,
+      )
+      .run(q.projectId, q.range.from + 3 * DAY_MS + 5 * HOUR_MS);
+    expect(revenue(q, "USD").find((r) => r.currency === "USD")!.revenue).toBe(before.revenue);
+    const later = revenue({ ...q, now: q.now + 6 * 60_000 }, "USD").find((r) => r.currency === "USD")!;
+    expect(later.revenue).toBe(before.revenue + 100000);
+    expect(later.payments).toBe(before.payments + 1);
+  });
+
+  test("the day still running is always read live", () => {
+    const today = { ...q, now: end - 2 * HOUR_MS };
+    const before = traffic(today).clicks;
+    q.db
+      .query(`INSERT INTO context_stats_hourly (project_id, hour, clicks) VALUES (?, ?, 7) ON CONFLICT DO UPDATE SET clicks = clicks + 7`)
+      .run(q.projectId, end - 3 * HOUR_MS);
+    expect(traffic(today).clicks).toBe(before + 7);
+  });
+});
+
+describe("event counts", () => {
+  test("signup_started per range and filter equals a direct count of raw events", () => {
+    const direct = (where: string, ...params: (string | number)[]) =>
+      q.db.query<{ n: number }, (string | number)[]>(`SELECT count(*) AS n FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND name = 'signup_started' ${where}`).get(q.projectId, q.range.from, q.range.to, ...params)!.n;
+    expect(eventCount(q, "signup_started")).toBe(direct(""));
+    expect(eventCount({ ...q, filter: { campaign: "campaign_3" } }, "signup_started")).toBe(direct("AND campaign_id = ?", "campaign_3"));
+    const short = { ...q, range: { from: q.range.to - DAY_MS, to: q.range.to } };
+    expect(eventCount(short, "signup_started")).toBe(
+      q.db.query<{ n: number }, [string, number, number]>("SELECT count(*) AS n FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND name = 'signup_started'").get(q.projectId, short.range.from, short.range.to)!.n,
+    );
+  });
+});

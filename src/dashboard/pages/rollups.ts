@@ -1,0 +1,284 @@
+// What every data page reads: traffic and revenue for a range, totals, series and breakdowns.
+//
+// The hourly rollups hold one row per hour and attribution context, about a million rows for 10M
+// events: summing a month of them takes seconds. Ranges longer than two days are therefore read
+// per local day, each closed day folded once into its contexts (a few thousand rows) and kept in
+// memory; the day still running, and short ranges, are read live. A closed day is refolded after
+// STALE_MS, so a payment backfilled into last week shows up within minutes.
+import type { Database } from "bun:sqlite";
+import type { DashboardRequest } from "../routing.ts";
+import { addDays, localDate, startOfLocalDay } from "../range.ts";
+import { DAY_MS, HOUR_MS, type TimeRange } from "./time.ts";
+import { DIMENSIONS, trafficBy, trafficByHour, trafficTotals, type ContextFilter, type Dimension, type Traffic } from "./traffic.sql.ts";
+import { revenueBy, revenueByHour, revenueTotals, type Revenue } from "./payments.sql.ts";
+
+const STALE_MS = 5 * 60_000;
+const CONTEXT_COLUMNS = Object.values(DIMENSIONS);
+
+type Context = Record<Dimension, string>;
+interface TrafficRow extends Traffic {
+  context: Context;
+}
+interface RevenueRow {
+  model: "last" | "first";
+  context: Context;
+  currency: string;
+  payments: number;
+  revenue: number;
+  refunds: number;
+}
+interface Day {
+  start: number;
+  end: number;
+  traffic: TrafficRow[];
+  revenue: RevenueRow[];
+  /** Indexes built on first use: per dimension value (or "" for the whole day), and event counts. */
+  memo: Map<string, unknown>;
+}
+
+const FOLD_TRAFFIC = `SELECT ${CONTEXT_COLUMNS.join(", ")}, sum(clicks) AS clicks, sum(visitors) AS visitors, sum(sessions) AS sessions,
+  sum(pageviews) AS pageviews, sum(pricing_views) AS pricingViews, sum(signups) AS signups
+  FROM context_stats_hourly WHERE project_id = ? AND hour >= ? AND hour < ? GROUP BY ${CONTEXT_COLUMNS.join(", ")}`;
+const FOLD_REVENUE = `SELECT model, ${CONTEXT_COLUMNS.join(", ")}, currency, sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds
+  FROM payment_stats_hourly WHERE project_id = ? AND hour >= ? AND hour < ? GROUP BY model, ${CONTEXT_COLUMNS.join(", ")}, currency`;
+
+type ContextColumnsRow = Record<(typeof CONTEXT_COLUMNS)[number], string>;
+function contextOf(row: ContextColumnsRow): Context {
+  const context = {} as Context;
+  for (const [dimension, column] of Object.entries(DIMENSIONS)) context[dimension as Dimension] = row[column];
+  return context;
+}
+
+function fold(db: Database, projectId: string, start: number, end: number): Day {
+  const traffic = db
+    .query<ContextColumnsRow & Traffic, [string, number, number]>(FOLD_TRAFFIC)
+    .all(projectId, start, end)
+    .map((r) => ({ context: contextOf(r), clicks: r.clicks, visitors: r.visitors, sessions: r.sessions, pageviews: r.pageviews, pricingViews: r.pricingViews, signups: r.signups }));
+  const revenue = db
+    .query<ContextColumnsRow & Omit<RevenueRow, "context">, [string, number, number]>(FOLD_REVENUE)
+    .all(projectId, start, end)
+    .map((r) => ({ model: r.model, context: contextOf(r), currency: r.currency, payments: r.payments, revenue: r.revenue, refunds: r.refunds }));
+  return { start, end, traffic, revenue, memo: new Map() };
+}
+
+function memo<T>(day: Day, key: string, build: () => T): T {
+  let value = day.memo.get(key) as T | undefined;
+  if (value === undefined) day.memo.set(key, (value = build()));
+  return value;
+}
+
+/** The day's traffic per value of `dimension` (null: the whole day under key ""). */
+function dayTraffic(day: Day, dimension: Dimension | null): Map<string, Traffic> {
+  return memo(day, `t|${dimension}`, () => {
+    const out = new Map<string, Traffic>();
+    for (const row of day.traffic) {
+      const key = dimension ? row.context[dimension] : "";
+      let total = out.get(key);
+      if (!total) out.set(key, (total = emptyTraffic()));
+      addTraffic(total, row);
+    }
+    return out;
+  });
+}
+
+/** The day's revenue per value of `dimension` (null: whole day) and currency. */
+function dayRevenue(day: Day, model: "last" | "first", dimension: Dimension | null): Map<string, Map<string, Revenue>> {
+  return memo(day, `r|${model}|${dimension}`, () => {
+    const out = new Map<string, Map<string, Revenue>>();
+    for (const row of day.revenue) {
+      if (row.model !== model) continue;
+      const key = dimension ? row.context[dimension] : "";
+      let currencies = out.get(key);
+      if (!currencies) out.set(key, (currencies = new Map()));
+      addRevenue(currencies, row);
+    }
+    return out;
+  });
+}
+
+function addRevenue(into: Map<string, Revenue>, row: Omit<Revenue, "net">): void {
+  let total = into.get(row.currency);
+  if (!total) into.set(row.currency, (total = { currency: row.currency, payments: 0, revenue: 0, refunds: 0, net: 0 }));
+  total.payments += row.payments;
+  total.revenue += row.revenue;
+  total.refunds += row.refunds;
+  total.net += row.revenue - row.refunds;
+}
+
+const folded = new WeakMap<Database, Map<string, { at: number; day: Day }>>();
+
+/** The range's local days, each folded (from memory when closed and fresh). Null for short ranges. */
+function days(db: Database, projectId: string, range: TimeRange, timeZone: string, now: number): Day[] | null {
+  if (range.to - range.from <= 2 * DAY_MS) return null;
+  let cache = folded.get(db);
+  if (!cache) folded.set(db, (cache = new Map()));
+  const out: Day[] = [];
+  for (let date = localDate(range.from, timeZone), start = startOfLocalDay(date, timeZone); start < range.to; ) {
+    const nextDate = addDays(date, 1);
+    const end = Math.min(startOfLocalDay(nextDate, timeZone), range.to);
+    // Rollup hours are whole UTC hours: a day must start and end on one to be folded exactly.
+    if (start % HOUR_MS !== 0 || end % HOUR_MS !== 0 || start < range.from) return null;
+    if (end + HOUR_MS > now) out.push(fold(db, projectId, start, end));
+    else {
+      const key = `${projectId}|${start}|${end}`;
+      const hit = cache.get(key);
+      if (hit && now - hit.at < STALE_MS) out.push(hit.day);
+      else {
+        const day = fold(db, projectId, start, end);
+        cache.set(key, { at: now, day });
+        out.push(day);
+      }
+    }
+    date = nextDate;
+    start = end;
+  }
+  return out;
+}
+
+const emptyTraffic = (): Traffic => ({ clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0 });
+function addTraffic(total: Traffic, row: Traffic): void {
+  total.clicks += row.clicks;
+  total.visitors += row.visitors;
+  total.sessions += row.sessions;
+  total.pageviews += row.pageviews;
+  total.pricingViews += row.pricingViews;
+  total.signups += row.signups;
+}
+
+export interface RollupQuery {
+  db: Database;
+  projectId: string;
+  range: TimeRange;
+  timeZone: string;
+  now: number;
+  filter?: ContextFilter;
+}
+
+/**
+ * How a filter reads a folded day: none (whole day), one dimension (an index lookup), or several
+ * (a walk over the day's contexts, for the rare URL that combines filters).
+ */
+type Selector = { kind: "all" } | { kind: "one"; dimension: Dimension; value: string } | { kind: "rows"; test: (context: Context) => boolean };
+
+function selector(filter: ContextFilter = {}): Selector {
+  const entries = Object.entries(filter) as [Dimension, string][];
+  if (entries.length === 0) return { kind: "all" };
+  if (entries.length === 1) return { kind: "one", dimension: entries[0]![0], value: entries[0]![1] };
+  return { kind: "rows", test: (context) => entries.every(([dimension, value]) => context[dimension] === value) };
+}
+
+function dayTrafficTotal(day: Day, select: Selector): Traffic {
+  if (select.kind === "all") return dayTraffic(day, null).get("") ?? emptyTraffic();
+  if (select.kind === "one") return dayTraffic(day, select.dimension).get(select.value) ?? emptyTraffic();
+  const total = emptyTraffic();
+  for (const row of day.traffic) if (select.test(row.context)) addTraffic(total, row);
+  return total;
+}
+
+function dayRevenueTotal(day: Day, model: "last" | "first", select: Selector): Iterable<Revenue> {
+  if (select.kind === "all") return dayRevenue(day, model, null).get("")?.values() ?? [];
+  if (select.kind === "one") return dayRevenue(day, model, select.dimension).get(select.value)?.values() ?? [];
+  const out = new Map<string, Revenue>();
+  for (const row of day.revenue) if (row.model === model && select.test(row.context)) addRevenue(out, row);
+  return out.values();
+}
+
+export function traffic(q: RollupQuery): Traffic {
+  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
+  if (!list) return trafficTotals(q.db, q.projectId, q.range, q.filter);
+  const select = selector(q.filter);
+  const total = emptyTraffic();
+  for (const day of list) addTraffic(total, dayTrafficTotal(day, select));
+  return total;
+}
+
+/** Rows per hour (short ranges) or per local day, `hour` being the bucket's start: what `bucketize` takes. */
+export function trafficSeries(q: RollupQuery): (Traffic & { hour: number })[] {
+  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
+  if (!list) return trafficByHour(q.db, q.projectId, q.range, q.filter);
+  const select = selector(q.filter);
+  return list.map((day) => ({ hour: day.start, ...dayTrafficTotal(day, select) }));
+}
+
+export function trafficByKey(q: RollupQuery, dimension: Dimension): (Traffic & { key: string })[] {
+  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
+  if (!list) return trafficBy(q.db, q.projectId, q.range, dimension, q.filter);
+  const select = selector(q.filter);
+  const byKey = new Map<string, Traffic & { key: string }>();
+  const add = (key: string, row: Traffic) => {
+    let total = byKey.get(key);
+    if (!total) byKey.set(key, (total = { key, ...emptyTraffic() }));
+    addTraffic(total, row);
+  };
+  for (const day of list) {
+    if (select.kind === "all") for (const [key, row] of dayTraffic(day, dimension)) add(key, row);
+    else for (const row of day.traffic) if (select.kind === "one" ? row.context[select.dimension] === select.value : select.test(row.context)) add(row.context[dimension], row);
+  }
+  return [...byKey.values()].sort((a, b) => b.clicks - a.clicks || b.visitors - a.visitors);
+}
+
+/** Per currency, the reporting currency first. Never summed across currencies. */
+export function revenue(q: RollupQuery, reportingCurrency: string): Revenue[] {
+  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
+  if (!list) return revenueTotals(q.db, q.projectId, q.range, q.filter ?? {}, reportingCurrency);
+  const select = selector(q.filter);
+  const out = new Map<string, Revenue>();
+  for (const day of list) for (const row of dayRevenueTotal(day, "last", select)) addRevenue(out, row);
+  return [...out.values()].sort((a, b) => Number(b.currency === reportingCurrency) - Number(a.currency === reportingCurrency) || b.net - a.net);
+}
+
+export function revenueSeries(q: RollupQuery): (Revenue & { hour: number })[] {
+  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
+  if (!list) return revenueByHour(q.db, q.projectId, q.range, q.filter ?? {});
+  const select = selector(q.filter);
+  return list.flatMap((day) => [...dayRevenueTotal(day, "last", select)].map((row) => ({ hour: day.start, ...row })));
+}
+
+/** Revenue per value of `dimension` and currency, for the whole range (reports are not filtered). */
+export function revenueByKey(q: RollupQuery, dimension: Dimension, model: "last" | "first"): (Revenue & { key: string })[] {
+  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
+  if (!list) return revenueBy(q.db, q.projectId, q.range, dimension, model);
+  const byKey = new Map<string, Map<string, Revenue>>();
+  for (const day of list) {
+    for (const [key, currencies] of dayRevenue(day, model, dimension)) {
+      let into = byKey.get(key);
+      if (!into) byKey.set(key, (into = new Map()));
+      for (const row of currencies.values()) addRevenue(into, row);
+    }
+  }
+  return [...byKey].flatMap(([key, currencies]) => [...currencies.values()].map((row) => ({ key, ...row })));
+}
+
+const COUNT_EVENTS = `SELECT ${CONTEXT_COLUMNS.map((c) => `coalesce(${c}, '') AS ${c}`).join(", ")}, count(*) AS n
+  FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND name = ? GROUP BY ${CONTEXT_COLUMNS.map((_, i) => i + 1).join(", ")}`;
+
+/**
+ * How many `name` events happened (no rollup counts signup_started). Read from raw events by the
+ * events_project_ts index: per closed day once (kept with the folded day), live for today and short ranges.
+ */
+export function eventCount(q: RollupQuery, name: string): number {
+  const select = selector(q.filter);
+  const rows = (start: number, end: number) =>
+    q.db
+      .query<ContextColumnsRow & { n: number }, [string, number, number, string]>(COUNT_EVENTS)
+      .all(q.projectId, start, end, name)
+      .map((row) => ({ context: contextOf(row), n: row.n }));
+  const sum = (list: { context: Context; n: number }[]) =>
+    list.reduce((n, row) => (select.kind === "all" || (select.kind === "one" ? row.context[select.dimension] === select.value : select.test(row.context)) ? n + row.n : n), 0);
+  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
+  if (!list) return sum(rows(q.range.from, q.range.to));
+  let total = 0;
+  // Only closed days keep their counts; a day still running is folded afresh on every request anyway.
+  for (const day of list) total += sum(day.end + HOUR_MS > q.now ? rows(day.start, day.end) : memo(day, `e|${name}`, () => rows(day.start, day.end)));
+  return total;
+}
+
+/** The query of a page: its project, range and URL filters; `overrides` narrow or move it. */
+export function rollupQuery(req: DashboardRequest, overrides: Partial<RollupQuery> = {}): RollupQuery {
+  return { db: req.ctx.db, projectId: req.project.id, range: req.range, timeZone: req.range.timezone, now: req.ctx.now(), filter: req.range.filters, ...overrides };
+}
+
+/** The same query over the period just before (for "change vs previous period"). */
+export function previous(q: RollupQuery, req: DashboardRequest): RollupQuery {
+  return { ...q, range: { from: req.range.previousFrom, to: req.range.previousTo } };
+}

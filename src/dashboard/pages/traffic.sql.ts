@@ -1,0 +1,74 @@
+// Traffic read from the hourly rollup (context_stats_hourly), never from raw events: totals, series, breakdowns.
+import type { Database } from "bun:sqlite";
+import type { TimeRange } from "./time.ts";
+
+export const DIMENSIONS = {
+  link: "link_id",
+  campaign: "campaign_id",
+  source: "source",
+  medium: "medium",
+  content: "content",
+  lead: "lead_id",
+} as const;
+export type Dimension = keyof typeof DIMENSIONS;
+
+export function isDimension(value: string): value is Dimension {
+  return Object.hasOwn(DIMENSIONS, value);
+}
+
+/** Narrows a report to one attribution context value per dimension ('' = traffic without that value). */
+export type ContextFilter = Partial<Record<Dimension, string>>;
+
+export interface Traffic {
+  clicks: number;
+  visitors: number;
+  sessions: number;
+  pageviews: number;
+  pricingViews: number;
+  signups: number;
+}
+
+const SUMS = `coalesce(sum(clicks), 0) AS clicks, coalesce(sum(visitors), 0) AS visitors, coalesce(sum(sessions), 0) AS sessions,
+  coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(pricing_views), 0) AS pricingViews, coalesce(sum(signups), 0) AS signups`;
+
+/** The WHERE clause shared by both hourly rollups (traffic and payments have the same key columns). */
+export function rollupWhere(projectId: string, range: TimeRange, filter: ContextFilter): { sql: string; params: (string | number)[] } {
+  const clauses = ["project_id = ?", "hour >= ?", "hour < ?"];
+  const params: (string | number)[] = [projectId, range.from, range.to];
+  for (const [dimension, column] of Object.entries(DIMENSIONS)) {
+    const value = filter[dimension as Dimension];
+    if (value === undefined) continue;
+    clauses.push(`${column} = ?`);
+    params.push(value);
+  }
+  return { sql: clauses.join(" AND "), params };
+}
+
+export function trafficTotals(db: Database, projectId: string, range: TimeRange, filter: ContextFilter = {}): Traffic {
+  const w = rollupWhere(projectId, range, filter);
+  return db.query<Traffic, (string | number)[]>(`SELECT ${SUMS} FROM context_stats_hourly WHERE ${w.sql}`).get(...w.params)!;
+}
+
+export function trafficByHour(db: Database, projectId: string, range: TimeRange, filter: ContextFilter = {}): (Traffic & { hour: number })[] {
+  const w = rollupWhere(projectId, range, filter);
+  return db
+    .query<Traffic & { hour: number }, (string | number)[]>(`SELECT hour, ${SUMS} FROM context_stats_hourly WHERE ${w.sql} GROUP BY hour ORDER BY hour`)
+    .all(...w.params);
+}
+
+/** One row per value of `dimension` ('' = none), most clicks first. */
+export function trafficBy(
+  db: Database,
+  projectId: string,
+  range: TimeRange,
+  dimension: Dimension,
+  filter: ContextFilter = {},
+): (Traffic & { key: string })[] {
+  const w = rollupWhere(projectId, range, filter);
+  const column = DIMENSIONS[dimension];
+  return db
+    .query<Traffic & { key: string }, (string | number)[]>(
+      `SELECT ${column} AS key, ${SUMS} FROM context_stats_hourly WHERE ${w.sql} GROUP BY ${column} ORDER BY clicks DESC, visitors DESC`,
+    )
+    .all(...w.params);
+}

@@ -1,0 +1,336 @@
+// How dashboard routes run: session → project → CSRF → role → handler, with HTML answers for
+// every refusal (login redirect keeping `next`, 403, 404) and no stack trace for anything typed.
+import { Elysia } from "elysia";
+import type { AppContext } from "../context.ts";
+import { publicBaseUrl } from "../config.ts";
+import { getProject, listProjects, type Project } from "../projects/service.ts";
+import { csrfMatches, findSession, SESSION_COOKIE, type DashboardSession } from "../auth/sessions.ts";
+import type { Role, User } from "../auth/users.ts";
+import { html, htmlResponse, Html } from "./html.ts";
+import { parseRange, rangeQuery, type DateRange } from "./range.ts";
+import { SECTIONS, sectionOf, type SectionId } from "./sections.ts";
+import { bareLayout, layout, type Flash } from "../../views/layout.ts";
+import { readCookie } from "./cookies.ts";
+
+export const CSRF_FIELD = "_csrf";
+export const CSRF_HEADER = "x-csrf-token";
+
+const ROLE_RANK: Record<Role, number> = { viewer: 0, admin: 1, owner: 2 };
+
+/** What a signed-in route's handler receives. */
+export interface SignedInRequest {
+  ctx: AppContext;
+  request: Request;
+  url: URL;
+  query: URLSearchParams;
+  /** Path parameters (Elysia's), e.g. { linkId } for "/links/:linkId". */
+  params: Record<string, string>;
+  user: User;
+  session: DashboardSession;
+  /** The form body of a POST/PUT/PATCH/DELETE (urlencoded or multipart); empty for GET. */
+  form: FormData;
+  /** True for requests htmx sends (answer with a fragment). */
+  htmx: boolean;
+  /** BANTICO_BASE_URL or the request's origin: for snippets, short URLs, webhook URLs. */
+  baseUrl: string;
+  /** Every project (users see all projects of the instance; roles are instance-wide). */
+  projects: Project[];
+}
+
+/** What a project page's handler receives: the signed-in request plus the project and the period. */
+export interface DashboardRequest extends SignedInRequest {
+  project: Project;
+  /** Parsed from ?range=today|7d|30d|90d|custom&from&to and the filter params, in the project's timezone. */
+  range: DateRange;
+  section: SectionId | null;
+  /** "/dashboard/{projectId}" + subPath + the current range and filters + extra params (null removes one). */
+  href(subPath: string, extra?: Record<string, string | null>): string;
+}
+
+export type HandlerResult = Html | Response;
+export type Handler<R> = (req: R) => HandlerResult | Promise<HandlerResult>;
+
+export interface RouteOptions {
+  /** The least role allowed. Default: "viewer" for GET, "admin" for every other method. */
+  role?: Role;
+}
+
+/** Throw from a handler to answer with an HTML error page (404 for another project's id, 400, 409 …). */
+export class DashboardError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function requireRole(req: SignedInRequest, role: Role): void {
+  if (ROLE_RANK[req.user.role] < ROLE_RANK[role]) {
+    throw new DashboardError(403, `This needs the ${role} role; you are signed in as ${req.user.role}.`);
+  }
+}
+
+export function canWrite(user: Pick<User, "role">): boolean {
+  return ROLE_RANK[user.role] >= ROLE_RANK.admin;
+}
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/**
+ * Registers dashboard routes on one Elysia instance. `get`/`post`/… take a path under
+ * /dashboard/{projectId}; `account(...)` takes an absolute path for signed-in pages outside a project.
+ */
+export class DashboardRouter {
+  readonly app = new Elysia();
+  private readonly registered = new Set<string>();
+
+  constructor(readonly ctx: AppContext) {}
+
+  get(subPath: string, handler: Handler<DashboardRequest>, options: RouteOptions = {}): this {
+    return this.project("GET", subPath, handler, options);
+  }
+  post(subPath: string, handler: Handler<DashboardRequest>, options: RouteOptions = {}): this {
+    return this.project("POST", subPath, handler, options);
+  }
+  put(subPath: string, handler: Handler<DashboardRequest>, options: RouteOptions = {}): this {
+    return this.project("PUT", subPath, handler, options);
+  }
+  patch(subPath: string, handler: Handler<DashboardRequest>, options: RouteOptions = {}): this {
+    return this.project("PATCH", subPath, handler, options);
+  }
+  delete(subPath: string, handler: Handler<DashboardRequest>, options: RouteOptions = {}): this {
+    return this.project("DELETE", subPath, handler, options);
+  }
+
+  /** A signed-in route outside any project (account page, new project). */
+  account(method: Method, path: string, handler: Handler<SignedInRequest>, options: RouteOptions = {}): this {
+    this.app.route(method, path, ({ request, params }) => this.run(request, params as Record<string, string>, method, options, null, handler as Handler<SignedInRequest | DashboardRequest>), {
+      parse: "none",
+    });
+    return this;
+  }
+
+  /** True when some page registered GET for this sub-path (the shell fills the gaps with a placeholder). */
+  hasPage(subPath: string): boolean {
+    return this.registered.has(`GET ${subPath}`);
+  }
+
+  private project(method: Method, subPath: string, handler: Handler<DashboardRequest>, options: RouteOptions): this {
+    this.registered.add(`${method} ${subPath}`);
+    const path = `/dashboard/:projectId${subPath}`;
+    this.app.route(method, path, ({ request, params }) => this.run(request, params as Record<string, string>, method, options, subPath, handler as Handler<SignedInRequest | DashboardRequest>), {
+      parse: "none",
+    });
+    return this;
+  }
+
+  private async run(
+    request: Request,
+    params: Record<string, string>,
+    method: Method,
+    options: RouteOptions,
+    subPath: string | null,
+    handler: Handler<SignedInRequest | DashboardRequest>,
+  ): Promise<Response> {
+    const ctx = this.ctx;
+    const url = new URL(request.url);
+    const isHtmx = request.headers.get("hx-request") === "true";
+    let req: SignedInRequest | null = null;
+    try {
+      const session = findSession(ctx.db, readCookie(request, SESSION_COOKIE), ctx.now());
+      if (!session) return toLogin(request, url, isHtmx, method === "GET" ? null : "expired");
+      const form = method === "GET" ? new FormData() : await readForm(request);
+      if (method !== "GET") {
+        const submitted = request.headers.get(CSRF_HEADER) ?? formString(form, CSRF_FIELD);
+        if (!sameOrigin(request, url, ctx) || !csrfMatches(session.csrfToken, submitted)) return toLogin(request, url, isHtmx, "expired");
+      }
+      const projects = listProjects(ctx.db);
+      req = {
+        ctx,
+        request,
+        url,
+        query: url.searchParams,
+        params,
+        user: session.user,
+        session,
+        form,
+        htmx: isHtmx,
+        baseUrl: publicBaseUrl(ctx.config, request),
+        projects,
+      };
+      if (subPath !== null) {
+        const project = getProject(ctx.db, params.projectId ?? "");
+        if (!project) throw new DashboardError(404, "There is no such project.");
+        const range = parseRange(url.searchParams, project.timezone, ctx.now());
+        const dashboardReq: DashboardRequest = {
+          ...req,
+          project,
+          range,
+          section: sectionOf(subPath),
+          href: (path, extra = {}) => projectHref(project.id, path, range, extra),
+        };
+        req = dashboardReq;
+      }
+      requireRole(req, options.role ?? (method === "GET" ? "viewer" : "admin"));
+      const result = await handler(req);
+      return result instanceof Html ? pageResponse(result) : withSecurityHeaders(result);
+    } catch (error) {
+      if (error instanceof DashboardError) return errorPage(req, error.status, error.message);
+      console.error("dashboard error:", error);
+      return errorPage(req, 500, "Something went wrong on our side. The error was logged.");
+    }
+  }
+}
+
+export function projectHref(projectId: string, subPath: string, range: DateRange, extra: Record<string, string | null> = {}): string {
+  const query = rangeQuery(range);
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === null) query.delete(key);
+    else query.set(key, value);
+  }
+  const qs = query.toString();
+  return `/dashboard/${projectId}${subPath}${qs ? `?${qs}` : ""}`;
+}
+
+/** Renders a project page (or an account page when `req` has no project) inside the layout. */
+export function renderPage(
+  req: SignedInRequest | DashboardRequest,
+  page: { title: string; body: Html; showRange?: boolean; flash?: Flash | null },
+): Html {
+  const project = "project" in req ? (req as DashboardRequest) : null;
+  return layout(
+    {
+      title: page.title,
+      user: req.user,
+      csrfToken: req.session.csrfToken,
+      project: project ? { id: project.project.id, name: project.project.name } : null,
+      projects: req.projects.map((p) => ({ id: p.id, name: p.name })),
+      section: project?.section ?? null,
+      path: req.url.pathname,
+      range: project && page.showRange ? project.range : null,
+      flash: page.flash ?? null,
+      canWrite: canWrite(req.user),
+    },
+    page.body,
+  );
+}
+
+/** The hidden field every dashboard form carries. */
+export function csrfField(req: SignedInRequest): Html {
+  return html`<input type="hidden" name="${CSRF_FIELD}" value="${req.session.csrfToken}">`;
+}
+
+/** 303 after a successful POST; htmx requests get HX-Redirect so the whole page moves. */
+export function redirectTo(req: Pick<SignedInRequest, "htmx">, location: string): Response {
+  if (req.htmx) return new Response(null, { status: 204, headers: { "hx-redirect": location, "cache-control": "no-store" } });
+  return new Response(null, { status: 303, headers: { location, "cache-control": "no-store" } });
+}
+
+export function formString(form: FormData, name: string): string {
+  const value = form.get(name);
+  return typeof value === "string" ? value : "";
+}
+
+async function readForm(request: Request): Promise<FormData> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!type.includes("application/x-www-form-urlencoded") && !type.includes("multipart/form-data")) return new FormData();
+  try {
+    return await request.formData();
+  } catch {
+    throw new DashboardError(400, "The form could not be read. Reload the page and try again.");
+  }
+}
+
+/** A browser's Origin (when sent) must be this server: a second line behind the CSRF token. */
+function sameOrigin(request: Request, url: URL, ctx: AppContext): boolean {
+  const origin = request.headers.get("origin");
+  if (origin === null) return true;
+  if (origin === "null") return false;
+  try {
+    const host = new URL(origin).host;
+    return host === url.host || (ctx.config.baseUrl !== null && host === new URL(ctx.config.baseUrl).host);
+  } catch {
+    return false;
+  }
+}
+
+/** A path on this server that is safe to send someone back to after sign-in. */
+export function safeNext(value: string | null | undefined): string | null {
+  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\") || value.length > 2000) return null;
+  return value;
+}
+
+function toLogin(request: Request, url: URL, isHtmx: boolean, reason: "expired" | null): Response {
+  // For a refused form, come back to the page the form was on (same origin), not to its POST target.
+  let next = `${url.pathname}${url.search}`;
+  if (request.method !== "GET") {
+    const referer = request.headers.get("referer");
+    next = url.pathname;
+    if (referer) {
+      try {
+        const ref = new URL(referer);
+        if (ref.host === url.host) next = `${ref.pathname}${ref.search}`;
+      } catch {
+        // keep the POST path
+      }
+    }
+  }
+  const query = new URLSearchParams({ next });
+  if (reason) query.set("reason", reason);
+  const location = `/login?${query}`;
+  if (isHtmx) return new Response(null, { status: 204, headers: { "hx-redirect": location, "cache-control": "no-store" } });
+  return new Response(null, { status: 303, headers: { location, "cache-control": "no-store" } });
+}
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** Headers for every dashboard page: no caching of private data, no framing, no foreign scripts. */
+export function withSecurityHeaders(response: Response): Response {
+  const headers = response.headers;
+  if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
+  headers.set("content-security-policy", CSP);
+  headers.set("x-content-type-options", "nosniff");
+  headers.set("x-frame-options", "DENY");
+  headers.set("referrer-policy", "same-origin");
+  return response;
+}
+
+export function pageResponse(body: Html, status = 200): Response {
+  return withSecurityHeaders(htmlResponse(body, { status }));
+}
+
+function errorPage(req: SignedInRequest | null, status: number, message: string): Response {
+  const titles: Record<number, string> = { 400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict", 500: "Error" };
+  const title = titles[status] ?? "Error";
+  if (req?.htmx) return pageResponse(html`<p class="notice error" role="alert">${message}</p>`, status);
+  const body = html`<p class="notice error" role="alert">${message}</p><p><a href="/dashboard">Back to the dashboard</a></p>`;
+  return pageResponse(req ? renderPage(req, { title, body }) : bareLayout(title, html`<h1>${title}</h1>${body}`), status);
+}
+
+/**
+ * Registered last: a placeholder for any section nobody has built (keeps navigation whole while
+ * pages land), and an HTML 404 inside the layout for any other path under a project.
+ */
+export function fillGaps(router: DashboardRouter): void {
+  for (const section of SECTIONS) {
+    if (!router.hasPage(section.path)) {
+      router.get(section.path, (req) =>
+        renderPage(req, { title: section.label, showRange: true, body: html`<p class="muted">This section is not available in this build yet.</p>` }),
+      );
+    }
+  }
+  router.get("/*", () => {
+    throw new DashboardError(404, "There is no such page in this project.");
+  });
+}

@@ -1,0 +1,149 @@
+// Settings routes: project settings, API keys, team, privacy deletion (integrations in integrations.ts).
+import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
+import { listUsers } from "../auth/users.ts";
+import { updateProjectSettings, type Project } from "../projects/service.ts";
+import { pageResponse, redirectTo, renderPage, formString, canWrite, DashboardError, type DashboardRequest, type DashboardRouter } from "./routing.ts";
+import { TIMEZONES, validateSettings, type SettingsForm } from "./project-settings.ts";
+import { addTeammate, changeRole, removeTeammate } from "./team.ts";
+import { deleteProfileData } from "./privacy.ts";
+import { integrationPages } from "./integrations.ts";
+import { apiKeyRow, settingsPage, type IntegrationView, type SettingsView } from "../../views/settings.ts";
+import type { Flash } from "../../views/layout.ts";
+
+/** Supplies the integrations part of the settings page; null while payments are not built in. */
+export type IntegrationsSource = ((req: DashboardRequest) => IntegrationView[]) | null;
+
+function projectValues(project: Project): Record<keyof SettingsForm, string> {
+  return {
+    name: project.name,
+    allowedHostnames: project.allowedHostnames.join("\n"),
+    currency: project.currency,
+    timezone: project.timezone,
+    lookbackDays: String(project.lookbackDays),
+    pricingPathPattern: project.pricingPathPattern,
+  };
+}
+
+const FLASHES: Record<string, string> = {
+  project: "Settings saved.",
+  revoked: "API key revoked.",
+  teammate: "Teammate added.",
+  role: "Role changed.",
+  removed: "Teammate removed.",
+  connected: "Integration saved.",
+  disconnected: "Integration disconnected.",
+};
+
+export function settingsPages(integrations: IntegrationsSource) {
+  function view(req: DashboardRequest, overrides: Partial<SettingsView> = {}): SettingsView {
+    const db = req.ctx.db;
+    return {
+      projectId: req.project.id,
+      token: req.project.token,
+      baseUrl: req.baseUrl,
+      csrfToken: req.session.csrfToken,
+      timezone: req.project.timezone,
+      canWrite: canWrite(req.user),
+      isOwner: req.user.role === "owner",
+      currentUserId: req.user.id,
+      project: { values: projectValues(req.project), errors: {} },
+      timezones: TIMEZONES,
+      integrations: integrations ? integrations(req) : null,
+      integrationErrors: {},
+      apiKeys: listApiKeys(db, req.project.id),
+      apiKeyErrors: {},
+      newApiKey: null,
+      team: listUsers(db),
+      teamValues: {},
+      teamErrors: {},
+      privacyValue: "",
+      privacyErrors: {},
+      ...overrides,
+    };
+  }
+
+  function page(req: DashboardRequest, overrides: Partial<SettingsView> = {}, flash: Flash | null = null, status = 200): Response {
+    const saved = req.query.get("saved");
+    const message = flash ?? (saved && FLASHES[saved] ? { kind: "ok" as const, text: FLASHES[saved]! } : null);
+    return pageResponse(renderPage(req, { title: "Settings", body: settingsPage(view(req, overrides)), flash: message }), status);
+  }
+
+  const back = (req: DashboardRequest, saved: string, anchor: string) => redirectTo(req, `/dashboard/${req.project.id}/settings?saved=${saved}#${anchor}`);
+
+  return (router: DashboardRouter) => {
+    if (integrations) integrationPages((req, errors) => page(req, { integrationErrors: errors }, null, 422))(router);
+    router
+      .get("/settings", (req) => page(req))
+      .post("/settings/project", (req) => {
+        const form: SettingsForm = {
+          name: formString(req.form, "name"),
+          allowedHostnames: formString(req.form, "allowedHostnames"),
+          currency: formString(req.form, "currency"),
+          timezone: formString(req.form, "timezone"),
+          lookbackDays: formString(req.form, "lookbackDays"),
+          pricingPathPattern: formString(req.form, "pricingPathPattern"),
+        };
+        const { settings, errors } = validateSettings(form);
+        if (Object.keys(errors).length > 0) {
+          return page(req, { project: { values: { ...form }, errors } }, { kind: "error", text: "Nothing was saved: check the fields marked below." }, 422);
+        }
+        updateProjectSettings(req.ctx.db, req.project.id, settings);
+        return back(req, "project", "project");
+      })
+      .post("/settings/api-keys", (req) => {
+        const name = formString(req.form, "name").trim();
+        if (name.length > 100) return page(req, { apiKeyErrors: { name: "Keep the name under 100 characters." } }, null, 422);
+        const created = createApiKey(req.ctx.db, req.project.id, name, req.ctx.now());
+        // Rendered, not redirected: the key must never sit in a URL or in history.
+        return page(req, { newApiKey: created.key }, { kind: "ok", text: "API key created." });
+      })
+      .post("/settings/api-keys/:keyId/revoke", (req) => {
+        const keyId = req.params.keyId ?? "";
+        if (!revokeApiKey(req.ctx.db, req.project.id, keyId, req.ctx.now())) {
+          throw new DashboardError(404, "This project has no such active API key.");
+        }
+        if (!req.htmx) return back(req, "revoked", "api-keys");
+        const key = listApiKeys(req.ctx.db, req.project.id).find((k) => k.id === keyId)!;
+        const base = `/dashboard/${req.project.id}/settings`;
+        return apiKeyRow(key, { base, csrfToken: req.session.csrfToken, canWrite: true, timezone: req.project.timezone });
+      })
+      .post(
+        "/settings/team",
+        async (req) => {
+          const values = { email: formString(req.form, "email").trim(), role: formString(req.form, "role") };
+          const errors = await addTeammate(req.ctx.db, { ...values, password: formString(req.form, "password") }, req.ctx.now());
+          if (Object.keys(errors).length > 0) return page(req, { teamValues: values, teamErrors: errors }, null, 422);
+          return back(req, "teammate", "team");
+        },
+        { role: "owner" },
+      )
+      .post(
+        "/settings/team/:userId/role",
+        (req) => {
+          const problem = changeRole(req.ctx.db, req.user.id, req.params.userId ?? "", formString(req.form, "role"));
+          if (problem) return page(req, {}, { kind: "error", text: problem }, 409);
+          return back(req, "role", "team");
+        },
+        { role: "owner" },
+      )
+      .post(
+        "/settings/team/:userId/remove",
+        (req) => {
+          const problem = removeTeammate(req.ctx.db, req.user.id, req.params.userId ?? "");
+          if (problem) return page(req, {}, { kind: "error", text: problem }, 409);
+          return back(req, "removed", "team");
+        },
+        { role: "owner" },
+      )
+      .post("/settings/privacy/delete-profile", (req) => {
+        const value = formString(req.form, "profile").trim();
+        if (!value) return page(req, { privacyErrors: { profile: "Enter the profile's id or email." } }, null, 422);
+        const deleted = deleteProfileData(req.ctx.db, req.project.id, value);
+        if (!deleted) {
+          return page(req, { privacyValue: value, privacyErrors: { profile: "No profile in this project has this id or email." } }, null, 422);
+        }
+        const text = `Deleted profile ${deleted.profileId}: ${deleted.visitorsUnlinked} visitor link(s), ${deleted.eventsUnlinked} event(s) unlinked, ${deleted.paymentEmailsErased} payment email(s) erased.`;
+        return page(req, {}, { kind: "ok", text });
+      });
+  };
+}

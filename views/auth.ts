@@ -1,0 +1,59 @@
+// Pages around signing in: first-start setup, login, the account page, a new project.
+import { html, type Html } from "../src/dashboard/html.ts";
+import { field, type FieldErrors } from "./components.ts";
+
+const csrf = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
+
+export function setupPage(data: { csrfToken: string; values: Record<string, string>; errors: FieldErrors; formError?: string | null }): Html {
+  return html`<h1>Set up Bantico</h1>
+  <p class="muted">Create the owner account and your first project. You can add teammates and more projects later.</p>
+  ${data.formError ? html`<p class="notice error" role="alert">${data.formError}</p>` : null}
+  <form method="post" action="/setup" novalidate>
+    ${csrf(data.csrfToken)}
+    ${field({ label: "Your email", name: "email", type: "email", value: data.values.email, error: data.errors.email, autocomplete: "email", required: true })}
+    ${field({ label: "Password", name: "password", type: "password", error: data.errors.password, autocomplete: "new-password", required: true, hint: "At least 8 characters." })}
+    ${field({ label: "Project name", name: "projectName", value: data.values.projectName, error: data.errors.projectName, required: true, placeholder: "My SaaS", hint: "Usually the name of your product or website." })}
+    <button type="submit" class="primary">Create account and project</button>
+  </form>`;
+}
+
+export function loginPage(data: { csrfToken: string; email: string; next: string | null; error?: string | null; notice?: string | null }): Html {
+  return html`<h1>Sign in</h1>
+  ${data.notice ? html`<p class="notice" role="status">${data.notice}</p>` : null}
+  ${data.error ? html`<p class="notice error" role="alert" id="login-error">${data.error}</p>` : null}
+  <form method="post" action="/login" novalidate>
+    ${csrf(data.csrfToken)}
+    ${data.next ? html`<input type="hidden" name="next" value="${data.next}">` : null}
+    ${field({ label: "Email", name: "email", type: "email", value: data.email, autocomplete: "username", required: true })}
+    ${field({ label: "Password", name: "password", type: "password", autocomplete: "current-password", required: true })}
+    <button type="submit" class="primary">Sign in</button>
+  </form>`;
+}
+
+export function accountPage(data: { csrfToken: string; email: string; role: string; errors: FieldErrors }): Html {
+  return html`<section class="card">
+    <h2>Your account</h2>
+    <p>${data.email} · role <strong>${data.role}</strong></p>
+  </section>
+  <section class="card">
+    <h2>Change password</h2>
+    <form method="post" action="/account/password" novalidate>
+      ${csrf(data.csrfToken)}
+      <input type="text" name="username" value="${data.email}" autocomplete="username" hidden>
+      ${field({ label: "Current password", name: "currentPassword", type: "password", autocomplete: "current-password", error: data.errors.currentPassword, required: true })}
+      ${field({ label: "New password", name: "newPassword", type: "password", autocomplete: "new-password", error: data.errors.newPassword, required: true, hint: "At least 8 characters. Your other sessions will be signed out." })}
+      ${field({ label: "Repeat the new password", name: "confirmPassword", type: "password", autocomplete: "new-password", error: data.errors.confirmPassword, required: true })}
+      <button type="submit" class="primary">Change password</button>
+    </form>
+  </section>`;
+}
+
+export function newProjectPage(data: { csrfToken: string; name: string; errors: FieldErrors }): Html {
+  return html`<section class="card">
+    <form method="post" action="/projects/new" novalidate>
+      ${csrf(data.csrfToken)}
+      ${field({ label: "Project name", name: "name", value: data.name, error: data.errors.name, required: true })}
+      <button type="submit" class="primary">Create project</button>
+    </form>
+  </section>`;
+}

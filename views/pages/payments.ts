@@ -1,0 +1,151 @@
+// Views of the payments ledger: the table (also used by drill-downs and profiles) and one payment with its explanation.
+import { html, type Html } from "../../src/dashboard/html.ts";
+import type { PaymentEntry, RawProviderEvent } from "../../src/payments/service.ts";
+import { formatMoney } from "../../src/payments/money.ts";
+import { ATTRIBUTION_METHODS } from "../../src/attribution/engine.ts";
+import { PROVIDERS } from "../../src/payments/types.ts";
+import { contextValue, dataTable, formatTime } from "./parts.ts";
+
+export const METHOD_LABELS: Record<(typeof ATTRIBUTION_METHODS)[number], string> = {
+  metadata_link: "Checkout metadata: link",
+  metadata_context: "Checkout metadata: context",
+  session: "Visitor session",
+  identify_email: "Identified email",
+  customer: "Same customer",
+  unattributed: "Unattributed",
+};
+
+export interface PaymentLinks {
+  payment: (id: string) => string;
+  link: (linkId: string) => string;
+  timezone: string;
+}
+
+/** Money of one entry: negative for refunds and disputes, in its own currency. */
+export function amount(p: Pick<PaymentEntry, "net" | "currency">): string {
+  return formatMoney(p.net, p.currency);
+}
+
+export function paymentsTable(payments: PaymentEntry[], links: PaymentLinks, empty = "No payments in this period."): Html {
+  return dataTable({
+    caption: "Payments, newest first",
+    rows: payments,
+    empty,
+    columns: [
+      { key: "when", label: "When", cell: (p) => html`<a href="${links.payment(p.id)}">${formatTime(Date.parse(p.occurredAt), links.timezone)}</a>` },
+      { key: "kind", label: "Kind", hideOnPhone: true, cell: (p) => html`<span class="badge">${p.kind}</span>` },
+      { key: "net", label: "Net", numeric: true, cell: (p) => amount(p) },
+      { key: "customer", label: "Customer", hideOnPhone: true, cell: (p) => p.email ?? html`<span class="muted">unknown</span>` },
+      { key: "method", label: "Attribution", cell: (p) => html`<span class="badge${p.attribution.method === "unattributed" ? "" : " ok"}">${METHOD_LABELS[p.attribution.method]}</span>` },
+      {
+        key: "context",
+        label: "Link · campaign · source",
+        hideOnPhone: true,
+        cell: (p) => {
+          const a = p.attribution;
+          const parts = [a.linkId ? html`<a href="${links.link(a.linkId)}">${a.linkId}</a>` : null, a.campaignId, a.source].filter((x) => x);
+          return parts.length ? html`${parts.map((part, i) => html`${i ? " · " : ""}${part}`)}` : html`<span class="muted">—</span>`;
+        },
+      },
+      { key: "provider", label: "Provider", hideOnPhone: true, cell: (p) => p.provider },
+    ],
+  });
+}
+
+export interface PaymentFiltersView {
+  action: string;
+  method: string;
+  provider: string;
+  keep: Record<string, string>;
+}
+
+export function paymentFilters(v: PaymentFiltersView): Html {
+  const select = (name: string, label: string, current: string, options: readonly { value: string; label: string }[]) =>
+    html`<div class="field"><label for="f-${name}">${label}</label><select id="f-${name}" name="${name}">
+      <option value="">All</option>${options.map((o) => html`<option value="${o.value}" ${o.value === current ? html`selected` : null}>${o.label}</option>`)}
+    </select></div>`;
+  return html`<form method="get" action="${v.action}" class="toolbar">
+    ${Object.entries(v.keep).map(([k, value]) => html`<input type="hidden" name="${k}" value="${value}">`)}
+    ${select("method", "Attribution method", v.method, ATTRIBUTION_METHODS.map((m) => ({ value: m, label: METHOD_LABELS[m] })))}
+    ${select("provider", "Provider", v.provider, PROVIDERS.map((p) => ({ value: p, label: p })))}
+    <button type="submit">Filter</button>
+  </form>`;
+}
+
+export interface PaymentDetailView {
+  payment: PaymentEntry;
+  trail: string[];
+  rawEvents: RawProviderEvent[];
+  links: PaymentLinks;
+  parentHref: string | null;
+}
+
+function pretty(payload: string): string {
+  try {
+    return JSON.stringify(JSON.parse(payload), null, 2);
+  } catch {
+    return payload;
+  }
+}
+
+/** Provider events as received, each expandable to its pretty-printed payload. */
+export function rawEventList(events: RawProviderEvent[], links: PaymentLinks, empty: string): Html {
+  if (events.length === 0) return html`<p class="muted">${empty}</p>`;
+  return html`${events.map(
+    (e) => html`<details>
+      <summary><code>${e.type}</code> · ${e.provider} ${e.via} · ${formatTime(Date.parse(e.receivedAt), links.timezone)} · ${e.outcome}${e.paymentIds.map((id) => html` · <a href="${links.payment(id)}">payment</a>`)}</summary>
+      <pre class="raw" tabindex="0"><code>${pretty(e.payload)}</code></pre>
+    </details>`,
+  )}`;
+}
+
+export function paymentDetail(v: PaymentDetailView): Html {
+  const p = v.payment;
+  const a = p.attribution;
+  const context = (label: string, value: string | null, href?: string) =>
+    html`<dt>${label}</dt><dd>${value ? (href ? html`<a href="${href}">${value}</a>` : value) : contextValue(value)}</dd>`;
+  const metadata = Object.entries(p.metadata);
+  return html`<div class="charts">
+    <section class="card">
+      <h2>${amount(p)} <span class="badge">${p.kind}</span></h2>
+      <dl class="facts">
+        <dt>Occurred</dt><dd>${formatTime(Date.parse(p.occurredAt), v.links.timezone)}</dd>
+        <dt>Amount</dt><dd>${formatMoney(p.amount, p.currency)}${p.tax ? html` incl. ${formatMoney(p.tax, p.currency)} tax` : null}</dd>
+        <dt>Customer</dt><dd>${p.email ?? html`<span class="muted">unknown</span>`}</dd>
+        <dt>Provider</dt><dd>${p.provider} · <code>${p.providerIds.key}</code></dd>
+        ${p.description ? html`<dt>Description</dt><dd>${p.description}</dd>` : null}
+        ${v.parentHref ? html`<dt>Belongs to</dt><dd><a href="${v.parentHref}">the original payment</a></dd>` : null}
+      </dl>
+    </section>
+    <section class="card">
+      <h2>Attribution: ${METHOD_LABELS[a.method]}</h2>
+      <dl class="facts">
+        ${context("Link", a.linkId, a.linkId ? v.links.link(a.linkId) : undefined)}
+        ${context("Campaign", a.campaignId)}
+        ${context("Source", a.source)}
+        ${context("Medium", a.medium)}
+        ${context("Content", a.content)}
+        ${context("Lead", a.leadId)}
+        ${a.visitorId ? html`<dt>Visitor</dt><dd><code>${a.visitorId}</code></dd>` : null}
+        ${a.profileId ? html`<dt>Profile</dt><dd><code>${a.profileId}</code></dd>` : null}
+      </dl>
+    </section>
+  </div>
+  <section class="card">
+    <h2>Why this attribution</h2>
+    ${v.trail.length ? html`<ol class="trail">${v.trail.map((step) => html`<li>${step}</li>`)}</ol>` : html`<p class="muted">No explanation was recorded.</p>`}
+    ${a.mismatches.length
+      ? html`<h3>Mismatches kept</h3><ul class="trail">${a.mismatches.map((m) => html`<li>${m.field}: the link says <code>${m.link}</code>, the metadata says <code>${m.metadata}</code></li>`)}</ul>`
+      : null}
+  </section>
+  <section class="card">
+    <h2>Checkout metadata</h2>
+    ${metadata.length
+      ? html`<dl class="facts">${metadata.map(([k, value]) => html`<dt>${k}</dt><dd><code>${value}</code></dd>`)}</dl>`
+      : html`<p class="muted">The payment carried no metadata.</p>`}
+  </section>
+  <section class="card">
+    <h2>Raw provider events</h2>
+    ${rawEventList(v.rawEvents, v.links, "This payment came without a provider event (it was sent through the API).")}
+  </section>`;
+}

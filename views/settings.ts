@@ -1,0 +1,260 @@
+// The settings page: tracker snippet, project settings, integrations, API keys, team, privacy.
+import { html, type Html } from "../src/dashboard/html.ts";
+import { copyInline, field, formatDateTime, type FieldErrors } from "./components.ts";
+import { snippetBlock } from "./snippet.ts";
+
+export interface IntegrationView {
+  provider: "stripe" | "polar";
+  status: "connected" | "webhook_only" | "error" | "not_connected";
+  message: string;
+  credentialHint: string | null;
+  hasCredential: boolean;
+  hasWebhookSecret: boolean;
+  lastEventAt: number | null;
+  lastPullAt: number | null;
+  lastError: string | null;
+  backfill: { state: "none" | "running" | "done"; processed: number; progress: number; doneAt: number | null };
+}
+
+export interface SettingsView {
+  projectId: string;
+  token: string;
+  baseUrl: string;
+  csrfToken: string;
+  timezone: string;
+  canWrite: boolean;
+  isOwner: boolean;
+  currentUserId: string;
+  project: { values: Record<string, string>; errors: FieldErrors };
+  timezones: readonly string[];
+  /** null: this build has no payment integrations. */
+  integrations: IntegrationView[] | null;
+  integrationErrors: Partial<Record<"stripe" | "polar", FieldErrors>>;
+  apiKeys: { id: string; name: string; prefix: string; createdAt: number; lastUsedAt: number | null; revokedAt: number | null }[];
+  apiKeyErrors: FieldErrors;
+  newApiKey: string | null;
+  team: { id: string; email: string; role: string; createdAt: number }[];
+  teamValues: Record<string, string>;
+  teamErrors: FieldErrors;
+  privacyValue: string;
+  privacyErrors: FieldErrors;
+}
+
+const PROVIDER_NAMES = { stripe: "Stripe", polar: "Polar" } as const;
+const ROLE_OPTIONS = [
+  { value: "viewer", label: "Viewer — sees everything, changes nothing" },
+  { value: "admin", label: "Admin — changes settings, links and keys" },
+  { value: "owner", label: "Owner — also manages the team" },
+];
+
+const csrf = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
+
+export function settingsPage(v: SettingsView): Html {
+  const base = `/dashboard/${v.projectId}/settings`;
+  return html`
+  <nav class="actions subnav" aria-label="Settings sections">
+    <a href="#tracker">Tracker</a> <a href="#project">Project</a> <a href="#integrations">Integrations</a>
+    <a href="#api-keys">API keys</a> <a href="#team">Team</a> <a href="#privacy">Privacy</a>
+  </nav>
+  ${v.canWrite ? null : html`<p class="notice" role="status">You are a viewer: you can read these settings but not change them.</p>`}
+
+  <section class="card" id="tracker" aria-labelledby="tracker-h">
+    <h2 id="tracker-h">Tracker snippet</h2>
+    ${snippetBlock(v.baseUrl, v.token)}
+    <p><a href="/dashboard/${v.projectId}/install">Check that events arrive</a></p>
+  </section>
+
+  <section class="card" id="project" aria-labelledby="project-h">
+    <h2 id="project-h">Project</h2>
+    <form method="post" action="${base}/project#project" novalidate>
+      ${csrf(v.csrfToken)}
+      <fieldset ${v.canWrite ? null : html`disabled`}>
+        <div class="grid-2">
+          ${field({ label: "Name", name: "name", value: v.project.values.name, error: v.project.errors.name, required: true })}
+          ${field({ label: "Reporting currency", name: "currency", value: v.project.values.currency, error: v.project.errors.currency, required: true, hint: "ISO 4217 code. Revenue in other currencies is shown apart, never added up without a rate.", attrs: html`maxlength="3" autocapitalize="characters"` })}
+          ${field({ label: "Timezone", name: "timezone", value: v.project.values.timezone, error: v.project.errors.timezone, options: v.timezones.map((tz) => ({ value: tz, label: tz })), hint: "Days in reports start at midnight here." })}
+          ${field({ label: "Lookback window (days)", name: "lookbackDays", value: v.project.values.lookbackDays, error: v.project.errors.lookbackDays, type: "number", attrs: html`min="1" max="730" inputmode="numeric"`, hint: "How far back a payment looks for the visit that brought it." })}
+        </div>
+        ${field({ label: "Allowed hostnames", name: "allowedHostnames", value: v.project.values.allowedHostnames, error: v.project.errors.allowedHostnames, rows: 3, placeholder: "example.com\n*.example.com", hint: "One per line. Events from other hosts are refused. Leave empty to accept any host." })}
+        ${field({ label: "Pricing page pattern", name: "pricingPathPattern", value: v.project.values.pricingPathPattern, error: v.project.errors.pricingPathPattern, hint: html`Page views whose path matches count as <code>pricing_view</code>; <code>*</code> matches anything.` })}
+        <button type="submit" class="primary">Save settings</button>
+      </fieldset>
+    </form>
+  </section>
+
+  <section class="card" id="integrations" aria-labelledby="integrations-h">
+    <h2 id="integrations-h">Payment integrations</h2>
+    ${v.integrations === null
+      ? html`<p class="muted">Payment integrations are not available in this build.</p>`
+      : v.integrations.map((i) => integrationBlock(v, i, v.integrationErrors[i.provider] ?? {}))}
+  </section>
+
+  <section class="card" id="api-keys" aria-labelledby="keys-h">
+    <h2 id="keys-h">API keys</h2>
+    <p class="muted">Keys give full access to this project's REST API at <code>${v.baseUrl}/api/v1</code>.</p>
+    ${v.newApiKey
+      ? html`<div class="notice ok secret-once" role="status" id="new-api-key">
+          <p><strong>Copy this key now.</strong> It is shown only once; Bantico keeps only its hash.</p>
+          ${copyInline(v.newApiKey, "the new API key")}
+        </div>`
+      : null}
+    ${apiKeyTable(v, base)}
+    ${v.canWrite
+      ? html`<form method="post" action="${base}/api-keys#new-api-key" class="inline-create" novalidate>
+          ${csrf(v.csrfToken)}
+          ${field({ label: "New key name", name: "name", id: "f-key-name", error: v.apiKeyErrors.name, placeholder: "e.g. backend", hint: "So you recognise it later." })}
+          <button type="submit" class="primary">Create API key</button>
+        </form>`
+      : null}
+  </section>
+
+  <section class="card" id="team" aria-labelledby="team-h">
+    <h2 id="team-h">Team</h2>
+    <p class="muted">Teammates see every project of this Bantico. Owners manage the team; admins change settings; viewers only read.</p>
+    ${teamTable(v, base)}
+    ${v.isOwner
+      ? html`<h3>Add a teammate</h3>
+        <form method="post" action="${base}/team#team" novalidate>
+          ${csrf(v.csrfToken)}
+          <div class="grid-2">
+            ${field({ label: "Email", name: "email", type: "email", value: v.teamValues.email, error: v.teamErrors.email, required: true, autocomplete: "off" })}
+            ${field({ label: "Initial password", name: "password", type: "password", error: v.teamErrors.password, required: true, autocomplete: "new-password", hint: "At least 8 characters. Share it with them; they can change it under Account." })}
+          </div>
+          ${field({ label: "Role", name: "role", value: v.teamValues.role ?? "viewer", error: v.teamErrors.role, options: ROLE_OPTIONS })}
+          <button type="submit" class="primary">Add teammate</button>
+        </form>`
+      : null}
+  </section>
+
+  <section class="card" id="privacy" aria-labelledby="privacy-h">
+    <h2 id="privacy-h">Delete a person's data</h2>
+    <p class="muted">On request (GDPR art. 17): removes the identified profile, its links to visitors, its id on events and payments, and its email on payments and raw provider events. Payment amounts stay in your books.</p>
+    <form method="post" action="${base}/privacy/delete-profile#privacy" data-confirm="Delete this person's personal data? This cannot be undone." novalidate>
+      ${csrf(v.csrfToken)}
+      <fieldset ${v.canWrite ? null : html`disabled`}>
+        ${field({ label: "Profile id or email", name: "profile", value: v.privacyValue, error: v.privacyErrors.profile, required: true, autocomplete: "off" })}
+        <button type="submit" class="danger">Delete personal data</button>
+      </fieldset>
+    </form>
+  </section>`;
+}
+
+function apiKeyTable(v: SettingsView, base: string): Html {
+  if (v.apiKeys.length === 0) return html`<p class="muted">No API keys yet.</p>`;
+  const rowContext = { base, csrfToken: v.csrfToken, canWrite: v.canWrite, timezone: v.timezone };
+  return html`<div class="table-wrap"><table>
+    <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+    <tbody>${v.apiKeys.map((k) => apiKeyRow(k, rowContext))}</tbody>
+  </table></div>`;
+}
+
+/** One key's row; also the htmx answer to revoking it (the row swaps in place). */
+export function apiKeyRow(
+  k: SettingsView["apiKeys"][number],
+  c: { base: string; csrfToken: string; canWrite: boolean; timezone: string },
+): Html {
+  const action = `${c.base}/api-keys/${k.id}/revoke`;
+  return html`<tr id="key-${k.id}">
+    <td>${k.name || html`<span class="muted">unnamed</span>`}</td>
+    <td><code>${k.prefix}…</code></td>
+    <td>${formatDateTime(k.createdAt, c.timezone)}</td>
+    <td>${formatDateTime(k.lastUsedAt, c.timezone)}</td>
+    <td>${k.revokedAt !== null
+      ? html`<span class="badge">revoked</span>`
+      : c.canWrite
+        ? html`<form method="post" action="${action}" class="inline-form" hx-post="${action}" hx-target="closest tr" hx-swap="outerHTML" hx-confirm="Revoke this key? Programs using it stop working.">
+            ${csrf(c.csrfToken)}<button type="submit" class="small danger" aria-label="Revoke key ${k.prefix}">Revoke</button>
+          </form>`
+        : null}</td>
+  </tr>`;
+}
+
+function teamTable(v: SettingsView, base: string): Html {
+  return html`<div class="table-wrap"><table>
+    <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Added</th>${v.isOwner ? html`<th scope="col"><span class="visually-hidden">Actions</span></th>` : null}</tr></thead>
+    <tbody>
+      ${v.team.map(
+        (u) => html`<tr>
+          <td>${u.email}${u.id === v.currentUserId ? html` <span class="badge">you</span>` : null}</td>
+          <td>${v.isOwner && u.id !== v.currentUserId
+            ? html`<form method="post" action="${base}/team/${u.id}/role" class="actions">
+                ${csrf(v.csrfToken)}
+                <label class="visually-hidden" for="role-${u.id}">Role of ${u.email}</label>
+                <select id="role-${u.id}" name="role">${["viewer", "admin", "owner"].map((r) => html`<option ${r === u.role ? html`selected` : null}>${r}</option>`)}</select>
+                <button type="submit" class="small">Change</button>
+              </form>`
+            : u.role}</td>
+          <td>${formatDateTime(u.createdAt, v.timezone)}</td>
+          ${v.isOwner
+            ? html`<td>${u.id === v.currentUserId
+                ? null
+                : html`<form method="post" action="${base}/team/${u.id}/remove" class="inline-form" data-confirm="Remove ${u.email} from the team?">
+                    ${csrf(v.csrfToken)}<button type="submit" class="small danger" aria-label="Remove ${u.email}">Remove</button>
+                  </form>`}</td>`
+            : null}
+        </tr>`,
+      )}
+    </tbody>
+  </table></div>`;
+}
+
+const STATUS_BADGES = {
+  connected: html`<span class="badge ok">connected</span>`,
+  webhook_only: html`<span class="badge ok">webhooks only</span>`,
+  error: html`<span class="badge error">error</span>`,
+  not_connected: html`<span class="badge">not connected</span>`,
+};
+
+/** The live part of an integration (status, backfill bar); polled while a backfill runs. */
+export function integrationStatusBlock(projectId: string, timezone: string, i: IntegrationView): Html {
+  const running = i.backfill.state === "running";
+  const percent = Math.round(Math.min(1, Math.max(0, i.backfill.progress)) * 100);
+  return html`<div id="${i.provider}-status" class="integration-status"
+      ${running ? html`hx-get="/dashboard/${projectId}/settings/integrations/${i.provider}/status" hx-trigger="every 2s" hx-swap="outerHTML"` : null}>
+    <p>${STATUS_BADGES[i.status]} ${i.message}</p>
+    ${i.credentialHint ? html`<p class="muted">Key ${i.credentialHint}${i.hasWebhookSecret ? " · webhook secret saved" : ""}</p>` : i.hasWebhookSecret ? html`<p class="muted">Webhook secret saved</p>` : null}
+    ${i.lastError ? html`<p class="notice error">Last error: ${i.lastError}</p>` : null}
+    ${i.status !== "not_connected"
+      ? html`<p class="muted">Last webhook: ${formatDateTime(i.lastEventAt, timezone)} · last pull: ${formatDateTime(i.lastPullAt, timezone)}</p>`
+      : null}
+    ${i.backfill.state !== "none"
+      ? html`<div class="backfill">
+          <label for="${i.provider}-backfill">Backfill of the last 30 days: ${running ? `${percent}%` : "done"} (${i.backfill.processed} payments)</label>
+          <progress id="${i.provider}-backfill" max="100" value="${running ? percent : 100}">${percent}%</progress>
+        </div>`
+      : null}
+  </div>`;
+}
+
+function integrationBlock(v: SettingsView, i: IntegrationView, errors: FieldErrors): Html {
+  const name = PROVIDER_NAMES[i.provider];
+  const base = `/dashboard/${v.projectId}/settings/integrations/${i.provider}`;
+  const webhookUrl = `${v.baseUrl}/webhooks/${i.provider}/${v.projectId}`;
+  const credentialLabel = i.provider === "stripe" ? "Restricted API key" : "Organization access token";
+  const credentialHint =
+    i.provider === "stripe"
+      ? html`Create a restricted key with read access to Charges, Checkout Sessions, Invoices, Customers and Events (<code>rk_live_…</code>).`
+      : html`An organization access token with <code>orders:read</code>.`;
+  return html`<div class="integration" id="integration-${i.provider}">
+    <h3>${name}</h3>
+    ${integrationStatusBlock(v.projectId, v.timezone, i)}
+    <p>Webhook endpoint to add in ${name}: ${copyInline(webhookUrl, `the ${name} webhook URL`)}</p>
+    ${v.canWrite
+      ? html`<form method="post" action="${base}" novalidate>
+          ${csrf(v.csrfToken)}
+          <div class="grid-2">
+            ${field({ label: credentialLabel, name: "credential", id: `f-${i.provider}-credential`, type: "password", error: errors.credential, autocomplete: "off", hint: credentialHint })}
+            ${field({ label: "Webhook signing secret (optional)", name: "webhookSecret", id: `f-${i.provider}-webhookSecret`, type: "password", error: errors.webhookSecret, autocomplete: "off", hint: i.provider === "stripe" ? html`<code>whsec_…</code>, for payments in real time.` : "From the webhook endpoint, for payments in real time." })}
+          </div>
+          <div class="actions">
+            <button type="submit" class="primary">${i.status === "not_connected" ? `Connect ${name}` : `Update ${name}`}</button>
+          </div>
+        </form>
+        ${i.status !== "not_connected"
+          ? html`<form method="post" action="${base}/disconnect" data-confirm="Disconnect ${name}? Payments already stored stay.">
+              ${csrf(v.csrfToken)}<button type="submit" class="danger small">Disconnect ${name}</button>
+            </form>`
+          : null}`
+      : null}
+  </div>`;
+}

@@ -143,6 +143,20 @@ describe("GET /api/v1/payments and the attribution report", () => {
     expect(gbp(first.rows)).toEqual(["first_touch_campaign"]);
   });
 
+  test("pages of the ledger follow each other without gaps or repeats", async () => {
+    const all = (await (await server.api("/api/v1/payments?limit=1000")).json()).payments.map((p: { id: string }) => p.id);
+    const seen: string[] = [];
+    let cursor = "";
+    for (let i = 0; i < 100; i++) {
+      const page = await (await server.api(`/api/v1/payments?limit=3${cursor ? `&cursor=${cursor}` : ""}`)).json();
+      seen.push(...page.payments.map((p: { id: string }) => p.id));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual(all);
+    expect(all.length).toBeGreaterThan(6);
+  });
+
   test("the report adds up to exactly the ledger, re-attributions included", () => {
     expectReportMatchesLedger(db(), server.project.id);
   });

@@ -20,7 +20,6 @@ export interface SeedResult {
   links: number;
   profiles: number;
   rollupRows: number;
-  linkIds: string[];
 }
 
 /** A small deterministic PRNG (mulberry32) so runs are comparable. */
@@ -191,7 +190,7 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
       }
     })();
   }
-  return { events, sessions, clicks, links: linkCount, profiles, rollupRows, linkIds: contexts.map((c) => c.linkId) };
+  return { events, sessions, clicks, links: linkCount, profiles, rollupRows };
 }
 
 export interface PaymentSeedOptions {
@@ -199,7 +198,6 @@ export interface PaymentSeedOptions {
   payments: number;
   end: number;
   days: number;
-  linkIds: string[];
   seed?: number;
 }
 

@@ -1,9 +1,14 @@
 -- Tracking's own bookkeeping beside the shared journey tables of 002.
 
--- Per-link totals are read from the hourly rollup through this index (a rollup row is inserted
--- once per hour and context, then only its counters change, so the index costs a click nothing).
--- A separate counters table cost every click one more random page in its group commit.
-CREATE INDEX context_stats_link ON context_stats_hourly(project_id, link_id);
+-- Per-link totals the links list reads in one lookup per link (summing a link's hourly rollup
+-- rows grows with its age). With traffic spread evenly over 10,000 links this costs a click one
+-- more page in its group commit; real traffic concentrates on a few links, whose pages stay hot.
+CREATE TABLE link_counters (
+  link_id         TEXT PRIMARY KEY,
+  project_id      TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  clicks          INTEGER NOT NULL DEFAULT 0,
+  last_clicked_at INTEGER
+) WITHOUT ROWID;
 
 -- Which visitors were already counted in context_stats_hourly.visitors for a UTC day and context.
 -- Rows older than two days are deleted with the salts: they are only needed while a day is open.

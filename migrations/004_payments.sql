@@ -135,11 +135,12 @@ CREATE TABLE payment_stats_hourly (
   PRIMARY KEY (project_id, model, hour, link_id, campaign_id, source, medium, content, lead_id, currency)
 ) WITHOUT ROWID;
 
--- Daily sums of both hourly rollups, kept by triggers, so a report over months reads days and
--- only the partial days at its edges from the hourly rows. Days are UTC.
-CREATE TABLE context_stats_daily (
+-- Daily and monthly (UTC) sums of both hourly rollups, kept by triggers in the same transaction:
+-- a year-long report reads twelve months plus the partial months, days and hours at its edges.
+CREATE TABLE context_stats_periods (
   project_id    TEXT NOT NULL,
-  day           INTEGER NOT NULL,              -- unix ms, floored to the UTC day
+  grain         TEXT NOT NULL CHECK (grain IN ('day', 'month')),
+  period        INTEGER NOT NULL,              -- unix ms of the period's start (UTC)
   link_id       TEXT NOT NULL DEFAULT '',
   campaign_id   TEXT NOT NULL DEFAULT '',
   source        TEXT NOT NULL DEFAULT '',
@@ -152,33 +153,14 @@ CREATE TABLE context_stats_daily (
   pageviews     INTEGER NOT NULL DEFAULT 0,
   pricing_views INTEGER NOT NULL DEFAULT 0,
   signups       INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (project_id, day, link_id, campaign_id, source, medium, content, lead_id)
+  PRIMARY KEY (project_id, grain, period, link_id, campaign_id, source, medium, content, lead_id)
 ) WITHOUT ROWID;
 
-INSERT INTO context_stats_daily
-SELECT project_id, hour - hour % 86400000, link_id, campaign_id, source, medium, content, lead_id,
-       sum(clicks), sum(visitors), sum(sessions), sum(pageviews), sum(pricing_views), sum(signups)
-FROM context_stats_hourly GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
-
-CREATE TRIGGER context_stats_daily_on_insert AFTER INSERT ON context_stats_hourly BEGIN
-  INSERT INTO context_stats_daily VALUES (NEW.project_id, NEW.hour - NEW.hour % 86400000, NEW.link_id, NEW.campaign_id, NEW.source, NEW.medium,
-    NEW.content, NEW.lead_id, NEW.clicks, NEW.visitors, NEW.sessions, NEW.pageviews, NEW.pricing_views, NEW.signups)
-  ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
-    pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups;
-END;
-
-CREATE TRIGGER context_stats_daily_on_update AFTER UPDATE ON context_stats_hourly BEGIN
-  UPDATE context_stats_daily SET clicks = clicks + NEW.clicks - OLD.clicks, visitors = visitors + NEW.visitors - OLD.visitors,
-    sessions = sessions + NEW.sessions - OLD.sessions, pageviews = pageviews + NEW.pageviews - OLD.pageviews,
-    pricing_views = pricing_views + NEW.pricing_views - OLD.pricing_views, signups = signups + NEW.signups - OLD.signups
-  WHERE project_id = NEW.project_id AND day = NEW.hour - NEW.hour % 86400000 AND link_id = NEW.link_id AND campaign_id = NEW.campaign_id
-    AND source = NEW.source AND medium = NEW.medium AND content = NEW.content AND lead_id = NEW.lead_id;
-END;
-
-CREATE TABLE payment_stats_daily (
+CREATE TABLE payment_stats_periods (
   project_id  TEXT NOT NULL,
-  day         INTEGER NOT NULL,
   model       TEXT NOT NULL,
+  grain       TEXT NOT NULL CHECK (grain IN ('day', 'month')),
+  period      INTEGER NOT NULL,
   link_id     TEXT NOT NULL DEFAULT '',
   campaign_id TEXT NOT NULL DEFAULT '',
   source      TEXT NOT NULL DEFAULT '',
@@ -189,19 +171,56 @@ CREATE TABLE payment_stats_daily (
   payments    INTEGER NOT NULL DEFAULT 0,
   revenue     INTEGER NOT NULL DEFAULT 0,
   refunds     INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (project_id, model, day, link_id, campaign_id, source, medium, content, lead_id, currency)
+  PRIMARY KEY (project_id, model, grain, period, link_id, campaign_id, source, medium, content, lead_id, currency)
 ) WITHOUT ROWID;
 
-CREATE TRIGGER payment_stats_daily_on_insert AFTER INSERT ON payment_stats_hourly BEGIN
-  INSERT INTO payment_stats_daily VALUES (NEW.project_id, NEW.hour - NEW.hour % 86400000, NEW.model, NEW.link_id, NEW.campaign_id, NEW.source,
-    NEW.medium, NEW.content, NEW.lead_id, NEW.currency, NEW.payments, NEW.revenue, NEW.refunds)
+-- The two periods an hour belongs to.
+CREATE VIEW hour_periods AS SELECT 'day' AS grain UNION ALL SELECT 'month';
+
+INSERT INTO context_stats_periods
+SELECT h.project_id, p.grain,
+       CASE p.grain WHEN 'day' THEN h.hour - h.hour % 86400000 ELSE unixepoch(h.hour / 1000, 'unixepoch', 'start of month') * 1000 END,
+       h.link_id, h.campaign_id, h.source, h.medium, h.content, h.lead_id,
+       sum(h.clicks), sum(h.visitors), sum(h.sessions), sum(h.pageviews), sum(h.pricing_views), sum(h.signups)
+FROM context_stats_hourly h, hour_periods p GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+
+CREATE TRIGGER context_stats_periods_on_insert AFTER INSERT ON context_stats_hourly BEGIN
+  INSERT INTO context_stats_periods
+  SELECT NEW.project_id, p.grain,
+         CASE p.grain WHEN 'day' THEN NEW.hour - NEW.hour % 86400000 ELSE unixepoch(NEW.hour / 1000, 'unixepoch', 'start of month') * 1000 END,
+         NEW.link_id, NEW.campaign_id, NEW.source, NEW.medium, NEW.content, NEW.lead_id,
+         NEW.clicks, NEW.visitors, NEW.sessions, NEW.pageviews, NEW.pricing_views, NEW.signups
+  FROM hour_periods p WHERE true
+  ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
+    pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups;
+END;
+
+CREATE TRIGGER context_stats_periods_on_update AFTER UPDATE ON context_stats_hourly BEGIN
+  UPDATE context_stats_periods SET clicks = clicks + NEW.clicks - OLD.clicks, visitors = visitors + NEW.visitors - OLD.visitors,
+    sessions = sessions + NEW.sessions - OLD.sessions, pageviews = pageviews + NEW.pageviews - OLD.pageviews,
+    pricing_views = pricing_views + NEW.pricing_views - OLD.pricing_views, signups = signups + NEW.signups - OLD.signups
+  WHERE project_id = NEW.project_id
+    AND ((grain = 'day' AND period = NEW.hour - NEW.hour % 86400000)
+      OR (grain = 'month' AND period = unixepoch(NEW.hour / 1000, 'unixepoch', 'start of month') * 1000))
+    AND link_id = NEW.link_id AND campaign_id = NEW.campaign_id AND source = NEW.source AND medium = NEW.medium
+    AND content = NEW.content AND lead_id = NEW.lead_id;
+END;
+
+CREATE TRIGGER payment_stats_periods_on_insert AFTER INSERT ON payment_stats_hourly BEGIN
+  INSERT INTO payment_stats_periods
+  SELECT NEW.project_id, NEW.model, p.grain,
+         CASE p.grain WHEN 'day' THEN NEW.hour - NEW.hour % 86400000 ELSE unixepoch(NEW.hour / 1000, 'unixepoch', 'start of month') * 1000 END,
+         NEW.link_id, NEW.campaign_id, NEW.source, NEW.medium, NEW.content, NEW.lead_id, NEW.currency, NEW.payments, NEW.revenue, NEW.refunds
+  FROM hour_periods p WHERE true
   ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds;
 END;
 
-CREATE TRIGGER payment_stats_daily_on_update AFTER UPDATE ON payment_stats_hourly BEGIN
-  UPDATE payment_stats_daily SET payments = payments + NEW.payments - OLD.payments, revenue = revenue + NEW.revenue - OLD.revenue,
+CREATE TRIGGER payment_stats_periods_on_update AFTER UPDATE ON payment_stats_hourly BEGIN
+  UPDATE payment_stats_periods SET payments = payments + NEW.payments - OLD.payments, revenue = revenue + NEW.revenue - OLD.revenue,
     refunds = refunds + NEW.refunds - OLD.refunds
-  WHERE project_id = NEW.project_id AND day = NEW.hour - NEW.hour % 86400000 AND model = NEW.model AND link_id = NEW.link_id
-    AND campaign_id = NEW.campaign_id AND source = NEW.source AND medium = NEW.medium AND content = NEW.content AND lead_id = NEW.lead_id
-    AND currency = NEW.currency;
+  WHERE project_id = NEW.project_id AND model = NEW.model
+    AND ((grain = 'day' AND period = NEW.hour - NEW.hour % 86400000)
+      OR (grain = 'month' AND period = unixepoch(NEW.hour / 1000, 'unixepoch', 'start of month') * 1000))
+    AND link_id = NEW.link_id AND campaign_id = NEW.campaign_id AND source = NEW.source AND medium = NEW.medium
+    AND content = NEW.content AND lead_id = NEW.lead_id AND currency = NEW.currency;
 END;

@@ -15,21 +15,25 @@
   var endpoint = data.api || origin + "/api/collect";
   // Global Privacy Control or Do Not Track: never a cookie, whatever the snippet says.
   var persist = data.persist != null && !navigator.globalPrivacyControl && navigator.doNotTrack != "1" && window.doNotTrack != "1";
-  var storage = window.sessionStorage;
+  var storage;
   var context = {};
   var FIELDS = "linkId campaignId source medium content leadId visitorId sessionId".split(" ");
   var queued = (window.bantico && window.bantico.q) || [];
   var lastPath, lastUrl, visibleSince = Date.now(), engaged = 0;
 
+  // Storage and cookies can throw (sandboxed frames, storage disabled): the tracker then simply remembers nothing.
   function cookie(name, value, maxAge) {
-    if (value === undefined) {
-      var found = document.cookie.match("(^|; )" + name + "=([^;]*)");
-      return found && found[2];
-    }
-    document.cookie = name + "=" + value + ";path=/;max-age=" + maxAge + ";samesite=lax" + (location.protocol == "https:" ? ";secure" : "");
+    try {
+      if (value === undefined) {
+        var found = document.cookie.match("(^|; )" + name + "=([^;]*)");
+        return found && found[2];
+      }
+      document.cookie = name + "=" + value + ";path=/;max-age=" + maxAge + ";samesite=lax" + (location.protocol == "https:" ? ";secure" : "");
+    } catch (e) {}
   }
 
   try {
+    storage = window.sessionStorage;
     context = JSON.parse(storage.bantico) || {};
   } catch (e) {}
   var visitorId = persist && (cookie("bantico_vid") || [].map.call(crypto.getRandomValues(new Uint32Array(4)), function (n) { return n.toString(36); }).join(""));

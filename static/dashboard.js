@@ -30,3 +30,12 @@ document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
+
+// The setup form learns the founder's timezone from the browser; the server checks it.
+for (const input of document.querySelectorAll("input[data-detect-timezone]")) {
+  if (!input.value) input.value = Intl.DateTimeFormat().resolvedOptions().timeZone ?? "";
+}
+
+// After a refused form, the first field with an error gets the focus (and the screen reader's attention).
+// Run after load: scrolling to the URL's #fragment would otherwise take the focus back.
+window.addEventListener("load", () => setTimeout(() => document.querySelector("[aria-invalid='true']")?.focus(), 0));

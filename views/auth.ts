@@ -13,6 +13,7 @@ export function setupPage(data: { csrfToken: string; values: Record<string, stri
     ${field({ label: "Your email", name: "email", type: "email", value: data.values.email, error: data.errors.email, autocomplete: "email", required: true })}
     ${field({ label: "Password", name: "password", type: "password", error: data.errors.password, autocomplete: "new-password", required: true, hint: "At least 8 characters." })}
     ${field({ label: "Project name", name: "projectName", value: data.values.projectName, error: data.errors.projectName, required: true, placeholder: "My SaaS", hint: "Usually the name of your product or website." })}
+    <input type="hidden" name="timezone" value="${data.values.timezone ?? ""}" data-detect-timezone>
     <button type="submit" class="primary">Create account and project</button>
   </form>`;
 }

@@ -77,7 +77,7 @@ ${head(data.project ? `${data.title} · ${data.project.name}` : data.title, data
     </div>
   </details>
 </header>
-<div class="frame">
+<div class="frame${data.project ? "" : " no-nav"}">
   ${data.project ? sectionNav(data.project, data.section) : null}
   <main id="main" tabindex="-1">
     <div class="page-head">

@@ -55,6 +55,7 @@ function toTouch(row: SessionRow): Touch {
 
 export interface PaymentRefs {
   paymentId: string | null;
+  kind: string;
   occurredAt: number;
   email: string | null;
   provider: string;
@@ -132,22 +133,7 @@ export function loadCandidates(
     ? prepared<PriorRow, [string, string]>(db, `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND id = ?`).get(projectId, refs.parentPaymentId)
     : null;
 
-  const self = refs.paymentId ?? "";
-  const customerPrior = refs.customerId
-    ? prepared<PriorRow, [string, string, string, number, string]>(
-          db,
-          `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND provider = ? AND customer_id = ? AND occurred_at <= ? AND id != ?
-             AND kind IN ('sale', 'renewal') AND method != 'unattributed' ORDER BY occurred_at DESC LIMIT 1`,
-        )
-        .get(projectId, refs.provider, refs.customerId, refs.occurredAt, self)
-    : refs.email
-      ? prepared<PriorRow, [string, string, number, string]>(
-            db,
-            `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND customer_email = ? AND occurred_at <= ? AND id != ?
-               AND kind IN ('sale', 'renewal') AND method != 'unattributed' ORDER BY occurred_at DESC LIMIT 1`,
-          )
-          .get(projectId, refs.email, refs.occurredAt, self)
-      : null;
+  const customerPrior = loadCustomerPrior(db, projectId, refs);
 
   return {
     link,
@@ -156,4 +142,26 @@ export function loadCandidates(
     orderPrior: orderPrior ? toPrior(orderPrior) : null,
     customerPrior: customerPrior ? toPrior(customerPrior) : null,
   };
+}
+
+/** The same customer's latest earlier attributed payment; only renewals, refunds and disputes may inherit it. */
+function loadCustomerPrior(db: Database, projectId: string, refs: PaymentRefs): PriorRow | null {
+  if (refs.kind === "sale") return null;
+  const self = refs.paymentId ?? "";
+  const earlier = "AND occurred_at <= ? AND id != ? AND kind IN ('sale', 'renewal') AND method != 'unattributed' ORDER BY occurred_at DESC LIMIT 1";
+  if (refs.customerId) {
+    return prepared<PriorRow, [string, string, string, number, string]>(
+      db,
+      `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND provider = ? AND customer_id = ? ${earlier}`,
+    ).get(projectId, refs.provider, refs.customerId, refs.occurredAt, self);
+  }
+  if (refs.email) {
+    return prepared<PriorRow, [string, string, number, string]>(db, `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND customer_email = ? ${earlier}`).get(
+      projectId,
+      refs.email,
+      refs.occurredAt,
+      self,
+    );
+  }
+  return null;
 }

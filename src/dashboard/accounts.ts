@@ -2,7 +2,8 @@
 // and the entry redirects (/ and /dashboard).
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
-import { createProject, listProjects } from "../projects/service.ts";
+import { createProject, listProjects, updateProjectSettings } from "../projects/service.ts";
+import { TIMEZONES } from "./project-settings.ts";
 import {
   countUsers,
   hashPassword,
@@ -121,13 +122,17 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
       const first = listProjects(ctx.db)[0];
       return see(first ? `/dashboard/${first.id}` : "/projects/new");
     })
-    .get("/setup", ({ request }) => (countUsers(ctx.db) > 0 ? see("/login") : renderSetup(request, { email: "", projectName: "" }, {})))
+    .get("/setup", ({ request }) => (countUsers(ctx.db) > 0 ? see("/login") : renderSetup(request, { email: "", projectName: "", timezone: "" }, {})))
     .post(
       "/setup",
       async ({ request }) => {
         if (countUsers(ctx.db) > 0) return see("/login");
         const form = await readPublicForm(request);
-        const values = { email: formString(form, "email").trim(), projectName: formString(form, "projectName").trim() };
+        const values = {
+          email: formString(form, "email").trim(),
+          projectName: formString(form, "projectName").trim(),
+          timezone: formString(form, "timezone").trim(),
+        };
         const password = formString(form, "password");
         if (!csrfMatches(readCookie(request, PRE_SESSION_COOKIE) ?? "", formString(form, CSRF_FIELD))) {
           return renderSetup(request, values, {}, 403, "This form expired. Check the fields and submit again.");
@@ -141,7 +146,9 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         const created = ctx.db.transaction(() => {
           if (countUsers(ctx.db) > 0) return null;
           const user = insertUser(ctx.db, { email: values.email, passwordHash, role: "owner" }, ctx.now());
-          const project = createProject(ctx.db, { name: values.projectName }, ctx.now());
+          let project = createProject(ctx.db, { name: values.projectName }, ctx.now());
+          // The browser's own timezone (filled in by dashboard.js), so days in reports are the founder's days.
+          if (TIMEZONES.includes(values.timezone)) project = updateProjectSettings(ctx.db, project.id, { timezone: values.timezone })!;
           return { user, project };
         })();
         if (!created) return see("/login");

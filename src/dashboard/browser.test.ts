@@ -27,7 +27,7 @@ beforeAll(async () => {
   stripe = fakeStripe([stripeEvent("checkout.session.completed", checkoutSession({ amount_total: 2900 }), { created: Math.floor(Date.now() / 1000) - 60 })]);
   setProviderEndpoints(server.instance.ctx, { stripe: stripe.url });
   browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: "Europe/Lisbon" });
   page.setDefaultTimeout(8_000);
   page.on("dialog", (dialog) => {
     // Confirmations (revoke, remove) are the UI's own; anything else is a script that should not run.
@@ -47,6 +47,8 @@ async function snap(name: string) {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-desktop.png`), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
+  // On a phone nothing may push the page sideways (wide tables scroll inside their own box).
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone-top.png`) });
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -72,6 +74,8 @@ test("first start: setup creates the owner and project, shows the snippet, and t
   await submit("button[type=submit]");
   await page.waitForURL(/\/install$/);
   projectPath = new URL(page.url()).pathname.replace(/\/install$/, "");
+  // The browser's timezone became the project's, so its days match the founder's.
+  await expect(page.locator("main").textContent()).resolves.toContain("timezone (Europe/Lisbon)");
   const snippet = await page.locator(".snippet pre").first().textContent();
   expect(snippet).toMatch(new RegExp(`<script src="${server.url}/bantico.js" data-token="bt_pub_\\w+" data-persist></script>`));
   await expect(page.locator("#install-check").textContent()).resolves.toContain("Waiting for the first event");
@@ -103,6 +107,8 @@ test("changing settings in the form, with an error next to a field first", async
   await page.fill("#f-currency", "XYZ");
   await submit("#project button[type=submit]");
   await expect(page.locator("#f-currency-error").textContent()).resolves.toContain("is not an ISO 4217 currency code");
+  // The first field with an error has the focus, so keyboard and screen-reader users land on it.
+  await page.waitForFunction(() => document.activeElement?.id === "f-currency");
   await snap("settings-errors");
   await page.fill("#f-currency", "eur");
   await page.selectOption("#f-timezone", "Europe/Berlin");

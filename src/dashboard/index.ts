@@ -34,6 +34,9 @@
 //      X-CSRF-Token header from <body hx-headers:inherited> automatically. A stale token or expired session
 //      redirects to /login?next=<the page>&reason=expired. Forms: validate on the server, answer 422 with
 //      the form re-rendered and field({ error }) next to each field (views/components.ts), 303 on success.
+//   7. Tests: src/dashboard/test-client.ts signs a user in through the real /login form
+//      (userWithRole(server, "viewer"), signIn(server, email, password)) and posts forms with the CSRF field.
+//   Unknown paths under a project answer an HTML 404 in the layout (fillGaps, registered last).
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
 import { dashboardAssets } from "./assets.ts";

@@ -39,7 +39,14 @@ export function installPages(router: DashboardRouter): void {
           <h3>Check</h3>
           ${installCheck(req)}
         </section>
-        <p><a href="/dashboard/${req.project.id}/settings">Settings</a> lists the snippet again, with allowed hostnames, currency, timezone and payment integrations.</p>`,
+        <section class="card">
+          <h2>Next steps</h2>
+          <ol>
+            <li><a href="/dashboard/${req.project.id}/settings#integrations">Connect Stripe or Polar</a> so payments arrive and are attributed.</li>
+            <li><a href="/dashboard/${req.project.id}/links">Create a tracked link</a> for a campaign, a post or a lead.</li>
+            <li><a href="/dashboard/${req.project.id}/settings#project">Check the settings</a>: allowed hostnames, currency (${req.project.currency}), timezone (${req.project.timezone}).</li>
+          </ol>
+        </section>`,
       }),
     )
     .get("/install/check", (req) => installCheck(req));

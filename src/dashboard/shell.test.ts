@@ -41,7 +41,7 @@ describe("first start", () => {
     const response = await fetch(`${server.url}/setup`, {
       method: "POST",
       headers: { cookie },
-      body: new URLSearchParams({ _csrf: hiddenCsrf(await page.text()), email: "Founder@Example.com ", password: "long enough pw", projectName: "Acme" }),
+      body: new URLSearchParams({ _csrf: hiddenCsrf(await page.text()), email: "Founder@Example.com ", password: "long enough pw", projectName: "Acme", timezone: "Not/AZone" }),
       redirect: "manual",
     });
     expect(response.status).toBe(303);
@@ -59,6 +59,8 @@ describe("first start", () => {
     expect(html).toContain(`window.BANTICO_TOKEN = &quot;${token}&quot;;`);
     expect(html).toContain(`${server.url}/bantico.js`);
     expect(html).toContain("Waiting for the first event");
+    // A timezone the server does not know is ignored: the project keeps UTC.
+    expect(html).toContain("timezone (UTC)");
     // A second setup is refused: the instance has its owner.
     const again = await fetch(`${server.url}/setup`, { redirect: "manual" });
     expect(again.headers.get("location")).toBe("/login");
@@ -146,6 +148,19 @@ describe("signed-in access", () => {
     expect(htmx.headers.get("hx-redirect")).toStartWith("/login?");
     const count = server.instance.ctx.db.query("SELECT count(*) AS n FROM projects WHERE name = 'Sneaky'").get();
     expect(count).toEqual({ n: 0 });
+  });
+
+  test("a form sent after the session expired leads to login, then back to the page the form was on", async () => {
+    const user = await userWithRole(server, "admin");
+    server.instance.ctx.db.query("UPDATE dashboard_sessions SET expires_at = 0 WHERE user_id = (SELECT id FROM users WHERE email = ?)").run(user.email);
+    const settings = `/dashboard/${server.project.id}/settings?range=7d`;
+    const response = await user.post(`/dashboard/${server.project.id}/settings/project`, { name: "Late" }, { headers: { referer: `${server.url}${settings}` } });
+    expect(response.status).toBe(303);
+    const location = response.headers.get("location")!;
+    expect(location).toBe(`/login?next=${encodeURIComponent(settings)}&reason=expired`);
+    const login = await (await fetch(`${server.url}${location}`)).text();
+    expect(login).toContain("Your session expired");
+    expect(login).toContain(`name="next" value="${settings.replace("&", "&amp;")}"`);
   });
 
   test("the CSRF token also counts when sent as the htmx header", async () => {

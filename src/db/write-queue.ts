@@ -42,6 +42,7 @@ self.onmessage = ({ data }) => {
     clearInterval(timer);
     if (db) db.close();
     db = null;
+    self.close();
   }
 };
 `;
@@ -61,7 +62,7 @@ class BackgroundCheckpointer {
   }
 
   stop(): void {
-    // The worker closes its connection and ends with nothing left to run.
+    // The worker closes its connection and then itself.
     this.worker.postMessage({ stop: true });
   }
 }
@@ -76,26 +77,31 @@ export class WriteQueue {
   private pending: PendingWrite[] = [];
   private scheduled = false;
   private closed = false;
-  private readonly checkpointer: BackgroundCheckpointer | null = null;
+  private checkpointer: BackgroundCheckpointer | null = null;
+  private checkpointerConsidered = false;
   private walResetScheduled = false;
 
   constructor(
     private readonly db: Database,
     private readonly maxBatch = 2000,
-    checkpoint: { intervalMs?: number; walLimitPages?: number } = {},
-  ) {
-    const path = db.filename;
-    if (path && path !== ":memory:" && db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()?.journal_mode === "wal") {
-      db.exec("PRAGMA wal_autocheckpoint = 0");
-      // Once the WAL has been checkpointed and starts over, give back the disk a burst made it take.
-      db.exec("PRAGMA journal_size_limit = 67108864");
-      this.checkpointer = new BackgroundCheckpointer(path, () => this.scheduleWalReset(), checkpoint.intervalMs, checkpoint.walLimitPages);
-    }
+    private readonly checkpoint: { intervalMs?: number; walLimitPages?: number } = {},
+  ) {}
+
+  /** On the first queued write, so one-shot commands that never use the queue start no thread. */
+  private startCheckpointer(): void {
+    this.checkpointerConsidered = true;
+    const path = this.db.filename;
+    if (!path || path === ":memory:" || this.db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()?.journal_mode !== "wal") return;
+    this.db.exec("PRAGMA wal_autocheckpoint = 0");
+    // Once the WAL has been checkpointed and starts over, give back the disk a burst made it take.
+    this.db.exec("PRAGMA journal_size_limit = 67108864");
+    this.checkpointer = new BackgroundCheckpointer(path, () => this.scheduleWalReset(), this.checkpoint.intervalMs, this.checkpoint.walLimitPages);
   }
 
   /** Runs `apply` inside the next group transaction; a throw rolls back only this write. */
   write<T>(apply: (db: Database) => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the write queue is closed"));
+    if (!this.checkpointerConsidered) this.startCheckpointer();
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ apply, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {

@@ -1,4 +1,4 @@
-// A click on a tracked link: the clicks row, and the link_clicked event with its rollup (the link's counters).
+// A click on a tracked link: the clicks row, the link_clicked event with its rollup, the link's counter.
 import type { Database } from "bun:sqlite";
 import { recordEvent } from "../tracking/events.ts";
 import { prepared } from "../tracking/statements.ts";
@@ -17,6 +17,9 @@ export interface Click {
 
 const INSERT_CLICK = `INSERT INTO clicks (id, project_id, link_id, ts, visitor_id, referrer_host, browser, os, device, country)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const COUNT_CLICK = `INSERT INTO link_counters (link_id, project_id, clicks, last_clicked_at) VALUES (?, ?, 1, ?)
+  ON CONFLICT (link_id) DO UPDATE SET clicks = clicks + 1, last_clicked_at = max(coalesce(last_clicked_at, 0), excluded.last_clicked_at)`;
 
 /** Call inside a write. */
 export function recordClick(db: Database, click: Click): void {
@@ -41,4 +44,5 @@ export function recordClick(db: Database, click: Click): void {
     props: { clickId: click.clickId, ...(click.referrerHost ? { referrer: click.referrerHost } : {}) },
     context: link.context,
   });
+  prepared(db, COUNT_CLICK).run(link.linkId, link.projectId, click.ts);
 }

@@ -44,8 +44,3 @@ export function rememberLink(db: Database, link: TrackedLink): void {
 export function forgetLink(db: Database, slug: string): void {
   directories.get(db)?.delete(slug);
 }
-
-/** After links changed outside the service: the next lookup reloads them all. */
-export function reloadLinks(db: Database): void {
-  directories.delete(db);
-}

@@ -63,7 +63,7 @@ function notFoundPage(): Response {
 
 function redirect(location: string): Response {
   // 302, never 301: a cached permanent redirect would skip the next click's record.
-  return new Response(null, { status: 302, headers: { location, "cache-control": "no-store", "referrer-policy": "no-referrer-when-downgrade" } });
+  return new Response(null, { status: 302, headers: { location, "cache-control": "no-store" } });
 }
 
 /** The redirect, as a list of steps: find the link, let bots through uncounted, record the click, redirect. */

@@ -36,10 +36,8 @@ export interface LinkRow {
 }
 
 export const LINK_SELECT = `SELECT l.id, l.project_id, l.slug, l.destination_url, l.campaign_id, l.source, l.medium, l.content,
-  l.lead_id, l.title, l.archived, l.created_at, l.updated_at,
-  (SELECT sum(s.clicks) FROM context_stats_hourly s INDEXED BY context_stats_link WHERE s.project_id = l.project_id AND s.link_id = l.id) AS clicks,
-  (SELECT max(c.ts) FROM clicks c WHERE c.link_id = l.id) AS last_clicked_at
-  FROM links l`;
+  l.lead_id, l.title, l.archived, l.created_at, l.updated_at, c.clicks, c.last_clicked_at
+  FROM links l LEFT JOIN link_counters c ON c.link_id = l.id`;
 
 export function toLink(row: LinkRow): TrackedLink {
   return {

@@ -59,11 +59,6 @@ export function getLink(db: Database, projectId: string, linkId: string): Tracke
   return row ? toLink(row) : null;
 }
 
-export function getLinkBySlug(db: Database, slug: string): TrackedLink | null {
-  const row = db.query<LinkRow, [string]>(`${LINK_SELECT} WHERE l.slug = ?`).get(slug);
-  return row ? toLink(row) : null;
-}
-
 export interface LinkListOptions {
   includeArchived?: boolean;
   campaignId?: string;
@@ -125,6 +120,9 @@ export function archiveLink(db: Database, projectId: string, linkId: string, now
 export function deleteLink(db: Database, projectId: string, linkId: string): void {
   const link = getLink(db, projectId, linkId);
   if (!link) throw notFound("no such link");
-  db.query("DELETE FROM links WHERE id = ?").run(linkId);
+  db.transaction(() => {
+    db.query("DELETE FROM link_counters WHERE link_id = ?").run(linkId);
+    db.query("DELETE FROM links WHERE id = ?").run(linkId);
+  }).immediate();
   forgetLink(db, link.slug);
 }

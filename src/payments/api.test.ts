@@ -2,7 +2,7 @@
 // attribution, the attribution report, and re-attribution after a late identify.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
-import { seedLink, seedProfile, seedSession, uid } from "./testing.ts";
+import { expectReportMatchesLedger, seedLink, seedProfile, seedSession, uid } from "./testing.ts";
 import { reattributeForEmail } from "./service.ts";
 
 let server: TestServer;
@@ -141,6 +141,10 @@ describe("GET /api/v1/payments and the attribution report", () => {
     const gbp = (rows: { key: string; currency: string; revenue: number }[]) => rows.filter((r) => r.currency === "GBP").map((r) => r.key);
     expect(gbp(last.rows)).toEqual(["last_touch_campaign"]);
     expect(gbp(first.rows)).toEqual(["first_touch_campaign"]);
+  });
+
+  test("the report adds up to exactly the ledger, re-attributions included", () => {
+    expectReportMatchesLedger(db(), server.project.id);
   });
 
   test("the OpenAPI document lists the payment, integration and report operations", async () => {

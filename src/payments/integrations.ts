@@ -7,6 +7,7 @@ import { seal, unseal } from "../core/secret.ts";
 import { ApiError, badRequest } from "../http/errors.ts";
 import { verifyPolarToken } from "./polar/client.ts";
 import { verifyStripeKey } from "./stripe/client.ts";
+import { createWebhookEndpoint } from "./webhook-endpoints.ts";
 
 export type IntegrationProvider = "stripe" | "polar";
 
@@ -117,24 +118,30 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
     throw badRequest("webhookSecret must be the endpoint's signing secret (whsec_…)", "invalid_webhook_secret");
   }
   let message = "";
+  let secret = webhookSecret;
   if (credential) {
     const verdict = provider === "stripe" ? await verifyStripeKey(ctx, credential) : await verifyPolarToken(ctx, credential);
     if (!verdict.ok) throw new ApiError(verdict.status, verdict.code, verdict.message);
     message = verdict.message;
+    if (!secret && !getRow(ctx.db, projectId, provider)?.webhook_secret_sealed && ctx.config.baseUrl) {
+      const endpoint = await createWebhookEndpoint(ctx, provider, credential, `${ctx.config.baseUrl}/webhooks/${provider}/${projectId}`);
+      secret = endpoint.secret ?? undefined;
+      message = `${message}; ${endpoint.message}`;
+    }
   }
   const now = ctx.now();
   await ctx.writes.write((db) => {
     const existing = getRow(db, projectId, provider);
     const credentialSealed = credential ? seal(ctx.secret, credential) : (existing?.credential_sealed ?? null);
-    const secretSealed = webhookSecret ? seal(ctx.secret, webhookSecret) : (existing?.webhook_secret_sealed ?? null);
+    const secretSealed = secret ? seal(ctx.secret, secret) : (existing?.webhook_secret_sealed ?? null);
     const status: IntegrationStatus["status"] = credentialSealed ? "connected" : "webhook_only";
     const statusMessage =
       message ||
       (credentialSealed
         ? existing?.status_message || "connected"
         : `webhooks only: payments arrive in real time; add ${provider === "stripe" ? "a restricted key" : "an access token"} to backfill the last ${BACKFILL_DAYS} days`);
-    // A new credential starts a fresh backfill; a webhook secret alone never pulls.
-    const startBackfill = credential !== undefined && (existing?.credential_sealed == null || existing.backfill_state !== "running");
+    // The first credential starts the backfill; a rotated key keeps the cursor; a webhook secret alone never pulls.
+    const startBackfill = credential !== undefined && existing?.credential_sealed == null;
     prepared(
       db,
       `INSERT INTO integrations (project_id, provider, credential_sealed, credential_hint, webhook_secret_sealed, status, status_message, connected_at, updated_at,

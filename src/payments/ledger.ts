@@ -65,11 +65,10 @@ export function applyProviderEvent(db: Database, projectId: string, event: Provi
   let eventRowId: number | null = null;
   if (event) {
     const inserted = prepared<{ id: number }, [string, string, string, string, string, number, string]>(
-        db,
-        `INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payload)
-         VALUES (?, ?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT DO NOTHING RETURNING id`,
-      )
-      .get(projectId, event.provider, event.eventId, event.type, event.via, now, event.payload);
+      db,
+      `INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payload)
+       VALUES (?, ?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT DO NOTHING RETURNING id`,
+    ).get(projectId, event.provider, event.eventId, event.type, event.via, now, event.payload);
     if (!inserted) return { duplicate: true, paymentIds: [], outcome: `event ${event.eventId} was already processed` };
     eventRowId = inserted.id;
   }
@@ -100,18 +99,16 @@ function findSamePayment(db: Database, projectId: string, p: IncomingPayment): P
   if (byKey || p.kind === "refund" || p.kind === "dispute") return byKey;
   if (p.paymentIntentId) {
     const byIntent = prepared<PaymentRow, [string, string, string]>(
-        db,
-        "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_intent_id = ? AND kind IN ('sale', 'renewal') LIMIT 1",
-      )
-      .get(projectId, p.provider, p.paymentIntentId);
+      db,
+      "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_intent_id = ? AND kind IN ('sale', 'renewal') LIMIT 1",
+    ).get(projectId, p.provider, p.paymentIntentId);
     if (byIntent) return byIntent;
   }
   if (p.orderId) {
     return prepared<PaymentRow, [string, string, string]>(
-        db,
-        "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal') LIMIT 1",
-      )
-      .get(projectId, p.provider, p.orderId);
+      db,
+      "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal') LIMIT 1",
+    ).get(projectId, p.provider, p.orderId);
   }
   return null;
 }
@@ -122,10 +119,9 @@ function findParent(db: Database, projectId: string, p: IncomingPayment): Paymen
   const one = (column: string, value: string | null | undefined) =>
     value
       ? prepared<PaymentRow, [string, string, string]>(
-            db,
-            `SELECT * FROM payments WHERE project_id = ? AND provider = ? AND ${column} = ? AND kind IN ('sale', 'renewal') ORDER BY occurred_at LIMIT 1`,
-          )
-          .get(projectId, p.provider, value)
+        db,
+        `SELECT * FROM payments WHERE project_id = ? AND provider = ? AND ${column} = ? AND kind IN ('sale', 'renewal') ORDER BY occurred_at LIMIT 1`,
+      ).get(projectId, p.provider, value)
       : null;
   return one("payment_intent_id", parent.paymentIntentId) ?? one("charge_id", parent.chargeId) ?? one("order_id", parent.orderId) ?? one("subscription_id", parent.subscriptionId);
 }
@@ -134,10 +130,9 @@ function findParent(db: Database, projectId: string, p: IncomingPayment): Paymen
 function refundStep(db: Database, projectId: string, p: IncomingPayment): { amount: number; tax: number | null; key: string } | null {
   const c = p.cumulativeRefund!;
   const recorded = prepared<{ amount: number; tax: number }, [string, string, string]>(
-      db,
-      "SELECT -COALESCE(SUM(amount), 0) AS amount, -COALESCE(SUM(tax), 0) AS tax FROM payments WHERE project_id = ? AND provider = ? AND refund_scope = ? AND kind = 'refund'",
-    )
-    .get(projectId, p.provider, c.scope)!;
+    db,
+    "SELECT -COALESCE(SUM(amount), 0) AS amount, -COALESCE(SUM(tax), 0) AS tax FROM payments WHERE project_id = ? AND provider = ? AND refund_scope = ? AND kind = 'refund'",
+  ).get(projectId, p.provider, c.scope)!;
   const step = c.total - recorded.amount;
   if (step <= 0) return null;
   return { amount: -step, tax: c.totalTax === null ? null : -(c.totalTax - recorded.tax), key: `refund:${c.scope}:${c.total}` };
@@ -153,10 +148,9 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
 
   if (p.subscriptionId && (p.kind === "sale" || p.kind === "renewal") && !firstOfSubscription(db, projectId, p.provider, p.subscriptionId)) {
     const checkout = prepared<{ metadata: string; customer_email: string | null; session_id: string }, [string, string, string]>(
-        db,
-        "SELECT metadata, customer_email, session_id FROM checkout_contexts WHERE project_id = ? AND provider = ? AND subscription_id = ?",
-      )
-      .get(projectId, p.provider, p.subscriptionId);
+      db,
+      "SELECT metadata, customer_email, session_id FROM checkout_contexts WHERE project_id = ? AND provider = ? AND subscription_id = ?",
+    ).get(projectId, p.provider, p.subscriptionId);
     if (checkout) {
       p = {
         ...p,
@@ -214,11 +208,13 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
 
 /** Refunds and disputes that arrived before their sale (deliveries come out of order): attach and re-attribute them. */
 function adoptOrphans(db: Database, projectId: string, sale: IncomingPayment, saleId: string, now: number): void {
-  const orphans = prepared<{ id: string }, [string, string, string, string, string]>(
+  // One indexed lookup per id (an OR across columns would scan the project's ledger).
+  const orphans = prepared<{ id: string }, [string, string, string, string, string, string, string, string, string]>(
     db,
-    `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
-       AND (payment_intent_id = ? OR charge_id = ? OR order_id = ?)`,
-  ).all(projectId, sale.provider, sale.paymentIntentId ?? "", sale.chargeId ?? "", sale.orderId ?? "");
+    `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND payment_intent_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
+     UNION SELECT id FROM payments WHERE project_id = ? AND provider = ? AND charge_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
+     UNION SELECT id FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL`,
+  ).all(projectId, sale.provider, sale.paymentIntentId ?? "", projectId, sale.provider, sale.chargeId ?? "", projectId, sale.provider, sale.orderId ?? "");
   for (const { id } of orphans) {
     prepared(db, "UPDATE payments SET parent_payment_id = ? WHERE id = ?").run(saleId, id);
     attributeStored(db, id, now, true);
@@ -233,7 +229,8 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
   const upgrade = existing.payment_key.startsWith("pi:") && !p.key.startsWith("pi:");
   const email = existing.customer_email ?? p.email;
   const learned = JSON.stringify(metadata) !== existing.metadata || email !== existing.customer_email || upgrade;
-  if (!learned && existing.payment_key === p.key) return { duplicate: true, paymentIds: [existing.id], outcome: `already recorded as ${existing.id}` };
+  if (!learned) return { duplicate: true, paymentIds: [existing.id], outcome: `already recorded as ${existing.id}` };
+  // Retract what the payment counted for before its amounts change; attributing it again adds the new figures.
   retractRollup(db, existing);
   prepared(
     db,
@@ -253,8 +250,8 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
       existing.id,
     );
   }
-  attributeStored(db, existing.id, now, true);
-  return { duplicate: !learned, paymentIds: [existing.id], outcome: learned ? `updated ${existing.id} with what ${p.key} adds` : `already recorded as ${existing.id}` };
+  attributeStored(db, existing.id, now, false);
+  return { duplicate: false, paymentIds: [existing.id], outcome: `updated ${existing.id} with what ${p.key} adds` };
 }
 
 /** A subscription's first payment: a sale, or the first paid renewal of one that started with a free trial. */
@@ -347,6 +344,7 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
     metadata,
     {
       paymentId: row.id,
+      kind: row.kind,
       occurredAt: row.occurred_at,
       email: row.customer_email,
       provider: row.provider,

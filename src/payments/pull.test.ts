@@ -1,12 +1,13 @@
 // Connecting Stripe and Polar, and pulling from their APIs (SDKs pointed at a fake API on loopback):
 // key verification, the 30-day backfill, webhook + pull writing one ledger, and resuming after a restart.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { loadConfig } from "../config.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { createProject, type Project } from "../projects/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";
 import { tempDataDir } from "../testing/harness.ts";
-import { checkoutSession, fakeProviderApi, polarOrder, sendPolar, sendStripe, stripeEvent } from "./testing.ts";
+import { checkoutSession, expectReportMatchesLedger, fakeProviderApi, polarOrder, sendPolar, sendStripe, stripeEvent } from "./testing.ts";
 import { setProviderEndpoints } from "./endpoints.ts";
 import { paymentScheduler } from "./pull.ts";
 import { listPayments } from "./service.ts";
@@ -24,15 +25,46 @@ interface Instance {
 
 const data = tempDataDir("bantico-pull");
 const cleanups: (() => unknown)[] = [];
+
+// Everything the server prints during these tests, to prove no credential ever reaches a log.
+const printed: string[] = [];
+const originalConsole = { log: console.log, warn: console.warn, error: console.error, info: console.info };
+beforeAll(() => {
+  for (const level of ["log", "warn", "error", "info"] as const) {
+    console[level] = (...args: unknown[]) => {
+      printed.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === "string" ? a : JSON.stringify(a))).join(" "));
+      originalConsole[level](...args);
+    };
+  }
+});
+afterAll(() => Object.assign(console, originalConsole));
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-afterAll(() => data.remove());
+afterAll(() => {
+  const secrets = [STRIPE_KEY, POLAR_TOKEN, WEBHOOK_SECRET, "polar_whs_pull"];
+  for (const line of printed) for (const secret of secrets) expect(line).not.toContain(secret);
+  data.remove();
+});
+
+/** Credentials are sealed with BANTICO_SECRET: no database file holds them in plain text. */
+function expectNoPlaintextCredentials(dir: string) {
+  for (const file of readdirSync(dir).filter((f) => f.startsWith("bantico.sqlite"))) {
+    const bytes = readFileSync(`${dir}/${file}`).toString("latin1");
+    for (const secret of [STRIPE_KEY, POLAR_TOKEN, WEBHOOK_SECRET, "polar_whs_pull"]) expect(bytes.includes(secret)).toBe(false);
+  }
+}
 
 let dirCount = 0;
 /** Starts (or restarts, same data dir) the real server with the SDKs pointed at `fakeUrl`. */
-function start(fakeUrl: string, dir = `${data.dir}/${++dirCount}`, existing?: { project: Project; key: string }): Instance & { dir: string; key: string } {
-  const server = startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: dir, BANTICO_SECRET: "a-test-secret-that-is-long-enough-000000" }), { hostname: "127.0.0.1" });
+function start(
+  fakeUrl: string,
+  dir = `${data.dir}/${++dirCount}`,
+  existing?: { project: Project; key: string },
+  env: Record<string, string> = {},
+): Instance & { dir: string; key: string } {
+  const config = loadConfig({ PORT: "0", BANTICO_DATA_DIR: dir, BANTICO_SECRET: "a-test-secret-that-is-long-enough-000000", ...env });
+  const server = startServer(config, { hostname: "127.0.0.1" });
   setProviderEndpoints(server.instance.ctx, { stripe: fakeUrl, polar: fakeUrl });
   const project = existing?.project ?? createProject(server.instance.ctx.db, { name: "Pull" });
   const key = existing?.key ?? createApiKey(server.instance.ctx.db, project.id).key;
@@ -50,7 +82,9 @@ function start(fakeUrl: string, dir = `${data.dir}/${++dirCount}`, existing?: { 
   };
 }
 
-function stripeFake(events: ReturnType<typeof stripeEvent>[], options: { failOnceAfter?: string } = {}) {
+const CREATED_SECRET = "whsec_created_by_bantico_connect";
+
+function stripeFake(events: ReturnType<typeof stripeEvent>[], options: { failOnceAfter?: string; mayCreateEndpoints?: boolean } = {}) {
   let failed = false;
   return fakeProviderApi((request, url) => {
     const auth = request.headers.get("authorization") ?? "";
@@ -67,6 +101,15 @@ function stripeFake(events: ReturnType<typeof stripeEvent>[], options: { failOnc
       );
     }
     if (!auth.includes(STRIPE_KEY)) return Response.json({ error: { type: "invalid_request_error", message: "Invalid API Key provided" } }, { status: 401 });
+    if (url.pathname === "/v1/webhook_endpoints" && request.method === "POST") {
+      if (!options.mayCreateEndpoints) {
+        return Response.json(
+          { error: { type: "invalid_request_error", message: "The provided key 'rk_test_***' does not have the required permissions. Having the 'rak_webhook_endpoint_write' permission would allow this request to continue." } },
+          { status: 403 },
+        );
+      }
+      return Response.json({ id: "we_test_1", object: "webhook_endpoint", secret: CREATED_SECRET, status: "enabled" });
+    }
     if (url.pathname !== "/v1/events") return Response.json({ error: { message: "not faked" } }, { status: 404 });
     const gt = Number(url.searchParams.get("created[gt]") ?? 0);
     const limit = Number(url.searchParams.get("limit") ?? 10);
@@ -146,6 +189,27 @@ describe("Stripe connection and pull", () => {
     expect(listPayments(instance.server.instance.ctx.db, instance.project.id, { limit: 1000 }).payments).toHaveLength(230);
   });
 
+  test("with a public URL, connect creates the webhook endpoint when the key may, and says how otherwise", async () => {
+    const allowed = stripeFake([], { mayCreateEndpoints: true });
+    const instance = start(allowed.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
+    cleanups.push(allowed.stop, () => instance.server.stop());
+    const connected = await (await instance.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).json();
+    expect(connected).toMatchObject({ status: "connected", hasWebhookSecret: true });
+    expect(connected.message).toContain("webhook endpoint we_test_1 created");
+    expect(JSON.stringify(connected)).not.toContain(CREATED_SECRET);
+    const created = allowed.requests.find((r) => r.path === "/v1/webhook_endpoints")!;
+    expect(created.method).toBe("POST");
+    const delivered = await sendStripe(instance.server.url, instance.project.id, stripeEvent("checkout.session.completed", checkoutSession()), CREATED_SECRET);
+    expect(delivered.status).toBe(200);
+
+    const readOnly = stripeFake([]);
+    const other = start(readOnly.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
+    cleanups.push(readOnly.stop, () => other.server.stop());
+    const pullOnly = await (await other.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).json();
+    expect(pullOnly).toMatchObject({ status: "connected", hasWebhookSecret: false });
+    expect(pullOnly.message).toContain("Webhook Endpoints: Write");
+  });
+
   test("a restart in the middle of a backfill resumes where it stopped", async () => {
     const now = Math.floor(Date.now() / 1000);
     const events = Array.from({ length: 250 }, (_, i) => stripeEvent("checkout.session.completed", checkoutSession({ amount_total: 500 }), { created: now - i * 60 }));
@@ -171,6 +235,7 @@ describe("Stripe connection and pull", () => {
     expect(listPayments(second.server.instance.ctx.db, second.project.id, { limit: 1000 }).payments).toHaveLength(250);
     const done = await (await second.api("/api/v1/integrations")).json();
     expect(done[0]).toMatchObject({ status: "connected", backfill: { state: "done", processed: 250 } });
+    expectNoPlaintextCredentials(first.dir);
   });
 });
 
@@ -240,5 +305,7 @@ describe("Polar connection and pull", () => {
     expect(ledger.every((p) => p.attribution.source === "polar_pull")).toBe(true);
     const done = await (await second.api("/api/v1/integrations")).json();
     expect(done[1]).toMatchObject({ status: "connected", backfill: { state: "done", processed: 250, progress: 1 } });
+    expectReportMatchesLedger(second.server.instance.ctx.db, second.project.id);
+    expectNoPlaintextCredentials(first.dir);
   });
 });

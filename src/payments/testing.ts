@@ -2,7 +2,9 @@
 // own schemes, journeys seeded into the 002 tables, and a fake provider API on loopback.
 import type { Database } from "bun:sqlite";
 import { createHmac } from "node:crypto";
+import { expect } from "bun:test";
 import Stripe from "stripe";
+import { attributionReport } from "../reports/attribution.ts";
 
 const stripe = new Stripe("sk_test_signing_only");
 
@@ -220,4 +222,28 @@ export function fakeProviderApi(handle: (request: Request, url: URL) => Response
     },
   });
   return { url: `http://127.0.0.1:${server.port}`, requests, stop: () => server.stop(true) };
+}
+
+/** The invariant every ledger change must keep: the report's money, per currency and model, is exactly the ledger's. */
+export function expectReportMatchesLedger(db: Database, projectId: string): void {
+  const ledger = new Map<string, { revenue: number; refunds: number }>();
+  const rows = db
+    .query<{ kind: string; net: number; currency: string }, [string]>("SELECT kind, net, currency FROM payments WHERE project_id = ?")
+    .all(projectId);
+  for (const p of rows) {
+    const sums = ledger.get(p.currency) ?? { revenue: 0, refunds: 0 };
+    if (p.kind === "sale" || p.kind === "renewal") sums.revenue += p.net;
+    else sums.refunds -= p.net;
+    ledger.set(p.currency, sums);
+  }
+  for (const model of ["last", "first"] as const) {
+    const report = new Map<string, { revenue: number; refunds: number }>();
+    for (const row of attributionReport(db, projectId, { groupBy: "campaign", from: 0, to: Date.now() + 86_400_000, model, reportingCurrency: "USD" })) {
+      const sums = report.get(row.currency) ?? { revenue: 0, refunds: 0 };
+      sums.revenue += row.revenue;
+      sums.refunds += row.refunds;
+      if (sums.revenue !== 0 || sums.refunds !== 0) report.set(row.currency, sums);
+    }
+    expect(report).toEqual(ledger);
+  }
 }

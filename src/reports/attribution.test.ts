@@ -8,7 +8,7 @@ import { tempDataDir } from "../testing/harness.ts";
 import { recordPayment } from "../payments/ledger.ts";
 import { emptyPayment } from "../payments/types.ts";
 import { seedLink } from "../payments/testing.ts";
-import { attributionReport } from "./attribution.ts";
+import { attributionReport, reportSpans } from "./attribution.ts";
 
 const data = tempDataDir("bantico-report");
 const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, BANTICO_SECRET: "report-test-secret-report-test-secret" }));
@@ -46,8 +46,24 @@ test("whole days and edge hours add up to the same totals as the ledger", () => 
   expectFor(base + 30 * HOUR, base + 40 * HOUR);
   expectFor(base + 2 * DAY, base + 2 * DAY + 5 * HOUR);
 
+  // Across month boundaries (October into November) the monthly rollups take over the middle.
+  expectFor(base - 20 * DAY, base + 40 * DAY);
+  expectFor(base + 5 * HOUR, base + 9 * DAY + 2 * HOUR);
+
   // A refund moves the daily rollup too.
   recordPayment(db, project.id, { ...emptyPayment("api"), kind: "refund", key: "api:r1", amount: -400, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: times[3]! }, null, times[3]!);
   const [row] = attributionReport(db, project.id, { groupBy: "campaign", from: base, to: base + 10 * DAY, reportingCurrency: "USD" });
   expect(row).toMatchObject({ key: "days", payments: 48, revenue: 48_000, refunds: 400, net: 47_600 });
+});
+
+test("a range is read as whole months, whole days and edge hours, with no gap and no overlap", () => {
+  const from = Date.UTC(2026, 0, 30, 13, 20);
+  const to = Date.UTC(2026, 4, 2, 7, 45);
+  const spans = reportSpans(from, to);
+  expect(spans.map((s) => s.grain)).toEqual(["hour", "day", "month", "day", "hour"]);
+  expect(spans[0]!.from).toBe(Date.UTC(2026, 0, 30, 13));
+  expect(spans[2]).toEqual({ grain: "month", from: Date.UTC(2026, 1, 1), to: Date.UTC(2026, 4, 1) });
+  spans.slice(1).forEach((span, i) => expect(span.from).toBe(spans[i]!.to));
+  expect(spans.at(-1)!.to).toBe(to);
+  expect(reportSpans(Date.UTC(2026, 2, 1), Date.UTC(2026, 3, 1)).map((s) => s.grain)).toEqual(["month"]);
 });

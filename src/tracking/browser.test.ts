@@ -179,6 +179,24 @@ describe("the tracker in a browser", () => {
     });
   }
 
+  test("where storage and cookies are denied, page views are still counted", async () => {
+    const context = await newContext();
+    await context.addInitScript(`
+      const deny = () => { throw new DOMException("denied", "SecurityError"); };
+      Object.defineProperty(window, "sessionStorage", { get: deny });
+      Object.defineProperty(Document.prototype, "cookie", { get: deny, set: deny });
+    `);
+    try {
+      const tab = await context.newPage();
+      await tab.goto(siteUrl("/persist/denied"));
+      await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+      const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
+      expect(eventsOf(sessionId).map((e) => e.path)).toContain("/persist/denied");
+    } finally {
+      await context.close();
+    }
+  });
+
   test("data-api sends the events through a first-party proxy", async () => {
     const context = await newContext();
     try {

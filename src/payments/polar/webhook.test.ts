@@ -1,7 +1,7 @@
 // Polar webhooks end to end: Standard Webhooks signatures, order.paid and order.refunded.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../../testing/harness.ts";
-import { countRows, polarHeaders, polarOrder, seedLink, sendPolar, uid } from "../testing.ts";
+import { countRows, expectReportMatchesLedger, polarHeaders, polarOrder, seedLink, sendPolar, uid } from "../testing.ts";
 import { listPayments } from "../service.ts";
 
 const SECRET = "polar_whs_test_secret_value";
@@ -88,5 +88,9 @@ describe("Polar webhooks", () => {
     const unknown = await sendPolar(server.url, "prj_missing", paid, SECRET);
     expect(unknown.status).toBe(404);
     expect(countRows(server.instance.ctx.db, "payments", server.project.id)).toBe(before);
+  });
+
+  test("the report adds up to exactly the ledger after all of the above", () => {
+    expectReportMatchesLedger(server.instance.ctx.db, server.project.id);
   });
 });

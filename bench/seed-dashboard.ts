@@ -190,6 +190,11 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
       }
     })();
   }
+  // Tracking keeps per-link counters beside the rollup (migration 003); link pages read them.
+  db.query(
+    `INSERT OR REPLACE INTO link_counters (link_id, project_id, clicks, last_clicked_at)
+     SELECT link_id, project_id, count(*), max(ts) FROM clicks WHERE project_id = ? GROUP BY link_id, project_id`,
+  ).run(pid);
   return { events, sessions, clicks, links: linkCount, profiles, rollupRows };
 }
 

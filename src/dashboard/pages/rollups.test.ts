@@ -22,7 +22,7 @@ beforeAll(() => {
   seedJourneys(db, { projectId: project.id, events: 40_000, end, days: 12, links: 40 });
   seedPayments(db, { projectId: project.id, payments: 3_000, end, days: 12 });
   q = { db, projectId: project.id, range: { from: end - 10 * DAY_MS, to: end }, timeZone: "UTC", now: end + DAY_MS };
-});
+}, 60_000);
 afterAll(() => {
   instance.close();
   data.remove();

@@ -57,7 +57,7 @@ async function seed(): Promise<void> {
       `${journeys.profiles.toLocaleString("en")} profiles, ${journeys.rollupRows.toLocaleString("en")} traffic rollup rows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );
   t = performance.now();
-  const payments = seedPayments(db, { projectId: project.id, payments: PAYMENTS, end, days: DAYS, linkIds: journeys.linkIds });
+  const payments = seedPayments(db, { projectId: project.id, payments: PAYMENTS, end, days: DAYS });
   console.log(
     `seeded ${payments.payments.toLocaleString("en")} payments, ${payments.providerEvents.toLocaleString("en")} provider events, ${payments.rollupRows.toLocaleString("en")} revenue rollup rows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );

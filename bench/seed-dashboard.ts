@@ -20,7 +20,6 @@ export interface SeedResult {
   links: number;
   profiles: number;
   rollupRows: number;
-  linkIds: string[];
 }
 
 /** A small deterministic PRNG (mulberry32) so runs are comparable. */
@@ -191,7 +190,12 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
       }
     })();
   }
-  return { events, sessions, clicks, links: linkCount, profiles, rollupRows, linkIds: contexts.map((c) => c.linkId) };
+  // Tracking keeps per-link counters beside the rollup (migration 003); link pages read them.
+  db.query(
+    `INSERT OR REPLACE INTO link_counters (link_id, project_id, clicks, last_clicked_at)
+     SELECT link_id, project_id, count(*), max(ts) FROM clicks WHERE project_id = ? GROUP BY link_id, project_id`,
+  ).run(pid);
+  return { events, sessions, clicks, links: linkCount, profiles, rollupRows };
 }
 
 export interface PaymentSeedOptions {
@@ -199,7 +203,6 @@ export interface PaymentSeedOptions {
   payments: number;
   end: number;
   days: number;
-  linkIds: string[];
   seed?: number;
 }
 

@@ -31,17 +31,6 @@ export function raw(markup: string): Html {
   return new Html(markup);
 }
 
-/** Joins fragments with a separator (escaped like any value unless it is Html). */
-export function join(items: readonly HtmlValue[], separator: HtmlValue = ""): Html {
-  const sep = render(separator);
-  return new Html(items.map(render).join(sep));
-}
-
-/** Escapes a value for use inside a double-quoted attribute or text. */
-export function escape(value: string): string {
-  return Bun.escapeHTML(value);
-}
-
 export function htmlResponse(body: Html, init: ResponseInit = {}): Response {
   const headers = new Headers(init.headers);
   if (!headers.has("content-type")) headers.set("content-type", "text/html; charset=utf-8");

@@ -62,5 +62,5 @@ export function dashboard(ctx: AppContext) {
 
 export { DashboardError, DashboardRouter, csrfField, redirectTo, renderPage, requireRole, pageResponse, formString, canWrite } from "./routing.ts";
 export type { DashboardRequest, SignedInRequest, Handler, RouteOptions } from "./routing.ts";
-export { html, raw, join, Html, htmlResponse } from "./html.ts";
+export { html, raw, Html, htmlResponse } from "./html.ts";
 export { parseRange, rangeQuery, FILTER_KEYS, type DateRange, type Filters } from "./range.ts";

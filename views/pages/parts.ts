@@ -36,7 +36,7 @@ export function money(minor: number, currency: string): string {
 }
 
 /** "+12 %" / "−40 %" / "new" against the previous period, coloured by direction. */
-export function change(current: number, previous: number, label = "vs previous period"): Html {
+export function change(current: number, previous: number, label = "vs previous"): Html {
   if (previous === 0 && current === 0) return html`<span class="change">no change ${label}</span>`;
   if (previous === 0) return html`<span class="change up">new ${label}</span>`;
   const pct = ((current - previous) / Math.abs(previous)) * 100;

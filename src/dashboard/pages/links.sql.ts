@@ -3,12 +3,8 @@ import type { Database } from "bun:sqlite";
 import { LINK_SELECT, toLink, type LinkRow, type TrackedLink } from "../../links/rows.ts";
 import { DIMENSIONS, type Dimension, type Traffic } from "./traffic.sql.ts";
 
-/** A link with its traffic in the period (its all-time counts are on its own page). */
-export type LinkWithTraffic = Omit<TrackedLink, "clicks" | "lastClickedAt"> & { traffic: Traffic };
-
-// LINK_SELECT sums each link's all-time clicks; a list of thousands of links must not.
-const LIST_SELECT = `SELECT l.id, l.project_id, l.slug, l.destination_url, l.campaign_id, l.source, l.medium, l.content,
-  l.lead_id, l.title, l.archived, l.created_at, l.updated_at, NULL AS clicks, NULL AS last_clicked_at FROM links l`;
+/** A link with its traffic in the period. */
+export type LinkWithTraffic = TrackedLink & { traffic: Traffic };
 
 const likePattern = (search: string) => `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -26,16 +22,13 @@ export function linksWithTraffic(db: Database, projectId: string, trafficByLink:
   const search = options.search?.trim() ? likePattern(options.search.trim()) : null;
   const links = db
     .query<LinkRow, [string, number, string | null]>(
-      `${LIST_SELECT} WHERE l.project_id = ?1 AND l.archived = ?2
+      `${LINK_SELECT} WHERE l.project_id = ?1 AND l.archived = ?2
          AND (?3 IS NULL OR l.title LIKE ?3 ESCAPE '\\' OR l.slug LIKE ?3 ESCAPE '\\' OR l.destination_url LIKE ?3 ESCAPE '\\'
               OR l.campaign_id LIKE ?3 ESCAPE '\\' OR l.source LIKE ?3 ESCAPE '\\')
        ORDER BY l.created_at DESC, l.id DESC`,
     )
     .all(projectId, options.archived ? 1 : 0, search)
-    .map((row) => {
-      const { clicks: _, lastClickedAt: __, ...link } = toLink(row);
-      return link;
-    });
+    .map(toLink);
   const traffic = new Map(trafficByLink.map((row) => [row.key, row]));
   return links
     .map((link) => ({ ...link, traffic: traffic.get(link.linkId) ?? NO_TRAFFIC }))

@@ -17,7 +17,7 @@ beforeAll(async () => {
   owner = await userWithRole(server, "owner");
   viewer = await userWithRole(server, "viewer");
   base = `/dashboard/${server.project.id}`;
-});
+}, 60_000);
 afterAll(() => server.close());
 
 const linkCount = () => server.instance.ctx.db.query<{ n: number }, []>("SELECT count(*) AS n FROM links").get()!.n;

@@ -48,7 +48,8 @@ function overview(req: DashboardRequest) {
       { label: "Signups", value: formatCount(current.signups), current: current.signups, previous: previous.signups },
       ...revenueTiles(revenue, previousRevenue),
     ]),
-    html`<div class="charts">
+    html`<p class="hint stats-hint">A visitor counts once a day for each link, campaign or source they came through. Net revenue is after tax, refunds and disputes, per currency.</p>
+    <div class="charts">
       ${chart("Visitors and clicks", [series("Visitors", (r) => r.visitors), series("Clicks", (r) => r.clicks)])}
       ${chart("Signups", [series("Signups", (r) => r.signups)])}
       ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone)}

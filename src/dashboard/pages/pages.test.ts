@@ -37,7 +37,7 @@ beforeAll(async () => {
   linkedPaymentId = String(sale.id ?? (sale as { payment?: { id: string } }).payment?.id);
   await api("/payments", { transactionId: "tx_jpy", amount: 1500, currency: "JPY", metadata: { campaignId: "spring_launch", source: "twitter" } });
   await api("/payments", { transactionId: "tx_none", amount: 990, currency: "USD" });
-});
+}, 60_000);
 afterAll(() => server.close());
 
 describe("attribution reports", () => {

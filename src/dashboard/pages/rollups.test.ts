@@ -19,10 +19,10 @@ beforeAll(() => {
   instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, PORT: "0" }));
   const db = instance.ctx.db;
   const project = createProject(db, { name: "Rollups" });
-  const seeded = seedJourneys(db, { projectId: project.id, events: 40_000, end, days: 12, links: 40 });
-  seedPayments(db, { projectId: project.id, payments: 3_000, end, days: 12, linkIds: seeded.linkIds });
+  seedJourneys(db, { projectId: project.id, events: 40_000, end, days: 12, links: 40 });
+  seedPayments(db, { projectId: project.id, payments: 3_000, end, days: 12 });
   q = { db, projectId: project.id, range: { from: end - 10 * DAY_MS, to: end }, timeZone: "UTC", now: end + DAY_MS };
-});
+}, 60_000);
 afterAll(() => {
   instance.close();
   data.remove();

@@ -53,10 +53,10 @@ function contextOf(row: ContextColumnsRow): Context {
   return context;
 }
 
-// A whole UTC day is already summed by the daily rollups (kept by triggers, migration 004): 24x fewer rows.
-// (The revenue rollups' keys start with the model: naming both models keeps the read a range, not a scan.)
-const FOLD_TRAFFIC_DAILY = FOLD_TRAFFIC.replace("context_stats_hourly", "context_stats_daily").replace("hour >= ? AND hour < ?", "day >= ? AND day < ?");
-const FOLD_REVENUE_DAILY = FOLD_REVENUE.replace("payment_stats_hourly", "payment_stats_daily").replace("hour >= ? AND hour < ?", "day >= ? AND day < ?");
+// A whole UTC day is already summed in the period rollups (grain 'day', kept by triggers, migration 004):
+// 24x fewer rows. (The revenue keys start with the model: naming both keeps the read a range, not a scan.)
+const FOLD_TRAFFIC_DAILY = FOLD_TRAFFIC.replace("context_stats_hourly", "context_stats_periods").replace("hour >= ? AND hour < ?", "grain = 'day' AND period >= ? AND period < ?");
+const FOLD_REVENUE_DAILY = FOLD_REVENUE.replace("payment_stats_hourly", "payment_stats_periods").replace("hour >= ? AND hour < ?", "grain = 'day' AND period >= ? AND period < ?");
 
 function fold(db: Database, projectId: string, start: number, end: number): Day {
   const utcDay = start % DAY_MS === 0 && end - start === DAY_MS;

@@ -16,7 +16,7 @@ import {
 import { createSession, csrfMatches, deleteSession, deleteUserSessions, findSession, SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
 import { FailureLimiter } from "../auth/rate-limit.ts";
 import { randomString } from "../core/ids.ts";
-import { clearCookie, isSecureRequest, readCookie, setCookie } from "./cookies.ts";
+import { clearCookie, isSecureRequest, LAST_PROJECT_COOKIE, readCookie, setCookie } from "./cookies.ts";
 import { CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext } from "./routing.ts";
 import { bareLayout } from "../../views/layout.ts";
 import { accountPage, loginPage, newProjectPage, setupPage } from "../../views/auth.ts";
@@ -119,8 +119,10 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
     .get("/dashboard", ({ request }) => {
       if (countUsers(ctx.db) === 0) return see("/setup");
       if (!currentSession(request)) return see("/login?next=%2Fdashboard");
-      const first = listProjects(ctx.db)[0];
-      return see(first ? `/dashboard/${first.id}` : "/projects/new");
+      const projects = listProjects(ctx.db);
+      const last = readCookie(request, LAST_PROJECT_COOKIE);
+      const project = projects.find((p) => p.id === last) ?? projects[0];
+      return see(project ? `/dashboard/${project.id}` : "/projects/new");
     })
     .get("/setup", ({ request }) => (countUsers(ctx.db) > 0 ? see("/login") : renderSetup(request, { email: "", projectName: "", timezone: "" }, {})))
     .post(

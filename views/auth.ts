@@ -31,10 +31,16 @@ export function loginPage(data: { csrfToken: string; email: string; next: string
   </form>`;
 }
 
-export function accountPage(data: { csrfToken: string; email: string; role: string; errors: FieldErrors }): Html {
+export function accountPage(data: { csrfToken: string; email: string; role: string; otherSessions: number; errors: FieldErrors }): Html {
   return html`<section class="card">
     <h2>Your account</h2>
     <p>${data.email} · role <strong>${data.role}</strong></p>
+    <p class="muted">${data.otherSessions === 0 ? "You are signed in on this browser only." : `You are also signed in on ${data.otherSessions} other browser${data.otherSessions === 1 ? "" : "s"} or device${data.otherSessions === 1 ? "" : "s"}.`}</p>
+    ${data.otherSessions > 0
+      ? html`<form method="post" action="/account/sign-out-others">
+          ${csrf(data.csrfToken)}<button type="submit">Sign out everywhere else</button>
+        </form>`
+      : null}
   </section>
   <section class="card">
     <h2>Change password</h2>

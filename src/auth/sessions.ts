@@ -73,6 +73,11 @@ export function deleteUserSessions(db: Database, userId: string, exceptTokenHash
   db.query("DELETE FROM dashboard_sessions WHERE user_id = ? AND token_hash != ?").run(userId, exceptTokenHash ?? "");
 }
 
+/** Live sessions of a user (each browser or device signed in). */
+export function countUserSessions(db: Database, userId: string, now: number): number {
+  return db.query<{ n: number }, [string, number]>("SELECT count(*) AS n FROM dashboard_sessions WHERE user_id = ? AND expires_at > ?").get(userId, now)!.n;
+}
+
 /** Constant-time comparison of a submitted CSRF token with the expected one. */
 export function csrfMatches(expected: string, submitted: string | null | undefined): boolean {
   if (!submitted) return false;

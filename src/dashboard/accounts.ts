@@ -13,11 +13,11 @@ import {
   validateCredentials,
   verifyPassword,
 } from "../auth/users.ts";
-import { createSession, csrfMatches, deleteSession, deleteUserSessions, findSession, SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
+import { countUserSessions, createSession, csrfMatches, deleteSession, deleteUserSessions, findSession, SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
 import { FailureLimiter } from "../auth/rate-limit.ts";
 import { randomString } from "../core/ids.ts";
-import { clearCookie, isSecureRequest, readCookie, setCookie } from "./cookies.ts";
-import { CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext } from "./routing.ts";
+import { clearCookie, isSecureRequest, LAST_PROJECT_COOKIE, readCookie, setCookie } from "./cookies.ts";
+import { CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext, type SignedInRequest } from "./routing.ts";
 import { bareLayout } from "../../views/layout.ts";
 import { accountPage, loginPage, newProjectPage, setupPage } from "../../views/auth.ts";
 import type { FieldErrors } from "../../views/components.ts";
@@ -70,9 +70,18 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
     return withCookies(pageResponse(bareLayout("Sign in", page), status), [preSessionCookie(request, cookie)]);
   }
 
+  const account = (req: SignedInRequest, errors: FieldErrors) =>
+    accountPage({
+      csrfToken: req.session.csrfToken,
+      email: req.user.email,
+      role: req.user.role,
+      otherSessions: countUserSessions(ctx.db, req.user.id, ctx.now()) - 1,
+      errors,
+    });
+
   router
     .account("GET", "/account", (req) =>
-      renderPage(req, { title: "Account", body: accountPage({ csrfToken: req.session.csrfToken, email: req.user.email, role: req.user.role, errors: {} }) }),
+      renderPage(req, { title: "Account", body: account(req, {}) }),
     )
     .account(
       "POST",
@@ -87,13 +96,20 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         if (check.password) errors.newPassword = check.password;
         else if (next !== confirm) errors.confirmPassword = "The two new passwords differ.";
         if (Object.keys(errors).length > 0) {
-          const body = accountPage({ csrfToken: req.session.csrfToken, email: req.user.email, role: req.user.role, errors });
-          return pageResponse(renderPage(req, { title: "Account", body }), 422);
+          return pageResponse(renderPage(req, { title: "Account", body: account(req, errors) }), 422);
         }
         await setPassword(ctx.db, req.user.id, next);
         deleteUserSessions(ctx.db, req.user.id, req.session.tokenHash);
-        const body = accountPage({ csrfToken: req.session.csrfToken, email: req.user.email, role: req.user.role, errors: {} });
-        return renderPage(req, { title: "Account", body, flash: { kind: "ok", text: "Password changed. Your other sessions were signed out." } });
+        return renderPage(req, { title: "Account", body: account(req, {}), flash: { kind: "ok", text: "Password changed. Your other sessions were signed out." } });
+      },
+      { role: "viewer" },
+    )
+    .account(
+      "POST",
+      "/account/sign-out-others",
+      (req) => {
+        deleteUserSessions(ctx.db, req.user.id, req.session.tokenHash);
+        return renderPage(req, { title: "Account", body: account(req, {}), flash: { kind: "ok", text: "Signed out everywhere else." } });
       },
       { role: "viewer" },
     )
@@ -119,8 +135,10 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
     .get("/dashboard", ({ request }) => {
       if (countUsers(ctx.db) === 0) return see("/setup");
       if (!currentSession(request)) return see("/login?next=%2Fdashboard");
-      const first = listProjects(ctx.db)[0];
-      return see(first ? `/dashboard/${first.id}` : "/projects/new");
+      const projects = listProjects(ctx.db);
+      const last = readCookie(request, LAST_PROJECT_COOKIE);
+      const project = projects.find((p) => p.id === last) ?? projects[0];
+      return see(project ? `/dashboard/${project.id}` : "/projects/new");
     })
     .get("/setup", ({ request }) => (countUsers(ctx.db) > 0 ? see("/login") : renderSetup(request, { email: "", projectName: "", timezone: "" }, {})))
     .post(

@@ -1,6 +1,9 @@
 // Reading and writing the dashboard's cookies (session, pre-sign-in CSRF), Secure behind https.
 import type { Config } from "../config.ts";
 
+/** The project /dashboard opens: the one looked at last. */
+export const LAST_PROJECT_COOKIE = "bantico_project";
+
 export function readCookie(request: Request, name: string): string | null {
   const header = request.headers.get("cookie");
   if (!header) return null;

@@ -10,7 +10,7 @@ import { html, htmlResponse, Html } from "./html.ts";
 import { parseRange, rangeQuery, type DateRange } from "./range.ts";
 import { SECTIONS, sectionOf, type SectionId } from "./sections.ts";
 import { bareLayout, layout, type Flash } from "../../views/layout.ts";
-import { readCookie } from "./cookies.ts";
+import { isSecureRequest, LAST_PROJECT_COOKIE, readCookie, setCookie } from "./cookies.ts";
 
 export const CSRF_FIELD = "_csrf";
 export const CSRF_HEADER = "x-csrf-token";
@@ -174,13 +174,21 @@ export class DashboardRouter {
       }
       requireRole(req, options.role ?? (method === "GET" ? "viewer" : "admin"));
       const result = await handler(req);
-      return result instanceof Html ? pageResponse(result) : withSecurityHeaders(result);
+      const response = result instanceof Html ? pageResponse(result) : withSecurityHeaders(result);
+      if ("project" in req && method === "GET" && !isHtmx) rememberProject(request, response, (req as DashboardRequest).project.id, ctx);
+      return response;
     } catch (error) {
       if (error instanceof DashboardError) return errorPage(req, error.status, error.message);
       console.error("dashboard error:", error);
       return errorPage(req, 500, "Something went wrong on our side. The error was logged.");
     }
   }
+}
+
+/** /dashboard opens the project looked at last (a cookie, written only when it changes). */
+function rememberProject(request: Request, response: Response, projectId: string, ctx: AppContext): void {
+  if (readCookie(request, LAST_PROJECT_COOKIE) === projectId || response.status !== 200) return;
+  response.headers.append("set-cookie", setCookie(LAST_PROJECT_COOKIE, projectId, { maxAgeSeconds: 365 * 86_400, secure: isSecureRequest(request, ctx.config) }));
 }
 
 export function projectHref(projectId: string, subPath: string, range: DateRange, extra: Record<string, string | null> = {}): string {

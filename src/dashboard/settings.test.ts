@@ -207,6 +207,16 @@ describe("account", () => {
     expect((await elsewhere.get("/account")).status).toBe(303);
     await signIn(server, "changer@example.com", "brand new password");
   });
+
+  test("signing out everywhere else keeps only this browser signed in", async () => {
+    const me = await userWithRole(server, "viewer", "traveller@example.com");
+    const laptop = await signIn(server, "traveller@example.com", "correct horse battery");
+    expect(await (await me.get("/account")).text()).toContain("also signed in on 1 other browser or device");
+    const response = await me.post("/account/sign-out-others");
+    expect(await response.text()).toContain("Signed out everywhere else.");
+    expect((await laptop.get("/account")).status).toBe(303);
+    expect(await (await me.get("/account")).text()).toContain("signed in on this browser only");
+  });
 });
 
 describe("escaping", () => {

@@ -129,6 +129,17 @@ describe("signed-in access", () => {
     expect(html).toContain(`hx-headers:inherited="{&quot;X-CSRF-Token&quot;:&quot;${owner.csrfToken}&quot;}"`);
   });
 
+  test("/dashboard opens the project looked at last", async () => {
+    const second = createProject(server.instance.ctx.db, { name: "Looked at last" });
+    const page = await owner.get(`/dashboard/${second.id}/settings`);
+    const remembered = page.headers.getSetCookie().find((c) => c.startsWith("bantico_project="))!;
+    expect(remembered).toStartWith(`bantico_project=${second.id}; Path=/; HttpOnly; SameSite=Lax`);
+    const entry = await owner.get("/dashboard", { cookie: `${owner.cookie}; bantico_project=${second.id}` });
+    expect(entry.headers.get("location")).toBe(`/dashboard/${second.id}`);
+    const stale = await owner.get("/dashboard", { cookie: `${owner.cookie}; bantico_project=prj_gone` });
+    expect(stale.headers.get("location")).toBe(`/dashboard/${server.project.id}`);
+  });
+
   test("an unknown project or page answers an HTML 404, not another project's data", async () => {
     const response = await owner.get("/dashboard/prj_doesnotexist/settings");
     expect(response.status).toBe(404);

@@ -210,14 +210,21 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
 
 /** Refunds and disputes that arrived before their sale (deliveries come out of order): attach and re-attribute them. */
 function adoptOrphans(db: Database, projectId: string, sale: IncomingPayment, saleId: string, now: number): void {
-  // One indexed lookup per id (an OR across columns would scan the project's ledger).
-  const orphans = prepared<{ id: string }, [string, string, string, string, string, string, string, string, string]>(
-    db,
-    `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND payment_intent_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
-     UNION SELECT id FROM payments WHERE project_id = ? AND provider = ? AND charge_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
-     UNION SELECT id FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL`,
-  ).all(projectId, sale.provider, sale.paymentIntentId ?? "", projectId, sale.provider, sale.chargeId ?? "", projectId, sale.provider, sale.orderId ?? "");
-  for (const { id } of orphans) {
+  // One indexed lookup per id: an OR across columns would scan the ledger, a UNION builds temporary b-trees.
+  const orphans = new Set<string>();
+  for (const [column, value] of [
+    ["payment_intent_id", sale.paymentIntentId],
+    ["charge_id", sale.chargeId],
+    ["order_id", sale.orderId],
+  ] as const) {
+    if (!value) continue;
+    const rows = prepared<{ id: string }, [string, string, string]>(
+      db,
+      `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND ${column} = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL`,
+    ).all(projectId, sale.provider, value);
+    for (const row of rows) orphans.add(row.id);
+  }
+  for (const id of orphans) {
     prepared(db, "UPDATE payments SET parent_payment_id = ? WHERE id = ?").run(saleId, id);
     attributeStored(db, id, now, true);
   }

@@ -342,11 +342,6 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
   const row = getPayment(db, paymentId)!;
   if (retract) retractRollup(db, row);
   const metadata = readBanticoMetadata(JSON.parse(row.metadata) as Record<string, string>);
-  if (!metadata.visitorId && row.provider === "stripe") {
-    // Sites commonly pass Bantico's visitor id as Stripe's client_reference_id.
-    const clientReference = (JSON.parse(row.metadata) as Record<string, string>).client_reference_id;
-    if (clientReference) metadata.visitorId = clientReference;
-  }
   const days = lookbackDays(db, row.project_id);
   const candidates = loadCandidates(
     db,

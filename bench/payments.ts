@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Stripe from "stripe";
+import { median, percentile } from "./lib.ts";
 
 const SECRET = "whsec_bench_payments_secret";
 const CONCURRENCY = 50;
@@ -51,17 +52,8 @@ function serveBaseline() {
 
 // ---------- measurement ----------
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function spawnServer(args: string[]): Promise<{ url: string; path: string; stop(): void }> {
-  const child = Bun.spawn(["node_modules/.bin/bun", import.meta.path, ...args], { stdout: "pipe", stderr: "inherit" });
+  const child = Bun.spawn([process.execPath, import.meta.path, ...args], { stdout: "pipe", stderr: "inherit" });
   const reader = child.stdout.getReader();
   let text = "";
   while (!text.includes("\n")) {
@@ -131,7 +123,6 @@ async function deliver(target: { url: string; path: string }, deliveries: Delive
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
   return { perSecond: deliveries.length / seconds, p50: percentile(latencies, 50), p95: percentile(latencies, 95), failures };
 }
 

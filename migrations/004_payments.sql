@@ -91,6 +91,14 @@ CREATE TABLE provider_events (
 );
 CREATE INDEX provider_events_recent ON provider_events(project_id, received_at);
 
+-- Which payments each event recorded or changed: a payment's page lists its raw events by index.
+CREATE TABLE provider_event_payments (
+  payment_id TEXT NOT NULL,
+  event_row  INTEGER NOT NULL REFERENCES provider_events(id) ON DELETE CASCADE,
+  PRIMARY KEY (payment_id, event_row)
+) WITHOUT ROWID;
+CREATE INDEX provider_event_payments_event ON provider_event_payments(event_row);
+
 -- A connection to a payment provider. Credentials are sealed with BANTICO_SECRET and never leave
 -- the server; cursor and backfill progress live here so a restart resumes.
 CREATE TABLE integrations (
@@ -174,23 +182,20 @@ CREATE TABLE payment_stats_periods (
   PRIMARY KEY (project_id, model, grain, period, link_id, campaign_id, source, medium, content, lead_id, currency)
 ) WITHOUT ROWID;
 
--- The two periods an hour belongs to.
-CREATE VIEW hour_periods AS SELECT 'day' AS grain UNION ALL SELECT 'month';
-
 INSERT INTO context_stats_periods
 SELECT h.project_id, p.grain,
        CASE p.grain WHEN 'day' THEN h.hour - h.hour % 86400000 ELSE unixepoch(h.hour / 1000, 'unixepoch', 'start of month') * 1000 END,
        h.link_id, h.campaign_id, h.source, h.medium, h.content, h.lead_id,
        sum(h.clicks), sum(h.visitors), sum(h.sessions), sum(h.pageviews), sum(h.pricing_views), sum(h.signups)
-FROM context_stats_hourly h, hour_periods p GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+FROM context_stats_hourly h, (SELECT 'day' AS grain UNION ALL SELECT 'month') p GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 
 CREATE TRIGGER context_stats_periods_on_insert AFTER INSERT ON context_stats_hourly BEGIN
-  INSERT INTO context_stats_periods
-  SELECT NEW.project_id, p.grain,
-         CASE p.grain WHEN 'day' THEN NEW.hour - NEW.hour % 86400000 ELSE unixepoch(NEW.hour / 1000, 'unixepoch', 'start of month') * 1000 END,
-         NEW.link_id, NEW.campaign_id, NEW.source, NEW.medium, NEW.content, NEW.lead_id,
-         NEW.clicks, NEW.visitors, NEW.sessions, NEW.pageviews, NEW.pricing_views, NEW.signups
-  FROM hour_periods p WHERE true
+  INSERT INTO context_stats_periods VALUES (NEW.project_id, 'day', NEW.hour - NEW.hour % 86400000, NEW.link_id, NEW.campaign_id, NEW.source,
+    NEW.medium, NEW.content, NEW.lead_id, NEW.clicks, NEW.visitors, NEW.sessions, NEW.pageviews, NEW.pricing_views, NEW.signups)
+  ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
+    pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups;
+  INSERT INTO context_stats_periods VALUES (NEW.project_id, 'month', unixepoch(NEW.hour / 1000, 'unixepoch', 'start of month') * 1000, NEW.link_id,
+    NEW.campaign_id, NEW.source, NEW.medium, NEW.content, NEW.lead_id, NEW.clicks, NEW.visitors, NEW.sessions, NEW.pageviews, NEW.pricing_views, NEW.signups)
   ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
     pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups;
 END;
@@ -207,11 +212,11 @@ CREATE TRIGGER context_stats_periods_on_update AFTER UPDATE ON context_stats_hou
 END;
 
 CREATE TRIGGER payment_stats_periods_on_insert AFTER INSERT ON payment_stats_hourly BEGIN
-  INSERT INTO payment_stats_periods
-  SELECT NEW.project_id, NEW.model, p.grain,
-         CASE p.grain WHEN 'day' THEN NEW.hour - NEW.hour % 86400000 ELSE unixepoch(NEW.hour / 1000, 'unixepoch', 'start of month') * 1000 END,
-         NEW.link_id, NEW.campaign_id, NEW.source, NEW.medium, NEW.content, NEW.lead_id, NEW.currency, NEW.payments, NEW.revenue, NEW.refunds
-  FROM hour_periods p WHERE true
+  INSERT INTO payment_stats_periods VALUES (NEW.project_id, NEW.model, 'day', NEW.hour - NEW.hour % 86400000, NEW.link_id, NEW.campaign_id,
+    NEW.source, NEW.medium, NEW.content, NEW.lead_id, NEW.currency, NEW.payments, NEW.revenue, NEW.refunds)
+  ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds;
+  INSERT INTO payment_stats_periods VALUES (NEW.project_id, NEW.model, 'month', unixepoch(NEW.hour / 1000, 'unixepoch', 'start of month') * 1000,
+    NEW.link_id, NEW.campaign_id, NEW.source, NEW.medium, NEW.content, NEW.lead_id, NEW.currency, NEW.payments, NEW.revenue, NEW.refunds)
   ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds;
 END;
 

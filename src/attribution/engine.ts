@@ -226,7 +226,7 @@ export function attribute(facts: PaymentFacts, candidates: AttributionCandidates
     const last = visitorWindow.at(-1);
     if (last) {
       explanation.push(
-        `Checkout metadata names ${named}; the last session with context within ${lookback} (${last.sessionId}, started ${day(last.startedAt)}) came from ${describeContext(last.context)}.`,
+        `The checkout names ${named}; the last session with context within ${lookback} (${last.sessionId}, started ${day(last.startedAt)}) came from ${describeContext(last.context)}.`,
       );
       if (visitorWindow.length > 1) explanation.push(`${visitorWindow.length} sessions with context in the window; the first came from ${describeContext(visitorWindow[0]!.context)}.`);
       return {
@@ -240,7 +240,7 @@ export function attribute(facts: PaymentFacts, candidates: AttributionCandidates
         mismatches: [],
       };
     }
-    explanation.push(`Checkout metadata names ${named}, but no session of that visitor carries context within ${lookback} before the payment.`);
+    explanation.push(`The checkout names ${named}, but no session of that visitor carries context within ${lookback} before the payment.`);
   }
 
   if (facts.email) {

@@ -89,6 +89,8 @@ export function applyProviderEvent(db: Database, projectId: string, event: Provi
   const outcome = outcomes.join("; ") || "nothing to record";
   if (eventRowId !== null) {
     prepared(db, "UPDATE provider_events SET outcome = ?, payment_ids = ? WHERE id = ?").run(outcome, JSON.stringify(paymentIds), eventRowId);
+    const link = prepared(db, "INSERT OR IGNORE INTO provider_event_payments (payment_id, event_row) VALUES (?, ?)");
+    for (const paymentId of new Set(paymentIds)) link.run(paymentId, eventRowId);
   }
   return { duplicate, paymentIds, outcome };
 }
@@ -208,14 +210,21 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
 
 /** Refunds and disputes that arrived before their sale (deliveries come out of order): attach and re-attribute them. */
 function adoptOrphans(db: Database, projectId: string, sale: IncomingPayment, saleId: string, now: number): void {
-  // One indexed lookup per id (an OR across columns would scan the project's ledger).
-  const orphans = prepared<{ id: string }, [string, string, string, string, string, string, string, string, string]>(
-    db,
-    `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND payment_intent_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
-     UNION SELECT id FROM payments WHERE project_id = ? AND provider = ? AND charge_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL
-     UNION SELECT id FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL`,
-  ).all(projectId, sale.provider, sale.paymentIntentId ?? "", projectId, sale.provider, sale.chargeId ?? "", projectId, sale.provider, sale.orderId ?? "");
-  for (const { id } of orphans) {
+  // One indexed lookup per id: an OR across columns would scan the ledger, a UNION builds temporary b-trees.
+  const orphans = new Set<string>();
+  for (const [column, value] of [
+    ["payment_intent_id", sale.paymentIntentId],
+    ["charge_id", sale.chargeId],
+    ["order_id", sale.orderId],
+  ] as const) {
+    if (!value) continue;
+    const rows = prepared<{ id: string }, [string, string, string]>(
+      db,
+      `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND ${column} = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL`,
+    ).all(projectId, sale.provider, value);
+    for (const row of rows) orphans.add(row.id);
+  }
+  for (const id of orphans) {
     prepared(db, "UPDATE payments SET parent_payment_id = ? WHERE id = ?").run(saleId, id);
     attributeStored(db, id, now, true);
   }
@@ -291,6 +300,7 @@ function linkInvoicePayment(db: Database, projectId: string, op: Extract<LedgerO
     .get(projectId, op.provider, `pi:${op.paymentIntentId}`);
   if (invoice && direct && invoice.id !== direct.id) {
     // The payment intent was counted on its own before we knew it paid this invoice: count it once.
+    prepared(db, "UPDATE OR IGNORE provider_event_payments SET payment_id = ? WHERE payment_id = ?").run(invoice.id, direct.id);
     deletePayment(db, direct);
     prepared(db, "UPDATE payments SET payment_intent_id = ? WHERE id = ?").run(op.paymentIntentId, invoice.id);
     return { duplicate: false, paymentIds: [invoice.id], outcome: `payment intent ${op.paymentIntentId} belongs to ${invoice.id}; removed its separate entry` };
@@ -332,11 +342,6 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
   const row = getPayment(db, paymentId)!;
   if (retract) retractRollup(db, row);
   const metadata = readBanticoMetadata(JSON.parse(row.metadata) as Record<string, string>);
-  if (!metadata.visitorId && row.provider === "stripe") {
-    // Sites commonly pass Bantico's visitor id as Stripe's client_reference_id.
-    const clientReference = (JSON.parse(row.metadata) as Record<string, string>).client_reference_id;
-    if (clientReference) metadata.visitorId = clientReference;
-  }
   const days = lookbackDays(db, row.project_id);
   const candidates = loadCandidates(
     db,

@@ -17,6 +17,8 @@ function spellings(field: string): string[] {
 }
 
 const SPELLINGS = Object.fromEntries(METADATA_FIELDS.map((f) => [f, spellings(f)])) as Record<keyof BanticoMetadata, string[]>;
+// Sites often pass Bantico's visitor id as Stripe's client_reference_id (it works on Payment Link URLs too).
+SPELLINGS.visitorId.push("client_reference_id");
 
 /** Provider metadata values can be numbers or booleans (Polar); keep strings, drop empties. */
 export function flattenMetadata(raw: unknown): Record<string, string> {

@@ -1,8 +1,8 @@
 // Stripe webhooks end to end: real server, real SQLite, payloads signed with Stripe's own helper.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../../testing/harness.ts";
-import { charge, checkoutSession, countRows, expectReportMatchesLedger, invoice, seedLink, sendStripe, stripeEvent, uid } from "../testing.ts";
-import { listPayments } from "../service.ts";
+import { charge, checkoutSession, countRows, expectReportMatchesLedger, invoice, seedLink, seedSession, sendStripe, stripeEvent, uid } from "../testing.ts";
+import { listPayments, rawEventsForPayment } from "../service.ts";
 
 const SECRET = "whsec_test_bantico_payments";
 let server: TestServer;
@@ -50,6 +50,20 @@ describe("Stripe webhooks", () => {
     const matching = payments().filter((p) => p.providerIds.paymentIntentId === session.payment_intent);
     expect(matching).toHaveLength(1);
     expect(matching[0]!.attribution).toMatchObject({ method: "metadata_context", campaignId: "pi_dedupe" });
+    // Both deliveries show on the payment's page, as the provider sent them.
+    const raw = rawEventsForPayment(db(), server.project.id, matching[0]!.id);
+    expect(raw.map((e) => e.type)).toEqual(["payment_intent.succeeded", "checkout.session.completed"]);
+    expect(JSON.parse(raw[1]!.payload).data.object.id).toBe(session.id);
+  });
+
+  test("a visitor id passed as client_reference_id attributes by that visitor's session", async () => {
+    const visitor = uid("v");
+    seedSession(db(), server.project.id, { visitorId: visitor, startedAt: Date.now() - 3_600_000, campaignId: "payment_link" });
+    const session = checkoutSession({ client_reference_id: visitor, metadata: {} });
+    await send(stripeEvent("checkout.session.completed", session));
+    const entry = payments().find((p) => p.providerIds.checkoutSessionId === session.id)!;
+    expect(entry.attribution).toMatchObject({ method: "session", campaignId: "payment_link", visitorId: visitor });
+    expect(entry.metadata).toEqual({ client_reference_id: visitor });
   });
 
   test("a delayed payment method counts when async_payment_succeeded arrives, not before", async () => {

@@ -91,6 +91,14 @@ CREATE TABLE provider_events (
 );
 CREATE INDEX provider_events_recent ON provider_events(project_id, received_at);
 
+-- Which payments each event recorded or changed: a payment's page lists its raw events by index.
+CREATE TABLE provider_event_payments (
+  payment_id TEXT NOT NULL,
+  event_row  INTEGER NOT NULL REFERENCES provider_events(id) ON DELETE CASCADE,
+  PRIMARY KEY (payment_id, event_row)
+) WITHOUT ROWID;
+CREATE INDEX provider_event_payments_event ON provider_event_payments(event_row);
+
 -- A connection to a payment provider. Credentials are sealed with BANTICO_SECRET and never leave
 -- the server; cursor and backfill progress live here so a restart resumes.
 CREATE TABLE integrations (

@@ -89,6 +89,8 @@ export function applyProviderEvent(db: Database, projectId: string, event: Provi
   const outcome = outcomes.join("; ") || "nothing to record";
   if (eventRowId !== null) {
     prepared(db, "UPDATE provider_events SET outcome = ?, payment_ids = ? WHERE id = ?").run(outcome, JSON.stringify(paymentIds), eventRowId);
+    const link = prepared(db, "INSERT OR IGNORE INTO provider_event_payments (payment_id, event_row) VALUES (?, ?)");
+    for (const paymentId of new Set(paymentIds)) link.run(paymentId, eventRowId);
   }
   return { duplicate, paymentIds, outcome };
 }
@@ -291,6 +293,7 @@ function linkInvoicePayment(db: Database, projectId: string, op: Extract<LedgerO
     .get(projectId, op.provider, `pi:${op.paymentIntentId}`);
   if (invoice && direct && invoice.id !== direct.id) {
     // The payment intent was counted on its own before we knew it paid this invoice: count it once.
+    prepared(db, "UPDATE OR IGNORE provider_event_payments SET payment_id = ? WHERE payment_id = ?").run(invoice.id, direct.id);
     deletePayment(db, direct);
     prepared(db, "UPDATE payments SET payment_intent_id = ? WHERE id = ?").run(op.paymentIntentId, invoice.id);
     return { duplicate: false, paymentIds: [invoice.id], outcome: `payment intent ${op.paymentIntentId} belongs to ${invoice.id}; removed its separate entry` };

@@ -198,13 +198,14 @@ export function getRawEvent(db: Database, projectId: string, id: number): RawPro
   return row ? toRawEvent(row) : null;
 }
 
-/** The raw events that brought one payment, for its detail page. */
+/** The raw events that recorded or changed one payment, oldest first, for its detail page. */
 export function rawEventsForPayment(db: Database, projectId: string, paymentId: string): RawProviderEvent[] {
   return db
     .query<RawEventRow, [string, string]>(
-      "SELECT * FROM provider_events WHERE project_id = ? AND EXISTS (SELECT 1 FROM json_each(payment_ids) WHERE value = ?) ORDER BY received_at",
+      `SELECT e.* FROM provider_event_payments l JOIN provider_events e ON e.id = l.event_row
+       WHERE l.payment_id = ? AND e.project_id = ? ORDER BY e.received_at, e.id`,
     )
-    .all(projectId, paymentId)
+    .all(paymentId, projectId)
     .map(toRawEvent);
 }
 

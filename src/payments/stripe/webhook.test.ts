@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../../testing/harness.ts";
 import { charge, checkoutSession, countRows, expectReportMatchesLedger, invoice, seedLink, sendStripe, stripeEvent, uid } from "../testing.ts";
-import { listPayments } from "../service.ts";
+import { listPayments, rawEventsForPayment } from "../service.ts";
 
 const SECRET = "whsec_test_bantico_payments";
 let server: TestServer;
@@ -50,6 +50,10 @@ describe("Stripe webhooks", () => {
     const matching = payments().filter((p) => p.providerIds.paymentIntentId === session.payment_intent);
     expect(matching).toHaveLength(1);
     expect(matching[0]!.attribution).toMatchObject({ method: "metadata_context", campaignId: "pi_dedupe" });
+    // Both deliveries show on the payment's page, as the provider sent them.
+    const raw = rawEventsForPayment(db(), server.project.id, matching[0]!.id);
+    expect(raw.map((e) => e.type)).toEqual(["payment_intent.succeeded", "checkout.session.completed"]);
+    expect(JSON.parse(raw[1]!.payload).data.object.id).toBe(session.id);
   });
 
   test("a delayed payment method counts when async_payment_succeeded arrives, not before", async () => {

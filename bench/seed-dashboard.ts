@@ -236,6 +236,7 @@ export function seedPayments(db: Database, options: PaymentSeedOptions): { payme
   const insertEvent = db.prepare(
     `INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payment_ids, payload) VALUES (?, ?, ?, ?, 'webhook', ?, 'recorded a payment', ?, ?)`,
   );
+  const linkEventToPayment = db.prepare("INSERT INTO provider_event_payments (payment_id, event_row) VALUES (?, ?)");
   const insertRollup = db.prepare(
     `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -274,7 +275,8 @@ export function seedPayments(db: Database, options: PaymentSeedOptions): { payme
         const explanation = JSON.stringify(link ? [`Checkout metadata names link ${link.id}.`] : ["No metadata, session or identified email applies."]);
         insertPayment.run(id, pid, provider, kind, `key_${n}`, eventId, `order_${n}`, `cus_${n % 150_000}`, email, amount, amount, currency.code, link ? JSON.stringify({ linkId: link.id }) : "{}", ts, ts, method, ...ctx, ...ctx, explanation, ts);
         if (eventId) {
-          insertEvent.run(pid, provider, eventId, provider === "stripe" ? "invoice.paid" : "order.paid", ts, JSON.stringify([id]), JSON.stringify({ id: eventId, type: "invoice.paid", data: { object: { id: `in_${n}`, amount_paid: gross, currency: currency.code.toLowerCase() } } }));
+          const event = insertEvent.run(pid, provider, eventId, provider === "stripe" ? "invoice.paid" : "order.paid", ts, JSON.stringify([id]), JSON.stringify({ id: eventId, type: "invoice.paid", data: { object: { id: `in_${n}`, amount_paid: gross, currency: currency.code.toLowerCase() } } }));
+          linkEventToPayment.run(id, Number(event.lastInsertRowid));
           providerEvents++;
         }
         const key = `${ctx.join("|")}|${currency.code}`;

@@ -2,7 +2,7 @@
 // entries narrowed to one attribution context for the report drill-downs.
 import type { Database } from "bun:sqlite";
 import type { PaymentRow } from "../../payments/ledger.ts";
-import { getRawEvent, toPaymentEntry, type PaymentEntry, type RawProviderEvent } from "../../payments/service.ts";
+import { toPaymentEntry, type PaymentEntry } from "../../payments/service.ts";
 import type { TimeRange } from "./time.ts";
 import { DIMENSIONS, rollupWhere, type ContextFilter, type Dimension } from "./traffic.sql.ts";
 
@@ -64,18 +64,4 @@ export function revenueBy(db: Database, projectId: string, range: TimeRange, dim
       `SELECT ${column} AS key, ${MONEY} FROM payment_stats_hourly WHERE model = ? AND ${w.sql} GROUP BY ${column}, currency`,
     )
     .all(model, ...w.params);
-}
-
-/**
- * The provider event that brought a payment, by its indexed event id. (The ledger's
- * rawEventsForPayment searches every event's payment list: seconds with a million events.)
- */
-export function sourceEventOf(db: Database, projectId: string, payment: PaymentEntry): RawProviderEvent[] {
-  const eventId = payment.providerIds.eventId;
-  if (!eventId) return [];
-  const row = db
-    .query<{ id: number }, [string, string, string]>("SELECT id FROM provider_events WHERE project_id = ? AND provider = ? AND event_id = ?")
-    .get(projectId, payment.provider, eventId);
-  const event = row ? getRawEvent(db, projectId, row.id) : null;
-  return event ? [event] : [];
 }

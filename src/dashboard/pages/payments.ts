@@ -3,10 +3,10 @@
 import { html } from "../html.ts";
 import { rangeQuery } from "../range.ts";
 import { DashboardError, renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
-import { getPayment, listPayments, listRawEvents } from "../../payments/service.ts";
+import { getPayment, listPayments, listRawEvents, rawEventsForPayment } from "../../payments/service.ts";
 import { ATTRIBUTION_METHODS, type AttributionMethod } from "../../attribution/engine.ts";
 import { PROVIDERS, type Provider } from "../../payments/types.ts";
-import { explanationTrail, sourceEventOf } from "./payments.sql.ts";
+import { explanationTrail } from "./payments.sql.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
 import { paymentDetail, paymentFilters, paymentsTable, rawEventList, type PaymentLinks } from "../../../views/pages/payments.ts";
 
@@ -64,7 +64,7 @@ export function paymentsPages(router: DashboardRouter): void {
       const body = paymentDetail({
         payment,
         trail: explanationTrail(req.ctx.db, req.project.id, payment.id),
-        rawEvents: sourceEventOf(req.ctx.db, req.project.id, payment),
+        rawEvents: rawEventsForPayment(req.ctx.db, req.project.id, payment.id),
         links: paymentLinks(req),
         parentHref: payment.parentPaymentId ? req.href(`/payments/${encodeURIComponent(payment.parentPaymentId)}`) : null,
       });

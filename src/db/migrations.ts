@@ -5,6 +5,7 @@ import journeys from "../../migrations/002_journeys.sql" with { type: "text" };
 import tracking from "../../migrations/003_tracking.sql" with { type: "text" };
 import payments from "../../migrations/004_payments.sql" with { type: "text" };
 import dashboard from "../../migrations/005_dashboard.sql" with { type: "text" };
+import clicksWithoutLinkIndex from "../../migrations/006_clicks_without_link_index.sql" with { type: "text" };
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "001_core.sql", sql: core },
@@ -12,4 +13,5 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: "003_tracking.sql", sql: tracking },
   { version: 4, name: "004_payments.sql", sql: payments },
   { version: 5, name: "005_dashboard.sql", sql: dashboard },
+  { version: 6, name: "006_clicks_without_link_index.sql", sql: clicksWithoutLinkIndex },
 ];

@@ -1,7 +1,8 @@
 // Raw events for the live view and a profile's journey; profiles (identified users) for their list.
 import type { Database } from "bun:sqlite";
+import type { AttributionContext } from "../../tracking/attribution-context.ts";
 
-export interface EventRow {
+export interface EventRow extends AttributionContext {
   id: number;
   ts: number;
   name: string;
@@ -10,12 +11,6 @@ export interface EventRow {
   profileId: string | null;
   path: string | null;
   props: string | null;
-  linkId: string | null;
-  campaignId: string | null;
-  source: string | null;
-  medium: string | null;
-  content: string | null;
-  leadId: string | null;
 }
 
 const eventColumns = (t: string) => `${t}.id, ${t}.ts, ${t}.name, ${t}.visitor_id AS visitorId, ${t}.session_id AS sessionId,

@@ -71,6 +71,39 @@ function fold(db: Database, projectId: string, start: number, end: number): Day 
   return { start, end, traffic, revenue, memo: new Map() };
 }
 
+const contextKey = (context: Context) => Object.values(context).join("\u0000");
+
+/**
+ * The same fold as `fold`, read from the hourly rollups `sliceHours` hours at a time with `pause()`
+ * awaited between slices: a background warm-up folds a day without holding the event loop for
+ * more than one slice (a few ms on a 10M-event database).
+ */
+export async function foldInSlices(db: Database, projectId: string, start: number, end: number, pause: () => Promise<unknown>, sliceHours = 2): Promise<Day> {
+  const traffic = new Map<string, TrafficRow>();
+  const revenue = new Map<string, RevenueRow>();
+  for (let from = start; from < end; from += sliceHours * HOUR_MS) {
+    const to = Math.min(end, from + sliceHours * HOUR_MS);
+    for (const r of db.query<ContextColumnsRow & Traffic, [string, number, number]>(FOLD_TRAFFIC).all(projectId, from, to)) {
+      const context = contextOf(r);
+      const key = contextKey(context);
+      let row = traffic.get(key);
+      if (!row) traffic.set(key, (row = { context, ...emptyTraffic() }));
+      addTraffic(row, r);
+    }
+    for (const r of db.query<ContextColumnsRow & Omit<RevenueRow, "context">, [string, number, number]>(FOLD_REVENUE).all(projectId, from, to)) {
+      const context = contextOf(r);
+      const key = `${r.model}|${r.currency}|${contextKey(context)}`;
+      let row = revenue.get(key);
+      if (!row) revenue.set(key, (row = { model: r.model, context, currency: r.currency, payments: 0, revenue: 0, refunds: 0 }));
+      row.payments += r.payments;
+      row.revenue += r.revenue;
+      row.refunds += r.refunds;
+    }
+    await pause();
+  }
+  return { start, end, traffic: [...traffic.values()], revenue: [...revenue.values()], memo: new Map() };
+}
+
 function memo<T>(day: Day, key: string, build: () => T): T {
   let value = day.memo.get(key) as T | undefined;
   if (value === undefined) day.memo.set(key, (value = build()));
@@ -117,36 +150,86 @@ function addRevenue(into: Map<string, Revenue>, row: Omit<Revenue, "net">): void
 
 const folded = new WeakMap<Database, Map<string, { at: number; day: Day }>>();
 
-/** The range's local days, each folded (from memory when closed and fresh). Null for short ranges. */
-function days(db: Database, projectId: string, range: TimeRange, timeZone: string, now: number): Day[] | null {
-  if (range.to - range.from <= 2 * DAY_MS) return null;
+function foldCache(db: Database): Map<string, { at: number; day: Day }> {
   let cache = folded.get(db);
   if (!cache) folded.set(db, (cache = new Map()));
-  const out: Day[] = [];
-  for (let date = localDate(range.from, timeZone), start = startOfLocalDay(date, timeZone); start < range.to; ) {
+  return cache;
+}
+
+function remember(cache: Map<string, { at: number; day: Day }>, key: string, at: number, day: Day): void {
+  cache.delete(key);
+  cache.set(key, { at, day });
+  // Bounded memory: past MAX_DAYS folded days, forget the ones folded longest ago.
+  for (const oldest of cache.keys()) {
+    if (cache.size <= MAX_DAYS) break;
+    cache.delete(oldest);
+  }
+}
+
+/** The local days from `from` to `to` (the last one cut at `to`); null when one does not start and end on a whole UTC hour. */
+function localDays(from: number, to: number, timeZone: string): { start: number; end: number }[] | null {
+  const out: { start: number; end: number }[] = [];
+  for (let date = localDate(from, timeZone), start = startOfLocalDay(date, timeZone); start < to; ) {
     const nextDate = addDays(date, 1);
-    const end = Math.min(startOfLocalDay(nextDate, timeZone), range.to);
+    const end = Math.min(startOfLocalDay(nextDate, timeZone), to);
     // Rollup hours are whole UTC hours: a day must start and end on one to be folded exactly.
-    if (start % HOUR_MS !== 0 || end % HOUR_MS !== 0 || start < range.from) return null;
-    const key = `${projectId}|${start}|${end}`;
-    const hit = cache.get(key);
-    const maxAge = end + HOUR_MS > now ? OPEN_DAY_MS : STALE_MS;
-    if (hit && now - hit.at < maxAge && now >= hit.at) out.push(hit.day);
-    else {
-      const day = fold(db, projectId, start, end);
-      cache.delete(key);
-      cache.set(key, { at: now, day });
-      // Bounded memory: past MAX_DAYS folded days, forget the ones folded longest ago.
-      for (const oldest of cache.keys()) {
-        if (cache.size <= MAX_DAYS) break;
-        cache.delete(oldest);
-      }
-      out.push(day);
-    }
+    if (start % HOUR_MS !== 0 || end % HOUR_MS !== 0 || start < from) return null;
+    out.push({ start, end });
     date = nextDate;
     start = end;
   }
   return out;
+}
+
+const foldKey = (projectId: string, start: number, end: number) => `${projectId}|${start}|${end}`;
+const maxAge = (end: number, now: number) => (end + HOUR_MS > now ? OPEN_DAY_MS : STALE_MS);
+
+/** The range's local days, each folded (from memory when closed and fresh). Null for short ranges. */
+function days(db: Database, projectId: string, range: TimeRange, timeZone: string, now: number): Day[] | null {
+  if (range.to - range.from <= 2 * DAY_MS) return null;
+  const bounds = localDays(range.from, range.to, timeZone);
+  if (!bounds) return null;
+  const cache = foldCache(db);
+  return bounds.map(({ start, end }) => {
+    const key = foldKey(projectId, start, end);
+    const hit = cache.get(key);
+    if (hit && now - hit.at < maxAge(end, now) && now >= hit.at) return hit.day;
+    const day = fold(db, projectId, start, end);
+    remember(cache, key, now, day);
+    return day;
+  });
+}
+
+/**
+ * Folds the closed local days of the `count` days before `now` that are missing from memory or
+ * would go stale within `refreshWithinMs`, newest first, in slices (see `foldInSlices`), so pages
+ * read them from memory from their first view. Returns how many days it folded.
+ */
+export async function warmDays(
+  db: Database,
+  projectId: string,
+  timeZone: string,
+  count: number,
+  now: () => number,
+  pause: () => Promise<unknown>,
+  refreshWithinMs = STALE_MS / 2,
+): Promise<number> {
+  const today = startOfLocalDay(localDate(now(), timeZone), timeZone);
+  const bounds = localDays(startOfLocalDay(addDays(localDate(now(), timeZone), -count), timeZone), today, timeZone);
+  if (!bounds) return 0;
+  const cache = foldCache(db);
+  let warmed = 0;
+  for (const { start, end } of bounds.reverse()) {
+    const key = foldKey(projectId, start, end);
+    const at = now();
+    const hit = cache.get(key);
+    if (end + HOUR_MS > at || (hit && at >= hit.at && at - hit.at < STALE_MS - refreshWithinMs)) continue;
+    const day = await foldInSlices(db, projectId, start, end, pause);
+    // Stamped with the fold's start: a write that landed during the fold is picked up when this goes stale.
+    remember(cache, key, at, day);
+    warmed++;
+  }
+  return warmed;
 }
 
 const emptyTraffic = (): Traffic => ({ clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0 });

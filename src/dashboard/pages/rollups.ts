@@ -41,7 +41,7 @@ interface Day {
 }
 
 const FOLD_TRAFFIC = `SELECT ${CONTEXT_COLUMNS.join(", ")}, sum(clicks) AS clicks, sum(visitors) AS visitors, sum(sessions) AS sessions,
-  sum(pageviews) AS pageviews, sum(pricing_views) AS pricingViews, sum(signups) AS signups
+  sum(pageviews) AS pageviews, sum(pricing_views) AS pricingViews, sum(signups) AS signups, sum(signups_started) AS signupsStarted
   FROM context_stats_hourly WHERE project_id = ? AND hour >= ? AND hour < ? GROUP BY ${CONTEXT_COLUMNS.join(", ")}`;
 const FOLD_REVENUE = `SELECT model, ${CONTEXT_COLUMNS.join(", ")}, currency, sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds
   FROM payment_stats_hourly WHERE project_id = ? AND model IN ('last', 'first') AND hour >= ? AND hour < ? GROUP BY model, ${CONTEXT_COLUMNS.join(", ")}, currency`;
@@ -63,7 +63,7 @@ function fold(db: Database, projectId: string, start: number, end: number): Day 
   const traffic = db
     .query<ContextColumnsRow & Traffic, [string, number, number]>(utcDay ? FOLD_TRAFFIC_DAILY : FOLD_TRAFFIC)
     .all(projectId, start, end)
-    .map((r) => ({ context: contextOf(r), clicks: r.clicks, visitors: r.visitors, sessions: r.sessions, pageviews: r.pageviews, pricingViews: r.pricingViews, signups: r.signups }));
+    .map((r) => ({ context: contextOf(r), clicks: r.clicks, visitors: r.visitors, sessions: r.sessions, pageviews: r.pageviews, pricingViews: r.pricingViews, signups: r.signups, signupsStarted: r.signupsStarted }));
   const revenue = db
     .query<ContextColumnsRow & Omit<RevenueRow, "context">, [string, number, number]>(utcDay ? FOLD_REVENUE_DAILY : FOLD_REVENUE)
     .all(projectId, start, end)
@@ -232,7 +232,7 @@ export async function warmDays(
   return warmed;
 }
 
-const emptyTraffic = (): Traffic => ({ clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0 });
+const emptyTraffic = (): Traffic => ({ clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0, signupsStarted: 0 });
 function addTraffic(total: Traffic, row: Traffic): void {
   total.clicks += row.clicks;
   total.visitors += row.visitors;
@@ -240,6 +240,7 @@ function addTraffic(total: Traffic, row: Traffic): void {
   total.pageviews += row.pageviews;
   total.pricingViews += row.pricingViews;
   total.signups += row.signups;
+  total.signupsStarted += row.signupsStarted;
 }
 
 export interface RollupQuery {
@@ -344,29 +345,6 @@ export function revenueByKey(q: RollupQuery, dimension: Dimension, model: "last"
     }
   }
   return [...byKey].flatMap(([key, currencies]) => [...currencies.values()].map((row) => ({ key, ...row })));
-}
-
-const COUNT_EVENTS = `SELECT ${CONTEXT_COLUMNS.map((c) => `coalesce(${c}, '') AS ${c}`).join(", ")}, count(*) AS n
-  FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND name = ? GROUP BY ${CONTEXT_COLUMNS.map((_, i) => i + 1).join(", ")}`;
-
-/**
- * How many `name` events happened (no rollup counts signup_started). Read from raw events by the
- * events_project_ts index: per closed day once (kept with the folded day), live for today and short ranges.
- */
-export function eventCount(q: RollupQuery, name: string): number {
-  const select = selector(q.filter);
-  const rows = (start: number, end: number) =>
-    q.db
-      .query<ContextColumnsRow & { n: number }, [string, number, number, string]>(COUNT_EVENTS)
-      .all(q.projectId, start, end, name)
-      .map((row) => ({ context: contextOf(row), n: row.n }));
-  const sum = (list: { context: Context; n: number }[]) =>
-    list.reduce((n, row) => (select.kind === "all" || (select.kind === "one" ? row.context[select.dimension] === select.value : select.test(row.context)) ? n + row.n : n), 0);
-  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
-  if (!list) return sum(rows(q.range.from, q.range.to));
-  let total = 0;
-  for (const day of list) total += sum(memo(day, `e|${name}`, () => rows(day.start, day.end)));
-  return total;
 }
 
 /** The query of a page: its project, range and URL filters; `overrides` narrow or move it. */

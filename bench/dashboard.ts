@@ -1,6 +1,9 @@
 // Dashboard pages at scale: seeds 10M events and 1M payments (with their rollups) into a temp data dir,
 // then requests every data page for a 30-day range on the real server and prints each page's p95
-// beside /healthz on the same server. Goal: every page under 300 ms.
+// beside /healthz on the same server. Goal: every page under 300 ms, its first view after a start too.
+// The server folds the last 90 days in the background after it starts: the bench prints how long
+// that takes and the slowest /healthz answer meanwhile (what a redirect would wait), then measures
+// each page's first view and p95.
 //
 //   npx bun bench/dashboard.ts [--events N] [--payments N] [--requests N] [--keep DIR]
 //
@@ -16,6 +19,7 @@ import { createUser } from "../src/auth/users.ts";
 import { databasePath } from "../src/db/database.ts";
 import { signIn } from "../src/dashboard/test-client.ts";
 import { HOUR_MS } from "../src/dashboard/pages/time.ts";
+import { foldWarmer } from "../src/dashboard/pages/warmup.ts";
 import { seedJourneys, seedPayments } from "./seed-dashboard.ts";
 
 function flag(name: string, fallback: string): string {
@@ -87,6 +91,21 @@ async function main(): Promise<void> {
     const payment = db.query<{ id: string }, [string]>("SELECT id FROM payments WHERE project_id = ? ORDER BY occurred_at DESC LIMIT 1").get(project.id)!.id;
     const profile = db.query<{ id: string }, [string]>("SELECT id FROM profiles WHERE project_id = ? LIMIT 1").get(project.id)!.id;
     const base = `/dashboard/${project.id}`;
+    const warmup = foldWarmer(server.instance.ctx)!.ready;
+    let warmed = false;
+    void warmup.then(() => (warmed = true));
+    const healthz: number[] = [];
+    for (let i = 0; i < 100_000 && !warmed; i++) {
+      const t = performance.now();
+      await (await client.get("/healthz")).arrayBuffer();
+      healthz.push(performance.now() - t);
+    }
+    const stats = await warmup;
+    healthz.sort((a, b) => a - b);
+    console.log(
+      `\nwarm-up after start: ${stats.days} days folded in ${(stats.ms / 1000).toFixed(2)} s, longest slice ${stats.longestSliceMs.toFixed(1)} ms; ` +
+        `/healthz meanwhile: ${healthz.length} requests, p50 ${percentile(healthz, 50).toFixed(1)} ms, max ${healthz.at(-1)?.toFixed(1)} ms`,
+    );
     const pages: [string, string][] = [
       ["/healthz (baseline)", "/healthz"],
       ["overview", base],
@@ -109,7 +128,7 @@ async function main(): Promise<void> {
       ["live events", `${base}/live`],
       ["live feed (poll)", `${base}/live/feed`],
     ];
-    console.log(`\n30-day range (default), ${REQUESTS} sequential requests per page after one warm-up request; goal p95 < 300 ms`);
+    console.log(`\n30-day range (default), first view after warm-up, then ${REQUESTS} sequential requests per page; goal first and p95 < 300 ms`);
     console.log(`${"page".padEnd(32)} ${"first".padStart(9)} ${"p50".padStart(9)} ${"p95".padStart(9)}`);
     let over = 0;
     for (const [name, path] of pages) {
@@ -127,10 +146,11 @@ async function main(): Promise<void> {
       }
       times.sort((a, b) => a - b);
       const p95 = percentile(times, 95);
-      if (name !== "/healthz (baseline)" && p95 >= 300) over++;
-      console.log(`${name.padEnd(32)} ${firstMs.toFixed(1).padStart(6)} ms ${percentile(times, 50).toFixed(1).padStart(6)} ms ${p95.toFixed(1).padStart(6)} ms${p95 >= 300 ? "  over goal" : ""}`);
+      const slow = Math.max(p95, firstMs) >= 300;
+      if (name !== "/healthz (baseline)" && slow) over++;
+      console.log(`${name.padEnd(32)} ${firstMs.toFixed(1).padStart(6)} ms ${percentile(times, 50).toFixed(1).padStart(6)} ms ${p95.toFixed(1).padStart(6)} ms${slow ? "  over goal" : ""}`);
     }
-    console.log(over === 0 ? "\nevery page under 300 ms at p95" : `\n${over} page(s) over 300 ms at p95`);
+    console.log(over === 0 ? "\nevery page under 300 ms, first view and p95" : `\n${over} page(s) over 300 ms (first view or p95)`);
   } finally {
     await server.stop();
     if (!keep) rmSync(dataDir, { recursive: true, force: true });

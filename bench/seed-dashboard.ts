@@ -96,8 +96,8 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
     `INSERT INTO clicks (id, project_id, link_id, ts, visitor_id, referrer_host, browser, os, device, country) VALUES (?, ?, ?, ?, ?, ?, 'Chrome', 'macOS', 'desktop', 'DE')`,
   );
   const insertRollup = db.prepare(
-    `INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, source, medium, content, lead_id, clicks, visitors, sessions, pageviews, pricing_views, signups)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, source, medium, content, lead_id, clicks, visitors, sessions, pageviews, pricing_views, signups, signups_started)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertProfile = db.prepare(`INSERT OR IGNORE INTO profiles (project_id, id, email, name, traits, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, ?)`);
   const insertProfileVisitor = db.prepare(`INSERT OR IGNORE INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES (?, ?, ?, ?)`);
@@ -125,7 +125,7 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
     const count = (ctx: Context, field: number, n = 1) => {
       const key = `${ctx.linkId}|${ctx.campaignId}|${ctx.source}|${ctx.medium}|${ctx.content}|${ctx.leadId}`;
       let entry = rollup.get(key);
-      if (!entry) rollup.set(key, (entry = { ctx, c: [0, 0, 0, 0, 0, 0] }));
+      if (!entry) rollup.set(key, (entry = { ctx, c: [0, 0, 0, 0, 0, 0, 0] }));
       entry.c[field]! += n;
       return key;
     };
@@ -170,6 +170,7 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
         }
         if (rnd() < 0.08) {
           event("signup_started", "/signup");
+          count(ctx, 6);
           if (rnd() < 0.6) {
             const profileId = `usr_${visitorId}`;
             event("identify", "/signup", profileId, null);
@@ -185,7 +186,7 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
       flushEvents();
       events += made;
       for (const { ctx, c } of rollup.values()) {
-        insertRollup.run(pid, hour, ctx.linkId, ctx.campaignId, ctx.source, ctx.medium, ctx.content, ctx.leadId, c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!);
+        insertRollup.run(pid, hour, ctx.linkId, ctx.campaignId, ctx.source, ctx.medium, ctx.content, ctx.leadId, c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!);
         rollupRows++;
       }
     })();

@@ -4,6 +4,7 @@ import { createApp } from "./app.ts";
 import { openInstance, type Instance } from "./instance.ts";
 import { clientIpResolver } from "./http/client-ip.ts";
 import { startPaymentScheduler } from "./payments/pull.ts";
+import { startFoldWarmer } from "./dashboard/pages/warmup.ts";
 
 export interface RunningServer {
   url: string;
@@ -25,6 +26,7 @@ export function startServer(config: Config, options: { hostname?: string; now?: 
   const server = app.server!;
   resolveIp = clientIpResolver(server, config.trustedProxies);
   const payments = startPaymentScheduler(instance.ctx);
+  const warmer = startFoldWarmer(instance.ctx);
   const host = options.hostname && options.hostname !== "0.0.0.0" ? options.hostname : "localhost";
   return {
     url: `http://${host}:${server.port}`,
@@ -32,6 +34,7 @@ export function startServer(config: Config, options: { hostname?: string; now?: 
     instance,
     async stop() {
       await payments.stop();
+      await warmer.stop();
       await server.stop();
       instance.close();
     },

@@ -24,6 +24,7 @@ export interface RollupIncrements {
   pageviews?: number;
   pricingViews?: number;
   signups?: number;
+  signupsStarted?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -33,6 +34,7 @@ const COUNTED_EVENTS: Record<string, keyof RollupIncrements> = {
   link_clicked: "clicks",
   page_view: "pageviews",
   pricing_view: "pricingViews",
+  signup_started: "signupsStarted",
   signup_completed: "signups",
 };
 
@@ -40,10 +42,11 @@ const INSERT_EVENT = `INSERT INTO events (project_id, ts, name, visitor_id, sess
   link_id, campaign_id, source, medium, content, lead_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 const BUMP_ROLLUP = `INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, source, medium, content, lead_id,
-  clicks, visitors, sessions, pageviews, pricing_views, signups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  clicks, visitors, sessions, pageviews, pricing_views, signups, signups_started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (project_id, hour, link_id, campaign_id, source, medium, content, lead_id) DO UPDATE SET
   clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
-  pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups`;
+  pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups,
+  signups_started = signups_started + excluded.signups_started`;
 
 const SESSION_CONTEXT = "SELECT link_id, campaign_id, source, medium, content, lead_id FROM sessions WHERE id = ?";
 
@@ -78,6 +81,7 @@ export function bumpRollup(db: Database, projectId: string, ts: number, context:
     by.pageviews ?? 0,
     by.pricingViews ?? 0,
     by.signups ?? 0,
+    by.signupsStarted ?? 0,
   );
 }
 

@@ -4,7 +4,7 @@ import { html, raw } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { rangeQuery } from "../range.ts";
 import { barChart, formatCompact } from "../charts.ts";
-import { eventCount, revenue, rollupQuery, traffic } from "./rollups.ts";
+import { revenue, rollupQuery, traffic } from "./rollups.ts";
 import { field } from "../../../views/components.ts";
 import { dataPage, dataTable, formatCount, percent } from "../../../views/pages/parts.ts";
 
@@ -22,7 +22,7 @@ export function funnelSteps(req: DashboardRequest): FunnelStep[] {
     { event: "link_clicked", label: "Clicked a link", count: totals.clicks },
     { event: "page_view", label: "Visited the site", count: totals.sessions },
     { event: "pricing_view", label: "Viewed pricing", count: totals.pricingViews },
-    { event: "signup_started", label: "Started signup", count: eventCount(q, "signup_started") },
+    { event: "signup_started", label: "Started signup", count: totals.signupsStarted },
     { event: "signup_completed", label: "Signed up", count: totals.signups },
     { event: "payment_completed", label: "Paid", count: payments },
   ];

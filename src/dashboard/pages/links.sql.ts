@@ -15,7 +15,7 @@ export interface LinkListOptions {
   limit?: number;
 }
 
-const NO_TRAFFIC: Traffic = { clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0 };
+const NO_TRAFFIC: Traffic = { clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0, signupsStarted: 0 };
 
 /** A project's links with their traffic (rows keyed by link id): most clicked first, then newest. */
 export function linksWithTraffic(db: Database, projectId: string, trafficByLink: (Traffic & { key: string })[], options: LinkListOptions): LinkWithTraffic[] {

@@ -41,7 +41,7 @@ interface Day {
 }
 
 const FOLD_TRAFFIC = `SELECT ${CONTEXT_COLUMNS.join(", ")}, sum(clicks) AS clicks, sum(visitors) AS visitors, sum(sessions) AS sessions,
-  sum(pageviews) AS pageviews, sum(pricing_views) AS pricingViews, sum(signups) AS signups
+  sum(pageviews) AS pageviews, sum(pricing_views) AS pricingViews, sum(signups) AS signups, sum(signups_started) AS signupsStarted
   FROM context_stats_hourly WHERE project_id = ? AND hour >= ? AND hour < ? GROUP BY ${CONTEXT_COLUMNS.join(", ")}`;
 const FOLD_REVENUE = `SELECT model, ${CONTEXT_COLUMNS.join(", ")}, currency, sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds
   FROM payment_stats_hourly WHERE project_id = ? AND model IN ('last', 'first') AND hour >= ? AND hour < ? GROUP BY model, ${CONTEXT_COLUMNS.join(", ")}, currency`;
@@ -63,12 +63,45 @@ function fold(db: Database, projectId: string, start: number, end: number): Day 
   const traffic = db
     .query<ContextColumnsRow & Traffic, [string, number, number]>(utcDay ? FOLD_TRAFFIC_DAILY : FOLD_TRAFFIC)
     .all(projectId, start, end)
-    .map((r) => ({ context: contextOf(r), clicks: r.clicks, visitors: r.visitors, sessions: r.sessions, pageviews: r.pageviews, pricingViews: r.pricingViews, signups: r.signups }));
+    .map((r) => ({ context: contextOf(r), clicks: r.clicks, visitors: r.visitors, sessions: r.sessions, pageviews: r.pageviews, pricingViews: r.pricingViews, signups: r.signups, signupsStarted: r.signupsStarted }));
   const revenue = db
     .query<ContextColumnsRow & Omit<RevenueRow, "context">, [string, number, number]>(utcDay ? FOLD_REVENUE_DAILY : FOLD_REVENUE)
     .all(projectId, start, end)
     .map((r) => ({ model: r.model, context: contextOf(r), currency: r.currency, payments: r.payments, revenue: r.revenue, refunds: r.refunds }));
   return { start, end, traffic, revenue, memo: new Map() };
+}
+
+const contextKey = (context: Context) => Object.values(context).join("\u0000");
+
+/**
+ * The same fold as `fold`, read from the hourly rollups `sliceHours` hours at a time with `pause()`
+ * awaited between slices: a background warm-up folds a day without holding the event loop for
+ * more than one slice (a few ms on a 10M-event database).
+ */
+export async function foldInSlices(db: Database, projectId: string, start: number, end: number, pause: () => Promise<unknown>, sliceHours = 2): Promise<Day> {
+  const traffic = new Map<string, TrafficRow>();
+  const revenue = new Map<string, RevenueRow>();
+  for (let from = start; from < end; from += sliceHours * HOUR_MS) {
+    const to = Math.min(end, from + sliceHours * HOUR_MS);
+    for (const r of db.query<ContextColumnsRow & Traffic, [string, number, number]>(FOLD_TRAFFIC).all(projectId, from, to)) {
+      const context = contextOf(r);
+      const key = contextKey(context);
+      let row = traffic.get(key);
+      if (!row) traffic.set(key, (row = { context, ...emptyTraffic() }));
+      addTraffic(row, r);
+    }
+    for (const r of db.query<ContextColumnsRow & Omit<RevenueRow, "context">, [string, number, number]>(FOLD_REVENUE).all(projectId, from, to)) {
+      const context = contextOf(r);
+      const key = `${r.model}|${r.currency}|${contextKey(context)}`;
+      let row = revenue.get(key);
+      if (!row) revenue.set(key, (row = { model: r.model, context, currency: r.currency, payments: 0, revenue: 0, refunds: 0 }));
+      row.payments += r.payments;
+      row.revenue += r.revenue;
+      row.refunds += r.refunds;
+    }
+    await pause();
+  }
+  return { start, end, traffic: [...traffic.values()], revenue: [...revenue.values()], memo: new Map() };
 }
 
 function memo<T>(day: Day, key: string, build: () => T): T {
@@ -117,39 +150,89 @@ function addRevenue(into: Map<string, Revenue>, row: Omit<Revenue, "net">): void
 
 const folded = new WeakMap<Database, Map<string, { at: number; day: Day }>>();
 
-/** The range's local days, each folded (from memory when closed and fresh). Null for short ranges. */
-function days(db: Database, projectId: string, range: TimeRange, timeZone: string, now: number): Day[] | null {
-  if (range.to - range.from <= 2 * DAY_MS) return null;
+function foldCache(db: Database): Map<string, { at: number; day: Day }> {
   let cache = folded.get(db);
   if (!cache) folded.set(db, (cache = new Map()));
-  const out: Day[] = [];
-  for (let date = localDate(range.from, timeZone), start = startOfLocalDay(date, timeZone); start < range.to; ) {
+  return cache;
+}
+
+function remember(cache: Map<string, { at: number; day: Day }>, key: string, at: number, day: Day): void {
+  cache.delete(key);
+  cache.set(key, { at, day });
+  // Bounded memory: past MAX_DAYS folded days, forget the ones folded longest ago.
+  for (const oldest of cache.keys()) {
+    if (cache.size <= MAX_DAYS) break;
+    cache.delete(oldest);
+  }
+}
+
+/** The local days from `from` to `to` (the last one cut at `to`); null when one does not start and end on a whole UTC hour. */
+function localDays(from: number, to: number, timeZone: string): { start: number; end: number }[] | null {
+  const out: { start: number; end: number }[] = [];
+  for (let date = localDate(from, timeZone), start = startOfLocalDay(date, timeZone); start < to; ) {
     const nextDate = addDays(date, 1);
-    const end = Math.min(startOfLocalDay(nextDate, timeZone), range.to);
+    const end = Math.min(startOfLocalDay(nextDate, timeZone), to);
     // Rollup hours are whole UTC hours: a day must start and end on one to be folded exactly.
-    if (start % HOUR_MS !== 0 || end % HOUR_MS !== 0 || start < range.from) return null;
-    const key = `${projectId}|${start}|${end}`;
-    const hit = cache.get(key);
-    const maxAge = end + HOUR_MS > now ? OPEN_DAY_MS : STALE_MS;
-    if (hit && now - hit.at < maxAge && now >= hit.at) out.push(hit.day);
-    else {
-      const day = fold(db, projectId, start, end);
-      cache.delete(key);
-      cache.set(key, { at: now, day });
-      // Bounded memory: past MAX_DAYS folded days, forget the ones folded longest ago.
-      for (const oldest of cache.keys()) {
-        if (cache.size <= MAX_DAYS) break;
-        cache.delete(oldest);
-      }
-      out.push(day);
-    }
+    if (start % HOUR_MS !== 0 || end % HOUR_MS !== 0 || start < from) return null;
+    out.push({ start, end });
     date = nextDate;
     start = end;
   }
   return out;
 }
 
-const emptyTraffic = (): Traffic => ({ clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0 });
+const foldKey = (projectId: string, start: number, end: number) => `${projectId}|${start}|${end}`;
+const maxAge = (end: number, now: number) => (end + HOUR_MS > now ? OPEN_DAY_MS : STALE_MS);
+
+/** The range's local days, each folded (from memory when closed and fresh). Null for short ranges. */
+function days(db: Database, projectId: string, range: TimeRange, timeZone: string, now: number): Day[] | null {
+  if (range.to - range.from <= 2 * DAY_MS) return null;
+  const bounds = localDays(range.from, range.to, timeZone);
+  if (!bounds) return null;
+  const cache = foldCache(db);
+  return bounds.map(({ start, end }) => {
+    const key = foldKey(projectId, start, end);
+    const hit = cache.get(key);
+    if (hit && now - hit.at < maxAge(end, now) && now >= hit.at) return hit.day;
+    const day = fold(db, projectId, start, end);
+    remember(cache, key, now, day);
+    return day;
+  });
+}
+
+/**
+ * Folds the closed local days of the `count` days before `now` that are missing from memory or
+ * would go stale within `refreshWithinMs`, newest first, in slices (see `foldInSlices`), so pages
+ * read them from memory from their first view. Returns how many days it folded.
+ */
+export async function warmDays(
+  db: Database,
+  projectId: string,
+  timeZone: string,
+  count: number,
+  now: () => number,
+  pause: () => Promise<unknown>,
+  refreshWithinMs = STALE_MS / 2,
+): Promise<number> {
+  const today = startOfLocalDay(localDate(now(), timeZone), timeZone);
+  const bounds = localDays(startOfLocalDay(addDays(localDate(now(), timeZone), -count), timeZone), today, timeZone);
+  if (!bounds) return 0;
+  const cache = foldCache(db);
+  let warmed = 0;
+  for (const { start, end } of bounds.reverse()) {
+    const key = foldKey(projectId, start, end);
+    const at = now();
+    const hit = cache.get(key);
+    if (end + HOUR_MS > at || (hit && at >= hit.at && at - hit.at < STALE_MS - refreshWithinMs)) continue;
+    const day = await foldInSlices(db, projectId, start, end, pause);
+    // Stamped with the fold's start: a write that landed during the fold is picked up when this goes stale.
+    remember(cache, key, at, day);
+    warmed++;
+  }
+  return warmed;
+}
+
+const emptyTraffic = (): Traffic => ({ clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0, signupsStarted: 0 });
 function addTraffic(total: Traffic, row: Traffic): void {
   total.clicks += row.clicks;
   total.visitors += row.visitors;
@@ -157,6 +240,7 @@ function addTraffic(total: Traffic, row: Traffic): void {
   total.pageviews += row.pageviews;
   total.pricingViews += row.pricingViews;
   total.signups += row.signups;
+  total.signupsStarted += row.signupsStarted;
 }
 
 export interface RollupQuery {
@@ -261,29 +345,6 @@ export function revenueByKey(q: RollupQuery, dimension: Dimension, model: "last"
     }
   }
   return [...byKey].flatMap(([key, currencies]) => [...currencies.values()].map((row) => ({ key, ...row })));
-}
-
-const COUNT_EVENTS = `SELECT ${CONTEXT_COLUMNS.map((c) => `coalesce(${c}, '') AS ${c}`).join(", ")}, count(*) AS n
-  FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND name = ? GROUP BY ${CONTEXT_COLUMNS.map((_, i) => i + 1).join(", ")}`;
-
-/**
- * How many `name` events happened (no rollup counts signup_started). Read from raw events by the
- * events_project_ts index: per closed day once (kept with the folded day), live for today and short ranges.
- */
-export function eventCount(q: RollupQuery, name: string): number {
-  const select = selector(q.filter);
-  const rows = (start: number, end: number) =>
-    q.db
-      .query<ContextColumnsRow & { n: number }, [string, number, number, string]>(COUNT_EVENTS)
-      .all(q.projectId, start, end, name)
-      .map((row) => ({ context: contextOf(row), n: row.n }));
-  const sum = (list: { context: Context; n: number }[]) =>
-    list.reduce((n, row) => (select.kind === "all" || (select.kind === "one" ? row.context[select.dimension] === select.value : select.test(row.context)) ? n + row.n : n), 0);
-  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
-  if (!list) return sum(rows(q.range.from, q.range.to));
-  let total = 0;
-  for (const day of list) total += sum(memo(day, `e|${name}`, () => rows(day.start, day.end)));
-  return total;
 }
 
 /** The query of a page: its project, range and URL filters; `overrides` narrow or move it. */

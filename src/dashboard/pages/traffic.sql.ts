@@ -26,10 +26,12 @@ export interface Traffic {
   pageviews: number;
   pricingViews: number;
   signups: number;
+  signupsStarted: number;
 }
 
 const SUMS = `coalesce(sum(clicks), 0) AS clicks, coalesce(sum(visitors), 0) AS visitors, coalesce(sum(sessions), 0) AS sessions,
-  coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(pricing_views), 0) AS pricingViews, coalesce(sum(signups), 0) AS signups`;
+  coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(pricing_views), 0) AS pricingViews, coalesce(sum(signups), 0) AS signups,
+  coalesce(sum(signups_started), 0) AS signupsStarted`;
 
 /** The WHERE clause shared by both hourly rollups (traffic and payments have the same key columns). */
 export function rollupWhere(projectId: string, range: TimeRange, filter: ContextFilter): { sql: string; params: (string | number)[] } {

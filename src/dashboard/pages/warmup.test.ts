@@ -1,0 +1,84 @@
+// After a start, the recent days are folded in the background: the first view reads them from memory.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { loadConfig } from "../../config.ts";
+import { openInstance, type Instance } from "../../instance.ts";
+import { createProject, updateProjectSettings } from "../../projects/service.ts";
+import { tempDataDir } from "../../testing/harness.ts";
+import { seedJourneys, seedPayments } from "../../../bench/seed-dashboard.ts";
+import { revenueTotals } from "./payments.sql.ts";
+import { trafficTotals } from "./traffic.sql.ts";
+import { revenue, traffic, type RollupQuery } from "./rollups.ts";
+import { startFoldWarmer, WARM_DAYS } from "./warmup.ts";
+import { DAY_MS, HOUR_MS } from "./time.ts";
+
+const data = tempDataDir("bantico-warmup");
+const end = Date.UTC(2026, 10, 20);
+let clock = end + 12 * HOUR_MS;
+let instance: Instance;
+let berlin: RollupQuery;
+
+beforeAll(() => {
+  instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, PORT: "0" }), { now: () => clock });
+  const db = instance.ctx.db;
+  // The seeder fills one project: the other, in UTC, has no data but is warmed all the same.
+  createProject(db, { name: "Quiet" });
+  const project = createProject(db, { name: "Berlin" });
+  updateProjectSettings(db, project.id, { timezone: "Europe/Berlin" });
+  seedJourneys(db, { projectId: project.id, events: 30_000, end, days: 12, links: 20 });
+  seedPayments(db, { projectId: project.id, payments: 2_000, end, days: 12 });
+  berlin = { db, projectId: project.id, range: { from: Date.UTC(2026, 10, 8, 23), to: Date.UTC(2026, 10, 18, 23) }, timeZone: "Europe/Berlin", now: clock };
+}, 60_000);
+afterAll(() => {
+  instance.close();
+  data.remove();
+});
+
+const usd = (rows: { currency: string; revenue: number; payments: number }[]) => rows.find((r) => r.currency === "USD")!;
+const latePayment = (q: RollupQuery, hour: number) =>
+  q.db
+    .query(
+      `INSERT INTO payment_stats_hourly (project_id, hour, model, currency, payments, revenue, refunds) VALUES (?, ?, 'last', 'USD', 1, 100000, 0)
+       ON CONFLICT DO UPDATE SET payments = payments + 1, revenue = revenue + 100000`,
+    )
+    .run(q.projectId, hour);
+
+describe("fold warm-up after a start", () => {
+  test("the first view after a start is served from the warmed days, with the same figures as the hourly rollups", async () => {
+    const direct = {
+      berlinAll: trafficTotals(berlin.db, berlin.projectId, berlin.range),
+      berlinTraffic: trafficTotals(berlin.db, berlin.projectId, berlin.range, { source: "twitter" }),
+      berlinRevenue: revenueTotals(berlin.db, berlin.projectId, berlin.range, {}, "USD"),
+    };
+    const warmer = startFoldWarmer(instance.ctx, 10);
+    try {
+      const stats = await warmer.ready;
+      // Every closed day of the window, for both projects.
+      expect(stats.days).toBe(2 * WARM_DAYS);
+      // Changed behind the fold's back: a view that read the database would see it; the warmed fold does not.
+      latePayment(berlin, berlin.range.from + 2 * DAY_MS);
+      expect(traffic(berlin)).toEqual(direct.berlinAll);
+      expect(traffic({ ...berlin, filter: { source: "twitter" } })).toEqual(direct.berlinTraffic);
+      expect(revenue(berlin, "USD")).toEqual(direct.berlinRevenue);
+    } finally {
+      await warmer.stop();
+    }
+  });
+
+  test("the warmer refolds days before they go stale, so a late payment shows without a view paying for the fold", async () => {
+    const before = usd(revenue(berlin, "USD"));
+    const warmer = startFoldWarmer(instance.ctx, 10);
+    try {
+      await warmer.ready;
+      latePayment(berlin, berlin.range.from + 4 * DAY_MS + 3 * HOUR_MS);
+      // Three minutes on: the folds are not stale yet, but within the warmer's refresh margin.
+      clock += 3 * 60_000;
+      const later = { ...berlin, now: clock };
+      for (let i = 0; i < 200 && usd(revenue(later, "USD")).payments !== before.payments + 2; i++) await Bun.sleep(10);
+      // The one from the previous test and this one.
+      expect(usd(revenue(later, "USD")).payments).toBe(before.payments + 2);
+      expect(usd(revenue(later, "USD")).revenue).toBe(before.revenue + 200000);
+    } finally {
+      await warmer.stop();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+// Keeps the last WARM_DAYS closed days of every project folded in memory from server start on, so a
+// page's first view after a restart reads memory instead of summing a month of hourly rollups.
+import type { AppContext } from "../../context.ts";
+import { listProjects } from "../../projects/service.ts";
+import { warmDays } from "./rollups.ts";
+
+/** Covers the 30-day view and its previous period, with room for the 7-day and today views. */
+export const WARM_DAYS = 90;
+/** How often the warmer looks again for days going stale (a fold goes stale after 5 minutes). */
+const RECHECK_MS = 30_000;
+
+export interface WarmupStats {
+  days: number;
+  ms: number;
+  /** The longest the event loop was held by one slice. */
+  longestSliceMs: number;
+}
+
+export interface FoldWarmer {
+  /** Resolves when the first pass over every project has folded its days. */
+  ready: Promise<WarmupStats>;
+  stop(): Promise<void>;
+}
+
+const warmers = new WeakMap<AppContext, FoldWarmer>();
+
+/** The running server's warmer, if it started one. */
+export function foldWarmer(ctx: AppContext): FoldWarmer | null {
+  return warmers.get(ctx) ?? null;
+}
+
+export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWarmer {
+  let stopped = false;
+  let wake: () => void = () => {};
+  let longestSliceMs = 0;
+  let sliceStart = performance.now();
+  // A macrotask between slices: redirects and collect requests waiting on the socket run here.
+  const pause = () =>
+    new Promise<void>((resolve, reject) => {
+      longestSliceMs = Math.max(longestSliceMs, performance.now() - sliceStart);
+      setTimeout(() => {
+        sliceStart = performance.now();
+        if (stopped) reject(new WarmupStopped());
+        else resolve();
+      }, 0);
+    });
+  const pass = async () => {
+    let days = 0;
+    for (const project of listProjects(ctx.db)) days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause);
+    return days;
+  };
+  const run = async (): Promise<WarmupStats> => {
+    const started = performance.now();
+    await pause();
+    const stats = { days: await pass(), ms: performance.now() - started, longestSliceMs };
+    return stats;
+  };
+  const ready = run();
+  const loop = ready
+    .then(async () => {
+      while (!stopped) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, recheckMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        if (!stopped) await pass();
+      }
+    })
+    .catch((error) => {
+      if (!(error instanceof WarmupStopped)) console.error("fold warm-up failed:", error);
+    });
+  const warmer: FoldWarmer = {
+    ready,
+    async stop() {
+      stopped = true;
+      wake();
+      await loop;
+    },
+  };
+  warmers.set(ctx, warmer);
+  return warmer;
+}
+
+class WarmupStopped extends Error {}

@@ -67,6 +67,24 @@ class BackgroundCheckpointer {
   }
 }
 
+/** What a batch gathers from its writes and writes once, inside its transaction, just before COMMIT. */
+export interface BatchWork {
+  /** The write that just ran was released: keep what it added. */
+  keep(): void;
+  /** The write that just ran was rolled back: forget what it added. */
+  drop(): void;
+  /** A throw here rolls the whole batch back, like a failed COMMIT. */
+  apply(db: Database): void;
+}
+
+/** Set only while a queued write runs, so code can tell it is inside one. */
+const runningBatches = new WeakMap<Database, Map<symbol, BatchWork>>();
+
+/** The work of the batch whose write is running on `db`, or null outside a queued write. */
+export function currentBatch(db: Database): Map<symbol, BatchWork> | null {
+  return runningBatches.get(db) ?? null;
+}
+
 interface PendingWrite {
   apply: (db: Database) => unknown;
   resolve: (value: unknown) => void;
@@ -119,19 +137,27 @@ export class WriteQueue {
       const outcomes: { ok: boolean; value: unknown }[] = [];
       try {
         this.db.exec("BEGIN IMMEDIATE");
+        const work = new Map<symbol, BatchWork>();
         for (const item of batch) {
           this.db.exec("SAVEPOINT queued_write");
+          runningBatches.set(this.db, work);
           try {
             outcomes.push({ ok: true, value: item.apply(this.db) });
+            runningBatches.delete(this.db);
             this.db.exec("RELEASE queued_write");
+            for (const each of work.values()) each.keep();
           } catch (error) {
+            runningBatches.delete(this.db);
             this.db.exec("ROLLBACK TO queued_write");
             this.db.exec("RELEASE queued_write");
+            for (const each of work.values()) each.drop();
             outcomes.push({ ok: false, value: error });
           }
         }
+        for (const each of work.values()) each.apply(this.db);
         this.db.exec("COMMIT");
       } catch (error) {
+        runningBatches.delete(this.db);
         if (this.db.inTransaction) this.db.exec("ROLLBACK");
         for (const item of batch) item.reject(error);
         continue;

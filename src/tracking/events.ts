@@ -1,5 +1,6 @@
 // Records one event in a visitor's journey, with its hourly rollup, inside the caller's transaction.
 import type { Database } from "bun:sqlite";
+import { BatchSums } from "../db/batch-sums.ts";
 import { contextFromColumns, contextValues, EMPTY_CONTEXT, type AttributionContext, type ContextColumns } from "./attribution-context.ts";
 import { prepared } from "./statements.ts";
 
@@ -66,19 +67,16 @@ export function recordEvent(db: Database, event: EventInput): number {
   return Number(result.lastInsertRowid);
 }
 
-/** Adds to the hourly counters of one project, hour and context. */
+const hourlyRollup = new BatchSums(
+  (db, key, counts) => prepared(db, BUMP_ROLLUP).run(...key, ...counts),
+  (into, more) => more.forEach((count, i) => (into[i]! += count)),
+);
+
+/** Adds to the hourly counters of one project, hour and context (once per batch and key inside a queued write). */
 export function bumpRollup(db: Database, projectId: string, ts: number, context: AttributionContext, by: RollupIncrements): void {
-  prepared(db, BUMP_ROLLUP).run(
-    projectId,
-    Math.floor(ts / HOUR_MS) * HOUR_MS,
-    ...contextValues(context).map((value) => value ?? ""),
-    by.clicks ?? 0,
-    by.visitors ?? 0,
-    by.sessions ?? 0,
-    by.pageviews ?? 0,
-    by.pricingViews ?? 0,
-    by.signups ?? 0,
-  );
+  const key = [projectId, Math.floor(ts / HOUR_MS) * HOUR_MS, ...contextValues(context).map((value) => value ?? "")];
+  const counts = [by.clicks ?? 0, by.visitors ?? 0, by.sessions ?? 0, by.pageviews ?? 0, by.pricingViews ?? 0, by.signups ?? 0];
+  hourlyRollup.add(db, key.join("\u0000"), key, counts);
 }
 
 export function sessionContext(db: Database, sessionId: string): AttributionContext {

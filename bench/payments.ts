@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Stripe from "stripe";
 import { median, percentile } from "./lib.ts";
+import { bumpRollup } from "../src/tracking/events.ts";
 
 const SECRET = "whsec_bench_payments_secret";
 const CONCURRENCY = 50;
@@ -263,10 +264,6 @@ function seedEvents(db: Database, start: number, span: number) {
   const insert = db.prepare(
     "INSERT INTO events (project_id, ts, name, visitor_id, session_id, path, link_id, campaign_id, source, medium, content, lead_id) VALUES ('prj_bench', ?, ?, ?, ?, '/', ?, ?, ?, ?, ?, ?)",
   );
-  const bump = db.prepare(
-    `INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, source, medium, content, lead_id, clicks, visitors, pageviews, signups)
-     VALUES ('prj_bench', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
   const contexts = Array.from({ length: 201 }, (_, c) => contextOf(c));
   const step = span / EVENTS;
   let random = 0x9e3779b9;
@@ -282,8 +279,9 @@ function seedEvents(db: Database, start: number, span: number) {
   let day = -1;
   const flushHour = () => {
     for (const [c, [clicks, visitors, pageviews, signups]] of counters) {
-      const ctx = contexts[c]!.map((v) => v ?? "");
-      bump.run(hour, ...(ctx as [string, string, string, string, string, string]), clicks!, visitors!, pageviews!, signups!);
+      const [linkId, campaignId, source, medium, content, leadId] = contexts[c]!;
+      const context = { linkId: linkId ?? null, campaignId: campaignId ?? null, source: source ?? null, medium: medium ?? null, content: content ?? null, leadId: leadId ?? null };
+      bumpRollup(db, "prj_bench", hour, context, { clicks, visitors, pageviews, signups });
     }
     counters.clear();
   };

@@ -2,6 +2,7 @@
 // hourly rollup kept consistent with them) fast enough for a benchmark: batched inserts, one pass in time order.
 import type { Database } from "bun:sqlite";
 import { DAY_MS, HOUR_MS } from "../src/dashboard/pages/time.ts";
+import { bumpRollup } from "../src/tracking/events.ts";
 
 export interface SeedOptions {
   projectId: string;
@@ -95,10 +96,6 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
   const insertClick = db.prepare(
     `INSERT INTO clicks (id, project_id, link_id, ts, visitor_id, referrer_host, browser, os, device, country) VALUES (?, ?, ?, ?, ?, ?, 'Chrome', 'macOS', 'desktop', 'DE')`,
   );
-  const insertRollup = db.prepare(
-    `INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, source, medium, content, lead_id, clicks, visitors, sessions, pageviews, pricing_views, signups, signups_started)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
   const insertProfile = db.prepare(`INSERT OR IGNORE INTO profiles (project_id, id, email, name, traits, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, ?)`);
   const insertProfileVisitor = db.prepare(`INSERT OR IGNORE INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES (?, ?, ?, ?)`);
 
@@ -186,7 +183,15 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
       flushEvents();
       events += made;
       for (const { ctx, c } of rollup.values()) {
-        insertRollup.run(pid, hour, ctx.linkId, ctx.campaignId, ctx.source, ctx.medium, ctx.content, ctx.leadId, c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!);
+        bumpRollup(db, pid, hour, ctx, {
+          clicks: c[0]!,
+          visitors: c[1]!,
+          sessions: c[2]!,
+          pageviews: c[3]!,
+          pricingViews: c[4]!,
+          signups: c[5]!,
+          signupsStarted: c[6]!,
+        });
         rollupRows++;
       }
     })();

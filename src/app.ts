@@ -5,7 +5,6 @@ import { errorHandling, errorResponse } from "./http/errors.ts";
 import { isDatabaseUsable } from "./db/database.ts";
 import { api } from "./api/index.ts";
 import { trackingRoutes } from "./tracking/routes.ts";
-import { linkRoutes } from "./links/redirect.ts";
 import { paymentWebhooks } from "./payments/webhooks.ts";
 import { dashboard } from "./dashboard/index.ts";
 
@@ -17,8 +16,7 @@ export function createApp(ctx: AppContext) {
         ? Response.json({ status: "ok" }, { headers: { "cache-control": "no-store" } })
         : errorResponse(503, "database_unavailable", "the database does not answer"),
     )
-    .use(trackingRoutes(ctx))
-    .use(linkRoutes(ctx))
+    .use(trackingRoutes())
     .use(api(ctx))
     .use(paymentWebhooks(ctx))
     .use(dashboard(ctx));

@@ -3,6 +3,7 @@ import type { Config } from "./config.ts";
 import { createApp } from "./app.ts";
 import { openInstance, type Instance } from "./instance.ts";
 import { clientIpResolver } from "./http/client-ip.ts";
+import { hotRoutes } from "./http/hot-routes.ts";
 import { startPaymentScheduler } from "./payments/pull.ts";
 import { startFoldWarmer } from "./dashboard/pages/warmup.ts";
 
@@ -17,13 +18,16 @@ export function startServer(config: Config, options: { hostname?: string; now?: 
   let resolveIp: (request: Request) => string | null = () => null;
   const instance = openInstance(config, { now: options.now, clientIp: (request) => resolveIp(request) });
   const app = createApp(instance.ctx);
-  app.listen({
+  const server = Bun.serve({
     port: config.port,
     hostname: options.hostname ?? "0.0.0.0",
     // The collect endpoint refuses bodies over 32 KB itself; this only stops abuse early.
     maxRequestBodySize: 1024 * 1024,
+    idleTimeout: 30,
+    development: false,
+    routes: hotRoutes(instance.ctx),
+    fetch: (request) => app.fetch(request),
   });
-  const server = app.server!;
   resolveIp = clientIpResolver(server, config.trustedProxies);
   const payments = startPaymentScheduler(instance.ctx);
   const warmer = startFoldWarmer(instance.ctx);

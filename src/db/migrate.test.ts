@@ -50,6 +50,26 @@ describe("migrations", () => {
     });
   });
 
+  test("signups started before the signup_started rollup existed are counted in it after the upgrade", () => {
+    withDatabase((db) => {
+      const before = migrations.filter((m) => m.version < 8);
+      migrate(db, before);
+      db.query("INSERT INTO projects (id, name, token, created_at) VALUES ('prj_a', 'A', 'tok_a', 1)").run();
+      const at = Date.UTC(2026, 10, 3, 14, 30);
+      const insert = db.prepare("INSERT INTO events (project_id, ts, name, campaign_id) VALUES ('prj_a', ?, ?, ?)");
+      insert.run(at, "signup_started", "spring");
+      insert.run(at + 60_000, "signup_started", "spring");
+      insert.run(at, "signup_started", null);
+      insert.run(at, "page_view", "spring");
+      migrate(db, migrations);
+      const sum = (sql: string) => db.query<{ n: number }, []>(sql).get()!.n;
+      expect(sum("SELECT sum(signups_started) AS n FROM context_stats_hourly WHERE campaign_id = 'spring'")).toBe(2);
+      expect(sum("SELECT sum(signups_started) AS n FROM context_stats_hourly")).toBe(3);
+      expect(sum("SELECT sum(signups_started) AS n FROM context_stats_periods WHERE grain = 'day'")).toBe(3);
+      expect(sum("SELECT sum(signups_started) AS n FROM context_stats_periods WHERE grain = 'month' AND campaign_id = 'spring'")).toBe(2);
+    });
+  });
+
   test("a broken migration names its file and leaves the database as it was", () => {
     withDatabase((db) => {
       migrate(db, migrations.slice(0, 1));

@@ -6,6 +6,7 @@ import tracking from "../../migrations/003_tracking.sql" with { type: "text" };
 import payments from "../../migrations/004_payments.sql" with { type: "text" };
 import dashboard from "../../migrations/005_dashboard.sql" with { type: "text" };
 import clicksWithoutLinkIndex from "../../migrations/006_clicks_without_link_index.sql" with { type: "text" };
+import contextPeriodsWithoutTriggers from "../../migrations/007_context_periods_without_triggers.sql" with { type: "text" };
 import signupsStartedRollup from "../../migrations/008_signups_started_rollup.sql" with { type: "text" };
 
 export const migrations: readonly Migration[] = [
@@ -15,5 +16,6 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: "004_payments.sql", sql: payments },
   { version: 5, name: "005_dashboard.sql", sql: dashboard },
   { version: 6, name: "006_clicks_without_link_index.sql", sql: clicksWithoutLinkIndex },
+  { version: 7, name: "007_context_periods_without_triggers.sql", sql: contextPeriodsWithoutTriggers },
   { version: 8, name: "008_signups_started_rollup.sql", sql: signupsStartedRollup },
 ];

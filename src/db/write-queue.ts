@@ -1,7 +1,7 @@
 // Group commit: writes that arrive together share one transaction, and each caller's promise
 // resolves only after that transaction is committed. A 2xx answered after `await write(...)`
 // therefore means the data is on disk, while throughput stays that of batched inserts.
-import type { Database } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 
 // With WAL and synchronous=NORMAL a commit writes the WAL without fsync, but SQLite's automatic
 // checkpoint (every 1000 pages, run inside whichever commit crosses the mark) copies pages back
@@ -67,6 +67,24 @@ class BackgroundCheckpointer {
   }
 }
 
+/** What a batch gathers from its writes and writes once, inside its transaction, just before COMMIT. */
+export interface BatchWork {
+  /** The write that just ran was released: keep what it added. */
+  keep(): void;
+  /** The write that just ran was rolled back: forget what it added. */
+  drop(): void;
+  /** A throw here rolls the whole batch back, like a failed COMMIT. */
+  apply(db: Database): void;
+}
+
+/** Set only while a queued write runs, so code can tell it is inside one. */
+const runningBatches = new WeakMap<Database, Map<symbol, BatchWork>>();
+
+/** The work of the batch whose write is running on `db`, or null outside a queued write. */
+export function currentBatch(db: Database): Map<symbol, BatchWork> | null {
+  return runningBatches.get(db) ?? null;
+}
+
 interface PendingWrite {
   apply: (db: Database) => unknown;
   resolve: (value: unknown) => void;
@@ -80,12 +98,18 @@ export class WriteQueue {
   private checkpointer: BackgroundCheckpointer | null = null;
   private checkpointerConsidered = false;
   private walResetScheduled = false;
+  // Prepared once: exec would compile these two for every write (~1 µs each time).
+  private readonly savepoint: Statement;
+  private readonly release: Statement;
 
   constructor(
     private readonly db: Database,
     private readonly maxBatch = 2000,
     private readonly checkpoint: { intervalMs?: number; walLimitPages?: number } = {},
-  ) {}
+  ) {
+    this.savepoint = db.prepare("SAVEPOINT queued_write");
+    this.release = db.prepare("RELEASE queued_write");
+  }
 
   /** On the first queued write, so one-shot commands that never use the queue start no thread. */
   private startCheckpointer(): void {
@@ -119,19 +143,27 @@ export class WriteQueue {
       const outcomes: { ok: boolean; value: unknown }[] = [];
       try {
         this.db.exec("BEGIN IMMEDIATE");
+        const work = new Map<symbol, BatchWork>();
         for (const item of batch) {
-          this.db.exec("SAVEPOINT queued_write");
+          this.savepoint.run();
+          runningBatches.set(this.db, work);
           try {
             outcomes.push({ ok: true, value: item.apply(this.db) });
-            this.db.exec("RELEASE queued_write");
+            runningBatches.delete(this.db);
+            this.release.run();
+            for (const each of work.values()) each.keep();
           } catch (error) {
+            runningBatches.delete(this.db);
             this.db.exec("ROLLBACK TO queued_write");
-            this.db.exec("RELEASE queued_write");
+            this.release.run();
+            for (const each of work.values()) each.drop();
             outcomes.push({ ok: false, value: error });
           }
         }
+        for (const each of work.values()) each.apply(this.db);
         this.db.exec("COMMIT");
       } catch (error) {
+        runningBatches.delete(this.db);
         if (this.db.inTransaction) this.db.exec("ROLLBACK");
         for (const item of batch) item.reject(error);
         continue;

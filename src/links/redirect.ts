@@ -1,5 +1,4 @@
 // GET /l/{slug}: record the click, then 302 to the destination with bt_click and the link's utm_* (SPEC §4).
-import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
 import { countryOf } from "../tracking/collect.ts";
 import { classifyUserAgent, detectBot } from "../tracking/user-agent.ts";
@@ -121,8 +120,3 @@ function describeClick(ctx: AppContext, request: Request, link: ActiveLink): Cli
   };
 }
 
-export function linkRoutes(ctx: AppContext) {
-  return new Elysia().get("/l/:slug", ({ request, params }) => followLink(ctx, request, params.slug)).head("/l/:slug", ({ request, params }) =>
-    followLink(ctx, request, params.slug),
-  );
-}

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { expectReportMatchesLedger, seedLink, seedProfile, seedSession, uid } from "./testing.ts";
 import { reattributeForEmail } from "./service.ts";
+import { EMPTY_CONTEXT } from "../tracking/attribution-context.ts";
+import { bumpRollup } from "../tracking/events.ts";
 
 let server: TestServer;
 const DAY = 86_400_000;
@@ -121,9 +123,7 @@ describe("GET /api/v1/payments and the attribution report", () => {
 
   test("clicks, visitors and signups come from the traffic rollup beside the money", async () => {
     const hour = Math.floor((Date.now() - 2 * DAY) / 3_600_000) * 3_600_000;
-    db().query(
-      "INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, clicks, visitors, signups) VALUES (?, ?, 'lnk_api', 'api_campaign', 40, 25, 3)",
-    ).run(server.project.id, hour);
+    bumpRollup(db(), server.project.id, hour, { ...EMPTY_CONTEXT, linkId: "lnk_api", campaignId: "api_campaign" }, { clicks: 40, visitors: 25, signups: 3 });
     const report = await (await server.api(`/api/v1/reports/attribution?groupBy=link&from=${hour - DAY}`)).json();
     const row = report.rows.find((r: { key: string }) => r.key === "lnk_api");
     expect(row).toMatchObject({ clicks: 40, visitors: 25, signups: 3, currency: "EUR" });

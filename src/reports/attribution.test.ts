@@ -8,6 +8,8 @@ import { tempDataDir } from "../testing/harness.ts";
 import { recordPayment } from "../payments/ledger.ts";
 import { emptyPayment } from "../payments/types.ts";
 import { seedLink } from "../payments/testing.ts";
+import { EMPTY_CONTEXT } from "../tracking/attribution-context.ts";
+import { bumpRollup } from "../tracking/events.ts";
 import { attributionReport, reportSpans } from "./attribution.ts";
 
 const data = tempDataDir("bantico-report");
@@ -27,14 +29,11 @@ test("whole days and edge hours add up to the same totals as the ledger", () => 
   const base = Date.UTC(2026, 9, 10);
   // One 1000-cent sale every 5 hours for 10 days, and traffic in the same hours.
   const times = Array.from({ length: 48 }, (_, i) => base + i * 5 * HOUR + 17 * 60_000);
-  const bump = db.query(
-    `INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, clicks, visitors, signups) VALUES (?, ?, 'lnk_days', 'days', 1, 1, 0)
-     ON CONFLICT DO UPDATE SET clicks = clicks + 1`,
-  );
+  const context = { ...EMPTY_CONTEXT, linkId: "lnk_days", campaignId: "days" };
   times.forEach((at, i) => {
     recordPayment(db, project.id, { ...emptyPayment("api"), kind: "sale", key: `api:t${i}`, amount: 1000, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: at }, null, at);
-    bump.run(project.id, Math.floor(at / HOUR) * HOUR);
-    bump.run(project.id, Math.floor(at / HOUR) * HOUR);
+    bumpRollup(db, project.id, at, context, { clicks: 1, visitors: 1 });
+    bumpRollup(db, project.id, at, context, { clicks: 1 });
   });
   const expectFor = (from: number, to: number) => {
     const inRange = times.filter((t) => Math.floor(t / HOUR) * HOUR >= Math.floor(from / HOUR) * HOUR && t < to).length;

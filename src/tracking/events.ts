@@ -1,5 +1,6 @@
 // Records one event in a visitor's journey, with its hourly rollup, inside the caller's transaction.
-import type { Database } from "bun:sqlite";
+import type { Database, SQLQueryBindings } from "bun:sqlite";
+import { BatchSums } from "../db/batch-sums.ts";
 import { contextFromColumns, contextValues, EMPTY_CONTEXT, type AttributionContext, type ContextColumns } from "./attribution-context.ts";
 import { prepared } from "./statements.ts";
 
@@ -28,6 +29,7 @@ export interface RollupIncrements {
 }
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 /** Which rollup counter an event name moves; other names are kept only as raw events. */
 const COUNTED_EVENTS: Record<string, keyof RollupIncrements> = {
@@ -44,6 +46,13 @@ const INSERT_EVENT = `INSERT INTO events (project_id, ts, name, visitor_id, sess
 const BUMP_ROLLUP = `INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, source, medium, content, lead_id,
   clicks, visitors, sessions, pageviews, pricing_views, signups, signups_started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (project_id, hour, link_id, campaign_id, source, medium, content, lead_id) DO UPDATE SET
+  clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
+  pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups,
+  signups_started = signups_started + excluded.signups_started`;
+
+const BUMP_PERIOD = `INSERT INTO context_stats_periods (project_id, grain, period, link_id, campaign_id, source, medium, content, lead_id,
+  clicks, visitors, sessions, pageviews, pricing_views, signups, signups_started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT DO UPDATE SET
   clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
   pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups,
   signups_started = signups_started + excluded.signups_started`;
@@ -69,12 +78,27 @@ export function recordEvent(db: Database, event: EventInput): number {
   return Number(result.lastInsertRowid);
 }
 
-/** Adds to the hourly counters of one project, hour and context. */
+/** The hour's row and its UTC day's and month's rows in context_stats_periods. */
+function writeRollup(db: Database, [projectId, hour, ...context]: SQLQueryBindings[], counts: number[]): void {
+  prepared(db, BUMP_ROLLUP).run(projectId!, hour!, ...context, ...counts);
+  const at = new Date(hour as number);
+  const bumpPeriod = prepared(db, BUMP_PERIOD);
+  bumpPeriod.run(projectId!, "day", (hour as number) - ((hour as number) % DAY_MS), ...context, ...counts);
+  bumpPeriod.run(projectId!, "month", Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1), ...context, ...counts);
+}
+
+const hourlyRollup = new BatchSums(
+  writeRollup,
+  (into, more) => more.forEach((count, i) => (into[i]! += count)),
+);
+
+/**
+ * Adds to the hourly, daily and monthly counters of one project and context (once per batch and key
+ * inside a queued write). The only writer of context_stats_hourly and context_stats_periods.
+ */
 export function bumpRollup(db: Database, projectId: string, ts: number, context: AttributionContext, by: RollupIncrements): void {
-  prepared(db, BUMP_ROLLUP).run(
-    projectId,
-    Math.floor(ts / HOUR_MS) * HOUR_MS,
-    ...contextValues(context).map((value) => value ?? ""),
+  const key = [projectId, Math.floor(ts / HOUR_MS) * HOUR_MS, ...contextValues(context).map((value) => value ?? "")];
+  const counts = [
     by.clicks ?? 0,
     by.visitors ?? 0,
     by.sessions ?? 0,
@@ -82,7 +106,8 @@ export function bumpRollup(db: Database, projectId: string, ts: number, context:
     by.pricingViews ?? 0,
     by.signups ?? 0,
     by.signupsStarted ?? 0,
-  );
+  ];
+  hourlyRollup.add(db, key.join("\u0000"), key, counts);
 }
 
 export function sessionContext(db: Database, sessionId: string): AttributionContext {

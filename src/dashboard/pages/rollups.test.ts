@@ -9,8 +9,8 @@ import { revenueBy, revenueTotals } from "./payments.sql.ts";
 import { trafficBy, trafficTotals } from "./traffic.sql.ts";
 import { revenue, revenueByKey, revenueSeries, traffic, trafficByKey, trafficSeries, type RollupQuery } from "./rollups.ts";
 import { DAY_MS, HOUR_MS } from "./time.ts";
-import { recordEvent } from "../../tracking/events.ts";
 import { EMPTY_CONTEXT } from "../../tracking/attribution-context.ts";
+import { bumpRollup, recordEvent } from "../../tracking/events.ts";
 
 const data = tempDataDir("bantico-rollups");
 let instance: Instance;
@@ -76,9 +76,7 @@ describe("day-folded rollups", () => {
   test("the day still running is read again after ten seconds", () => {
     const today = { ...q, now: end - 2 * HOUR_MS };
     const before = traffic(today).clicks;
-    q.db
-      .query(`INSERT INTO context_stats_hourly (project_id, hour, clicks) VALUES (?, ?, 7) ON CONFLICT DO UPDATE SET clicks = clicks + 7`)
-      .run(q.projectId, end - 3 * HOUR_MS);
+    bumpRollup(q.db, q.projectId, end - 3 * HOUR_MS, EMPTY_CONTEXT, { clicks: 7 });
     expect(traffic({ ...today, now: today.now + 11_000 }).clicks).toBe(before + 7);
   });
 });

@@ -53,7 +53,7 @@ function contextOf(row: ContextColumnsRow): Context {
   return context;
 }
 
-// A whole UTC day is already summed in the period rollups (grain 'day', kept by triggers, migration 004):
+// A whole UTC day is already summed in the period rollups (grain 'day', written by bumpRollup beside the hourly row):
 // 24x fewer rows. (The revenue keys start with the model: naming both keeps the read a range, not a scan.)
 const FOLD_TRAFFIC_DAILY = FOLD_TRAFFIC.replace("context_stats_hourly", "context_stats_periods").replace("hour >= ? AND hour < ?", "grain = 'day' AND period >= ? AND period < ?");
 const FOLD_REVENUE_DAILY = FOLD_REVENUE.replace("payment_stats_hourly", "payment_stats_periods").replace("hour >= ? AND hour < ?", "grain = 'day' AND period >= ? AND period < ?");

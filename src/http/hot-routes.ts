@@ -1,0 +1,26 @@
+// The two endpoints every visitor hits, served by Bun's router before Elysia sees the request:
+// Elysia's context and lifecycle cost more per request than the rest of a redirect outside SQLite.
+import type { AppContext } from "../context.ts";
+import { followLink } from "../links/redirect.ts";
+import { collect } from "../tracking/collect.ts";
+import { errorResponse } from "./errors.ts";
+
+type SlugRequest = Request & { params: { slug: string } };
+
+/** What Elysia's error handler answers for an unexpected error, for handlers that run without it. */
+async function answered(handle: () => Promise<Response>): Promise<Response> {
+  try {
+    return await handle();
+  } catch (error) {
+    console.error("unhandled error:", error);
+    return errorResponse(500, "internal_error", "something went wrong on our side");
+  }
+}
+
+export function hotRoutes(ctx: AppContext) {
+  const follow = (request: SlugRequest) => answered(() => followLink(ctx, request, request.params.slug));
+  return {
+    "/l/:slug": { GET: follow, HEAD: follow },
+    "/api/collect": { POST: (request: Request) => answered(() => collect(ctx, request)) },
+  };
+}

@@ -2,5 +2,6 @@
 // Entry point of the `bantico` executable.
 import { runCli } from "./cli/index.ts";
 
-const code = await runCli(process.argv.slice(2));
-if (code !== 0) process.exit(code);
+void runCli(process.argv.slice(2)).then((code) => {
+  if (code !== 0) process.exit(code);
+});

@@ -5,7 +5,7 @@ import type { AppContext } from "../context.ts";
 import type { AttributionContext, AttributionMethod, Mismatch } from "../attribution/engine.ts";
 import { contextFromRow, firstTouchFromRow } from "../attribution/loader.ts";
 import { reattributePaymentsForEmail, type PaymentRow } from "./ledger.ts";
-import type { PaymentKind, Provider } from "./types.ts";
+import type { IncomingPayment, PaymentKind, Provider } from "./types.ts";
 
 export interface PaymentAttribution extends AttributionContext {
   method: AttributionMethod;
@@ -32,15 +32,8 @@ export interface PaymentEntry {
   description: string;
   occurredAt: string;
   receivedAt: string;
-  providerIds: {
-    key: string;
+  providerIds: Pick<IncomingPayment, "key" | "orderId" | "paymentIntentId" | "chargeId" | "checkoutSessionId" | "subscriptionId" | "customerId"> & {
     eventId: string | null;
-    orderId: string | null;
-    paymentIntentId: string | null;
-    chargeId: string | null;
-    checkoutSessionId: string | null;
-    subscriptionId: string | null;
-    customerId: string | null;
   };
   parentPaymentId: string | null;
   metadata: Record<string, string>;

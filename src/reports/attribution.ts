@@ -7,14 +7,15 @@ export type GroupBy = (typeof GROUP_BY)[number];
 export const MODELS = ["last", "first"] as const;
 export type AttributionModel = (typeof MODELS)[number];
 
-const COLUMN: Record<GroupBy, string> = {
+/** The rollup column each attribution dimension is stored in. */
+export const GROUP_BY_COLUMN = {
   link: "link_id",
   campaign: "campaign_id",
   source: "source",
   medium: "medium",
   content: "content",
   lead: "lead_id",
-};
+} as const satisfies Record<GroupBy, string>;
 
 export interface AttributionReportRow {
   /** The link id, campaign id, source…; null for traffic and payments without one. */
@@ -92,7 +93,7 @@ function source(span: Span, kind: "traffic" | "money"): { table: string; where: 
 }
 
 export function attributionReport(db: Database, projectId: string, query: AttributionReportQuery): AttributionReportRow[] {
-  const column = COLUMN[query.groupBy];
+  const column = GROUP_BY_COLUMN[query.groupBy];
   const model = query.model ?? "last";
   const spans = reportSpans(query.from, query.to);
   const part = (span: Span, kind: "traffic" | "money", columns: string) => {

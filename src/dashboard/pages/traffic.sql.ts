@@ -1,15 +1,9 @@
 // Traffic read from the hourly rollup (context_stats_hourly), never from raw events: totals, series, breakdowns.
 import type { Database } from "bun:sqlite";
 import type { TimeRange } from "./time.ts";
+import { GROUP_BY_COLUMN } from "../../reports/attribution.ts";
 
-export const DIMENSIONS = {
-  link: "link_id",
-  campaign: "campaign_id",
-  source: "source",
-  medium: "medium",
-  content: "content",
-  lead: "lead_id",
-} as const;
+export const DIMENSIONS = GROUP_BY_COLUMN;
 export type Dimension = keyof typeof DIMENSIONS;
 
 export function isDimension(value: string): value is Dimension {

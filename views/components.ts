@@ -58,7 +58,12 @@ export function copyInline(text: string, label: string): Html {
   return html`<span class="copy-inline"><code>${text}</code> <button type="button" class="small" data-copy="${text}" aria-label="Copy ${label}">Copy</button></span>`;
 }
 
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** "21 Nov 2026, 14:05" in the project's time zone; formatters are cached (tables format hundreds of rows). */
 export function formatDateTime(ms: number | null, timezone: string): string {
   if (ms === null) return "never";
-  return new Intl.DateTimeFormat("en-GB", { timeZone: timezone, dateStyle: "medium", timeStyle: "short" }).format(ms);
+  let format = dateTimeFormats.get(timezone);
+  if (!format) dateTimeFormats.set(timezone, (format = new Intl.DateTimeFormat("en-GB", { timeZone: timezone, dateStyle: "medium", timeStyle: "short" })));
+  return format.format(ms);
 }

@@ -23,14 +23,20 @@ export function formatMinorUnits(amount: number, currency: string): string {
   return exponent === 0 ? `${sign}${digits}` : `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
 }
 
-/** "¥1,500", "KWD 12.345": for explanations and pages. */
+const moneyFormats = new Map<string, Intl.NumberFormat | null>();
+
+/** "¥1,500", "KWD 12.345": for explanations and pages. Formatters are kept per currency (reports format thousands). */
 export function formatMoney(amount: number, currency: string): string {
-  const exponent = currencyExponent(currency);
-  try {
-    return new Intl.NumberFormat("en", { style: "currency", currency, minimumFractionDigits: exponent, maximumFractionDigits: exponent }).format(
-      Number(formatMinorUnits(amount, currency)),
-    );
-  } catch {
-    return `${formatMinorUnits(amount, currency)} ${currency}`;
+  let format = moneyFormats.get(currency);
+  if (format === undefined) {
+    const digits = currencyExponent(currency);
+    try {
+      format = new Intl.NumberFormat("en", { style: "currency", currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
+    } catch {
+      format = null;
+    }
+    moneyFormats.set(currency, format);
   }
+  const exact = formatMinorUnits(amount, currency);
+  return format ? format.format(Number(exact)) : `${exact} ${currency}`;
 }

@@ -1,7 +1,8 @@
 // Views of raw events: the live feed (polled by htmx) and a profile's journey; profiles list and header.
+import { formatDateTime } from "../components.ts";
 import { html, type Html } from "../../src/dashboard/html.ts";
 import type { EventRow, ProfileRow } from "../../src/dashboard/pages/journeys.sql.ts";
-import { dataTable, formatCount, formatTime } from "./parts.ts";
+import { dataTable, formatCount } from "./parts.ts";
 
 function contextLine(e: EventRow): Html | null {
   const parts = [e.linkId && `link ${e.linkId}`, e.campaignId && `campaign ${e.campaignId}`, e.source && `source ${e.source}`, e.medium && `medium ${e.medium}`, e.leadId && `lead ${e.leadId}`].filter(
@@ -22,7 +23,7 @@ export function liveFeed(events: EventRow[], timezone: string, pollUrl: string, 
       rows: events,
       empty: "No events yet. They appear here within seconds of happening.",
       columns: [
-        { key: "when", label: "When", cell: (e) => html`<time datetime="${new Date(e.ts).toISOString()}">${formatTime(e.ts, timezone)}</time>` },
+        { key: "when", label: "When", cell: (e) => html`<time datetime="${new Date(e.ts).toISOString()}">${formatDateTime(e.ts, timezone)}</time>` },
         { key: "name", label: "Event", cell: (e) => html`<code>${e.name}</code>${props(e)}` },
         { key: "path", label: "Path", hideOnPhone: true, cell: (e) => (e.path ? html`<code>${e.path}</code>` : html`<span class="muted">—</span>`) },
         { key: "visitor", label: "Visitor", hideOnPhone: true, cell: (e) => html`${e.profileId ? html`<a href="${profileHref(e.profileId)}"><strong>${e.profileId}</strong></a><br>` : null}<code>${e.visitorId ?? "—"}</code>${contextLine(e)}` },
@@ -34,7 +35,7 @@ export function liveFeed(events: EventRow[], timezone: string, pollUrl: string, 
 export function journey(events: EventRow[], timezone: string): Html {
   if (events.length === 0) return html`<p class="muted">No events recorded for this profile's visitors.</p>`;
   return html`<ol class="journey">${events.map(
-    (e) => html`<li><time datetime="${new Date(e.ts).toISOString()}">${formatTime(e.ts, timezone)}</time><code>${e.name}</code>${e.path ? html` <span class="muted">${e.path}</span>` : null}${contextLine(e)}${props(e)}</li>`,
+    (e) => html`<li><time datetime="${new Date(e.ts).toISOString()}">${formatDateTime(e.ts, timezone)}</time><code>${e.name}</code>${e.path ? html` <span class="muted">${e.path}</span>` : null}${contextLine(e)}${props(e)}</li>`,
   )}</ol>`;
 }
 
@@ -47,7 +48,7 @@ export function profilesTable(profiles: ProfileRow[], href: (id: string) => stri
       { key: "key", label: "Profile", cell: (p) => html`<a href="${href(p.id)}">${p.name || p.email || p.id}</a>${p.name && p.email ? html`<div class="props">${p.email}</div>` : null}` },
       { key: "id", label: "User id", hideOnPhone: true, cell: (p) => html`<code>${p.id}</code>` },
       { key: "visitors", label: "Devices", numeric: true, cell: (p) => formatCount(p.visitors) },
-      { key: "updated", label: "Last seen", cell: (p) => formatTime(p.updatedAt, timezone) },
+      { key: "updated", label: "Last seen", cell: (p) => formatDateTime(p.updatedAt, timezone) },
     ],
   });
 }

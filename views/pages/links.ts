@@ -1,8 +1,9 @@
 // Views of tracked links: the list, the create/edit form with its UTM preview, and one link's page.
+import { formatDateTime } from "../components.ts";
 import { html, raw, type Html } from "../../src/dashboard/html.ts";
 import type { TrackedLink } from "../../src/links/rows.ts";
 import { copyInline, field, type FieldErrors } from "../components.ts";
-import { contextValue, dataTable, formatCount, formatTime } from "./parts.ts";
+import { contextValue, dataTable, formatCount } from "./parts.ts";
 import type { LinkWithTraffic } from "../../src/dashboard/pages/links.sql.ts";
 
 /** The form's values as typed (strings), so a refused form comes back exactly as it was. */
@@ -150,8 +151,8 @@ export function linkPage(v: LinkPageView): Html {
         <dt>Content</dt><dd>${contextValue(l.content)}</dd>
         <dt>Lead</dt><dd>${contextValue(l.leadId)}</dd>
         <dt>Link id</dt><dd><code>${l.linkId}</code></dd>
-        <dt>Created</dt><dd>${formatTime(l.createdAt, v.timezone)}</dd>
-        <dt>All-time clicks</dt><dd>${formatCount(l.clicks)}${l.lastClickedAt ? html` · last ${formatTime(l.lastClickedAt, v.timezone)}` : null}</dd>
+        <dt>Created</dt><dd>${formatDateTime(l.createdAt, v.timezone)}</dd>
+        <dt>All-time clicks</dt><dd>${formatCount(l.clicks)}${l.lastClickedAt ? html` · last ${formatDateTime(l.lastClickedAt, v.timezone)}` : null}</dd>
       </dl>
       ${v.canWrite
         ? html`<div class="actions spaced">

@@ -1,6 +1,6 @@
 // Building blocks of the data pages: stat tiles with their change, chart cards, sortable tables, money.
 import { html, raw, type Html, type HtmlValue } from "../../src/dashboard/html.ts";
-import { currencyExponent, formatMinorUnits } from "../../src/payments/money.ts";
+import { formatMoney } from "../../src/payments/money.ts";
 import css from "./pages.css" with { type: "text" };
 
 const style = raw(`<style>${css}</style>`);
@@ -12,28 +12,6 @@ export function dataPage(...content: HtmlValue[]): Html {
 
 const counts = new Intl.NumberFormat("en");
 export const formatCount = (n: number) => counts.format(n);
-
-const moneyFormats = new Map<string, Intl.NumberFormat | null>();
-
-/**
- * "$1,234.56", "¥1,500", "KWD 12.345": minor units in the currency's own decimals (the ledger's table).
- * Same output as payments' formatMoney, with the Intl formatter kept per currency: building one costs
- * ~0.1 ms and a report formats thousands of amounts.
- */
-export function money(minor: number, currency: string): string {
-  let format = moneyFormats.get(currency);
-  if (format === undefined) {
-    const digits = currencyExponent(currency);
-    try {
-      format = new Intl.NumberFormat("en", { style: "currency", currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
-    } catch {
-      format = null;
-    }
-    moneyFormats.set(currency, format);
-  }
-  const exact = formatMinorUnits(minor, currency);
-  return format ? format.format(Number(exact)) : `${exact} ${currency}`;
-}
 
 /** "+12 %" / "−40 %" / "new" against the previous period, coloured by direction. */
 export function change(current: number, previous: number, label = "vs previous"): Html {
@@ -65,7 +43,7 @@ export function statTiles(tiles: StatTile[]): Html {
 /** Sums per currency, never added together: "€1,200.00" and "$340.00" on their own lines. */
 export function moneyLines(amounts: { currency: string; amount: number }[], empty = "—"): Html {
   if (amounts.length === 0) return html`${empty}`;
-  return html`${amounts.map((a, i) => (i === 0 ? html`${money(a.amount, a.currency)}` : html`<small>${money(a.amount, a.currency)}</small>`))}`;
+  return html`${amounts.map((a, i) => (i === 0 ? html`${formatMoney(a.amount, a.currency)}` : html`<small>${formatMoney(a.amount, a.currency)}</small>`))}`;
 }
 
 export function chartCard(title: string, chart: string, legend: string[] = []): Html {
@@ -154,11 +132,3 @@ export function contextValue(value: string | null | undefined): Html {
   return value ? html`${value}` : html`<span class="muted">(none)</span>`;
 }
 
-const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** "21 Nov 2026, 14:05" in the project's time zone; formatters are cached (tables format hundreds of rows). */
-export function formatTime(ms: number, timezone: string): string {
-  let format = dateTimeFormats.get(timezone);
-  if (!format) dateTimeFormats.set(timezone, (format = new Intl.DateTimeFormat("en-GB", { timeZone: timezone, dateStyle: "medium", timeStyle: "short" })));
-  return format.format(ms);
-}

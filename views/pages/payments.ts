@@ -1,9 +1,11 @@
 // Views of the payments ledger: the table (also used by drill-downs and profiles) and one payment with its explanation.
+import { formatMoney } from "../../src/payments/money.ts";
+import { formatDateTime } from "../components.ts";
 import { html, type Html } from "../../src/dashboard/html.ts";
 import type { PaymentEntry, RawProviderEvent } from "../../src/payments/service.ts";
 import { ATTRIBUTION_METHODS } from "../../src/attribution/engine.ts";
 import { PROVIDERS } from "../../src/payments/types.ts";
-import { contextValue, dataTable, formatTime, money } from "./parts.ts";
+import { contextValue, dataTable } from "./parts.ts";
 
 export const METHOD_LABELS: Record<(typeof ATTRIBUTION_METHODS)[number], string> = {
   metadata_link: "Checkout metadata: link",
@@ -22,7 +24,7 @@ export interface PaymentLinks {
 
 /** Money of one entry: negative for refunds and disputes, in its own currency. */
 export function amount(p: Pick<PaymentEntry, "net" | "currency">): string {
-  return money(p.net, p.currency);
+  return formatMoney(p.net, p.currency);
 }
 
 export function paymentsTable(payments: PaymentEntry[], links: PaymentLinks, empty = "No payments in this period."): Html {
@@ -31,7 +33,7 @@ export function paymentsTable(payments: PaymentEntry[], links: PaymentLinks, emp
     rows: payments,
     empty,
     columns: [
-      { key: "when", label: "When", cell: (p) => html`<a href="${links.payment(p.id)}">${formatTime(Date.parse(p.occurredAt), links.timezone)}</a>` },
+      { key: "when", label: "When", cell: (p) => html`<a href="${links.payment(p.id)}">${formatDateTime(Date.parse(p.occurredAt), links.timezone)}</a>` },
       { key: "kind", label: "Kind", hideOnPhone: true, cell: (p) => html`<span class="badge">${p.kind}</span>` },
       { key: "net", label: "Net", numeric: true, cell: (p) => amount(p) },
       { key: "customer", label: "Customer", hideOnPhone: true, cell: (p) => p.email ?? html`<span class="muted">unknown</span>` },
@@ -92,7 +94,7 @@ export function rawEventList(events: RawProviderEvent[], links: PaymentLinks, em
   if (events.length === 0) return html`<p class="muted">${empty}</p>`;
   return html`${events.map(
     (e) => html`<details>
-      <summary><code>${e.type}</code> · ${e.provider} ${e.via} · ${formatTime(Date.parse(e.receivedAt), links.timezone)} · ${e.outcome}${e.paymentIds.map((id) => html` · <a href="${links.payment(id)}">payment</a>`)}</summary>
+      <summary><code>${e.type}</code> · ${e.provider} ${e.via} · ${formatDateTime(Date.parse(e.receivedAt), links.timezone)} · ${e.outcome}${e.paymentIds.map((id) => html` · <a href="${links.payment(id)}">payment</a>`)}</summary>
       <pre class="raw" tabindex="0"><code>${pretty(e.payload)}</code></pre>
     </details>`,
   )}`;
@@ -108,8 +110,8 @@ export function paymentDetail(v: PaymentDetailView): Html {
     <section class="card">
       <h2>${amount(p)} <span class="badge">${p.kind}</span></h2>
       <dl class="facts">
-        <dt>Occurred</dt><dd>${formatTime(Date.parse(p.occurredAt), v.links.timezone)}</dd>
-        <dt>Amount</dt><dd>${money(p.amount, p.currency)}${p.tax ? html` incl. ${money(p.tax, p.currency)} tax` : null}</dd>
+        <dt>Occurred</dt><dd>${formatDateTime(Date.parse(p.occurredAt), v.links.timezone)}</dd>
+        <dt>Amount</dt><dd>${formatMoney(p.amount, p.currency)}${p.tax ? html` incl. ${formatMoney(p.tax, p.currency)} tax` : null}</dd>
         <dt>Customer</dt><dd>${p.email ?? html`<span class="muted">unknown</span>`}</dd>
         <dt>Provider</dt><dd>${p.provider} · <code>${p.providerIds.key}</code></dd>
         ${p.description ? html`<dt>Description</dt><dd>${p.description}</dd>` : null}

@@ -1,7 +1,8 @@
 // The attribution report as a sortable table (one row per campaign, source, medium, content or lead,
 // money per currency on its own line), and the drill-down header of one value.
+import { formatMoney } from "../../src/payments/money.ts";
 import { html, type Html } from "../../src/dashboard/html.ts";
-import { contextValue, dataTable, formatCount, money, percent, type Column, type SortState } from "./parts.ts";
+import { contextValue, dataTable, formatCount, percent, type Column, type SortState } from "./parts.ts";
 
 export interface ReportRow {
   key: string | null;
@@ -14,7 +15,7 @@ export interface ReportRow {
 }
 
 const amounts = (row: ReportRow, pick: (m: ReportRow["money"][number]) => number) =>
-  row.money.length === 0 ? html`<span class="muted">—</span>` : html`${row.money.map((m, i) => html`${i ? html`<br>` : null}${money(pick(m), m.currency)}`)}`;
+  row.money.length === 0 ? html`<span class="muted">—</span>` : html`${row.money.map((m, i) => html`${i ? html`<br>` : null}${formatMoney(pick(m), m.currency)}`)}`;
 
 export function reportColumns(label: string, drillHref: (key: string | null) => string): Column<ReportRow>[] {
   const first = (row: ReportRow, pick: (m: ReportRow["money"][number]) => number) => (row.money[0] ? pick(row.money[0]) : 0);

@@ -16,6 +16,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const LINKS = 10_000;
 const WRK = process.env.WRK ?? "/usr/bin/wrk";
+// BENCH_ONLY=redirect,collect runs only those phases (redirect, skewed, collect).
+const ONLY = new Set((process.env.BENCH_ONLY ?? "redirect,skewed,collect").split(","));
 const UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36";
 
 interface WrkResult {
@@ -120,25 +122,22 @@ const results: Record<string, { bantico: WrkResult[]; baseline: WrkResult[] }> =
   skewed: { bantico: [], baseline: [] },
   collect: { bantico: [], baseline: [] },
 };
+const NOT_RUN: WrkResult = { requests: 0, cpuMicrosPerRequest: 0, perSecond: 0, p99Ms: 0, non2xx3xx: 0, errors: 0 };
 let verified = true;
 try {
   for (let run = 1; run <= RUNS; run++) {
-    const clicksBefore = countClicks();
-    const redirect = await wrk(server.url, redirectScript);
-    const clicksStored = countClicks() - clicksBefore;
-    results.redirect!.bantico.push(redirect);
-    results.redirect!.baseline.push(await wrk(baseUrl, redirectScript));
-    const skewedBefore = countClicks();
-    const skewed = await wrk(server.url, skewedScript);
-    const skewedStored = countClicks() - skewedBefore;
-    results.skewed!.bantico.push(skewed);
-    results.skewed!.baseline.push(await wrk(baseUrl, skewedScript));
-
-    const eventsBefore = countEvents();
-    const collect = await wrk(server.url, collectScript);
-    const eventsStored = countEvents() - eventsBefore;
-    results.collect!.bantico.push(collect);
-    results.collect!.baseline.push(await wrk(baseUrl, collectScript));
+    const phase = async (key: "redirect" | "skewed" | "collect", script: string, stored: () => number) => {
+      if (!ONLY.has(key)) return { result: NOT_RUN, stored: 0 };
+      const before = stored();
+      const result = await wrk(server.url, script);
+      const after = stored();
+      results[key]!.bantico.push(result);
+      results[key]!.baseline.push(await wrk(baseUrl, script));
+      return { result, stored: after - before };
+    };
+    const { result: redirect, stored: clicksStored } = await phase("redirect", redirectScript, countClicks);
+    const { result: skewed, stored: skewedStored } = await phase("skewed", skewedScript, countClicks);
+    const { result: collect, stored: eventsStored } = await phase("collect", collectScript, countEvents);
 
     const answeredClicks = redirect.requests - redirect.non2xx3xx;
     const answeredEvents = collect.requests - collect.non2xx3xx;
@@ -162,6 +161,7 @@ try {
 
 const row = (name: string, goal: string, key: "redirect" | "skewed" | "collect") => {
   const r = results[key]!;
+  if (r.bantico.length === 0) return;
   const ours = median(r.bantico.map((x) => x.perSecond));
   const base = median(r.baseline.map((x) => x.perSecond));
   const p99 = median(r.bantico.map((x) => x.p99Ms));

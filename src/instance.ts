@@ -15,7 +15,8 @@ export interface Instance {
   close(): void;
 }
 
-export function openInstance(config: Config, edges: Partial<Pick<AppContext, "now" | "clientIp">> = {}): Instance {
+/** `serving`: this process answers HTTP and is the only one folding the counter backlog (src/db/counter-backlog.ts). */
+export function openInstance(config: Config, edges: Partial<Pick<AppContext, "now" | "clientIp">> = {}, options: { serving?: boolean } = {}): Instance {
   mkdirSync(config.dataDir, { recursive: true });
   const db: Database = openDatabase(databasePath(config.dataDir));
   let applied: string[];
@@ -26,7 +27,7 @@ export function openInstance(config: Config, edges: Partial<Pick<AppContext, "no
     throw error;
   }
   const secret = config.secret ?? loadOrCreateSecret(config.dataDir);
-  const writes = new WriteQueue(db);
+  const writes = new WriteQueue(db, undefined, undefined, { counterBacklog: options.serving ?? false });
   const ctx: AppContext = {
     db,
     writes,

@@ -16,7 +16,7 @@ export interface RunningServer {
 
 export function startServer(config: Config, options: { hostname?: string; now?: () => number } = {}): RunningServer {
   let resolveIp: (request: Request) => string | null = () => null;
-  const instance = openInstance(config, { now: options.now, clientIp: (request) => resolveIp(request) });
+  const instance = openInstance(config, { now: options.now, clientIp: (request) => resolveIp(request) }, { serving: true });
   const app = createApp(instance.ctx);
   const server = Bun.serve({
     port: config.port,

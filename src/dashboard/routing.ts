@@ -173,6 +173,8 @@ export class DashboardRouter {
         req = dashboardReq;
       }
       requireRole(req, options.role ?? (method === "GET" ? "viewer" : "admin"));
+      // Project pages read the counters: fold what is still in their backlog first.
+      if (subPath !== null) await ctx.writes.settle();
       const result = await handler(req);
       const response = result instanceof Html ? pageResponse(result) : withSecurityHeaders(result);
       if ("project" in req && method === "GET" && !isHtmx) rememberProject(request, response, (req as DashboardRequest).project.id, ctx);

@@ -8,6 +8,7 @@ import dashboard from "../../migrations/005_dashboard.sql" with { type: "text" }
 import clicksWithoutLinkIndex from "../../migrations/006_clicks_without_link_index.sql" with { type: "text" };
 import contextPeriodsWithoutTriggers from "../../migrations/007_context_periods_without_triggers.sql" with { type: "text" };
 import signupsStartedRollup from "../../migrations/008_signups_started_rollup.sql" with { type: "text" };
+import counterBacklog from "../../migrations/009_counter_backlog.sql" with { type: "text" };
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "001_core.sql", sql: core },
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   { version: 6, name: "006_clicks_without_link_index.sql", sql: clicksWithoutLinkIndex },
   { version: 7, name: "007_context_periods_without_triggers.sql", sql: contextPeriodsWithoutTriggers },
   { version: 8, name: "008_signups_started_rollup.sql", sql: signupsStartedRollup },
+  { version: 9, name: "009_counter_backlog.sql", sql: counterBacklog },
 ];

@@ -2,6 +2,7 @@
 // resolves only after that transaction is committed. A 2xx answered after `await write(...)`
 // therefore means the data is on disk, while throughput stays that of batched inserts.
 import type { Database, Statement } from "bun:sqlite";
+import { CounterBacklog, recoverCounterBacklog } from "./counter-backlog.ts";
 
 // With WAL and synchronous=NORMAL a commit writes the WAL without fsync, but SQLite's automatic
 // checkpoint (every 1000 pages, run inside whichever commit crosses the mark) copies pages back
@@ -77,11 +78,17 @@ export interface BatchWork {
   apply(db: Database): void;
 }
 
-/** Set only while a queued write runs, so code can tell it is inside one. */
-const runningBatches = new WeakMap<Database, Map<symbol, BatchWork>>();
+interface RunningBatch {
+  work: Map<symbol, BatchWork>;
+  /** Where named counters put their sums, when the queue keeps a backlog. */
+  backlog: CounterBacklog | null;
+}
 
-/** The work of the batch whose write is running on `db`, or null outside a queued write. */
-export function currentBatch(db: Database): Map<symbol, BatchWork> | null {
+/** Set only while a queued write runs, so code can tell it is inside one. */
+const runningBatches = new WeakMap<Database, RunningBatch>();
+
+/** The batch whose write is running on `db`, or null outside a queued write. */
+export function currentBatch(db: Database): RunningBatch | null {
   return runningBatches.get(db) ?? null;
 }
 
@@ -98,6 +105,9 @@ export class WriteQueue {
   private checkpointer: BackgroundCheckpointer | null = null;
   private checkpointerConsidered = false;
   private walResetScheduled = false;
+  private readonly backlog: CounterBacklog | null;
+  private foldTimer: Timer | null = null;
+  private foldAllOnClose = false;
   // Prepared once: exec would compile these two for every write (~1 µs each time).
   private readonly savepoint: Statement;
   private readonly release: Statement;
@@ -106,9 +116,13 @@ export class WriteQueue {
     private readonly db: Database,
     private readonly maxBatch = 2000,
     private readonly checkpoint: { intervalMs?: number; walLimitPages?: number } = {},
+    options: { counterBacklog?: boolean; foldAfterMs?: number; foldSliceMs?: number } = {},
   ) {
     this.savepoint = db.prepare("SAVEPOINT queued_write");
     this.release = db.prepare("RELEASE queued_write");
+    // Only the serving process keeps a backlog: one-shot commands write their counters at once.
+    this.backlog = options.counterBacklog ? new CounterBacklog(options.foldAfterMs, options.foldSliceMs) : null;
+    if (this.backlog) recoverCounterBacklog(db);
   }
 
   /** On the first queued write, so one-shot commands that never use the queue start no thread. */
@@ -135,45 +149,85 @@ export class WriteQueue {
     });
   }
 
+  /**
+   * Resolves once every counter of the writes that resolved before the call is in its table, not
+   * in the backlog: for readers of the counters that must see their own writes (reports, link totals).
+   */
+  settle(): Promise<void> {
+    if (!this.backlog?.holdsSums()) return Promise.resolve();
+    const settled = this.backlog.settled();
+    if (this.foldTimer) clearTimeout(this.foldTimer);
+    this.foldTimer = null;
+    this.scheduleFold();
+    return settled;
+  }
+
   /** Commits everything queued so far, synchronously. */
   flush(): void {
     this.scheduled = false;
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.maxBatch);
-      const outcomes: { ok: boolean; value: unknown }[] = [];
-      try {
-        this.db.exec("BEGIN IMMEDIATE");
-        const work = new Map<symbol, BatchWork>();
-        for (const item of batch) {
-          this.savepoint.run();
-          runningBatches.set(this.db, work);
-          try {
-            outcomes.push({ ok: true, value: item.apply(this.db) });
-            runningBatches.delete(this.db);
-            this.release.run();
-            for (const each of work.values()) each.keep();
-          } catch (error) {
-            runningBatches.delete(this.db);
-            this.db.exec("ROLLBACK TO queued_write");
-            this.release.run();
-            for (const each of work.values()) each.drop();
-            outcomes.push({ ok: false, value: error });
-          }
+    if (this.closed) return;
+    do this.commitBatch(this.pending.splice(0, this.maxBatch));
+    while (this.pending.length > 0);
+    this.scheduleFold();
+  }
+
+  private commitBatch(batch: PendingWrite[]): void {
+    const backlog = this.backlog;
+    const foldAll = this.foldAllOnClose;
+    if (batch.length === 0 && !foldAll && !backlog?.foldDue()) return;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+      const running: RunningBatch = { work: new Map(), backlog };
+      for (const item of batch) {
+        this.savepoint.run();
+        runningBatches.set(this.db, running);
+        try {
+          outcomes.push({ ok: true, value: item.apply(this.db) });
+          runningBatches.delete(this.db);
+          this.release.run();
+          for (const each of running.work.values()) each.keep();
+        } catch (error) {
+          runningBatches.delete(this.db);
+          this.db.exec("ROLLBACK TO queued_write");
+          this.release.run();
+          for (const each of running.work.values()) each.drop();
+          outcomes.push({ ok: false, value: error });
         }
-        for (const each of work.values()) each.apply(this.db);
-        this.db.exec("COMMIT");
-      } catch (error) {
-        runningBatches.delete(this.db);
-        if (this.db.inTransaction) this.db.exec("ROLLBACK");
-        for (const item of batch) item.reject(error);
-        continue;
       }
-      batch.forEach((item, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome.ok) item.resolve(outcome.value);
-        else item.reject(outcome.value);
-      });
+      for (const each of running.work.values()) each.apply(this.db);
+      backlog?.beforeCommit(this.db, foldAll);
+      this.db.exec("COMMIT");
+    } catch (error) {
+      runningBatches.delete(this.db);
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      backlog?.rolledBack();
+      for (const item of batch) item.reject(error);
+      return;
     }
+    backlog?.committed();
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.value);
+    });
+  }
+
+  /** Keeps folding the backlog when no writes come to carry it: at once mid-fold, else when the sums are due. */
+  private scheduleFold(): void {
+    if (this.closed || this.scheduled || this.foldTimer || !this.backlog) return;
+    const dueIn = this.backlog.msUntilDue();
+    if (dueIn === null) return;
+    if (dueIn === 0) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+      return;
+    }
+    this.foldTimer = setTimeout(() => {
+      this.foldTimer = null;
+      if (!this.scheduled && !this.closed) this.flush();
+    }, dueIn + 1);
+    this.foldTimer.unref();
   }
 
   /** After the current batch's answers are out: finish the checkpoint with no commit racing it. */
@@ -194,8 +248,10 @@ export class WriteQueue {
 
   /** Flushes what is queued and refuses further writes (graceful shutdown). */
   close(): void {
+    this.foldAllOnClose = this.backlog !== null;
     this.flush();
     this.closed = true;
+    if (this.foldTimer) clearTimeout(this.foldTimer);
     this.checkpointer?.stop();
   }
 }

@@ -77,24 +77,29 @@ export function linkApi(ctx: AppContext) {
     })
     .get(
       "/links",
-      ({ project, query, request }) => ({
-        links: listLinks(ctx.db, project.id, {
-          includeArchived: query.includeArchived === "true",
-          campaignId: query.campaignId,
-          limit: query.limit,
-          offset: query.offset,
-        }).map((link) => publicLink(link, base(request))),
-      }),
+      async ({ project, query, request }) => {
+        await ctx.writes.settle();
+        return {
+          links: listLinks(ctx.db, project.id, {
+            includeArchived: query.includeArchived === "true",
+            campaignId: query.campaignId,
+            limit: query.limit,
+            offset: query.offset,
+          }).map((link) => publicLink(link, base(request))),
+        };
+      },
       { query: listQuery },
     )
-    .get("/links/:linkId", ({ project, params, request }) => {
+    .get("/links/:linkId", async ({ project, params, request }) => {
+      await ctx.writes.settle();
       const link = getLink(ctx.db, project.id, params.linkId);
       if (!link) throw notFound("no such link");
       return publicLink(link, base(request));
     })
-    .patch("/links/:linkId", ({ project, params, body, request }) =>
-      publicLink(updateLink(ctx.db, project.id, params.linkId, body as never, ctx.now()), base(request)),
-    )
+    .patch("/links/:linkId", async ({ project, params, body, request }) => {
+      await ctx.writes.settle();
+      return publicLink(updateLink(ctx.db, project.id, params.linkId, body as never, ctx.now()), base(request));
+    })
     .delete("/links/:linkId", ({ project, params, set }) => {
       deleteLink(ctx.db, project.id, params.linkId);
       set.status = 204;

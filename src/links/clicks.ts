@@ -29,6 +29,7 @@ const linkCounters = new BatchSums(
     into[0]! += clicks!;
     into[1] = Math.max(into[1]!, lastClickedAt!);
   },
+  "link_counters",
 );
 
 /** Call inside a write. */

@@ -61,6 +61,7 @@ describe("GET /l/{slug}", () => {
     const event = db.query("SELECT name, link_id, campaign_id, lead_id, props FROM events WHERE name = 'link_clicked' AND link_id = ?").get(link.linkId) as Record<string, unknown>;
     expect(event).toMatchObject({ name: "link_clicked", campaign_id: "spring_launch", lead_id: "lead_42" });
     expect(JSON.parse(event.props as string).clickId).toBe(clickId);
+    await server.instance.ctx.writes.settle();
     const rollup = db.query("SELECT sum(clicks) AS clicks FROM context_stats_hourly WHERE link_id = ? AND lead_id = 'lead_42'").get(link.linkId);
     expect(rollup).toEqual({ clicks: 1 });
     const listed = (await (await server.api(`/api/v1/links/${link.linkId}`)).json()) as { clicks: number };

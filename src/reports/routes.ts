@@ -41,7 +41,8 @@ export const reportOperations: ApiOperation[] = [
 export function reportApi(ctx: AppContext) {
   return new Elysia({ prefix: "/api/v1" }).resolve(resolveApiProject(ctx)).get(
     "/reports/attribution",
-    ({ project, query }) => {
+    async ({ project, query }) => {
+      await ctx.writes.settle();
       const to = parseTimeBound(query.to, "to") ?? ctx.now();
       const from = parseTimeBound(query.from, "from") ?? to - 30 * DAY_MS;
       if (from >= to) throw badRequest("from must be before to");

@@ -32,6 +32,7 @@ describe("POST /api/v1/events", () => {
     expect(body).toMatchObject({ sessionId, profileId: "user_9" });
     const event = db().query("SELECT name, source, campaign_id, profile_id, props FROM events WHERE id = ?").get(body.eventId);
     expect(event).toEqual({ name: "signup_completed", source: "podcast", campaign_id: "ep12", profile_id: "user_9", props: '{"plan":"pro"}' });
+    await server.instance.ctx.writes.settle();
     const signups = db().query("SELECT sum(signups) AS n FROM context_stats_hourly WHERE source = 'podcast'").get();
     expect(signups).toEqual({ n: 1 });
     expect(db().query("SELECT email FROM profiles WHERE id = 'user_9'").get()).toEqual({ email: "new@example.com" });

@@ -194,6 +194,7 @@ describe("POST /api/collect", () => {
     await stored(hit({ u: "https://site.example/?utm_source=rollup" }));
     await stored(hit({ u: "https://site.example/pricing/teams" }));
     await stored(hit({ n: "signup_started" }));
+    await server.instance.ctx.writes.settle();
     const rollup = db().query("SELECT visitors, sessions, pageviews, pricing_views FROM context_stats_hourly WHERE project_id = ? AND hour = ? AND source = 'rollup'").get(server.project.id, hour);
     expect(rollup).toEqual({ visitors: 1, sessions: 1, pageviews: 2, pricing_views: 1 });
   });

@@ -90,6 +90,7 @@ function writeRollup(db: Database, [projectId, hour, ...context]: SQLQueryBindin
 const hourlyRollup = new BatchSums(
   writeRollup,
   (into, more) => more.forEach((count, i) => (into[i]! += count)),
+  "context_stats",
 );
 
 /**

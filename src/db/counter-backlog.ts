@@ -1,0 +1,216 @@
+// Hot counters (hourly rollups, link totals) folded in the background instead of in every group commit.
+//
+// With traffic spread over thousands of links, upserting a batch's counters in its own commit
+// rewrites a few hundred random pages every few milliseconds: two thirds of a click's cost
+// (bench/tracking.ts). Instead a commit appends one backlog row holding its batch's sums, in the same
+// transaction as the events they count, so a 2xx still means the counts are on disk. The write queue
+// then folds the backlog into the counters a millisecond at a time between batches, so each counter
+// row is rewritten once per fold however many batches touched it. Readers that must see their own
+// writes (dashboard pages, reports, link totals) wait for `settled()` first.
+//
+// Exactly once, across crashes: a fold is a generation, the sums of every backlog row up to an id,
+// keys in the order the rows first name them. `counter_fold` records how many of its keys are in the
+// counters, in the transaction that puts them there, and the transaction that applies the last key
+// deletes the generation's backlog rows. On start, `recoverCounterBacklog` rebuilds an interrupted
+// generation from its rows, which determine it exactly (same keys in the same order; sums and maxima
+// do not depend on order), and finishes it.
+import type { Database, SQLQueryBindings } from "bun:sqlite";
+
+/** A named counter whose sums may wait in the backlog: how to add a key's values to its table, and how to merge two sums. */
+export interface DeferredCounter {
+  readonly name: string;
+  write(db: Database, params: SQLQueryBindings[], values: number[]): void;
+  merge(into: number[], more: number[]): void;
+}
+
+interface Entry {
+  counter: DeferredCounter;
+  params: SQLQueryBindings[];
+  values: number[];
+}
+
+interface Generation {
+  upTo: number;
+  entries: Entry[];
+  applied: number;
+}
+
+type StoredSums = [name: string, params: SQLQueryBindings[], values: number[]][];
+
+const counters = new Map<string, DeferredCounter>();
+
+/** Counters are registered by name when their module loads, so a backlog row can always be folded. */
+export function registerDeferredCounter(counter: DeferredCounter): void {
+  counters.set(counter.name, counter);
+}
+
+const keyOf = (entry: Entry) => `${entry.counter.name}\u0000${entry.params.join("\u0000")}`;
+
+function addTo(sums: Map<string, Entry>, entry: Entry): void {
+  const key = keyOf(entry);
+  const known = sums.get(key);
+  if (known) entry.counter.merge(known.values, entry.values);
+  else sums.set(key, { counter: entry.counter, params: entry.params, values: [...entry.values] });
+}
+
+function sumsOfRows(db: Database, where: string, params: SQLQueryBindings[]): Map<string, Entry> {
+  const sums = new Map<string, Entry>();
+  for (const row of db.query<{ sums: string }, SQLQueryBindings[]>(`SELECT sums FROM counter_backlog ${where} ORDER BY id`).all(...params)) {
+    for (const [name, entryParams, values] of JSON.parse(row.sums) as StoredSums) {
+      const counter = counters.get(name);
+      if (!counter) throw new Error(`the counter backlog holds sums for an unknown counter "${name}"`);
+      addTo(sums, { counter, params: entryParams, values });
+    }
+  }
+  return sums;
+}
+
+function applyEntries(db: Database, entries: Entry[], from = 0): void {
+  for (let i = from; i < entries.length; i++) entries[i]!.counter.write(db, entries[i]!.params, entries[i]!.values);
+}
+
+/**
+ * Finishes what a crash interrupted: the generation in `counter_fold`, then every backlog row left.
+ * Run by the one process that serves, before its first write; never beside a running server.
+ */
+export function recoverCounterBacklog(db: Database): void {
+  db.transaction(() => {
+    const fold = db.query<{ up_to: number; applied: number }, []>("SELECT up_to, applied FROM counter_fold").get();
+    if (fold) applyEntries(db, [...sumsOfRows(db, "WHERE id <= ?", [fold.up_to]).values()], fold.applied);
+    applyEntries(db, [...sumsOfRows(db, fold ? "WHERE id > ?" : "", fold ? [fold.up_to] : []).values()]);
+    db.exec("DELETE FROM counter_backlog");
+    db.exec("DELETE FROM counter_fold");
+  }).immediate();
+}
+
+export class CounterBacklog {
+  /** Sums of the batch being written, not yet committed. */
+  private staged: Entry[] = [];
+  private stagedRowId = 0;
+  /** Sums of committed backlog rows that no generation covers yet, up to row `pendingUpTo`. */
+  private pending = new Map<string, Entry>();
+  private pendingUpTo = 0;
+  private pendingSince = 0;
+  private generation: Generation | null = null;
+  /** The state to return to should the batch's COMMIT fail. */
+  private beforeBatch: { pending: Map<string, Entry>; pendingSince: number; generation: Generation | null; applied: number } | null = null;
+  private foldedAllInBatch = false;
+  /** Readers waiting for every sum committed before they asked, by the backlog row that covers them. */
+  private waiters: { upTo: number; resolve: () => void }[] = [];
+
+  /**
+   * `foldAfterMs`: how long sums wait before a fold starts, so a busy key is rewritten once per
+   * interval; `sliceMs`: how long one batch may spend folding, so commits stay short.
+   */
+  constructor(
+    private readonly foldAfterMs = 5000,
+    private readonly sliceMs = 1,
+  ) {}
+
+  /** Resolves once every sum committed so far is in its counter; a fold starts at once for it. */
+  settled(): Promise<void> {
+    if (!this.holdsSums()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ upTo: this.pendingUpTo, resolve }));
+  }
+
+  /** Called while a batch is written: these sums go into its backlog row. */
+  stage(counter: DeferredCounter, params: SQLQueryBindings[], values: number[]): void {
+    this.staged.push({ counter, params, values });
+  }
+
+  /** True while committed sums wait in the backlog. */
+  holdsSums(): boolean {
+    return this.generation !== null || this.pending.size > 0;
+  }
+
+  /** True when a batch should run even with no writes queued: a fold is under way or due. */
+  foldDue(now = performance.now()): boolean {
+    return this.msUntilDue(now) === 0;
+  }
+
+  /** Milliseconds until the pending sums are due, or null when nothing waits. */
+  msUntilDue(now = performance.now()): number | null {
+    if (this.generation || (this.pending.size > 0 && this.waiters.length > 0)) return 0;
+    if (this.pending.size === 0) return null;
+    return Math.max(0, this.foldAfterMs - (now - this.pendingSince));
+  }
+
+  /**
+   * Inside the batch's transaction, just before COMMIT: append the batch's backlog row, then fold
+   * for at most one slice, or, when `foldAll` (on close), fold everything so the counters are exact at COMMIT.
+   */
+  beforeCommit(db: Database, foldAll: boolean): void {
+    this.beforeBatch = { pending: this.pending, pendingSince: this.pendingSince, generation: this.generation, applied: this.generation?.applied ?? 0 };
+    this.foldedAllInBatch = foldAll;
+    if (foldAll) return this.foldAll(db);
+    if (this.staged.length > 0) {
+      const sums: StoredSums = this.staged.map(({ counter, params, values }) => [counter.name, params, values]);
+      this.stagedRowId = Number(db.query("INSERT INTO counter_backlog (sums) VALUES (?)").run(JSON.stringify(sums)).lastInsertRowid);
+    }
+    const now = performance.now();
+    if (!this.generation && this.foldDue(now)) {
+      this.generation = { upTo: this.pendingUpTo, entries: [...this.pending.values()], applied: 0 };
+      this.pending = new Map();
+    }
+    if (this.generation) this.foldSlice(db, this.generation, now + this.sliceMs);
+  }
+
+  private foldSlice(db: Database, generation: Generation, deadline: number): void {
+    const { entries } = generation;
+    let i = generation.applied;
+    while (i < entries.length) {
+      entries[i]!.counter.write(db, entries[i]!.params, entries[i]!.values);
+      i++;
+      if ((i & 15) === 0 && performance.now() > deadline) break;
+    }
+    generation.applied = i;
+    if (i < entries.length) {
+      db.query("INSERT OR REPLACE INTO counter_fold (id, up_to, applied) VALUES (1, ?, ?)").run(generation.upTo, i);
+    } else {
+      db.query("DELETE FROM counter_backlog WHERE id <= ?").run(generation.upTo);
+      db.exec("DELETE FROM counter_fold");
+    }
+  }
+
+  /** Everything: the generation's rest, the pending sums and this batch's, with no backlog row left. */
+  private foldAll(db: Database): void {
+    if (this.generation) applyEntries(db, this.generation.entries, this.generation.applied);
+    const rest = new Map<string, Entry>();
+    for (const entry of [...this.pending.values(), ...this.staged]) addTo(rest, entry);
+    applyEntries(db, [...rest.values()]);
+    db.exec("DELETE FROM counter_backlog");
+    db.exec("DELETE FROM counter_fold");
+    this.generation = null;
+    this.pending = new Map();
+  }
+
+  committed(): void {
+    const generation = this.generation;
+    const finished = this.foldedAllInBatch ? Infinity : generation && generation.applied === generation.entries.length ? generation.upTo : -1;
+    if (finished >= 0) {
+      this.generation = null;
+      const ready = this.waiters.filter((waiter) => waiter.upTo <= finished);
+      this.waiters = this.waiters.filter((waiter) => waiter.upTo > finished);
+      for (const waiter of ready) waiter.resolve();
+    }
+    if (!this.foldedAllInBatch && this.staged.length > 0) {
+      if (this.pending.size === 0) this.pendingSince = performance.now();
+      for (const entry of this.staged) addTo(this.pending, entry);
+      this.pendingUpTo = this.stagedRowId;
+    }
+    this.staged = [];
+    this.beforeBatch = null;
+  }
+
+  rolledBack(): void {
+    const before = this.beforeBatch;
+    if (before) {
+      this.pending = before.pending;
+      this.pendingSince = before.pendingSince;
+      this.generation = before.generation;
+      if (this.generation) this.generation.applied = before.applied;
+    }
+    this.staged = [];
+    this.beforeBatch = null;
+  }
+}

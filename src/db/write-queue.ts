@@ -43,7 +43,8 @@ self.onmessage = ({ data }) => {
     clearInterval(timer);
     if (db) db.close();
     db = null;
-    self.close();
+    // A Bun worker ends itself with process.exit (there is no self.close); the process goes on.
+    process.exit(0);
   }
 };
 `;

@@ -40,8 +40,8 @@ class Accumulator implements BatchWork {
 
   apply(db: Database): void {
     const { sums, backlog } = this;
-    for (const { params, values } of this.kept.values()) {
-      if (backlog && sums.name) backlog.stage(sums as DeferredCounter, params, values);
+    for (const { key, params, values } of this.kept.values()) {
+      if (backlog && sums.name) backlog.stage(sums as DeferredCounter, key, params, values);
       else sums.write(db, params, values);
     }
   }
@@ -53,7 +53,8 @@ export class BatchSums {
   /**
    * `write` stores one key's values (an upsert that adds them); `merge` folds a later write's values
    * into an earlier one's for the same key (a sum, or a max for a timestamp). A `name` lets the
-   * counter wait in the queue's backlog; `params` must then be JSON (strings, numbers, null).
+   * counter wait in the queue's backlog; `params` must then be JSON (strings, numbers, null) and
+   * the key passed to `add` exactly `params.join("\u0000")`, as the backlog rebuilds it so after a crash.
    */
   constructor(
     readonly write: (db: Database, params: SQLQueryBindings[], values: number[]) => void,

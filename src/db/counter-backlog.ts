@@ -4,16 +4,19 @@
 // rewrites a few hundred random pages every few milliseconds: two thirds of a click's cost
 // (bench/tracking.ts). Instead a commit appends one backlog row holding its batch's sums, in the same
 // transaction as the events they count, so a 2xx still means the counts are on disk. The write queue
-// then folds the backlog into the counters a millisecond at a time between batches, so each counter
-// row is rewritten once per fold however many batches touched it. Readers that must see their own
+// then folds the backlog into the counters a millisecond at a time between batches, in key order, so
+// each counter row is rewritten once per fold however many batches touched it, and each slice
+// rewrites a few neighbouring pages rather than a page per key. Readers that must see their own
 // writes (dashboard pages, reports, link totals) wait for `settled()` first.
 //
-// Exactly once, across crashes: a fold is a generation, the sums of every backlog row up to an id,
-// keys in the order the rows first name them. `counter_fold` records how many of its keys are in the
-// counters, in the transaction that puts them there, and the transaction that applies the last key
-// deletes the generation's backlog rows. On start, `recoverCounterBacklog` rebuilds an interrupted
-// generation from its rows, which determine it exactly (same keys in the same order; sums and maxima
-// do not depend on order), and finishes it.
+// Exactly once, across crashes: a fold is a generation, the sums of the backlog rows after the last
+// fold up to an id, in key order. `counter_fold` records how many of
+// its keys are in the counters, in the transaction that puts them there, and the transaction that
+// applies the last key moves `folded_through` past the generation's rows, which are then deleted a
+// few per batch (deleting a whole fold's rows at once stalled a commit for 50 ms). On start,
+// `recoverCounterBacklog` rebuilds an interrupted generation from its rows, which determine it
+// exactly (same keys, so the same order; sums and maxima do not depend on the order of the rows),
+// and finishes it.
 import type { Database, SQLQueryBindings } from "bun:sqlite";
 
 /** A named counter whose sums may wait in the backlog: how to add a key's values to its table, and how to merge two sums. */
@@ -25,6 +28,8 @@ export interface DeferredCounter {
 
 interface Entry {
   counter: DeferredCounter;
+  /** The counter's name and its params joined by NUL: names the counter row and sorts the fold. */
+  key: string;
   params: SQLQueryBindings[];
   values: number[];
 }
@@ -44,42 +49,63 @@ export function registerDeferredCounter(counter: DeferredCounter): void {
   counters.set(counter.name, counter);
 }
 
-const keyOf = (entry: Entry) => `${entry.counter.name}\u0000${entry.params.join("\u0000")}`;
-
 function addTo(sums: Map<string, Entry>, entry: Entry): void {
-  const key = keyOf(entry);
-  const known = sums.get(key);
+  const known = sums.get(entry.key);
   if (known) entry.counter.merge(known.values, entry.values);
-  else sums.set(key, { counter: entry.counter, params: entry.params, values: [...entry.values] });
+  else sums.set(entry.key, { ...entry, values: [...entry.values] });
 }
 
-function sumsOfRows(db: Database, where: string, params: SQLQueryBindings[]): Map<string, Entry> {
+// Deflated, a batch's sums fit in one page instead of spilling over three.
+const pack = (sums: StoredSums) => Bun.deflateSync(Buffer.from(JSON.stringify(sums)), { level: 1 });
+const unpack = (blob: Uint8Array) => JSON.parse(Buffer.from(Bun.inflateSync(blob as Uint8Array<ArrayBuffer>)).toString()) as StoredSums;
+
+function sumsOfRows(db: Database, after: number, through: number): Map<string, Entry> {
   const sums = new Map<string, Entry>();
-  for (const row of db.query<{ sums: string }, SQLQueryBindings[]>(`SELECT sums FROM counter_backlog ${where} ORDER BY id`).all(...params)) {
-    for (const [name, entryParams, values] of JSON.parse(row.sums) as StoredSums) {
+  const rows = db.query<{ sums: Uint8Array }, [number, number]>("SELECT sums FROM counter_backlog WHERE id > ? AND id <= ? ORDER BY id").all(after, through);
+  for (const row of rows) {
+    for (const [name, entryParams, values] of unpack(row.sums)) {
       const counter = counters.get(name);
       if (!counter) throw new Error(`the counter backlog holds sums for an unknown counter "${name}"`);
-      addTo(sums, { counter, params: entryParams, values });
+      addTo(sums, { counter, key: `${name}\u0000${entryParams.join("\u0000")}`, params: entryParams, values });
     }
   }
   return sums;
+}
+
+/** Sorting 20,000 keys takes about 10 ms, once per fold. */
+function inKeyOrder(sums: Map<string, Entry>): Entry[] {
+  return [...sums.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 function applyEntries(db: Database, entries: Entry[], from = 0): void {
   for (let i = from; i < entries.length; i++) entries[i]!.counter.write(db, entries[i]!.params, entries[i]!.values);
 }
 
+interface FoldState {
+  folded_through: number;
+  up_to: number | null;
+  applied: number;
+}
+
+const readFold = (db: Database) => db.query<FoldState, []>("SELECT folded_through, up_to, applied FROM counter_fold WHERE id = 1").get()!;
+const MAX_ID = Number.MAX_SAFE_INTEGER;
+
 /**
- * Finishes what a crash interrupted: the generation in `counter_fold`, then every backlog row left.
+ * Finishes what a crash interrupted: the generation in `counter_fold`, then every backlog row after it.
  * Run by the one process that serves, before its first write; never beside a running server.
  */
 export function recoverCounterBacklog(db: Database): void {
   db.transaction(() => {
-    const fold = db.query<{ up_to: number; applied: number }, []>("SELECT up_to, applied FROM counter_fold").get();
-    if (fold) applyEntries(db, [...sumsOfRows(db, "WHERE id <= ?", [fold.up_to]).values()], fold.applied);
-    applyEntries(db, [...sumsOfRows(db, fold ? "WHERE id > ?" : "", fold ? [fold.up_to] : []).values()]);
+    const fold = readFold(db);
+    let through = fold.folded_through;
+    if (fold.up_to !== null) {
+      applyEntries(db, inKeyOrder(sumsOfRows(db, through, fold.up_to)), fold.applied);
+      through = fold.up_to;
+    }
+    applyEntries(db, inKeyOrder(sumsOfRows(db, through, MAX_ID)));
+    const last = db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM counter_backlog").get()!.id ?? through;
+    db.query("UPDATE counter_fold SET folded_through = ?, up_to = NULL, applied = 0 WHERE id = 1").run(Math.max(last, through));
     db.exec("DELETE FROM counter_backlog");
-    db.exec("DELETE FROM counter_fold");
   }).immediate();
 }
 
@@ -92,8 +118,18 @@ export class CounterBacklog {
   private pendingUpTo = 0;
   private pendingSince = 0;
   private generation: Generation | null = null;
+  /** Rows up to `foldedThrough` are in the counters; those up to `deletedThrough` are gone. */
+  private foldedThrough = 0;
+  private deletedThrough = 0;
   /** The state to return to should the batch's COMMIT fail. */
-  private beforeBatch: { pending: Map<string, Entry>; pendingSince: number; generation: Generation | null; applied: number } | null = null;
+  private beforeBatch: {
+    pending: Map<string, Entry>;
+    pendingSince: number;
+    generation: Generation | null;
+    applied: number;
+    foldedThrough: number;
+    deletedThrough: number;
+  } | null = null;
   private foldedAllInBatch = false;
   /** Readers waiting for every sum committed before they asked, by the backlog row that covers them. */
   private waiters: { upTo: number; resolve: () => void }[] = [];
@@ -103,9 +139,13 @@ export class CounterBacklog {
    * interval; `sliceMs`: how long one batch may spend folding, so commits stay short.
    */
   constructor(
+    db: Database,
     private readonly foldAfterMs = 5000,
     private readonly sliceMs = 1,
-  ) {}
+  ) {
+    recoverCounterBacklog(db);
+    this.foldedThrough = this.deletedThrough = readFold(db).folded_through;
+  }
 
   /** Resolves once every sum committed so far is in its counter; a fold starts at once for it. */
   settled(): Promise<void> {
@@ -113,9 +153,9 @@ export class CounterBacklog {
     return new Promise((resolve) => this.waiters.push({ upTo: this.pendingUpTo, resolve }));
   }
 
-  /** Called while a batch is written: these sums go into its backlog row. */
-  stage(counter: DeferredCounter, params: SQLQueryBindings[], values: number[]): void {
-    this.staged.push({ counter, params, values });
+  /** Called while a batch is written: these sums go into its backlog row. `key` is `params` joined by NUL. */
+  stage(counter: DeferredCounter, key: string, params: SQLQueryBindings[], values: number[]): void {
+    this.staged.push({ counter, key: `${counter.name}\u0000${key}`, params, values });
   }
 
   /** True while committed sums wait in the backlog. */
@@ -140,16 +180,27 @@ export class CounterBacklog {
    * for at most one slice, or, when `foldAll` (on close), fold everything so the counters are exact at COMMIT.
    */
   beforeCommit(db: Database, foldAll: boolean): void {
-    this.beforeBatch = { pending: this.pending, pendingSince: this.pendingSince, generation: this.generation, applied: this.generation?.applied ?? 0 };
+    this.beforeBatch = {
+      pending: this.pending,
+      pendingSince: this.pendingSince,
+      generation: this.generation,
+      applied: this.generation?.applied ?? 0,
+      foldedThrough: this.foldedThrough,
+      deletedThrough: this.deletedThrough,
+    };
     this.foldedAllInBatch = foldAll;
     if (foldAll) return this.foldAll(db);
     if (this.staged.length > 0) {
       const sums: StoredSums = this.staged.map(({ counter, params, values }) => [counter.name, params, values]);
-      this.stagedRowId = Number(db.query("INSERT INTO counter_backlog (sums) VALUES (?)").run(JSON.stringify(sums)).lastInsertRowid);
+      this.stagedRowId = Number(db.query("INSERT INTO counter_backlog (sums) VALUES (?)").run(pack(sums)).lastInsertRowid);
+    }
+    if (this.deletedThrough < this.foldedThrough) {
+      this.deletedThrough = Math.min(this.foldedThrough, this.deletedThrough + 32);
+      db.query("DELETE FROM counter_backlog WHERE id <= ?").run(this.deletedThrough);
     }
     const now = performance.now();
     if (!this.generation && this.foldDue(now)) {
-      this.generation = { upTo: this.pendingUpTo, entries: [...this.pending.values()], applied: 0 };
+      this.generation = { upTo: this.pendingUpTo, entries: inKeyOrder(this.pending), applied: 0 };
       this.pending = new Map();
     }
     if (this.generation) this.foldSlice(db, this.generation, now + this.sliceMs);
@@ -165,10 +216,10 @@ export class CounterBacklog {
     }
     generation.applied = i;
     if (i < entries.length) {
-      db.query("INSERT OR REPLACE INTO counter_fold (id, up_to, applied) VALUES (1, ?, ?)").run(generation.upTo, i);
+      db.query("UPDATE counter_fold SET up_to = ?, applied = ? WHERE id = 1").run(generation.upTo, i);
     } else {
-      db.query("DELETE FROM counter_backlog WHERE id <= ?").run(generation.upTo);
-      db.exec("DELETE FROM counter_fold");
+      db.query("UPDATE counter_fold SET folded_through = ?, up_to = NULL, applied = 0 WHERE id = 1").run(generation.upTo);
+      this.foldedThrough = generation.upTo;
     }
   }
 
@@ -177,9 +228,9 @@ export class CounterBacklog {
     if (this.generation) applyEntries(db, this.generation.entries, this.generation.applied);
     const rest = new Map<string, Entry>();
     for (const entry of [...this.pending.values(), ...this.staged]) addTo(rest, entry);
-    applyEntries(db, [...rest.values()]);
+    applyEntries(db, inKeyOrder(rest));
+    db.query("UPDATE counter_fold SET folded_through = (SELECT coalesce(max(id), 0) FROM counter_backlog), up_to = NULL, applied = 0 WHERE id = 1").run();
     db.exec("DELETE FROM counter_backlog");
-    db.exec("DELETE FROM counter_fold");
     this.generation = null;
     this.pending = new Map();
   }
@@ -209,6 +260,8 @@ export class CounterBacklog {
       this.pendingSince = before.pendingSince;
       this.generation = before.generation;
       if (this.generation) this.generation.applied = before.applied;
+      this.foldedThrough = before.foldedThrough;
+      this.deletedThrough = before.deletedThrough;
     }
     this.staged = [];
     this.beforeBatch = null;

@@ -9,6 +9,7 @@ import clicksWithoutLinkIndex from "../../migrations/006_clicks_without_link_ind
 import contextPeriodsWithoutTriggers from "../../migrations/007_context_periods_without_triggers.sql" with { type: "text" };
 import signupsStartedRollup from "../../migrations/008_signups_started_rollup.sql" with { type: "text" };
 import counterBacklog from "../../migrations/009_counter_backlog.sql" with { type: "text" };
+import clicksWithoutProjectIndex from "../../migrations/010_clicks_without_project_index.sql" with { type: "text" };
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "001_core.sql", sql: core },
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   { version: 7, name: "007_context_periods_without_triggers.sql", sql: contextPeriodsWithoutTriggers },
   { version: 8, name: "008_signups_started_rollup.sql", sql: signupsStartedRollup },
   { version: 9, name: "009_counter_backlog.sql", sql: counterBacklog },
+  { version: 10, name: "010_clicks_without_project_index.sql", sql: clicksWithoutProjectIndex },
 ];

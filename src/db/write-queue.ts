@@ -2,7 +2,7 @@
 // resolves only after that transaction is committed. A 2xx answered after `await write(...)`
 // therefore means the data is on disk, while throughput stays that of batched inserts.
 import type { Database, Statement } from "bun:sqlite";
-import { CounterBacklog, recoverCounterBacklog } from "./counter-backlog.ts";
+import { CounterBacklog } from "./counter-backlog.ts";
 
 // With WAL and synchronous=NORMAL a commit writes the WAL without fsync, but SQLite's automatic
 // checkpoint (every 1000 pages, run inside whichever commit crosses the mark) copies pages back
@@ -122,8 +122,7 @@ export class WriteQueue {
     this.savepoint = db.prepare("SAVEPOINT queued_write");
     this.release = db.prepare("RELEASE queued_write");
     // Only the serving process keeps a backlog: one-shot commands write their counters at once.
-    this.backlog = options.counterBacklog ? new CounterBacklog(options.foldAfterMs, options.foldSliceMs) : null;
-    if (this.backlog) recoverCounterBacklog(db);
+    this.backlog = options.counterBacklog ? new CounterBacklog(db, options.foldAfterMs, options.foldSliceMs) : null;
   }
 
   /** On the first queued write, so one-shot commands that never use the queue start no thread. */

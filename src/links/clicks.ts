@@ -55,5 +55,5 @@ export function recordClick(db: Database, click: Click): void {
     props: { clickId: click.clickId, ...(click.referrerHost ? { referrer: click.referrerHost } : {}) },
     context: link.context,
   });
-  linkCounters.add(db, link.linkId, [link.linkId, link.projectId], [1, click.ts]);
+  linkCounters.add(db, `${link.linkId}\u0000${link.projectId}`, [link.linkId, link.projectId], [1, click.ts]);
 }

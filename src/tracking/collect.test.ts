@@ -124,6 +124,21 @@ describe("POST /api/collect", () => {
     expect(otherBrowser.visitorId).not.toBe(first.visitorId);
   });
 
+  test("idle time counts from the last hit even when hits come seconds apart", async () => {
+    const first = await stored(hit());
+    clock += 40_000;
+    await stored(hit({ u: "https://site.example/docs" }));
+    // 29.5 minutes after the last hit, 30.2 after the first: still the same session.
+    clock += 29.5 * MINUTE;
+    const back = await stored(hit());
+    expect(back.sessionId).toBe(first.sessionId);
+    clock += 10_000;
+    await stored(hit({ u: "https://site.example/docs" }));
+    clock += 30.5 * MINUTE;
+    const later = await stored(hit());
+    expect(later.sessionId).not.toBe(first.sessionId);
+  });
+
   test("a session that straddles midnight continues under yesterday's salt", async () => {
     clock = Date.parse(new Date(clock).toISOString().slice(0, 10) + "T23:55:00Z");
     const before = await stored(hit());

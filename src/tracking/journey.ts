@@ -18,6 +18,10 @@ import type { UserAgentClass } from "./user-agent.ts";
 import { firstVisitOfDay, utcDay } from "./visitors.ts";
 
 export const SESSION_IDLE_MS = 30 * 60_000;
+// A session's last_seen_at is rewritten only once it is this far behind: rewriting it on every hit
+// dirtied a random page per hit. Only a visit coming back right at the 30-minute mark then needs the
+// visitor's latest event to tell whether the session is still live.
+const LAST_SEEN_STEP_MS = 60_000;
 
 /** What a landing URL and referrer say about where the visitor came from. */
 export interface Landing {
@@ -53,13 +57,16 @@ export interface StoredHit {
 interface SessionRow extends ContextColumns {
   id: string;
   visitor_id: string;
+  last_seen_at: number;
 }
 
-const LIVE_SESSION = `SELECT id, visitor_id, link_id, campaign_id, source, medium, content, lead_id FROM sessions
+const LIVE_SESSION = `SELECT id, visitor_id, last_seen_at, link_id, campaign_id, source, medium, content, lead_id FROM sessions
   WHERE project_id = ? AND visitor_id = ? AND last_seen_at >= ? ORDER BY started_at DESC LIMIT 1`;
 
-const HINTED_SESSION = `SELECT id, visitor_id, link_id, campaign_id, source, medium, content, lead_id FROM sessions
+const HINTED_SESSION = `SELECT id, visitor_id, last_seen_at, link_id, campaign_id, source, medium, content, lead_id FROM sessions
   WHERE id = ? AND project_id = ? AND visitor_id = ? AND last_seen_at >= ?`;
+
+const ACTIVE_SINCE = "SELECT 1 AS yes FROM events WHERE project_id = ? AND visitor_id = ? AND ts >= ? LIMIT 1";
 
 const CREATE_SESSION = `INSERT INTO sessions (id, project_id, visitor_id, started_at, last_seen_at, click_id, link_id, campaign_id, source,
   medium, content, lead_id, referrer_host, entry_path, browser, os, device, country) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -85,13 +92,17 @@ export function landingContext(db: Database, projectId: string, landing: Landing
 
 function findLiveSession(db: Database, hit: Hit): SessionRow | null {
   const since = hit.ts - SESSION_IDLE_MS;
+  // Sessions whose recorded last_seen_at may lag their last hit by up to a step.
+  const candidatesSince = since - LAST_SEEN_STEP_MS;
+  const live = (row: SessionRow | null) =>
+    row && (row.last_seen_at >= since || prepared(db, ACTIVE_SINCE).get(hit.projectId, row.visitor_id, since) !== null) ? row : null;
   if (hit.sessionHint) {
-    const hinted = prepared<SessionRow, [string, string, string, number]>(db, HINTED_SESSION).get(hit.sessionHint, hit.projectId, hit.visitorIds[0]!, since);
+    const hinted = live(prepared<SessionRow, [string, string, string, number]>(db, HINTED_SESSION).get(hit.sessionHint, hit.projectId, hit.visitorIds[0]!, candidatesSince));
     if (hinted) return hinted;
   }
   for (const visitorId of hit.visitorIds) {
-    const live = prepared<SessionRow, [string, string, number]>(db, LIVE_SESSION).get(hit.projectId, visitorId, since);
-    if (live) return live;
+    const found = live(prepared<SessionRow, [string, string, number]>(db, LIVE_SESSION).get(hit.projectId, visitorId, candidatesSince));
+    if (found) return found;
   }
   return null;
 }
@@ -140,7 +151,7 @@ export function storeHit(db: Database, hit: Hit): StoredHit {
   } else {
     context = liveContext;
     sessionId = live.id;
-    prepared(db, "UPDATE sessions SET last_seen_at = ? WHERE id = ?").run(hit.ts, sessionId);
+    if (hit.ts - live.last_seen_at >= LAST_SEEN_STEP_MS) prepared(db, "UPDATE sessions SET last_seen_at = ? WHERE id = ?").run(hit.ts, sessionId);
   }
 
   if (clickId) attachClickToVisitor(db, hit.projectId, clickId, visitorId);

@@ -12,20 +12,22 @@ import { CounterBacklog } from "./counter-backlog.ts";
 // affects durability against a crash: committed frames are in the WAL either way.
 //
 // The WAL starts over only when a checkpoint has caught up with no commit in between, which a
-// worker racing a steady stream of commits rarely manages. So once the WAL passes a limit the
-// worker says so, and the queue itself finishes the checkpoint between two batches: by then the
-// worker has copied nearly everything, and this only stalls writes for the last frames and the
-// fsync, once per 128 MB of WAL instead of every 4 MB.
+// worker racing a steady stream of commits rarely manages. So when a pass of the worker leaves
+// only a few frames behind in a WAL worth restarting (8 MB), it says so, and the queue itself
+// finishes the checkpoint between two batches: that stalls writes for those frames and one small
+// fsync. Waiting for a long WAL instead (128 MB) made each finish copy ~100 ms of frames and the
+// next commit truncate the file, two stalls of 20-35 ms that set the redirect's p99 (bench/tracking.ts).
+// A WAL past the limit is finished however far behind the worker is.
 const CHECKPOINTER_SOURCE = `
 import { Database } from "bun:sqlite";
 let db = null;
 let timer = null;
 let waiting = false;
-function checkpoint(limitPages) {
+function checkpoint({ limitPages, restartPages, behindFrames }) {
   if (waiting) return;
   try {
     const result = db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
-    if (result && result.log > limitPages) {
+    if (result && (result.log > limitPages || (result.log >= restartPages && result.log - result.checkpointed <= behindFrames))) {
       // Stand aside (holding the checkpoint lock would make the queue's attempt fail) until it is done.
       waiting = true;
       self.postMessage({ walPages: result.log });
@@ -36,7 +38,7 @@ self.onmessage = ({ data }) => {
   if (data.open) {
     db = new Database(data.open);
     db.exec("PRAGMA busy_timeout = 5000");
-    timer = setInterval(() => checkpoint(data.limitPages), data.intervalMs);
+    timer = setInterval(() => checkpoint(data), data.intervalMs);
   } else if (data.resume) {
     waiting = false;
   } else if (data.stop) {
@@ -52,11 +54,11 @@ self.onmessage = ({ data }) => {
 class BackgroundCheckpointer {
   private readonly worker: Worker;
 
-  constructor(path: string, onWalTooLong: () => void, intervalMs = 100, limitPages = 32_768) {
+  constructor(path: string, onReadyToRestart: () => void, intervalMs = 100, limitPages = 32_768, restartPages = 2048, behindFrames = 256) {
     this.worker = new Worker(URL.createObjectURL(new Blob([CHECKPOINTER_SOURCE], { type: "application/javascript" })));
     (this.worker as Worker & { unref(): void }).unref();
-    this.worker.onmessage = () => onWalTooLong();
-    this.worker.postMessage({ open: path, intervalMs, limitPages });
+    this.worker.onmessage = () => onReadyToRestart();
+    this.worker.postMessage({ open: path, intervalMs, limitPages, restartPages: Math.min(restartPages, limitPages), behindFrames });
   }
 
   resume(): void {

@@ -165,6 +165,23 @@ function inherit(prior: PriorAttribution, explanation: string[], why: string): A
   };
 }
 
+/** Credits the last session with context in the window (`window` is in time order, never empty); the first is the first touch. */
+function fromWindow(method: "session" | "identify_email", window: Touch[], profileId: string | null, explanation: string[]): Attribution {
+  const first = window[0]!;
+  const last = window.at(-1)!;
+  if (window.length > 1) explanation.push(`${window.length} sessions with context in the window; the first came from ${describeContext(first.context)}.`);
+  return {
+    method,
+    context: { ...last.context },
+    firstContext: { ...first.context },
+    visitorId: last.visitorId,
+    sessionId: last.sessionId,
+    profileId,
+    explanation,
+    mismatches: [],
+  };
+}
+
 /** Applies the six rules of SPEC §5 in order and returns the first that applies. */
 export function attribute(facts: PaymentFacts, candidates: AttributionCandidates): Attribution {
   const explanation: string[] = [];
@@ -228,17 +245,7 @@ export function attribute(facts: PaymentFacts, candidates: AttributionCandidates
       explanation.push(
         `The checkout names ${named}; the last session with context within ${lookback} (${last.sessionId}, started ${day(last.startedAt)}) came from ${describeContext(last.context)}.`,
       );
-      if (visitorWindow.length > 1) explanation.push(`${visitorWindow.length} sessions with context in the window; the first came from ${describeContext(visitorWindow[0]!.context)}.`);
-      return {
-        method: "session",
-        context: { ...last.context },
-        firstContext: { ...visitorWindow[0]!.context },
-        visitorId: last.visitorId,
-        sessionId: last.sessionId,
-        profileId: null,
-        explanation,
-        mismatches: [],
-      };
+      return fromWindow("session", visitorWindow, null, explanation);
     }
     explanation.push(`The checkout names ${named}, but no session of that visitor carries context within ${lookback} before the payment.`);
   }
@@ -258,17 +265,7 @@ export function attribute(facts: PaymentFacts, candidates: AttributionCandidates
         explanation.push(
           `The customer's email ${facts.email} matches profile ${ids}; the last session with context within ${lookback} (${last.sessionId}, visitor ${last.visitorId}, started ${day(last.startedAt)}) came from ${describeContext(last.context)}.`,
         );
-        if (all.length > 1) explanation.push(`${all.length} sessions with context in the window; the first came from ${describeContext(all[0]!.context)}.`);
-        return {
-          method: "identify_email",
-          context: { ...last.context },
-          firstContext: { ...all[0]!.context },
-          visitorId: last.visitorId,
-          sessionId: last.sessionId,
-          profileId,
-          explanation,
-          mismatches: [],
-        };
+        return fromWindow("identify_email", all, profileId, explanation);
       }
       explanation.push(`The customer's email ${facts.email} matches profile ${ids}, but none of its visitors' sessions carries context within ${lookback} before the payment.`);
     }

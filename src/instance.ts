@@ -27,7 +27,7 @@ export function openInstance(config: Config, edges: Partial<Pick<AppContext, "no
     throw error;
   }
   const secret = config.secret ?? loadOrCreateSecret(config.dataDir);
-  const writes = new WriteQueue(db, undefined, undefined, { counterBacklog: options.serving ?? false });
+  const writes = new WriteQueue(db, { counterBacklog: options.serving ?? false });
   const ctx: AppContext = {
     db,
     writes,

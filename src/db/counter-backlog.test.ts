@@ -25,7 +25,7 @@ function setup(options: { foldAfterMs: number; foldSliceMs: number }) {
   const db = openDatabase(path);
   migrate(db, migrations);
   db.exec("CREATE TABLE totals (name TEXT PRIMARY KEY, n INTEGER NOT NULL, last INTEGER NOT NULL)");
-  const queue = new WriteQueue(db, undefined, undefined, { counterBacklog: true, ...options });
+  const queue = new WriteQueue(db, { counterBacklog: true, ...options });
   const read = (target: Database) =>
     Object.fromEntries(target.query<{ name: string; n: number; last: number }, []>("SELECT name, n, last FROM totals ORDER BY name").all().map((r) => [r.name, [r.n, r.last]]));
   return { data, db, queue, read };

@@ -10,14 +10,13 @@
 // writes (dashboard pages, reports, link totals) wait for `settled()` first.
 //
 // Exactly once, across crashes: a fold is a generation, the sums of the backlog rows after the last
-// fold up to an id, in key order. `counter_fold` records how many of
-// its keys are in the counters, in the transaction that puts them there, and the transaction that
-// applies the last key moves `folded_through` past the generation's rows, which are then deleted a
-// few per batch (deleting a whole fold's rows at once stalled a commit for 50 ms). On start,
+// fold up to an id, in key order. `counter_fold` records how many of its keys are in the counters,
+// in the transaction that puts them there, and the transaction that applies the last key moves
+// `folded_through` past the generation's rows, which are then deleted a few per batch (deleting a whole fold's rows at once stalled a commit for 50 ms). On start,
 // `recoverCounterBacklog` rebuilds an interrupted generation from its rows, which determine it
 // exactly (same keys, so the same order; sums and maxima do not depend on the order of the rows),
 // and finishes it.
-import type { Database, SQLQueryBindings } from "bun:sqlite";
+import type { Database, SQLQueryBindings, Statement } from "bun:sqlite";
 
 /** A named counter whose sums may wait in the backlog: how to add a key's values to its table, and how to merge two sums. */
 export interface DeferredCounter {
@@ -87,16 +86,16 @@ interface FoldState {
   applied: number;
 }
 
-const readFold = (db: Database) => db.query<FoldState, []>("SELECT folded_through, up_to, applied FROM counter_fold WHERE id = 1").get()!;
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
 /**
  * Finishes what a crash interrupted: the generation in `counter_fold`, then every backlog row after it.
  * Run by the one process that serves, before its first write; never beside a running server.
+ * Returns the new `folded_through`.
  */
-export function recoverCounterBacklog(db: Database): void {
-  db.transaction(() => {
-    const fold = readFold(db);
+export function recoverCounterBacklog(db: Database): number {
+  return db.transaction(() => {
+    const fold = db.query<FoldState, []>("SELECT folded_through, up_to, applied FROM counter_fold WHERE id = 1").get()!;
     let through = fold.folded_through;
     if (fold.up_to !== null) {
       applyEntries(db, inKeyOrder(sumsOfRows(db, through, fold.up_to)), fold.applied);
@@ -104,8 +103,10 @@ export function recoverCounterBacklog(db: Database): void {
     }
     applyEntries(db, inKeyOrder(sumsOfRows(db, through, MAX_ID)));
     const last = db.query<{ id: number | null }, []>("SELECT max(id) AS id FROM counter_backlog").get()!.id ?? through;
-    db.query("UPDATE counter_fold SET folded_through = ?, up_to = NULL, applied = 0 WHERE id = 1").run(Math.max(last, through));
+    const foldedThrough = Math.max(last, through);
+    db.query("UPDATE counter_fold SET folded_through = ?, up_to = NULL, applied = 0 WHERE id = 1").run(foldedThrough);
     db.exec("DELETE FROM counter_backlog");
+    return foldedThrough;
   }).immediate();
 }
 
@@ -131,6 +132,11 @@ export class CounterBacklog {
     deletedThrough: number;
   } | null = null;
   private foldedAllInBatch = false;
+  // Prepared once: every batch runs some of these, and db.query's cache holds only a few statements.
+  private readonly appendRow: Statement;
+  private readonly deleteRows: Statement;
+  private readonly recordProgress: Statement;
+  private readonly recordFolded: Statement;
   /** Readers waiting for every sum committed before they asked, by the backlog row that covers them. */
   private waiters: { upTo: number; resolve: () => void }[] = [];
 
@@ -143,8 +149,11 @@ export class CounterBacklog {
     private readonly foldAfterMs = 5000,
     private readonly sliceMs = 1,
   ) {
-    recoverCounterBacklog(db);
-    this.foldedThrough = this.deletedThrough = readFold(db).folded_through;
+    this.foldedThrough = this.deletedThrough = recoverCounterBacklog(db);
+    this.appendRow = db.prepare("INSERT INTO counter_backlog (sums) VALUES (?)");
+    this.deleteRows = db.prepare("DELETE FROM counter_backlog WHERE id <= ?");
+    this.recordProgress = db.prepare("UPDATE counter_fold SET up_to = ?, applied = ? WHERE id = 1");
+    this.recordFolded = db.prepare("UPDATE counter_fold SET folded_through = ?, up_to = NULL, applied = 0 WHERE id = 1");
   }
 
   /** Resolves once every sum committed so far is in its counter; a fold starts at once for it. */
@@ -192,11 +201,11 @@ export class CounterBacklog {
     if (foldAll) return this.foldAll(db);
     if (this.staged.length > 0) {
       const sums: StoredSums = this.staged.map(({ counter, params, values }) => [counter.name, params, values]);
-      this.stagedRowId = Number(db.query("INSERT INTO counter_backlog (sums) VALUES (?)").run(pack(sums)).lastInsertRowid);
+      this.stagedRowId = Number(this.appendRow.run(pack(sums)).lastInsertRowid);
     }
     if (this.deletedThrough < this.foldedThrough) {
       this.deletedThrough = Math.min(this.foldedThrough, this.deletedThrough + 32);
-      db.query("DELETE FROM counter_backlog WHERE id <= ?").run(this.deletedThrough);
+      this.deleteRows.run(this.deletedThrough);
     }
     const now = performance.now();
     if (!this.generation && this.foldDue(now)) {
@@ -216,9 +225,9 @@ export class CounterBacklog {
     }
     generation.applied = i;
     if (i < entries.length) {
-      db.query("UPDATE counter_fold SET up_to = ?, applied = ? WHERE id = 1").run(generation.upTo, i);
+      this.recordProgress.run(generation.upTo, i);
     } else {
-      db.query("UPDATE counter_fold SET folded_through = ?, up_to = NULL, applied = 0 WHERE id = 1").run(generation.upTo);
+      this.recordFolded.run(generation.upTo);
       this.foldedThrough = generation.upTo;
     }
   }

@@ -22,7 +22,7 @@ test("commits never checkpoint inline, yet the WAL is checkpointed beside them a
   const path = join(data.dir, "c.sqlite");
   const db = openDatabase(path);
   db.exec("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
-  const queue = new WriteQueue(db, 2000, { intervalMs: 10, walLimitPages: 256 });
+  const queue = new WriteQueue(db, { checkpointIntervalMs: 10, walLimitPages: 256 });
   try {
     const insert = db.prepare("INSERT INTO blobs (body) VALUES (?)");
     const body = new Uint8Array(200 * 1024).fill(7);

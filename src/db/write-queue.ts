@@ -95,6 +95,17 @@ export function currentBatch(db: Database): RunningBatch | null {
   return runningBatches.get(db) ?? null;
 }
 
+export interface WriteQueueOptions {
+  maxBatch?: number;
+  /** How often the background checkpointer runs, and the WAL length it finishes however far behind. */
+  checkpointIntervalMs?: number;
+  walLimitPages?: number;
+  /** Keep named counters in a backlog folded between batches (src/db/counter-backlog.ts): the serving process only. */
+  counterBacklog?: boolean;
+  foldAfterMs?: number;
+  foldSliceMs?: number;
+}
+
 interface PendingWrite {
   apply: (db: Database) => unknown;
   resolve: (value: unknown) => void;
@@ -110,16 +121,13 @@ export class WriteQueue {
   private walResetScheduled = false;
   private readonly backlog: CounterBacklog | null;
   private foldTimer: Timer | null = null;
-  private foldAllOnClose = false;
   // Prepared once: exec would compile these two for every write (~1 µs each time).
   private readonly savepoint: Statement;
   private readonly release: Statement;
 
   constructor(
     private readonly db: Database,
-    private readonly maxBatch = 2000,
-    private readonly checkpoint: { intervalMs?: number; walLimitPages?: number } = {},
-    options: { counterBacklog?: boolean; foldAfterMs?: number; foldSliceMs?: number } = {},
+    private readonly options: WriteQueueOptions = {},
   ) {
     this.savepoint = db.prepare("SAVEPOINT queued_write");
     this.release = db.prepare("RELEASE queued_write");
@@ -135,7 +143,7 @@ export class WriteQueue {
     this.db.exec("PRAGMA wal_autocheckpoint = 0");
     // Once the WAL has been checkpointed and starts over, give back the disk a burst made it take.
     this.db.exec("PRAGMA journal_size_limit = 67108864");
-    this.checkpointer = new BackgroundCheckpointer(path, () => this.scheduleWalReset(), this.checkpoint.intervalMs, this.checkpoint.walLimitPages);
+    this.checkpointer = new BackgroundCheckpointer(path, () => this.scheduleWalReset(), this.options.checkpointIntervalMs, this.options.walLimitPages);
   }
 
   /** Runs `apply` inside the next group transaction; a throw rolls back only this write. */
@@ -168,14 +176,14 @@ export class WriteQueue {
   flush(): void {
     this.scheduled = false;
     if (this.closed) return;
-    do this.commitBatch(this.pending.splice(0, this.maxBatch));
+    do this.commitBatch(this.pending.splice(0, this.options.maxBatch ?? 2000));
     while (this.pending.length > 0);
     this.scheduleFold();
   }
 
-  private commitBatch(batch: PendingWrite[]): void {
+  /** `foldAll`: fold the whole counter backlog in this batch (on close). */
+  private commitBatch(batch: PendingWrite[], foldAll = false): void {
     const backlog = this.backlog;
-    const foldAll = this.foldAllOnClose;
     if (batch.length === 0 && !foldAll && !backlog?.foldDue()) return;
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
@@ -250,8 +258,8 @@ export class WriteQueue {
 
   /** Flushes what is queued and refuses further writes (graceful shutdown). */
   close(): void {
-    this.foldAllOnClose = this.backlog !== null;
     this.flush();
+    if (this.backlog) this.commitBatch([], true);
     this.closed = true;
     if (this.foldTimer) clearTimeout(this.foldTimer);
     this.checkpointer?.stop();

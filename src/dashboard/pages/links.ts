@@ -64,7 +64,7 @@ function previewTarget(req: DashboardRequest, values: LinkFormValues): string | 
   try {
     const { campaignId, source, medium, content, leadId } = toInput(values);
     const link = { linkId: "", projectId: req.project.id, slug: "", destinationUrl: values.destinationUrl.trim(), context: { linkId: "", campaignId, source, medium, content, leadId } };
-    return /^https?:\/\//i.test(link.destinationUrl) ? redirectTarget(link, new URLSearchParams(), null) : null;
+    return /^https?:\/\//i.test(link.destinationUrl) ? redirectTarget(link, null, null) : null;
   } catch {
     return null;
   }

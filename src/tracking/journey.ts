@@ -60,8 +60,9 @@ interface SessionRow extends ContextColumns {
   last_seen_at: number;
 }
 
+// CAST: see BOUND_FOR_ORDER_BY in statements.ts.
 const LIVE_SESSION = `SELECT id, visitor_id, last_seen_at, link_id, campaign_id, source, medium, content, lead_id FROM sessions
-  WHERE project_id = ? AND visitor_id = ? AND last_seen_at >= ? ORDER BY started_at DESC LIMIT 1`;
+  WHERE project_id = CAST(? AS TEXT) AND visitor_id = CAST(? AS TEXT) AND last_seen_at >= ? ORDER BY started_at DESC LIMIT 1`;
 
 const HINTED_SESSION = `SELECT id, visitor_id, last_seen_at, link_id, campaign_id, source, medium, content, lead_id FROM sessions
   WHERE id = ? AND project_id = ? AND visitor_id = ? AND last_seen_at >= ?`;

@@ -85,7 +85,8 @@ export function profileIdOfVisitor(db: Database, projectId: string, visitorId: s
   return (
     prepared<{ profile_id: string }, [string, string]>(
       db,
-      "SELECT profile_id FROM profile_visitors WHERE project_id = ? AND visitor_id = ? ORDER BY identified_at DESC LIMIT 1",
+      // CAST: see BOUND_FOR_ORDER_BY in statements.ts.
+      "SELECT profile_id FROM profile_visitors WHERE project_id = CAST(? AS TEXT) AND visitor_id = CAST(? AS TEXT) ORDER BY identified_at DESC LIMIT 1",
     ).get(projectId, visitorId)?.profile_id ?? null
   );
 }

@@ -56,9 +56,24 @@ export function getProject(db: Database, id: string): Project | null {
   return row ? toProject(row) : null;
 }
 
-export function getProjectByToken(db: Database, token: string): Project | null {
+// Collect looks its project up by token on every event. A copy at most a second old is fresh
+// enough: settings saved in this process drop it at once, and another process's within a second.
+const TOKEN_CACHE_MS = 1000;
+const byToken = new WeakMap<Database, Map<string, { project: Project; readAt: number }>>();
+
+export function getProjectByToken(db: Database, token: string, now = performance.now()): Project | null {
+  let cache = byToken.get(db);
+  if (!cache) byToken.set(db, (cache = new Map()));
+  const cached = cache.get(token);
+  if (cached && now - cached.readAt < TOKEN_CACHE_MS) return cached.project;
   const row = db.query<ProjectRow, [string]>(`SELECT ${COLUMNS} FROM projects WHERE token = ?`).get(token);
-  return row ? toProject(row) : null;
+  if (!row) {
+    cache.delete(token);
+    return null;
+  }
+  const project = toProject(row);
+  cache.set(token, { project, readAt: now });
+  return project;
 }
 
 export function listProjects(db: Database): Project[] {
@@ -90,5 +105,6 @@ export function updateProjectSettings(db: Database, id: string, settings: Projec
     next.pricingPathPattern,
     id,
   );
+  byToken.get(db)?.delete(current.token);
   return getProject(db, id);
 }

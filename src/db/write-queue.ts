@@ -54,7 +54,7 @@ self.onmessage = ({ data }) => {
 class BackgroundCheckpointer {
   private readonly worker: Worker;
 
-  constructor(path: string, onReadyToRestart: () => void, intervalMs = 100, limitPages = 32_768, restartPages = 2048, behindFrames = 256) {
+  constructor(path: string, onReadyToRestart: () => void, intervalMs = 100, limitPages = 32_768, restartPages = 8192, behindFrames = 256) {
     this.worker = new Worker(URL.createObjectURL(new Blob([CHECKPOINTER_SOURCE], { type: "application/javascript" })));
     (this.worker as Worker & { unref(): void }).unref();
     this.worker.onmessage = () => onReadyToRestart();

@@ -13,10 +13,11 @@ import { CounterBacklog } from "./counter-backlog.ts";
 //
 // The WAL starts over only when a checkpoint has caught up with no commit in between, which a
 // worker racing a steady stream of commits rarely manages. So when a pass of the worker leaves
-// only a few frames behind in a WAL worth restarting (8 MB), it says so, and the queue itself
-// finishes the checkpoint between two batches: that stalls writes for those frames and one small
-// fsync. Waiting for a long WAL instead (128 MB) made each finish copy ~100 ms of frames and the
-// next commit truncate the file, two stalls of 20-35 ms that set the redirect's p99 (bench/tracking.ts).
+// only a few frames behind in a WAL worth restarting (32 MB), it says so, and the queue itself
+// finishes the checkpoint between two batches: that stalls writes for those frames and one fsync
+// (~9 ms in all), so restarts should be rare: at 8 MB they took 5% of the thread under collect load.
+// Finishing however far behind instead, at 128 MB, copied ~100 ms of frames and the next commit
+// truncated the file, two stalls of 20-35 ms that set the redirect's p99 (bench/tracking.ts).
 // A WAL past the limit is finished however far behind the worker is.
 const CHECKPOINTER_SOURCE = `
 import { Database } from "bun:sqlite";

@@ -14,15 +14,21 @@ function setup() {
 
 describe("group commit", () => {
   test("writes queued together are committed together and are readable by another connection when they resolve", async () => {
-    const { db, path, queue, done } = setup();
+    const { db, path, done } = setup();
     let commits = 0;
+    // The queue prepares its COMMIT once: count the runs of that statement.
+    const originalPrepare = db.prepare.bind(db);
+    db.prepare = ((sql: string) => {
+      const statement = originalPrepare(sql);
+      if (sql === "COMMIT") {
+        const run = statement.run.bind(statement);
+        statement.run = ((...args: []) => (commits++, run(...args))) as typeof statement.run;
+      }
+      return statement;
+    }) as typeof db.prepare;
+    const queue = new WriteQueue(db);
     const insert = db.prepare("INSERT INTO items (value) VALUES (?)");
     const writes = Array.from({ length: 500 }, (_, i) => queue.write(() => insert.run(`v${i}`).lastInsertRowid));
-    const originalExec = db.exec.bind(db);
-    db.exec = ((sql: string) => {
-      if (sql === "COMMIT") commits++;
-      return originalExec(sql);
-    }) as typeof db.exec;
     const ids = await Promise.all(writes);
     expect(new Set(ids).size).toBe(500);
     expect(commits).toBe(1);

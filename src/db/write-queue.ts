@@ -122,7 +122,9 @@ export class WriteQueue {
   private walResetScheduled = false;
   private readonly backlog: CounterBacklog | null;
   private foldTimer: Timer | null = null;
-  // Prepared once: exec would compile these two for every write (~1 µs each time).
+  // Prepared once: exec would compile them for every write or batch (~1 µs, and ~10 µs for BEGIN).
+  private readonly begin: Statement;
+  private readonly commit: Statement;
   private readonly savepoint: Statement;
   private readonly release: Statement;
 
@@ -130,6 +132,8 @@ export class WriteQueue {
     private readonly db: Database,
     private readonly options: WriteQueueOptions = {},
   ) {
+    this.begin = db.prepare("BEGIN IMMEDIATE");
+    this.commit = db.prepare("COMMIT");
     this.savepoint = db.prepare("SAVEPOINT queued_write");
     this.release = db.prepare("RELEASE queued_write");
     // Only the serving process keeps a backlog: one-shot commands write their counters at once.
@@ -188,7 +192,7 @@ export class WriteQueue {
     if (batch.length === 0 && !foldAll && !backlog?.foldDue()) return;
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
-      this.db.exec("BEGIN IMMEDIATE");
+      this.begin.run();
       const running: RunningBatch = { work: new Map(), backlog };
       for (const item of batch) {
         this.savepoint.run();
@@ -208,7 +212,7 @@ export class WriteQueue {
       }
       for (const each of running.work.values()) each.apply(this.db);
       backlog?.beforeCommit(this.db, foldAll);
-      this.db.exec("COMMIT");
+      this.commit.run();
     } catch (error) {
       runningBatches.delete(this.db);
       if (this.db.inTransaction) this.db.exec("ROLLBACK");

@@ -7,13 +7,18 @@ import { errorResponse } from "./errors.ts";
 
 type SlugRequest = Request & { params: { slug: string } };
 
+function internalError(error: unknown): Response {
+  console.error("unhandled error:", error);
+  return errorResponse(500, "internal_error", "something went wrong on our side");
+}
+
 /** What Elysia's error handler answers for an unexpected error, for handlers that run without it. */
-async function answered(handle: () => Promise<Response>): Promise<Response> {
+function answered(handle: () => Promise<Response>): Promise<Response> {
+  // A catch on the handler's promise rather than an async wrapper: one promise less per request.
   try {
-    return await handle();
+    return handle().catch(internalError);
   } catch (error) {
-    console.error("unhandled error:", error);
-    return errorResponse(500, "internal_error", "something went wrong on our side");
+    return Promise.resolve(internalError(error));
   }
 }
 

@@ -8,6 +8,8 @@ import { migrate } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
 import { WriteQueue } from "./write-queue.ts";
 import { tempDataDir } from "../testing/harness.ts";
+// Registers the rollup's counters, as the server does before it recovers a backlog.
+import "../tracking/events.ts";
 
 const totals = new BatchSums(
   (db, [name], [n, last]) =>
@@ -76,6 +78,32 @@ test("after a crash at any commit, even mid-fold, recovery counts every committe
   expect(midFoldSnapshots).toBeGreaterThan(0);
   queue.close();
   expect(read(db)).toEqual(Object.fromEntries([...expected].sort(([a], [b]) => (a < b ? -1 : 1))));
+  db.close();
+  data.remove();
+});
+
+test("a backlog left by the version that kept link counters apart is folded exactly once after the upgrade", () => {
+  const data = tempDataDir("backlog-upgrade");
+  const db = openDatabase(join(data.dir, "u.sqlite"));
+  migrate(db, migrations);
+  db.query("INSERT INTO projects (id, name, token, created_at) VALUES ('prj_u', 'U', 'bt_pub_u', 0)").run();
+  const hour = 3_600_000 * 480_000;
+  const key = ["prj_u", hour, "lnk_u", "", "", "", "", ""];
+  const pack = (sums: unknown) => Bun.deflateSync(Buffer.from(JSON.stringify(sums)), { level: 1 });
+  // Written before the upgrade: the rollup's 7 counts, and the link's [clicks, last click] apart.
+  const before = [
+    ["context_stats", key, [2, 0, 0, 0, 0, 0, 0]],
+    ["link_counters", ["lnk_u", "prj_u"], [2, hour + 5]],
+  ];
+  // Written after: the link's clicks and last click ride on the rollup's sum.
+  const after = [["context_stats", key, [3, 0, 0, 0, 0, 0, 0, 3, hour + 9]]];
+  db.query("INSERT INTO counter_backlog (sums) VALUES (?), (?)").run(pack(before), pack(after));
+
+  recoverCounterBacklog(db);
+
+  expect(db.query("SELECT clicks FROM context_stats_hourly WHERE link_id = 'lnk_u'").get()).toEqual({ clicks: 5 });
+  expect(db.query("SELECT clicks, last_clicked_at FROM link_counters WHERE link_id = 'lnk_u'").get()).toEqual({ clicks: 5, last_clicked_at: hour + 9 });
+  expect(db.query("SELECT count(*) AS n FROM counter_backlog").get()).toEqual({ n: 0 });
   db.close();
   data.remove();
 });

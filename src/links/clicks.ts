@@ -1,6 +1,5 @@
-// A click on a tracked link: the clicks row, the link_clicked event with its rollup, the link's counter.
+// A click on a tracked link: the clicks row, and the link_clicked event whose rollup also moves the link's counter.
 import type { Database } from "bun:sqlite";
-import { BatchSums } from "../db/batch-sums.ts";
 import { recordEvent } from "../tracking/events.ts";
 import { prepared } from "../tracking/statements.ts";
 import type { UserAgentClass } from "../tracking/user-agent.ts";
@@ -19,18 +18,6 @@ export interface Click {
 const INSERT_CLICK = `INSERT INTO clicks (id, project_id, link_id, ts, visitor_id, referrer_host, browser, os, device, country)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-const COUNT_CLICKS = `INSERT INTO link_counters (link_id, project_id, clicks, last_clicked_at) VALUES (?, ?, ?, ?)
-  ON CONFLICT (link_id) DO UPDATE SET clicks = clicks + excluded.clicks, last_clicked_at = max(coalesce(last_clicked_at, 0), excluded.last_clicked_at)`;
-
-/** Per link: [clicks, last click's ts]. */
-const linkCounters = new BatchSums(
-  (db, [linkId, projectId], [clicks, lastClickedAt]) => prepared(db, COUNT_CLICKS).run(linkId!, projectId!, clicks!, lastClickedAt!),
-  (into, [clicks, lastClickedAt]) => {
-    into[0]! += clicks!;
-    into[1] = Math.max(into[1]!, lastClickedAt!);
-  },
-  "link_counters",
-);
 
 /** Call inside a write. */
 export function recordClick(db: Database, click: Click): void {
@@ -55,5 +42,4 @@ export function recordClick(db: Database, click: Click): void {
     props: { clickId: click.clickId, ...(click.referrerHost ? { referrer: click.referrerHost } : {}) },
     context: link.context,
   });
-  linkCounters.add(db, `${link.linkId}\u0000${link.projectId}`, [link.linkId, link.projectId], [1, click.ts]);
 }

@@ -114,7 +114,7 @@ export async function followLink(ctx: AppContext, request: Request, slug: string
   const query = queryAt === -1 || queryAt === request.url.length - 1 ? null : new URLSearchParams(request.url.slice(queryAt + 1));
   if (detectBot(request)) return redirect(redirectTarget(link, query, null));
   const click = describeClick(ctx, request, link);
-  if (process.env.NOWRITE !== "1") await ctx.writes.write((db) => recordClick(db, click));
+  await ctx.writes.write((db) => recordClick(db, click));
   return redirect(redirectTarget(link, query, click.clickId));
 }
 

@@ -12,11 +12,9 @@ export function prepared<Row = unknown, Params extends SQLQueryBindings[] = SQLQ
   return statement as unknown as Statement<Row, Params>;
 }
 
-/**
- * BOUND_FOR_ORDER_BY: with Bun's SQLite (3.54), a SELECT that has an ORDER BY and compares a column
- * to a bare `?` runs 3-8 µs slower every time, as if compiled again (bench/tracking.ts); `CAST(? AS TEXT)`
- * in its place keeps the same index and plan without that cost. The hot paths' lookups are written so.
- */
+// BOUND_FOR_ORDER_BY: with Bun's SQLite (3.54), a SELECT that has an ORDER BY and compares a column
+// to a bare `?` runs 3-8 µs slower every time, as if compiled again; `CAST(? AS TEXT)` in its place
+// keeps the same index and plan without that cost. The hot paths' ordered lookups are written so.
 
 /**
  * An unguessable id that sorts by creation time: rows inserted now land at the end of their

@@ -94,13 +94,15 @@ function answer(status: number, body: unknown): Response {
   return Response.json(body, { status, headers: { ...CORS_HEADERS, "cache-control": "no-store" } });
 }
 
+const utf8 = new TextDecoder();
+
 /** text/plain (sendBeacon, no preflight) and application/json alike; more than 32 KB is refused unread. */
 async function readBody(request: Request): Promise<string> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_COLLECT_BYTES) throw tooLarge();
   const bytes = new Uint8Array(await request.arrayBuffer());
   if (bytes.length > MAX_COLLECT_BYTES) throw tooLarge();
-  return new TextDecoder().decode(bytes);
+  return utf8.decode(bytes);
 }
 
 const tooLarge = () => new ApiError(413, "payload_too_large", `the body is larger than ${MAX_COLLECT_BYTES} bytes`);

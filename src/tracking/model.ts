@@ -23,7 +23,7 @@ export function propsProblem(value: unknown): string | null {
   };
   const problem = walk(value, 0);
   if (problem) return problem;
-  return new TextEncoder().encode(JSON.stringify(value)).length > PROPS_MAX_BYTES ? `larger than ${PROPS_MAX_BYTES} bytes` : null;
+  return Buffer.byteLength(JSON.stringify(value)) > PROPS_MAX_BYTES ? `larger than ${PROPS_MAX_BYTES} bytes` : null;
 }
 
 export const propsSchema = z

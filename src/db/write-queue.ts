@@ -12,36 +12,40 @@ import { CounterBacklog } from "./counter-backlog.ts";
 // affects durability against a crash: committed frames are in the WAL either way.
 //
 // The WAL starts over only when a checkpoint has caught up with no commit in between, which a
-// worker racing a steady stream of commits rarely manages. So when a pass of the worker leaves
-// only a few frames behind in a WAL worth restarting (32 MB), it says so, and the queue itself
-// finishes the checkpoint between two batches: that stalls writes for those frames and one fsync
-// (~9 ms in all), so restarts should be rare: at 8 MB they took 5% of the thread under collect load.
+// worker racing a steady stream of commits rarely manages. So once the WAL is worth restarting
+// (32 MB), the worker passes again at once while each pass shortens its lag; when it is at most a
+// few frames behind it raises a shared flag and stands aside, and the queue, which sees the flag
+// when its flush ends, finishes the checkpoint before the next batch: it copies a few dozen frames
+// and fsyncs the database, ~4-6 ms. Told by a message instead, the queue learnt of it ~20 ms late
+// and then copied ~250 frames, 5-7 ms, twice a second under redirect load (bench/tracking.ts).
 // Finishing however far behind instead, at 128 MB, copied ~100 ms of frames and the next commit
-// truncated the file, two stalls of 20-35 ms that set the redirect's p99 (bench/tracking.ts).
+// truncated the file, two stalls of 20-35 ms that set the redirect's p99.
 // A WAL past the limit is finished however far behind the worker is.
 const CHECKPOINTER_SOURCE = `
 import { Database } from "bun:sqlite";
 let db = null;
 let timer = null;
-let waiting = false;
+let offered = null;
+const pass = () => db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
 function checkpoint({ limitPages, restartPages, behindFrames }) {
-  if (waiting) return;
+  // The queue has yet to finish the restart offered last (holding the checkpoint lock would make it fail).
+  if (Atomics.load(offered, 0) === 1) return;
   try {
-    const result = db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
-    if (result && (result.log > limitPages || (result.log >= restartPages && result.log - result.checkpointed <= behindFrames))) {
-      // Stand aside (holding the checkpoint lock would make the queue's attempt fail) until it is done.
-      waiting = true;
-      self.postMessage({ walPages: result.log });
+    let result = pass();
+    for (let tries = 0; tries < 8 && result.log >= restartPages && result.log - result.checkpointed > behindFrames; tries++) {
+      const behind = result.log - result.checkpointed;
+      result = pass();
+      if (result.log - result.checkpointed >= behind) break;
     }
+    if (result.log > limitPages || (result.log >= restartPages && result.log - result.checkpointed <= behindFrames)) Atomics.store(offered, 0, 1);
   } catch {}
 }
 self.onmessage = ({ data }) => {
   if (data.open) {
+    offered = new Int32Array(data.offered);
     db = new Database(data.open);
     db.exec("PRAGMA busy_timeout = 5000");
     timer = setInterval(() => checkpoint(data), data.intervalMs);
-  } else if (data.resume) {
-    waiting = false;
   } else if (data.stop) {
     clearInterval(timer);
     if (db) db.close();
@@ -54,16 +58,22 @@ self.onmessage = ({ data }) => {
 
 class BackgroundCheckpointer {
   private readonly worker: Worker;
+  /** Set to 1 by the worker when it offers the queue a restart, back to 0 once the queue has checkpointed. */
+  private readonly offered = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(path: string, onReadyToRestart: () => void, intervalMs = 100, limitPages = 32_768, restartPages = 8192, behindFrames = 256) {
+  constructor(path: string, intervalMs = 100, limitPages = 32_768, restartPages = 8192, behindFrames = 32) {
     this.worker = new Worker(URL.createObjectURL(new Blob([CHECKPOINTER_SOURCE], { type: "application/javascript" })));
     (this.worker as Worker & { unref(): void }).unref();
-    this.worker.onmessage = () => onReadyToRestart();
-    this.worker.postMessage({ open: path, intervalMs, limitPages, restartPages: Math.min(restartPages, limitPages), behindFrames });
+    this.worker.postMessage({ open: path, offered: this.offered.buffer, intervalMs, limitPages, restartPages: Math.min(restartPages, limitPages), behindFrames });
   }
 
-  resume(): void {
-    this.worker.postMessage({ resume: true });
+  restartOffered(): boolean {
+    return Atomics.load(this.offered, 0) === 1;
+  }
+
+  /** The queue has checkpointed: the worker goes on with its passes. */
+  restartTaken(): void {
+    Atomics.store(this.offered, 0, 0);
   }
 
   stop(): void {
@@ -148,7 +158,7 @@ export class WriteQueue {
     this.db.exec("PRAGMA wal_autocheckpoint = 0");
     // Once the WAL has been checkpointed and starts over, give back the disk a burst made it take.
     this.db.exec("PRAGMA journal_size_limit = 67108864");
-    this.checkpointer = new BackgroundCheckpointer(path, () => this.scheduleWalReset(), this.options.checkpointIntervalMs, this.options.walLimitPages);
+    this.checkpointer = new BackgroundCheckpointer(path, this.options.checkpointIntervalMs, this.options.walLimitPages);
   }
 
   /** Runs `apply` inside the next group transaction; a throw rolls back only this write. */
@@ -183,6 +193,7 @@ export class WriteQueue {
     if (this.closed) return;
     do this.commitBatch(this.pending.splice(0, this.options.maxBatch ?? 2000));
     while (this.pending.length > 0);
+    if (this.checkpointer?.restartOffered()) this.scheduleWalReset();
     this.scheduleFold();
   }
 
@@ -255,9 +266,9 @@ export class WriteQueue {
       try {
         this.db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
       } catch {
-        // Should the checkpoint fail, the worker reports again while the WAL is still long.
+        // Should the checkpoint fail, the worker offers again while the WAL is still long.
       }
-      this.checkpointer?.resume();
+      this.checkpointer?.restartTaken();
     });
   }
 

@@ -78,16 +78,23 @@ const ADOPT_CONTEXT = `UPDATE sessions SET click_id = ?, link_id = ?, campaign_i
 const CLICK_CONTEXT = `SELECT c.link_id, l.campaign_id, l.source, l.medium, l.content, l.lead_id, c.visitor_id, c.ts FROM clicks c
   LEFT JOIN links l ON l.id = c.link_id WHERE c.id = ? AND c.project_id = ?`;
 
-/** The context a landing carries explicitly: the tracked link's, else the utm_* parameters. */
-export function landingContext(db: Database, projectId: string, landing: Landing): { context: AttributionContext; clickFound: boolean } {
+/** A tracked click a landing names: its id, and the visitor and time it was recorded with. */
+interface LandedClick {
+  id: string;
+  visitorId: string | null;
+  ts: number;
+}
+
+/** The context a landing carries explicitly: the tracked link's, else the utm_* parameters; and the click it names, when found. */
+export function landingContext(db: Database, projectId: string, landing: Landing): { context: AttributionContext; click: LandedClick | null } {
   if (landing.clickId) {
     const click = prepared<ContextColumns & { visitor_id: string | null; ts: number }, [string, string]>(db, CLICK_CONTEXT).get(landing.clickId, projectId);
-    if (click) return { context: contextFromColumns(click), clickFound: true };
+    if (click) return { context: contextFromColumns(click), click: { id: landing.clickId, visitorId: click.visitor_id, ts: click.ts } };
   }
   const { utm } = landing;
   return {
     context: { linkId: null, campaignId: utm.campaign, source: utm.source, medium: utm.medium, content: utm.content, leadId: null },
-    clickFound: false,
+    click: null,
   };
 }
 
@@ -135,7 +142,7 @@ export function storeHit(db: Database, hit: Hit): StoredHit {
   const live = findLiveSession(db, hit);
   const visitorId = live?.visitor_id ?? hit.visitorIds[0]!;
   const landing = landingContext(db, hit.projectId, hit.landing);
-  const clickId = landing.clickFound ? hit.landing.clickId : null;
+  const clickId = landing.click?.id ?? null;
   const incoming = landing.context;
 
   let sessionId: string;
@@ -155,7 +162,7 @@ export function storeHit(db: Database, hit: Hit): StoredHit {
     if (hit.ts - live.last_seen_at >= LAST_SEEN_STEP_MS) prepared(db, "UPDATE sessions SET last_seen_at = ? WHERE id = ?").run(hit.ts, sessionId);
   }
 
-  if (clickId) attachClickToVisitor(db, hit.projectId, clickId, visitorId);
+  if (landing.click) attachClickToVisitor(db, hit.projectId, landing.click, visitorId);
 
   const profileId = hit.identify
     ? identifyProfile(db, hit.projectId, hit.identify, visitorId, hit.ts).id
@@ -168,18 +175,14 @@ export function storeHit(db: Database, hit: Hit): StoredHit {
 }
 
 /** The click was recorded with the cookieless id of the moment; the landing page knows the real visitor. */
-function attachClickToVisitor(db: Database, projectId: string, clickId: string, visitorId: string): void {
-  const click = prepared<{ visitor_id: string | null; ts: number }, [string, string]>(db, "SELECT visitor_id, ts FROM clicks WHERE id = ? AND project_id = ?").get(
-    clickId,
-    projectId,
-  );
-  if (!click || click.visitor_id === visitorId) return;
-  prepared(db, "UPDATE clicks SET visitor_id = ? WHERE id = ?").run(visitorId, clickId);
-  if (click.visitor_id) {
+function attachClickToVisitor(db: Database, projectId: string, click: LandedClick, visitorId: string): void {
+  if (click.visitorId === visitorId) return;
+  prepared(db, "UPDATE clicks SET visitor_id = ? WHERE id = ?").run(visitorId, click.id);
+  if (click.visitorId) {
     prepared(db, "UPDATE events SET visitor_id = ? WHERE project_id = ? AND visitor_id = ? AND ts = ? AND name = 'link_clicked'").run(
       visitorId,
       projectId,
-      click.visitor_id,
+      click.visitorId,
       click.ts,
     );
   }

@@ -79,13 +79,14 @@ export function linkApi(ctx: AppContext) {
       "/links",
       async ({ project, query, request }) => {
         await ctx.writes.settle();
+        const baseUrl = base(request);
         return {
           links: listLinks(ctx.db, project.id, {
             includeArchived: query.includeArchived === "true",
             campaignId: query.campaignId,
             limit: query.limit,
             offset: query.offset,
-          }).map((link) => publicLink(link, base(request))),
+          }).map((link) => publicLink(link, baseUrl)),
         };
       },
       { query: listQuery },

@@ -5,7 +5,7 @@ import { migrate } from "../db/migrate.ts";
 import { migrations } from "../db/migrations.ts";
 import { ApiError } from "../http/errors.ts";
 import { createProject } from "../projects/service.ts";
-import { archiveLink, createLink, deleteLink, getLink, listLinks, updateLink } from "./service.ts";
+import { createLink, deleteLink, getLink, listLinks, updateLink } from "./service.ts";
 import { findActiveLink } from "./directory.ts";
 
 let db: Database;
@@ -82,7 +82,7 @@ describe("changing a tracked link", () => {
     expect(findActiveLink(db, "one")).toBeNull();
     expect(findActiveLink(db, "two")).toMatchObject({ destinationUrl: "https://example.com/b", context: { source: null } });
 
-    archiveLink(db, projectId, link.linkId);
+    updateLink(db, projectId, link.linkId, { archived: true });
     expect(findActiveLink(db, "two")).toBeNull();
     updateLink(db, projectId, link.linkId, { archived: false });
     expect(findActiveLink(db, "two")?.linkId).toBe(link.linkId);
@@ -110,7 +110,7 @@ describe("changing a tracked link", () => {
   test("archived links are left out of the list unless asked for", () => {
     const kept = createLink(db, projectId, { destinationUrl: "https://example.com/kept" });
     const archived = createLink(db, projectId, { destinationUrl: "https://example.com/old" });
-    archiveLink(db, projectId, archived.linkId);
+    updateLink(db, projectId, archived.linkId, { archived: true });
     expect(listLinks(db, projectId).map((l) => l.linkId)).toEqual([kept.linkId]);
     expect(listLinks(db, projectId, { includeArchived: true })).toHaveLength(2);
   });

@@ -82,8 +82,7 @@ export function listLinks(db: Database, projectId: string, options: LinkListOpti
 /** Changes only the fields given; throws ApiError 400, 404 or 409. */
 export function updateLink(db: Database, projectId: string, linkId: string, input: LinkUpdateInput, now = Date.now()): TrackedLink {
   const patch = validate(linkUpdateSchema, input);
-  const before = getLink(db, projectId, linkId);
-  const link = db.transaction(() => {
+  const { link, previousSlug } = db.transaction(() => {
     const current = getLink(db, projectId, linkId);
     if (!current) throw notFound("no such link");
     if (patch.slug !== undefined && patch.slug !== current.slug && slugTaken(db, patch.slug, linkId)) {
@@ -105,15 +104,11 @@ export function updateLink(db: Database, projectId: string, linkId: string, inpu
        lead_id = ?, updated_at = ? WHERE id = ?`,
     ).run(next.slug, next.destinationUrl, next.title, next.archived ? 1 : 0, next.campaignId, next.source, next.medium, next.content, next.leadId, now, linkId);
     ensureCampaignAndLead(db, projectId, next.campaignId, next.leadId, now);
-    return getLink(db, projectId, linkId)!;
+    return { link: getLink(db, projectId, linkId)!, previousSlug: current.slug };
   }).immediate();
-  if (before && before.slug !== link.slug) forgetLink(db, before.slug);
+  if (previousSlug !== link.slug) forgetLink(db, previousSlug);
   rememberLink(db, link);
   return link;
-}
-
-export function archiveLink(db: Database, projectId: string, linkId: string, now = Date.now()): TrackedLink {
-  return updateLink(db, projectId, linkId, { archived: true }, now);
 }
 
 /** Deletes the link; its clicks and events stay in the history. Throws ApiError 404. */

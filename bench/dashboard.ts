@@ -21,6 +21,7 @@ import { signIn } from "../src/dashboard/test-client.ts";
 import { HOUR_MS } from "../src/dashboard/pages/time.ts";
 import { foldWarmer } from "../src/dashboard/pages/warmup.ts";
 import { seedJourneys, seedPayments } from "./seed-dashboard.ts";
+import { percentile } from "./lib.ts";
 
 function flag(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -70,10 +71,6 @@ async function seed(): Promise<void> {
   console.log(`built ${indexes.length} indexes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   db.exec("PRAGMA journal_mode = WAL");
   instance.close();
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function main(): Promise<void> {

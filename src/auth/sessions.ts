@@ -18,7 +18,7 @@ export interface DashboardSession {
   user: User;
 }
 
-export function createSession(db: Database, userId: string, now: number): { token: string; session: DashboardSession } {
+export function createSession(db: Database, userId: string, now: number): { token: string } {
   const token = randomString(43);
   const csrfToken = randomString(32);
   const tokenHash = sha256Hex(token);
@@ -27,7 +27,7 @@ export function createSession(db: Database, userId: string, now: number): { toke
   ).run(tokenHash, userId, csrfToken, now, now, now + SESSION_TTL_MS);
   // Opportunistic clean-up keeps the table small without a scheduler.
   db.query("DELETE FROM dashboard_sessions WHERE expires_at <= ?").run(now);
-  return { token, session: findSession(db, token, now)! };
+  return { token };
 }
 
 interface SessionRow {

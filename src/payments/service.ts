@@ -186,11 +186,6 @@ export function listRawEvents(db: Database, projectId: string, options: { provid
   return rows.map(toRawEvent);
 }
 
-export function getRawEvent(db: Database, projectId: string, id: number): RawProviderEvent | null {
-  const row = db.query<RawEventRow, [string, number]>("SELECT * FROM provider_events WHERE project_id = ? AND id = ?").get(projectId, id);
-  return row ? toRawEvent(row) : null;
-}
-
 /** The raw events that recorded or changed one payment, oldest first, for its detail page. */
 export function rawEventsForPayment(db: Database, projectId: string, paymentId: string): RawProviderEvent[] {
   return db

@@ -1,10 +1,7 @@
 // Headless Chromium for end-to-end tests: Debian's /usr/bin/chromium driven by playwright-core.
-import { chromium, type Browser, type BrowserContext } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 const FLAGS = [
   "--headless",
@@ -19,20 +16,4 @@ const FLAGS = [
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS, headless: true });
-}
-
-/** A persistent profile (so cookies and storage survive a new tab), removed on close. */
-export async function launchPersistentContext(options: Parameters<typeof chromium.launchPersistentContext>[1] = {}): Promise<{
-  context: BrowserContext;
-  close(): Promise<void>;
-}> {
-  const dir = mkdtempSync(join(tmpdir(), "bantico-chromium-"));
-  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM_PATH, args: FLAGS, headless: true, ...options });
-  return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }

@@ -6,10 +6,6 @@ import { GROUP_BY_COLUMN } from "../../reports/attribution.ts";
 export const DIMENSIONS = GROUP_BY_COLUMN;
 export type Dimension = keyof typeof DIMENSIONS;
 
-export function isDimension(value: string): value is Dimension {
-  return Object.hasOwn(DIMENSIONS, value);
-}
-
 /** Narrows a report to one attribution context value per dimension ('' = traffic without that value). */
 export type ContextFilter = Partial<Record<Dimension, string>>;
 

@@ -3,7 +3,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
 import { publicBaseUrl } from "../config.ts";
-import { getProject, listProjects, type Project } from "../projects/service.ts";
+import { listProjects, type Project } from "../projects/service.ts";
 import { csrfMatches, findSession, SESSION_COOKIE, type DashboardSession } from "../auth/sessions.ts";
 import type { Role, User } from "../auth/users.ts";
 import { html, htmlResponse, Html } from "./html.ts";
@@ -160,7 +160,7 @@ export class DashboardRouter {
         projects,
       };
       if (subPath !== null) {
-        const project = getProject(ctx.db, params.projectId ?? "");
+        const project = projects.find((each) => each.id === params.projectId);
         if (!project) throw new DashboardError(404, "There is no such project.");
         const range = parseRange(url.searchParams, project.timezone, ctx.now());
         const dashboardReq: DashboardRequest = {

@@ -20,6 +20,12 @@ export function errorResponse(status: number, code: string, message: string): Re
   return Response.json({ error: { code, message } }, { status, headers: { "cache-control": "no-store" } });
 }
 
+/** The answer to an error nobody expected: logged, and a 500 that tells the client nothing more. */
+export function internalError(error: unknown): Response {
+  console.error("unhandled error:", error);
+  return errorResponse(500, "internal_error", "something went wrong on our side");
+}
+
 interface ValidationIssue {
   path?: string;
   message?: string;
@@ -52,8 +58,7 @@ export const errorHandling = new Elysia({ name: "error-handling" }).onError({ as
       if (typeof status === "number" && status >= 400 && status < 500) {
         return errorResponse(status, "invalid_request", (error as Error).message || "bad request");
       }
-      console.error("unhandled error:", error);
-      return errorResponse(500, "internal_error", "something went wrong on our side");
+      return internalError(error);
     }
   }
 });

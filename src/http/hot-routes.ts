@@ -3,14 +3,9 @@
 import type { AppContext } from "../context.ts";
 import { followLink } from "../links/redirect.ts";
 import { collect } from "../tracking/collect.ts";
-import { errorResponse } from "./errors.ts";
+import { internalError } from "./errors.ts";
 
 type SlugRequest = Request & { params: { slug: string } };
-
-function internalError(error: unknown): Response {
-  console.error("unhandled error:", error);
-  return errorResponse(500, "internal_error", "something went wrong on our side");
-}
 
 /** What Elysia's error handler answers for an unexpected error, for handlers that run without it. */
 function answered(handle: () => Promise<Response>): Promise<Response> {

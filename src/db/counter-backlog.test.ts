@@ -21,7 +21,7 @@ const totals = new BatchSums(
   "test_totals",
 );
 
-function setup(options: { foldAfterMs: number; foldSliceMs: number }) {
+function setup(options: { foldAfterMs: number; foldSliceMs: number; backlogIdleMs?: number; backlogMaxFoldedRows?: number }) {
   const data = tempDataDir("backlog");
   const path = join(data.dir, "b.sqlite");
   const db = openDatabase(path);
@@ -44,6 +44,48 @@ test("counters wait in the backlog, and a reader that settles sees every resolve
   // What a fold applied is never applied again, even before its rows are deleted.
   recoverCounterBacklog(db);
   expect(read(db)).toEqual({ k0: [20, 57], k1: [20, 58], k2: [20, 59] });
+  queue.close();
+  db.close();
+  data.remove();
+});
+
+test("folded backlog rows are deleted when the queue is light, not between busy batches unless too many wait", async () => {
+  // Folds at once; only batches of more than two writes count as busy, and the idle delay never passes here.
+  const { data, db, queue, read } = setup({ foldAfterMs: 0, foldSliceMs: 1, backlogIdleMs: 60_000, backlogMaxFoldedRows: 40 });
+  const foldedRows = () =>
+    db.query<{ n: number }, []>("SELECT count(*) AS n FROM counter_backlog WHERE id <= (SELECT folded_through FROM counter_fold)").get()!.n;
+  const busyBatch = (round: number) => Promise.all(Array.from({ length: 8 }, (_, i) => queue.write((tx) => totals.add(tx, `k${i}`, [`k${i}`], [1, round]))));
+
+  for (let round = 0; round < 30; round++) await busyBatch(round);
+  const waiting = foldedRows();
+  expect(waiting).toBeGreaterThan(20);
+  for (let round = 30; round < 40; round++) await busyBatch(round);
+  expect(foldedRows()).toBeGreaterThanOrEqual(waiting);
+
+  // Past the cap, busy batches delete too, so the table stays bounded under lasting load.
+  for (let round = 40; round < 120; round++) await busyBatch(round);
+  expect(foldedRows()).toBeLessThanOrEqual(40 + 1);
+
+  // A light batch (one write) deletes what waits.
+  await queue.write((tx) => totals.add(tx, "k0", ["k0"], [1, 120]));
+  await queue.write((tx) => totals.add(tx, "k0", ["k0"], [1, 121]));
+  expect(foldedRows()).toBeLessThanOrEqual(1);
+  await queue.settle();
+  expect(read(db).k0).toEqual([122, 121]);
+  queue.close();
+  db.close();
+  data.remove();
+});
+
+test("once writes stop, folded backlog rows are deleted without any further write", async () => {
+  const { data, db, queue } = setup({ foldAfterMs: 0, foldSliceMs: 1, backlogIdleMs: 20 });
+  for (let round = 0; round < 20; round++) {
+    await Promise.all(Array.from({ length: 8 }, (_, i) => queue.write((tx) => totals.add(tx, `k${i}`, [`k${i}`], [1, round]))));
+  }
+  const rows = () => db.query<{ n: number }, []>("SELECT count(*) AS n FROM counter_backlog").get()!.n;
+  expect(rows()).toBeGreaterThan(10);
+  for (let waited = 0; waited < 2000 && rows() > 0; waited += 10) await Bun.sleep(10);
+  expect(rows()).toBe(0);
   queue.close();
   db.close();
   data.remove();

@@ -12,7 +12,8 @@
 // Exactly once, across crashes: a fold is a generation, the sums of the backlog rows after the last
 // fold up to an id, in key order. `counter_fold` records how many of its keys are in the counters,
 // in the transaction that puts them there, and the transaction that applies the last key moves
-// `folded_through` past the generation's rows, which are then deleted a few per batch (deleting a whole fold's rows at once stalled a commit for 50 ms). On start,
+// `folded_through` past the generation's rows, which are then deleted when the queue is light (see
+// `beforeCommit`). On start,
 // `recoverCounterBacklog` rebuilds an interrupted generation from its rows, which determine it
 // exactly (same keys, so the same order; sums and maxima do not depend on the order of the rows),
 // and finishes it.
@@ -113,6 +114,12 @@ interface FoldState {
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
+/** A batch of at most this many writes leaves room for housekeeping: the queue is not under pressure. */
+const LIGHT_BATCH = 2;
+/** Folded rows deleted per light batch, and per busy batch once too many wait: a few at a time, as deleting a whole fold's rows at once stalled a commit for 50 ms. */
+const LIGHT_DELETE_ROWS = 64;
+const BUSY_DELETE_ROWS = 32;
+
 /**
  * Finishes what a crash interrupted: the generation in `counter_fold`, then every backlog row after it.
  * Run by the one process that serves, before its first write; never beside a running server.
@@ -147,6 +154,8 @@ export class CounterBacklog {
   /** Rows up to `foldedThrough` are in the counters; those up to `deletedThrough` are gone. */
   private foldedThrough = 0;
   private deletedThrough = 0;
+  /** When a batch last came under pressure (more than LIGHT_BATCH writes). */
+  private lastBusyAt = 0;
   /** The state to return to should the batch's COMMIT fail. */
   private beforeBatch: {
     pending: Sums;
@@ -172,11 +181,19 @@ export class CounterBacklog {
    * took a tenth of the redirect's throughput, every 30 s it is lost in the noise (bench/tracking.ts).
    * Readers that need exact counters settle first, so the interval only bounds how stale other
    * readers (another process on the same file) may be.
+   *
+   * `idleMs`, `maxFoldedRows`: folded rows are deleted only in light batches, or after `idleMs` with
+   * none under pressure, unless more than `maxFoldedRows` wait. Deleting them between busy batches,
+   * 32 a batch, read each row's old page back and handed its freed pages to the hot tables: for
+   * seconds after each fold the redirect's throughput fell by a third and its p99 rose 1-3 ms
+   * (bench/tracking.ts). The cap, about a minute of saturating load, bounds the file's growth.
    */
   constructor(
     db: Database,
     private readonly foldAfterMs = 30_000,
     private readonly sliceMs = 1,
+    private readonly idleMs = 50,
+    private readonly maxFoldedRows = 100_000,
   ) {
     this.foldedThrough = this.deletedThrough = recoverCounterBacklog(db);
     this.appendRow = db.prepare("INSERT INTO counter_backlog (sums) VALUES (?)");
@@ -206,18 +223,21 @@ export class CounterBacklog {
     return this.msUntilDue(now) === 0;
   }
 
-  /** Milliseconds until the pending sums are due, or null when nothing waits. */
+  /** Milliseconds until the pending sums are due or folded rows may be deleted, or null when nothing waits. */
   msUntilDue(now = performance.now()): number | null {
     if (this.generation || (this.pending.size > 0 && this.waiters.length > 0)) return 0;
-    if (this.pending.size === 0) return null;
-    return Math.max(0, this.foldAfterMs - (now - this.pendingSince));
+    const untilFold = this.pending.size === 0 ? null : Math.max(0, this.foldAfterMs - (now - this.pendingSince));
+    const untilDelete = this.deletedThrough < this.foldedThrough ? Math.max(0, this.idleMs - (now - this.lastBusyAt)) : null;
+    if (untilFold === null) return untilDelete;
+    return untilDelete === null ? untilFold : Math.min(untilFold, untilDelete);
   }
 
   /**
-   * Inside the batch's transaction, just before COMMIT: append the batch's backlog row, then fold
-   * for at most one slice, or, when `foldAll` (on close), fold everything so the counters are exact at COMMIT.
+   * Inside the batch's transaction, just before COMMIT: append the batch's backlog row, delete folded
+   * rows if the queue has room for it, then fold for at most one slice, or, when `foldAll` (on close),
+   * fold everything so the counters are exact at COMMIT. `writes`: how many writes the batch holds.
    */
-  beforeCommit(db: Database, foldAll: boolean): void {
+  beforeCommit(db: Database, foldAll: boolean, writes: number): void {
     this.beforeBatch = {
       pending: this.pending,
       pendingSince: this.pendingSince,
@@ -232,11 +252,14 @@ export class CounterBacklog {
       const sums: StoredSums = this.staged.map(({ counter, params, values }) => [counter.name, params, values]);
       this.stagedRowId = Number(this.appendRow.run(pack(sums)).lastInsertRowid);
     }
-    if (this.deletedThrough < this.foldedThrough) {
-      this.deletedThrough = Math.min(this.foldedThrough, this.deletedThrough + 32);
+    const now = performance.now();
+    const light = writes <= LIGHT_BATCH;
+    if (!light) this.lastBusyAt = now;
+    const folded = this.foldedThrough - this.deletedThrough;
+    if (folded > 0 && (light || folded > this.maxFoldedRows)) {
+      this.deletedThrough = Math.min(this.foldedThrough, this.deletedThrough + (light ? LIGHT_DELETE_ROWS : BUSY_DELETE_ROWS));
       this.deleteRows.run(this.deletedThrough);
     }
-    const now = performance.now();
     if (!this.generation && this.foldDue(now)) {
       this.generation = { upTo: this.pendingUpTo, entries: this.pending.inKeyOrder(), applied: 0 };
       this.pending = new Sums();

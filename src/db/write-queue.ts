@@ -115,6 +115,9 @@ export interface WriteQueueOptions {
   counterBacklog?: boolean;
   foldAfterMs?: number;
   foldSliceMs?: number;
+  /** When folded backlog rows are deleted under load (src/db/counter-backlog.ts): after this long with no busy batch, or once this many wait. */
+  backlogIdleMs?: number;
+  backlogMaxFoldedRows?: number;
 }
 
 interface PendingWrite {
@@ -147,7 +150,7 @@ export class WriteQueue {
     this.savepoint = db.prepare("SAVEPOINT queued_write");
     this.release = db.prepare("RELEASE queued_write");
     // Only the serving process keeps a backlog: one-shot commands write their counters at once.
-    this.backlog = options.counterBacklog ? new CounterBacklog(db, options.foldAfterMs, options.foldSliceMs) : null;
+    this.backlog = options.counterBacklog ? new CounterBacklog(db, options.foldAfterMs, options.foldSliceMs, options.backlogIdleMs, options.backlogMaxFoldedRows) : null;
   }
 
   /** On the first queued write, so one-shot commands that never use the queue start no thread. */
@@ -222,7 +225,7 @@ export class WriteQueue {
         }
       }
       for (const each of running.work.values()) each.apply(this.db);
-      backlog?.beforeCommit(this.db, foldAll);
+      backlog?.beforeCommit(this.db, foldAll, batch.length);
       this.commit.run();
     } catch (error) {
       runningBatches.delete(this.db);

@@ -77,6 +77,23 @@ test("folded backlog rows are deleted when the queue is light, not between busy 
   data.remove();
 });
 
+test("deleting folded rows does not start a fold before the pending sums are due", async () => {
+  const { data, db, queue, read } = setup({ foldAfterMs: 60_000, foldSliceMs: 1, backlogIdleMs: 0 });
+  // 200 busy batches, then one fold: more folded rows than two light batches delete.
+  for (let round = 0; round < 200; round++) {
+    await Promise.all(Array.from({ length: 8 }, (_, i) => queue.write((tx) => totals.add(tx, `k${i}`, [`k${i}`], [1, round]))));
+  }
+  await queue.settle();
+  const settled = read(db);
+  await queue.write((tx) => totals.add(tx, "k0", ["k0"], [1, 200]));
+  await queue.write((tx) => totals.add(tx, "k0", ["k0"], [1, 201]));
+  await queue.write((tx) => totals.add(tx, "k0", ["k0"], [1, 202]));
+  expect(read(db)).toEqual(settled);
+  queue.close();
+  db.close();
+  data.remove();
+});
+
 test("once writes stop, folded backlog rows are deleted without any further write", async () => {
   const { data, db, queue } = setup({ foldAfterMs: 0, foldSliceMs: 1, backlogIdleMs: 20 });
   for (let round = 0; round < 20; round++) {

@@ -218,18 +218,22 @@ export class CounterBacklog {
     return this.generation !== null || this.pending.size > 0;
   }
 
-  /** True when a batch should run even with no writes queued: a fold is under way or due. */
-  foldDue(now = performance.now()): boolean {
+  /** True when a batch should run even with no writes queued: a fold is under way or due, or folded rows may be deleted. */
+  workDue(now = performance.now()): boolean {
     return this.msUntilDue(now) === 0;
   }
 
   /** Milliseconds until the pending sums are due or folded rows may be deleted, or null when nothing waits. */
   msUntilDue(now = performance.now()): number | null {
-    if (this.generation || (this.pending.size > 0 && this.waiters.length > 0)) return 0;
-    const untilFold = this.pending.size === 0 ? null : Math.max(0, this.foldAfterMs - (now - this.pendingSince));
+    const untilFold = this.msUntilFold(now);
     const untilDelete = this.deletedThrough < this.foldedThrough ? Math.max(0, this.idleMs - (now - this.lastBusyAt)) : null;
     if (untilFold === null) return untilDelete;
     return untilDelete === null ? untilFold : Math.min(untilFold, untilDelete);
+  }
+
+  private msUntilFold(now: number): number | null {
+    if (this.generation || (this.pending.size > 0 && this.waiters.length > 0)) return 0;
+    return this.pending.size === 0 ? null : Math.max(0, this.foldAfterMs - (now - this.pendingSince));
   }
 
   /**
@@ -260,7 +264,7 @@ export class CounterBacklog {
       this.deletedThrough = Math.min(this.foldedThrough, this.deletedThrough + (light ? LIGHT_DELETE_ROWS : BUSY_DELETE_ROWS));
       this.deleteRows.run(this.deletedThrough);
     }
-    if (!this.generation && this.foldDue(now)) {
+    if (!this.generation && this.msUntilFold(now) === 0) {
       this.generation = { upTo: this.pendingUpTo, entries: this.pending.inKeyOrder(), applied: 0 };
       this.pending = new Sums();
     }

@@ -203,7 +203,7 @@ export class WriteQueue {
   /** `foldAll`: fold the whole counter backlog in this batch (on close). */
   private commitBatch(batch: PendingWrite[], foldAll = false): void {
     const backlog = this.backlog;
-    if (batch.length === 0 && !foldAll && !backlog?.foldDue()) return;
+    if (batch.length === 0 && !foldAll && !backlog?.workDue()) return;
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
       this.begin.run();

@@ -159,7 +159,15 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const row = (name: string, goal: string, key: "redirect" | "skewed" | "collect") => {
+interface Goal {
+  perSecond: number;
+  p99Ms?: number;
+}
+const goalText = (goal: Goal) => `>= ${goal.perSecond}/s${goal.p99Ms ? `, p99 < ${goal.p99Ms} ms` : ""}`;
+/** Goals the bare baseline itself misses on this machine: no server doing more than it can show them here. */
+const beyondThisMachine: string[] = [];
+
+const row = (name: string, goal: Goal, key: "redirect" | "skewed" | "collect") => {
   const r = results[key]!;
   if (r.bantico.length === 0) return;
   const ours = median(r.bantico.map((x) => x.perSecond));
@@ -170,14 +178,17 @@ const row = (name: string, goal: string, key: "redirect" | "skewed" | "collect")
   const baseCpu = median(r.baseline.map((x) => x.cpuMicrosPerRequest));
   console.log(
     `${name.padEnd(36)} ${ours.toFixed(0).padStart(8)}/s  p99 ${p99.toFixed(2).padStart(6)} ms  ${cpu.toFixed(0).padStart(4)} µs CPU/req` +
-      `   | bare Bun.serve ${base.toFixed(0).padStart(8)}/s  p99 ${baseP99.toFixed(2).padStart(6)} ms  ${baseCpu.toFixed(0).padStart(4)} µs CPU/req   | goal ${goal}`,
+      `   | bare Bun.serve ${base.toFixed(0).padStart(8)}/s  p99 ${baseP99.toFixed(2).padStart(6)} ms  ${baseCpu.toFixed(0).padStart(4)} µs CPU/req   | goal ${goalText(goal)}`,
   );
+  if (goal.p99Ms && baseP99 >= goal.p99Ms) beyondThisMachine.push(`${name}: the bare baseline's own p99 is ${baseP99.toFixed(2)} ms (goal < ${goal.p99Ms} ms)`);
 };
+const REDIRECT_GOAL: Goal = { perSecond: 20_000, p99Ms: 5 };
 const asset = trackerAsset();
 console.log(`\nmedians of ${RUNS} runs, wrk -t2 -c32 -d${SECONDS}s on loopback`);
-row("redirect /l/{slug} (10k links)", ">= 20000/s, p99 < 5 ms", "redirect");
-row("redirect, skewed like real traffic", ">= 20000/s, p99 < 5 ms", "skewed");
-row("collect (each on disk)", ">= 10000/s", "collect");
+row("redirect /l/{slug} (10k links)", REDIRECT_GOAL, "redirect");
+row("redirect, skewed like real traffic", REDIRECT_GOAL, "skewed");
+row("collect (each on disk)", { perSecond: 10_000 }, "collect");
 console.log(`${"tracker core size".padEnd(36)} ${asset.gzip.length} B gzip, ${asset.brotli.length} B brotli, ${asset.body.length} B minified | goal <= 1500 B gzip`);
+for (const line of beyondThisMachine) console.log(`machine check: ${line}, so this machine cannot show that goal`);
 console.log(`every answered click and event found in the database: ${verified ? "yes" : "NO"}`);
 if (!verified) process.exitCode = 1;

@@ -179,7 +179,7 @@ describe("privacy", () => {
     const stored = db.query<{ customer_email: string | null; amount: number }, [string]>("SELECT customer_email, amount FROM payments WHERE project_id = ?").get(server.project.id);
     expect(stored).toEqual({ customer_email: null, amount: 4900 });
     const raw = db.query<{ payload: string }, [string]>("SELECT payload FROM provider_events WHERE project_id = ?").get(server.project.id)!.payload;
-    expect(raw).toBe(JSON.stringify({ customer_details: { email: "[erased]", name: "Ada" } }));
+    expect(raw).toBe(JSON.stringify({ customer_details: { email: "[erased]", name: "[erased]" } }));
     const count = (sql: string, projectId: string) => (db.query(sql).get(projectId) as { n: number }).n;
     expect(count("SELECT count(*) AS n FROM profiles WHERE project_id = ?", server.project.id)).toBe(0);
     expect(count("SELECT count(*) AS n FROM profile_visitors WHERE project_id = ?", server.project.id)).toBe(0);

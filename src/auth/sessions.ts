@@ -15,6 +15,8 @@ export interface DashboardSession {
   tokenHash: string;
   csrfToken: string;
   expiresAt: number;
+  /** Extended by this request: the browser's cookie must be sent again with the new lifetime. */
+  renewed: boolean;
   user: User;
 }
 
@@ -51,15 +53,14 @@ export function findSession(db: Database, token: string | undefined | null, now:
     )
     .get(sha256Hex(token), now);
   if (!row) return null;
-  let expiresAt = row.expires_at;
-  if (expiresAt - now < RENEW_WHEN_LEFT_MS) {
-    expiresAt = now + SESSION_TTL_MS;
-    db.query("UPDATE dashboard_sessions SET expires_at = ?, last_seen_at = ? WHERE token_hash = ?").run(expiresAt, now, row.token_hash);
-  }
+  const renewed = row.expires_at - now < RENEW_WHEN_LEFT_MS;
+  const expiresAt = renewed ? now + SESSION_TTL_MS : row.expires_at;
+  if (renewed) db.query("UPDATE dashboard_sessions SET expires_at = ?, last_seen_at = ? WHERE token_hash = ?").run(expiresAt, now, row.token_hash);
   return {
     tokenHash: row.token_hash,
     csrfToken: row.csrf_token,
     expiresAt,
+    renewed,
     user: { id: row.user_id, email: row.email, role: row.role, createdAt: row.user_created_at },
   };
 }

@@ -13,10 +13,10 @@ import {
   validateCredentials,
   verifyPassword,
 } from "../auth/users.ts";
-import { countUserSessions, createSession, csrfMatches, deleteSession, deleteUserSessions, findSession, SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
+import { countUserSessions, createSession, csrfMatches, deleteSession, deleteUserSessions, findSession, SESSION_COOKIE } from "../auth/sessions.ts";
 import { FailureLimiter } from "../auth/rate-limit.ts";
 import { randomString } from "../core/ids.ts";
-import { clearCookie, isSecureRequest, LAST_PROJECT_COOKIE, readCookie, setCookie } from "./cookies.ts";
+import { clearCookie, isSecureRequest, LAST_PROJECT_COOKIE, readCookie, sessionCookie, setCookie } from "./cookies.ts";
 import { CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext, type SignedInRequest } from "./routing.ts";
 import { bareLayout } from "../../views/layout.ts";
 import { accountPage, loginPage, newProjectPage, setupPage } from "../../views/auth.ts";
@@ -53,8 +53,6 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
   const perAccount = new FailureLimiter(LOGIN_LIMIT_PER_ACCOUNT);
   const perIp = new FailureLimiter(LOGIN_LIMIT_PER_IP);
   const secure = (request: Request) => isSecureRequest(request, ctx.config);
-  const sessionCookie = (request: Request, token: string) =>
-    setCookie(SESSION_COOKIE, token, { maxAgeSeconds: SESSION_TTL_MS / 1000, secure: secure(request) });
   const preSessionCookie = (request: Request, token: string | null) =>
     token ? setCookie(PRE_SESSION_COOKIE, token, { maxAgeSeconds: 86_400, secure: secure(request) }) : null;
   const currentSession = (request: Request) => findSession(ctx.db, readCookie(request, SESSION_COOKIE), ctx.now());
@@ -171,7 +169,7 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         })();
         if (!created) return see("/login");
         const { token } = createSession(ctx.db, created.user.id, ctx.now());
-        return see(`/dashboard/${created.project.id}/install`, [sessionCookie(request, token)]);
+        return see(`/dashboard/${created.project.id}/install`, [sessionCookie(token, secure(request))]);
       },
       { parse: "none" },
     )
@@ -211,7 +209,7 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         }
         perAccount.reset(accountKey);
         const { token } = createSession(ctx.db, user.id, now);
-        return see(next ?? "/dashboard", [sessionCookie(request, token)]);
+        return see(next ?? "/dashboard", [sessionCookie(token, secure(request))]);
       },
       { parse: "none" },
     )

@@ -1,5 +1,6 @@
 // Reading and writing the dashboard's cookies (session, pre-sign-in CSRF), Secure behind https.
 import type { Config } from "../config.ts";
+import { SESSION_COOKIE, SESSION_TTL_MS } from "../auth/sessions.ts";
 
 /** The project /dashboard opens: the one looked at last. */
 export const LAST_PROJECT_COOKIE = "bantico_project";
@@ -29,6 +30,11 @@ export function setCookie(name: string, value: string, options: { maxAgeSeconds:
   const parts = [`${name}=${encodeURIComponent(value)}`, "Path=/", "HttpOnly", "SameSite=Lax", `Max-Age=${options.maxAgeSeconds}`];
   if (options.secure) parts.push("Secure");
   return parts.join("; ");
+}
+
+/** The session cookie, for the session's whole lifetime: set at sign-in and again whenever the session is extended. */
+export function sessionCookie(token: string, secure: boolean): string {
+  return setCookie(SESSION_COOKIE, token, { maxAgeSeconds: SESSION_TTL_MS / 1000, secure });
 }
 
 export function clearCookie(name: string, secure: boolean): string {

@@ -10,7 +10,7 @@ import { html, htmlResponse, Html } from "./html.ts";
 import { parseRange, rangeQuery, type DateRange } from "./range.ts";
 import { SECTIONS, sectionOf, type SectionId } from "./sections.ts";
 import { bareLayout, layout, type Flash } from "../../views/layout.ts";
-import { isSecureRequest, LAST_PROJECT_COOKIE, readCookie, setCookie } from "./cookies.ts";
+import { isSecureRequest, LAST_PROJECT_COOKIE, readCookie, sessionCookie, setCookie } from "./cookies.ts";
 
 export const CSRF_FIELD = "_csrf";
 export const CSRF_HEADER = "x-csrf-token";
@@ -137,8 +137,14 @@ export class DashboardRouter {
     const url = new URL(request.url);
     const isHtmx = request.headers.get("hx-request") === "true";
     let req: SignedInRequest | null = null;
+    let session: DashboardSession | null = null;
+    // An extended session's cookie goes out again, or the browser would drop it 30 days after sign-in however active it is.
+    const renewing = (response: Response) => {
+      if (session?.renewed) response.headers.append("set-cookie", sessionCookie(readCookie(request, SESSION_COOKIE)!, isSecureRequest(request, ctx.config)));
+      return response;
+    };
     try {
-      const session = findSession(ctx.db, readCookie(request, SESSION_COOKIE), ctx.now());
+      session = findSession(ctx.db, readCookie(request, SESSION_COOKIE), ctx.now());
       if (!session) return toLogin(request, url, isHtmx, method === "GET" ? null : "expired");
       const form = method === "GET" ? new FormData() : await readForm(request);
       if (method !== "GET") {
@@ -178,11 +184,11 @@ export class DashboardRouter {
       const result = await handler(req);
       const response = result instanceof Html ? pageResponse(result) : withSecurityHeaders(result);
       if ("project" in req && method === "GET" && !isHtmx) rememberProject(request, response, (req as DashboardRequest).project.id, ctx);
-      return response;
+      return renewing(response);
     } catch (error) {
-      if (error instanceof DashboardError) return errorPage(req, error.status, error.message);
+      if (error instanceof DashboardError) return renewing(errorPage(req, error.status, error.message));
       console.error("dashboard error:", error);
-      return errorPage(req, 500, "Something went wrong on our side. The error was logged.");
+      return renewing(errorPage(req, 500, "Something went wrong on our side. The error was logged."));
     }
   }
 }

@@ -174,6 +174,29 @@ describe("signed-in access", () => {
     expect(login).toContain(`name="next" value="${settings.replace("&", "&amp;")}"`);
   });
 
+  test("a session in use is extended, and its cookie is sent again with the new lifetime", async () => {
+    const user = await userWithRole(server, "viewer");
+    const db = server.instance.ctx.db;
+    const sessionOf = (email: string) =>
+      db.query<{ expires_at: number }, [string]>("SELECT expires_at FROM dashboard_sessions WHERE user_id = (SELECT id FROM users WHERE email = ?)").get(email)!;
+    const sessionCookies = (response: Response) => response.headers.getSetCookie().filter((cookie) => cookie.startsWith("bantico_session="));
+
+    const fresh = await user.get(`/dashboard/${server.project.id}`);
+    expect(fresh.status).toBe(200);
+    expect(sessionCookies(fresh)).toEqual([]);
+
+    const now = server.instance.ctx.now();
+    db.query("UPDATE dashboard_sessions SET expires_at = ? WHERE user_id = (SELECT id FROM users WHERE email = ?)").run(now + 3 * 86_400_000, user.email);
+    const used = await user.get(`/dashboard/${server.project.id}`);
+    expect(used.status).toBe(200);
+    expect(sessionOf(user.email).expires_at).toBeGreaterThan(now + 29 * 86_400_000);
+    const [renewed] = sessionCookies(used);
+    expect(renewed).toBe(`${user.cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000`);
+
+    const again = await user.get(`/dashboard/${server.project.id}`);
+    expect(sessionCookies(again)).toEqual([]);
+  });
+
   test("the CSRF token also counts when sent as the htmx header", async () => {
     const response = await owner.post("/projects/new", { name: "Via header" }, { csrf: null, headers: { "x-csrf-token": owner.csrfToken } });
     expect(response.status).toBe(303);

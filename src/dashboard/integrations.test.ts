@@ -75,8 +75,14 @@ test("an unknown provider answers 404", async () => {
   expect((await admin.post(`${base}/paypal`, { credential: "x" })).status).toBe(404);
 });
 
-test("disconnecting removes the connection", async () => {
+test("disconnecting removes the connection, and says what became of the webhook endpoint Bantico created", async () => {
+  // An endpoint that connect created and someone already deleted in Stripe: Stripe answers 404.
+  server.instance.ctx.db.query("UPDATE integrations SET webhook_endpoint_id = 'we_gone' WHERE project_id = ? AND provider = 'stripe'").run(server.project.id);
   const response = await admin.post(`${base}/stripe/disconnect`);
   expect(response.status).toBe(303);
   expect(stripeRow()).toBeNull();
+  expect(fake.requests.at(-1)).toMatchObject({ method: "DELETE", path: "/v1/webhook_endpoints/we_gone" });
+  const location = response.headers.get("location")!;
+  expect(location).toContain("saved=disconnected_endpoint_deleted");
+  expect(await (await admin.get(location)).text()).toContain("Integration disconnected, and the webhook endpoint Bantico had created was deleted.");
 });

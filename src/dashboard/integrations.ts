@@ -54,8 +54,9 @@ export function integrationPages(renderSettings: (req: DashboardRequest, errors:
       })
       .post("/settings/integrations/:provider/disconnect", async (req) => {
         const provider = providerOf(req);
-        await disconnectIntegration(req.ctx, req.project.id, provider);
-        return redirectTo(req, `/dashboard/${req.project.id}/settings?saved=disconnected#integration-${provider}`);
+        const { endpoint } = await disconnectIntegration(req.ctx, req.project.id, provider);
+        const saved = !endpoint ? "disconnected" : endpoint.deleted ? "disconnected_endpoint_deleted" : "disconnected_endpoint_left";
+        return redirectTo(req, `/dashboard/${req.project.id}/settings?saved=${saved}#integration-${provider}`);
       })
       .get("/settings/integrations/:provider/status", (req) => {
         const provider = providerOf(req);

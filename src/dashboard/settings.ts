@@ -32,6 +32,8 @@ const FLASHES: Record<string, string> = {
   removed: "Teammate removed.",
   connected: "Integration saved.",
   disconnected: "Integration disconnected.",
+  disconnected_endpoint_deleted: "Integration disconnected, and the webhook endpoint Bantico had created was deleted.",
+  disconnected_endpoint_left: "Integration disconnected, but the webhook endpoint Bantico had created could not be deleted: delete it in the provider's dashboard.",
 };
 
 export function settingsPages(integrations: IntegrationsSource) {

@@ -7,7 +7,7 @@ import { seal, unseal } from "../core/secret.ts";
 import { ApiError, badRequest } from "../http/errors.ts";
 import { verifyPolarToken } from "./polar/client.ts";
 import { verifyStripeKey } from "./stripe/client.ts";
-import { createWebhookEndpoint } from "./webhook-endpoints.ts";
+import { createWebhookEndpoint, deleteWebhookEndpoint, type EndpointDeletion } from "./webhook-endpoints.ts";
 
 export type IntegrationProvider = "stripe" | "polar";
 
@@ -35,6 +35,7 @@ interface IntegrationRow {
   credential_sealed: string | null;
   credential_hint: string | null;
   webhook_secret_sealed: string | null;
+  webhook_endpoint_id: string | null;
   status: IntegrationStatus["status"];
   status_message: string;
   connected_at: number;
@@ -119,6 +120,7 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
   }
   let message = "";
   let secret = webhookSecret;
+  let endpointId: string | null = null;
   if (credential) {
     const verdict = provider === "stripe" ? await verifyStripeKey(ctx, credential) : await verifyPolarToken(ctx, credential);
     if (!verdict.ok) throw new ApiError(verdict.status, verdict.code, verdict.message);
@@ -126,6 +128,7 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
     if (!secret && !getRow(ctx.db, projectId, provider)?.webhook_secret_sealed && ctx.config.baseUrl) {
       const endpoint = await createWebhookEndpoint(ctx, provider, credential, `${ctx.config.baseUrl}/webhooks/${provider}/${projectId}`);
       secret = endpoint.secret ?? undefined;
+      endpointId = endpoint.id;
       message = `${message}; ${endpoint.message}`;
     }
   }
@@ -144,11 +147,11 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
     const startBackfill = credential !== undefined && existing?.credential_sealed == null;
     prepared(
       db,
-      `INSERT INTO integrations (project_id, provider, credential_sealed, credential_hint, webhook_secret_sealed, status, status_message, connected_at, updated_at,
-         cursor, backfill_state, backfill_from, backfill_processed, backfill_progress)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, 0)
+      `INSERT INTO integrations (project_id, provider, credential_sealed, credential_hint, webhook_secret_sealed, webhook_endpoint_id, status, status_message,
+         connected_at, updated_at, cursor, backfill_state, backfill_from, backfill_processed, backfill_progress)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, 0)
        ON CONFLICT DO UPDATE SET credential_sealed = excluded.credential_sealed, credential_hint = excluded.credential_hint,
-         webhook_secret_sealed = excluded.webhook_secret_sealed, status = excluded.status, status_message = excluded.status_message,
+         webhook_secret_sealed = excluded.webhook_secret_sealed, webhook_endpoint_id = coalesce(excluded.webhook_endpoint_id, webhook_endpoint_id), status = excluded.status, status_message = excluded.status_message,
          updated_at = excluded.updated_at, last_error = NULL, last_error_at = NULL,
          cursor = CASE WHEN ? THEN NULL ELSE cursor END,
          backfill_state = CASE WHEN ? THEN 'running' ELSE backfill_state END,
@@ -162,6 +165,7 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
       credentialSealed,
       credential ? hint(credential) : (existing?.credential_hint ?? null),
       secretSealed,
+      endpointId,
       status,
       statusMessage,
       now,
@@ -174,8 +178,18 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
   return integrationStatus(ctx.db, projectId, provider);
 }
 
-export async function disconnectIntegration(ctx: AppContext, projectId: string, provider: IntegrationProvider): Promise<boolean> {
-  return ctx.writes.write((db) => prepared(db, "DELETE FROM integrations WHERE project_id = ? AND provider = ?").run(projectId, provider).changes > 0);
+/**
+ * Forgets the connection, and deletes the webhook endpoint connect created at the provider, which
+ * would otherwise go on delivering to a URL that refuses it. Says what happened to that endpoint, if there was one.
+ */
+export async function disconnectIntegration(ctx: AppContext, projectId: string, provider: IntegrationProvider): Promise<{ endpoint: EndpointDeletion | null }> {
+  const row = getRow(ctx.db, projectId, provider);
+  const endpoint =
+    row?.webhook_endpoint_id && row.credential_sealed
+      ? await deleteWebhookEndpoint(ctx, provider, unseal(ctx.secret, row.credential_sealed), row.webhook_endpoint_id)
+      : null;
+  await ctx.writes.write((db) => prepared(db, "DELETE FROM integrations WHERE project_id = ? AND provider = ?").run(projectId, provider));
+  return { endpoint };
 }
 
 /** The decrypted secrets, for the webhook and pull code only; never sent anywhere else. */

@@ -110,6 +110,9 @@ function stripeFake(events: ReturnType<typeof stripeEvent>[], options: { failOnc
       }
       return Response.json({ id: "we_test_1", object: "webhook_endpoint", secret: CREATED_SECRET, status: "enabled" });
     }
+    if (url.pathname === "/v1/webhook_endpoints/we_test_1" && request.method === "DELETE") {
+      return Response.json({ id: "we_test_1", object: "webhook_endpoint", deleted: true });
+    }
     if (url.pathname !== "/v1/events") return Response.json({ error: { message: "not faked" } }, { status: 404 });
     const gt = Number(url.searchParams.get("created[gt]") ?? 0);
     const limit = Number(url.searchParams.get("limit") ?? 10);
@@ -201,6 +204,12 @@ describe("Stripe connection and pull", () => {
     expect(created.method).toBe("POST");
     const delivered = await sendStripe(instance.server.url, instance.project.id, stripeEvent("checkout.session.completed", checkoutSession()), CREATED_SECRET);
     expect(delivered.status).toBe(200);
+    // Disconnecting deletes the endpoint it created, with the key it was created with.
+    const disconnected = await (await instance.api("/api/v1/integrations/stripe", { method: "DELETE" })).json();
+    expect(disconnected).toMatchObject({ connected: false, message: "webhook endpoint we_test_1 deleted" });
+    const deleted = allowed.requests.find((r) => r.method === "DELETE")!;
+    expect(deleted.path).toBe("/v1/webhook_endpoints/we_test_1");
+    expect(deleted.authorization).toBe(`Bearer ${STRIPE_KEY}`);
 
     const readOnly = stripeFake([]);
     const other = start(readOnly.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
@@ -208,6 +217,9 @@ describe("Stripe connection and pull", () => {
     const pullOnly = await (await other.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).json();
     expect(pullOnly).toMatchObject({ status: "connected", hasWebhookSecret: false });
     expect(pullOnly.message).toContain("Webhook Endpoints: Write");
+    const pullOnlyGone = await (await other.api("/api/v1/integrations/stripe", { method: "DELETE" })).json();
+    expect(pullOnlyGone).toMatchObject({ connected: false, message: "" });
+    expect(readOnly.requests.some((r) => r.method === "DELETE")).toBe(false);
   });
 
   test("a restart in the middle of a backfill resumes where it stopped", async () => {
@@ -239,12 +251,25 @@ describe("Stripe connection and pull", () => {
   });
 });
 
-function polarFake(orders: ReturnType<typeof polarOrder>[], options: { failPageOnce?: number } = {}) {
+const POLAR_ENDPOINT_SECRET = "polar_whs_created_by_connect";
+
+function polarFake(orders: ReturnType<typeof polarOrder>[], options: { failPageOnce?: number; mayDeleteEndpoints?: boolean } = {}) {
   let failed = false;
   return fakeProviderApi((request, url) => {
     const auth = request.headers.get("authorization") ?? "";
     if (auth.includes("noscope")) return Response.json({ error: "insufficient_scope", detail: "The access token does not have the required scope." }, { status: 403 });
     if (!auth.includes(POLAR_TOKEN)) return Response.json({ error: "invalid_token", detail: "Unauthorized" }, { status: 401 });
+    if (url.pathname === "/v1/webhooks/endpoints" && request.method === "POST") {
+      const now = new Date().toISOString();
+      return Response.json(
+        { id: "we_polar_1", created_at: now, modified_at: null, url: "https://bantico.example.com/webhooks/polar/x", name: null, api_version: "2026-10", format: "raw", secret: POLAR_ENDPOINT_SECRET, organization_id: "org_1", events: ["order.paid"], enabled: true },
+        { status: 201 },
+      );
+    }
+    if (url.pathname === "/v1/webhooks/endpoints/we_polar_1" && request.method === "DELETE") {
+      if (!options.mayDeleteEndpoints) return Response.json({ error: "insufficient_scope", detail: "The access token does not have the required scope." }, { status: 403 });
+      return new Response(null, { status: 204 });
+    }
     const page = Number(url.searchParams.get("page") ?? 1);
     const limit = Number(url.searchParams.get("limit") ?? 10);
     if (page === options.failPageOnce && !failed) {
@@ -277,6 +302,28 @@ describe("Polar connection and pull", () => {
     expect(empty.status).toBe(400);
     const status = await (await instance.api("/api/v1/integrations")).json();
     expect(status[1]).toMatchObject({ provider: "polar", connected: false });
+  });
+
+  test("with a public URL, connect creates the webhook endpoint, and a disconnect deletes it or says it could not", async () => {
+    for (const mayDeleteEndpoints of [true, false]) {
+      const fake = polarFake([], { mayDeleteEndpoints });
+      const instance = start(fake.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
+      cleanups.push(fake.stop, () => instance.server.stop());
+      const connected = await (await instance.api("/api/v1/integrations/polar", { method: "PUT", json: { accessToken: POLAR_TOKEN } })).json();
+      expect(connected).toMatchObject({ status: "connected", hasWebhookSecret: true });
+      expect(connected.message).toContain("webhook endpoint we_polar_1 created");
+      const delivered = await sendPolar(instance.server.url, instance.project.id, { type: "order.paid", timestamp: new Date().toISOString(), data: polarOrder() }, POLAR_ENDPOINT_SECRET);
+      expect(delivered.status).toBe(200);
+
+      const disconnected = await (await instance.api("/api/v1/integrations/polar", { method: "DELETE" })).json();
+      expect(disconnected.connected).toBe(false);
+      expect(disconnected.message).toBe(
+        mayDeleteEndpoints
+          ? "webhook endpoint we_polar_1 deleted"
+          : "webhook endpoint we_polar_1 could not be deleted (the key may not delete webhook endpoints); delete it in Polar's dashboard",
+      );
+      expect(fake.requests.filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual(["/v1/webhooks/endpoints/we_polar_1"]);
+    }
   });
 
   test("orders are backfilled page by page, refunds included, webhook and pull counted once, and a restart resumes", async () => {

@@ -124,6 +124,12 @@ export function paymentApi(ctx: AppContext) {
     if (credential) void paymentScheduler(ctx)?.runNow(projectId, provider);
     return status;
   };
+  // The status says what became of the webhook endpoint connect had created, if any.
+  const disconnect = async (projectId: string, provider: IntegrationProvider) => {
+    const { endpoint } = await disconnectIntegration(ctx, projectId, provider);
+    const status = integrationStatus(ctx.db, projectId, provider);
+    return endpoint ? { ...status, message: endpoint.message } : status;
+  };
   return new Elysia({ prefix: "/api/v1" })
     .resolve(resolveApiProject(ctx))
     .get(
@@ -161,12 +167,6 @@ export function paymentApi(ctx: AppContext) {
     .get("/integrations", ({ project }) => listIntegrations(ctx.db, project.id))
     .put("/integrations/stripe", ({ project, body }) => connect(project.id, "stripe", body.apiKey, body.webhookSecret), { body: stripeBody })
     .put("/integrations/polar", ({ project, body }) => connect(project.id, "polar", body.accessToken, body.webhookSecret), { body: polarBody })
-    .delete("/integrations/stripe", async ({ project }) => {
-      await disconnectIntegration(ctx, project.id, "stripe");
-      return integrationStatus(ctx.db, project.id, "stripe");
-    })
-    .delete("/integrations/polar", async ({ project }) => {
-      await disconnectIntegration(ctx, project.id, "polar");
-      return integrationStatus(ctx.db, project.id, "polar");
-    });
+    .delete("/integrations/stripe", ({ project }) => disconnect(project.id, "stripe"))
+    .delete("/integrations/polar", ({ project }) => disconnect(project.id, "polar"));
 }

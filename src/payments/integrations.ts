@@ -192,14 +192,11 @@ export async function disconnectIntegration(ctx: AppContext, projectId: string, 
   return { endpoint };
 }
 
-/** The decrypted secrets, for the webhook and pull code only; never sent anywhere else. */
-export function integrationSecrets(ctx: AppContext, projectId: string, provider: IntegrationProvider): { credential: string | null; webhookSecret: string | null } | null {
+/** One decrypted secret, for the webhook and pull code only; never sent anywhere else. Each unseals only what it uses. */
+export function integrationSecret(ctx: AppContext, projectId: string, provider: IntegrationProvider, which: "credential" | "webhookSecret"): string | null {
   const row = getRow(ctx.db, projectId, provider);
-  if (!row) return null;
-  return {
-    credential: row.credential_sealed ? unseal(ctx.secret, row.credential_sealed) : null,
-    webhookSecret: row.webhook_secret_sealed ? unseal(ctx.secret, row.webhook_secret_sealed) : null,
-  };
+  const sealed = which === "credential" ? row?.credential_sealed : row?.webhook_secret_sealed;
+  return sealed ? unseal(ctx.secret, sealed) : null;
 }
 
 export interface PullState<Cursor> {

@@ -8,7 +8,7 @@ import type { AppContext } from "../context.ts";
 import { errorResponse } from "../http/errors.ts";
 import { getProject } from "../projects/service.ts";
 import { applyProviderEvent } from "./ledger.ts";
-import { integrationSecrets, recordEventReceived, type IntegrationProvider } from "./integrations.ts";
+import { integrationSecret, recordEventReceived, type IntegrationProvider } from "./integrations.ts";
 import { StripePayloadError, stripeEventToOps } from "./stripe/adapter.ts";
 import { PolarPayloadError, polarEventToOps } from "./polar/adapter.ts";
 import type { AdapterResult, ProviderEvent } from "./types.ts";
@@ -20,7 +20,7 @@ const noStore = { "cache-control": "no-store" };
 
 function webhookSecretFor(ctx: AppContext, projectId: string, provider: IntegrationProvider): string | Response {
   if (!getProject(ctx.db, projectId)) return errorResponse(404, "unknown_project", `there is no project ${projectId}`);
-  const secret = integrationSecrets(ctx, projectId, provider)?.webhookSecret;
+  const secret = integrationSecret(ctx, projectId, provider, "webhookSecret");
   if (!secret) {
     return errorResponse(404, "webhook_not_configured", `project ${projectId} has no ${provider === "stripe" ? "Stripe" : "Polar"} webhook secret; connect it first`);
   }

@@ -3,7 +3,7 @@
 import type { Database } from "bun:sqlite";
 import type { AppContext } from "../../context.ts";
 import { applyProviderEvent } from "../ledger.ts";
-import { integrationSecrets, pullState, savePullProgress } from "../integrations.ts";
+import { integrationSecret, pullState, savePullProgress } from "../integrations.ts";
 import type { PullOutcome } from "../pull.ts";
 import { polarClient } from "./client.ts";
 import { polarOrderToOps, type PolarOrderLike } from "./adapter.ts";
@@ -32,7 +32,7 @@ function recordOrders(ctx: AppContext, projectId: string, orders: PolarOrderLike
 
 export async function pullPolar(ctx: AppContext, projectId: string, shouldStop: () => boolean): Promise<PullOutcome> {
   const state = pullState<PolarCursor>(ctx.db, projectId, "polar");
-  const accessToken = integrationSecrets(ctx, projectId, "polar")?.credential;
+  const accessToken = integrationSecret(ctx, projectId, "polar", "credential");
   if (!state || !accessToken) return { processed: 0, complete: true };
   const polar = polarClient(ctx, accessToken);
   const backfillFrom = new Date(state.backfillFrom ?? ctx.now() - 30 * 86_400_000).toISOString();

@@ -2,7 +2,7 @@
 // page's payments in one transaction, so a restart continues with the next page.
 import type { AppContext } from "../../context.ts";
 import { applyProviderEvent } from "../ledger.ts";
-import { integrationSecrets, pullState, savePullProgress } from "../integrations.ts";
+import { integrationSecret, pullState, savePullProgress } from "../integrations.ts";
 import type { PullOutcome } from "../pull.ts";
 import { stripeClient } from "./client.ts";
 import { STRIPE_EVENT_TYPES, stripeEventToOps, type StripeEventLike } from "./adapter.ts";
@@ -18,7 +18,7 @@ const OVERLAP_SECONDS = 60;
 
 export async function pullStripe(ctx: AppContext, projectId: string, shouldStop: () => boolean): Promise<PullOutcome> {
   const state = pullState<StripeCursor>(ctx.db, projectId, "stripe");
-  const apiKey = integrationSecrets(ctx, projectId, "stripe")?.credential;
+  const apiKey = integrationSecret(ctx, projectId, "stripe", "credential");
   if (!state || !apiKey) return { processed: 0, complete: true };
   const stripe = stripeClient(ctx, apiKey);
   const nowSeconds = Math.floor(ctx.now() / 1000);

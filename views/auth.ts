@@ -1,8 +1,6 @@
 // Pages around signing in: first-start setup, login, the account page, a new project.
 import { html, type Html } from "../src/dashboard/html.ts";
-import { field, type FieldErrors } from "./components.ts";
-
-const csrf = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
+import { csrfInput as csrf, field, type FieldErrors } from "./components.ts";
 
 export function setupPage(data: { csrfToken: string; values: Record<string, string>; errors: FieldErrors; formError?: string | null }): Html {
   return html`<h1>Set up Bantico</h1>

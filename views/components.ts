@@ -1,6 +1,9 @@
 // Small building blocks shared by the dashboard's views: form fields with their error, copy buttons.
 import { html, type Html, type HtmlValue } from "../src/dashboard/html.ts";
 
+/** The hidden CSRF field every form posts back (the router checks it on each non-GET). */
+export const csrfInput = (token: string): Html => html`<input type="hidden" name="_csrf" value="${token}">`;
+
 /** Per-field messages from server-side validation, keyed by the input's name. */
 export type FieldErrors = Record<string, string | undefined>;
 

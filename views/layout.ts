@@ -2,6 +2,7 @@
 // shell for pages before sign-in.
 import { html, type Html } from "../src/dashboard/html.ts";
 import { ASSET_URLS } from "../src/dashboard/assets.ts";
+import { csrfInput } from "./components.ts";
 import { SECTIONS, type SectionId } from "../src/dashboard/sections.ts";
 import { FILTER_KEYS, RANGE_PRESETS, rangeQuery, type RangeKey, type Filters } from "../src/dashboard/range.ts";
 
@@ -71,7 +72,7 @@ ${head(data.project ? `${data.title} · ${data.project.name}` : data.title, data
       <p class="muted">Signed in as ${data.user.email} (${data.user.role})</p>
       <a href="/account">Account and password</a>
       <form method="post" action="/logout">
-        <input type="hidden" name="_csrf" value="${data.csrfToken}">
+        ${csrfInput(data.csrfToken)}
         <button type="submit" class="link">Sign out</button>
       </form>
     </div>

@@ -1,6 +1,6 @@
 // The settings page: tracker snippet, project settings, integrations, API keys, team, privacy.
 import { html, type Html } from "../src/dashboard/html.ts";
-import { copyInline, field, formatDateTime, type FieldErrors } from "./components.ts";
+import { copyInline, csrfInput as csrf, field, formatDateTime, type FieldErrors } from "./components.ts";
 import { snippetBlock } from "./snippet.ts";
 
 export interface IntegrationView {
@@ -47,7 +47,6 @@ const ROLE_OPTIONS = [
   { value: "owner", label: "Owner — also manages the team" },
 ];
 
-const csrf = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
 
 export function settingsPage(v: SettingsView): Html {
   const base = `/dashboard/${v.projectId}/settings`;

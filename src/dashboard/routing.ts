@@ -10,6 +10,7 @@ import { html, htmlResponse, Html } from "./html.ts";
 import { parseRange, rangeQuery, type DateRange } from "./range.ts";
 import { SECTIONS, sectionOf, type SectionId } from "./sections.ts";
 import { bareLayout, layout, type Flash } from "../../views/layout.ts";
+import { csrfInput } from "../../views/components.ts";
 import { isSecureRequest, LAST_PROJECT_COOKIE, readCookie, sessionCookie, setCookie } from "./cookies.ts";
 
 export const CSRF_FIELD = "_csrf";
@@ -234,7 +235,7 @@ export function renderPage(
 
 /** The hidden field every dashboard form carries. */
 export function csrfField(req: SignedInRequest): Html {
-  return html`<input type="hidden" name="${CSRF_FIELD}" value="${req.session.csrfToken}">`;
+  return csrfInput(req.session.csrfToken);
 }
 
 /** 303 after a successful POST; htmx requests get HX-Redirect so the whole page moves. */

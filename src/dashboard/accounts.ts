@@ -3,7 +3,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
 import { createProject, listProjects, updateProjectSettings } from "../projects/service.ts";
-import { TIMEZONES } from "./project-settings.ts";
+import { projectNameError, TIMEZONES } from "./project-settings.ts";
 import {
   countUsers,
   hashPassword,
@@ -117,7 +117,7 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
     )
     .account("POST", "/projects/new", (req) => {
       const name = formString(req.form, "name").trim();
-      const error = !name ? "Give the project a name." : name.length > 100 ? "Keep the name under 100 characters." : undefined;
+      const error = projectNameError(name);
       if (error) {
         return pageResponse(renderPage(req, { title: "New project", body: newProjectPage({ csrfToken: req.session.csrfToken, name, errors: { name: error } }) }), 422);
       }
@@ -154,8 +154,8 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
           return renderSetup(request, values, {}, 403, "This form expired. Check the fields and submit again.");
         }
         const errors: FieldErrors = { ...validateCredentials(values.email, password) };
-        if (!values.projectName) errors.projectName = "Give the project a name.";
-        else if (values.projectName.length > 100) errors.projectName = "Keep the name under 100 characters.";
+        const nameError = projectNameError(values.projectName);
+        if (nameError) errors.projectName = nameError;
         if (Object.keys(errors).length > 0) return renderSetup(request, values, errors, 422);
         const passwordHash = await hashPassword(password);
         // Checked again inside the transaction: two setup forms submitted at once create one owner.

@@ -33,11 +33,18 @@ function isHostname(value: string): boolean {
   return host!.length <= 253 && labels.length >= 1 && labels.every((l) => LABEL.test(l));
 }
 
+/** What is wrong with a project name (already trimmed), or undefined: for setup, a new project and its settings alike. */
+export function projectNameError(name: string): string | undefined {
+  if (!name) return "Give the project a name.";
+  if (name.length > 100) return "Keep the name under 100 characters.";
+  return undefined;
+}
+
 export function validateSettings(form: SettingsForm): { settings: ProjectSettings; errors: SettingsErrors } {
   const errors: SettingsErrors = {};
   const name = form.name.trim();
-  if (!name) errors.name = "Give the project a name.";
-  else if (name.length > 100) errors.name = "Keep the name under 100 characters.";
+  const nameError = projectNameError(name);
+  if (nameError) errors.name = nameError;
 
   const hostnames: string[] = [];
   for (const entry of form.allowedHostnames.split(/[\s,]+/).filter(Boolean)) {

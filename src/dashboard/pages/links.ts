@@ -10,13 +10,13 @@ import { formatCompact, timeSeriesChart } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import { linksWithTraffic } from "./links.sql.ts";
 import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, traffic, trafficByKey, trafficSeries } from "./rollups.ts";
-import { revenueCharts, revenueTiles } from "./revenue.ts";
+import { revenueCharts, summaryTiles } from "./revenue.ts";
 import { paymentLinks } from "./payments.ts";
 import { listPayments } from "../../payments/service.ts";
 import { html } from "../html.ts";
 import { paymentsTable } from "../../../views/pages/payments.ts";
 import type { FieldErrors } from "../../../views/components.ts";
-import { chartCard, dataPage, formatCount, statTiles } from "../../../views/pages/parts.ts";
+import { chartCard, dataPage, statTiles } from "../../../views/pages/parts.ts";
 import { LINK_FORM_FIELDS, linkForm, linkFormValues, linkList, linkPage, utmPreview, type LinkFormValues } from "../../../views/pages/links.ts";
 
 function requireLink(req: DashboardRequest): TrackedLink {
@@ -134,12 +134,7 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
     editHref: req.href(`/links/${encodeURIComponent(link.linkId)}/edit`),
     archiveAction: req.href(`/links/${encodeURIComponent(link.linkId)}/archive`),
     csrf: csrfField(req),
-    stats: statTiles([
-      { label: "Clicks", value: formatCount(current.clicks), current: current.clicks, previous: previous.clicks },
-      { label: "Visitors", value: formatCount(current.visitors), current: current.visitors, previous: previous.visitors },
-      { label: "Signups", value: formatCount(current.signups), current: current.signups, previous: previous.signups },
-      ...revenueTiles(revenue, previousRevenue),
-    ]),
+    stats: statTiles(summaryTiles({ current, previous }, { current: revenue, previous: previousRevenue }, "clicks")),
     charts: html`<div class="charts">
       ${chartCard(
         "Over time",

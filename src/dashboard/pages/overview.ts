@@ -5,7 +5,7 @@ import { renderPage, type DashboardRequest, type DashboardRouter } from "../rout
 import { timeSeriesChart, formatCompact } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, traffic, trafficByKey, trafficSeries } from "./rollups.ts";
-import { revenueCharts, revenueTiles } from "./revenue.ts";
+import { revenueCharts, summaryTiles } from "./revenue.ts";
 import { chartCard, contextValue, dataPage, dataTable, formatCount, statTiles } from "../../../views/pages/parts.ts";
 
 function overview(req: DashboardRequest) {
@@ -42,12 +42,7 @@ function overview(req: DashboardRequest) {
     })}</section>`;
   };
   return dataPage(
-    statTiles([
-      { label: "Visitors", value: formatCount(current.visitors), current: current.visitors, previous: previous.visitors },
-      { label: "Clicks", value: formatCount(current.clicks), current: current.clicks, previous: previous.clicks },
-      { label: "Signups", value: formatCount(current.signups), current: current.signups, previous: previous.signups },
-      ...revenueTiles(revenue, previousRevenue),
-    ]),
+    statTiles(summaryTiles({ current, previous }, { current: revenue, previous: previousRevenue })),
     html`<p class="hint stats-hint">A visitor counts once a day for each link, campaign or source they came through. Net revenue is after tax, refunds and disputes, per currency.</p>
     <div class="charts">
       ${chart("Visitors and clicks", [series("Visitors", (r) => r.visitors), series("Clicks", (r) => r.clicks)])}

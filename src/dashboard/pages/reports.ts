@@ -9,7 +9,7 @@ import type { Dimension } from "./traffic.sql.ts";
 import { previous as before, revenue as revenueOf, revenueByKey, revenueSeries, rollupQuery, traffic, trafficByKey, trafficSeries, type RollupQuery } from "./rollups.ts";
 import { linksWithContext } from "./links.sql.ts";
 import { paymentsWithContext } from "./payments.sql.ts";
-import { revenueCharts, revenueTiles } from "./revenue.ts";
+import { revenueCharts, summaryTiles } from "./revenue.ts";
 import { paymentLinks } from "./payments.ts";
 import { shortUrl } from "../../links/api.ts";
 import { chartCard, contextValue, dataPage, dataTable, formatCount, readSort, sortRows, statTiles } from "../../../views/pages/parts.ts";
@@ -87,12 +87,7 @@ function drillDown(req: DashboardRequest, report: Report) {
   const links = linksWithContext(db, pid, report.dimension, value);
   const payments = paymentsWithContext(db, pid, range, report.dimension, value, 50);
   return html`<p><a href="${req.href(report.path, { [report.dimension]: null })}">← All ${report.title.toLowerCase()}</a></p>
-    ${statTiles([
-      { label: "Visitors", value: formatCount(current.visitors), current: current.visitors, previous: previous.visitors },
-      { label: "Clicks", value: formatCount(current.clicks), current: current.clicks, previous: previous.clicks },
-      { label: "Signups", value: formatCount(current.signups), current: current.signups, previous: previous.signups },
-      ...revenueTiles(revenue, previousRevenue),
-    ])}
+    ${statTiles(summaryTiles({ current, previous }, { current: revenue, previous: previousRevenue }))}
     <div class="charts">
       ${chartCard("Visitors and clicks", timeSeriesChart({ title: `Visitors and clicks for ${report.label.toLowerCase()} ${value || NONE}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }), lines.map((l) => l.label))}
       ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone, 1)}

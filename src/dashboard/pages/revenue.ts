@@ -1,4 +1,5 @@
-// Revenue pieces shared by the overview, the per-link page and the reports: tiles and charts per currency.
+// Pieces shared by the overview, the per-link page and the reports: the summary tiles, and revenue
+// charts per currency.
 import { html, type Html } from "../html.ts";
 import { timeSeriesChart } from "../charts.ts";
 import { formatMinorUnits } from "../../payments/money.ts";
@@ -8,8 +9,31 @@ import { chartCard, formatCount, moneyLines, type StatTile } from "../../../view
 
 const sum = (rows: Revenue[], pick: (r: Revenue) => number) => rows.reduce((total, r) => total + pick(r), 0);
 
+interface TrafficCounts {
+  visitors: number;
+  clicks: number;
+  signups: number;
+}
+
+/** The tiles a data page opens with: traffic, then payments and revenue, each with its change from the previous period. */
+export function summaryTiles(
+  traffic: { current: TrafficCounts; previous: TrafficCounts },
+  revenue: { current: Revenue[]; previous: Revenue[] },
+  first: "visitors" | "clicks" = "visitors",
+): StatTile[] {
+  const tile = (label: string, pick: (counts: TrafficCounts) => number): StatTile => ({
+    label,
+    value: formatCount(pick(traffic.current)),
+    current: pick(traffic.current),
+    previous: pick(traffic.previous),
+  });
+  const visitors = tile("Visitors", (c) => c.visitors);
+  const clicks = tile("Clicks", (c) => c.clicks);
+  return [...(first === "visitors" ? [visitors, clicks] : [clicks, visitors]), tile("Signups", (c) => c.signups), ...revenueTiles(revenue.current, revenue.previous)];
+}
+
 /** Payments (a count, fine to add up) and net revenue per currency, with change in the first currency. */
-export function revenueTiles(current: Revenue[], previous: Revenue[]): StatTile[] {
+function revenueTiles(current: Revenue[], previous: Revenue[]): StatTile[] {
   const main = current[0]?.currency ?? previous[0]?.currency;
   const net = (rows: Revenue[]) => rows.find((r) => r.currency === main)?.net ?? 0;
   return [

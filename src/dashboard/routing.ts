@@ -138,14 +138,15 @@ export class DashboardRouter {
     const url = new URL(request.url);
     const isHtmx = request.headers.get("hx-request") === "true";
     let req: SignedInRequest | null = null;
+    const token = readCookie(request, SESSION_COOKIE);
     let session: DashboardSession | null = null;
     // An extended session's cookie goes out again, or the browser would drop it 30 days after sign-in however active it is.
     const renewing = (response: Response) => {
-      if (session?.renewed) response.headers.append("set-cookie", sessionCookie(readCookie(request, SESSION_COOKIE)!, isSecureRequest(request, ctx.config)));
+      if (session?.renewed) response.headers.append("set-cookie", sessionCookie(token!, isSecureRequest(request, ctx.config)));
       return response;
     };
     try {
-      session = findSession(ctx.db, readCookie(request, SESSION_COOKIE), ctx.now());
+      session = findSession(ctx.db, token, ctx.now());
       if (!session) return toLogin(request, url, isHtmx, method === "GET" ? null : "expired");
       const form = method === "GET" ? new FormData() : await readForm(request);
       if (method !== "GET") {

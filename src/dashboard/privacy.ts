@@ -2,6 +2,7 @@
 // and payments, its email on payments and checkout contexts, and the person's details (email, name,
 // phone, addresses, tax ids) in the raw provider payloads of its payments. Payment amounts stay:
 // they are the business's books.
+import { notePersonsChanged } from "../reports/people/windows.ts";
 import type { Database } from "bun:sqlite";
 
 export interface ProfileDeletion {
@@ -27,6 +28,7 @@ export function deleteProfileData(db: Database, projectId: string, idOrEmail: st
     if (!profile) return null;
     const eventsUnlinked = db.query("UPDATE events SET profile_id = NULL WHERE project_id = ? AND profile_id = ?").run(projectId, profile.id).changes;
     const visitorsUnlinked = db.query("DELETE FROM profile_visitors WHERE project_id = ? AND profile_id = ?").run(projectId, profile.id).changes;
+    notePersonsChanged(db, projectId);
     db.query("DELETE FROM profiles WHERE project_id = ? AND id = ?").run(projectId, profile.id);
     db.query("UPDATE payments SET profile_id = NULL WHERE project_id = ? AND profile_id = ?").run(projectId, profile.id);
     let paymentEmailsErased = 0;

@@ -4,7 +4,7 @@ import { BatchSums } from "../db/batch-sums.ts";
 import { registerDeferredCounter } from "../db/counter-backlog.ts";
 import { contextFromColumns, contextValues, EMPTY_CONTEXT, type AttributionContext, type ContextColumns } from "./attribution-context.ts";
 import { prepared } from "./statements.ts";
-import { noteLateWrite } from "../reports/people/windows.ts";
+import { noteWrite } from "../reports/people/windows.ts";
 
 export interface EventInput {
   projectId: string;
@@ -77,7 +77,7 @@ export function recordEvent(db: Database, event: EventInput): number {
     event.props && Object.keys(event.props).length > 0 ? JSON.stringify(event.props) : null,
     ...contextValues(context),
   );
-  noteLateWrite(db, event.projectId, event.ts);
+  noteWrite(db, event.projectId, event.ts);
   const counter = COUNTED_EVENTS[event.name];
   if (counter === "clicks") bumpRollup(db, event.projectId, event.ts, context, { clicks: 1, linkClicks: context.linkId ? 1 : 0, lastClickedAt: event.ts });
   else if (counter) bumpRollup(db, event.projectId, event.ts, context, { [counter]: 1 });

@@ -11,6 +11,7 @@ import {
   type ContextColumns,
 } from "./attribution-context.ts";
 import { bumpRollup, recordEvent } from "./events.ts";
+import { noteWrite } from "../reports/people/windows.ts";
 import { identifyProfile, profileIdOfVisitor, type IdentifyInput } from "./profiles.ts";
 import { prepared, timeOrderedId } from "./statements.ts";
 import type { UserAgentClass } from "./user-agent.ts";
@@ -182,5 +183,6 @@ function attachClickToVisitor(db: Database, projectId: string, click: LandedClic
       click.visitorId,
       click.ts,
     );
+    noteWrite(db, projectId, click.ts);
   }
 }

@@ -27,7 +27,7 @@ export interface BreakdownOptions<Row extends BreakdownRow> {
   totals?: Summary | null;
   href?: (row: Row) => string | null;
   /** Which optional columns to show. */
-  show: { clicks?: boolean; pageviews?: boolean; revenuePerVisitor?: boolean };
+  show: { clicks?: boolean; pageviews?: boolean; revenuePerVisitor?: boolean; compact?: boolean };
   sort?: SortState;
   sortHref?: (key: string, dir: "asc" | "desc") => string;
   empty: HtmlValue;
@@ -61,10 +61,10 @@ export function breakdownColumns<Row extends BreakdownRow>(options: BreakdownOpt
     { key: "visitors", label: "Visitors", numeric: true, sort: (r) => r.visitors, cell: (r) => formatCount(r.visitors) },
     options.show.clicks && { key: "clicks", label: "Clicks", numeric: true, hideOnPhone: true, sort: (r) => r.clicks ?? 0, cell: (r) => formatCount(r.clicks ?? 0) },
     options.show.pageviews && { key: "pageviews", label: "Pageviews", numeric: true, hideOnPhone: true, sort: (r) => r.pageviews ?? 0, cell: (r) => formatCount(r.pageviews ?? 0) },
-    { key: "signups", label: "Signups", numeric: true, hideOnPhone: true, sort: (r) => r.signups, cell: (r) => formatCount(r.signups) },
+    !options.show.compact && { key: "signups", label: "Signups", numeric: true, hideOnPhone: true, sort: (r) => r.signups, cell: (r) => formatCount(r.signups) },
     { key: "customers", label: "Customers", numeric: true, sort: (r) => r.customers, cell: (r) => formatCount(r.customers) },
     { key: "conversion", label: "Conv.", numeric: true, hideOnPhone: true, sort: (r) => r.conversionRate, cell: (r) => (r.visitors ? percent(r.conversionRate, 1) : "—") },
-    { key: "net", label: "Net revenue", numeric: true, sort: (r) => r.net, cell: (r) => money(r) },
+    { key: "net", label: options.show.compact ? "Net" : "Net revenue", numeric: true, sort: (r) => r.net, cell: (r) => money(r) },
     options.show.revenuePerVisitor && {
       key: "rpv",
       label: "Per visitor",

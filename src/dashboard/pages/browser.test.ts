@@ -138,6 +138,8 @@ describe("in a real browser", () => {
       ["campaign", "/campaigns/spring_launch?range=today"],
       ["sources", "/sources?range=today"],
       ["leads", "/leads?range=today"],
+      ["traffic", "/traffic?range=today"],
+      ["traffic-devices", "/traffic?by=device&range=today"],
       ["funnel", "/funnel?range=today"],
       ["payments", "/payments?range=today"],
       ["payment", `/payments/${paymentId}`],

@@ -116,7 +116,7 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
   const buckets = bucketsFor(range, range.timezone);
   const lines = [
     { label: "Clicks", points: bucketize(hourly, buckets, (r) => r.clicks) },
-    { label: "Visitors", points: bucketize(visitorSeries(q), buckets, (r) => r.visitors) },
+    { label: "Visitors", points: visitorSeries(q, buckets) },
     { label: "Signups", points: bucketize(hourly, buckets, (r) => r.signups) },
   ];
   const url = shortUrl(req.baseUrl, link.slug);

@@ -4,12 +4,12 @@ import { html, type Html } from "../html.ts";
 import type { DashboardRequest } from "../routing.ts";
 import { peopleOf, rollupQuery } from "./rollups.ts";
 
-/** Said wherever visitors are shown and the period holds cookieless visitors (SPEC §10). */
-export function peopleNotice(req: DashboardRequest): Html | null {
+/** How visitors are counted, said wherever they are shown; cookieless visitors in the period are named (SPEC §10). */
+export function peopleNotice(req: DashboardRequest): Html {
   const cookieless = peopleOf(rollupQuery(req)).windows.some((w) => w.cookieless);
-  return cookieless
-    ? html`<p class="hint people-notice">Visitors are people counted once over the whole period. Visitors tracked without <code>data-persist</code> get a new id each day, so one who comes back on another day counts again.</p>`
-    : null;
+  return html`<p class="hint people-notice">People are counted once over the period, whatever the links and days they came through; a profile's devices are one person.${
+    cookieless ? html` Visitors tracked without <code>data-persist</code> get a new id each day, so one who comes back on another day counts again.` : null
+  }</p>`;
 }
 
 /** An empty table's message: the next step when the project has no events or no payments yet, else `otherwise`. */

@@ -24,7 +24,7 @@ function overview(req: DashboardRequest) {
   const scope = { from: range.from, to: range.to, filter: range.filters };
   const totals = summaryReport(db, req.project, scope, now);
   const buckets = bucketsFor(range, range.timezone);
-  const visitors = { label: "Visitors", points: bucketize(visitorSeries(q), buckets, (r) => r.visitors) };
+  const visitors = { label: "Visitors", points: visitorSeries(q, buckets) };
   const hourly = trafficSeries(q);
   const chart = (title: string, lines: (typeof visitors)[]) =>
     chartCard(
@@ -39,7 +39,7 @@ function overview(req: DashboardRequest) {
       rows,
       totals,
       href,
-      show: {},
+      show: { compact: true },
       limit: TOP,
       empty: emptyState(req, "Nothing in this period."),
     })}<p class="hint"><a href="${req.href(more)}">All ${label.toLowerCase()}s →</a></p></section>`;
@@ -50,8 +50,7 @@ function overview(req: DashboardRequest) {
   return dataPage(
     statTiles(summaryTiles(q, before(q, req))),
     peopleNotice(req),
-    html`<p class="hint stats-hint">People are counted once over the period, whatever the links and days they came through. Net revenue is after tax, refunds and disputes.</p>
-    <div class="charts">
+    html`<div class="charts">
       ${chart("Visitors and clicks", [visitors, { label: "Clicks", points: bucketize(hourly, buckets, (r) => r.clicks) }])}
       ${chart("Signups", [{ label: "Signups", points: bucketize(hourly, buckets, (r) => r.signups) }])}
       ${revenueCharts(revenueSeries(q), revenueOf(q, req.project.currency), buckets, range.timezone)}

@@ -70,7 +70,7 @@ function drillDown(req: DashboardRequest, report: Report) {
   const revenue = revenueOf(q, req.project.currency);
   const buckets = bucketsFor(range, range.timezone);
   const lines = [
-    { label: "Visitors", points: bucketize(visitorSeries(q), buckets, (r) => r.visitors) },
+    { label: "Visitors", points: visitorSeries(q, buckets) },
     { label: "Clicks", points: bucketize(trafficSeries(q), buckets, (r) => r.clicks) },
   ];
   const links = linksWithContext(db, pid, report.dimension, value);

@@ -8,8 +8,6 @@ import type { Revenue } from "./payments.sql.ts";
 import { chartCard, formatCount, moneyLines, percent, type StatTile } from "../../../views/pages/parts.ts";
 import { people, revenue as revenueOf, traffic, type RollupQuery } from "./rollups.ts";
 
-const sum = (rows: Revenue[], pick: (r: Revenue) => number) => rows.reduce((total, r) => total + pick(r), 0);
-
 /** The tiles a data page opens with: people, clicks, customers and conversion, then payments and revenue, each against the previous period. */
 export function summaryTiles(q: RollupQuery, previousQ: RollupQuery, first: "visitors" | "clicks" = "visitors"): StatTile[] {
   const period = (query: RollupQuery) => ({ clicks: traffic(query).clicks, ...people(query) });
@@ -32,12 +30,11 @@ export function summaryTiles(q: RollupQuery, previousQ: RollupQuery, first: "vis
   ];
 }
 
-/** Payments (a count, fine to add up) and net revenue per currency, with change in the first currency. */
+/** Net revenue per currency, with change in the first currency. */
 function revenueTiles(current: Revenue[], previous: Revenue[]): StatTile[] {
   const main = current[0]?.currency ?? previous[0]?.currency;
   const net = (rows: Revenue[]) => rows.find((r) => r.currency === main)?.net ?? 0;
   return [
-    { label: "Payments", value: formatCount(sum(current, (r) => r.payments)), current: sum(current, (r) => r.payments), previous: sum(previous, (r) => r.payments) },
     {
       label: "Net revenue",
       value: moneyLines(current.map((r) => ({ currency: r.currency, amount: r.net })), "0"),

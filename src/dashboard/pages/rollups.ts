@@ -8,10 +8,10 @@
 import type { Database } from "bun:sqlite";
 import type { DashboardRequest } from "../routing.ts";
 import { addDays, localDate, startOfLocalDay } from "../range.ts";
-import { DAY_MS, HOUR_MS, type TimeRange } from "./time.ts";
+import { DAY_MS, HOUR_MS, type Buckets, type TimeRange } from "./time.ts";
 import { DIMENSIONS, trafficByHour, trafficTotals, type ContextFilter, type Dimension, type Traffic } from "./traffic.sql.ts";
 import { revenueByHour, revenueTotals, type Revenue } from "./payments.sql.ts";
-import { peopleQuery, peopleTotals, visitorsPerWindow, type Model, type PeopleCounts, type PeopleQuery } from "../../reports/people/index.ts";
+import { peopleQuery, peopleTotals, visitorsPerBucket, type Model, type PeopleCounts, type PeopleQuery } from "../../reports/people/index.ts";
 import { hasFreshWindow, peopleWindow } from "../../reports/people/windows.ts";
 
 const STALE_MS = 5 * 60_000;
@@ -349,11 +349,10 @@ export function people(q: RollupQuery): PeopleCounts {
   return peopleTotals(peopleOf(q));
 }
 
-/** Distinct visitors per hour (short ranges) or local day, `hour` being the window's start: what `bucketize` takes. */
-export function visitorSeries(q: RollupQuery): { hour: number; visitors: number }[] {
-  const query = peopleOf(q);
-  const counts = visitorsPerWindow(query);
-  return query.windows.map((w, i) => ({ hour: w.start, visitors: counts[i]! }));
+/** Distinct visitors in each of a chart's buckets (an hour or a local day), as the chart takes its points. */
+export function visitorSeries(q: RollupQuery, buckets: Buckets): { t: number; value: number }[] {
+  const counts = visitorsPerBucket(peopleOf(q), buckets.starts.length, (w) => buckets.indexOf(w.start));
+  return buckets.starts.map((t, i) => ({ t, value: counts[i]! }));
 }
 
 /** The same query over the period just before (for "change vs previous period"). */

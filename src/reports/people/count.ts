@@ -128,13 +128,14 @@ export function peopleTotals(q: PeopleQuery): PeopleCounts {
   return finish(row);
 }
 
-/** Distinct visitors of each window (a chart's buckets), in window order. */
-export function visitorsPerWindow(q: PeopleQuery): number[] {
-  return q.windows.map((w) => {
-    const counter = new DistinctCounter();
-    eachVisit({ ...q, windows: [w] }, (_, i) => counter.add(w.visitor[i]!));
-    return counter.count();
-  });
+/** Distinct visitors per chart bucket: `bucketOf` says which bucket a window falls in (-1: none). */
+export function visitorsPerBucket(q: PeopleQuery, buckets: number, bucketOf: (w: PeopleWindow) => number): number[] {
+  const counters = Array.from({ length: buckets }, () => new DistinctCounter());
+  for (const w of q.windows) {
+    const counter = counters[bucketOf(w)];
+    if (counter) eachVisit({ ...q, windows: [w] }, (_, i) => counter.add(w.visitor[i]!));
+  }
+  return counters.map((c) => c.count());
 }
 
 /** One row per value of an attribution dimension: its visitors, and the people its sales were credited to. */

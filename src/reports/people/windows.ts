@@ -1,31 +1,32 @@
-// The windows a range is read in, kept in memory: local days for long ranges (a closed day is read
-// once and kept until something is written into its past), hours for short ones, and who is whom
-// (visitor → profile). What every people count in reports and the dashboard starts from.
+// The windows a range is read in, kept in memory until something is written into them: local days
+// for long ranges (the day still running cut into hours, so its closed hours stay kept), hours for
+// short ones; and who is whom (visitor → profile). What every people count starts from.
 import type { Database } from "bun:sqlite";
 import { addDays, localDate, startOfLocalDay } from "../../dashboard/range.ts";
 import { readPersons, readWindow, type PeopleWindow, type PersonOf } from "./window.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** The window still running (or just closed) is read again at most this often. */
-const OPEN_MS = 10_000;
-/** A closed window is read again after this long even when no late write was seen (another node may have written). */
-const CLOSED_MS = 30 * 60_000;
-/** How often the visitor → profile links are read again while identifies keep coming. */
+/** Read again after this long whatever this process saw written (another node may have written). */
+const MAX_AGE_MS = 30 * 60_000;
+/** While identifies keep coming, a large visitor → profile map is read again at most this often. */
 const PERSONS_MS = 5_000;
 const MAX_WINDOWS = 4000;
 
 interface Cached {
   at: number;
+  /** The write sequence number when it was read. */
+  seq: number;
   window: PeopleWindow;
 }
 
 interface ProjectState {
   windows: Map<string, Cached>;
-  /** Writes into the past: [event time, when written], so windows read before them are read again. */
-  late: [number, number][];
-  persons: { map: Map<number, number>; at: number } | null;
-  personsChangedAt: number;
+  /** Counts writes; each UTC hour remembers the number of the last write into it. */
+  seq: number;
+  writtenHours: Map<number, number>;
+  persons: { map: Map<number, number>; at: number; seq: number } | null;
+  personsSeq: number;
 }
 
 const states = new WeakMap<Database, Map<string, ProjectState>>();
@@ -34,41 +35,40 @@ function state(db: Database, projectId: string): ProjectState {
   let projects = states.get(db);
   if (!projects) states.set(db, (projects = new Map()));
   let s = projects.get(projectId);
-  if (!s) projects.set(projectId, (s = { windows: new Map(), late: [], persons: null, personsChangedAt: 0 }));
+  if (!s) projects.set(projectId, (s = { windows: new Map(), seq: 0, writtenHours: new Map(), persons: null, personsSeq: 0 }));
   return s;
 }
 
-/** A write whose time lies over an hour in the past (a backfilled payment, a server-side event with a timestamp). */
-export function noteLateWrite(db: Database, projectId: string, ts: number, now = Date.now()): void {
-  if (ts >= now - HOUR_MS) return;
+/** Something happening at `ts` was written (an event, a payment, a re-attribution): windows holding that hour are read again. */
+export function noteWrite(db: Database, projectId: string, ts: number): void {
   const s = state(db, projectId);
-  s.late.push([ts, now]);
-  // Marks older than any cached read are no longer needed.
-  if (s.late.length > 1000) s.late = s.late.filter(([, at]) => now - at < CLOSED_MS);
+  s.writtenHours.set(Math.floor(ts / HOUR_MS), ++s.seq);
 }
 
 /** A visitor was linked to a profile: people counts read the links again. */
-export function notePersonsChanged(db: Database, projectId: string, now = Date.now()): void {
-  state(db, projectId).personsChangedAt = now;
+export function notePersonsChanged(db: Database, projectId: string): void {
+  const s = state(db, projectId);
+  s.personsSeq = ++s.seq;
 }
 
 function fresh(s: ProjectState, cached: Cached | undefined, now: number): cached is Cached {
-  if (!cached || now < cached.at) return false;
-  const { window, at } = cached;
-  if (window.end + HOUR_MS > at) return now - at < OPEN_MS;
-  if (now - at >= CLOSED_MS) return false;
-  return !s.late.some(([ts, written]) => written >= at && ts >= window.start && ts < window.end);
+  if (!cached || now < cached.at || now - cached.at >= MAX_AGE_MS) return false;
+  const { window, seq } = cached;
+  if (seq === s.seq) return true;
+  for (let hour = Math.floor(window.start / HOUR_MS); hour * HOUR_MS < window.end; hour++) if ((s.writtenHours.get(hour) ?? 0) > seq) return false;
+  return true;
 }
 
-/** The window [start, end), from memory when fresh. */
+/** The window [start, end), from memory when nothing was written into it since it was read. */
 export function peopleWindow(db: Database, projectId: string, start: number, end: number, now: number): PeopleWindow {
   const s = state(db, projectId);
   const key = `${start}|${end}`;
   const hit = s.windows.get(key);
   if (fresh(s, hit, now)) return hit.window;
+  const seq = s.seq;
   const window = readWindow(db, projectId, start, end);
   s.windows.delete(key);
-  s.windows.set(key, { at: now, window });
+  s.windows.set(key, { at: now, seq, window });
   for (const oldest of s.windows.keys()) {
     if (s.windows.size <= MAX_WINDOWS) break;
     s.windows.delete(oldest);
@@ -119,7 +119,9 @@ export function peopleWindows(db: Database, projectId: string, from: number, to:
   if (start >= end) return [];
   // Windows start on the hour or at local midnight even when the data starts later, so a window's key is the same whatever the range.
   const aligned = hourly ? Math.max(from, Math.floor(start / HOUR_MS) * HOUR_MS) : Math.max(from, startOfLocalDay(localDate(start, timeZone), timeZone));
-  return windowBounds(aligned, end, timeZone, hourly).map((w) => peopleWindow(db, projectId, w.start, w.end, now));
+  return windowBounds(aligned, end, timeZone, hourly)
+    .flatMap((w) => (!hourly && w.start <= now && now < w.end ? windowBounds(w.start, w.end, timeZone, true) : [w]))
+    .map((w) => peopleWindow(db, projectId, w.start, w.end, now));
 }
 
 /** Who is whom: a visitor's person is the profile it identified as most recently, else the visitor. */
@@ -127,9 +129,8 @@ export function personOf(db: Database, projectId: string, now: number): PersonOf
   const s = state(db, projectId);
   const cached = s.persons;
   // A small map is cheap to read again at once; a large one at most every PERSONS_MS while identifies keep coming.
-  const changed = cached !== null && s.personsChangedAt >= cached.at && (now - cached.at >= PERSONS_MS || cached.map.size < 10_000);
-  const stale = !cached || now < cached.at || now - cached.at >= CLOSED_MS || changed;
-  if (stale) s.persons = { map: readPersons(db, projectId), at: now };
+  const changed = cached !== null && s.personsSeq > cached.seq && (now - cached.at >= PERSONS_MS || now < cached.at || cached.map.size < 10_000);
+  if (!cached || now < cached.at || now - cached.at >= MAX_AGE_MS || changed) s.persons = { map: readPersons(db, projectId), at: now, seq: s.seq };
   const map = s.persons!.map;
   return (visitor) => map.get(visitor) ?? visitor;
 }

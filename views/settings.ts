@@ -134,7 +134,7 @@ export function settingsPage(v: SettingsView): Html {
 
   <section class="card" id="privacy" aria-labelledby="privacy-h">
     <h2 id="privacy-h">Delete a person's data</h2>
-    <p class="muted">On request (GDPR art. 17): removes the identified profile, its links to visitors, its id on events and payments, its email on payments, and its email, name, phone, addresses and tax ids in the raw provider events of its payments. Payment amounts stay in your books.</p>
+    <p class="muted">On request (GDPR art. 17): removes the person's profiles (with their name and traits) and links to visitors, and their email, name, phone, addresses and tax ids from payments, leads, checkout metadata, attribution explanations, event properties and raw provider events. Nothing readable stays in the database files. Counts, amounts and attribution stay in your books; backups taken earlier still hold the person until they age out.</p>
     <form method="post" action="${base}/privacy/delete-profile#privacy" data-confirm="Delete this person's personal data? This cannot be undone." novalidate>
       ${csrf(v.csrfToken)}
       <fieldset ${v.canWrite ? null : html`disabled`}>

@@ -208,7 +208,9 @@ describe("privacy", () => {
     ).run(server.project.id, JSON.stringify([paymentId]), JSON.stringify({ customer_details: { email: "Ada@Example.com", name: "Ada" } }));
     const response = await admin.post(`${settingsPath}/privacy/delete-profile`, { profile: " ADA@example.com " });
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain("Deleted profile user_1: 1 visitor link(s), 1 event(s) unlinked, 1 payment email(s) erased.");
+    expect(await response.text()).toContain(
+      "Erased profile user_1: 1 visitor link(s) and 1 event(s) unlinked; personal data removed from 1 payment(s), 0 lead(s) and 1 raw provider event(s).",
+    );
     const stored = db.query<{ customer_email: string | null; amount: number }, [string]>("SELECT customer_email, amount FROM payments WHERE project_id = ?").get(server.project.id);
     expect(stored).toEqual({ customer_email: null, amount: 4900 });
     const raw = db.query<{ payload: string }, [string]>("SELECT payload FROM provider_events WHERE project_id = ?").get(server.project.id)!.payload;

@@ -5,7 +5,7 @@ import { revokePreviousIdentifySecret, rotateIdentifySecret, updateProjectSettin
 import { pageResponse, redirectTo, renderPage, formString, canWrite, DashboardError, type DashboardRequest, type DashboardRouter } from "./routing.ts";
 import { TIMEZONES, validateSettings, type SettingsForm } from "./project-settings.ts";
 import { addTeammate, changeRole, removeTeammate } from "./team.ts";
-import { deleteProfileData } from "./privacy.ts";
+import { erasePerson, describeErasure } from "../privacy/erasure.ts";
 import { integrationPages } from "./integrations.ts";
 import { apiKeyRow, settingsPage, type IntegrationView, type SettingsView } from "../../views/settings.ts";
 import type { Flash } from "../../views/layout.ts";
@@ -157,15 +157,14 @@ export function settingsPages(integrations: IntegrationsSource) {
         },
         { role: "owner" },
       )
-      .post("/settings/privacy/delete-profile", (req) => {
+      .post("/settings/privacy/delete-profile", async (req) => {
         const value = formString(req.form, "profile").trim();
         if (!value) return page(req, { privacyErrors: { profile: "Enter the profile's id or email." } }, null, 422);
-        const deleted = deleteProfileData(req.ctx.db, req.project.id, value);
-        if (!deleted) {
-          return page(req, { privacyValue: value, privacyErrors: { profile: "No profile in this project has this id or email." } }, null, 422);
+        const erased = await erasePerson(req.ctx, req.project.id, { profileIdOrEmail: value });
+        if (!erased) {
+          return page(req, { privacyValue: value, privacyErrors: { profile: "No profile, payment or lead in this project has this id or email." } }, null, 422);
         }
-        const text = `Deleted profile ${deleted.profileId}: ${deleted.visitorsUnlinked} visitor link(s), ${deleted.eventsUnlinked} event(s) unlinked, ${deleted.paymentEmailsErased} payment email(s) erased.`;
-        return page(req, {}, { kind: "ok", text });
+        return page(req, {}, { kind: "ok", text: describeErasure(erased) });
       });
   };
 }

@@ -152,14 +152,18 @@ function identifySecretSection(v: SettingsView, base: string): Html {
     ${v.canWrite
       ? html`<p>Identify secret: ${copyInline(v.identify.secret, "the identify secret")}</p>
         ${v.identify.previousValidUntil !== null
-          ? html`<p class="notice warn">The secret it replaced still verifies until ${formatDateTime(v.identify.previousValidUntil, v.timezone)}, so pages your servers rendered before switching keep working.</p>
-            <form method="post" action="${base}/identify-secret/revoke-previous#identify" data-confirm="Stop accepting the previous identify secret now?">
-              ${csrf(v.csrfToken)}<button type="submit" class="small danger">Stop accepting the previous secret now</button>
-            </form>`
+          ? html`<p class="notice warn">The secret it replaced still verifies until ${formatDateTime(v.identify.previousValidUntil, v.timezone)}, so pages your servers rendered before switching keep working.</p>`
           : null}
-        <form method="post" action="${base}/identify-secret/rotate#identify" data-confirm="Create a new identify secret? The current one stays valid for 24 hours.">
-          ${csrf(v.csrfToken)}<button type="submit">Rotate secret</button>
-        </form>`
+        <div class="actions">
+          <form method="post" action="${base}/identify-secret/rotate#identify" data-confirm="Create a new identify secret? The current one stays valid for 24 hours.">
+            ${csrf(v.csrfToken)}<button type="submit">Rotate secret</button>
+          </form>
+          ${v.identify.previousValidUntil !== null
+            ? html`<form method="post" action="${base}/identify-secret/revoke-previous#identify" data-confirm="Stop accepting the previous identify secret now?">
+                ${csrf(v.csrfToken)}<button type="submit" class="danger">Stop accepting the previous secret now</button>
+              </form>`
+            : null}
+        </div>`
       : html`<p class="muted">Only admins and owners see the identify secret.</p>`}
   </section>`;
 }

@@ -38,6 +38,7 @@ export interface SettingsView {
   teamErrors: FieldErrors;
   privacyValue: string;
   privacyErrors: FieldErrors;
+  identify: { secret: string; previousValidUntil: number | null };
 }
 
 const PROVIDER_NAMES = { stripe: "Stripe", polar: "Polar" } as const;
@@ -52,7 +53,7 @@ export function settingsPage(v: SettingsView): Html {
   const base = `/dashboard/${v.projectId}/settings`;
   return html`
   <nav class="actions subnav" aria-label="Settings sections">
-    <a href="#tracker">Tracker</a> <a href="#project">Project</a> <a href="#integrations">Integrations</a>
+    <a href="#tracker">Tracker</a> <a href="#identify">Signed identify</a> <a href="#project">Project</a> <a href="#integrations">Integrations</a>
     <a href="#api-keys">API keys</a> <a href="#team">Team</a> <a href="#privacy">Privacy</a>
   </nav>
   ${v.canWrite ? null : html`<p class="notice" role="status">You are a viewer: you can read these settings but not change them.</p>`}
@@ -62,6 +63,8 @@ export function settingsPage(v: SettingsView): Html {
     ${snippetBlock(v.baseUrl, v.token)}
     <p><a href="/dashboard/${v.projectId}/install">Check that events arrive</a></p>
   </section>
+
+  ${identifySecretSection(v, base)}
 
   <section class="card" id="project" aria-labelledby="project-h">
     <h2 id="project-h">Project</h2>
@@ -76,6 +79,10 @@ export function settingsPage(v: SettingsView): Html {
         </div>
         ${field({ label: "Allowed hostnames", name: "allowedHostnames", value: v.project.values.allowedHostnames, error: v.project.errors.allowedHostnames, rows: 3, placeholder: "example.com\n*.example.com", hint: "One per line. Events from other hosts are refused. Leave empty to accept any host." })}
         ${field({ label: "Pricing page pattern", name: "pricingPathPattern", value: v.project.values.pricingPathPattern, error: v.project.errors.pricingPathPattern, hint: html`Page views whose path matches count as <code>pricing_view</code>; <code>*</code> matches anything.` })}
+        <div class="field checkbox">
+          <label><input type="checkbox" name="verifiedEmailAttributionOnly" aria-describedby="f-verified-hint" ${v.project.values.verifiedEmailAttributionOnly ? html`checked` : null}> Attribute by email only from verified identify</label>
+          <p class="hint" id="f-verified-hint">A payment is matched to a visitor by the customer's email only when that email came from the API or a <a href="#identify">signed identify</a>: an unsigned <code>bantico.identify</code>, which anyone with the public token can send, then cannot claim someone's payment.</p>
+        </div>
         <button type="submit" class="primary">Save settings</button>
       </fieldset>
     </form>
@@ -127,7 +134,7 @@ export function settingsPage(v: SettingsView): Html {
 
   <section class="card" id="privacy" aria-labelledby="privacy-h">
     <h2 id="privacy-h">Delete a person's data</h2>
-    <p class="muted">On request (GDPR art. 17): removes the identified profile, its links to visitors, its id on events and payments, its email on payments, and its email, name, phone, addresses and tax ids in the raw provider events of its payments. Payment amounts stay in your books.</p>
+    <p class="muted">On request (GDPR art. 17): removes the person's profiles (with their name and traits) and links to visitors, and their email, name, phone, addresses and tax ids from payments, leads, checkout metadata, attribution explanations, event properties and raw provider events. Nothing readable stays in the database files. Counts, amounts and attribution stay in your books; backups taken earlier still hold the person until they age out.</p>
     <form method="post" action="${base}/privacy/delete-profile#privacy" data-confirm="Delete this person's personal data? This cannot be undone." novalidate>
       ${csrf(v.csrfToken)}
       <fieldset ${v.canWrite ? null : html`disabled`}>
@@ -135,6 +142,29 @@ export function settingsPage(v: SettingsView): Html {
         <button type="submit" class="danger">Delete personal data</button>
       </fieldset>
     </form>
+  </section>`;
+}
+
+function identifySecretSection(v: SettingsView, base: string): Html {
+  return html`<section class="card" id="identify" aria-labelledby="identify-h">
+    <h2 id="identify-h">Signed identify</h2>
+    <p class="muted">Compute <code>hash</code>, the lowercase hex HMAC-SHA256 of the user's id keyed with this secret, on your server and pass it to <code>bantico.identify({ id, email, name, hash })</code>. Without a valid hash, an identify from the browser may create a profile and link the visitor, but never changes an existing profile's email, name or traits. Keep the secret on your server.</p>
+    ${v.canWrite
+      ? html`<p>Identify secret: ${copyInline(v.identify.secret, "the identify secret")}</p>
+        ${v.identify.previousValidUntil !== null
+          ? html`<p class="notice warn">The secret it replaced still verifies until ${formatDateTime(v.identify.previousValidUntil, v.timezone)}, so pages your servers rendered before switching keep working.</p>`
+          : null}
+        <div class="actions">
+          <form method="post" action="${base}/identify-secret/rotate#identify" data-confirm="Create a new identify secret? The current one stays valid for 24 hours.">
+            ${csrf(v.csrfToken)}<button type="submit">Rotate secret</button>
+          </form>
+          ${v.identify.previousValidUntil !== null
+            ? html`<form method="post" action="${base}/identify-secret/revoke-previous#identify" data-confirm="Stop accepting the previous identify secret now?">
+                ${csrf(v.csrfToken)}<button type="submit" class="danger">Stop accepting the previous secret now</button>
+              </form>`
+            : null}
+        </div>`
+      : html`<p class="muted">Only admins and owners see the identify secret.</p>`}
   </section>`;
 }
 

@@ -43,6 +43,8 @@ export interface PaymentFacts {
   metadata: BanticoMetadata;
   email: string | null;
   lookbackDays: number;
+  /** The project matches emails only of profiles identified by the API or a signed identify. */
+  verifiedEmailsOnly?: boolean;
   /** "subscription sub_1", "charge ch_1": what ties it to the earlier payment, for the explanation. */
   orderLabel: string | null;
 }
@@ -252,7 +254,11 @@ export function attribute(facts: PaymentFacts, candidates: AttributionCandidates
 
   if (facts.email) {
     if (candidates.profiles.length === 0) {
-      explanation.push(`The customer's email ${facts.email} matches no identified profile.`);
+      explanation.push(
+        facts.verifiedEmailsOnly
+          ? `The customer's email ${facts.email} matches no profile identified by the API or a signed identify (the project attributes by email only from verified identify).`
+          : `The customer's email ${facts.email} matches no identified profile.`,
+      );
     } else {
       const all = touchesInWindow(
         candidates.profiles.flatMap((p) => p.touches),

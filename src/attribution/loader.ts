@@ -94,6 +94,8 @@ export function loadCandidates(
   metadata: BanticoMetadata,
   refs: PaymentRefs,
   lookbackDays: number,
+  /** Only profiles whose email, and visitors whose link to them, came from the API or a signed identify. */
+  verifiedEmailsOnly = false,
 ): AttributionCandidates {
   const from = refs.occurredAt - lookbackDays * DAY_MS;
   const sessionsOfVisitor = prepared<SessionRow, [string, string, number, number]>(
@@ -121,10 +123,16 @@ export function loadCandidates(
 
   const profiles: AttributionCandidates["profiles"] = [];
   if (refs.email) {
-    const profileRows = prepared<{ id: string }, [string, string]>(db, "SELECT id FROM profiles WHERE project_id = ? AND email = ?").all(projectId, refs.email);
+    const verified = verifiedEmailsOnly ? 1 : 0;
+    const profileRows = prepared<{ id: string }, [string, string, number]>(
+      db,
+      "SELECT id FROM profiles WHERE project_id = ? AND email = ? AND email_verified >= ?",
+    ).all(projectId, refs.email, verified);
     for (const { id } of profileRows) {
-      const visitors = prepared<{ visitor_id: string }, [string, string]>(db, "SELECT visitor_id FROM profile_visitors WHERE project_id = ? AND profile_id = ?")
-        .all(projectId, id);
+      const visitors = prepared<{ visitor_id: string }, [string, string, number]>(
+        db,
+        "SELECT visitor_id FROM profile_visitors WHERE project_id = ? AND profile_id = ? AND verified >= ?",
+      ).all(projectId, id, verified);
       profiles.push({ profileId: id, touches: visitors.flatMap((v) => sessionsOfVisitor.all(projectId, v.visitor_id, from, refs.occurredAt + CLOCK_TOLERANCE_MS).map(toTouch)) });
     }
   }

@@ -1,7 +1,7 @@
 // The command line end to end, through the source entry point as a user runs it.
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { tempDataDir } from "../testing/harness.ts";
 
@@ -162,5 +162,39 @@ describe("bantico command line", () => {
       child.kill();
       await child.exited;
     }
+  });
+
+  test("erase --project --email exits 0 with --json, leaves no copy of the person in the database files, and exits 0 again when nothing is left", () => {
+    const data = dataDir();
+    const project = json<{ id: string }>(bantico(["project", "create", "--name", "Erasure", "--json", "--data", data]));
+    const file = join(data, "bantico.sqlite");
+    const db = new Database(file);
+    db.query("INSERT INTO profiles (project_id, id, email, name, traits, created_at, updated_at) VALUES (?, 'user_e', 'erase.me@example.com', 'Erin Erased', '{\"pet\":\"cat-named-zorblax\"}', 0, 0)").run(project.id);
+    db.query("INSERT INTO leads (project_id, lead_id, name, email, created_at) VALUES (?, 'lead_e', 'Erin Erased', 'Erase.Me@example.com', 0)").run(project.id);
+    db.query(
+      `INSERT INTO payments (id, project_id, provider, kind, payment_key, customer_email, amount, net, currency, occurred_at, received_at, method, explanation, attributed_at)
+       VALUES ('pay_e', ?, 'api', 'sale', 'tx_e', 'erase.me@example.com', 4900, 4900, 'EUR', 0, 0, 'identify_email', ?, 0)`,
+    ).run(project.id, JSON.stringify(["The customer's email erase.me@example.com matches profile user_e; …"]));
+    db.close();
+
+    const erased = json<{ found: boolean; profileIds: string[]; paymentsErased: number; leadsErased: number; walTruncated: boolean }>(
+      bantico(["erase", "--project", project.id, "--email", "Erase.Me@Example.com", "--json", "--data", data]),
+    );
+    expect(erased).toMatchObject({ found: true, profileIds: ["user_e"], paymentsErased: 1, leadsErased: 1, walTruncated: true });
+    const bytes = [file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f).toString("latin1").toLowerCase()).join("");
+    expect(["erase.me@example.com", "erin erased", "zorblax"].filter((secret) => bytes.includes(secret))).toEqual([]);
+    const check = new Database(file, { readonly: true });
+    expect(check.query("SELECT amount, customer_email, explanation FROM payments").get()).toEqual({
+      amount: 4900,
+      customer_email: null,
+      explanation: JSON.stringify(["The customer's email [erased] matches profile [erased]; …"]),
+    });
+    check.close();
+
+    expect(json<{ found: boolean }>(bantico(["erase", "--project", project.id, "--email", "erase.me@example.com", "--json", "--data", data]))).toEqual({ found: false });
+    const text = bantico(["erase", "--email", "erase.me@example.com", "--project", project.id, "--data", data]);
+    expect([text.code, text.stdout]).toEqual([0, `nothing to erase: project ${project.id} holds no profile, payment or lead with this email\n`]);
+    expect(bantico(["erase", "--project", "prj_nope", "--email", "a@b.co", "--data", data]).code).toBe(1);
+    expect(bantico(["erase", "--project", project.id, "--data", data]).code).toBe(2);
   });
 });

@@ -8,6 +8,7 @@ import { startServer } from "../server.ts";
 import { createProject, getProject } from "../projects/service.ts";
 import { createUser, ROLES, UserInputError, type Role } from "../auth/users.ts";
 import { createApiKey } from "../auth/api-keys.ts";
+import { describeErasure, erasePerson } from "../privacy/erasure.ts";
 import { parseCommandLine, requireFlag, UsageError, type ParsedArgs } from "./args.ts";
 import packageJson from "../../package.json" with { type: "json" };
 
@@ -23,6 +24,7 @@ Commands:
                                           create a dashboard user (default role: owner)
   apikey create --project ID [--name N]   create an API key for a project (shown once)
   backup FILE                             write a consistent copy of the database, also while serving
+  erase --project ID --email E            erase a person (GDPR): their email, name and traits everywhere
   healthcheck                             exit 0 when the server on $PORT answers /healthz (for Docker)
   help                                    this text
   version                                 the version
@@ -162,6 +164,21 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
           throw new CommandError(`backup failed: ${(error as Error).message}`);
         }
         print({ file: target }, `backup written to ${target}`);
+        return 0;
+      });
+    }
+    case "erase": {
+      expectNoMore([sub, ...rest]);
+      const projectId = requireFlag(args, "project");
+      const email = requireFlag(args, "email");
+      return withInstance(config(), async ({ ctx }) => {
+        if (!getProject(ctx.db, projectId)) throw new CommandError(`no project with id ${projectId}`);
+        // Nothing to erase is a success too: afterwards the project holds nothing of this person.
+        const erased = await erasePerson(ctx, projectId, { email });
+        print(
+          { found: erased !== null, ...erased },
+          erased ? describeErasure(erased) : `nothing to erase: project ${projectId} holds no profile, payment or lead with this email`,
+        );
         return 0;
       });
     }

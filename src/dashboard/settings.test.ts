@@ -158,6 +158,39 @@ describe("team", () => {
   });
 });
 
+describe("signed identify", () => {
+  test("an admin sees the identify secret, rotates it with a 24-hour grace for the old one, and can end the grace; a viewer never sees it", async () => {
+    const before = getProject(server.instance.ctx.db, server.project.id)!.identifySecret;
+    expect(await (await admin.get(settingsPath)).text()).toContain(before);
+    const viewerPage = await (await viewer.get(settingsPath)).text();
+    expect(viewerPage).not.toContain(before);
+    expect(viewerPage).toContain("Only admins and owners see the identify secret.");
+    expect((await viewer.post(`${settingsPath}/identify-secret/rotate`)).status).toBe(403);
+
+    const rotated = await admin.post(`${settingsPath}/identify-secret/rotate`);
+    expect(rotated.headers.get("location")).toBe(`${settingsPath}?saved=identify_rotated#identify`);
+    const project = getProject(server.instance.ctx.db, server.project.id)!;
+    expect(project.identifySecret).not.toBe(before);
+    expect(project.previousIdentifySecret?.secret).toBe(before);
+    expect(project.previousIdentifySecret!.validUntil - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    const page = await (await admin.get(`${settingsPath}?saved=identify_rotated`)).text();
+    expect(page).toContain(project.identifySecret);
+    expect(page).toContain("The secret it replaced still verifies until");
+
+    await admin.post(`${settingsPath}/identify-secret/revoke-previous`);
+    expect(getProject(server.instance.ctx.db, server.project.id)!.previousIdentifySecret).toBeNull();
+    expect(await (await admin.get(settingsPath)).text()).not.toContain("The secret it replaced still verifies until");
+  });
+
+  test("the verified-only email attribution checkbox is saved with the other settings", async () => {
+    await admin.post(`${settingsPath}/project`, { ...validSettings, verifiedEmailAttributionOnly: "on" });
+    expect(getProject(server.instance.ctx.db, server.project.id)!.verifiedEmailAttributionOnly).toBe(true);
+    expect(await (await admin.get(settingsPath)).text()).toMatch(/name="verifiedEmailAttributionOnly"[^>]*checked/);
+    await admin.post(`${settingsPath}/project`, validSettings);
+    expect(getProject(server.instance.ctx.db, server.project.id)!.verifiedEmailAttributionOnly).toBe(false);
+  });
+});
+
 describe("privacy", () => {
   test("deleting a person's data removes the profile and its links in this project only", async () => {
     const db = server.instance.ctx.db;
@@ -175,7 +208,9 @@ describe("privacy", () => {
     ).run(server.project.id, JSON.stringify([paymentId]), JSON.stringify({ customer_details: { email: "Ada@Example.com", name: "Ada" } }));
     const response = await admin.post(`${settingsPath}/privacy/delete-profile`, { profile: " ADA@example.com " });
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain("Deleted profile user_1: 1 visitor link(s), 1 event(s) unlinked, 1 payment email(s) erased.");
+    expect(await response.text()).toContain(
+      "Erased profile user_1: 1 visitor link(s) and 1 event(s) unlinked; personal data removed from 1 payment(s), 0 lead(s) and 1 raw provider event(s).",
+    );
     const stored = db.query<{ customer_email: string | null; amount: number }, [string]>("SELECT customer_email, amount FROM payments WHERE project_id = ?").get(server.project.id);
     expect(stored).toEqual({ customer_email: null, amount: 4900 });
     const raw = db.query<{ payload: string }, [string]>("SELECT payload FROM provider_events WHERE project_id = ?").get(server.project.id)!.payload;

@@ -1,11 +1,11 @@
 // Settings routes: project settings, API keys, team, privacy deletion (integrations in integrations.ts).
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
 import { listUsers } from "../auth/users.ts";
-import { updateProjectSettings, type Project } from "../projects/service.ts";
+import { revokePreviousIdentifySecret, rotateIdentifySecret, updateProjectSettings, type Project } from "../projects/service.ts";
 import { pageResponse, redirectTo, renderPage, formString, canWrite, DashboardError, type DashboardRequest, type DashboardRouter } from "./routing.ts";
 import { TIMEZONES, validateSettings, type SettingsForm } from "./project-settings.ts";
 import { addTeammate, changeRole, removeTeammate } from "./team.ts";
-import { deleteProfileData } from "./privacy.ts";
+import { erasePerson, describeErasure } from "../privacy/erasure.ts";
 import { integrationPages } from "./integrations.ts";
 import { apiKeyRow, settingsPage, type IntegrationView, type SettingsView } from "../../views/settings.ts";
 import type { Flash } from "../../views/layout.ts";
@@ -13,7 +13,7 @@ import type { Flash } from "../../views/layout.ts";
 /** Supplies the integrations part of the settings page; null while payments are not built in. */
 export type IntegrationsSource = ((req: DashboardRequest) => IntegrationView[]) | null;
 
-function projectValues(project: Project): Record<keyof SettingsForm, string> {
+function projectValues(project: Project): Record<keyof SettingsForm | "verifiedEmailAttributionOnly", string> {
   return {
     name: project.name,
     allowedHostnames: project.allowedHostnames.join("\n"),
@@ -21,6 +21,7 @@ function projectValues(project: Project): Record<keyof SettingsForm, string> {
     timezone: project.timezone,
     lookbackDays: String(project.lookbackDays),
     pricingPathPattern: project.pricingPathPattern,
+    verifiedEmailAttributionOnly: project.verifiedEmailAttributionOnly ? "on" : "",
   };
 }
 
@@ -32,9 +33,17 @@ const FLASHES: Record<string, string> = {
   removed: "Teammate removed.",
   connected: "Integration saved.",
   disconnected: "Integration disconnected.",
+  identify_rotated: "New identify secret created: put it on your servers; the previous one stays valid for 24 hours.",
+  identify_previous_revoked: "The previous identify secret no longer verifies.",
   disconnected_endpoint_deleted: "Integration disconnected, and the webhook endpoint Bantico had created was deleted.",
   disconnected_endpoint_left: "Integration disconnected, but the webhook endpoint Bantico had created could not be deleted: delete it in the provider's dashboard.",
 };
+
+/** When the secret a rotation replaced stops verifying, while that is still ahead. */
+function liveGrace(project: Project, now: number): number | null {
+  const previous = project.previousIdentifySecret;
+  return previous && previous.validUntil > now ? previous.validUntil : null;
+}
 
 export function settingsPages(integrations: IntegrationsSource) {
   function view(req: DashboardRequest, overrides: Partial<SettingsView> = {}): SettingsView {
@@ -60,6 +69,7 @@ export function settingsPages(integrations: IntegrationsSource) {
       teamErrors: {},
       privacyValue: "",
       privacyErrors: {},
+      identify: { secret: req.project.identifySecret, previousValidUntil: liveGrace(req.project, req.ctx.now()) },
       ...overrides,
     };
   }
@@ -85,12 +95,22 @@ export function settingsPages(integrations: IntegrationsSource) {
           lookbackDays: formString(req.form, "lookbackDays"),
           pricingPathPattern: formString(req.form, "pricingPathPattern"),
         };
+        const verifiedEmailAttributionOnly = formString(req.form, "verifiedEmailAttributionOnly");
         const { settings, errors } = validateSettings(form);
         if (Object.keys(errors).length > 0) {
-          return page(req, { project: { values: { ...form }, errors } }, { kind: "error", text: "Nothing was saved: check the fields marked below." }, 422);
+          const values = { ...form, verifiedEmailAttributionOnly };
+          return page(req, { project: { values, errors } }, { kind: "error", text: "Nothing was saved: check the fields marked below." }, 422);
         }
-        updateProjectSettings(req.ctx.db, req.project.id, settings);
+        updateProjectSettings(req.ctx.db, req.project.id, { ...settings, verifiedEmailAttributionOnly: verifiedEmailAttributionOnly !== "" });
         return back(req, "project", "project");
+      })
+      .post("/settings/identify-secret/rotate", (req) => {
+        rotateIdentifySecret(req.ctx.db, req.project.id, req.ctx.now());
+        return back(req, "identify_rotated", "identify");
+      })
+      .post("/settings/identify-secret/revoke-previous", (req) => {
+        revokePreviousIdentifySecret(req.ctx.db, req.project.id);
+        return back(req, "identify_previous_revoked", "identify");
       })
       .post("/settings/api-keys", (req) => {
         const name = formString(req.form, "name").trim();
@@ -137,15 +157,14 @@ export function settingsPages(integrations: IntegrationsSource) {
         },
         { role: "owner" },
       )
-      .post("/settings/privacy/delete-profile", (req) => {
+      .post("/settings/privacy/delete-profile", async (req) => {
         const value = formString(req.form, "profile").trim();
         if (!value) return page(req, { privacyErrors: { profile: "Enter the profile's id or email." } }, null, 422);
-        const deleted = deleteProfileData(req.ctx.db, req.project.id, value);
-        if (!deleted) {
-          return page(req, { privacyValue: value, privacyErrors: { profile: "No profile in this project has this id or email." } }, null, 422);
+        const erased = await erasePerson(req.ctx, req.project.id, { profileIdOrEmail: value });
+        if (!erased) {
+          return page(req, { privacyValue: value, privacyErrors: { profile: "No profile, payment or lead in this project has this id or email." } }, null, 422);
         }
-        const text = `Deleted profile ${deleted.profileId}: ${deleted.visitorsUnlinked} visitor link(s), ${deleted.eventsUnlinked} event(s) unlinked, ${deleted.paymentEmailsErased} payment email(s) erased.`;
-        return page(req, {}, { kind: "ok", text });
+        return page(req, {}, { kind: "ok", text: describeErasure(erased) });
       });
   };
 }

@@ -17,6 +17,9 @@ export function openDatabase(path: string): Database {
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA busy_timeout = 5000");
   db.exec("PRAGMA foreign_keys = ON");
+  // Deleted and overwritten content is zeroed, not left in free space: an erased person (src/privacy)
+  // must leave no readable copy in the file.
+  db.exec("PRAGMA secure_delete = ON");
   db.exec("PRAGMA temp_store = MEMORY");
   db.exec("PRAGMA cache_size = -32000");
   return db;

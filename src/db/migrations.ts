@@ -12,6 +12,7 @@ import counterBacklog from "../../migrations/009_counter_backlog.sql" with { typ
 import clicksWithoutProjectIndex from "../../migrations/010_clicks_without_project_index.sql" with { type: "text" };
 import integrationWebhookEndpoint from "../../migrations/011_integration_webhook_endpoint.sql" with { type: "text" };
 import peopleFromRawEvents from "../../migrations/012_people_from_raw_events.sql" with { type: "text" };
+import signedIdentify from "../../migrations/016_signed_identify.sql" with { type: "text" };
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "001_core.sql", sql: core },
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   { version: 10, name: "010_clicks_without_project_index.sql", sql: clicksWithoutProjectIndex },
   { version: 11, name: "011_integration_webhook_endpoint.sql", sql: integrationWebhookEndpoint },
   { version: 12, name: "012_people_from_raw_events.sql", sql: peopleFromRawEvents },
+  { version: 16, name: "016_signed_identify.sql", sql: signedIdentify },
 ];

@@ -57,8 +57,12 @@ function getPayment(db: Database, id: string): PaymentRow | null {
   return prepared<PaymentRow, [string]>(db, "SELECT * FROM payments WHERE id = ?").get(id);
 }
 
-function lookbackDays(db: Database, projectId: string): number {
-  return prepared<{ lookback_days: number }, [string]>(db, "SELECT lookback_days FROM projects WHERE id = ?").get(projectId)?.lookback_days ?? 90;
+function attributionSettings(db: Database, projectId: string): { lookbackDays: number; verifiedEmailsOnly: boolean } {
+  const row = prepared<{ lookback_days: number; verified_email_attribution_only: number }, [string]>(
+    db,
+    "SELECT lookback_days, verified_email_attribution_only FROM projects WHERE id = ?",
+  ).get(projectId);
+  return { lookbackDays: row?.lookback_days ?? 90, verifiedEmailsOnly: row?.verified_email_attribution_only === 1 };
 }
 
 /** Applies one provider event's operations; an event id seen before changes nothing. */
@@ -344,7 +348,7 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
   noteWrite(db, row.project_id, row.occurred_at);
   if (retract) retractRollup(db, row);
   const metadata = readBanticoMetadata(JSON.parse(row.metadata) as Record<string, string>);
-  const days = lookbackDays(db, row.project_id);
+  const { lookbackDays: days, verifiedEmailsOnly } = attributionSettings(db, row.project_id);
   const candidates = loadCandidates(
     db,
     row.project_id,
@@ -359,6 +363,7 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
       parentPaymentId: row.parent_payment_id,
     },
     days,
+    verifiedEmailsOnly,
   );
   const orderLabel = row.subscription_id
     ? `subscription ${row.subscription_id}`
@@ -370,7 +375,7 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
           ? `payment ${row.payment_intent_id}`
           : null;
   const result = attribute(
-    { kind: row.kind, occurredAt: row.occurred_at, metadata, email: row.customer_email, lookbackDays: days, orderLabel },
+    { kind: row.kind, occurredAt: row.occurred_at, metadata, email: row.customer_email, lookbackDays: days, verifiedEmailsOnly, orderLabel },
     candidates,
   );
   const c = result.context;

@@ -11,6 +11,12 @@ export interface Project {
   allowedHostnames: string[];
   lookbackDays: number;
   pricingPathPattern: string;
+  /** Keys the HMAC a site's server computes for a signed `bantico.identify` (SPEC §3). */
+  identifySecret: string;
+  /** The secret before the last rotation, still accepted until `validUntil` (unix ms). */
+  previousIdentifySecret: { secret: string; validUntil: number } | null;
+  /** The `identify_email` rule uses only emails from the API or a signed identify. */
+  verifiedEmailAttributionOnly: boolean;
   createdAt: number;
 }
 
@@ -23,10 +29,15 @@ interface ProjectRow {
   allowed_hostnames: string;
   lookback_days: number;
   pricing_path_pattern: string;
+  identify_secret: string;
+  previous_identify_secret: string | null;
+  previous_identify_secret_until: number | null;
+  verified_email_attribution_only: number;
   created_at: number;
 }
 
-const COLUMNS = "id, name, token, currency, timezone, allowed_hostnames, lookback_days, pricing_path_pattern, created_at";
+const COLUMNS = `id, name, token, currency, timezone, allowed_hostnames, lookback_days, pricing_path_pattern, identify_secret,
+  previous_identify_secret, previous_identify_secret_until, verified_email_attribution_only, created_at`;
 
 function toProject(row: ProjectRow): Project {
   return {
@@ -38,6 +49,12 @@ function toProject(row: ProjectRow): Project {
     allowedHostnames: JSON.parse(row.allowed_hostnames) as string[],
     lookbackDays: row.lookback_days,
     pricingPathPattern: row.pricing_path_pattern,
+    identifySecret: row.identify_secret,
+    previousIdentifySecret:
+      row.previous_identify_secret && row.previous_identify_secret_until !== null
+        ? { secret: row.previous_identify_secret, validUntil: row.previous_identify_secret_until }
+        : null,
+    verifiedEmailAttributionOnly: row.verified_email_attribution_only === 1,
     createdAt: row.created_at,
   };
 }
@@ -47,7 +64,7 @@ export function createProject(db: Database, input: { name: string }, now = Date.
   if (!name) throw new Error("a project needs a name");
   const id = newId("prj", 12);
   const token = `bt_pub_${randomString(20)}`;
-  db.query("INSERT INTO projects (id, name, token, created_at) VALUES (?, ?, ?, ?)").run(id, name, token, now);
+  db.query("INSERT INTO projects (id, name, token, identify_secret, created_at) VALUES (?, ?, ?, ?, ?)").run(id, name, token, newIdentifySecret(), now);
   return getProject(db, id)!;
 }
 
@@ -87,6 +104,7 @@ export interface ProjectSettings {
   allowedHostnames?: string[];
   lookbackDays?: number;
   pricingPathPattern?: string;
+  verifiedEmailAttributionOnly?: boolean;
 }
 
 export function updateProjectSettings(db: Database, id: string, settings: ProjectSettings): Project | null {
@@ -94,8 +112,8 @@ export function updateProjectSettings(db: Database, id: string, settings: Projec
   if (!current) return null;
   const next = { ...current, ...settings };
   db.query(
-    `UPDATE projects SET name = ?, currency = ?, timezone = ?, allowed_hostnames = ?, lookback_days = ?, pricing_path_pattern = ?
-     WHERE id = ?`,
+    `UPDATE projects SET name = ?, currency = ?, timezone = ?, allowed_hostnames = ?, lookback_days = ?, pricing_path_pattern = ?,
+     verified_email_attribution_only = ? WHERE id = ?`,
   ).run(
     next.name,
     next.currency.toUpperCase(),
@@ -103,8 +121,39 @@ export function updateProjectSettings(db: Database, id: string, settings: Projec
     JSON.stringify(next.allowedHostnames),
     next.lookbackDays,
     next.pricingPathPattern,
+    next.verifiedEmailAttributionOnly ? 1 : 0,
     id,
   );
+  byToken.get(db)?.delete(current.token);
+  return getProject(db, id);
+}
+
+function newIdentifySecret(): string {
+  return `bt_ids_${randomString(40)}`;
+}
+
+/** How long the secret a rotation replaced still verifies, so pages rendered before the site's servers switched keep working. */
+export const IDENTIFY_SECRET_GRACE_MS = 24 * 3_600_000;
+
+/** A new identify secret; the replaced one stays valid for IDENTIFY_SECRET_GRACE_MS (revokePreviousIdentifySecret ends that early). */
+export function rotateIdentifySecret(db: Database, id: string, now: number): Project | null {
+  const current = getProject(db, id);
+  if (!current) return null;
+  db.query("UPDATE projects SET identify_secret = ?, previous_identify_secret = ?, previous_identify_secret_until = ? WHERE id = ?").run(
+    newIdentifySecret(),
+    current.identifySecret,
+    now + IDENTIFY_SECRET_GRACE_MS,
+    id,
+  );
+  byToken.get(db)?.delete(current.token);
+  return getProject(db, id);
+}
+
+/** Ends the grace period of the secret the last rotation replaced. */
+export function revokePreviousIdentifySecret(db: Database, id: string): Project | null {
+  const current = getProject(db, id);
+  if (!current) return null;
+  db.query("UPDATE projects SET previous_identify_secret = NULL, previous_identify_secret_until = NULL WHERE id = ?").run(id);
   byToken.get(db)?.delete(current.token);
   return getProject(db, id);
 }

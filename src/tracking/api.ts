@@ -85,7 +85,7 @@ export function trackingApi(ctx: AppContext) {
         const knownByEmail = !input.userId && input.email ? findProfileIdByEmail(db, project.id, input.email) : null;
         const profileKey = input.userId ?? knownByEmail ?? normalizeEmail(input.email);
         const profileId = profileKey
-          ? identifyProfile(db, project.id, { id: profileKey, email: input.email }, input.visitorId ?? null, ts).id
+          ? identifyProfile(db, project.id, { id: profileKey, email: input.email }, input.visitorId ?? null, ts, "trusted").id
           : null;
         const visitorId = input.visitorId ?? (profileId ? latestVisitorOfProfile(db, project.id, profileId) : null);
         const sessionId = visitorId ? latestSessionId(db, project, visitorId, ts) : null;
@@ -100,7 +100,7 @@ export function trackingApi(ctx: AppContext) {
       const now = ctx.now();
       return ctx.writes.write((db) => {
         const visitorId = input.visitorId ?? null;
-        const profile = identifyProfile(db, project.id, input, visitorId, now);
+        const profile = identifyProfile(db, project.id, input, visitorId, now, "trusted");
         if (visitorId) {
           recordEvent(db, { projectId: project.id, name: "identify", ts: now, visitorId, profileId: profile.id, sessionId: latestSessionId(db, project, visitorId, now) });
         }

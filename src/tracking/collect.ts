@@ -6,6 +6,7 @@ import { getProjectByToken, type Project } from "../projects/service.ts";
 import { blankToNull } from "./attribution-context.ts";
 import { storeHit, type Hit, type Landing, type StoredHit } from "./journey.ts";
 import { eventNameSchema, propsSchema, scriptIdentifySchema } from "./model.ts";
+import { identifyHashValid } from "./identify-signature.ts";
 import { classifyUserAgent, detectBot } from "./user-agent.ts";
 import { cookielessVisitorIds, VISITOR_ID_PATTERN } from "./visitors.ts";
 
@@ -38,9 +39,10 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
     const hit = parseHit(body);
     const project = resolveProject(ctx, hit.t);
     const pageUrl = checkHostname(project, hit.u);
+    const identify = checkIdentifyHash(project, hit.i, ctx.now());
     const bot = detectBot(request);
     if (bot) return answer(202, { dropped: bot });
-    const visit = describeHit(ctx, request, project, hit, pageUrl);
+    const visit = describeHit(ctx, request, project, hit, pageUrl, identify);
     const stored = await ctx.writes.write((db) => storeHit(db, visit));
     return answer(200, sessionAnswer(stored));
   } catch (error) {
@@ -52,7 +54,7 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
 }
 
 /** Everything the journey needs, derived from the request: user-agent class, visitor ids, landing context, pricing page. */
-function describeHit(ctx: AppContext, request: Request, project: Project, hit: ParsedHit, pageUrl: URL): Hit {
+function describeHit(ctx: AppContext, request: Request, project: Project, hit: ParsedHit, pageUrl: URL, identify: Hit["identify"]): Hit {
   const userAgent = request.headers.get("user-agent") ?? "";
   const now = ctx.now();
   return {
@@ -67,8 +69,19 @@ function describeHit(ctx: AppContext, request: Request, project: Project, hit: P
     agent: classifyUserAgent(userAgent),
     country: countryOf(ctx, request),
     isPricingPage: pricingPathMatcher(project.pricingPathPattern)(pageUrl.pathname),
-    identify: hit.i ?? null,
+    identify,
   };
+}
+
+/** An identify with a valid hash is trusted, one without is unsigned; a wrong hash is refused and changes nothing (SPEC §3). */
+function checkIdentifyHash(project: Project, identify: ParsedHit["i"], now: number): Hit["identify"] {
+  if (!identify) return null;
+  const { hash, ...input } = identify;
+  if (!hash) return { ...input, trust: "unsigned" };
+  if (!identifyHashValid(project, input.id, hash, now)) {
+    throw new ApiError(403, "invalid_identify_hash", "hash is not the HMAC-SHA256 of this id with the project's identify secret");
+  }
+  return { ...input, trust: "trusted" };
 }
 
 /** What `bantico.context()` returns: the ids a site puts into checkout metadata ('' where unknown). */

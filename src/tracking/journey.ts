@@ -12,7 +12,7 @@ import {
 } from "./attribution-context.ts";
 import { bumpRollup, recordEvent } from "./events.ts";
 import { noteWrite } from "../reports/people/windows.ts";
-import { identifyProfile, profileIdOfVisitor, type IdentifyInput } from "./profiles.ts";
+import { identifyProfile, profileIdOfVisitor, type IdentifyInput, type IdentifyTrust } from "./profiles.ts";
 import { prepared, timeOrderedId } from "./statements.ts";
 import type { UserAgentClass } from "./user-agent.ts";
 
@@ -43,7 +43,7 @@ export interface Hit {
   agent: UserAgentClass;
   country: string | null;
   isPricingPage: boolean;
-  identify: IdentifyInput | null;
+  identify: (IdentifyInput & { trust: IdentifyTrust }) | null;
 }
 
 export interface StoredHit {
@@ -163,7 +163,7 @@ export function storeHit(db: Database, hit: Hit): StoredHit {
   if (landing.click) attachClickToVisitor(db, hit.projectId, landing.click, visitorId);
 
   const profileId = hit.identify
-    ? identifyProfile(db, hit.projectId, hit.identify, visitorId, hit.ts).id
+    ? identifyProfile(db, hit.projectId, hit.identify, visitorId, hit.ts, hit.identify.trust).id
     : profileIdOfVisitor(db, hit.projectId, visitorId);
 
   const event = { projectId: hit.projectId, ts: hit.ts, visitorId, sessionId, profileId, path: hit.path, context };

@@ -56,12 +56,19 @@ export const identifySchema = z.object({
   traits: propsSchema.nullish(),
 });
 
-/** The script sends traits beside id/email/name; this gathers them. */
-export const scriptIdentifySchema = z.preprocess((value) => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
-  const { id, email, name, ...traits } = value as Record<string, unknown>;
-  return { id, email, name, traits };
-}, identifySchema);
+/** The script sends traits beside id/email/name and the optional `hash` that signs the id; this gathers them. */
+export const scriptIdentifySchema = z.preprocess(
+  (value) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+    const { id, email, name, hash, ...traits } = value as Record<string, unknown>;
+    return { id, email, name, hash, traits };
+  },
+  identifySchema.extend({ hash: z.string().max(200).nullish() }),
+);
+
+/** A profile's traits after every identify merged into them: 20 calls of 4 KB each must not grow one profile to 80 KB. */
+export const PROFILE_TRAITS_MAX_KEYS = 50;
+export const PROFILE_TRAITS_MAX_BYTES = 8192;
 
 const MAX_PAST_MS = 400 * 86_400_000;
 const MAX_FUTURE_MS = 10 * 60_000;

@@ -3,6 +3,8 @@ import type { Database } from "bun:sqlite";
 import { prepared } from "./statements.ts";
 import { reattributePaymentsForEmail } from "../payments/ledger.ts";
 import { notePersonsChanged } from "../reports/people/windows.ts";
+import { ApiError } from "../http/errors.ts";
+import { PROFILE_TRAITS_MAX_BYTES, PROFILE_TRAITS_MAX_KEYS } from "./model.ts";
 
 export interface IdentifyInput {
   id: string;
@@ -35,29 +37,54 @@ export function normalizeEmail(email: string | null | undefined): string | null 
   return normalized ? normalized : null;
 }
 
-const UPSERT_PROFILE = `INSERT INTO profiles (project_id, id, email, name, traits, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (project_id, id) DO UPDATE SET email = coalesce(excluded.email, email), name = coalesce(excluded.name, name),
-  traits = json_patch(traits, excluded.traits), updated_at = excluded.updated_at`;
+const UPSERT_PROFILE = `INSERT INTO profiles (project_id, id, email, email_verified, name, traits, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (project_id, id) DO UPDATE SET email = coalesce(excluded.email, email),
+  email_verified = CASE WHEN excluded.email IS NULL THEN email_verified ELSE excluded.email_verified END,
+  name = coalesce(excluded.name, name), traits = excluded.traits, updated_at = excluded.updated_at`;
 
-const LINK_VISITOR = `INSERT INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES (?, ?, ?, ?)
-  ON CONFLICT (project_id, visitor_id, profile_id) DO UPDATE SET identified_at = excluded.identified_at`;
+const LINK_VISITOR = `INSERT INTO profile_visitors (project_id, visitor_id, profile_id, identified_at, verified) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (project_id, visitor_id, profile_id) DO UPDATE SET identified_at = excluded.identified_at, verified = max(verified, excluded.verified)`;
 
-/** Creates or updates the profile and, when a visitor is given, links it (a visitor may later be someone else). */
-export function identifyProfile(db: Database, projectId: string, input: IdentifyInput, visitorId: string | null, now: number): Profile {
-  prepared(db, UPSERT_PROFILE).run(
-    projectId,
-    input.id,
-    normalizeEmail(input.email),
-    input.name?.trim() || null,
-    JSON.stringify(input.traits ?? {}),
-    now,
-    now,
-  );
-  if (visitorId && prepared(db, LINK_VISITOR).run(projectId, visitorId, input.id, now).changes > 0) notePersonsChanged(db, projectId);
+/**
+ * How far an identify is believed (SPEC §3). `trusted`: the API key, or the browser with a valid
+ * hash. `unsigned`: the browser without a hash, which anyone holding the public token can send.
+ */
+export type IdentifyTrust = "trusted" | "unsigned";
+
+/**
+ * Creates or updates the profile and, when a visitor is given, links it (a visitor may later be
+ * someone else). An unsigned identify may create a profile and link the visitor, but never changes
+ * an existing profile's email, name or traits; what it sets stays unverified.
+ */
+export function identifyProfile(db: Database, projectId: string, input: IdentifyInput, visitorId: string | null, now: number, trust: IdentifyTrust): Profile {
+  const trusted = trust === "trusted";
+  const existing = prepared<{ traits: string }, [string, string]>(db, "SELECT traits FROM profiles WHERE project_id = ? AND id = ?").get(projectId, input.id);
+  if (!existing || trusted) {
+    const email = normalizeEmail(input.email);
+    const traits = mergeTraits(db, existing?.traits ?? "{}", input.traits ?? {});
+    prepared(db, UPSERT_PROFILE).run(projectId, input.id, email, email && trusted ? 1 : 0, input.name?.trim() || null, traits, now, now);
+  }
+  if (visitorId && prepared(db, LINK_VISITOR).run(projectId, visitorId, input.id, now, trusted ? 1 : 0).changes > 0) notePersonsChanged(db, projectId);
   const profile = getProfile(db, projectId, input.id)!;
   // Payments that arrived before this customer identified can be traced now (SPEC §5, late identify).
   if (profile.email) reattributePaymentsForEmail(db, projectId, profile.email, now);
   return profile;
+}
+
+/** The traits after a JSON merge patch (a null removes a trait); refused when that grows them past the cap. */
+function mergeTraits(db: Database, current: string, incoming: Record<string, unknown>): string {
+  const merged = prepared<{ traits: string }, [string, string]>(db, "SELECT json_patch(?, ?) AS traits").get(current, JSON.stringify(incoming))!.traits;
+  const keys = Object.keys(JSON.parse(merged) as object).length;
+  const bytes = Buffer.byteLength(merged);
+  const over = keys > PROFILE_TRAITS_MAX_KEYS || bytes > PROFILE_TRAITS_MAX_BYTES;
+  if (over && bytes >= Buffer.byteLength(current)) {
+    throw new ApiError(
+      400,
+      "traits_too_large",
+      `the profile's traits would hold ${keys} keys and ${bytes} bytes; at most ${PROFILE_TRAITS_MAX_KEYS} keys and ${PROFILE_TRAITS_MAX_BYTES} bytes are kept (send a trait as null to remove it)`,
+    );
+  }
+  return merged;
 }
 
 export function getProfile(db: Database, projectId: string, id: string): Profile | null {

@@ -62,7 +62,7 @@ function generate(db: Database, projectId: string, seed: number): void {
         for (let p = 0; p < views; p++) recordEvent(db, { projectId, name: "page_view", ts: at + p * 60_000, visitorId, sessionId, path: pick(["/", "/pricing", "/docs"]), context });
         if (rnd() < 0.2) recordEvent(db, { projectId, name: "signup_completed", ts: at + 300_000, visitorId, sessionId, context });
       }
-      if (rnd() < 0.15) identifyProfile(db, projectId, { id: `gen${seed}_user_${v % 200}`, email: `user${v % 200}@gen${seed}.example` }, visitorId, lastAt);
+      if (rnd() < 0.15) identifyProfile(db, projectId, { id: `gen${seed}_user_${v % 200}`, email: `user${v % 200}@gen${seed}.example` }, visitorId, lastAt, "trusted");
     }
   })();
   for (let n = 0; n < 90; n++) {

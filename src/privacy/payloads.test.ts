@@ -1,10 +1,11 @@
 // What a deletion request leaves of a paying person in raw Stripe and Polar payloads: their shape,
 // ids and amounts for debugging, none of the person's details.
 import { describe, expect, test } from "bun:test";
-import { erasePersonFromPayload } from "./privacy.ts";
+import { erasePersonFromExplanation, erasePersonFromPayload, erasePersonFromText } from "./payloads.ts";
 
 const EMAIL = "ada@example.com";
-const erase = (payload: unknown) => JSON.parse(erasePersonFromPayload(JSON.stringify(payload), EMAIL));
+const ADA = { emails: [EMAIL], names: [] };
+const erase = (payload: unknown) => JSON.parse(erasePersonFromPayload(JSON.stringify(payload), ADA));
 
 describe("erasing a person from raw provider payloads", () => {
   test("a Stripe checkout session loses the customer's details, and keeps the product, amounts and ids", () => {
@@ -89,6 +90,25 @@ describe("erasing a person from raw provider payloads", () => {
   });
 
   test("a payload that is not JSON still loses the email", () => {
-    expect(erasePersonFromPayload("from=Ada@Example.com&amount=1", EMAIL)).toBe("from=[erased]&amount=1");
+    expect(erasePersonFromPayload("from=Ada@Example.com&amount=1", ADA)).toBe("from=[erased]&amount=1");
+  });
+});
+
+describe("erasing a person from text and explanations", () => {
+  const person = { emails: ["buyer.two@example.com"], names: ["Al", "Bea Two"] };
+
+  test("emails in any case and names as whole words are erased; other words that contain a name stay", () => {
+    expect(erasePersonFromText("Order for bea two (Buyer.Two@Example.com), Al's plan: Alpha", person)).toBe("Order for [erased] ([erased]), [erased]'s plan: Alpha");
+  });
+
+  test("an explanation loses the email and the profiles it matched, and keeps the method's trail", () => {
+    const explanation = JSON.stringify([
+      "The customer's email buyer.two@example.com matches profile user_v2, user_v22; the last session with context within 90 days (ses_1, visitor v_1, started 2026-11-20 10:00 UTC) came from campaign spring.",
+      "2 sessions with context in the window; the first came from source user_v2.",
+    ]);
+    expect(JSON.parse(erasePersonFromExplanation(explanation, person, ["user_v2", "user_v22"]))).toEqual([
+      "The customer's email [erased] matches profile [erased], [erased]; the last session with context within 90 days (ses_1, visitor v_1, started 2026-11-20 10:00 UTC) came from campaign spring.",
+      "2 sessions with context in the window; the first came from source user_v2.",
+    ]);
   });
 });

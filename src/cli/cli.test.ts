@@ -1,27 +1,11 @@
 // The command line end to end, through the source entry point as a user runs it.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { tempDataDir } from "../testing/harness.ts";
+import { bantico, ENTRY, readUntil, scratchDirs } from "../testing/cli.ts";
 
-const ENTRY = join(import.meta.dir, "..", "main.ts");
-const dirs: { remove(): void }[] = [];
-afterAll(() => dirs.forEach((d) => d.remove()));
-
-function dataDir() {
-  const d = tempDataDir("cli");
-  dirs.push(d);
-  return d.dir;
-}
-
-function bantico(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
-  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-  delete env.BANTICO_DATA_DIR;
-  delete env.BANTICO_SECRET;
-  const result = Bun.spawnSync([process.execPath, ENTRY, ...args], { cwd: options.cwd, env, stdout: "pipe", stderr: "pipe" });
-  return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
-}
+const dataDir = scratchDirs("cli");
 
 function json<T>(result: { code: number; stdout: string; stderr: string }): T {
   expect(result.stderr).toBe("");
@@ -111,13 +95,7 @@ describe("bantico command line", () => {
       stderr: "pipe",
     });
     try {
-      const reader = child.stdout.getReader();
-      let output = "";
-      while (!/listening on (\S+)/.test(output)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        output += new TextDecoder().decode(value);
-      }
+      const output = await readUntil(child.stdout, /listening on (\S+)/);
       const url = /listening on (\S+)/.exec(output)![1]!;
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect(existsSync(join(cwd, "data", "bantico.sqlite"))).toBe(true);
@@ -133,9 +111,7 @@ describe("bantico command line", () => {
     const project = json<{ id: string }>(bantico(["project", "create", "--name", "Live", "--json", "--data", data]));
     const child = Bun.spawn([process.execPath, ENTRY, "serve", "--data", data], { env: { ...process.env, PORT: "0" }, stdout: "pipe", stderr: "pipe" });
     try {
-      const reader = child.stdout.getReader();
-      let output = "";
-      while (!output.includes("listening")) output += new TextDecoder().decode((await reader.read()).value);
+      await readUntil(child.stdout, /listening/);
       for (let i = 0; i < 5; i++) bantico(["apikey", "create", "--project", project.id, "--data", data]);
       const target = join(dataDir(), "backup.sqlite");
       const backup = Bun.spawn([process.execPath, ENTRY, "backup", target, "--json", "--data", data], { stdout: "pipe", stderr: "pipe" });

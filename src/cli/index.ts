@@ -5,9 +5,11 @@ import { ConfigError, loadConfig } from "../config.ts";
 import { MigrationError } from "../db/migrate.ts";
 import { openInstance, type Instance } from "../instance.ts";
 import { startServer } from "../server.ts";
+import { StartupError } from "../startup.ts";
 import { createProject, getProject } from "../projects/service.ts";
 import { createUser, ROLES, UserInputError, type Role } from "../auth/users.ts";
 import { createApiKey } from "../auth/api-keys.ts";
+import { currentSetupToken, setupUrl } from "../auth/setup-token.ts";
 import { parseCommandLine, requireFlag, UsageError, type ParsedArgs } from "./args.ts";
 import packageJson from "../../package.json" with { type: "json" };
 
@@ -23,6 +25,7 @@ Commands:
                                           create a dashboard user (default role: owner)
   apikey create --project ID [--name N]   create an API key for a project (shown once)
   backup FILE                             write a consistent copy of the database, also while serving
+  setup-link                              print the one-time first-start setup URL again (while no owner exists)
   healthcheck                             exit 0 when the server on $PORT answers /healthz (for Docker)
   help                                    this text
   version                                 the version
@@ -61,7 +64,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
       io.err(`bantico: ${error.message}\n\n${HELP}`);
       return 2;
     }
-    if (error instanceof ConfigError || error instanceof MigrationError || error instanceof UserInputError || error instanceof CommandError) {
+    if (error instanceof ConfigError || error instanceof MigrationError || error instanceof StartupError || error instanceof UserInputError || error instanceof CommandError) {
       io.err(`bantico: ${error.message}\n`);
       return 1;
     }
@@ -93,6 +96,8 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       const { applied } = server.instance;
       if (applied.length > 0 && !args.flags.json) io.err(`applied migrations: ${applied.join(", ")}\n`);
       print({ url: server.url, dataDir: server.instance.ctx.config.dataDir }, `Bantico listening on ${server.url} (data in ${server.instance.ctx.config.dataDir})`);
+      // After the listening line: scripts (and .ci/run) take the first URL in the log as the server's.
+      if (server.setupUrl) print({ setupUrl: server.setupUrl }, `No owner yet: open ${server.setupUrl} to create one (this link works once)`);
       const shutdown = () => {
         void server.stop().then(() => process.exit(0));
       };
@@ -162,6 +167,18 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
           throw new CommandError(`backup failed: ${(error as Error).message}`);
         }
         print({ file: target }, `backup written to ${target}`);
+        return 0;
+      });
+    }
+    case "setup-link": {
+      expectNoMore([sub, ...rest]);
+      const cfg = config();
+      return withInstance(cfg, ({ ctx }) => {
+        const token = currentSetupToken(ctx.db, ctx.now());
+        const base = cfg.baseUrl ?? `http://localhost:${cfg.port}`;
+        if (!token) throw new CommandError(`this instance already has an owner, so there is no setup link: sign in at ${base}/login`);
+        const url = setupUrl(base, token);
+        print({ setupUrl: url }, url);
         return 0;
       });
     }

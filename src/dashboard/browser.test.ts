@@ -1,4 +1,4 @@
-// The dashboard in headless Chromium: setup → snippet → sign out/in → settings → API key shown once,
+// The dashboard in headless Chromium: setup (with the link from the log) → snippet → sign out/in → settings → API key shown once,
 // markup typed by a user shown as text, and screenshots of each page at desktop and phone width.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
@@ -62,8 +62,13 @@ async function submit(selector: string) {
 }
 
 test("first start: setup creates the owner and project, shows the snippet, and the check turns green", async () => {
+  // Whoever reaches the server first without the link from the log is told where the link is.
   await page.goto(`${server.url}/`);
   expect(new URL(page.url()).pathname).toBe("/setup");
+  await expect(page.locator("main").textContent()).resolves.toContain("bantico setup-link");
+  expect(await page.locator("#f-password").count()).toBe(0);
+  await snap("setup-link-needed");
+  await page.goto(server.setupUrl!);
   await submit("button[type=submit]");
   await expect(page.locator("#f-email-error").textContent()).resolves.toContain("Enter an email address");
   await snap("setup-errors");

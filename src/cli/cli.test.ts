@@ -71,6 +71,25 @@ describe("bantico command line", () => {
     expect(bantico(["user", "create", "--email", "A@B.co", "--password", "longenough", "--data", data]).stderr).toContain("already exists");
   });
 
+  test("user create --project gives the role on that project only", () => {
+    const data = dataDir();
+    const project = json<{ id: string }>(bantico(["project", "create", "--name", "Client site", "--json", "--data", data]));
+    const user = json<{ id: string; email: string; role: string }>(
+      bantico(["user", "create", "--email", "client@example.com", "--password", "long enough", "--role", "viewer", "--project", project.id, "--json", "--data", data]),
+    );
+    expect(user).toEqual({ id: user.id, email: "client@example.com", role: "viewer" });
+    const db = new Database(join(data, "bantico.sqlite"), { readonly: true });
+    expect(db.query("SELECT every_project FROM users WHERE id = ?").get(user.id)).toEqual({ every_project: 0 });
+    expect(db.query("SELECT project_id, role FROM project_members WHERE user_id = ?").all(user.id)).toEqual([{ project_id: project.id, role: "viewer" }]);
+    db.close();
+    const owner = bantico(["user", "create", "--email", "o@example.com", "--password", "long enough", "--role", "owner", "--project", project.id, "--data", data]);
+    expect(owner.code).toBe(2);
+    expect(owner.stderr).toContain("an owner holds every project");
+    const unknown = bantico(["user", "create", "--email", "u@example.com", "--password", "long enough", "--role", "admin", "--project", "prj_nope", "--data", data]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no project with id prj_nope");
+  });
+
   test("wrong usage prints help to stderr and exits non-zero", () => {
     for (const args of [["frobnicate"], ["project", "create"], ["project", "delete"], ["--no-such-flag"], ["backup"]]) {
       const result = bantico([...args, "--data", dataDir()]);

@@ -21,8 +21,9 @@ Commands:
   serve                                   start the server (default)
   migrate                                 apply pending database migrations
   project create --name NAME              create a project; prints its id and snippet token
-  user create --email E --password P [--role owner|admin|viewer]
-                                          create a dashboard user (default role: owner)
+  user create --email E --password P [--role owner|admin|viewer] [--project ID]
+                                          create a dashboard user (default role: owner); with
+                                          --project, admin or viewer of that project only
   apikey create --project ID [--name N]   create an API key for a project (shown once)
   backup FILE                             write a consistent copy of the database, also while serving
   setup-link                              print the one-time first-start setup URL again (while no owner exists)
@@ -129,9 +130,13 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       if (!ROLES.includes(role as Role)) throw new UsageError(`--role must be one of ${ROLES.join(", ")}`);
       const email = requireFlag(args, "email");
       const password = requireFlag(args, "password");
+      // With --project the role holds on that project only; the user sees no other.
+      const projectId = args.flags.project === undefined ? undefined : requireFlag(args, "project");
+      if (projectId !== undefined && role === "owner") throw new UsageError("an owner holds every project: give --role admin or viewer with --project");
       return withInstance(config(), async ({ ctx }) => {
-        const user = await createUser(ctx.db, { email, password, role: role as Role });
-        print({ id: user.id, email: user.email, role: user.role }, `created ${user.role} ${user.email} (${user.id})`);
+        if (projectId !== undefined && !getProject(ctx.db, projectId)) throw new CommandError(`no project with id ${projectId}`);
+        const user = await createUser(ctx.db, { email, password, role: role as Role, projectId });
+        print({ id: user.id, email: user.email, role }, `created ${role} ${user.email} (${user.id})${projectId ? ` on project ${projectId} only` : ""}`);
         return 0;
       });
     }

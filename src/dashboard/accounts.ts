@@ -2,7 +2,8 @@
 // and the entry redirects (/ and /dashboard).
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
-import { createProject, listProjects, updateProjectSettings } from "../projects/service.ts";
+import { createProject, updateProjectSettings } from "../projects/service.ts";
+import { visibleProjects } from "../auth/access.ts";
 import { projectNameError, TIMEZONES } from "./project-settings.ts";
 import {
   countUsers,
@@ -18,7 +19,7 @@ import { countUserSessions, createSession, csrfMatches, deleteSession, deleteUse
 import { FailureLimiter } from "../auth/rate-limit.ts";
 import { randomString } from "../core/ids.ts";
 import { clearCookie, isSecureRequest, LAST_PROJECT_COOKIE, readCookie, sessionCookie, setCookie } from "./cookies.ts";
-import { CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext, type SignedInRequest } from "./routing.ts";
+import { canWrite, CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext, type SignedInRequest } from "./routing.ts";
 import { bareLayout } from "../../views/layout.ts";
 import { accountPage, loginPage, newProjectPage, setupLinkNeededPage, setupPage } from "../../views/auth.ts";
 import type { FieldErrors } from "../../views/components.ts";
@@ -135,11 +136,14 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
     })
     .get("/dashboard", ({ request }) => {
       if (countUsers(ctx.db) === 0) return see("/setup");
-      if (!currentSession(request)) return see("/login?next=%2Fdashboard");
-      const projects = listProjects(ctx.db);
+      const session = currentSession(request);
+      if (!session) return see("/login?next=%2Fdashboard");
+      const projects = visibleProjects(ctx.db, session.user);
       const last = readCookie(request, LAST_PROJECT_COOKIE);
       const project = projects.find((p) => p.id === last) ?? projects[0];
-      return see(project ? `/dashboard/${project.id}` : "/projects/new");
+      if (project) return see(`/dashboard/${project.id}`);
+      // A member whose projects were all removed has nothing to open and may not create one.
+      return see(canWrite(session.user) ? "/projects/new" : "/account");
     })
     .get("/setup", ({ request }) => {
       if (hasOwner(ctx.db)) return see("/login");

@@ -175,6 +175,20 @@ test("connecting Stripe against a fake Stripe API shows the connection and the f
   await snap("settings-integrations");
 }, 30_000);
 
+test("the owner adds a teammate for this project only in the team form", async () => {
+  await page.goto(`${server.url}${projectPath}/settings#team`);
+  await page.fill("#team #f-email", "analyst@example.com");
+  await page.fill("#team #f-password", "a long password");
+  await page.selectOption("#team #f-role", "viewer");
+  await page.selectOption("#team #f-scope", "project");
+  await submit("#team button.primary");
+  await expect(page.locator(".notice.ok").textContent()).resolves.toBe("Teammate added.");
+  const row = page.locator("#team tbody tr", { hasText: "analyst@example.com" });
+  await expect(row.textContent()).resolves.toContain("This project");
+  await page.locator("#team").scrollIntoViewIfNeeded();
+  await snap("settings-team");
+}, 30_000);
+
 test("markup typed into a project name or hostname is shown as text and never runs", async () => {
   await page.fill("#f-name", EVIL);
   await page.fill("#f-allowedHostnames", "example.com");

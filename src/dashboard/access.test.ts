@@ -169,6 +169,9 @@ describe("per-project membership", () => {
   test("the owner sees every project; a project's admin adds a member, who then sees that project only", async () => {
     for (const seeded of [a, b]) expect((await owner.get(`/dashboard/${seeded.project.id}/settings`)).status).toBe(200);
     const admin = await member(a.project.id, "admin");
+    // A project's admin changes that project, not the instance: no new projects.
+    expect(await (await admin.get(`/dashboard/${a.project.id}`)).text()).not.toContain('href="/projects/new"');
+    expect((await admin.post("/projects/new", { name: "Mine now" })).status).toBe(403);
     const added = await admin.post(`/dashboard/${a.project.id}/settings/team`, { email: "new.member@example.com", password: PASSWORD, role: "viewer", scope: "project" });
     expect(added.status).toBe(303);
     const newcomer = await signIn(server, "new.member@example.com", PASSWORD);

@@ -242,7 +242,8 @@ export function renderPage(
       path: req.url.pathname,
       range: project && page.showRange ? project.range : null,
       flash: page.flash ?? null,
-      canWrite: canWrite(req.user),
+      // The layout's only write is "New project": the role outside any project decides it, not the one on this project.
+      canWrite: canWrite(req.session.user),
     },
     page.body,
   );

@@ -139,6 +139,7 @@ describe("per-project membership", () => {
     // The project looked at last is another one: /dashboard still opens one of the member's.
     const entry = await viewer.get("/dashboard", { cookie: `${viewer.cookie}; bantico_project=${b.project.id}` });
     expect(entry.headers.get("location")).toBe(`/dashboard/${a.project.id}`);
+    expect(await (await viewer.get("/account")).text()).toContain(`<strong>viewer of ${a.project.name}</strong>`);
     const csv = await viewer.get(`/dashboard/${a.project.id}/export/payments.csv?range=7d`);
     expect(csv.status).toBe(200);
     expect(await csv.text()).toContain("buyer@example.com");

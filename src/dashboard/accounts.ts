@@ -3,7 +3,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
 import { createProject, updateProjectSettings } from "../projects/service.ts";
-import { visibleProjects } from "../auth/access.ts";
+import { accessOf, visibleProjects } from "../auth/access.ts";
 import { projectNameError, TIMEZONES } from "./project-settings.ts";
 import {
   countUsers,
@@ -72,11 +72,18 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
     return withCookies(pageResponse(bareLayout("Sign in", page), status), [preSessionCookie(request, cookie)]);
   }
 
+  // "owner", "admin of every project", or a member's role on each of their projects.
+  const roleDescription = (req: SignedInRequest) => {
+    const access = accessOf(ctx.db, req.user.id);
+    if (access.everyProject) return req.user.role === "owner" ? "owner" : `${req.user.role} of every project`;
+    return req.projects.map((project) => `${access.roles.get(project.id)} of ${project.name}`).join(", ") || "member of no project";
+  };
+
   const account = (req: SignedInRequest, errors: FieldErrors) =>
     accountPage({
       csrfToken: req.session.csrfToken,
       email: req.user.email,
-      role: req.user.role,
+      role: roleDescription(req),
       otherSessions: countUserSessions(ctx.db, req.user.id, ctx.now()) - 1,
       errors,
     });

@@ -1,6 +1,5 @@
 // Opens one Bantico instance from its configuration: data dir, database (migrated), secret, write queue.
 import type { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
 import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { databasePath, openDatabase } from "./db/database.ts";
@@ -8,6 +7,7 @@ import { migrate } from "./db/migrate.ts";
 import { migrations } from "./db/migrations.ts";
 import { WriteQueue } from "./db/write-queue.ts";
 import { loadOrCreateSecret } from "./core/secret.ts";
+import { explainDatabaseError, prepareDataDir } from "./startup.ts";
 
 export interface Instance {
   ctx: AppContext;
@@ -17,14 +17,16 @@ export interface Instance {
 
 /** `serving`: this process answers HTTP and is the only one folding the counter backlog (src/db/counter-backlog.ts). */
 export function openInstance(config: Config, edges: Partial<Pick<AppContext, "now" | "clientIp">> = {}, options: { serving?: boolean } = {}): Instance {
-  mkdirSync(config.dataDir, { recursive: true });
-  const db: Database = openDatabase(databasePath(config.dataDir));
+  prepareDataDir(config.dataDir);
+  const path = databasePath(config.dataDir);
+  let db: Database | null = null;
   let applied: string[];
   try {
+    db = openDatabase(path);
     applied = migrate(db, migrations);
   } catch (error) {
-    db.close();
-    throw error;
+    db?.close();
+    throw explainDatabaseError(path, config.dataDir, error) ?? error;
   }
   const secret = config.secret ?? loadOrCreateSecret(config.dataDir);
   const writes = new WriteQueue(db, { counterBacklog: options.serving ?? false });

@@ -6,11 +6,15 @@ import { clientIpResolver } from "./http/client-ip.ts";
 import { hotRoutes } from "./http/hot-routes.ts";
 import { startPaymentScheduler } from "./payments/pull.ts";
 import { startFoldWarmer } from "./dashboard/pages/warmup.ts";
+import { explainListenError } from "./startup.ts";
+import { currentSetupToken, setupUrl } from "./auth/setup-token.ts";
 
 export interface RunningServer {
   url: string;
   port: number;
   instance: Instance;
+  /** While the instance has no owner: the one-time first-start link (SPEC §7), printed in the log. */
+  setupUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -18,22 +22,31 @@ export function startServer(config: Config, options: { hostname?: string; now?: 
   let resolveIp: (request: Request) => string | null = () => null;
   const instance = openInstance(config, { now: options.now, clientIp: (request) => resolveIp(request) }, { serving: true });
   const app = createApp(instance.ctx);
-  const server = Bun.serve({
-    port: config.port,
-    hostname: options.hostname ?? "0.0.0.0",
-    // The collect endpoint refuses bodies over 32 KB itself; this only stops abuse early.
-    maxRequestBodySize: 1024 * 1024,
-    idleTimeout: 30,
-    development: false,
-    routes: hotRoutes(instance.ctx),
-    fetch: (request) => app.fetch(request),
-  });
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      port: config.port,
+      hostname: options.hostname ?? "0.0.0.0",
+      // The collect endpoint refuses bodies over 32 KB itself; this only stops abuse early.
+      maxRequestBodySize: 1024 * 1024,
+      idleTimeout: 30,
+      development: false,
+      routes: hotRoutes(instance.ctx),
+      fetch: (request) => app.fetch(request),
+    });
+  } catch (error) {
+    instance.close();
+    throw explainListenError(config.port, error) ?? error;
+  }
   resolveIp = clientIpResolver(server, config.trustedProxies);
   const payments = startPaymentScheduler(instance.ctx);
   const warmer = startFoldWarmer(instance.ctx);
   const host = options.hostname && options.hostname !== "0.0.0.0" ? options.hostname : "localhost";
+  const url = `http://${host}:${server.port}`;
+  const token = currentSetupToken(instance.ctx.db, instance.ctx.now());
   return {
-    url: `http://${host}:${server.port}`,
+    url,
+    setupUrl: token ? setupUrl(config.baseUrl ?? url, token) : null,
     port: server.port!,
     instance,
     async stop() {

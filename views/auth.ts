@@ -2,18 +2,29 @@
 import { html, type Html } from "../src/dashboard/html.ts";
 import { csrfInput as csrf, field, type FieldErrors } from "./components.ts";
 
-export function setupPage(data: { csrfToken: string; values: Record<string, string>; errors: FieldErrors; formError?: string | null }): Html {
+export function setupPage(data: { csrfToken: string; setupToken: string; values: Record<string, string>; errors: FieldErrors; formError?: string | null }): Html {
   return html`<h1>Set up Bantico</h1>
   <p class="muted">Create the owner account and your first project. You can add teammates and more projects later.</p>
   ${data.formError ? html`<p class="notice error" role="alert">${data.formError}</p>` : null}
   <form method="post" action="/setup" novalidate>
     ${csrf(data.csrfToken)}
+    <input type="hidden" name="token" value="${data.setupToken}">
     ${field({ label: "Your email", name: "email", type: "email", value: data.values.email, error: data.errors.email, autocomplete: "email", required: true })}
     ${field({ label: "Password", name: "password", type: "password", error: data.errors.password, autocomplete: "new-password", required: true, hint: "At least 8 characters." })}
     ${field({ label: "Project name", name: "projectName", value: data.values.projectName, error: data.errors.projectName, required: true, placeholder: "My SaaS", hint: "Usually the name of your product or website." })}
     <input type="hidden" name="timezone" value="${data.values.timezone ?? ""}" data-detect-timezone>
     <button type="submit" class="primary">Create account and project</button>
   </form>`;
+}
+
+/** /setup without the one-time token: where the link is. */
+export function setupLinkNeededPage(): Html {
+  return html`<h1>Set up Bantico</h1>
+  <p class="notice" role="status">This server has no owner yet. Setting it up needs the one-time setup link.</p>
+  <p>Bantico printed it in its log when it started, on a line beginning with <code>No owner yet: open</code>.
+  To print it again, run this on the server:</p>
+  <pre class="snippet"><code>bantico setup-link</code></pre>
+  <p class="muted">In Docker: <code>docker exec bantico bantico setup-link</code>, or read <code>docker logs bantico</code>.</p>`;
 }
 
 export function loginPage(data: { csrfToken: string; email: string; next: string | null; error?: string | null; notice?: string | null }): Html {

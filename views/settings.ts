@@ -33,7 +33,8 @@ export interface SettingsView {
   apiKeys: { id: string; name: string; prefix: string; createdAt: number; lastUsedAt: number | null; revokedAt: number | null }[];
   apiKeyErrors: FieldErrors;
   newApiKey: string | null;
-  team: { id: string; email: string; role: string; createdAt: number }[];
+  /** Everyone who sees this project, with their role on it. */
+  team: { id: string; email: string; role: string; createdAt: number; everyProject: boolean }[];
   teamValues: Record<string, string>;
   teamErrors: FieldErrors;
   privacyValue: string;
@@ -43,9 +44,13 @@ export interface SettingsView {
 
 const PROVIDER_NAMES = { stripe: "Stripe", polar: "Polar" } as const;
 const ROLE_OPTIONS = [
-  { value: "viewer", label: "Viewer — sees everything, changes nothing" },
-  { value: "admin", label: "Admin — changes settings, links and keys" },
-  { value: "owner", label: "Owner — also manages the team" },
+  { value: "viewer", label: "Viewer — reads, changes nothing" },
+  { value: "admin", label: "Admin — changes settings, links, keys and members" },
+  { value: "owner", label: "Owner — every project, manages the whole team" },
+];
+const SCOPE_OPTIONS = [
+  { value: "project", label: "This project only" },
+  { value: "every", label: "Every project, also those created later" },
 ];
 
 
@@ -116,17 +121,22 @@ export function settingsPage(v: SettingsView): Html {
 
   <section class="card" id="team" aria-labelledby="team-h">
     <h2 id="team-h">Team</h2>
-    <p class="muted">Teammates see every project of this Bantico. Owners manage the team; admins change settings; viewers only read.</p>
+    <p class="muted">Owners see every project and manage the whole team. Someone added for this project only sees no other project; as admin they change its settings and members, as viewer they only read.</p>
     ${teamTable(v, base)}
-    ${v.isOwner
+    ${v.canWrite
       ? html`<h3>Add a teammate</h3>
         <form method="post" action="${base}/team#team" novalidate>
           ${csrf(v.csrfToken)}
           <div class="grid-2">
             ${field({ label: "Email", name: "email", type: "email", value: v.teamValues.email, error: v.teamErrors.email, required: true, autocomplete: "off" })}
-            ${field({ label: "Initial password", name: "password", type: "password", error: v.teamErrors.password, required: true, autocomplete: "new-password", hint: "At least 8 characters. Share it with them; they can change it under Account." })}
+            ${field({ label: "Initial password", name: "password", type: "password", error: v.teamErrors.password, autocomplete: "new-password", hint: "At least 8 characters; share it with them, they can change it under Account. Not needed for someone already on another project." })}
           </div>
-          ${field({ label: "Role", name: "role", value: v.teamValues.role ?? "viewer", error: v.teamErrors.role, options: ROLE_OPTIONS })}
+          <div class="grid-2">
+            ${field({ label: "Role", name: "role", value: v.teamValues.role ?? "viewer", error: v.teamErrors.role, options: v.isOwner ? ROLE_OPTIONS : ROLE_OPTIONS.filter((o) => o.value !== "owner") })}
+            ${v.isOwner
+              ? field({ label: "Access", name: "scope", value: v.teamValues.scope ?? "project", error: v.teamErrors.scope, options: SCOPE_OPTIONS })
+              : html`<input type="hidden" name="scope" value="project">${v.teamErrors.scope ? html`<p class="notice error" role="alert">${v.teamErrors.scope}</p>` : null}`}
+          </div>
           <button type="submit" class="primary">Add teammate</button>
         </form>`
       : null}
@@ -199,27 +209,30 @@ export function apiKeyRow(
 }
 
 function teamTable(v: SettingsView, base: string): Html {
+  // Owners manage everyone; a project's admins manage the members of that project only.
+  const manages = (u: SettingsView["team"][number]) => u.id !== v.currentUserId && (u.everyProject ? v.isOwner : v.canWrite);
   return html`<div class="table-wrap"><table>
-    <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Added</th>${v.isOwner ? html`<th scope="col"><span class="visually-hidden">Actions</span></th>` : null}</tr></thead>
+    <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Access</th><th scope="col">Added</th>${v.canWrite ? html`<th scope="col"><span class="visually-hidden">Actions</span></th>` : null}</tr></thead>
     <tbody>
       ${v.team.map(
         (u) => html`<tr>
           <td>${u.email}${u.id === v.currentUserId ? html` <span class="badge">you</span>` : null}</td>
-          <td>${v.isOwner && u.id !== v.currentUserId
+          <td>${manages(u)
             ? html`<form method="post" action="${base}/team/${u.id}/role" class="actions">
                 ${csrf(v.csrfToken)}
                 <label class="visually-hidden" for="role-${u.id}">Role of ${u.email}</label>
-                <select id="role-${u.id}" name="role">${["viewer", "admin", "owner"].map((r) => html`<option ${r === u.role ? html`selected` : null}>${r}</option>`)}</select>
+                <select id="role-${u.id}" name="role">${(u.everyProject ? ["viewer", "admin", "owner"] : ["viewer", "admin"]).map((r) => html`<option ${r === u.role ? html`selected` : null}>${r}</option>`)}</select>
                 <button type="submit" class="small">Change</button>
               </form>`
             : u.role}</td>
+          <td>${u.everyProject ? "Every project" : "This project"}</td>
           <td>${formatDateTime(u.createdAt, v.timezone)}</td>
-          ${v.isOwner
-            ? html`<td>${u.id === v.currentUserId
-                ? null
-                : html`<form method="post" action="${base}/team/${u.id}/remove" class="inline-form" data-confirm="Remove ${u.email} from the team?">
+          ${v.canWrite
+            ? html`<td>${manages(u)
+                ? html`<form method="post" action="${base}/team/${u.id}/remove" class="inline-form" data-confirm="${u.everyProject ? `Remove ${u.email} from the team?` : `Remove ${u.email} from this project?`}">
                     ${csrf(v.csrfToken)}<button type="submit" class="small danger" aria-label="Remove ${u.email}">Remove</button>
-                  </form>`}</td>`
+                  </form>`
+                : null}</td>`
             : null}
         </tr>`,
       )}

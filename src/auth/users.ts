@@ -1,6 +1,7 @@
-// Dashboard users: an email, an argon2id password hash and a role.
+// Dashboard users: an email, an argon2id password hash and a role (on every project, or per project: access.ts).
 import type { Database } from "bun:sqlite";
 import { newId } from "../core/ids.ts";
+import { addMember, isMemberRole, type MemberRole } from "./access.ts";
 
 export const ROLES = ["owner", "admin", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
@@ -21,9 +22,10 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/** Creates a user; with `projectId` the role (admin or viewer) holds on that project only, else on every project. */
 export async function createUser(
   db: Database,
-  input: { email: string; password: string; role?: Role },
+  input: { email: string; password: string; role?: Role; projectId?: string },
   now = Date.now(),
 ): Promise<User> {
   const email = normalizeEmail(input.email);
@@ -31,8 +33,16 @@ export async function createUser(
   if (!EMAIL.test(email)) throw new UserInputError(`"${input.email}" is not an email address`);
   if (input.password.length < MIN_PASSWORD_LENGTH) throw new UserInputError(`the password needs at least ${MIN_PASSWORD_LENGTH} characters`);
   if (!ROLES.includes(role)) throw new UserInputError(`role must be one of ${ROLES.join(", ")}`);
+  if (input.projectId !== undefined && !isMemberRole(role)) throw new UserInputError("an owner holds every project: give --role admin or viewer with --project");
   if (findUserByEmail(db, email)) throw new UserInputError(`a user with email ${email} already exists`);
-  return insertUser(db, { email, passwordHash: await hashPassword(input.password), role }, now);
+  const passwordHash = await hashPassword(input.password);
+  const projectId = input.projectId;
+  if (projectId === undefined) return insertUser(db, { email, passwordHash, role }, now);
+  return db.transaction(() => {
+    const user = insertUser(db, { email, passwordHash, role: "viewer", everyProject: false }, now);
+    addMember(db, projectId, user.id, role as MemberRole, now);
+    return user;
+  })();
 }
 
 export function hashPassword(password: string): Promise<string> {
@@ -40,10 +50,17 @@ export function hashPassword(password: string): Promise<string> {
 }
 
 /** Inserts a user whose password is already hashed (synchronous, so it can sit in a transaction). */
-export function insertUser(db: Database, input: { email: string; passwordHash: string; role: Role }, now = Date.now()): User {
+export function insertUser(db: Database, input: { email: string; passwordHash: string; role: Role; everyProject?: boolean }, now = Date.now()): User {
   const email = normalizeEmail(input.email);
   const id = newId("usr", 12);
-  db.query("INSERT INTO users (id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)").run(id, email, input.passwordHash, input.role, now);
+  db.query("INSERT INTO users (id, email, password_hash, role, created_at, every_project) VALUES (?, ?, ?, ?, ?, ?)").run(
+    id,
+    email,
+    input.passwordHash,
+    input.role,
+    now,
+    input.everyProject === false ? 0 : 1,
+  );
   return { id, email, role: input.role, createdAt: now };
 }
 

@@ -1,27 +1,11 @@
 // The command line end to end, through the source entry point as a user runs it.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { tempDataDir } from "../testing/harness.ts";
+import { bantico, ENTRY, readUntil, scratchDirs } from "../testing/cli.ts";
 
-const ENTRY = join(import.meta.dir, "..", "main.ts");
-const dirs: { remove(): void }[] = [];
-afterAll(() => dirs.forEach((d) => d.remove()));
-
-function dataDir() {
-  const d = tempDataDir("cli");
-  dirs.push(d);
-  return d.dir;
-}
-
-function bantico(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
-  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-  delete env.BANTICO_DATA_DIR;
-  delete env.BANTICO_SECRET;
-  const result = Bun.spawnSync([process.execPath, ENTRY, ...args], { cwd: options.cwd, env, stdout: "pipe", stderr: "pipe" });
-  return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
-}
+const dataDir = scratchDirs("cli");
 
 function json<T>(result: { code: number; stdout: string; stderr: string }): T {
   expect(result.stderr).toBe("");
@@ -87,6 +71,25 @@ describe("bantico command line", () => {
     expect(bantico(["user", "create", "--email", "A@B.co", "--password", "longenough", "--data", data]).stderr).toContain("already exists");
   });
 
+  test("user create --project gives the role on that project only", () => {
+    const data = dataDir();
+    const project = json<{ id: string }>(bantico(["project", "create", "--name", "Client site", "--json", "--data", data]));
+    const user = json<{ id: string; email: string; role: string }>(
+      bantico(["user", "create", "--email", "client@example.com", "--password", "long enough", "--role", "viewer", "--project", project.id, "--json", "--data", data]),
+    );
+    expect(user).toEqual({ id: user.id, email: "client@example.com", role: "viewer" });
+    const db = new Database(join(data, "bantico.sqlite"), { readonly: true });
+    expect(db.query("SELECT every_project FROM users WHERE id = ?").get(user.id)).toEqual({ every_project: 0 });
+    expect(db.query("SELECT project_id, role FROM project_members WHERE user_id = ?").all(user.id)).toEqual([{ project_id: project.id, role: "viewer" }]);
+    db.close();
+    const owner = bantico(["user", "create", "--email", "o@example.com", "--password", "long enough", "--role", "owner", "--project", project.id, "--data", data]);
+    expect(owner.code).toBe(2);
+    expect(owner.stderr).toContain("an owner holds every project");
+    const unknown = bantico(["user", "create", "--email", "u@example.com", "--password", "long enough", "--role", "admin", "--project", "prj_nope", "--data", data]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no project with id prj_nope");
+  });
+
   test("wrong usage prints help to stderr and exits non-zero", () => {
     for (const args of [["frobnicate"], ["project", "create"], ["project", "delete"], ["--no-such-flag"], ["backup"]]) {
       const result = bantico([...args, "--data", dataDir()]);
@@ -111,13 +114,7 @@ describe("bantico command line", () => {
       stderr: "pipe",
     });
     try {
-      const reader = child.stdout.getReader();
-      let output = "";
-      while (!/listening on (\S+)/.test(output)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        output += new TextDecoder().decode(value);
-      }
+      const output = await readUntil(child.stdout, /listening on (\S+)/);
       const url = /listening on (\S+)/.exec(output)![1]!;
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect(existsSync(join(cwd, "data", "bantico.sqlite"))).toBe(true);
@@ -133,9 +130,7 @@ describe("bantico command line", () => {
     const project = json<{ id: string }>(bantico(["project", "create", "--name", "Live", "--json", "--data", data]));
     const child = Bun.spawn([process.execPath, ENTRY, "serve", "--data", data], { env: { ...process.env, PORT: "0" }, stdout: "pipe", stderr: "pipe" });
     try {
-      const reader = child.stdout.getReader();
-      let output = "";
-      while (!output.includes("listening")) output += new TextDecoder().decode((await reader.read()).value);
+      await readUntil(child.stdout, /listening/);
       for (let i = 0; i < 5; i++) bantico(["apikey", "create", "--project", project.id, "--data", data]);
       const target = join(dataDir(), "backup.sqlite");
       const backup = Bun.spawn([process.execPath, ENTRY, "backup", target, "--json", "--data", data], { stdout: "pipe", stderr: "pipe" });

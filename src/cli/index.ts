@@ -5,10 +5,12 @@ import { ConfigError, loadConfig } from "../config.ts";
 import { MigrationError } from "../db/migrate.ts";
 import { openInstance, type Instance } from "../instance.ts";
 import { startServer } from "../server.ts";
+import { StartupError } from "../startup.ts";
 import { createProject, getProject } from "../projects/service.ts";
 import { createUser, ROLES, UserInputError, type Role } from "../auth/users.ts";
 import { createApiKey } from "../auth/api-keys.ts";
 import { describeErasure, erasePerson } from "../privacy/erasure.ts";
+import { currentSetupToken, setupUrl } from "../auth/setup-token.ts";
 import { parseCommandLine, requireFlag, UsageError, type ParsedArgs } from "./args.ts";
 import packageJson from "../../package.json" with { type: "json" };
 
@@ -20,11 +22,13 @@ Commands:
   serve                                   start the server (default)
   migrate                                 apply pending database migrations
   project create --name NAME              create a project; prints its id and snippet token
-  user create --email E --password P [--role owner|admin|viewer]
-                                          create a dashboard user (default role: owner)
+  user create --email E --password P [--role owner|admin|viewer] [--project ID]
+                                          create a dashboard user (default role: owner); with
+                                          --project, admin or viewer of that project only
   apikey create --project ID [--name N]   create an API key for a project (shown once)
   backup FILE                             write a consistent copy of the database, also while serving
   erase --project ID --email E            erase a person (GDPR): their email, name and traits everywhere
+  setup-link                              print the one-time first-start setup URL again (while no owner exists)
   healthcheck                             exit 0 when the server on $PORT answers /healthz (for Docker)
   help                                    this text
   version                                 the version
@@ -63,7 +67,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
       io.err(`bantico: ${error.message}\n\n${HELP}`);
       return 2;
     }
-    if (error instanceof ConfigError || error instanceof MigrationError || error instanceof UserInputError || error instanceof CommandError) {
+    if (error instanceof ConfigError || error instanceof MigrationError || error instanceof StartupError || error instanceof UserInputError || error instanceof CommandError) {
       io.err(`bantico: ${error.message}\n`);
       return 1;
     }
@@ -95,6 +99,8 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       const { applied } = server.instance;
       if (applied.length > 0 && !args.flags.json) io.err(`applied migrations: ${applied.join(", ")}\n`);
       print({ url: server.url, dataDir: server.instance.ctx.config.dataDir }, `Bantico listening on ${server.url} (data in ${server.instance.ctx.config.dataDir})`);
+      // After the listening line: scripts (and .ci/run) take the first URL in the log as the server's.
+      if (server.setupUrl) print({ setupUrl: server.setupUrl }, `No owner yet: open ${server.setupUrl} to create one (this link works once)`);
       const shutdown = () => {
         void server.stop().then(() => process.exit(0));
       };
@@ -126,9 +132,13 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       if (!ROLES.includes(role as Role)) throw new UsageError(`--role must be one of ${ROLES.join(", ")}`);
       const email = requireFlag(args, "email");
       const password = requireFlag(args, "password");
+      // With --project the role holds on that project only; the user sees no other.
+      const projectId = args.flags.project === undefined ? undefined : requireFlag(args, "project");
+      if (projectId !== undefined && role === "owner") throw new UsageError("an owner holds every project: give --role admin or viewer with --project");
       return withInstance(config(), async ({ ctx }) => {
-        const user = await createUser(ctx.db, { email, password, role: role as Role });
-        print({ id: user.id, email: user.email, role: user.role }, `created ${user.role} ${user.email} (${user.id})`);
+        if (projectId !== undefined && !getProject(ctx.db, projectId)) throw new CommandError(`no project with id ${projectId}`);
+        const user = await createUser(ctx.db, { email, password, role: role as Role, projectId });
+        print({ id: user.id, email: user.email, role }, `created ${role} ${user.email} (${user.id})${projectId ? ` on project ${projectId} only` : ""}`);
         return 0;
       });
     }
@@ -179,6 +189,18 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
           { found: erased !== null, ...erased },
           erased ? describeErasure(erased) : `nothing to erase: project ${projectId} holds no profile, payment or lead with this email`,
         );
+        return 0;
+      });
+    }
+    case "setup-link": {
+      expectNoMore([sub, ...rest]);
+      const cfg = config();
+      return withInstance(cfg, ({ ctx }) => {
+        const token = currentSetupToken(ctx.db, ctx.now());
+        const base = cfg.baseUrl ?? `http://localhost:${cfg.port}`;
+        if (!token) throw new CommandError(`this instance already has an owner, so there is no setup link: sign in at ${base}/login`);
+        const url = setupUrl(base, token);
+        print({ setupUrl: url }, url);
         return 0;
       });
     }

@@ -1,8 +1,9 @@
-// Signing in and out: first-start setup, login (throttled), logout, password change, new projects,
+// Signing in and out: first-start setup (with the one-time token from the log), login (throttled), logout, password change, new projects,
 // and the entry redirects (/ and /dashboard).
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
-import { createProject, listProjects, updateProjectSettings } from "../projects/service.ts";
+import { createProject, updateProjectSettings } from "../projects/service.ts";
+import { accessOf, visibleProjects } from "../auth/access.ts";
 import { projectNameError, TIMEZONES } from "./project-settings.ts";
 import {
   countUsers,
@@ -13,13 +14,14 @@ import {
   validateCredentials,
   verifyPassword,
 } from "../auth/users.ts";
+import { hasOwner, setupTokenMatches, spendSetupToken } from "../auth/setup-token.ts";
 import { countUserSessions, createSession, csrfMatches, deleteSession, deleteUserSessions, findSession, SESSION_COOKIE } from "../auth/sessions.ts";
 import { FailureLimiter } from "../auth/rate-limit.ts";
 import { randomString } from "../core/ids.ts";
 import { clearCookie, isSecureRequest, LAST_PROJECT_COOKIE, readCookie, sessionCookie, setCookie } from "./cookies.ts";
-import { CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext, type SignedInRequest } from "./routing.ts";
+import { canWrite, CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext, type SignedInRequest } from "./routing.ts";
 import { bareLayout } from "../../views/layout.ts";
-import { accountPage, loginPage, newProjectPage, setupPage } from "../../views/auth.ts";
+import { accountPage, loginPage, newProjectPage, setupLinkNeededPage, setupPage } from "../../views/auth.ts";
 import type { FieldErrors } from "../../views/components.ts";
 
 /** Before sign-in there is no session: forms carry a token that must equal this cookie (double submit). */
@@ -57,10 +59,12 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
     token ? setCookie(PRE_SESSION_COOKIE, token, { maxAgeSeconds: 86_400, secure: secure(request) }) : null;
   const currentSession = (request: Request) => findSession(ctx.db, readCookie(request, SESSION_COOKIE), ctx.now());
 
-  function renderSetup(request: Request, values: Record<string, string>, errors: FieldErrors, status = 200, formError: string | null = null) {
+  function renderSetup(request: Request, setupToken: string, values: Record<string, string>, errors: FieldErrors, status = 200, formError: string | null = null) {
     const { token, cookie } = preSessionToken(request);
-    return withCookies(pageResponse(bareLayout("Set up", setupPage({ csrfToken: token, values, errors, formError })), status), [preSessionCookie(request, cookie)]);
+    return withCookies(pageResponse(bareLayout("Set up", setupPage({ csrfToken: token, setupToken, values, errors, formError })), status), [preSessionCookie(request, cookie)]);
   }
+  // Without the one-time token from the log nobody may create the owner, whoever reaches the server first.
+  const setupLinkNeeded = () => pageResponse(bareLayout("Set up", setupLinkNeededPage()), 403);
 
   function renderLogin(request: Request, data: { email?: string; next: string | null; error?: string | null; notice?: string | null }, status = 200) {
     const { token, cookie } = preSessionToken(request);
@@ -68,11 +72,18 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
     return withCookies(pageResponse(bareLayout("Sign in", page), status), [preSessionCookie(request, cookie)]);
   }
 
+  // "owner", "admin of every project", or a member's role on each of their projects.
+  const roleDescription = (req: SignedInRequest) => {
+    const access = accessOf(ctx.db, req.user.id);
+    if (access.everyProject) return req.user.role === "owner" ? "owner" : `${req.user.role} of every project`;
+    return req.projects.map((project) => `${access.roles.get(project.id)} of ${project.name}`).join(", ") || "member of no project";
+  };
+
   const account = (req: SignedInRequest, errors: FieldErrors) =>
     accountPage({
       csrfToken: req.session.csrfToken,
       email: req.user.email,
-      role: req.user.role,
+      role: roleDescription(req),
       otherSessions: countUserSessions(ctx.db, req.user.id, ctx.now()) - 1,
       errors,
     });
@@ -132,18 +143,28 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
     })
     .get("/dashboard", ({ request }) => {
       if (countUsers(ctx.db) === 0) return see("/setup");
-      if (!currentSession(request)) return see("/login?next=%2Fdashboard");
-      const projects = listProjects(ctx.db);
+      const session = currentSession(request);
+      if (!session) return see("/login?next=%2Fdashboard");
+      const projects = visibleProjects(ctx.db, session.user);
       const last = readCookie(request, LAST_PROJECT_COOKIE);
       const project = projects.find((p) => p.id === last) ?? projects[0];
-      return see(project ? `/dashboard/${project.id}` : "/projects/new");
+      if (project) return see(`/dashboard/${project.id}`);
+      // A member whose projects were all removed has nothing to open and may not create one.
+      return see(canWrite(session.user) ? "/projects/new" : "/account");
     })
-    .get("/setup", ({ request }) => (countUsers(ctx.db) > 0 ? see("/login") : renderSetup(request, { email: "", projectName: "", timezone: "" }, {})))
+    .get("/setup", ({ request }) => {
+      if (hasOwner(ctx.db)) return see("/login");
+      const setupToken = new URL(request.url).searchParams.get("token");
+      if (!setupTokenMatches(ctx.db, setupToken)) return setupLinkNeeded();
+      return renderSetup(request, setupToken!, { email: "", projectName: "", timezone: "" }, {});
+    })
     .post(
       "/setup",
       async ({ request }) => {
-        if (countUsers(ctx.db) > 0) return see("/login");
+        if (hasOwner(ctx.db)) return see("/login");
         const form = await readPublicForm(request);
+        const setupToken = formString(form, "token");
+        if (!setupTokenMatches(ctx.db, setupToken)) return setupLinkNeeded();
         const values = {
           email: formString(form, "email").trim(),
           projectName: formString(form, "projectName").trim(),
@@ -151,16 +172,17 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         };
         const password = formString(form, "password");
         if (!csrfMatches(readCookie(request, PRE_SESSION_COOKIE) ?? "", formString(form, CSRF_FIELD))) {
-          return renderSetup(request, values, {}, 403, "This form expired. Check the fields and submit again.");
+          return renderSetup(request, setupToken, values, {}, 403, "This form expired. Check the fields and submit again.");
         }
         const errors: FieldErrors = { ...validateCredentials(values.email, password) };
         const nameError = projectNameError(values.projectName);
         if (nameError) errors.projectName = nameError;
-        if (Object.keys(errors).length > 0) return renderSetup(request, values, errors, 422);
+        if (Object.keys(errors).length > 0) return renderSetup(request, setupToken, values, errors, 422);
         const passwordHash = await hashPassword(password);
         // Checked again inside the transaction: two setup forms submitted at once create one owner.
         const created = ctx.db.transaction(() => {
-          if (countUsers(ctx.db) > 0) return null;
+          if (hasOwner(ctx.db)) return null;
+          spendSetupToken(ctx.db);
           const user = insertUser(ctx.db, { email: values.email, passwordHash, role: "owner" }, ctx.now());
           let project = createProject(ctx.db, { name: values.projectName }, ctx.now());
           // The browser's own timezone (filled in by dashboard.js), so days in reports are the founder's days.

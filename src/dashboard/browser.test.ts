@@ -1,4 +1,4 @@
-// The dashboard in headless Chromium: setup → snippet → sign out/in → settings → API key shown once,
+// The dashboard in headless Chromium: setup (with the link from the log) → snippet → sign out/in → settings → API key shown once,
 // markup typed by a user shown as text, and screenshots of each page at desktop and phone width.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
@@ -62,8 +62,13 @@ async function submit(selector: string) {
 }
 
 test("first start: setup creates the owner and project, shows the snippet, and the check turns green", async () => {
+  // Whoever reaches the server first without the link from the log is told where the link is.
   await page.goto(`${server.url}/`);
   expect(new URL(page.url()).pathname).toBe("/setup");
+  await expect(page.locator("main").textContent()).resolves.toContain("bantico setup-link");
+  expect(await page.locator("#f-password").count()).toBe(0);
+  await snap("setup-link-needed");
+  await page.goto(server.setupUrl!);
   await submit("button[type=submit]");
   await expect(page.locator("#f-email-error").textContent()).resolves.toContain("Enter an email address");
   await snap("setup-errors");
@@ -168,6 +173,20 @@ test("connecting Stripe against a fake Stripe API shows the connection and the f
   await page.locator("#stripe-status", { hasText: "Backfill of the last 30 days: done (1 payments)" }).waitFor({ timeout: 10_000 });
   await page.locator("#integrations").scrollIntoViewIfNeeded();
   await snap("settings-integrations");
+}, 30_000);
+
+test("the owner adds a teammate for this project only in the team form", async () => {
+  await page.goto(`${server.url}${projectPath}/settings#team`);
+  await page.fill("#team #f-email", "analyst@example.com");
+  await page.fill("#team #f-password", "a long password");
+  await page.selectOption("#team #f-role", "viewer");
+  await page.selectOption("#team #f-scope", "project");
+  await submit("#team button.primary");
+  await expect(page.locator(".notice.ok").textContent()).resolves.toBe("Teammate added.");
+  const row = page.locator("#team tbody tr", { hasText: "analyst@example.com" });
+  await expect(row.textContent()).resolves.toContain("This project");
+  await page.locator("#team").scrollIntoViewIfNeeded();
+  await snap("settings-team");
 }, 30_000);
 
 test("markup typed into a project name or hostname is shown as text and never runs", async () => {

@@ -21,7 +21,9 @@
 //   2. Route: paths are relative to /dashboard/{projectId}; `req` (DashboardRequest, routing.ts) holds
 //      ctx, user, session, project, projects, range, query, params, form, htmx, baseUrl, href().
 //      Another project's id in a path (a link, a payment) must answer 404: always query WHERE project_id = req.project.id.
-//   3. Role: GET needs "viewer", every other method "admin" by default (a viewer changes nothing);
+//   3. Role: the router lets a user reach only the projects they see (owners and users for every project:
+//      all; a project's members: theirs; any other answers 404), and req.user.role is their role on req.project.
+//      GET needs "viewer", every other method "admin" by default (a viewer changes nothing);
 //      pass { role: "owner" } for more, or call requireRole(req, role) inside a handler.
 //   4. Layout: return renderPage(req, { title, body, showRange }) for a full page (Html is sent as
 //      text/html with no-store and a CSP that allows only our own scripts: no inline <script>, no hx-on);
@@ -52,11 +54,17 @@ export type DashboardPage = (router: DashboardRouter) => unknown;
 
 const shellPages: DashboardPage[] = [installPages, settingsPages(integrationsSource)];
 
-export function dashboard(ctx: AppContext) {
+/** The signed-in routes, every page registered; and the public ones (setup, login) beside them. */
+export function dashboardRoutes(ctx: AppContext) {
   const router = new DashboardRouter(ctx);
   const publicRoutes = accountRoutes(ctx, router);
   for (const page of [...shellPages, ...dataPages]) page(router);
   fillGaps(router);
+  return { router, publicRoutes };
+}
+
+export function dashboard(ctx: AppContext) {
+  const { router, publicRoutes } = dashboardRoutes(ctx);
   return new Elysia().use(dashboardAssets()).use(publicRoutes).use(router.app);
 }
 

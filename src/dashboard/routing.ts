@@ -1,9 +1,12 @@
 // How dashboard routes run: session → project → CSRF → role → handler, with HTML answers for
 // every refusal (login redirect keeping `next`, 403, 404) and no stack trace for anything typed.
+// Project access is decided here, once for every page, export and fragment: a project the user is
+// not a member of answers 404 as if it did not exist, and on a project `user.role` is the role there.
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
 import { publicBaseUrl } from "../config.ts";
-import { listProjects, type Project } from "../projects/service.ts";
+import type { Project } from "../projects/service.ts";
+import { accessOf, roleOnProject, visibleProjects } from "../auth/access.ts";
 import { csrfMatches, findSession, SESSION_COOKIE, type DashboardSession } from "../auth/sessions.ts";
 import type { Role, User } from "../auth/users.ts";
 import { html, htmlResponse, Html } from "./html.ts";
@@ -26,6 +29,7 @@ export interface SignedInRequest {
   query: URLSearchParams;
   /** Path parameters (Elysia's), e.g. { linkId } for "/links/:linkId". */
   params: Record<string, string>;
+  /** On a project page, `role` is the user's role on that project; elsewhere their role outside any project. */
   user: User;
   session: DashboardSession;
   /** The form body of a POST/PUT/PATCH/DELETE (urlencoded or multipart); empty for GET. */
@@ -34,7 +38,7 @@ export interface SignedInRequest {
   htmx: boolean;
   /** BANTICO_BASE_URL or the request's origin: for snippets, short URLs, webhook URLs. */
   baseUrl: string;
-  /** Every project (users see all projects of the instance; roles are instance-wide). */
+  /** The projects this user may see (all of them for owners and users added for every project). */
   projects: Project[];
 }
 
@@ -112,6 +116,14 @@ export class DashboardRouter {
     return this;
   }
 
+  /** Every route under /dashboard/{projectId}, as registered: what an access test must walk. */
+  projectRoutes(): { method: Method; subPath: string }[] {
+    return [...this.registered].map((route) => {
+      const [method, subPath] = route.split(" ") as [Method, string];
+      return { method, subPath };
+    });
+  }
+
   /** True when some page registered GET for this sub-path (the shell fills the gaps with a placeholder). */
   hasPage(subPath: string): boolean {
     return this.registered.has(`GET ${subPath}`);
@@ -153,7 +165,8 @@ export class DashboardRouter {
         const submitted = request.headers.get(CSRF_HEADER) ?? formString(form, CSRF_FIELD);
         if (!sameOrigin(request, url, ctx) || !csrfMatches(session.csrfToken, submitted)) return toLogin(request, url, isHtmx, "expired");
       }
-      const projects = listProjects(ctx.db);
+      const access = accessOf(ctx.db, session.user.id);
+      const projects = visibleProjects(ctx.db, session.user, access);
       req = {
         ctx,
         request,
@@ -173,6 +186,7 @@ export class DashboardRouter {
         const range = parseRange(url.searchParams, project.timezone, ctx.now());
         const dashboardReq: DashboardRequest = {
           ...req,
+          user: { ...req.user, role: roleOnProject(req.user, access, project.id)! },
           project,
           range,
           section: sectionOf(subPath),
@@ -228,7 +242,8 @@ export function renderPage(
       path: req.url.pathname,
       range: project && page.showRange ? project.range : null,
       flash: page.flash ?? null,
-      canWrite: canWrite(req.user),
+      // The layout's only write is "New project": the role outside any project decides it, not the one on this project.
+      canWrite: canWrite(req.session.user),
     },
     page.body,
   );

@@ -130,19 +130,31 @@ describe("team", () => {
   });
 
   test("adding a teammate validates each field", async () => {
-    const response = await owner.post(`${settingsPath}/team`, { email: "new.mate@example.com", password: "short", role: "emperor" });
+    const response = await owner.post(`${settingsPath}/team`, { email: "fresh.mate@example.com", password: "short", role: "emperor", scope: "every" });
     expect(response.status).toBe(422);
     const html = await response.text();
-    expect(html).toContain("is already on the team");
     expect(html).toContain("at least 8 characters");
     expect(html).toContain("Choose owner, admin or viewer.");
+    const again = await owner.post(`${settingsPath}/team`, { email: "new.mate@example.com", password: "initial password", role: "owner", scope: "project" });
+    expect(again.status).toBe(422);
+    const page = await again.text();
+    expect(page).toContain("is already a member of this project");
+    expect(page).toContain("An owner holds every project");
   });
 
-  test("only the owner manages the team", async () => {
-    expect((await admin.post(`${settingsPath}/team`, { email: "x@example.com", password: "long enough", role: "owner" })).status).toBe(403);
+  test("an admin manages this project's members; only an owner adds or changes people on every project", async () => {
+    const toEvery = await admin.post(`${settingsPath}/team`, { email: "x@example.com", password: "long enough", role: "admin", scope: "every" });
+    expect(toEvery.status).toBe(422);
+    expect(await toEvery.text()).toContain("Only an owner adds someone to every project.");
     const adminId = server.instance.ctx.db.query<{ id: string }, [string]>("SELECT id FROM users WHERE email = ?").get(admin.email)!.id;
-    expect((await admin.post(`${settingsPath}/team/${adminId}/role`, { role: "owner" })).status).toBe(403);
+    const promote = await admin.post(`${settingsPath}/team/${adminId}/role`, { role: "owner" });
+    expect(promote.status).toBe(409);
+    expect(server.instance.ctx.db.query<{ role: string }, [string]>("SELECT role FROM users WHERE id = ?").get(adminId)!.role).toBe("admin");
     expect((await viewer.post(`${settingsPath}/team/${adminId}/remove`)).status).toBe(403);
+    expect((await admin.post(`${settingsPath}/team`, { email: "member@example.com", password: "long enough", role: "viewer" })).status).toBe(303);
+    const memberId = server.instance.ctx.db.query<{ id: string }, []>("SELECT id FROM users WHERE email = 'member@example.com'").get()!.id;
+    expect((await admin.post(`${settingsPath}/team/${memberId}/role`, { role: "admin" })).status).toBe(303);
+    expect(server.instance.ctx.db.query("SELECT role FROM project_members WHERE user_id = ?").get(memberId)).toEqual({ role: "admin" });
   });
 
   test("a removed teammate is signed out at once; the last owner cannot be removed or demoted", async () => {

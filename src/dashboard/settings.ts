@@ -1,10 +1,10 @@
 // Settings routes: project settings, API keys, team, privacy deletion (integrations in integrations.ts).
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
-import { listUsers } from "../auth/users.ts";
+import { projectTeam } from "../auth/access.ts";
 import { revokePreviousIdentifySecret, rotateIdentifySecret, updateProjectSettings, type Project } from "../projects/service.ts";
 import { pageResponse, redirectTo, renderPage, formString, canWrite, DashboardError, type DashboardRequest, type DashboardRouter } from "./routing.ts";
 import { TIMEZONES, validateSettings, type SettingsForm } from "./project-settings.ts";
-import { addTeammate, changeRole, removeTeammate } from "./team.ts";
+import { addTeammate, changeRole, removeTeammate, type TeamActor } from "./team.ts";
 import { erasePerson, describeErasure } from "../privacy/erasure.ts";
 import { integrationPages } from "./integrations.ts";
 import { apiKeyRow, settingsPage, type IntegrationView, type SettingsView } from "../../views/settings.ts";
@@ -64,7 +64,7 @@ export function settingsPages(integrations: IntegrationsSource) {
       apiKeys: listApiKeys(db, req.project.id),
       apiKeyErrors: {},
       newApiKey: null,
-      team: listUsers(db),
+      team: projectTeam(db, req.project.id),
       teamValues: {},
       teamErrors: {},
       privacyValue: "",
@@ -80,6 +80,7 @@ export function settingsPages(integrations: IntegrationsSource) {
     return pageResponse(renderPage(req, { title: "Settings", body: settingsPage(view(req, overrides)), flash: message }), status);
   }
 
+  const actor = (req: DashboardRequest): TeamActor => ({ userId: req.user.id, projectId: req.project.id, isOwner: req.user.role === "owner" });
   const back = (req: DashboardRequest, saved: string, anchor: string) => redirectTo(req, `/dashboard/${req.project.id}/settings?saved=${saved}#${anchor}`);
 
   return (router: DashboardRouter) => {
@@ -129,34 +130,23 @@ export function settingsPages(integrations: IntegrationsSource) {
         const base = `/dashboard/${req.project.id}/settings`;
         return apiKeyRow(key, { base, csrfToken: req.session.csrfToken, canWrite: true, timezone: req.project.timezone });
       })
-      .post(
-        "/settings/team",
-        async (req) => {
-          const values = { email: formString(req.form, "email").trim(), role: formString(req.form, "role") };
-          const errors = await addTeammate(req.ctx.db, { ...values, password: formString(req.form, "password") }, req.ctx.now());
-          if (Object.keys(errors).length > 0) return page(req, { teamValues: values, teamErrors: errors }, null, 422);
-          return back(req, "teammate", "team");
-        },
-        { role: "owner" },
-      )
-      .post(
-        "/settings/team/:userId/role",
-        (req) => {
-          const problem = changeRole(req.ctx.db, req.user.id, req.params.userId ?? "", formString(req.form, "role"));
-          if (problem) return page(req, {}, { kind: "error", text: problem }, 409);
-          return back(req, "role", "team");
-        },
-        { role: "owner" },
-      )
-      .post(
-        "/settings/team/:userId/remove",
-        (req) => {
-          const problem = removeTeammate(req.ctx.db, req.user.id, req.params.userId ?? "");
-          if (problem) return page(req, {}, { kind: "error", text: problem }, 409);
-          return back(req, "removed", "team");
-        },
-        { role: "owner" },
-      )
+      // Admins of this project add, change and remove its members; only owners touch people on every project.
+      .post("/settings/team", async (req) => {
+        const values = { email: formString(req.form, "email").trim(), role: formString(req.form, "role"), scope: formString(req.form, "scope") || "project" };
+        const errors = await addTeammate(req.ctx.db, actor(req), { ...values, password: formString(req.form, "password") }, req.ctx.now());
+        if (Object.keys(errors).length > 0) return page(req, { teamValues: values, teamErrors: errors }, null, 422);
+        return back(req, "teammate", "team");
+      })
+      .post("/settings/team/:userId/role", (req) => {
+        const problem = changeRole(req.ctx.db, actor(req), req.params.userId ?? "", formString(req.form, "role"));
+        if (problem) return page(req, {}, { kind: "error", text: problem }, 409);
+        return back(req, "role", "team");
+      })
+      .post("/settings/team/:userId/remove", (req) => {
+        const problem = removeTeammate(req.ctx.db, actor(req), req.params.userId ?? "");
+        if (problem) return page(req, {}, { kind: "error", text: problem }, 409);
+        return back(req, "removed", "team");
+      })
       .post("/settings/privacy/delete-profile", async (req) => {
         const value = formString(req.form, "profile").trim();
         if (!value) return page(req, { privacyErrors: { profile: "Enter the profile's id or email." } }, null, 422);

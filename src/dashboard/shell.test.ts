@@ -4,6 +4,8 @@ import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { createProject } from "../projects/service.ts";
 import { hiddenCsrf, signIn, userWithRole, type DashboardClient } from "./test-client.ts";
 
+const setupToken = (server: TestServer) => new URL(server.setupUrl!).searchParams.get("token")!;
+
 describe("first start", () => {
   let server: TestServer;
   beforeAll(async () => (server = await startTestServer()));
@@ -17,13 +19,39 @@ describe("first start", () => {
     }
   });
 
+  const users = () => server.instance.ctx.db.query("SELECT count(*) AS n FROM users").get();
+
+  test("setup without the one-time link from the log is refused and says where to find the link", async () => {
+    expect(server.setupUrl).toMatch(new RegExp(`^${server.url}/setup\\?token=\\w{32}$`));
+    for (const path of ["/setup", "/setup?token=", "/setup?token=wrongwrongwrongwrongwrongwrongwr"]) {
+      const response = await fetch(`${server.url}${path}`, { redirect: "manual" });
+      expect(response.status).toBe(403);
+      const body = await response.text();
+      expect(body).toContain("bantico setup-link");
+      expect(body).toContain("No owner yet: open");
+      expect(body).not.toContain('name="password"');
+    }
+    // A form posted straight at /setup, with a valid pre-session CSRF pair but no token, creates nobody.
+    const page = await fetch(server.setupUrl!);
+    const cookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
+    const csrf = hiddenCsrf(await page.text());
+    for (const token of [null, "", "wrongwrongwrongwrongwrongwrongwr"]) {
+      const form = new URLSearchParams({ _csrf: csrf, email: "attacker@example.com", password: "long enough pw", projectName: "Mine" });
+      if (token !== null) form.set("token", token);
+      const response = await fetch(`${server.url}/setup`, { method: "POST", headers: { cookie }, body: form, redirect: "manual" });
+      expect(response.status).toBe(403);
+      expect(response.headers.getSetCookie().join()).not.toContain("bantico_session");
+    }
+    expect(users()).toEqual({ n: 0 });
+  });
+
   test("setup refuses bad fields with a message next to each, and stores nothing", async () => {
-    const page = await fetch(`${server.url}/setup`);
+    const page = await fetch(server.setupUrl!);
     const cookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
     const response = await fetch(`${server.url}/setup`, {
       method: "POST",
       headers: { cookie },
-      body: new URLSearchParams({ _csrf: hiddenCsrf(await page.text()), email: "not-an-email", password: "short", projectName: "" }),
+      body: new URLSearchParams({ _csrf: hiddenCsrf(await page.text()), token: setupToken(server), email: "not-an-email", password: "short", projectName: "" }),
       redirect: "manual",
     });
     expect(response.status).toBe(422);
@@ -32,16 +60,16 @@ describe("first start", () => {
     expect(body).toContain("is not an email address");
     expect(body).toContain("at least 8 characters");
     expect(body).toContain("Give the project a name");
-    expect(server.instance.ctx.db.query("SELECT count(*) AS n FROM users").get()).toEqual({ n: 0 });
+    expect(users()).toEqual({ n: 0 });
   });
 
   test("setup creates the owner and a project, signs in and shows both snippet forms with the project token", async () => {
-    const page = await fetch(`${server.url}/setup`);
+    const page = await fetch(server.setupUrl!);
     const cookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
     const response = await fetch(`${server.url}/setup`, {
       method: "POST",
       headers: { cookie },
-      body: new URLSearchParams({ _csrf: hiddenCsrf(await page.text()), email: "Founder@Example.com ", password: "long enough pw", projectName: "Acme", timezone: "Not/AZone" }),
+      body: new URLSearchParams({ _csrf: hiddenCsrf(await page.text()), token: setupToken(server), email: "Founder@Example.com ", password: "long enough pw", projectName: "Acme", timezone: "Not/AZone" }),
       redirect: "manual",
     });
     expect(response.status).toBe(303);
@@ -61,9 +89,12 @@ describe("first start", () => {
     expect(html).toContain("Waiting for the first event");
     // A timezone the server does not know is ignored: the project keeps UTC.
     expect(html).toContain("timezone (UTC)");
-    // A second setup is refused: the instance has its owner.
-    const again = await fetch(`${server.url}/setup`, { redirect: "manual" });
-    expect(again.headers.get("location")).toBe("/login");
+    // A second setup is refused, even with the link that worked once: the instance has its owner.
+    for (const path of [server.setupUrl!, `${server.url}/setup`]) {
+      const again = await fetch(path, { redirect: "manual" });
+      expect(again.headers.get("location")).toBe("/login");
+    }
+    expect(server.instance.ctx.db.query("SELECT count(*) AS n FROM setup_token").get()).toEqual({ n: 0 });
   });
 
   test("the install check turns green once the project's first event is stored", async () => {

@@ -13,6 +13,8 @@ import clicksWithoutProjectIndex from "../../migrations/010_clicks_without_proje
 import integrationWebhookEndpoint from "../../migrations/011_integration_webhook_endpoint.sql" with { type: "text" };
 import peopleFromRawEvents from "../../migrations/012_people_from_raw_events.sql" with { type: "text" };
 import signedIdentify from "../../migrations/016_signed_identify.sql" with { type: "text" };
+import setupToken from "../../migrations/018_setup_token.sql" with { type: "text" };
+import projectMembers from "../../migrations/019_project_members.sql" with { type: "text" };
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "001_core.sql", sql: core },
@@ -28,4 +30,6 @@ export const migrations: readonly Migration[] = [
   { version: 11, name: "011_integration_webhook_endpoint.sql", sql: integrationWebhookEndpoint },
   { version: 12, name: "012_people_from_raw_events.sql", sql: peopleFromRawEvents },
   { version: 16, name: "016_signed_identify.sql", sql: signedIdentify },
+  { version: 18, name: "018_setup_token.sql", sql: setupToken },
+  { version: 19, name: "019_project_members.sql", sql: projectMembers },
 ];

@@ -1,9 +1,11 @@
-// Login throttling: failures are counted per IP+email and per IP in a sliding window, in memory
+// Login throttling: failures are counted per IP+email, per IP and per account in a sliding window, in memory
 // (one process serves the instance; a restart forgetting the counts is acceptable).
 
 export interface RateLimitRule {
   limit: number;
   windowMs: number;
+  /** Instead of waiting for the window: each failure past the limit doubles the wait after it, up to maxMs. */
+  backoff?: { firstMs: number; maxMs: number };
 }
 
 export class FailureLimiter {
@@ -14,8 +16,12 @@ export class FailureLimiter {
   /** Milliseconds until another attempt is allowed for this key; 0 when allowed now. */
   retryAfter(key: string, now: number): number {
     const recent = this.recent(key, now);
-    if (recent.length < this.rule.limit) return 0;
-    return recent[recent.length - this.rule.limit]! + this.rule.windowMs - now;
+    const beyondLimit = recent.length - this.rule.limit;
+    if (beyondLimit < 0) return 0;
+    const { backoff } = this.rule;
+    if (!backoff) return recent[beyondLimit]! + this.rule.windowMs - now;
+    const wait = Math.min(backoff.firstMs * 2 ** beyondLimit, backoff.maxMs);
+    return Math.max(0, recent[recent.length - 1]! + wait - now);
   }
 
   recordFailure(key: string, now: number): void {

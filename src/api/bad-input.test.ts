@@ -118,6 +118,31 @@ describe("the API", () => {
   });
 });
 
+describe("the public endpoints", () => {
+  const browser = { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36" };
+
+  test("no short-link query or slug answers 500", async () => {
+    const paths = [
+      ...["%", "a=%E0%A4%A", "bt_click=%00", "a=1&".repeat(5000), "utm_source=%0D%0A", "%E2%80%A8=x", `a=${"x".repeat(10_000)}`].map((query) => `/l/fuzzed?${query}`),
+      ...["%00", "%E0%A4%A", "x".repeat(5000), "..%2F", "%0D%0A"].map((slug) => `/l/${slug}`),
+    ];
+    const requests = paths.map((path) => async (): Promise<[string, Response]> => [`GET ${path}`, await fetch(`${server.url}${path}`, { redirect: "manual", headers: browser })]);
+    expect(await serverErrors(requests)).toEqual([]);
+  });
+
+  test("no field of a tracker event answers 500", async () => {
+    const valid = { t: server.project.token, n: "page_view", u: "https://site.example/", r: "" };
+    const urls = ["https://site.example/%E0%A4%A", "https://[::1]/", "https://site.example/?bt_click=%00", `https://site.example/?utm_source=${"x".repeat(4000)}`];
+    const requests = ["t", "n", "u", "r", "p", "v", "s", "i"].flatMap((field) =>
+      [...ABSURD_JSON, { id: {} }, ...urls].map((value) => async (): Promise<[string, Response]> => [
+        `collect ${field}=${JSON.stringify(value).slice(0, 40)}`,
+        await fetch(`${server.url}/api/collect`, { method: "POST", headers: { "content-type": "text/plain", ...browser }, body: JSON.stringify({ ...valid, [field]: value }) }),
+      ]),
+    );
+    expect(await serverErrors(requests)).toEqual([]);
+  });
+});
+
 describe("the dashboard", () => {
   test("no page answers 500 for an absurd range, filter, sort or cursor", async () => {
     const pages = [
@@ -131,10 +156,12 @@ describe("the dashboard", () => {
       `/payments/${paymentId}`,
       "/links/preview",
     ];
+    // Every absurd value for the range; the most hostile few for the other parameters, to keep the walk short.
     const params = ["from", "to", "range", "cursor", "sort", "dir", "q", "model", "method", "provider", "archived", "link", "campaign", "destinationUrl"];
+    const valuesFor = (param: string) => (["from", "to", "range"].includes(param) ? ABSURD_TEXT : ["99999999999999999", "-1", "x".repeat(5000), "\u0000", "%"]);
     const requests = pages.flatMap((page) =>
       params.flatMap((param) =>
-        ABSURD_TEXT.map((value) => async (): Promise<[string, Response]> => {
+        valuesFor(param).map((value) => async (): Promise<[string, Response]> => {
           const query = new URLSearchParams({ [param]: value });
           if (param === "from" || param === "to") query.set("range", "custom");
           if (param === "from") query.set("to", "2026-01-01");

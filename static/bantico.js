@@ -36,8 +36,8 @@
 
   try {
     storage = window.sessionStorage;
-    landed = JSON.parse(storage.bantico_landed || "{}");
-    context = JSON.parse(storage.bantico) || {};
+    context = JSON.parse(storage.bantico || 0) || {};
+    landed = JSON.parse(storage.bantico_landed || 0) || {};
   } catch (e) {}
   var visitorId = persist && (cookie("bantico_vid") || [].map.call(crypto.getRandomValues(new Uint32Array(4)), function (n) { return n.toString(36); }).join(""));
   if (visitorId) cookie("bantico_vid", visitorId, 34560000);

@@ -8,6 +8,8 @@ export interface RateLimitRule {
   backoff?: { firstMs: number; maxMs: number };
 }
 
+const MAX_TRACKED_KEYS = 10_000;
+
 export class FailureLimiter {
   private readonly failures = new Map<string, number[]>();
 
@@ -28,7 +30,7 @@ export class FailureLimiter {
     const recent = this.recent(key, now);
     recent.push(now);
     this.failures.set(key, recent);
-    if (this.failures.size > 10_000) this.prune(now);
+    if (this.failures.size > MAX_TRACKED_KEYS) this.prune(now);
   }
 
   reset(key: string): void {
@@ -42,6 +44,11 @@ export class FailureLimiter {
   private prune(now: number): void {
     for (const [key, times] of this.failures) {
       if (times.every((t) => t <= now - this.rule.windowMs)) this.failures.delete(key);
+    }
+    // A flood of made-up emails within a day's window must not grow memory without end: the oldest keys go first.
+    for (const key of this.failures.keys()) {
+      if (this.failures.size <= MAX_TRACKED_KEYS * 0.9) break;
+      this.failures.delete(key);
     }
   }
 }

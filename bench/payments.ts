@@ -234,7 +234,7 @@ async function reportBenchmark() {
           let rows = 0;
           for (let i = 0; i < REPORT_REPEATS; i++) {
             const t = performance.now();
-            rows = attributionReport(db, "prj_bench", { groupBy, from, to: now + 1, model, reportingCurrency: "USD" }).length;
+            rows = attributionReport(db, { id: "prj_bench", currency: "USD", timezone: "UTC" }, { groupBy, from, to: now + 1, model }, now).length;
             times.push(performance.now() - t);
           }
           line.push(`${model}: ${median(times).toFixed(1).padStart(7)} ms (${rows} rows)`);
@@ -278,10 +278,10 @@ function seedEvents(db: Database, start: number, span: number) {
   let hour = -1;
   let day = -1;
   const flushHour = () => {
-    for (const [c, [clicks, visitors, pageviews, signups]] of counters) {
+    for (const [c, [clicks, , pageviews, signups]] of counters) {
       const [linkId, campaignId, source, medium, content, leadId] = contexts[c]!;
       const context = { linkId: linkId ?? null, campaignId: campaignId ?? null, source: source ?? null, medium: medium ?? null, content: content ?? null, leadId: leadId ?? null };
-      bumpRollup(db, "prj_bench", hour, context, { clicks, visitors, pageviews, signups });
+      bumpRollup(db, "prj_bench", hour, context, { clicks, pageviews, signups });
     }
     counters.clear();
   };

@@ -24,7 +24,7 @@ export interface SeedResult {
 }
 
 /** A small deterministic PRNG (mulberry32) so runs are comparable. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -107,17 +107,10 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
   let clicks = 0;
   let profiles = 0;
   let rollupRows = 0;
-  let visitorsToday = new Set<string>();
-  let currentDay = -1;
   const pid = options.projectId;
 
   for (let h = 0; h < hours; h++) {
     const hour = start + h * HOUR_MS;
-    const day = Math.floor(hour / DAY_MS);
-    if (day !== currentDay) {
-      currentDay = day;
-      visitorsToday = new Set();
-    }
     const rollup = new Map<string, { ctx: Context; c: number[] }>();
     const count = (ctx: Context, field: number, n = 1) => {
       const key = `${ctx.linkId}|${ctx.campaignId}|${ctx.source}|${ctx.medium}|${ctx.content}|${ctx.leadId}`;
@@ -136,12 +129,7 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
         const fromLink = rnd() < 0.55;
         const ctx = fromLink ? skewed(contexts) : rnd() < 0.3 ? { ...NO_CONTEXT, source: pick(SOURCES), medium: "referral" } : NO_CONTEXT;
         let ts = hour + Math.floor(rnd() * (HOUR_MS - 600_000));
-        const key = count(ctx, 2);
-        const dayKey = `${visitorId}|${key}`;
-        if (!visitorsToday.has(dayKey)) {
-          visitorsToday.add(dayKey);
-          count(ctx, 1);
-        }
+        count(ctx, 2);
         const event = (name: string, path: string | null, profileId: string | null = null, props: string | null = null) => {
           pending.push(pid, ts, name, visitorId, sessionId, profileId, path, props, ctx.linkId || null, ctx.campaignId || null, ctx.source || null, ctx.medium || null, ctx.content || null, ctx.leadId || null);
           if (pending.length === EVENT_BATCH * 14) flushEvents();
@@ -185,7 +173,6 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
       for (const { ctx, c } of rollup.values()) {
         bumpRollup(db, pid, hour, ctx, {
           clicks: c[0]!,
-          visitors: c[1]!,
           sessions: c[2]!,
           pageviews: c[3]!,
           pricingViews: c[4]!,

@@ -7,6 +7,7 @@ export const SECTIONS = [
   { id: "mediums", label: "Mediums", path: "/mediums" },
   { id: "contents", label: "Contents", path: "/contents" },
   { id: "leads", label: "Leads", path: "/leads" },
+  { id: "traffic", label: "Traffic", path: "/traffic" },
   { id: "funnel", label: "Funnel", path: "/funnel" },
   { id: "payments", label: "Payments", path: "/payments" },
   { id: "profiles", label: "Profiles", path: "/profiles" },

@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { expectReportMatchesLedger, seedLink, seedProfile, seedSession, uid } from "./testing.ts";
 import { reattributeForEmail } from "./service.ts";
 import { EMPTY_CONTEXT } from "../tracking/attribution-context.ts";
-import { bumpRollup } from "../tracking/events.ts";
+import { bumpRollup, recordEvent } from "../tracking/events.ts";
 
 let server: TestServer;
 const DAY = 86_400_000;
@@ -110,8 +110,29 @@ describe("GET /api/v1/payments and the attribution report", () => {
     await post({ transactionId: uid("txn"), amount: 2500, currency: "USD", kind: "refund", timestamp: at + 1000, email: `${lead}@example.com` });
     const report = await (await server.api(`/api/v1/reports/attribution?groupBy=lead&from=${at - DAY}`)).json();
     const rows = report.rows.filter((r: { key: string }) => r.key === lead);
-    expect(rows).toContainEqual({ key: lead, clicks: 0, visitors: 0, signups: 0, payments: 1, revenue: 10000, refunds: 2500, net: 7500, currency: "USD" });
-    expect(rows).toContainEqual({ key: lead, clicks: 0, visitors: 0, signups: 0, payments: 1, revenue: 3000, refunds: 0, net: 3000, currency: "JPY" });
+    // One row per key: the money in the reporting currency (USD), the JPY sale kept apart and counted as not converted.
+    expect(rows).toEqual([
+      {
+        key: lead,
+        label: lead,
+        clicks: 0,
+        visitors: 0,
+        signups: 0,
+        customers: 2,
+        conversionRate: 0,
+        payments: 2,
+        revenue: 10000,
+        refunds: 2500,
+        net: 7500,
+        revenuePerVisitor: 0,
+        currency: "USD",
+        byCurrency: [
+          { currency: "USD", payments: 1, revenue: 10000, refunds: 2500, net: 7500 },
+          { currency: "JPY", payments: 1, revenue: 3000, refunds: 0, net: 3000 },
+        ],
+        unconverted: 1,
+      },
+    ]);
     for (const groupBy of ["link", "campaign", "source", "medium", "content", "lead"]) {
       for (const model of ["last", "first"]) {
         const response = await server.api(`/api/v1/reports/attribution?groupBy=${groupBy}&model=${model}`);
@@ -121,13 +142,21 @@ describe("GET /api/v1/payments and the attribution report", () => {
     expect((await server.api("/api/v1/reports/attribution?groupBy=planet")).status).toBe(400);
   });
 
-  test("clicks, visitors and signups come from the traffic rollup beside the money", async () => {
+  test("clicks come from the rollup, visitors and signups are people counted from the journey", async () => {
     const hour = Math.floor((Date.now() - 2 * DAY) / 3_600_000) * 3_600_000;
-    bumpRollup(db(), server.project.id, hour, { ...EMPTY_CONTEXT, linkId: "lnk_api", campaignId: "api_campaign" }, { clicks: 40, visitors: 25, signups: 3 });
+    const context = { ...EMPTY_CONTEXT, linkId: "lnk_rollup", campaignId: "rollup_campaign" };
+    seedLink(db(), server.project.id, { id: "lnk_rollup", campaignId: "rollup_campaign" });
+    bumpRollup(db(), server.project.id, hour, context, { clicks: 40 });
+    const visitors = [uid("v"), uid("v"), uid("v")];
+    for (const [i, visitorId] of visitors.entries()) {
+      recordEvent(db(), { projectId: server.project.id, name: "page_view", ts: hour + i * 60_000, visitorId, context });
+      recordEvent(db(), { projectId: server.project.id, name: "page_view", ts: hour + DAY / 2 + i * 60_000, visitorId, context });
+    }
+    recordEvent(db(), { projectId: server.project.id, name: "signup_completed", ts: hour + 600_000, visitorId: visitors[0]!, context });
+    await post({ transactionId: uid("txn"), amount: 2000, currency: "USD", timestamp: hour + 900_000, metadata: { linkId: "lnk_rollup", visitorId: visitors[0]! } });
     const report = await (await server.api(`/api/v1/reports/attribution?groupBy=link&from=${hour - DAY}`)).json();
-    const row = report.rows.find((r: { key: string }) => r.key === "lnk_api");
-    expect(row).toMatchObject({ clicks: 40, visitors: 25, signups: 3, currency: "EUR" });
-    expect(row.payments).toBeGreaterThan(0);
+    const row = report.rows.find((r: { key: string }) => r.key === "lnk_rollup");
+    expect(row).toMatchObject({ clicks: 40, visitors: 3, signups: 1, customers: 1, conversionRate: 1 / 3, payments: 1, net: 2000, revenuePerVisitor: 667, currency: "USD" });
   });
 
   test("first touch credits the earliest context in the lookback window", async () => {
@@ -138,7 +167,7 @@ describe("GET /api/v1/payments and the attribution report", () => {
     await post({ transactionId: uid("txn"), amount: 4200, currency: "GBP", metadata: { visitor_id: visitor } });
     const last = await (await server.api("/api/v1/reports/attribution?groupBy=campaign&model=last")).json();
     const first = await (await server.api("/api/v1/reports/attribution?groupBy=campaign&model=first")).json();
-    const gbp = (rows: { key: string; currency: string; revenue: number }[]) => rows.filter((r) => r.currency === "GBP").map((r) => r.key);
+    const gbp = (rows: { key: string; byCurrency: { currency: string }[] }[]) => rows.filter((r) => r.byCurrency.some((m) => m.currency === "GBP")).map((r) => r.key);
     expect(gbp(last.rows)).toEqual(["last_touch_campaign"]);
     expect(gbp(first.rows)).toEqual(["first_touch_campaign"]);
   });

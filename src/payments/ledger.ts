@@ -1,6 +1,7 @@
 // The payments ledger: records what adapters produce, once, attributes each payment, keeps the
 // revenue rollup and the visitor's journey in step. Every function here is synchronous and meant
 // to run inside one write transaction (`ctx.writes.write(db => …)`).
+import { noteLateWrite } from "../reports/people/windows.ts";
 import { prepared } from "../tracking/statements.ts";
 import type { Database } from "bun:sqlite";
 import { newId } from "../core/ids.ts";
@@ -351,6 +352,7 @@ function reattributeDependents(db: Database, projectId: string, provider: string
 /** (Re)computes a stored payment's attribution and keeps the rollup and journey in step. */
 export function attributeStored(db: Database, paymentId: string, now: number, retract: boolean): Attribution {
   const row = getPayment(db, paymentId)!;
+  noteLateWrite(db, row.project_id, row.occurred_at, now);
   if (retract) retractRollup(db, row);
   const metadata = readBanticoMetadata(JSON.parse(row.metadata) as Record<string, string>);
   const days = lookbackDays(db, row.project_id);

@@ -238,11 +238,13 @@ export function expectReportMatchesLedger(db: Database, projectId: string): void
   }
   for (const model of ["last", "first"] as const) {
     const report = new Map<string, { revenue: number; refunds: number }>();
-    for (const row of attributionReport(db, projectId, { groupBy: "campaign", from: 0, to: Date.now() + 86_400_000, model, reportingCurrency: "USD" })) {
-      const sums = report.get(row.currency) ?? { revenue: 0, refunds: 0 };
-      sums.revenue += row.revenue;
-      sums.refunds += row.refunds;
-      if (sums.revenue !== 0 || sums.refunds !== 0) report.set(row.currency, sums);
+    for (const row of attributionReport(db, { id: projectId, currency: "USD", timezone: "UTC" }, { groupBy: "campaign", from: 0, to: Date.now() + 86_400_000, model }, Date.now())) {
+      for (const m of row.byCurrency) {
+        const sums = report.get(m.currency) ?? { revenue: 0, refunds: 0 };
+        sums.revenue += m.revenue;
+        sums.refunds += m.refunds;
+        if (sums.revenue !== 0 || sums.refunds !== 0) report.set(m.currency, sums);
+      }
     }
     expect(report).toEqual(ledger);
   }

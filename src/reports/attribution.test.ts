@@ -32,12 +32,12 @@ test("whole days and edge hours add up to the same totals as the ledger", () => 
   const context = { ...EMPTY_CONTEXT, linkId: "lnk_days", campaignId: "days" };
   times.forEach((at, i) => {
     recordPayment(db, project.id, { ...emptyPayment("api"), kind: "sale", key: `api:t${i}`, amount: 1000, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: at }, null, at);
-    bumpRollup(db, project.id, at, context, { clicks: 1, visitors: 1 });
+    bumpRollup(db, project.id, at, context, { clicks: 1 });
     bumpRollup(db, project.id, at, context, { clicks: 1 });
   });
   const expectFor = (from: number, to: number) => {
     const inRange = times.filter((t) => Math.floor(t / HOUR) * HOUR >= Math.floor(from / HOUR) * HOUR && t < to).length;
-    const [row] = attributionReport(db, project.id, { groupBy: "link", from, to, reportingCurrency: "USD" });
+    const [row] = attributionReport(db, project, { groupBy: "link", from, to }, to);
     expect(row ?? { payments: 0, revenue: 0, clicks: 0 }).toMatchObject({ payments: inRange, revenue: inRange * 1000, clicks: inRange * 2 });
   };
   expectFor(base, base + 10 * DAY);
@@ -51,7 +51,7 @@ test("whole days and edge hours add up to the same totals as the ledger", () => 
 
   // A refund moves the daily rollup too.
   recordPayment(db, project.id, { ...emptyPayment("api"), kind: "refund", key: "api:r1", amount: -400, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: times[3]! }, null, times[3]!);
-  const [row] = attributionReport(db, project.id, { groupBy: "campaign", from: base, to: base + 10 * DAY, reportingCurrency: "USD" });
+  const [row] = attributionReport(db, project, { groupBy: "campaign", from: base, to: base + 10 * DAY }, base + 10 * DAY);
   expect(row).toMatchObject({ key: "days", payments: 48, revenue: 48_000, refunds: 400, net: 47_600 });
 });
 

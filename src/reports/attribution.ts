@@ -1,6 +1,8 @@
-// The attribution report: traffic (clicks, visitors, signups) and money (payments, revenue, refunds)
-// per link, campaign, source, medium, content or lead, read from the hourly rollups only.
+// The attribution report (SPEC §6): one row per link, campaign, source, medium, content or lead with
+// its clicks and money from the rollups, and its people (visitors, signups, customers, conversion)
+// counted distinct over the range.
 import type { Database } from "bun:sqlite";
+import { peopleByAttribution, peopleQuery, type ContextFilter, type PeopleRange } from "./people/index.ts";
 
 export const GROUP_BY = ["link", "campaign", "source", "medium", "content", "lead"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -17,39 +19,63 @@ export const GROUP_BY_COLUMN = {
   lead: "lead_id",
 } as const satisfies Record<GroupBy, string>;
 
-export interface AttributionReportRow {
-  /** The link id, campaign id, source…; null for traffic and payments without one. */
-  key: string | null;
-  clicks: number;
-  visitors: number;
-  signups: number;
+/** Money in one currency, minor units. */
+export interface CurrencySums {
+  currency: string;
   /** Sales and renewals. */
   payments: number;
-  /** Net of tax, minor units of `currency`. */
+  /** Net of tax. */
   revenue: number;
   /** Refunds and disputes, net of tax, as a positive amount. */
   refunds: number;
-  /** revenue - refunds. */
   net: number;
-  /** Money is never summed across currencies: a key with payments in two currencies has two rows (traffic repeats on each). */
+}
+
+export interface AttributionReportRow {
+  /** The link id, campaign id, source…; null for traffic and payments without one. */
+  key: string | null;
+  /** What a person reads: a link's title, a campaign's or lead's name, else the key. */
+  label: string;
+  clicks: number;
+  visitors: number;
+  /** People who completed a signup. */
+  signups: number;
+  /** People with a sale credited to the row in the range. */
+  customers: number;
+  /** People who visited with this value and bought through it ÷ people who visited with it: 0 to 1. */
+  conversionRate: number;
+  payments: number;
+  /** In the reporting `currency`; payments in other currencies are counted in `unconverted` and kept in `byCurrency`. */
+  revenue: number;
+  refunds: number;
+  net: number;
+  /** net ÷ visitors, minor units of `currency`. */
+  revenuePerVisitor: number;
   currency: string;
+  byCurrency: CurrencySums[];
+  /** Payments left out of `revenue` because no rate to the reporting currency is known. */
+  unconverted: number;
 }
 
 export interface AttributionReportQuery {
   groupBy: GroupBy;
-  /** Unix ms, inclusive (floored to the hour). */
+  /** Unix ms, inclusive (money and clicks are read per hour: floored to the hour). */
   from: number;
   /** Unix ms, exclusive. */
   to: number;
   model?: AttributionModel;
-  /** The currency of rows with traffic but no payments (the project's reporting currency). */
-  reportingCurrency: string;
+  /** Narrows the report to traffic and payments with these values. */
+  filter?: ContextFilter;
+}
+
+export interface ReportProject {
+  id: string;
+  /** The reporting currency. */
+  currency: string;
+  timezone: string;
 }
 
 const HOUR_MS = 3_600_000;
-
-type Row = Omit<AttributionReportRow, "net" | "currency"> & { currency: string | null };
-
 const DAY_MS = 86_400_000;
 
 type Grain = "hour" | "day" | "month";
@@ -92,43 +118,93 @@ function source(span: Span, kind: "traffic" | "money"): { table: string; where: 
     : { table: `${table}_periods`, where: `grain = '${span.grain}' AND period >= ? AND period < ?` };
 }
 
-export function attributionReport(db: Database, projectId: string, query: AttributionReportQuery): AttributionReportRow[] {
+/** Clicks and money per key ('' = none) from the rollups: two grouped reads, joined in memory. */
+export function rollupSums(db: Database, projectId: string, query: AttributionReportQuery): Map<string, { clicks: number; byCurrency: CurrencySums[] }> {
   const column = GROUP_BY_COLUMN[query.groupBy];
-  const model = query.model ?? "last";
   const spans = reportSpans(query.from, query.to);
+  const filter = Object.entries(query.filter ?? {}) as [GroupBy, string][];
+  const narrow = filter.map(([dimension]) => ` AND ${GROUP_BY_COLUMN[dimension]} = ?`).join("");
+  const values = filter.map(([, value]) => value);
   const part = (span: Span, kind: "traffic" | "money", columns: string) => {
     const { table, where } = source(span, kind);
-    return `SELECT ${column} AS key, ${columns} FROM ${table} WHERE project_id = ?${kind === "money" ? " AND model = ?" : ""} AND ${where}`;
+    return `SELECT ${column} AS key, ${columns} FROM ${table} WHERE project_id = ?${kind === "money" ? " AND model = ?" : ""} AND ${where}${narrow}`;
   };
-  // Two grouped reads over the rollups, joined here: cheaper than a FULL JOIN of two aggregates in SQL.
-  const traffic = db
-    .query<{ key: string; clicks: number; visitors: number; signups: number }, (string | number)[]>(
-      `SELECT key, SUM(clicks) AS clicks, SUM(visitors) AS visitors, SUM(signups) AS signups
-       FROM (${spans.map((span) => part(span, "traffic", "clicks, visitors, signups")).join(" UNION ALL ")}) GROUP BY key`,
+  const out = new Map<string, { clicks: number; byCurrency: CurrencySums[] }>();
+  const entry = (key: string) => {
+    let e = out.get(key);
+    if (!e) out.set(key, (e = { clicks: 0, byCurrency: [] }));
+    return e;
+  };
+  for (const t of db
+    .query<{ key: string; clicks: number }, (string | number)[]>(
+      `SELECT key, SUM(clicks) AS clicks FROM (${spans.map((span) => part(span, "traffic", "clicks")).join(" UNION ALL ")}) GROUP BY key HAVING SUM(clicks) > 0`,
     )
-    .all(...spans.flatMap((span) => [projectId, span.from, span.to]));
-  const money = db
-    .query<{ key: string; currency: string; payments: number; revenue: number; refunds: number }, (string | number)[]>(
+    .all(...spans.flatMap((span) => [projectId, span.from, span.to, ...values]))) {
+    entry(t.key).clicks = t.clicks;
+  }
+  for (const m of db
+    .query<Omit<CurrencySums, "net"> & { key: string }, (string | number)[]>(
       `SELECT key, currency, SUM(payments) AS payments, SUM(revenue) AS revenue, SUM(refunds) AS refunds
        FROM (${spans.map((span) => part(span, "money", "currency, payments, revenue, refunds")).join(" UNION ALL ")}) GROUP BY key, currency`,
     )
-    .all(...spans.flatMap((span) => [projectId, model, span.from, span.to]));
-  const trafficByKey = new Map(traffic.map((t) => [t.key, t]));
-  const rows: Row[] = money.map((m) => ({ ...(trafficByKey.get(m.key) ?? { clicks: 0, visitors: 0, signups: 0 }), ...m }));
-  const withMoney = new Set(money.map((m) => m.key));
-  for (const t of traffic) if (!withMoney.has(t.key)) rows.push({ ...t, payments: 0, revenue: 0, refunds: 0, currency: null });
-  return rows
-    .filter((r) => r.clicks || r.visitors || r.signups || r.payments || r.revenue || r.refunds)
-    .map((r) => ({
-      key: r.key === "" ? null : r.key,
-      clicks: r.clicks,
-      visitors: r.visitors,
-      signups: r.signups,
-      payments: r.payments,
-      revenue: r.revenue,
-      refunds: r.refunds,
-      net: r.revenue - r.refunds,
-      currency: r.currency ?? query.reportingCurrency,
-    }))
-    .sort((a, b) => b.net - a.net || b.clicks - a.clicks || (a.key ?? "").localeCompare(b.key ?? ""));
+    .all(...spans.flatMap((span) => [projectId, query.model ?? "last", span.from, span.to, ...values]))) {
+    if (m.payments || m.revenue || m.refunds) entry(m.key).byCurrency.push({ currency: m.currency, payments: m.payments, revenue: m.revenue, refunds: m.refunds, net: m.revenue - m.refunds });
+  }
+  return out;
+}
+
+/** What a person reads for each key: link titles, campaign and lead names. */
+export function keyLabels(db: Database, projectId: string, groupBy: GroupBy): Map<string, string> {
+  const sql =
+    groupBy === "link"
+      ? "SELECT id AS key, coalesce(nullif(title, ''), slug) AS label FROM links WHERE project_id = ?"
+      : groupBy === "campaign"
+        ? "SELECT campaign_id AS key, name AS label FROM campaigns WHERE project_id = ? AND name <> ''"
+        : groupBy === "lead"
+          ? "SELECT lead_id AS key, coalesce(nullif(name, ''), company) AS label FROM leads WHERE project_id = ? AND coalesce(nullif(name, ''), company) IS NOT NULL"
+          : null;
+  if (!sql) return new Map();
+  return new Map(db.query<{ key: string; label: string }, [string]>(sql).all(projectId).map((r) => [r.key, r.label]));
+}
+
+/** Money in the reporting currency, and how many payments in other currencies had no rate. */
+export function reportingMoney(byCurrency: CurrencySums[], currency: string): { payments: number; revenue: number; refunds: number; net: number; unconverted: number } {
+  const own = byCurrency.find((m) => m.currency === currency);
+  return {
+    payments: byCurrency.reduce((n, m) => n + m.payments, 0),
+    revenue: own?.revenue ?? 0,
+    refunds: own?.refunds ?? 0,
+    net: own?.net ?? 0,
+    unconverted: byCurrency.reduce((n, m) => n + (m.currency === currency ? 0 : m.payments), 0),
+  };
+}
+
+export function attributionReport(db: Database, project: ReportProject, query: AttributionReportQuery, now: number): AttributionReportRow[] {
+  const range: PeopleRange = { db, projectId: project.id, from: query.from, to: query.to, timeZone: project.timezone, now, reportingCurrency: project.currency, model: query.model, filter: query.filter };
+  const people = peopleByAttribution(peopleQuery(range), query.groupBy);
+  const sums = rollupSums(db, project.id, query);
+  const labels = keyLabels(db, project.id, query.groupBy);
+  const rows: AttributionReportRow[] = [];
+  for (const key of new Set([...sums.keys(), ...people.keys()])) {
+    const p = people.get(key);
+    const s = sums.get(key);
+    const byCurrency = (s?.byCurrency ?? []).sort((a, b) => Number(b.currency === project.currency) - Number(a.currency === project.currency) || b.net - a.net);
+    const money = reportingMoney(byCurrency, project.currency);
+    const visitors = p?.visitors ?? 0;
+    const row: AttributionReportRow = {
+      key: key === "" ? null : key,
+      label: key === "" ? "(none)" : (labels.get(key) ?? key),
+      clicks: s?.clicks ?? 0,
+      visitors,
+      signups: p?.signups ?? 0,
+      customers: p?.customers ?? 0,
+      conversionRate: p?.conversionRate ?? 0,
+      ...money,
+      revenuePerVisitor: visitors ? Math.round(money.net / visitors) : 0,
+      currency: project.currency,
+      byCurrency,
+    };
+    if (row.clicks || row.visitors || row.customers || byCurrency.length) rows.push(row);
+  }
+  return rows.sort((a, b) => b.net - a.net || b.visitors - a.visitors || b.clicks - a.clicks || (a.key ?? "").localeCompare(b.key ?? ""));
 }

@@ -205,14 +205,14 @@ describe("POST /api/collect", () => {
     expect(referred.source).toBe("google.com");
   });
 
-  test("sessions, visitors, page views and pricing views are rolled up by hour and context", async () => {
+  test("sessions, page views and pricing views are rolled up by hour and context", async () => {
     const hour = Math.floor(clock / 3_600_000) * 3_600_000;
     await stored(hit({ u: "https://site.example/?utm_source=rollup" }));
     await stored(hit({ u: "https://site.example/pricing/teams" }));
     await stored(hit({ n: "signup_started" }));
     await server.instance.ctx.writes.settle();
-    const rollup = db().query("SELECT visitors, sessions, pageviews, pricing_views FROM context_stats_hourly WHERE project_id = ? AND hour = ? AND source = 'rollup'").get(server.project.id, hour);
-    expect(rollup).toEqual({ visitors: 1, sessions: 1, pageviews: 2, pricing_views: 1 });
+    const rollup = db().query("SELECT sessions, pageviews, pricing_views FROM context_stats_hourly WHERE project_id = ? AND hour = ? AND source = 'rollup'").get(server.project.id, hour);
+    expect(rollup).toEqual({ sessions: 1, pageviews: 2, pricing_views: 1 });
   });
 
   test("identify links the visitor to a profile by id, with its email trimmed and lower-cased; a visitor may later be someone else", async () => {

@@ -4,6 +4,7 @@ import { BatchSums } from "../db/batch-sums.ts";
 import { registerDeferredCounter } from "../db/counter-backlog.ts";
 import { contextFromColumns, contextValues, EMPTY_CONTEXT, type AttributionContext, type ContextColumns } from "./attribution-context.ts";
 import { prepared } from "./statements.ts";
+import { noteLateWrite } from "../reports/people/windows.ts";
 
 export interface EventInput {
   projectId: string;
@@ -21,7 +22,6 @@ export interface EventInput {
 
 export interface RollupIncrements {
   clicks?: number;
-  visitors?: number;
   sessions?: number;
   pageviews?: number;
   pricingViews?: number;
@@ -77,6 +77,7 @@ export function recordEvent(db: Database, event: EventInput): number {
     event.props && Object.keys(event.props).length > 0 ? JSON.stringify(event.props) : null,
     ...contextValues(context),
   );
+  noteLateWrite(db, event.projectId, event.ts);
   const counter = COUNTED_EVENTS[event.name];
   if (counter === "clicks") bumpRollup(db, event.projectId, event.ts, context, { clicks: 1, linkClicks: context.linkId ? 1 : 0, lastClickedAt: event.ts });
   else if (counter) bumpRollup(db, event.projectId, event.ts, context, { [counter]: 1 });
@@ -135,7 +136,9 @@ export function bumpRollup(db: Database, projectId: string, ts: number, context:
   const key = [projectId, Math.floor(ts / HOUR_MS) * HOUR_MS, ...contextValues(context).map((value) => value ?? "")];
   const counts = [
     by.clicks ?? 0,
-    by.visitors ?? 0,
+    // The rollup's visitors column is no longer counted: people are counted distinct from the raw journey
+    // (SPEC §10, src/reports/people). Its slot stays so backlog sums left by earlier versions still fold.
+    0,
     by.sessions ?? 0,
     by.pageviews ?? 0,
     by.pricingViews ?? 0,

@@ -3,7 +3,6 @@
 import type { Database } from "bun:sqlite";
 import {
   contextFromColumns,
-  contextKey,
   contextValues,
   EMPTY_CONTEXT,
   isEmptyContext,
@@ -15,7 +14,6 @@ import { bumpRollup, recordEvent } from "./events.ts";
 import { identifyProfile, profileIdOfVisitor, type IdentifyInput } from "./profiles.ts";
 import { prepared, timeOrderedId } from "./statements.ts";
 import type { UserAgentClass } from "./user-agent.ts";
-import { firstVisitOfDay, utcDay } from "./visitors.ts";
 
 export const SESSION_IDLE_MS = 30 * 60_000;
 // A session's last_seen_at is rewritten only once it is this far behind: rewriting it on every hit
@@ -132,8 +130,7 @@ function startSession(db: Database, hit: Hit, visitorId: string, clickId: string
     hit.agent.device,
     hit.country,
   );
-  const firstToday = firstVisitOfDay(db, hit.projectId, utcDay(hit.ts), visitorId, contextKey(context));
-  bumpRollup(db, hit.projectId, hit.ts, context, { sessions: 1, visitors: firstToday ? 1 : 0 });
+  bumpRollup(db, hit.projectId, hit.ts, context, { sessions: 1 });
   return sessionId;
 }
 

@@ -2,6 +2,7 @@
 import type { Database } from "bun:sqlite";
 import { prepared } from "./statements.ts";
 import { reattributePaymentsForEmail } from "../payments/ledger.ts";
+import { notePersonsChanged } from "../reports/people/windows.ts";
 
 export interface IdentifyInput {
   id: string;
@@ -52,7 +53,7 @@ export function identifyProfile(db: Database, projectId: string, input: Identify
     now,
     now,
   );
-  if (visitorId) prepared(db, LINK_VISITOR).run(projectId, visitorId, input.id, now);
+  if (visitorId && prepared(db, LINK_VISITOR).run(projectId, visitorId, input.id, now).changes > 0) notePersonsChanged(db, projectId);
   const profile = getProfile(db, projectId, input.id)!;
   // Payments that arrived before this customer identified can be traced now (SPEC §5, late identify).
   if (profile.email) reattributePaymentsForEmail(db, projectId, profile.email, now);

@@ -31,7 +31,6 @@ export function dailySalts(db: Database, now: number): Salts {
     // secure_delete overwrites the freed bytes, so a deleted salt is not left in the file.
     db.exec("PRAGMA secure_delete = ON");
     db.query("DELETE FROM visitor_salts WHERE day < ?").run(yesterdayDay);
-    db.query("DELETE FROM counted_visitors WHERE day < ?").run(yesterdayDay);
     db.exec("PRAGMA secure_delete = OFF");
     const rows = db.query<{ day: string; salt: Uint8Array }, [string, string]>("SELECT day, salt FROM visitor_salts WHERE day IN (?, ?)").all(day, yesterdayDay);
     return {
@@ -64,15 +63,3 @@ export function cookielessVisitorId(db: Database, projectId: string, ip: string 
 
 /** Ids the tracker generates in persist mode, and the hashes above: nothing else is accepted as a visitor id. */
 export const VISITOR_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
-
-/** True the first time a visitor is seen on a UTC day in a context: the rollup's `visitors` counts it then. */
-export function firstVisitOfDay(db: Database, projectId: string, day: string, visitorId: string, contextKey: string): boolean {
-  return (
-    prepared(db, "INSERT OR IGNORE INTO counted_visitors (project_id, day, visitor_id, context_key) VALUES (?, ?, ?, ?)").run(
-      projectId,
-      day,
-      visitorId,
-      contextKey,
-    ).changes === 1
-  );
-}

@@ -3,7 +3,8 @@ import { formatDateTime } from "../components.ts";
 import { html, raw, type Html } from "../../src/dashboard/html.ts";
 import type { TrackedLink } from "../../src/links/rows.ts";
 import { copyInline, field, type FieldErrors } from "../components.ts";
-import { contextValue, dataTable, formatCount } from "./parts.ts";
+import { contextValue, dataTable, formatCount, percent } from "./parts.ts";
+import { formatMoney } from "../../src/payments/money.ts";
 import type { LinkWithTraffic } from "../../src/dashboard/pages/links.sql.ts";
 
 /** The form's values as typed (strings), so a refused form comes back exactly as it was. */
@@ -69,9 +70,12 @@ export function linkList(v: LinkListView): Html {
       },
       { key: "campaign", label: "Campaign", hideOnPhone: true, cell: (l) => contextValue(l.campaignId) },
       { key: "source", label: "Source", hideOnPhone: true, cell: (l) => contextValue(l.source) },
-      { key: "clicks", label: "Clicks", numeric: true, cell: (l) => formatCount(l.traffic.clicks) },
-      { key: "visitors", label: "Visitors", numeric: true, hideOnPhone: true, cell: (l) => formatCount(l.traffic.visitors) },
-      { key: "signups", label: "Signups", numeric: true, cell: (l) => formatCount(l.traffic.signups) },
+      { key: "clicks", label: "Clicks", numeric: true, cell: (l) => formatCount(l.stats?.clicks ?? 0) },
+      { key: "visitors", label: "Visitors", numeric: true, hideOnPhone: true, cell: (l) => formatCount(l.stats?.visitors ?? 0) },
+      { key: "signups", label: "Signups", numeric: true, hideOnPhone: true, cell: (l) => formatCount(l.stats?.signups ?? 0) },
+      { key: "customers", label: "Customers", numeric: true, hideOnPhone: true, cell: (l) => formatCount(l.stats?.customers ?? 0) },
+      { key: "conversion", label: "Conv.", numeric: true, hideOnPhone: true, cell: (l) => (l.stats?.visitors ? percent(l.stats.conversionRate, 1) : "—") },
+      { key: "net", label: "Net revenue", numeric: true, cell: (l) => (l.stats ? formatMoney(l.stats.net, l.stats.currency) : html`<span class="muted">—</span>`) },
     ],
   })}`;
 }

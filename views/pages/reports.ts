@@ -1,45 +1,118 @@
-// The attribution report as a sortable table (one row per campaign, source, medium, content or lead,
-// money per currency on its own line), and the drill-down header of one value.
+// Breakdown tables: one row per campaign, source, link, page, country… with its people, customers,
+// conversion and net revenue, an in-row bar of its visitors, and a totals row counted distinct over
+// the period (so it is not the sum of the rows: a visitor through two sources counts once).
 import { formatMoney } from "../../src/payments/money.ts";
-import { html, type Html } from "../../src/dashboard/html.ts";
-import { contextValue, dataTable, formatCount, percent, type Column, type SortState } from "./parts.ts";
+import { html, type Html, type HtmlValue } from "../../src/dashboard/html.ts";
+import type { AttributionReportRow } from "../../src/reports/attribution.ts";
+import type { Summary } from "../../src/reports/summary.ts";
+import { dataTable, formatCount, percent, type Column, type SortState } from "./parts.ts";
 
-export interface ReportRow {
-  key: string | null;
-  clicks: number;
-  visitors: number;
-  signups: number;
-  payments: number;
-  /** Per currency, the reporting currency first. */
-  money: { currency: string; revenue: number; refunds: number; net: number }[];
+/** What every breakdown row has, attribution and traffic alike. */
+export type BreakdownRow = Pick<AttributionReportRow, "key" | "visitors" | "signups" | "customers" | "conversionRate" | "net" | "currency"> & {
+  label?: string;
+  clicks?: number;
+  pageviews?: number;
+  revenuePerVisitor?: number;
+  unconverted: number;
+  /** The original amounts; those in other currencies are shown under the converted net. */
+  byCurrency?: { currency: string; net: number }[];
+};
+
+export interface BreakdownOptions<Row extends BreakdownRow> {
+  caption: string;
+  /** The first column's heading: "Campaign", "Page"… */
+  label: string;
+  rows: Row[];
+  /** Distinct over the period; omitted where a total would mislead. */
+  totals?: Summary | null;
+  href?: (row: Row) => string | null;
+  /** Which optional columns to show. */
+  show: { clicks?: boolean; pageviews?: boolean; revenuePerVisitor?: boolean };
+  sort?: SortState;
+  sortHref?: (key: string, dir: "asc" | "desc") => string;
+  empty: HtmlValue;
+  /** Shows at most this many rows (the overview's top tables). */
+  limit?: number;
 }
 
-const amounts = (row: ReportRow, pick: (m: ReportRow["money"][number]) => number) =>
-  row.money.length === 0 ? html`<span class="muted">—</span>` : html`${row.money.map((m, i) => html`${i ? html`<br>` : null}${formatMoney(pick(m), m.currency)}`)}`;
+/** The net in the reporting currency; amounts in currencies without a rate below it, never added in. */
+function money(row: Pick<BreakdownRow, "net" | "currency" | "unconverted" | "byCurrency">): Html {
+  const others = (row.byCurrency ?? []).filter((m) => m.currency !== row.currency && m.net !== 0);
+  return html`${formatMoney(row.net, row.currency)}${others.map((m) => html`<br><small class="muted" title="Not converted: no rate to ${row.currency}">+ ${formatMoney(m.net, m.currency)}</small>`)}${
+    row.unconverted && others.length === 0 ? html`<span class="muted" title="${row.unconverted} payment(s) in other currencies without a rate are left out"> *</span>` : null
+  }`;
+}
 
-export function reportColumns(label: string, drillHref: (key: string | null) => string): Column<ReportRow>[] {
-  const first = (row: ReportRow, pick: (m: ReportRow["money"][number]) => number) => (row.money[0] ? pick(row.money[0]) : 0);
-  return [
-    { key: "key", label, sort: (r) => r.key ?? "", cell: (r) => html`<a href="${drillHref(r.key)}">${contextValue(r.key)}</a>` },
-    { key: "clicks", label: "Clicks", numeric: true, hideOnPhone: true, sort: (r) => r.clicks, cell: (r) => formatCount(r.clicks) },
-    { key: "visitors", label: "Visitors", numeric: true, hideOnPhone: true, sort: (r) => r.visitors, cell: (r) => formatCount(r.visitors) },
+/** Sorts by visitors unless the table says otherwise: the bar then reads as a ranking. */
+export function breakdownColumns<Row extends BreakdownRow>(options: BreakdownOptions<Row>): Column<Row>[] {
+  const maxVisitors = Math.max(1, ...options.rows.map((r) => r.visitors));
+  const name = (row: Row) => row.label ?? row.key ?? "(none)";
+  const columns: (Column<Row> | false | undefined)[] = [
+    {
+      key: "key",
+      label: options.label,
+      sort: (r) => name(r),
+      cell: (r) => {
+        const href = options.href?.(r) ?? null;
+        const text = r.key === null ? html`<span class="muted">(none)</span>` : r.label && r.label !== r.key ? html`${r.label} <small class="muted">${r.key}</small>` : html`${r.key}`;
+        return html`<span class="bar-cell"><span class="bar" style="width:${((r.visitors / maxVisitors) * 100).toFixed(1)}%"></span><span class="bar-label">${href ? html`<a href="${href}">${text}</a>` : text}</span></span>`;
+      },
+    },
+    { key: "visitors", label: "Visitors", numeric: true, sort: (r) => r.visitors, cell: (r) => formatCount(r.visitors) },
+    options.show.clicks && { key: "clicks", label: "Clicks", numeric: true, hideOnPhone: true, sort: (r) => r.clicks ?? 0, cell: (r) => formatCount(r.clicks ?? 0) },
+    options.show.pageviews && { key: "pageviews", label: "Pageviews", numeric: true, hideOnPhone: true, sort: (r) => r.pageviews ?? 0, cell: (r) => formatCount(r.pageviews ?? 0) },
     { key: "signups", label: "Signups", numeric: true, hideOnPhone: true, sort: (r) => r.signups, cell: (r) => formatCount(r.signups) },
-    { key: "payments", label: "Payments", numeric: true, hideOnPhone: true, sort: (r) => r.payments, cell: (r) => formatCount(r.payments) },
-    { key: "revenue", label: "Revenue", numeric: true, hideOnPhone: true, sort: (r) => first(r, (m) => m.revenue), cell: (r) => amounts(r, (m) => m.revenue) },
-    { key: "refunds", label: "Refunds", numeric: true, hideOnPhone: true, sort: (r) => first(r, (m) => m.refunds), cell: (r) => amounts(r, (m) => -m.refunds) },
-    { key: "net", label: "Net", numeric: true, sort: (r) => first(r, (m) => m.net), cell: (r) => amounts(r, (m) => m.net) },
-    { key: "conversion", label: "Conversion", numeric: true, sort: (r) => (r.visitors ? r.payments / r.visitors : 0), cell: (r) => percent(r.payments, r.visitors) },
+    { key: "customers", label: "Customers", numeric: true, sort: (r) => r.customers, cell: (r) => formatCount(r.customers) },
+    { key: "conversion", label: "Conv.", numeric: true, hideOnPhone: true, sort: (r) => r.conversionRate, cell: (r) => (r.visitors ? percent(r.conversionRate, 1) : "—") },
+    { key: "net", label: "Net revenue", numeric: true, sort: (r) => r.net, cell: (r) => money(r) },
+    options.show.revenuePerVisitor && {
+      key: "rpv",
+      label: "Per visitor",
+      numeric: true,
+      hideOnPhone: true,
+      sort: (r) => r.revenuePerVisitor ?? 0,
+      cell: (r) => (r.visitors ? formatMoney(r.revenuePerVisitor ?? 0, r.currency) : "—"),
+    },
   ];
+  return columns.filter((c): c is Column<Row> => Boolean(c));
 }
 
-export function reportTable(options: { label: string; rows: ReportRow[]; sort: SortState; sortHref: (key: string, dir: "asc" | "desc") => string; drillHref: (key: string | null) => string }): Html {
+function totalsRow<Row extends BreakdownRow>(columns: Column<Row>[], totals: Summary): Html {
+  const cell = (key: string): HtmlValue => {
+    switch (key) {
+      case "key":
+        return "Total (distinct)";
+      case "visitors":
+        return formatCount(totals.visitors);
+      case "clicks":
+        return formatCount(totals.clicks);
+      case "signups":
+        return formatCount(totals.signups);
+      case "customers":
+        return formatCount(totals.customers);
+      case "conversion":
+        return totals.visitors ? percent(totals.conversionRate, 1) : "—";
+      case "net":
+        return money(totals);
+      case "rpv":
+        return totals.visitors ? formatMoney(totals.revenuePerVisitor, totals.currency) : "—";
+      default:
+        return "";
+    }
+  };
+  return html`<tfoot><tr>${columns.map((c) => html`<td class="${[c.numeric ? "num" : "", c.hideOnPhone ? "hide-phone" : ""].filter(Boolean).join(" ")}">${cell(c.key)}</td>`)}</tr></tfoot>`;
+}
+
+export function breakdownTable<Row extends BreakdownRow>(options: BreakdownOptions<Row>): Html {
+  const columns = breakdownColumns(options);
   return dataTable({
-    caption: `Attribution report by ${options.label}`,
-    columns: reportColumns(options.label, options.drillHref),
-    rows: options.rows,
+    caption: options.caption,
+    columns,
+    rows: options.limit ? options.rows.slice(0, options.limit) : options.rows,
     sort: options.sort,
     sortHref: options.sortHref,
-    empty: "No traffic and no payments in this period.",
+    empty: options.empty,
+    footer: options.totals && options.rows.length > 0 ? totalsRow(columns, options.totals) : undefined,
   });
 }
 
@@ -49,3 +122,4 @@ export function modelSwitch(current: "last" | "first", href: (model: "last" | "f
     <a href="${href("first")}" ${current === "first" ? html`aria-current="true"` : null}>First touch</a>
   </div>`;
 }
+

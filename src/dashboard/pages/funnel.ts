@@ -1,66 +1,108 @@
-// The funnel over the core events, link_clicked → payment_completed, with conversion between steps,
-// narrowed by the link, campaign and source filters that live in the URL.
+// The funnel over the core events, link_clicked → payment_completed: people who reached each step after
+// the previous tracked one, narrowed by a link, campaign and source picked from lists.
+import type { Database } from "bun:sqlite";
 import { html, raw } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { rangeQuery } from "../range.ts";
 import { barChart, formatCompact } from "../charts.ts";
-import { revenue, rollupQuery, traffic } from "./rollups.ts";
-import { field } from "../../../views/components.ts";
+import { funnelReport } from "../../reports/summary.ts";
+import type { FunnelStep, FunnelStepName } from "../../reports/people/index.ts";
+import { emptyState } from "./notices.ts";
 import { dataPage, dataTable, formatCount, percent } from "../../../views/pages/parts.ts";
 
-export interface FunnelStep {
-  event: string;
-  label: string;
-  count: number;
-}
+const STEP_LABELS: Record<FunnelStepName, string> = {
+  link_clicked: "Clicked a link",
+  page_view: "Visited the site",
+  pricing_view: "Viewed pricing",
+  signup_started: "Started signup",
+  signup_completed: "Signed up",
+  payment_completed: "Paid",
+};
 
 export function funnelSteps(req: DashboardRequest): FunnelStep[] {
-  const q = rollupQuery(req);
-  const totals = traffic(q);
-  const payments = revenue(q, req.project.currency).reduce((n, r) => n + r.payments, 0);
-  return [
-    { event: "link_clicked", label: "Clicked a link", count: totals.clicks },
-    { event: "page_view", label: "Visited the site", count: totals.sessions },
-    { event: "pricing_view", label: "Viewed pricing", count: totals.pricingViews },
-    { event: "signup_started", label: "Started signup", count: totals.signupsStarted },
-    { event: "signup_completed", label: "Signed up", count: totals.signups },
-    { event: "payment_completed", label: "Paid", count: payments },
-  ];
+  const { link, campaign, source } = req.range.filters;
+  const filter = { ...(link ? { link } : {}), ...(campaign ? { campaign } : {}), ...(source ? { source } : {}) };
+  return funnelReport(req.ctx.db, req.project, { from: req.range.from, to: req.range.to, filter }, req.ctx.now());
+}
+
+interface Choice {
+  value: string;
+  label: string;
+}
+
+/** What the pickers offer: the project's links by title, and the campaigns and sources it has seen. */
+function choices(db: Database, projectId: string): Record<"link" | "campaign" | "source", Choice[]> {
+  const values = (column: string) =>
+    db
+      .query<{ value: string }, [string, string]>(
+        `SELECT DISTINCT ${column} AS value FROM links WHERE project_id = ? AND ${column} IS NOT NULL
+         UNION SELECT DISTINCT ${column} FROM context_stats_periods WHERE project_id = ? AND grain = 'month' AND ${column} <> '' ORDER BY 1 LIMIT 500`,
+      )
+      .all(projectId, projectId)
+      .map((r) => ({ value: r.value, label: r.value }));
+  return {
+    link: db
+      .query<Choice, [string]>("SELECT id AS value, coalesce(nullif(title, ''), slug) AS label FROM links WHERE project_id = ? ORDER BY archived, label LIMIT 500")
+      .all(projectId),
+    campaign: values("campaign_id"),
+    source: values("source"),
+  };
+}
+
+function picker(label: string, name: "link" | "campaign" | "source", options: Choice[], current: string | undefined) {
+  const known = options.some((o) => o.value === current);
+  return html`<div class="field"><label for="funnel-${name}">${label}</label>
+    <select id="funnel-${name}" name="${name}">
+      <option value="">All</option>
+      ${current && !known ? html`<option value="${current}" selected>${current}</option>` : null}
+      ${options.map((o) => html`<option value="${o.value}" ${o.value === current ? html`selected` : null}>${o.label}</option>`)}
+    </select></div>`;
 }
 
 function funnel(req: DashboardRequest) {
   const steps = funnelSteps(req);
-  const first = steps[0]!.count;
   const filters = req.range.filters;
   const keep = [...rangeQuery({ ...req.range, filters: {} })];
+  const options = choices(req.ctx.db, req.project.id);
+  const tracked = steps.filter((s) => s.tracked);
+  const fraction = (value: number | null) => (value === null ? "—" : percent(value, 1));
   return html`<form method="get" action="${req.url.pathname}" class="toolbar card" aria-label="Funnel filters">
       ${keep.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
-      ${field({ label: "Link id", name: "link", value: filters.link ?? "", placeholder: "lnk_…" })}
-      ${field({ label: "Campaign", name: "campaign", value: filters.campaign ?? "", placeholder: "spring_launch" })}
-      ${field({ label: "Source", name: "source", value: filters.source ?? "", placeholder: "twitter" })}
+      ${picker("Link", "link", options.link, filters.link)}
+      ${picker("Campaign", "campaign", options.campaign, filters.campaign)}
+      ${picker("Source", "source", options.source, filters.source)}
       <button type="submit">Apply</button>
     </form>
     <section class="card">
       <h2>From click to payment</h2>
-      ${raw(
-        barChart({
-          title: "Funnel: how many reached each step",
-          bars: steps.map((s, i) => ({ label: s.label, value: s.count, note: `${formatCompact(s.count)}${i ? ` · ${percent(s.count, steps[i - 1]!.count)}` : ""}` })),
-        }),
-      )}
+      ${
+        tracked.length === 0
+          ? html`<p class="empty">${emptyState(req, "Nothing in this period.")}</p>`
+          : raw(
+              barChart({
+                title: "Funnel: how many people reached each step",
+                bars: tracked.map((s) => ({
+                  label: STEP_LABELS[s.name],
+                  value: s.people ?? 0,
+                  note: `${formatCompact(s.people ?? 0)}${s.conversionFromPrevious === null ? "" : ` · ${fraction(s.conversionFromPrevious)}`}`,
+                })),
+              }),
+            )
+      }
     </section>
     ${dataTable({
       caption: "Funnel steps with conversion",
-      rows: steps.map((step, i) => ({ step, previous: i ? steps[i - 1]!.count : null })),
+      rows: steps,
       empty: "",
       columns: [
-        { key: "key", label: "Step", cell: (r) => html`${r.step.label} <code class="hide-phone">${r.step.event}</code>` },
-        { key: "count", label: "Count", numeric: true, cell: (r) => formatCount(r.step.count) },
-        { key: "step", label: "Of previous", numeric: true, cell: (r) => (r.previous === null ? "—" : percent(r.step.count, r.previous)) },
-        { key: "overall", label: "Of first", numeric: true, cell: (r) => percent(r.step.count, first) },
+        { key: "key", label: "Step", cell: (s) => html`${STEP_LABELS[s.name]} <code class="hide-phone">${s.name}</code>` },
+        { key: "people", label: "People", numeric: true, cell: (s) => (s.tracked ? formatCount(s.people ?? 0) : html`<span class="muted">not tracked</span>`) },
+        { key: "step", label: "Of previous", numeric: true, cell: (s) => fraction(s.conversionFromPrevious) },
+        { key: "overall", label: "Of first", numeric: true, hideOnPhone: true, cell: (s) => fraction(s.conversionFromFirst) },
       ],
     })}
-    <p class="hint">Counts of events in the period. "Visited the site" counts visits (sessions); "Paid" counts sales and renewals attributed to the filtered traffic.</p>`;
+    <p class="hint">People who reached each step after reaching the previous tracked one in the period. A step your site never sends is shown as not tracked and skipped,
+    so the next step is measured from the last tracked one. "Paid" counts people with a sale credited to the filtered link, campaign or source.</p>`;
 }
 
 export function funnelPage(router: DashboardRouter): void {

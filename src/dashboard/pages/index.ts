@@ -5,7 +5,8 @@ import { linksPages } from "./links.ts";
 import { paymentsPages } from "./payments.ts";
 import { reportPages } from "./reports.ts";
 import { funnelPage } from "./funnel.ts";
+import { trafficPages } from "./traffic.ts";
 import { journeyPages } from "./journeys.ts";
 import { exportPages } from "./exports.ts";
 
-export const dataPages: DashboardPage[] = [overviewPage, linksPages, reportPages, funnelPage, paymentsPages, journeyPages, exportPages];
+export const dataPages: DashboardPage[] = [overviewPage, linksPages, reportPages, trafficPages, funnelPage, paymentsPages, journeyPages, exportPages];

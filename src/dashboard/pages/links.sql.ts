@@ -1,10 +1,11 @@
 // Tracked links with their traffic in a date range, for the links list and the report drill-downs.
 import type { Database } from "bun:sqlite";
 import { LINK_SELECT, toLink, type LinkRow, type TrackedLink } from "../../links/rows.ts";
-import { DIMENSIONS, type Dimension, type Traffic } from "./traffic.sql.ts";
+import { DIMENSIONS, type Dimension } from "./traffic.sql.ts";
+import type { AttributionReportRow } from "../../reports/attribution.ts";
 
-/** A link with its traffic in the period. */
-export type LinkWithTraffic = TrackedLink & { traffic: Traffic };
+/** A link with what it brought in the period: clicks, people, customers, revenue. */
+export type LinkWithTraffic = TrackedLink & { stats: AttributionReportRow | null };
 
 const likePattern = (search: string) => `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -15,10 +16,8 @@ export interface LinkListOptions {
   limit?: number;
 }
 
-const NO_TRAFFIC: Traffic = { clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0, signupsStarted: 0 };
-
-/** A project's links with their traffic (rows keyed by link id): most clicked first, then newest. */
-export function linksWithTraffic(db: Database, projectId: string, trafficByLink: (Traffic & { key: string })[], options: LinkListOptions): LinkWithTraffic[] {
+/** A project's links with the attribution report's rows (keyed by link id): most clicked first, then newest. */
+export function linksWithTraffic(db: Database, projectId: string, report: AttributionReportRow[], options: LinkListOptions): LinkWithTraffic[] {
   const search = options.search?.trim() ? likePattern(options.search.trim()) : null;
   const links = db
     .query<LinkRow, [string, number, string | null]>(
@@ -29,10 +28,10 @@ export function linksWithTraffic(db: Database, projectId: string, trafficByLink:
     )
     .all(projectId, options.archived ? 1 : 0, search)
     .map(toLink);
-  const traffic = new Map(trafficByLink.map((row) => [row.key, row]));
+  const stats = new Map(report.map((row) => [row.key, row]));
   return links
-    .map((link) => ({ ...link, traffic: traffic.get(link.linkId) ?? NO_TRAFFIC }))
-    .sort((a, b) => b.traffic.clicks - a.traffic.clicks || b.traffic.visitors - a.traffic.visitors)
+    .map((link) => ({ ...link, stats: stats.get(link.linkId) ?? null }))
+    .sort((a, b) => (b.stats?.clicks ?? 0) - (a.stats?.clicks ?? 0) || (b.stats?.visitors ?? 0) - (a.stats?.visitors ?? 0))
     .slice(0, options.limit ?? 200);
 }
 

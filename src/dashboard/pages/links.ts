@@ -9,7 +9,8 @@ import { qrSvg } from "../qr.ts";
 import { formatCompact, timeSeriesChart } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import { linksWithTraffic } from "./links.sql.ts";
-import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, traffic, trafficByKey, trafficSeries } from "./rollups.ts";
+import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
+import { attributionReport } from "../../reports/attribution.ts";
 import { revenueCharts, summaryTiles } from "./revenue.ts";
 import { paymentLinks } from "./payments.ts";
 import { listPayments } from "../../payments/service.ts";
@@ -111,18 +112,15 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
   const { db } = req.ctx;
   const range = req.range;
   const q = rollupQuery(req, { filter: { link: link.linkId } });
-  const current = traffic(q);
-  const previous = traffic(before(q, req));
   const hourly = trafficSeries(q);
   const buckets = bucketsFor(range, range.timezone);
   const lines = [
     { label: "Clicks", points: bucketize(hourly, buckets, (r) => r.clicks) },
-    { label: "Visitors", points: bucketize(hourly, buckets, (r) => r.visitors) },
+    { label: "Visitors", points: bucketize(visitorSeries(q), buckets, (r) => r.visitors) },
     { label: "Signups", points: bucketize(hourly, buckets, (r) => r.signups) },
   ];
   const url = shortUrl(req.baseUrl, link.slug);
   const revenue = revenueOf(q, req.project.currency);
-  const previousRevenue = revenueOf(before(q, req), req.project.currency);
   const payments = listPayments(db, req.project.id, { linkId: link.linkId, from: range.from, to: range.to, limit: 20 }).payments;
   return linkPage({
     link,
@@ -134,7 +132,7 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
     editHref: req.href(`/links/${encodeURIComponent(link.linkId)}/edit`),
     archiveAction: req.href(`/links/${encodeURIComponent(link.linkId)}/archive`),
     csrf: csrfField(req),
-    stats: statTiles(summaryTiles({ current, previous }, { current: revenue, previous: previousRevenue }, "clicks")),
+    stats: statTiles(summaryTiles(q, before(q, req), "clicks")),
     charts: html`<div class="charts">
       ${chartCard(
         "Over time",
@@ -152,7 +150,8 @@ export function linksPages(router: DashboardRouter): void {
     .get("/links", (req) => {
       const archived = req.query.get("archived") === "1";
       const search = req.query.get("q")?.slice(0, 200) ?? "";
-      const links = linksWithTraffic(req.ctx.db, req.project.id, trafficByKey(rollupQuery(req, { filter: {} }), "link"), { archived, search });
+      const report = attributionReport(req.ctx.db, req.project, { groupBy: "link", from: req.range.from, to: req.range.to }, req.ctx.now());
+      const links = linksWithTraffic(req.ctx.db, req.project.id, report, { archived, search });
       const body = linkList({
         links,
         archived,

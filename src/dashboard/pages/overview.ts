@@ -1,55 +1,67 @@
-// The overview: visitors, clicks, signups, payments and net revenue for the period, their change
-// against the previous period, charts over time and the top sources and campaigns.
+// The overview: visitors, clicks, signups, customers, conversion and net revenue for the period with
+// their change against the previous period, charts over time, and the top sources, campaigns, pages
+// and countries with what each brought in.
 import { html } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { timeSeriesChart, formatCompact } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
-import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, traffic, trafficByKey, trafficSeries } from "./rollups.ts";
+import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
 import { revenueCharts, summaryTiles } from "./revenue.ts";
-import { chartCard, contextValue, dataPage, dataTable, formatCount, statTiles } from "../../../views/pages/parts.ts";
+import { emptyState, peopleNotice } from "./notices.ts";
+import { attributionReport } from "../../reports/attribution.ts";
+import { summaryReport } from "../../reports/summary.ts";
+import { trafficReport, type TrafficGroupBy } from "../../reports/traffic.ts";
+import { chartCard, dataPage, statTiles } from "../../../views/pages/parts.ts";
+import { breakdownTable, type BreakdownRow } from "../../../views/pages/reports.ts";
+
+const TOP = 8;
 
 function overview(req: DashboardRequest) {
   const range = req.range;
   const q = rollupQuery(req);
-  const current = traffic(q);
-  const previous = traffic(before(q, req));
-  const hourly = trafficSeries(q);
-  const currency = req.project.currency;
-  const revenue = revenueOf(q, currency);
-  const previousRevenue = revenueOf(before(q, req), currency);
+  const { db } = req.ctx;
+  const now = req.ctx.now();
+  const scope = { from: range.from, to: range.to, filter: range.filters };
+  const totals = summaryReport(db, req.project, scope, now);
   const buckets = bucketsFor(range, range.timezone);
-  const series = (label: string, pick: (row: (typeof hourly)[number]) => number) => ({ label, points: bucketize(hourly, buckets, pick) });
-  const chart = (title: string, lines: ReturnType<typeof series>[]) =>
+  const visitors = { label: "Visitors", points: bucketize(visitorSeries(q), buckets, (r) => r.visitors) };
+  const hourly = trafficSeries(q);
+  const chart = (title: string, lines: (typeof visitors)[]) =>
     chartCard(
       title,
       timeSeriesChart({ title, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }),
       lines.map((l) => l.label),
     );
-  const top = (dimension: "source" | "campaign", label: string) => {
-    const rows = trafficByKey(q, dimension)
-      .sort((a, b) => b.visitors - a.visitors)
-      .slice(0, 8);
-    return html`<section class="card"><h2>Top ${label}s</h2>${dataTable({
-      caption: `Top ${label}s by visitors`,
+  const card = <Row extends BreakdownRow>(title: string, label: string, rows: Row[], href: (row: Row) => string | null, more: string) =>
+    html`<section class="card"><h2>${title}</h2>${breakdownTable({
+      caption: `${title} by visitors`,
+      label,
       rows,
-      empty: "Nothing in this period.",
-      columns: [
-        { key: "key", label, cell: (r) => (r.key ? html`<a href="${req.href(`/${dimension}s/${encodeURIComponent(r.key)}`)}">${r.key}</a>` : contextValue(r.key)) },
-        { key: "visitors", label: "Visitors", numeric: true, cell: (r) => formatCount(r.visitors) },
-        { key: "clicks", label: "Clicks", numeric: true, cell: (r) => formatCount(r.clicks), hideOnPhone: true },
-        { key: "signups", label: "Signups", numeric: true, cell: (r) => formatCount(r.signups) },
-      ],
-    })}</section>`;
-  };
+      totals,
+      href,
+      show: {},
+      limit: TOP,
+      empty: emptyState(req, "Nothing in this period."),
+    })}<p class="hint"><a href="${req.href(more)}">All ${label.toLowerCase()}s →</a></p></section>`;
+  const byVisitors = <Row extends BreakdownRow>(rows: Row[]) => rows.sort((a, b) => b.visitors - a.visitors || b.net - a.net);
+  const attribution = (groupBy: "source" | "campaign") => byVisitors(attributionReport(db, req.project, { groupBy, ...scope }, now));
+  const traffic = (groupBy: TrafficGroupBy) => trafficReport(db, req.project, { groupBy, ...scope }, now);
+  const drill = (path: string) => (row: { key: string | null }) => (row.key ? req.href(`${path}/${encodeURIComponent(row.key)}`) : null);
   return dataPage(
-    statTiles(summaryTiles({ current, previous }, { current: revenue, previous: previousRevenue })),
-    html`<p class="hint stats-hint">A visitor counts once a day for each link, campaign or source they came through. Net revenue is after tax, refunds and disputes, per currency.</p>
+    statTiles(summaryTiles(q, before(q, req))),
+    peopleNotice(req),
+    html`<p class="hint stats-hint">People are counted once over the period, whatever the links and days they came through. Net revenue is after tax, refunds and disputes.</p>
     <div class="charts">
-      ${chart("Visitors and clicks", [series("Visitors", (r) => r.visitors), series("Clicks", (r) => r.clicks)])}
-      ${chart("Signups", [series("Signups", (r) => r.signups)])}
-      ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone)}
+      ${chart("Visitors and clicks", [visitors, { label: "Clicks", points: bucketize(hourly, buckets, (r) => r.clicks) }])}
+      ${chart("Signups", [{ label: "Signups", points: bucketize(hourly, buckets, (r) => r.signups) }])}
+      ${revenueCharts(revenueSeries(q), revenueOf(q, req.project.currency), buckets, range.timezone)}
     </div>
-    <div class="charts">${top("source", "source")}${top("campaign", "campaign")}</div>`,
+    <div class="charts">
+      ${card("Top sources", "Source", attribution("source"), drill("/sources"), "/sources")}
+      ${card("Top campaigns", "Campaign", attribution("campaign"), drill("/campaigns"), "/campaigns")}
+      ${card("Top pages", "Page", traffic("page"), () => null, "/traffic?by=page")}
+      ${card("Top countries", "Country", traffic("country"), () => null, "/traffic?by=country")}
+    </div>`,
   );
 }
 

@@ -54,14 +54,3 @@ export function explanationTrail(db: Database, projectId: string, paymentId: str
   const row = db.query<{ explanation: string }, [string, string]>("SELECT explanation FROM payments WHERE project_id = ? AND id = ?").get(projectId, paymentId);
   return row ? (JSON.parse(row.explanation) as string[]) : [];
 }
-
-/** Revenue per value of `dimension` ('' = none) and currency, for either attribution model. */
-export function revenueBy(db: Database, projectId: string, range: TimeRange, dimension: Dimension, model: "last" | "first"): (Revenue & { key: string })[] {
-  const w = rollupWhere(projectId, range, {});
-  const column = DIMENSIONS[dimension];
-  return db
-    .query<Revenue & { key: string }, (string | number)[]>(
-      `SELECT ${column} AS key, ${MONEY} FROM payment_stats_hourly WHERE model = ? AND ${w.sql} GROUP BY ${column}, currency`,
-    )
-    .all(model, ...w.params);
-}

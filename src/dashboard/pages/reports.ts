@@ -1,19 +1,21 @@
-// Campaigns, sources, mediums, contents and leads: the attribution report as sortable tables, each row
-// drilling down to its traffic over time, its links and its payments.
+// Campaigns, sources, mediums, contents and leads: the attribution report as sortable tables (people,
+// customers, conversion, net revenue), each row drilling down to its traffic over time, links and payments.
 import { html } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
-import type { AttributionModel } from "../../reports/attribution.ts";
+import { attributionReport, type AttributionModel, type AttributionReportRow } from "../../reports/attribution.ts";
+import { summaryReport } from "../../reports/summary.ts";
 import { formatCompact, timeSeriesChart } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import type { Dimension } from "./traffic.sql.ts";
-import { previous as before, revenue as revenueOf, revenueByKey, revenueSeries, rollupQuery, traffic, trafficByKey, trafficSeries, type RollupQuery } from "./rollups.ts";
+import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
+import { emptyState, peopleNotice } from "./notices.ts";
 import { linksWithContext } from "./links.sql.ts";
 import { paymentsWithContext } from "./payments.sql.ts";
 import { revenueCharts, summaryTiles } from "./revenue.ts";
 import { paymentLinks } from "./payments.ts";
 import { shortUrl } from "../../links/api.ts";
 import { chartCard, contextValue, dataPage, dataTable, formatCount, readSort, sortRows, statTiles } from "../../../views/pages/parts.ts";
-import { modelSwitch, reportColumns, reportTable, type ReportRow } from "../../../views/pages/reports.ts";
+import { breakdownColumns, breakdownTable, modelSwitch } from "../../../views/pages/reports.ts";
 import { paymentsTable } from "../../../views/pages/payments.ts";
 import { copyInline } from "../../../views/components.ts";
 
@@ -30,40 +32,31 @@ type Report = (typeof REPORTS)[number];
 /** The URL segment of a report row: the value itself, or "(none)" for traffic without one. */
 const NONE = "(none)";
 
-/**
- * The attribution report: traffic and money per value, folded in memory. Two grouped rollup reads and a
- * hash join stay fast with thousands of links or leads, where a SQL join of the two groupings does not.
- */
-export function reportRows(q: RollupQuery, dimension: Dimension, model: AttributionModel, reportingCurrency: string): ReportRow[] {
-  const byKey = new Map<string, ReportRow>();
-  const row = (key: string) => {
-    let r = byKey.get(key);
-    if (!r) byKey.set(key, (r = { key: key || null, clicks: 0, visitors: 0, signups: 0, payments: 0, money: [] }));
-    return r;
-  };
-  for (const t of trafficByKey(q, dimension)) Object.assign(row(t.key), { clicks: t.clicks, visitors: t.visitors, signups: t.signups });
-  for (const m of revenueByKey(q, dimension, model)) {
-    const r = row(m.key);
-    r.payments += m.payments;
-    r.money.push({ currency: m.currency, revenue: m.revenue, refunds: m.refunds, net: m.net });
-  }
-  for (const r of byKey.values()) r.money.sort((a, b) => Number(b.currency === reportingCurrency) - Number(a.currency === reportingCurrency) || b.net - a.net);
-  return [...byKey.values()].filter((r) => r.clicks || r.visitors || r.signups || r.money.length);
-}
-
 function reportPage(req: DashboardRequest, report: Report) {
   const model: AttributionModel = req.query.get("model") === "first" ? "first" : "last";
-  const rows = reportRows(rollupQuery(req, { filter: {} }), report.dimension, model, req.project.currency);
+  const project = req.project;
+  const range = { from: req.range.from, to: req.range.to };
+  const now = req.ctx.now();
+  const rows = attributionReport(req.ctx.db, project, { groupBy: report.dimension, ...range, model }, now);
+  const totals = summaryReport(req.ctx.db, project, range, now);
   const drillHref = (key: string | null) => req.href(`${report.path}/${encodeURIComponent(key ?? NONE)}`, { sort: null, dir: null, model: null });
-  const columns = reportColumns(report.label, drillHref);
-  const sort = readSort(req.query, columns, { key: "net", dir: "desc" });
+  const options = {
+    caption: `Attribution report by ${report.label.toLowerCase()}`,
+    label: report.label,
+    rows,
+    totals,
+    href: (row: AttributionReportRow) => drillHref(row.key),
+    show: { clicks: true, revenuePerVisitor: true },
+    empty: emptyState(req, "No traffic and no payments in this period."),
+  };
+  const sort = readSort(req.query, breakdownColumns(options), { key: "net", dir: "desc" });
   return html`<div class="toolbar">${modelSwitch(model, (m) => req.href(report.path, { model: m === "last" ? null : m, sort: req.query.get("sort"), dir: req.query.get("dir") }))}</div>
-    ${reportTable({
-      label: report.label,
-      rows: sortRows(rows, columns, sort),
+    ${peopleNotice(req)}
+    ${breakdownTable({
+      ...options,
+      rows: sortRows(rows, breakdownColumns(options), sort),
       sort,
       sortHref: (key, dir) => req.href(report.path, { sort: key, dir, model: model === "last" ? null : model }),
-      drillHref,
     })}`;
 }
 
@@ -74,20 +67,16 @@ function drillDown(req: DashboardRequest, report: Report) {
   const pid = req.project.id;
   const range = req.range;
   const q = rollupQuery(req, { filter: { ...range.filters, [report.dimension]: value } });
-  const current = traffic(q);
-  const previous = traffic(before(q, req));
   const revenue = revenueOf(q, req.project.currency);
-  const previousRevenue = revenueOf(before(q, req), req.project.currency);
-  const hourly = trafficSeries(q);
   const buckets = bucketsFor(range, range.timezone);
   const lines = [
-    { label: "Visitors", points: bucketize(hourly, buckets, (r) => r.visitors) },
-    { label: "Clicks", points: bucketize(hourly, buckets, (r) => r.clicks) },
+    { label: "Visitors", points: bucketize(visitorSeries(q), buckets, (r) => r.visitors) },
+    { label: "Clicks", points: bucketize(trafficSeries(q), buckets, (r) => r.clicks) },
   ];
   const links = linksWithContext(db, pid, report.dimension, value);
   const payments = paymentsWithContext(db, pid, range, report.dimension, value, 50);
   return html`<p><a href="${req.href(report.path, { [report.dimension]: null })}">← All ${report.title.toLowerCase()}</a></p>
-    ${statTiles(summaryTiles({ current, previous }, { current: revenue, previous: previousRevenue }))}
+    ${statTiles(summaryTiles(q, before(q, req)))}
     <div class="charts">
       ${chartCard("Visitors and clicks", timeSeriesChart({ title: `Visitors and clicks for ${report.label.toLowerCase()} ${value || NONE}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }), lines.map((l) => l.label))}
       ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone, 1)}

@@ -1,35 +1,35 @@
-// Pieces shared by the overview, the per-link page and the reports: the summary tiles, and revenue
-// charts per currency.
+// Pieces shared by the overview, the per-link page and the reports: the summary tiles (people counted
+// distinct over the period), and revenue charts per currency.
 import { html, type Html } from "../html.ts";
 import { timeSeriesChart } from "../charts.ts";
 import { formatMinorUnits } from "../../payments/money.ts";
 import { bucketize, type Buckets } from "./time.ts";
 import type { Revenue } from "./payments.sql.ts";
-import { chartCard, formatCount, moneyLines, type StatTile } from "../../../views/pages/parts.ts";
+import { chartCard, formatCount, moneyLines, percent, type StatTile } from "../../../views/pages/parts.ts";
+import { people, revenue as revenueOf, traffic, type RollupQuery } from "./rollups.ts";
 
 const sum = (rows: Revenue[], pick: (r: Revenue) => number) => rows.reduce((total, r) => total + pick(r), 0);
 
-interface TrafficCounts {
-  visitors: number;
-  clicks: number;
-  signups: number;
-}
-
-/** The tiles a data page opens with: traffic, then payments and revenue, each with its change from the previous period. */
-export function summaryTiles(
-  traffic: { current: TrafficCounts; previous: TrafficCounts },
-  revenue: { current: Revenue[]; previous: Revenue[] },
-  first: "visitors" | "clicks" = "visitors",
-): StatTile[] {
-  const tile = (label: string, pick: (counts: TrafficCounts) => number): StatTile => ({
+/** The tiles a data page opens with: people, clicks, customers and conversion, then payments and revenue, each against the previous period. */
+export function summaryTiles(q: RollupQuery, previousQ: RollupQuery, first: "visitors" | "clicks" = "visitors"): StatTile[] {
+  const period = (query: RollupQuery) => ({ clicks: traffic(query).clicks, ...people(query) });
+  const current = period(q);
+  const previous = period(previousQ);
+  const tile = (label: string, pick: (counts: typeof current) => number, format: (n: number) => string = formatCount): StatTile => ({
     label,
-    value: formatCount(pick(traffic.current)),
-    current: pick(traffic.current),
-    previous: pick(traffic.previous),
+    value: format(pick(current)),
+    current: pick(current),
+    previous: pick(previous),
   });
   const visitors = tile("Visitors", (c) => c.visitors);
   const clicks = tile("Clicks", (c) => c.clicks);
-  return [...(first === "visitors" ? [visitors, clicks] : [clicks, visitors]), tile("Signups", (c) => c.signups), ...revenueTiles(revenue.current, revenue.previous)];
+  return [
+    ...(first === "visitors" ? [visitors, clicks] : [clicks, visitors]),
+    tile("Signups", (c) => c.signups),
+    tile("Customers", (c) => c.customers),
+    tile("Conversion", (c) => c.conversionRate, (rate) => percent(rate, 1)),
+    ...revenueTiles(revenueOf(q, q.currency), revenueOf(previousQ, q.currency)),
+  ];
 }
 
 /** Payments (a count, fine to add up) and net revenue per currency, with change in the first currency. */

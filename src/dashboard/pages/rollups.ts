@@ -9,8 +9,10 @@ import type { Database } from "bun:sqlite";
 import type { DashboardRequest } from "../routing.ts";
 import { addDays, localDate, startOfLocalDay } from "../range.ts";
 import { DAY_MS, HOUR_MS, type TimeRange } from "./time.ts";
-import { DIMENSIONS, trafficBy, trafficByHour, trafficTotals, type ContextFilter, type Dimension, type Traffic } from "./traffic.sql.ts";
-import { revenueBy, revenueByHour, revenueTotals, type Revenue } from "./payments.sql.ts";
+import { DIMENSIONS, trafficByHour, trafficTotals, type ContextFilter, type Dimension, type Traffic } from "./traffic.sql.ts";
+import { revenueByHour, revenueTotals, type Revenue } from "./payments.sql.ts";
+import { peopleQuery, peopleTotals, visitorsPerWindow, type Model, type PeopleCounts, type PeopleQuery } from "../../reports/people/index.ts";
+import { hasFreshWindow, peopleWindow } from "../../reports/people/windows.ts";
 
 const STALE_MS = 5 * 60_000;
 // The day still running is refolded at most this often: a page reads it several times per request.
@@ -40,7 +42,7 @@ interface Day {
   memo: Map<string, unknown>;
 }
 
-const FOLD_TRAFFIC = `SELECT ${CONTEXT_COLUMNS.join(", ")}, sum(clicks) AS clicks, sum(visitors) AS visitors, sum(sessions) AS sessions,
+const FOLD_TRAFFIC = `SELECT ${CONTEXT_COLUMNS.join(", ")}, sum(clicks) AS clicks, sum(sessions) AS sessions,
   sum(pageviews) AS pageviews, sum(pricing_views) AS pricingViews, sum(signups) AS signups, sum(signups_started) AS signupsStarted
   FROM context_stats_hourly WHERE project_id = ? AND hour >= ? AND hour < ? GROUP BY ${CONTEXT_COLUMNS.join(", ")}`;
 const FOLD_REVENUE = `SELECT model, ${CONTEXT_COLUMNS.join(", ")}, currency, sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds
@@ -63,7 +65,7 @@ function fold(db: Database, projectId: string, start: number, end: number): Day 
   const traffic = db
     .query<ContextColumnsRow & Traffic, [string, number, number]>(utcDay ? FOLD_TRAFFIC_DAILY : FOLD_TRAFFIC)
     .all(projectId, start, end)
-    .map((r) => ({ context: contextOf(r), clicks: r.clicks, visitors: r.visitors, sessions: r.sessions, pageviews: r.pageviews, pricingViews: r.pricingViews, signups: r.signups, signupsStarted: r.signupsStarted }));
+    .map((r) => ({ context: contextOf(r), clicks: r.clicks, sessions: r.sessions, pageviews: r.pageviews, pricingViews: r.pricingViews, signups: r.signups, signupsStarted: r.signupsStarted }));
   const revenue = db
     .query<ContextColumnsRow & Omit<RevenueRow, "context">, [string, number, number]>(utcDay ? FOLD_REVENUE_DAILY : FOLD_REVENUE)
     .all(projectId, start, end)
@@ -222,8 +224,14 @@ export async function warmDays(
   for (const { start, end } of bounds.reverse()) {
     const key = foldKey(projectId, start, end);
     const at = now();
+    if (end + HOUR_MS > at) continue;
+    // Who was there that day, read from the raw journey (one query; kept until a late write touches the day).
+    if (!hasFreshWindow(db, projectId, start, end, at)) {
+      peopleWindow(db, projectId, start, end, at);
+      await pause();
+    }
     const hit = cache.get(key);
-    if (end + HOUR_MS > at || (hit && at >= hit.at && at - hit.at < STALE_MS - refreshWithinMs)) continue;
+    if (hit && at >= hit.at && at - hit.at < STALE_MS - refreshWithinMs) continue;
     const day = await foldInSlices(db, projectId, start, end, pause);
     // Stamped with the fold's start: a write that landed during the fold is picked up when this goes stale.
     remember(cache, key, at, day);
@@ -232,10 +240,9 @@ export async function warmDays(
   return warmed;
 }
 
-const emptyTraffic = (): Traffic => ({ clicks: 0, visitors: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0, signupsStarted: 0 });
+const emptyTraffic = (): Traffic => ({ clicks: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0, signupsStarted: 0 });
 function addTraffic(total: Traffic, row: Traffic): void {
   total.clicks += row.clicks;
-  total.visitors += row.visitors;
   total.sessions += row.sessions;
   total.pageviews += row.pageviews;
   total.pricingViews += row.pricingViews;
@@ -249,6 +256,8 @@ export interface RollupQuery {
   range: TimeRange;
   timeZone: string;
   now: number;
+  /** The project's reporting currency. */
+  currency: string;
   filter?: ContextFilter;
 }
 
@@ -298,22 +307,6 @@ export function trafficSeries(q: RollupQuery): (Traffic & { hour: number })[] {
   return list.map((day) => ({ hour: day.start, ...dayTrafficTotal(day, select) }));
 }
 
-export function trafficByKey(q: RollupQuery, dimension: Dimension): (Traffic & { key: string })[] {
-  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
-  if (!list) return trafficBy(q.db, q.projectId, q.range, dimension, q.filter);
-  const select = selector(q.filter);
-  const byKey = new Map<string, Traffic & { key: string }>();
-  const add = (key: string, row: Traffic) => {
-    let total = byKey.get(key);
-    if (!total) byKey.set(key, (total = { key, ...emptyTraffic() }));
-    addTraffic(total, row);
-  };
-  for (const day of list) {
-    if (select.kind === "all") for (const [key, row] of dayTraffic(day, dimension)) add(key, row);
-    else for (const row of day.traffic) if (select.kind === "one" ? row.context[select.dimension] === select.value : select.test(row.context)) add(row.context[dimension], row);
-  }
-  return [...byKey.values()].sort((a, b) => b.clicks - a.clicks || b.visitors - a.visitors);
-}
 
 /** Per currency, the reporting currency first. Never summed across currencies. */
 export function revenue(q: RollupQuery, reportingCurrency: string): Revenue[] {
@@ -332,24 +325,35 @@ export function revenueSeries(q: RollupQuery): (Revenue & { hour: number })[] {
   return list.flatMap((day) => [...dayRevenueTotal(day, "last", select)].map((row) => ({ hour: day.start, ...row })));
 }
 
-/** Revenue per value of `dimension` and currency, for the whole range (reports are not filtered). */
-export function revenueByKey(q: RollupQuery, dimension: Dimension, model: "last" | "first"): (Revenue & { key: string })[] {
-  const list = days(q.db, q.projectId, q.range, q.timeZone, q.now);
-  if (!list) return revenueBy(q.db, q.projectId, q.range, dimension, model);
-  const byKey = new Map<string, Map<string, Revenue>>();
-  for (const day of list) {
-    for (const [key, currencies] of dayRevenue(day, model, dimension)) {
-      let into = byKey.get(key);
-      if (!into) byKey.set(key, (into = new Map()));
-      for (const row of currencies.values()) addRevenue(into, row);
-    }
-  }
-  return [...byKey].flatMap(([key, currencies]) => [...currencies.values()].map((row) => ({ key, ...row })));
-}
 
 /** The query of a page: its project, range and URL filters; `overrides` narrow or move it. */
 export function rollupQuery(req: DashboardRequest, overrides: Partial<RollupQuery> = {}): RollupQuery {
-  return { db: req.ctx.db, projectId: req.project.id, range: req.range, timeZone: req.range.timezone, now: req.ctx.now(), filter: req.range.filters, ...overrides };
+  return {
+    db: req.ctx.db,
+    projectId: req.project.id,
+    range: req.range,
+    timeZone: req.range.timezone,
+    now: req.ctx.now(),
+    currency: req.project.currency,
+    filter: req.range.filters,
+    ...overrides,
+  };
+}
+
+/** The same range and filters, for counting people (SPEC §10). */
+export function peopleOf(q: RollupQuery, model: Model = "last"): PeopleQuery {
+  return peopleQuery({ db: q.db, projectId: q.projectId, from: q.range.from, to: q.range.to, timeZone: q.timeZone, now: q.now, reportingCurrency: q.currency, filter: q.filter, model });
+}
+
+export function people(q: RollupQuery): PeopleCounts {
+  return peopleTotals(peopleOf(q));
+}
+
+/** Distinct visitors per hour (short ranges) or local day, `hour` being the window's start: what `bucketize` takes. */
+export function visitorSeries(q: RollupQuery): { hour: number; visitors: number }[] {
+  const query = peopleOf(q);
+  const counts = visitorsPerWindow(query);
+  return query.windows.map((w, i) => ({ hour: w.start, visitors: counts[i]! }));
 }
 
 /** The same query over the period just before (for "change vs previous period"). */

@@ -11,7 +11,6 @@ export type ContextFilter = Partial<Record<Dimension, string>>;
 
 export interface Traffic {
   clicks: number;
-  visitors: number;
   sessions: number;
   pageviews: number;
   pricingViews: number;
@@ -19,7 +18,7 @@ export interface Traffic {
   signupsStarted: number;
 }
 
-const SUMS = `coalesce(sum(clicks), 0) AS clicks, coalesce(sum(visitors), 0) AS visitors, coalesce(sum(sessions), 0) AS sessions,
+const SUMS = `coalesce(sum(clicks), 0) AS clicks, coalesce(sum(sessions), 0) AS sessions,
   coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(pricing_views), 0) AS pricingViews, coalesce(sum(signups), 0) AS signups,
   coalesce(sum(signups_started), 0) AS signupsStarted`;
 
@@ -48,19 +47,3 @@ export function trafficByHour(db: Database, projectId: string, range: TimeRange,
     .all(...w.params);
 }
 
-/** One row per value of `dimension` ('' = none), most clicks first. */
-export function trafficBy(
-  db: Database,
-  projectId: string,
-  range: TimeRange,
-  dimension: Dimension,
-  filter: ContextFilter = {},
-): (Traffic & { key: string })[] {
-  const w = rollupWhere(projectId, range, filter);
-  const column = DIMENSIONS[dimension];
-  return db
-    .query<Traffic & { key: string }, (string | number)[]>(
-      `SELECT ${column} AS key, ${SUMS} FROM context_stats_hourly WHERE ${w.sql} GROUP BY ${column} ORDER BY clicks DESC, visitors DESC`,
-    )
-    .all(...w.params);
-}

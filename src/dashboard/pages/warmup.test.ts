@@ -26,7 +26,7 @@ beforeAll(() => {
   updateProjectSettings(db, project.id, { timezone: "Europe/Berlin" });
   seedJourneys(db, { projectId: project.id, events: 30_000, end, days: 12, links: 20 });
   seedPayments(db, { projectId: project.id, payments: 2_000, end, days: 12 });
-  berlin = { db, projectId: project.id, range: { from: Date.UTC(2026, 10, 8, 23), to: Date.UTC(2026, 10, 18, 23) }, timeZone: "Europe/Berlin", now: clock };
+  berlin = { db, projectId: project.id, range: { from: Date.UTC(2026, 10, 8, 23), to: Date.UTC(2026, 10, 18, 23) }, timeZone: "Europe/Berlin", now: clock, currency: "USD" };
 }, 60_000);
 afterAll(() => {
   instance.close();

@@ -1,0 +1,180 @@
+// People counts against a brute-force count over the raw rows, on generated journeys in a real SQLite
+// file: every breakdown, several ranges, and conversion never above 100 %.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Database } from "bun:sqlite";
+import { loadConfig } from "../../config.ts";
+import { openInstance, type Instance } from "../../instance.ts";
+import { createProject, type Project } from "../../projects/service.ts";
+import { tempDataDir } from "../../testing/harness.ts";
+import { seedLink } from "../../payments/testing.ts";
+import { recordPayment } from "../../payments/ledger.ts";
+import { emptyPayment } from "../../payments/types.ts";
+import { recordEvent } from "../../tracking/events.ts";
+import { identifyProfile } from "../../tracking/profiles.ts";
+import { attributionReport, GROUP_BY, GROUP_BY_COLUMN } from "../attribution.ts";
+import { summaryReport } from "../summary.ts";
+import { DistinctCounter, EXACT_LIMIT, hashId } from "./distinct.ts";
+import { random } from "../../../bench/seed-dashboard.ts";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const START = Date.UTC(2026, 8, 1);
+const DAYS = 40;
+const NOW = START + DAYS * DAY;
+
+const data = tempDataDir("bantico-people");
+let instance: Instance;
+let project: Project;
+
+const CAMPAIGNS = ["alpha", "beta", "gamma"];
+const SOURCES = ["twitter", "newsletter", "hn", "google"];
+
+/** Journeys: visitors coming back over days through links or utm tags, some identifying (a few on two devices), some buying. */
+function generate(db: Database, projectId: string, seed: number): void {
+  const rnd = random(seed);
+  const pick = <T>(items: T[]) => items[Math.floor(rnd() * items.length)]!;
+  const links = Array.from({ length: 6 }, (_, i) => {
+    const id = `lnk_gen${seed}_${i}`;
+    seedLink(db, projectId, { id, campaignId: CAMPAIGNS[i % 3]!, source: SOURCES[i % 4]! });
+    return { linkId: id, campaignId: CAMPAIGNS[i % 3]!, source: SOURCES[i % 4]!, medium: null, content: null, leadId: null };
+  });
+  db.transaction(() => {
+    for (let v = 0; v < 260; v++) {
+      const visitorId = `gen${seed}_visitor_${v}`;
+      const visits = 1 + Math.floor(rnd() * 4);
+      let lastAt = 0;
+      for (let k = 0; k < visits; k++) {
+        const at = START + Math.floor(rnd() * DAYS * DAY);
+        lastAt = Math.max(lastAt, at);
+        const roll = rnd();
+        const context =
+          roll < 0.4
+            ? pick(links)
+            : roll < 0.7
+              ? { linkId: null, campaignId: pick(CAMPAIGNS), source: pick(SOURCES), medium: null, content: null, leadId: null }
+              : { linkId: null, campaignId: null, source: null, medium: null, content: null, leadId: null };
+        const sessionId = `ses_gen${seed}_${v}_${k}`;
+        db.query("INSERT INTO sessions (id, project_id, visitor_id, started_at, last_seen_at, link_id, campaign_id, source, country, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").run(
+          sessionId, projectId, visitorId, at, at + 600_000, context.linkId, context.campaignId, context.source, pick(["DE", "FR", "US", null]), pick(["desktop", "mobile"]),
+        );
+        if (context.linkId) recordEvent(db, { projectId, name: "link_clicked", ts: at - 1000, visitorId, context });
+        const views = 1 + Math.floor(rnd() * 3);
+        for (let p = 0; p < views; p++) recordEvent(db, { projectId, name: "page_view", ts: at + p * 60_000, visitorId, sessionId, path: pick(["/", "/pricing", "/docs"]), context });
+        if (rnd() < 0.2) recordEvent(db, { projectId, name: "signup_completed", ts: at + 300_000, visitorId, sessionId, context });
+      }
+      if (rnd() < 0.15) identifyProfile(db, projectId, { id: `gen${seed}_user_${v % 200}`, email: `user${v % 200}@gen${seed}.example` }, visitorId, lastAt);
+    }
+  })();
+  for (let n = 0; n < 90; n++) {
+    const v = Math.floor(rnd() * 260);
+    const at = START + Math.floor(rnd() * DAYS * DAY);
+    const metadata: Record<string, string> = rnd() < 0.5 ? { visitorId: `gen${seed}_visitor_${v}` } : rnd() < 0.5 ? { linkId: pick(links).linkId } : {};
+    const email = rnd() < 0.5 ? `user${v % 200}@gen${seed}.example` : null;
+    recordPayment(db, projectId, { ...emptyPayment("api"), kind: "sale", key: `api:gen${seed}_${n}`, amount: 1000 + n, tax: 0, currency: "USD", metadata, email, occurredAt: at }, null, at);
+  }
+}
+
+interface Expected {
+  visitors: number;
+  customers: number;
+  conversionRate: number;
+}
+
+/** The same numbers by brute force: plain SQL over the raw rows and sets of ids, no sketches, no windows. */
+function bruteForce(db: Database, projectId: string, from: number, to: number, column: string | null): Map<string, Expected> {
+  const personOf = new Map<string, string>();
+  for (const r of db.query<{ v: string; p: string }, [string]>("SELECT visitor_id AS v, profile_id AS p FROM profile_visitors WHERE project_id = ? ORDER BY identified_at").all(projectId)) personOf.set(r.v, `profile:${r.p}`);
+  const keyOf = (row: Record<string, string | null>) => (column ? (row[column] ?? "") : "");
+  const visitors = new Map<string, Set<string>>();
+  const people = new Map<string, Set<string>>();
+  const add = (map: Map<string, Set<string>>, key: string, id: string) => (map.get(key) ?? map.set(key, new Set()).get(key)!).add(id);
+  for (const e of db.query<Record<string, string | null>, [string, number, number]>(
+    "SELECT * FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND visitor_id IS NOT NULL AND name <> 'payment_completed'",
+  ).all(projectId, from, to)) {
+    add(visitors, keyOf(e), e.visitor_id!);
+    add(people, keyOf(e), personOf.get(e.visitor_id!) ?? e.visitor_id!);
+  }
+  const customers = new Map<string, Set<string>>();
+  for (const p of db.query<Record<string, string | null>, [string, number, number]>(
+    `SELECT p.*, (SELECT min(id) FROM profiles pe WHERE pe.project_id = p.project_id AND pe.email = p.customer_email) AS email_profile
+     FROM payments p WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ? AND kind = 'sale'`,
+  ).all(projectId, from, to)) {
+    const person = p.profile_id
+      ? `profile:${p.profile_id}`
+      : p.visitor_id
+        ? (personOf.get(p.visitor_id) ?? p.visitor_id)
+        : p.email_profile
+          ? `profile:${p.email_profile}`
+          : (p.customer_email ?? p.id!);
+    add(customers, keyOf(p), person);
+  }
+  const out = new Map<string, Expected>();
+  for (const key of new Set([...visitors.keys(), ...customers.keys()])) {
+    const visiting = people.get(key) ?? new Set();
+    const buying = customers.get(key) ?? new Set();
+    const converted = [...visiting].filter((person) => buying.has(person)).length;
+    out.set(key, { visitors: visitors.get(key)?.size ?? 0, customers: buying.size, conversionRate: visiting.size ? converted / visiting.size : 0 });
+  }
+  return out;
+}
+
+beforeAll(() => {
+  instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, BANTICO_SECRET: "people-test-secret-people-test-secret" }));
+  project = createProject(instance.ctx.db, { name: "Generated" });
+  generate(instance.ctx.db, project.id, 7);
+}, 60_000);
+afterAll(() => {
+  instance.close();
+  data.remove();
+});
+
+describe("people counts match a brute-force count over raw events", () => {
+  const rnd = random(99);
+  const ranges = [
+    [START, NOW],
+    [START + 10 * DAY, START + 17 * DAY],
+    [NOW - DAY, NOW],
+    [START + 3 * DAY + 5 * HOUR, START + 4 * DAY + 2 * HOUR],
+    ...Array.from({ length: 4 }, () => {
+      const a = START + Math.floor(rnd() * DAYS) * DAY;
+      return [a, a + (1 + Math.floor(rnd() * 20)) * DAY];
+    }),
+  ];
+  for (const [from, to] of ranges) {
+    test(`${new Date(from!).toISOString()} to ${new Date(to!).toISOString()}`, () => {
+      const { db } = instance.ctx;
+      const total = bruteForce(db, project.id, from!, to!, null).get("") ?? { visitors: 0, customers: 0, conversionRate: 0 };
+      const summary = summaryReport(db, project, { from: from!, to: to! }, NOW);
+      expect({ visitors: summary.visitors, customers: summary.customers, conversionRate: summary.conversionRate }).toEqual(total);
+      for (const groupBy of GROUP_BY) {
+        const expected = bruteForce(db, project.id, from!, to!, GROUP_BY_COLUMN[groupBy]);
+        const rows = attributionReport(db, project, { groupBy, from: from!, to: to! }, NOW);
+        for (const row of rows) {
+          expect(row.conversionRate).toBeGreaterThanOrEqual(0);
+          expect(row.conversionRate).toBeLessThanOrEqual(1);
+          const want = expected.get(row.key ?? "") ?? { visitors: 0, customers: 0, conversionRate: 0 };
+          expect({ key: row.key, visitors: row.visitors, customers: row.customers, conversionRate: row.conversionRate }).toEqual({ key: row.key, ...want });
+        }
+        // Every key the brute force sees with people has its row.
+        const keys = new Set(rows.map((r) => r.key ?? ""));
+        for (const [key, want] of expected) if (want.visitors || want.customers) expect(keys.has(key)).toBe(true);
+      }
+    });
+  }
+});
+
+describe("distinct counter", () => {
+  test("exact up to its limit, then within 1 % of the true count", () => {
+    for (const n of [1, 999, 1000, EXACT_LIMIT]) {
+      const counter = new DistinctCounter();
+      for (let i = 0; i < n; i++) counter.add(hashId(`visitor-${n}-${i}`));
+      for (let i = 0; i < n; i++) counter.add(hashId(`visitor-${n}-${i}`));
+      expect(counter.count()).toBe(n);
+    }
+    for (const n of [EXACT_LIMIT + 1, 5_000, 30_000, 250_000, 1_000_000]) {
+      const counter = new DistinctCounter();
+      for (let i = 0; i < n; i++) counter.add(hashId(`person-${n}-${i}`));
+      expect(Math.abs(counter.count() - n) / n).toBeLessThan(0.01);
+    }
+  });
+});

@@ -1,0 +1,68 @@
+// The entry to people counts for reports and dashboard pages: a range, a project and filters in,
+// a PeopleQuery over its windows out.
+import type { Database } from "bun:sqlite";
+import type { FunnelStepName, Model, PeopleQuery } from "./count.ts";
+import { ATTRIBUTION_DIMENSIONS, type AttributionDimension, type Context, type Money } from "./window.ts";
+import { peopleWindows, personOf } from "./windows.ts";
+
+/** One value per attribution dimension ('' = traffic without one). */
+export type ContextFilter = Partial<Record<AttributionDimension, string>>;
+
+export interface PeopleRange {
+  db: Database;
+  projectId: string;
+  from: number;
+  to: number;
+  timeZone: string;
+  now: number;
+  reportingCurrency: string;
+  filter?: ContextFilter;
+  model?: Model;
+}
+
+export function contextTest(filter: ContextFilter = {}): ((context: Context) => boolean) | null {
+  const tests = ATTRIBUTION_DIMENSIONS.flatMap((dimension, at) => (filter[dimension] === undefined ? [] : [[at, filter[dimension]] as const]));
+  if (tests.length === 0) return null;
+  return (context) => tests.every(([at, value]) => context[at] === value);
+}
+
+/**
+ * A payment's net in the reporting currency: its own amount when it is in that currency; otherwise
+ * unknown until a rate is known, and left out of converted sums (never added across currencies).
+ */
+export function reportingNet(reportingCurrency: string): (money: Money) => number | null {
+  return (money) => (money.currency === reportingCurrency ? money.net : null);
+}
+
+export function peopleQuery(range: PeopleRange): PeopleQuery {
+  return {
+    windows: peopleWindows(range.db, range.projectId, range.from, range.to, range.timeZone, range.now),
+    personOf: personOf(range.db, range.projectId, range.now),
+    filter: contextTest(range.filter),
+    model: range.model ?? "last",
+    convert: reportingNet(range.reportingCurrency),
+  };
+}
+
+const STEP_COLUMNS: [FunnelStepName, string][] = [
+  ["link_clicked", "clicks"],
+  ["page_view", "pageviews"],
+  ["pricing_view", "pricing_views"],
+  ["signup_started", "signups_started"],
+  ["signup_completed", "signups"],
+];
+
+/** The funnel steps this project has ever recorded (a site that never sends signup_started skips it). */
+export function trackedSteps(db: Database, projectId: string): Set<FunnelStepName> {
+  const sums = db
+    .query<Record<string, number | null>, [string]>(
+      `SELECT ${STEP_COLUMNS.map(([, column]) => `sum(${column}) AS ${column}`).join(", ")} FROM context_stats_periods WHERE project_id = ? AND grain = 'month'`,
+    )
+    .get(projectId);
+  const tracked = new Set<FunnelStepName>(STEP_COLUMNS.filter(([, column]) => (sums?.[column] ?? 0) > 0).map(([step]) => step));
+  if (db.query("SELECT 1 FROM payments WHERE project_id = ? AND kind = 'sale' LIMIT 1").get(projectId)) tracked.add("payment_completed");
+  return tracked;
+}
+
+export * from "./count.ts";
+export { ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, type AttributionDimension, type VisitDimension } from "./window.ts";

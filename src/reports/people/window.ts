@@ -1,0 +1,245 @@
+// Who was there in a window of time, read from the raw journey and the ledger: one visit per visitor,
+// session and attribution context with the first time it reached each funnel step, and the window's
+// payments with the person they belong to. What reports count people from (SPEC §10).
+import type { Database } from "bun:sqlite";
+import { hashId } from "./distinct.ts";
+
+/** The attribution dimensions, in the order of a context tuple. */
+export const ATTRIBUTION_DIMENSIONS = ["link", "campaign", "source", "medium", "content", "lead"] as const;
+export type AttributionDimension = (typeof ATTRIBUTION_DIMENSIONS)[number];
+/** What a session says about a visit beside its attribution. */
+export const VISIT_DIMENSIONS = ["referrer", "entryPage", "country", "device", "browser", "os"] as const;
+export type VisitDimension = (typeof VISIT_DIMENSIONS)[number];
+
+/** link, campaign, source, medium, content, lead; '' where none. */
+export type Context = readonly [string, string, string, string, string, string];
+/** referrer, entry page, country, device, browser, os; '' where unknown. */
+export type VisitTraits = readonly [string, string, string, string, string, string];
+
+/** The journey steps a visit records, in journey order (payment_completed comes from the ledger). */
+export const VISIT_STEPS = ["link_clicked", "page_view", "pricing_view", "signup_started", "signup_completed"] as const;
+export const SIGNED_UP = VISIT_STEPS.indexOf("signup_completed");
+
+export interface Sale {
+  payer: Payer;
+  at: number;
+  /** Index into the window's contexts: last touch and first touch. */
+  context: number;
+  firstContext: number;
+}
+
+/** Who paid: the visitor attribution found (resolved to its person when counting), else a profile, email or the payment itself. */
+export interface Payer {
+  visitor: number | null;
+  person: number;
+}
+
+export interface Money {
+  payer: Payer;
+  /** sale, renewal, refund or dispute */
+  kind: string;
+  at: number;
+  currency: string;
+  /** Net of tax, minor units; negative for refunds and disputes. */
+  net: number;
+  context: number;
+  firstContext: number;
+}
+
+export interface PeopleWindow {
+  start: number;
+  end: number;
+  contexts: Context[];
+  traits: VisitTraits[];
+  /** One entry per visit, column by column. */
+  visitor: Float64Array;
+  context: Uint32Array;
+  trait: Uint32Array;
+  /** VISIT_STEPS.length entries per visit: when the visit first reached each step, NaN if it did not. */
+  stepAt: Float64Array;
+  pageviews: Uint32Array;
+  sales: Sale[];
+  money: Money[];
+  /** Whether any visitor here has a cookieless id (a new id each day). */
+  cookieless: boolean;
+  /** Pages viewed, read on first use: it is the largest part of a window and only the pages report needs it. */
+  pages: (() => PageViews) | null;
+}
+
+export interface PageViews {
+  paths: string[];
+  visitor: Float64Array;
+  path: Uint32Array;
+  views: Uint32Array;
+}
+
+/** A visitor's person: the profile it identified as, else itself. */
+export type PersonOf = (visitor: number) => number;
+
+export const payerPerson = (payer: Payer, personOf: PersonOf) => (payer.visitor === null ? payer.person : personOf(payer.visitor));
+
+export const visitorHash = (visitorId: string) => hashId(visitorId);
+export const profileHash = (profileId: string) => hashId(`\u0001profile\u0001${profileId}`);
+const emailHash = (email: string) => hashId(`\u0001email\u0001${email}`);
+const paymentHash = (paymentId: string) => hashId(`\u0001payment\u0001${paymentId}`);
+
+// Server-made journey rows are not visits: a payment_completed is written by attribution, not by the person.
+const VISITS = `SELECT v.visitor_id AS visitorId, v.link_id AS link, v.campaign_id AS campaign, v.source, v.medium, v.content, v.lead_id AS lead,
+    v.clicked, v.viewed, v.pricing, v.started, v.signed, v.pageviews,
+    s.referrer_host AS referrer, s.entry_path AS entryPage, s.country, s.device, s.browser, s.os
+  FROM (SELECT visitor_id, session_id, link_id, campaign_id, source, medium, content, lead_id,
+      min(CASE name WHEN 'link_clicked' THEN ts END) AS clicked, min(CASE name WHEN 'page_view' THEN ts END) AS viewed,
+      min(CASE name WHEN 'pricing_view' THEN ts END) AS pricing, min(CASE name WHEN 'signup_started' THEN ts END) AS started,
+      min(CASE name WHEN 'signup_completed' THEN ts END) AS signed, sum(name = 'page_view') AS pageviews
+    FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND visitor_id IS NOT NULL AND name <> 'payment_completed'
+    GROUP BY visitor_id, session_id, link_id, campaign_id, source, medium, content, lead_id) v
+  LEFT JOIN sessions s ON s.id = v.session_id`;
+
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+type VisitRow = Nullable<Record<AttributionDimension | VisitDimension, string>> & {
+  visitorId: string;
+  clicked: number | null;
+  viewed: number | null;
+  pricing: number | null;
+  started: number | null;
+  signed: number | null;
+  pageviews: number;
+};
+
+// A payment's person (SPEC §10): the profile or visitor its attribution found, else the profile with the customer's email, else that email.
+const PAYMENTS = `SELECT p.id, p.kind, p.occurred_at AS at, p.currency, p.net, p.profile_id AS profileId, p.visitor_id AS visitorId,
+    p.customer_email AS email, (SELECT min(pe.id) FROM profiles pe WHERE pe.project_id = p.project_id AND pe.email = p.customer_email) AS emailProfile,
+    p.link_id AS link, p.campaign_id AS campaign, p.source, p.medium, p.content, p.lead_id AS lead,
+    p.first_link_id AS firstLink, p.first_campaign_id AS firstCampaign, p.first_source AS firstSource, p.first_medium AS firstMedium,
+    p.first_content AS firstContent, p.first_lead_id AS firstLead
+  FROM payments p WHERE p.project_id = ? AND p.occurred_at >= ? AND p.occurred_at < ?`;
+
+type PaymentRow = Nullable<Record<AttributionDimension, string>> & {
+  id: string;
+  kind: string;
+  at: number;
+  currency: string;
+  net: number;
+  profileId: string | null;
+  visitorId: string | null;
+  email: string | null;
+  emailProfile: string | null;
+  firstLink: string | null;
+  firstCampaign: string | null;
+  firstSource: string | null;
+  firstMedium: string | null;
+  firstContent: string | null;
+  firstLead: string | null;
+};
+
+/** The daily hash the server makes without persist mode (src/tracking/visitors.ts), as opposed to the tracker's persisted ids. */
+const COOKIELESS_ID = /^[0-9a-f]{24}$/;
+
+const PAGES = `SELECT visitor_id AS visitorId, path, count(*) AS views FROM events
+  WHERE project_id = ? AND ts >= ? AND ts < ? AND name = 'page_view' AND visitor_id IS NOT NULL GROUP BY visitor_id, path`;
+
+/** Interns tuples so a window keeps each distinct context (or set of traits) once. */
+class Interner<T extends readonly string[]> {
+  readonly list: T[] = [];
+  private readonly index = new Map<string, number>();
+  of(tuple: T): number {
+    const key = tuple.join("\u0000");
+    let i = this.index.get(key);
+    if (i === undefined) {
+      i = this.list.length;
+      this.list.push(tuple);
+      this.index.set(key, i);
+    }
+    return i;
+  }
+}
+
+/** Reads the window [start, end) of a project. */
+export function readWindow(db: Database, projectId: string, start: number, end: number): PeopleWindow {
+  const contexts = new Interner<Context>();
+  const traits = new Interner<VisitTraits>();
+  const rows = db.query<VisitRow, [string, number, number]>(VISITS).all(projectId, start, end);
+  const n = rows.length;
+  const window: PeopleWindow = {
+    start,
+    end,
+    contexts: contexts.list,
+    traits: traits.list,
+    visitor: new Float64Array(n),
+    context: new Uint32Array(n),
+    trait: new Uint32Array(n),
+    stepAt: new Float64Array(n * VISIT_STEPS.length),
+    pageviews: new Uint32Array(n),
+    sales: [],
+    money: [],
+    cookieless: false,
+    pages: null,
+  };
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    window.visitor[i] = visitorHash(r.visitorId);
+    if (!window.cookieless && COOKIELESS_ID.test(r.visitorId)) window.cookieless = true;
+    window.context[i] = contexts.of([r.link ?? "", r.campaign ?? "", r.source ?? "", r.medium ?? "", r.content ?? "", r.lead ?? ""]);
+    window.trait[i] = traits.of([r.referrer ?? "", r.entryPage ?? "", r.country ?? "", r.device ?? "", r.browser ?? "", r.os ?? ""]);
+    const at = i * VISIT_STEPS.length;
+    window.stepAt[at] = r.clicked ?? NaN;
+    window.stepAt[at + 1] = r.viewed ?? NaN;
+    window.stepAt[at + 2] = r.pricing ?? NaN;
+    window.stepAt[at + 3] = r.started ?? NaN;
+    window.stepAt[at + 4] = r.signed ?? NaN;
+    window.pageviews[i] = r.pageviews;
+  }
+  for (const p of db.query<PaymentRow, [string, number, number]>(PAYMENTS).all(projectId, start, end)) {
+    const payer: Payer = {
+      visitor: !p.profileId && p.visitorId ? visitorHash(p.visitorId) : null,
+      person: p.profileId
+        ? profileHash(p.profileId)
+        : p.emailProfile
+          ? profileHash(p.emailProfile)
+          : p.email
+            ? emailHash(p.email)
+            : paymentHash(p.id),
+    };
+    const context = contexts.of([p.link ?? "", p.campaign ?? "", p.source ?? "", p.medium ?? "", p.content ?? "", p.lead ?? ""]);
+    const firstContext = contexts.of([p.firstLink ?? "", p.firstCampaign ?? "", p.firstSource ?? "", p.firstMedium ?? "", p.firstContent ?? "", p.firstLead ?? ""]);
+    window.money.push({ payer, kind: p.kind, at: p.at, currency: p.currency, net: p.net, context, firstContext });
+    if (p.kind === "sale") window.sales.push({ payer, at: p.at, context, firstContext });
+  }
+  let pages: PageViews | null = null;
+  window.pages = () => (pages ??= readPages(db, projectId, start, end));
+  return window;
+}
+
+function readPages(db: Database, projectId: string, start: number, end: number): PageViews {
+  const paths = new Interner<readonly [string]>();
+  const rows = db.query<{ visitorId: string; path: string | null; views: number }, [string, number, number]>(PAGES).all(projectId, start, end);
+  const out: PageViews = { paths: [], visitor: new Float64Array(rows.length), path: new Uint32Array(rows.length), views: new Uint32Array(rows.length) };
+  rows.forEach((r, i) => {
+    out.visitor[i] = visitorHash(r.visitorId);
+    out.path[i] = paths.of([pathKey(r.path)]);
+    out.views[i] = r.views;
+  });
+  out.paths = paths.list.map(([path]) => path);
+  return out;
+}
+
+/** A page's key: the URL's path without query or fragment (SPEC §6). */
+export function pathKey(path: string | null): string {
+  if (!path) return "";
+  const cut = path.search(/[?#]/);
+  return cut === -1 ? path : path.slice(0, cut);
+}
+
+/** Visitor → profile links of a project, as hashes: who is one person across devices. */
+export function readPersons(db: Database, projectId: string): Map<number, number> {
+  const persons = new Map<number, number>();
+  for (const row of db
+    .query<{ visitorId: string; profileId: string }, [string]>(
+      "SELECT visitor_id AS visitorId, profile_id AS profileId FROM profile_visitors WHERE project_id = ? ORDER BY identified_at",
+    )
+    .iterate(projectId)) {
+    // The latest identification wins, as profileIdOfVisitor decides.
+    persons.set(visitorHash(row.visitorId), profileHash(row.profileId));
+  }
+  return persons;
+}

@@ -17,6 +17,8 @@
   var persist = data.persist != null && !navigator.globalPrivacyControl && navigator.doNotTrack != "1" && window.doNotTrack != "1";
   var storage;
   var context = {};
+  // Address (without fragment) → the address as landed, bt_click included: what the server is told while the tab is there.
+  var landed = {};
   var FIELDS = "linkId campaignId source medium content leadId visitorId sessionId".split(" ");
   var queued = (window.bantico && window.bantico.q) || [];
   var lastPath, lastUrl, visibleSince = Date.now(), engaged = 0;
@@ -34,14 +36,16 @@
 
   try {
     storage = window.sessionStorage;
-    context = JSON.parse(storage.bantico) || {};
+    context = JSON.parse(storage.bantico || 0) || {};
+    landed = JSON.parse(storage.bantico_landed || 0) || {};
   } catch (e) {}
   var visitorId = persist && (cookie("bantico_vid") || [].map.call(crypto.getRandomValues(new Uint32Array(4)), function (n) { return n.toString(36); }).join(""));
   if (visitorId) cookie("bantico_vid", visitorId, 34560000);
 
   function send(name, props, url, extra) {
     if (!token || navigator.webdriver) return;
-    var body = { t: token, n: name, u: url || location.href, r: document.referrer, p: props, v: visitorId || undefined, s: persist ? cookie("bantico_sid") : undefined };
+    url = url || location.href;
+    var body = { t: token, n: name, u: landed[url.split("#")[0]] || url, r: document.referrer, p: props, v: visitorId || undefined, s: persist ? cookie("bantico_sid") : undefined };
     for (var key in extra) body[key] = extra[key];
     fetch(endpoint, { method: "POST", body: JSON.stringify(body), keepalive: true })
       .then(function (response) { return response.ok && response.json(); })
@@ -61,12 +65,28 @@
     engaged = 0;
   }
 
+  // Once the page view carried it, bt_click leaves the address bar: a copied URL must not credit the link again.
+  // This tab goes on reporting the address as landed (after a reload or back too), so its session keeps the link.
+  function dropClickId() {
+    var params = location.search.slice(1).split("&");
+    var kept = params.filter(function (param) { return param.split("=")[0] != "bt_click"; });
+    var original = location.href.split("#")[0];
+    try {
+      if (kept.length < params.length) {
+        history.replaceState(history.state, "", location.pathname + (kept.length ? "?" + kept.join("&") : "") + location.hash);
+        landed[location.href.split("#")[0]] = original;
+        storage.bantico_landed = JSON.stringify(landed);
+      }
+    } catch (e) {}
+  }
+
   function pageView() {
     if (lastPath == location.pathname) return;
     if (lastPath) reportEngagement();
     lastPath = location.pathname;
-    lastUrl = location.href;
     send("page_view");
+    dropClickId();
+    lastUrl = location.href;
   }
 
   var api = {

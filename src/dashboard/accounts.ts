@@ -27,8 +27,10 @@ import type { FieldErrors } from "../../views/components.ts";
 /** Before sign-in there is no session: forms carry a token that must equal this cookie (double submit). */
 const PRE_SESSION_COOKIE = "bantico_csrf";
 
-const LOGIN_LIMIT_PER_ACCOUNT = { limit: 5, windowMs: 15 * 60_000 };
+const LOGIN_LIMIT_PER_IP_AND_ACCOUNT = { limit: 5, windowMs: 15 * 60_000 };
 const LOGIN_LIMIT_PER_IP = { limit: 30, windowMs: 15 * 60_000 };
+// Guesses spread over many addresses still reach one account: after 10 a day, each one waits twice as long as the last.
+const LOGIN_LIMIT_PER_ACCOUNT = { limit: 10, windowMs: 24 * 60 * 60_000, backoff: { firstMs: 60_000, maxMs: 15 * 60_000 } };
 
 function preSessionToken(request: Request): { token: string; cookie: string | null } {
   const existing = readCookie(request, PRE_SESSION_COOKIE);
@@ -52,8 +54,9 @@ function see(location: string, cookies: (string | null)[] = []): Response {
 
 /** The public routes (setup, login, logout) and the signed-in account routes. */
 export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
-  const perAccount = new FailureLimiter(LOGIN_LIMIT_PER_ACCOUNT);
+  const perIpAndAccount = new FailureLimiter(LOGIN_LIMIT_PER_IP_AND_ACCOUNT);
   const perIp = new FailureLimiter(LOGIN_LIMIT_PER_IP);
+  const perAccount = new FailureLimiter(LOGIN_LIMIT_PER_ACCOUNT);
   const secure = (request: Request) => isSecureRequest(request, ctx.config);
   const preSessionCookie = (request: Request, token: string | null) =>
     token ? setCookie(PRE_SESSION_COOKIE, token, { maxAgeSeconds: 86_400, secure: secure(request) }) : null;
@@ -214,9 +217,10 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
           return renderLogin(request, { email, next, error: "The sign-in form expired. Please try again." }, 403);
         }
         const ip = ctx.clientIp(request) ?? "unknown";
-        const accountKey = `${ip}|${normalizeEmail(email)}`;
+        const account = normalizeEmail(email);
+        const ipAndAccount = `${ip}|${account}`;
         const now = ctx.now();
-        const wait = Math.max(perAccount.retryAfter(accountKey, now), perIp.retryAfter(ip, now));
+        const wait = Math.max(perIpAndAccount.retryAfter(ipAndAccount, now), perIp.retryAfter(ip, now), perAccount.retryAfter(account, now));
         if (wait > 0) {
           const minutes = Math.ceil(wait / 60_000);
           const response = renderLogin(request, { email, next, error: `Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` }, 429);
@@ -225,11 +229,13 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         }
         const user = email && password ? await verifyPassword(ctx.db, email, password) : null;
         if (!user) {
-          perAccount.recordFailure(accountKey, now);
+          perIpAndAccount.recordFailure(ipAndAccount, now);
           perIp.recordFailure(ip, now);
+          perAccount.recordFailure(account, now);
           return renderLogin(request, { email, next, error: "Wrong email or password." }, 401);
         }
-        perAccount.reset(accountKey);
+        perIpAndAccount.reset(ipAndAccount);
+        perAccount.reset(account);
         const { token } = createSession(ctx.db, user.id, now);
         return see(next ?? "/dashboard", [sessionCookie(token, secure(request))]);
       },

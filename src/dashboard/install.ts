@@ -38,6 +38,10 @@ export function installPages(router: DashboardRouter): void {
           ${snippetBlock(req.baseUrl, req.project.token)}
           <h3>Check</h3>
           ${installCheck(req)}
+          <p class="hint" id="install-automation">
+            Test with an ordinary browser window. Visits from automated and headless browsers (Playwright, Puppeteer, Selenium,
+            headless Chrome), crawlers, link previews and prefetches are left out of every count on purpose, so they never turn this check green.
+          </p>
         </section>
         <section class="card">
           <h2>Next steps</h2>

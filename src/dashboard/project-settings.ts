@@ -1,5 +1,6 @@
 // Server-side validation of the project settings form: every field gets its own clear message.
 import type { ProjectSettings } from "../projects/service.ts";
+import { pricingPatternError } from "../tracking/pricing-pattern.ts";
 
 export interface SettingsForm {
   name: string;
@@ -71,8 +72,8 @@ export function validateSettings(form: SettingsForm): { settings: ProjectSetting
   }
 
   const pricingPathPattern = form.pricingPathPattern.trim();
-  if (!pricingPathPattern.startsWith("/")) errors.pricingPathPattern = "A path pattern starts with / (e.g. /pricing*).";
-  else if (pricingPathPattern.length > 200 || /\s/.test(pricingPathPattern)) errors.pricingPathPattern = "Use a path without spaces, under 200 characters.";
+  const patternError = pricingPatternError(pricingPathPattern);
+  if (patternError) errors.pricingPathPattern = patternError;
 
   return { settings: { name, allowedHostnames: hostnames, currency, timezone, lookbackDays, pricingPathPattern }, errors };
 }

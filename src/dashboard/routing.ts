@@ -288,10 +288,23 @@ function sameOrigin(request: Request, url: URL, ctx: AppContext): boolean {
   }
 }
 
-/** A path on this server that is safe to send someone back to after sign-in. */
+const NEXT_PARSE_BASE = "http://next.invalid";
+
+/**
+ * A path on this server that is safe to send someone back to after sign-in, normalised as a browser would read it:
+ * browsers drop tabs and newlines and read `\\` as `/`, so `/<TAB>/evil.example` is checked as `//evil.example`.
+ */
 export function safeNext(value: string | null | undefined): string | null {
-  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\") || value.length > 2000) return null;
-  return value;
+  if (!value || value.length > 2000 || !value.startsWith("/") || /[\s\p{Cc}\p{Cf}\\]/u.test(value)) return null;
+  let url: URL;
+  try {
+    url = new URL(value, NEXT_PARSE_BASE);
+  } catch {
+    return null;
+  }
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  if (url.origin !== NEXT_PARSE_BASE || path.startsWith("//")) return null;
+  return path;
 }
 
 function toLogin(request: Request, url: URL, isHtmx: boolean, reason: "expired" | null): Response {

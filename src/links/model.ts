@@ -34,6 +34,8 @@ export const destinationUrlSchema = z
   .string()
   .trim()
   .max(4096)
+  // A URL parser would quietly drop a tab or line break, but the stored text is what the redirect sends.
+  .refine((value) => !/[\s\p{Cc}]/u.test(value), "must not contain spaces, tabs, line breaks or other control characters (encode a space as %20)")
   .refine(isWebUrl, "must be an absolute http or https URL");
 
 export const slugSchema = z

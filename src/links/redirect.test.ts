@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { redirectTarget } from "./redirect.ts";
-import type { ActiveLink } from "./directory.ts";
+import { rememberLink, type ActiveLink } from "./directory.ts";
+import { getLink } from "./service.ts";
+import { signIn } from "../dashboard/test-client.ts";
+import { createUser } from "../auth/users.ts";
 
 const BROWSER_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36";
 let server: TestServer;
@@ -107,6 +110,86 @@ describe("GET /l/{slug}", () => {
     await server.api(`/api/v1/links/${link.linkId}`, { method: "PATCH", json: { destinationUrl: "https://example.com/new" } });
     const response = await follow("/l/moving");
     expect(response.headers.get("location")).toStartWith("https://example.com/new?bt_click=");
+  });
+});
+
+describe("destinations with control characters or whitespace", () => {
+  const unsafe = [
+    "https://a.example/x\r\nSet-Cookie: pwn=1",
+    "https://a.example/x\ty",
+    "https://a.example/x y",
+    "https://a.example/x\u2028y",
+    "https://a.example/x\u0000y",
+    "https://a.example/x\u007fy",
+    "https://a.example/?q=\u00a0x",
+  ];
+  const linkCount = () => server.instance.ctx.db.query<{ n: number }, []>("SELECT count(*) AS n FROM links").get()!.n;
+
+  test("are refused with 400 by the API on create and update, and nothing is stored", async () => {
+    const kept = await createLink({ destinationUrl: "https://a.example/kept", slug: "kept-dest" });
+    for (const destinationUrl of unsafe) {
+      const before = linkCount();
+      const created = await server.api("/api/v1/links", { method: "POST", json: { destinationUrl, slug: "unsafe-dest" } });
+      expect({ destinationUrl, status: created.status }).toEqual({ destinationUrl, status: 400 });
+      expect(((await created.json()) as { error: { message: string } }).error.message).toContain("control characters");
+      expect(linkCount()).toBe(before);
+      const updated = await server.api(`/api/v1/links/${kept.linkId}`, { method: "PATCH", json: { destinationUrl, title: "changed" } });
+      expect({ destinationUrl, status: updated.status }).toEqual({ destinationUrl, status: 400 });
+      expect(getLink(server.instance.ctx.db, server.project.id, kept.linkId)).toMatchObject({ destinationUrl: "https://a.example/kept", title: "" });
+    }
+    // Whitespace around a pasted URL is not part of it.
+    expect((await server.api("/api/v1/links", { method: "POST", json: { destinationUrl: " https://a.example/padded\n", slug: "padded" } })).status).toBe(201);
+  });
+
+  test("are refused next to the field by the dashboard's create and edit forms, and nothing is stored", async () => {
+    await createUser(server.instance.ctx.db, { email: "links-owner@example.com", password: "correct horse battery", role: "owner" });
+    const owner = await signIn(server, "links-owner@example.com", "correct horse battery");
+    const kept = await createLink({ destinationUrl: "https://a.example/kept-form", slug: "kept-form" });
+    const base = `/dashboard/${server.project.id}/links`;
+    for (const destinationUrl of unsafe) {
+      const before = linkCount();
+      const created = await owner.post(base, { destinationUrl, slug: "unsafe-form" });
+      expect({ destinationUrl, status: created.status }).toEqual({ destinationUrl, status: 422 });
+      expect(await created.text()).toContain("control characters");
+      expect(linkCount()).toBe(before);
+      const edited = await owner.post(`${base}/${kept.linkId}`, { destinationUrl, slug: kept.slug });
+      expect({ destinationUrl, status: edited.status }).toEqual({ destinationUrl, status: 422 });
+      expect(getLink(server.instance.ctx.db, server.project.id, kept.linkId)!.destinationUrl).toBe("https://a.example/kept-form");
+    }
+  });
+
+  /** A link whose destination was stored before these were refused, or edited in the database by hand. */
+  async function storedAsIs(slug: string, destinationUrl: string) {
+    const link = await createLink({ destinationUrl: "https://a.example/placeholder", slug });
+    const db = server.instance.ctx.db;
+    db.query("UPDATE links SET destination_url = ? WHERE id = ?").run(destinationUrl, link.linkId);
+    rememberLink(db, getLink(db, server.project.id, link.linkId)!);
+    return link;
+  }
+
+  test("a link stored with a line break before the fix redirects without it, and its click is counted once", async () => {
+    const link = await storedAsIs("legacy-crlf", "https://a.example/x\r\nSet-Cookie: pwn=1");
+    const response = await follow("/l/legacy-crlf");
+    expect(response.status).toBe(302);
+    expect(response.headers.get("set-cookie")).toBeNull();
+    expect(response.headers.get("location")).toStartWith("https://a.example/xSet-Cookie:%20pwn=1?bt_click=");
+    expect(clicksOf(link.linkId)).toBe(1);
+  });
+
+  test("a destination with characters outside ASCII redirects percent-encoded, as a browser would send it", async () => {
+    const link = await createLink({ destinationUrl: "https://例え.example/日本?q=ü#größe", slug: "unicode" });
+    const response = await follow("/l/unicode");
+    expect(response.status).toBe(302);
+    const location = response.headers.get("location")!;
+    expect(location).toMatch(/^https:\/\/xn--r8jz45g\.example\/%E6%97%A5%E6%9C%AC\?q=%C3%BC&bt_click=[\w-]+#gr%C3%B6%C3%9Fe$/);
+    expect(clicksOf(link.linkId)).toBe(1);
+  });
+
+  test("a destination that cannot be redirected to answers the link's 404 page and counts no click", async () => {
+    const link = await storedAsIs("legacy-broken", "not a url");
+    const response = await follow("/l/legacy-broken");
+    expect(response.status).toBe(404);
+    expect(clicksOf(link.linkId)).toBe(0);
   });
 });
 

@@ -36,7 +36,9 @@ const pair = (name: string, value: string) => `${encodeURIComponent(name)}=${enc
 function destinationOf(link: ActiveLink): Destination {
   let destination = destinations.get(link);
   if (!destination) {
-    const url = link.destinationUrl;
+    // A header carries printable ASCII only: anything else (日本 in a path, a link stored before control characters
+    // were refused) goes out as the browser would send it, percent-encoded, with the host in punycode.
+    const url = /^[\x21-\x7e]*$/.test(link.destinationUrl) ? link.destinationUrl : new URL(link.destinationUrl).href;
     const hashAt = url.indexOf("#");
     const base = hashAt === -1 ? url : url.slice(0, hashAt);
     const present = new Set(new URL(url).searchParams.keys());
@@ -69,7 +71,7 @@ export function redirectTarget(link: ActiveLink, shortUrlQuery: URLSearchParams 
   if (!shortUrlQuery) {
     // Touches two strings of the link's: with 10,000 links, each object read on a redirect is likely a cache miss.
     if (clickId) return `${destination.withUtm}${destination.withUtmSeparator}bt_click=${clickId}${fragment}`;
-    return utm.length === 0 ? link.destinationUrl : `${destination.withUtm}${fragment}`;
+    return utm.length === 0 ? `${base}${fragment}` : `${destination.withUtm}${fragment}`;
   }
   const additions: string[] = [];
   const forwarded = new Set<string>();
@@ -81,7 +83,7 @@ export function redirectTarget(link: ActiveLink, shortUrlQuery: URLSearchParams 
   for (const [param, encoded] of utm) if (!forwarded.has(param)) additions.push(encoded);
   // Click ids are URL-safe by construction.
   if (clickId) additions.push(`bt_click=${clickId}`);
-  return additions.length === 0 ? link.destinationUrl : `${base}${separator}${additions.join("&")}${fragment}`;
+  return additions.length === 0 ? `${base}${fragment}` : `${base}${separator}${additions.join("&")}${fragment}`;
 }
 
 function referrerHostOf(request: Request): string | null {
@@ -112,10 +114,16 @@ export async function followLink(ctx: AppContext, request: Request, slug: string
   if (!link) return notFoundPage();
   const queryAt = request.url.indexOf("?");
   const query = queryAt === -1 || queryAt === request.url.length - 1 ? null : new URLSearchParams(request.url.slice(queryAt + 1));
-  if (detectBot(request)) return redirect(redirectTarget(link, query, null));
-  const click = describeClick(ctx, request, link);
-  await ctx.writes.write((db) => recordClick(db, click));
-  return redirect(redirectTarget(link, query, click.clickId));
+  const click = detectBot(request) ? null : describeClick(ctx, request, link);
+  // The response is built before the click is stored: a click is counted only when the visitor is redirected.
+  let response: Response;
+  try {
+    response = redirect(redirectTarget(link, query, click?.clickId ?? null));
+  } catch {
+    return notFoundPage();
+  }
+  if (click) await ctx.writes.write((db) => recordClick(db, click));
+  return response;
 }
 
 function describeClick(ctx: AppContext, request: Request, link: ActiveLink): Click {

@@ -145,8 +145,19 @@ function refundStep(db: Database, projectId: string, p: IncomingPayment): { amou
   return { amount: -step, tax: c.totalTax === null ? null : -(c.totalTax - recorded.tax), key: `refund:${c.scope}:${c.total}` };
 }
 
+const LATEST_PLAUSIBLE_PAYMENT_AHEAD_MS = 86_400_000;
+
+/**
+ * When a payment happened: the provider's time, or the time it reached us when the payload's is missing or
+ * impossible (a signed event without `created`, or `created` in the year 5000). The event is genuine and its money
+ * real; refusing it would only make the provider retry the same payload for days.
+ */
+function plausiblePaymentTime(occurredAt: number, now: number): number {
+  return Number.isFinite(occurredAt) && occurredAt > 0 && occurredAt <= now + LATEST_PLAUSIBLE_PAYMENT_AHEAD_MS ? occurredAt : now;
+}
+
 export function recordPayment(db: Database, projectId: string, incoming: IncomingPayment, eventId: string | null, now: number): ApplyResult {
-  let p = incoming;
+  let p = { ...incoming, occurredAt: plausiblePaymentTime(incoming.occurredAt, now) };
   if (p.cumulativeRefund) {
     const step = refundStep(db, projectId, p);
     if (!step) return { duplicate: true, paymentIds: [], outcome: `refunds of ${p.cumulativeRefund.scope} up to ${p.cumulativeRefund.total} are already recorded` };

@@ -60,8 +60,8 @@ afterAll(async () => {
 
 const siteUrl = (path: string) => `http://127.0.0.1:${site.port}${path}`;
 
-async function newContext(options: { privacySignal?: "gpc" | "dnt" } = {}): Promise<BrowserContext> {
-  const context = await browser.newContext({ userAgent: DESKTOP_UA });
+async function newContext(options: { privacySignal?: "gpc" | "dnt"; userAgent?: string } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ userAgent: options.userAgent ?? DESKTOP_UA });
   const signals = {
     gpc: 'Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true });',
     dnt: 'Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" });',
@@ -102,7 +102,6 @@ describe("the tracker in a browser", () => {
     try {
       const tab = await context.newPage();
       await tab.goto(link.shortUrl);
-      expect(new URL(tab.url()).searchParams.get("bt_click")).toMatch(/^[A-Za-z0-9]+$/);
       expect(new URL(tab.url()).searchParams.get("utm_campaign")).toBe("e2e");
 
       await tab.waitForFunction(() => (window as any).bantico.context().linkId !== "");
@@ -134,6 +133,58 @@ describe("the tracker in a browser", () => {
       expect(events.find((e) => e.name === "signup_started")!.profile_id).toBe("user_e2e");
       expect(server.instance.ctx.db.query("SELECT email FROM profiles WHERE id = 'user_e2e'").get()).toEqual({ email: "e2e@example.com" });
       expect(await context.cookies()).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("bt_click leaves the address bar once read, keeping the rest of the query and the fragment, so a copied URL credits nobody", async () => {
+    const created = await server.api("/api/v1/links", {
+      method: "POST",
+      json: { destinationUrl: siteUrl("/landing/copied?ref=1&q=a%20b+c&empty=#section-2"), campaignId: "copied", source: "forum" },
+    });
+    const link = (await created.json()) as { linkId: string; shortUrl: string };
+    // Visitors of their own (cookieless ids hash the user agent), so their time on page lands in no other test's session.
+    const context = await newContext({ userAgent: DESKTOP_UA.replace("141.0", "139.0") });
+    try {
+      const tab = await context.newPage();
+      const landing = await tab.goto(`${link.shortUrl}?via=share`);
+      const redirect = await landing!.request().redirectedFrom()!.response();
+      expect(new URL(redirect!.headers().location!).searchParams.get("bt_click")).toMatch(/^[A-Za-z0-9]+$/);
+
+      await tab.waitForFunction(() => (window as any).bantico.context().linkId !== "");
+      const { sessionId, linkId } = await tab.evaluate(() => (window as any).bantico.context());
+      expect(linkId).toBe(link.linkId);
+      const address = new URL(tab.url());
+      expect(address.searchParams.has("bt_click")).toBe(false);
+      expect(address.search).toBe("?ref=1&q=a%20b+c&empty=&via=share&utm_source=forum&utm_campaign=copied");
+      expect(address.pathname).toBe("/landing/copied");
+      expect(address.hash).toBe("#section-2");
+      // Cleaning the address is not a navigation: one page view, and no history entry with bt_click to go back to.
+      await tab.evaluate(() => (window as any).bantico.track("read_on"));
+      await eventually(() => eventsOf(sessionId).some((e) => e.name === "read_on"), "the event sent after cleaning");
+      const events = eventsOf(sessionId);
+      expect(events.filter((e) => e.name === "page_view")).toHaveLength(1);
+      expect(events.every((e) => e.link_id === link.linkId)).toBe(true);
+      expect(await tab.evaluate(() => history.length)).toBe(2); // about:blank, then the landing page
+      // A reload in the same tab still belongs to the link's session.
+      await tab.reload();
+      await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+      expect(await tab.evaluate(() => (window as any).bantico.context().sessionId)).toBe(sessionId);
+      expect(new URL(tab.url()).searchParams.has("bt_click")).toBe(false);
+
+      // Someone else opens the copied URL: their visit is not credited to the link.
+      const other = await newContext({ userAgent: DESKTOP_UA.replace("141.0", "138.0") });
+      try {
+        const copied = await other.newPage();
+        await copied.goto(tab.url());
+        await copied.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
+        const theirs = await copied.evaluate(() => (window as any).bantico.context());
+        expect(theirs.linkId).toBe("");
+        expect(eventsOf(theirs.sessionId).every((e) => e.link_id === null)).toBe(true);
+      } finally {
+        await other.close();
+      }
     } finally {
       await context.close();
     }
@@ -225,6 +276,8 @@ describe("the tracker in a browser", () => {
       await tab.waitForFunction(() => (window as any).vitalsLoaded === true && performance.getEntriesByType("paint").length > 0);
       await tab.waitForLoadState("networkidle");
       const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
+      // Other tests' pages share this cookieless visitor (same address and user agent) and report their own time when closed.
+      const isThisPagesEngagement = (e: { name: string; path: string }) => e.name === "engagement" && e.path === "/vitals/page";
       // Hiding the tab five seconds later, without making the test wait five seconds.
       await tab.evaluate(() => {
         const realNow = Date.now;
@@ -234,9 +287,9 @@ describe("the tracker in a browser", () => {
       });
       const events = await eventually(() => {
         const all = eventsOf(sessionId);
-        return all.some((e) => e.name === "web_vitals") && all.some((e) => e.name === "engagement") ? all : null;
+        return all.some((e) => e.name === "web_vitals") && all.some(isThisPagesEngagement) ? all : null;
       }, "engagement and web vitals");
-      const engagement = JSON.parse(events.find((e) => e.name === "engagement")!.props!) as { ms: number };
+      const engagement = JSON.parse(events.find(isThisPagesEngagement)!.props!) as { ms: number };
       expect(engagement.ms).toBeGreaterThanOrEqual(5000);
       const vitals = JSON.parse(events.find((e) => e.name === "web_vitals")!.props!) as Record<string, number>;
       expect(vitals.ttfb).toBeNumber();

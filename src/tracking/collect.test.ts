@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { updateProjectSettings } from "../projects/service.ts";
-import { hostnameAllowed, pricingPathMatcher } from "./collect.ts";
+import { hostnameAllowed } from "./collect.ts";
+import { pricingPathMatcher } from "./pricing-pattern.ts";
 
 const UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
 const MINUTE = 60_000;

@@ -7,6 +7,7 @@ import { blankToNull } from "./attribution-context.ts";
 import { storeHit, type Hit, type Landing, type StoredHit } from "./journey.ts";
 import { eventNameSchema, propsSchema, scriptIdentifySchema } from "./model.ts";
 import { identifyHashValid } from "./identify-signature.ts";
+import { pricingPathMatcher } from "./pricing-pattern.ts";
 import { classifyUserAgent, detectBot } from "./user-agent.ts";
 import { cookielessVisitorIds, VISITOR_ID_PATTERN } from "./visitors.ts";
 
@@ -188,21 +189,6 @@ function externalReferrerHost(referrer: string | null | undefined, pageHost: str
   const own = pageHost.toLowerCase().replace(/^www\./, "");
   if (host === own || (allowed.length > 0 && hostnameAllowed(allowed, host))) return null;
   return host;
-}
-
-const matchers = new Map<string, (path: string) => boolean>();
-
-/** The project's pricing pattern: a path where `*` stands for anything, e.g. "/pricing*". */
-export function pricingPathMatcher(pattern: string): (path: string) => boolean {
-  let matcher = matchers.get(pattern);
-  if (!matcher) {
-    const alternatives = pattern.split(",").map((part) => part.trim()).filter(Boolean);
-    const source = alternatives.map((part) => part.split("*").map((piece) => piece.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")).join("|");
-    const regex = source ? new RegExp(`^(?:${source})$`) : /(?!)/;
-    matcher = (path) => regex.test(path);
-    matchers.set(pattern, matcher);
-  }
-  return matcher;
 }
 
 /** A country header is believed only from a trusted proxy in front of us (e.g. Cloudflare's CF-IPCountry). */

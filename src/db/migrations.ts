@@ -11,6 +11,8 @@ import signupsStartedRollup from "../../migrations/008_signups_started_rollup.sq
 import counterBacklog from "../../migrations/009_counter_backlog.sql" with { type: "text" };
 import clicksWithoutProjectIndex from "../../migrations/010_clicks_without_project_index.sql" with { type: "text" };
 import integrationWebhookEndpoint from "../../migrations/011_integration_webhook_endpoint.sql" with { type: "text" };
+import moreProviders from "../../migrations/023_more_providers.sql" with { type: "text" };
+import { replaceInTableDefinition } from "./widen-check.ts";
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "001_core.sql", sql: core },
@@ -24,4 +26,13 @@ export const migrations: readonly Migration[] = [
   { version: 9, name: "009_counter_backlog.sql", sql: counterBacklog },
   { version: 10, name: "010_clicks_without_project_index.sql", sql: clicksWithoutProjectIndex },
   { version: 11, name: "011_integration_webhook_endpoint.sql", sql: integrationWebhookEndpoint },
+  {
+    version: 23,
+    name: "023_more_providers.sql",
+    sql: moreProviders,
+    after(db) {
+      replaceInTableDefinition(db, "payments", "CHECK (provider IN ('stripe', 'polar', 'api'))", "CHECK (provider IN ('stripe', 'polar', 'api', 'dodo', 'lemonsqueezy', 'paddle', 'creem'))");
+      replaceInTableDefinition(db, "integrations", "CHECK (provider IN ('stripe', 'polar'))", "CHECK (provider IN ('stripe', 'polar', 'dodo', 'lemonsqueezy', 'paddle', 'creem'))");
+    },
+  },
 ];

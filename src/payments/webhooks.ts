@@ -1,4 +1,4 @@
-// POST /webhooks/stripe/{projectId} and /webhooks/polar/{projectId}: verify, adapt, record, then 2xx.
+// POST /webhooks/{provider}/{projectId}: verify, adapt, record, then 2xx.
 // A 2xx means the payment is on disk; a bad request is a 4xx that stores nothing; a failure on our
 // side is a 5xx so the provider retries.
 import { Elysia } from "elysia";
@@ -9,9 +9,12 @@ import { errorResponse } from "../http/errors.ts";
 import { getProject } from "../projects/service.ts";
 import { applyProviderEvent } from "./ledger.ts";
 import { integrationSecret, recordEventReceived, type IntegrationProvider } from "./integrations.ts";
+import { PROVIDER_NAMES } from "./guides.ts";
 import { StripePayloadError, stripeEventToOps } from "./stripe/adapter.ts";
 import { PolarPayloadError, polarEventToOps } from "./polar/adapter.ts";
 import type { AdapterResult, ProviderEvent } from "./types.ts";
+import { NATIVE_PROVIDERS } from "./native-providers.ts";
+import { NATIVE_PROVIDER_IDS, PayloadError, type NativeProvider, type NativeProviderId } from "./native.ts";
 
 // Signature verification needs no API key; this instance never calls Stripe.
 const stripeVerifier = new Stripe("sk_signature_verification_only");
@@ -22,7 +25,7 @@ function webhookSecretFor(ctx: AppContext, projectId: string, provider: Integrat
   if (!getProject(ctx.db, projectId)) return errorResponse(404, "unknown_project", `there is no project ${projectId}`);
   const secret = integrationSecret(ctx, projectId, provider, "webhookSecret");
   if (!secret) {
-    return errorResponse(404, "webhook_not_configured", `project ${projectId} has no ${provider === "stripe" ? "Stripe" : "Polar"} webhook secret; connect it first`);
+    return errorResponse(404, "webhook_not_configured", `project ${projectId} has no ${PROVIDER_NAMES[provider]} webhook secret; connect it first`);
   }
   return secret;
 }
@@ -33,7 +36,7 @@ async function record(ctx: AppContext, projectId: string, event: ProviderEvent, 
   try {
     result = adapt();
   } catch (error) {
-    if (error instanceof StripePayloadError || error instanceof PolarPayloadError) return errorResponse(400, "invalid_payload", error.message);
+    if (error instanceof StripePayloadError || error instanceof PolarPayloadError || error instanceof PayloadError) return errorResponse(400, "invalid_payload", error.message);
     throw error;
   }
   if ("ignored" in result) return Response.json({ received: true, ignored: result.ignored }, { headers: noStore });
@@ -105,8 +108,37 @@ async function polarWebhook(ctx: AppContext, projectId: string, request: Request
   );
 }
 
+/** Dodo, Lemon Squeezy, Paddle and Creem: the signature first, then the body; a refusal stores nothing. */
+async function nativeWebhook(ctx: AppContext, provider: NativeProvider, projectId: string, request: Request): Promise<Response> {
+  const secret = webhookSecretFor(ctx, projectId, provider.id);
+  if (secret instanceof Response) return secret;
+  const raw = await request.text();
+  const check = provider.checkSignature(raw, request.headers, secret, ctx.now());
+  if (check === "missing") return errorResponse(400, "missing_signature", `the ${provider.signatureHeaders} header is missing`);
+  if (check === "invalid") return errorResponse(400, "invalid_signature", `the signature does not match this project's ${provider.name} webhook secret`);
+  if (check === "stale") return errorResponse(400, "stale_timestamp", "the signature's timestamp is more than 5 minutes away from now (a replay, or a clock far off)");
+  let event: unknown;
+  try {
+    event = JSON.parse(raw);
+  } catch {
+    return errorResponse(400, "invalid_json", "the body is not valid JSON");
+  }
+  if (event === null || typeof event !== "object" || Array.isArray(event)) return errorResponse(400, "invalid_payload", `the body is not a ${provider.name} event`);
+  const body = event as Record<string, unknown>;
+  const { eventId, type } = provider.identify(body, raw, request.headers);
+  return record(ctx, projectId, { provider: provider.id, eventId, type, via: "webhook", payload: raw }, () => provider.adapt(body));
+}
+
 export function paymentWebhooks(ctx: AppContext) {
   return new Elysia()
     .post("/webhooks/stripe/:projectId", ({ params, request }) => stripeWebhook(ctx, params.projectId, request), { parse: "none" })
-    .post("/webhooks/polar/:projectId", ({ params, request }) => polarWebhook(ctx, params.projectId, request), { parse: "none" });
+    .post("/webhooks/polar/:projectId", ({ params, request }) => polarWebhook(ctx, params.projectId, request), { parse: "none" })
+    .post(
+      "/webhooks/:provider/:projectId",
+      ({ params, request }) =>
+        NATIVE_PROVIDER_IDS.includes(params.provider as NativeProviderId)
+          ? nativeWebhook(ctx, NATIVE_PROVIDERS[params.provider as NativeProviderId], params.projectId, request)
+          : errorResponse(404, "unknown_provider", `Bantico receives webhooks from ${["stripe", "polar", ...NATIVE_PROVIDER_IDS].join(", ")}`),
+      { parse: "none" },
+    );
 }

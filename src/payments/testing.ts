@@ -5,6 +5,8 @@ import { createHmac } from "node:crypto";
 import { expect } from "bun:test";
 import Stripe from "stripe";
 import { attributionReport } from "../reports/attribution.ts";
+import { startTestServer } from "../testing/harness.ts";
+import { listPayments, type PaymentFilters } from "./service.ts";
 
 const stripe = new Stripe("sk_test_signing_only");
 
@@ -435,4 +437,23 @@ export function creemCheckout(fields: { metadata?: Record<string, string>; subsc
     product: { id: "prod_creem", price: 1000, currency: "EUR" },
     subscription: fields.subscription ?? null,
   };
+}
+
+/** The real server with one provider's webhook secret saved and one link seeded; `payments` reads the ledger. */
+export async function providerTestServer(provider: string, webhookSecret: string, link: SeedLink) {
+  const server = await startTestServer();
+  expect((await server.api(`/api/v1/integrations/${provider}`, { method: "PUT", json: { webhookSecret } })).status).toBe(200);
+  seedLink(server.instance.ctx.db, server.project.id, link);
+  const payments = (filters: PaymentFilters = {}) => listPayments(server.instance.ctx.db, server.project.id, { limit: 1000, ...filters }).payments;
+  return { server, payments };
+}
+
+/** Polls until `read` gives something (a pull runs in the background). */
+export async function eventually<T>(read: () => T, what: string): Promise<NonNullable<T>> {
+  for (let i = 0; i < 200; i++) {
+    const value = read();
+    if (value) return value as NonNullable<T>;
+    await Bun.sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }

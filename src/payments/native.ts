@@ -4,7 +4,7 @@ import type { AppContext } from "../context.ts";
 import type { PullOutcome } from "./pull.ts";
 import type { SignatureCheck } from "./signatures.ts";
 import type { Verdict } from "./stripe/client.ts";
-import type { AdapterResult } from "./types.ts";
+import type { AdapterResult, LedgerOp } from "./types.ts";
 
 export const NATIVE_PROVIDER_IDS = ["dodo", "lemonsqueezy", "paddle", "creem"] as const;
 export type NativeProviderId = (typeof NATIVE_PROVIDER_IDS)[number];
@@ -21,6 +21,8 @@ export interface NativeProvider {
   /** The id that dedupes deliveries (the provider's event id, or the body's hash where it has none), and the type. */
   identify(event: Record<string, unknown>, raw: string, headers: Headers): { eventId: string; type: string };
   adapt(event: Record<string, unknown>): AdapterResult;
+  /** For providers whose events name the customer but not their email (Paddle): fills it in from the API when a key is connected. */
+  addCustomerEmails?(ctx: AppContext, projectId: string, ops: LedgerOp[]): Promise<void>;
   verifyCredential(ctx: AppContext, credential: string): Promise<Verdict>;
   pull(ctx: AppContext, projectId: string, shouldStop: () => boolean): Promise<PullOutcome>;
   explainError(error: unknown): { status: number; code: string; message: string };

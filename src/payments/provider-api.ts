@@ -11,10 +11,10 @@ export class ProviderApiError extends Error {
   }
 }
 
-export async function providerGet(url: string, headers: Record<string, string>): Promise<unknown> {
+export async function providerGet(url: string, headers: Record<string, string>, timeoutMs = 20_000): Promise<unknown> {
   let response: Response;
   try {
-    response = await fetch(url, { headers: { accept: "application/json", ...headers }, signal: AbortSignal.timeout(20_000) });
+    response = await fetch(url, { headers: { accept: "application/json", ...headers }, signal: AbortSignal.timeout(timeoutMs) });
   } catch {
     throw new ProviderApiError(null, null);
   }

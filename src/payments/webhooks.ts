@@ -36,7 +36,7 @@ async function record(ctx: AppContext, projectId: string, event: ProviderEvent, 
   try {
     result = adapt();
   } catch (error) {
-    if (error instanceof StripePayloadError || error instanceof PolarPayloadError || error instanceof PayloadError) return errorResponse(400, "invalid_payload", error.message);
+    if (error instanceof StripePayloadError || error instanceof PolarPayloadError) return errorResponse(400, "invalid_payload", error.message);
     throw error;
   }
   if ("ignored" in result) return Response.json({ received: true, ignored: result.ignored }, { headers: noStore });
@@ -126,7 +126,15 @@ async function nativeWebhook(ctx: AppContext, provider: NativeProvider, projectI
   if (event === null || typeof event !== "object" || Array.isArray(event)) return errorResponse(400, "invalid_payload", `the body is not a ${provider.name} event`);
   const body = event as Record<string, unknown>;
   const { eventId, type } = provider.identify(body, raw, request.headers);
-  return record(ctx, projectId, { provider: provider.id, eventId, type, via: "webhook", payload: raw }, () => provider.adapt(body));
+  let result: AdapterResult;
+  try {
+    result = provider.adapt(body);
+  } catch (error) {
+    if (error instanceof PayloadError) return errorResponse(400, "invalid_payload", error.message);
+    throw error;
+  }
+  if ("ops" in result) await provider.addCustomerEmails?.(ctx, projectId, result.ops);
+  return record(ctx, projectId, { provider: provider.id, eventId, type, via: "webhook", payload: raw }, () => result);
 }
 
 export function paymentWebhooks(ctx: AppContext) {

@@ -4,7 +4,10 @@
 import type { AppContext } from "../../context.ts";
 import { providerEndpoints } from "../endpoints.ts";
 import { explainProviderError, providerGet, ProviderApiError } from "../provider-api.ts";
-import { pullPass } from "../pulled.ts";
+import { pullPass, type PulledItem } from "../pulled.ts";
+import { integrationSecret } from "../integrations.ts";
+import { normalizeEmail } from "../metadata.ts";
+import type { LedgerOp } from "../types.ts";
 import { obj, str, time, type Json, type NativeProvider } from "../native.ts";
 import { checkPaddleSignature } from "../signatures.ts";
 import { paddleAdjustmentToOps, paddleEventToOps, paddleTransactionToOps } from "./adapter.ts";
@@ -33,6 +36,25 @@ async function* cursorPages(base: string, key: string, path: string): AsyncGener
   }
 }
 
+/** Paddle's transactions name the customer only: read their emails (customer.read), once per customer, so email attribution works. */
+async function addCustomerEmails(base: string, key: string, ops: LedgerOp[], timeoutMs: number): Promise<void> {
+  const emails = new Map<string, string | null>();
+  for (const op of ops) {
+    if (op.op !== "payment" || op.payment.email || !op.payment.customerId) continue;
+    const id = op.payment.customerId;
+    if (!emails.has(id)) {
+      const customer = await providerGet(`${base}/customers/${encodeURIComponent(id)}`, { authorization: `Bearer ${key}` }, timeoutMs).catch(() => null);
+      emails.set(id, normalizeEmail(obj(obj(customer)?.data)?.email));
+    }
+    op.payment.email = emails.get(id) ?? null;
+  }
+}
+
+async function withCustomerEmails(base: string, key: string, items: PulledItem[]): Promise<PulledItem[]> {
+  await addCustomerEmails(base, key, items.flatMap((item) => ("ops" in item.result ? item.result.ops : [])), 20_000);
+  return items;
+}
+
 export const paddle: NativeProvider = {
   id: "paddle",
   name: "Paddle",
@@ -40,6 +62,11 @@ export const paddle: NativeProvider = {
   checkSignature: (raw, headers, secret, now) => checkPaddleSignature(raw, headers.get("paddle-signature"), secret, now),
   identify: (event) => ({ eventId: str(event.event_id) ?? str(event.notification_id) ?? "unidentified", type: str(event.event_type) ?? "untyped" }),
   adapt: paddleEventToOps,
+  async addCustomerEmails(ctx, projectId, ops) {
+    const key = integrationSecret(ctx, projectId, "paddle", "credential");
+    // Paddle wants an answer within 5 seconds: a slow lookup leaves the email to the next pull.
+    if (key) await addCustomerEmails(hosts(ctx).live, key, ops, 2_000);
+  },
   explainError: (error) => explainProviderError("Paddle", error, FORBIDDEN),
   async verifyCredential(ctx, key) {
     if (key.startsWith("pdl_sdbx_")) {
@@ -66,14 +93,18 @@ export const paddle: NativeProvider = {
     if (missing.length) {
       return { ok: false, status: 400, code: "missing_permission", message: `the Paddle key lacks the permission ${missing.join(" and ")}; edit the key in Developer tools → Authentication and allow it` };
     }
-    return { ok: true, message: "connected: the key can read transactions and adjustments" };
+    if (permissions && !permissions.includes("customer.read")) {
+      return { ok: true, message: "connected: the key can read transactions and adjustments; allow customer.read too, or Paddle payments cannot be attributed by the customer's email" };
+    }
+    return { ok: true, message: "connected: the key can read transactions, adjustments and customers' emails" };
   },
   pull(ctx, projectId, shouldStop) {
     const { live } = hosts(ctx);
     return pullPass(ctx, projectId, "paddle", shouldStop, async function* (key, since) {
       const query = `status=completed&created_at[GTE]=${encodeURIComponent(new Date(since).toISOString())}&order_by=created_at[ASC]&per_page=${PER_PAGE}`;
       for await (const transactions of cursorPages(live, key, `/transactions?${query}`)) {
-        yield { items: transactions.map((t) => ({ eventId: `transaction:${str(t.id)}`, type: "transaction (pulled)", payload: t, result: paddleTransactionToOps(t) })), fraction: null };
+        const items = transactions.map((t) => ({ eventId: `transaction:${str(t.id)}`, type: "transaction (pulled)", payload: t, result: paddleTransactionToOps(t) }));
+        yield { items: await withCustomerEmails(live, key, items), fraction: null };
       }
       // Adjustments have no date filter and come newest first: read until older than the pass.
       for await (const adjustments of cursorPages(live, key, `/adjustments?per_page=50`)) {

@@ -84,7 +84,7 @@ describe("Paddle webhooks", () => {
 });
 
 describe("connecting Paddle with an API key", () => {
-  test("a sandbox key and a key without a permission are refused by name; a live key pulls, and the webhook of the same transaction counts once", async () => {
+  test("a sandbox key and a key without a permission are refused by name; a live key pulls with customers' emails, and the webhook of the same transaction counts once", async () => {
     const LIVE = "pdl_live_apikey_01good";
     const NARROW = "pdl_live_apikey_01narrow";
     const backfilled = paddleTransaction({ custom_data: { bantico_link_id: "lnk_paddle" }, created_at: new Date(Date.now() - 3 * 86_400_000).toISOString() });
@@ -100,6 +100,7 @@ describe("connecting Paddle with an API key", () => {
         if (url.searchParams.get("after")) return Response.json({ data: [], meta: { pagination: { has_more: false } } });
         return Response.json({ data: [backfilled], meta: { pagination: { has_more: true, next: `https://api.paddle.com/transactions?after=${backfilled.id}` } } });
       }
+      if (url.pathname === "/customers/ctm_paddle") return Response.json({ data: { id: "ctm_paddle", email: "Paddle.Buyer@example.com" } });
       if (url.pathname === "/adjustments") return Response.json({ data: [refund], meta: { pagination: { has_more: false } } });
       return Response.json({ error: { code: "not_found" } }, { status: 404 });
     });
@@ -117,6 +118,11 @@ describe("connecting Paddle with an API key", () => {
         return pulled.length === 2 ? pulled : null;
       }, "the pulled transaction and its refund");
       expect(entries.map((e) => e.kind).sort()).toEqual(["refund", "sale"]);
+      // Paddle sends no email with a transaction: the key's customer.read fills it in, for pull and webhook alike.
+      expect(entries.find((e) => e.kind === "sale")!.email).toBe("paddle.buyer@example.com");
+      const live = paddleTransaction({ custom_data: null });
+      await send(paddleEvent("transaction.completed", live));
+      expect(payments().find((p) => p.providerIds.orderId === live.id)!.email).toBe("paddle.buyer@example.com");
       await send(paddleEvent("transaction.completed", backfilled));
       await send(paddleEvent("adjustment.updated", refund));
       expect(payments().filter((p) => p.providerIds.orderId === backfilled.id)).toHaveLength(2);

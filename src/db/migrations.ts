@@ -12,6 +12,7 @@ import counterBacklog from "../../migrations/009_counter_backlog.sql" with { typ
 import clicksWithoutProjectIndex from "../../migrations/010_clicks_without_project_index.sql" with { type: "text" };
 import integrationWebhookEndpoint from "../../migrations/011_integration_webhook_endpoint.sql" with { type: "text" };
 import moreProviders from "../../migrations/023_more_providers.sql" with { type: "text" };
+import attributionDoctor from "../../migrations/024_attribution_doctor.sql" with { type: "text" };
 import { replaceInTableDefinition } from "./widen-check.ts";
 
 export const migrations: readonly Migration[] = [
@@ -35,4 +36,5 @@ export const migrations: readonly Migration[] = [
       replaceInTableDefinition(db, "integrations", "CHECK (provider IN ('stripe', 'polar'))", "CHECK (provider IN ('stripe', 'polar', 'dodo', 'lemonsqueezy', 'paddle', 'creem'))");
     },
   },
+  { version: 24, name: "024_attribution_doctor.sql", sql: attributionDoctor },
 ];

@@ -252,6 +252,14 @@ export function recordIntegrationError(db: Database, projectId: string, provider
   prepared(db, "UPDATE integrations SET status = 'error', last_error = ?, last_error_at = ? WHERE project_id = ? AND provider = ?").run(message, now, projectId, provider);
 }
 
+/** A delivery refused for its signature: counted for the attribution doctor (the delivery itself stores nothing). */
+export function recordSignatureFailure(db: Database, projectId: string, provider: IntegrationProvider, code: string, now: number): void {
+  prepared(
+    db,
+    "UPDATE integrations SET signature_failures = signature_failures + 1, last_signature_failure_at = ?, last_signature_failure = ? WHERE project_id = ? AND provider = ?",
+  ).run(now, code, projectId, provider);
+}
+
 export function recordEventReceived(db: Database, projectId: string, provider: IntegrationProvider, now: number): void {
   prepared(db, "UPDATE integrations SET last_event_at = ? WHERE project_id = ? AND provider = ?").run(now, projectId, provider);
 }

@@ -8,7 +8,7 @@ import type { AppContext } from "../context.ts";
 import { errorResponse } from "../http/errors.ts";
 import { getProject } from "../projects/service.ts";
 import { applyProviderEvent } from "./ledger.ts";
-import { integrationSecret, recordEventReceived, type IntegrationProvider } from "./integrations.ts";
+import { integrationSecret, recordEventReceived, recordSignatureFailure, type IntegrationProvider } from "./integrations.ts";
 import { PROVIDER_NAMES } from "./guides.ts";
 import { StripePayloadError, stripeEventToOps } from "./stripe/adapter.ts";
 import { PolarPayloadError, polarEventToOps } from "./polar/adapter.ts";
@@ -28,6 +28,12 @@ function webhookSecretFor(ctx: AppContext, projectId: string, provider: Integrat
     return errorResponse(404, "webhook_not_configured", `project ${projectId} has no ${PROVIDER_NAMES[provider]} webhook secret; connect it first`);
   }
   return secret;
+}
+
+/** Refuses a delivery whose signature does not verify, and counts it for the attribution doctor. */
+async function refuseSignature(ctx: AppContext, projectId: string, provider: IntegrationProvider, code: "invalid_signature" | "stale_timestamp", message: string): Promise<Response> {
+  await ctx.writes.write((db) => recordSignatureFailure(db, projectId, provider, code, ctx.now())).catch(() => {});
+  return errorResponse(400, code, message);
 }
 
 /** Adapts and records one verified event; the answer goes out only after the commit. */
@@ -66,9 +72,9 @@ async function stripeWebhook(ctx: AppContext, projectId: string, request: Reques
   } catch (error) {
     if (error instanceof SyntaxError) return errorResponse(400, "invalid_json", "the body is not valid JSON");
     if (/tolerance/i.test((error as Error).message)) {
-      return errorResponse(400, "stale_timestamp", "the signature's timestamp is more than 5 minutes old (a replay, or a clock far off)");
+      return refuseSignature(ctx, projectId, "stripe", "stale_timestamp", "the signature's timestamp is more than 5 minutes old (a replay, or a clock far off)");
     }
-    return errorResponse(400, "invalid_signature", "the Stripe-Signature does not match this endpoint's signing secret");
+    return refuseSignature(ctx, projectId, "stripe", "invalid_signature", "the Stripe-Signature does not match this endpoint's signing secret");
   }
   if (typeof event?.id !== "string" || typeof event.type !== "string") return errorResponse(400, "invalid_payload", "the body is not a Stripe event");
   return record(ctx, projectId, { provider: "stripe", eventId: event.id, type: event.type, via: "webhook", payload: raw }, () =>
@@ -96,9 +102,9 @@ async function polarWebhook(ctx: AppContext, projectId: string, request: Request
       const message = (error as Error).message;
       if (/missing/i.test(message)) return errorResponse(400, "missing_signature", "the webhook-id, webhook-timestamp and webhook-signature headers are required");
       if (/too old|too new/i.test(message)) {
-        return errorResponse(400, "stale_timestamp", "the webhook-timestamp is more than 5 minutes away from now (a replay, or a clock far off)");
+        return refuseSignature(ctx, projectId, "polar", "stale_timestamp", "the webhook-timestamp is more than 5 minutes away from now (a replay, or a clock far off)");
       }
-      return errorResponse(400, "invalid_signature", "the webhook-signature does not match this endpoint's secret");
+      return refuseSignature(ctx, projectId, "polar", "invalid_signature", "the webhook-signature does not match this endpoint's secret");
     }
     if (error instanceof polarWebhooks.PolarWebhookError) return errorResponse(400, "invalid_json", "the body is not valid JSON");
     throw error;
@@ -115,8 +121,8 @@ async function nativeWebhook(ctx: AppContext, provider: NativeProvider, projectI
   const raw = await request.text();
   const check = provider.checkSignature(raw, request.headers, secret, ctx.now());
   if (check === "missing") return errorResponse(400, "missing_signature", `the ${provider.signatureHeaders} header is missing`);
-  if (check === "invalid") return errorResponse(400, "invalid_signature", `the signature does not match this project's ${provider.name} webhook secret`);
-  if (check === "stale") return errorResponse(400, "stale_timestamp", "the signature's timestamp is more than 5 minutes away from now (a replay, or a clock far off)");
+  if (check === "invalid") return refuseSignature(ctx, projectId, provider.id, "invalid_signature", `the signature does not match this project's ${provider.name} webhook secret`);
+  if (check === "stale") return refuseSignature(ctx, projectId, provider.id, "stale_timestamp", "the signature's timestamp is more than 5 minutes away from now (a replay, or a clock far off)");
   let event: unknown;
   try {
     event = JSON.parse(raw);

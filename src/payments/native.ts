@@ -1,5 +1,6 @@
 // The providers Bantico reads with plain fetch and hand-checked signatures: what each one must
 // supply so one webhook route, one connect and one scheduler serve them all.
+import { createHash } from "node:crypto";
 import type { AppContext } from "../context.ts";
 import type { PullOutcome } from "./pull.ts";
 import type { SignatureCheck } from "./signatures.ts";
@@ -26,6 +27,11 @@ export interface NativeProvider {
   verifyCredential(ctx: AppContext, credential: string): Promise<Verdict>;
   pull(ctx: AppContext, projectId: string, shouldStop: () => boolean): Promise<PullOutcome>;
   explainError(error: unknown): { status: number; code: string; message: string };
+}
+
+/** Where a provider sends no event id (Lemon Squeezy), a delivery is known by its body: a retry repeats it exactly. */
+export function bodyEventId(raw: string): string {
+  return `body:${createHash("sha256").update(raw).digest("hex")}`;
 }
 
 /** Narrowing helpers for untyped JSON payloads. */

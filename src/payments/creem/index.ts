@@ -5,7 +5,7 @@ import type { AppContext } from "../../context.ts";
 import { providerEndpoints } from "../endpoints.ts";
 import { explainProviderError, providerGet, ProviderApiError } from "../provider-api.ts";
 import { pullPass } from "../pulled.ts";
-import { obj, str, time, type Json, type NativeProvider } from "../native.ts";
+import { bodyEventId, obj, str, time, type Json, type NativeProvider } from "../native.ts";
 import { checkBodyHmac } from "../signatures.ts";
 import { creemEventToOps, creemTransactionToOps } from "./adapter.ts";
 
@@ -25,7 +25,7 @@ export const creem: NativeProvider = {
   name: "Creem",
   signatureHeaders: "creem-signature",
   checkSignature: (raw, headers, secret) => checkBodyHmac(raw, headers.get("creem-signature"), secret),
-  identify: (event) => ({ eventId: str(event.id) ?? "unidentified", type: str(event.eventType) ?? "untyped" }),
+  identify: (event, raw) => ({ eventId: str(event.id) ?? bodyEventId(raw), type: str(event.eventType) ?? "untyped" }),
   adapt: creemEventToOps,
   explainError: (error) => explainProviderError("Creem", error, FORBIDDEN),
   async verifyCredential(ctx, key) {

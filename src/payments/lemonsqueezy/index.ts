@@ -1,12 +1,11 @@
 // Lemon Squeezy: X-Signature deliveries (no event id: a delivery is known by its body's hash),
 // and pulls of orders, subscriptions (to link renewals to their first order) and subscription
 // invoices, newest first without a date filter, read until older than the pass's start.
-import { createHash } from "node:crypto";
 import type { AppContext } from "../../context.ts";
 import { providerEndpoints } from "../endpoints.ts";
 import { explainProviderError, providerGet } from "../provider-api.ts";
 import { pullPass, type PulledItem, type PulledPage } from "../pulled.ts";
-import { obj, str, time, type Json, type NativeProvider } from "../native.ts";
+import { bodyEventId, obj, str, time, type Json, type NativeProvider } from "../native.ts";
 import { checkBodyHmac } from "../signatures.ts";
 import { lemonSqueezyEventToOps, lemonSqueezyInvoiceToOps, lemonSqueezyOrderToOps } from "./adapter.ts";
 
@@ -33,7 +32,7 @@ export const lemonsqueezy: NativeProvider = {
   name: "Lemon Squeezy",
   signatureHeaders: "X-Signature",
   checkSignature: (raw, headers, secret) => checkBodyHmac(raw, headers.get("x-signature"), secret),
-  identify: (event, raw) => ({ eventId: `body:${createHash("sha256").update(raw).digest("hex")}`, type: str(obj(event.meta)?.event_name) ?? "untyped" }),
+  identify: (event, raw) => ({ eventId: bodyEventId(raw), type: str(obj(event.meta)?.event_name) ?? "untyped" }),
   adapt: lemonSqueezyEventToOps,
   explainError: (error) => explainProviderError("Lemon Squeezy", error, FORBIDDEN),
   async verifyCredential(ctx, key) {

@@ -8,7 +8,7 @@ import { pullPass, type PulledItem } from "../pulled.ts";
 import { integrationSecret } from "../integrations.ts";
 import { normalizeEmail } from "../metadata.ts";
 import type { LedgerOp } from "../types.ts";
-import { obj, str, time, type Json, type NativeProvider } from "../native.ts";
+import { bodyEventId, obj, str, time, type Json, type NativeProvider } from "../native.ts";
 import { checkPaddleSignature } from "../signatures.ts";
 import { paddleAdjustmentToOps, paddleEventToOps, paddleTransactionToOps } from "./adapter.ts";
 
@@ -60,7 +60,7 @@ export const paddle: NativeProvider = {
   name: "Paddle",
   signatureHeaders: "Paddle-Signature",
   checkSignature: (raw, headers, secret, now) => checkPaddleSignature(raw, headers.get("paddle-signature"), secret, now),
-  identify: (event) => ({ eventId: str(event.event_id) ?? str(event.notification_id) ?? "unidentified", type: str(event.event_type) ?? "untyped" }),
+  identify: (event, raw) => ({ eventId: str(event.event_id) ?? bodyEventId(raw), type: str(event.event_type) ?? "untyped" }),
   adapt: paddleEventToOps,
   async addCustomerEmails(ctx, projectId, ops) {
     const key = integrationSecret(ctx, projectId, "paddle", "credential");

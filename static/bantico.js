@@ -5,8 +5,9 @@
 //   window.bantico = window.bantico || { q: [] };
 //   ["identify", "track"].forEach(function (m) { bantico[m] = bantico[m] || function () { bantico.q.push([m].concat([].slice.call(arguments))) } });
 // data-api="URL" sends events there instead (a first-party proxy); data-vitals also loads
-// /bantico-vitals.js, which reports web_vitals when the page is hidden. The server answers each event
-// with the session's context, which context() returns; it also derives pricing_view from the path.
+// /bantico-vitals.js, which reports web_vitals when the page is hidden; /bantico-checkout.js (unless
+// data-no-checkout-links) adds the visitor id to no-code checkout links. The server answers each
+// event with the session's context, which context() returns; it also derives pricing_view from the path.
 (function (window, document, navigator, location) {
   var script = document.currentScript || {};
   var data = script.dataset || {};
@@ -120,12 +121,14 @@
     }, true);
   });
 
-  if (data.vitals != null) {
-    var vitals = document.createElement("script");
-    vitals.src = origin + "/bantico-vitals.js";
-    vitals.async = true;
-    document.head.appendChild(vitals);
+  function addOn(name) {
+    var script = document.createElement("script");
+    script.src = origin + "/bantico-" + name + ".js";
+    script.async = true;
+    document.head.appendChild(script);
   }
+  if (data.vitals != null) addOn("vitals");
+  if (data.noCheckoutLinks == null) addOn("checkout");
   // A prerendered page is counted when the visitor actually opens it, not when the browser guesses.
   if (document.prerendering) document.addEventListener("prerenderingchange", pageView, { once: true });
   else pageView();

@@ -2,9 +2,11 @@
 import { html, type Html } from "../src/dashboard/html.ts";
 import { copyInline, csrfInput as csrf, field, formatDateTime, type FieldErrors } from "./components.ts";
 import { snippetBlock } from "./snippet.ts";
+import type { IntegrationProvider } from "../src/payments/integrations.ts";
+import { PROVIDER_GUIDES } from "../src/payments/guides.ts";
 
 export interface IntegrationView {
-  provider: "stripe" | "polar";
+  provider: IntegrationProvider;
   status: "connected" | "webhook_only" | "error" | "not_connected";
   message: string;
   credentialHint: string | null;
@@ -29,7 +31,7 @@ export interface SettingsView {
   timezones: readonly string[];
   /** null: this build has no payment integrations. */
   integrations: IntegrationView[] | null;
-  integrationErrors: Partial<Record<"stripe" | "polar", FieldErrors>>;
+  integrationErrors: Partial<Record<IntegrationProvider, FieldErrors>>;
   apiKeys: { id: string; name: string; prefix: string; createdAt: number; lastUsedAt: number | null; revokedAt: number | null }[];
   apiKeyErrors: FieldErrors;
   newApiKey: string | null;
@@ -42,7 +44,6 @@ export interface SettingsView {
   identify: { secret: string; previousValidUntil: number | null };
 }
 
-const PROVIDER_NAMES = { stripe: "Stripe", polar: "Polar" } as const;
 const ROLE_OPTIONS = [
   { value: "viewer", label: "Viewer — reads, changes nothing" },
   { value: "admin", label: "Admin — changes settings, links, keys and members" },
@@ -269,24 +270,23 @@ export function integrationStatusBlock(projectId: string, timezone: string, i: I
 }
 
 function integrationBlock(v: SettingsView, i: IntegrationView, errors: FieldErrors): Html {
-  const name = PROVIDER_NAMES[i.provider];
+  const guide = PROVIDER_GUIDES[i.provider];
+  const name = guide.name;
   const base = `/dashboard/${v.projectId}/settings/integrations/${i.provider}`;
   const webhookUrl = `${v.baseUrl}/webhooks/${i.provider}/${v.projectId}`;
-  const credentialLabel = i.provider === "stripe" ? "Restricted API key" : "Organization access token";
-  const credentialHint =
-    i.provider === "stripe"
-      ? html`Create a restricted key with read access to Charges, Checkout Sessions, Invoices, Customers and Events (<code>rk_live_…</code>).`
-      : html`An organization access token with <code>orders:read</code>.`;
+  const credentialLabel = guide.credentialLabel;
+  const credentialHint = guide.credentialHint;
   return html`<div class="integration" id="integration-${i.provider}">
     <h3>${name}</h3>
     ${integrationStatusBlock(v.projectId, v.timezone, i)}
     <p>Webhook endpoint to add in ${name}: ${copyInline(webhookUrl, `the ${name} webhook URL`)}</p>
+    <p class="muted" id="${i.provider}-events">Subscribe it to these events: ${guide.events.map((event, n) => html`${n > 0 ? ", " : ""}<code>${event}</code>`)}.</p>
     ${v.canWrite
       ? html`<form method="post" action="${base}" novalidate>
           ${csrf(v.csrfToken)}
           <div class="grid-2">
             ${field({ label: credentialLabel, name: "credential", id: `f-${i.provider}-credential`, type: "password", error: errors.credential, autocomplete: "off", hint: credentialHint })}
-            ${field({ label: "Webhook signing secret (optional)", name: "webhookSecret", id: `f-${i.provider}-webhookSecret`, type: "password", error: errors.webhookSecret, autocomplete: "off", hint: i.provider === "stripe" ? html`<code>whsec_…</code>, for payments in real time.` : "From the webhook endpoint, for payments in real time." })}
+            ${field({ label: "Webhook signing secret (optional)", name: "webhookSecret", id: `f-${i.provider}-webhookSecret`, type: "password", error: errors.webhookSecret, autocomplete: "off", hint: guide.webhookSecretHint })}
           </div>
           <div class="actions">
             <button type="submit" class="primary">${i.status === "not_connected" ? `Connect ${name}` : `Update ${name}`}</button>

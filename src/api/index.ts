@@ -9,8 +9,9 @@ import { trackingApi, trackingOperations } from "../tracking/api.ts";
 import { paymentApi, paymentOperations } from "../payments/routes.ts";
 import { reportApi, reportOperations } from "../reports/routes.ts";
 import { privacyApi, privacyOperations } from "../privacy/api.ts";
+import { diagnosticsApi, diagnosticsOperations } from "../diagnostics/routes.ts";
 
-const operations: ApiOperation[] = [...projectOperations, ...linkOperations, ...trackingOperations, ...paymentOperations, ...reportOperations, ...privacyOperations];
+const operations: ApiOperation[] = [...projectOperations, ...linkOperations, ...trackingOperations, ...paymentOperations, ...reportOperations, ...privacyOperations, ...diagnosticsOperations];
 
 export function api(ctx: AppContext) {
   return new Elysia()
@@ -20,5 +21,6 @@ export function api(ctx: AppContext) {
     .use(trackingApi(ctx))
     .use(paymentApi(ctx))
     .use(reportApi(ctx))
-    .use(privacyApi(ctx));
+    .use(privacyApi(ctx))
+    .use(diagnosticsApi(ctx));
 }

@@ -86,3 +86,23 @@ test("disconnecting removes the connection, and says what became of the webhook 
   expect(location).toContain("saved=disconnected_endpoint_deleted");
   expect(await (await admin.get(location)).text()).toContain("Integration disconnected, and the webhook endpoint Bantico had created was deleted.");
 });
+
+test("every provider is listed with its webhook URL and the exact events to subscribe to; a Paddle secret connects from the form", async () => {
+  const page = await (await viewer.get(`/dashboard/${server.project.id}/settings`)).text();
+  const expected = {
+    stripe: ["checkout.session.completed", "invoice.paid", "charge.refunded", "charge.dispute.created"],
+    polar: ["order.paid", "order.refunded"],
+    dodo: ["payment.succeeded", "refund.succeeded", "dispute.opened"],
+    lemonsqueezy: ["order_created", "order_refunded", "subscription_created", "subscription_payment_success"],
+    paddle: ["transaction.completed", "adjustment.created", "adjustment.updated"],
+    creem: ["checkout.completed", "subscription.paid", "refund.created", "dispute.created"],
+  };
+  for (const [provider, events] of Object.entries(expected)) {
+    expect(page).toContain(`/webhooks/${provider}/${server.project.id}`);
+    const list = new RegExp(`id="${provider}-events">([^]*?)</p>`).exec(page)?.[1] ?? "";
+    for (const event of events) expect(list).toContain(`<code>${event}</code>`);
+  }
+  expect((await admin.post(`${base}/paddle`, { webhookSecret: "pdl_ntfset_dashboard" })).status).toBe(303);
+  const row = server.instance.ctx.db.query("SELECT status FROM integrations WHERE project_id = ? AND provider = 'paddle'").get(server.project.id);
+  expect(row).toEqual({ status: "webhook_only" });
+});

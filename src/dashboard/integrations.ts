@@ -1,17 +1,15 @@
-// Settings → integrations: connect Stripe or Polar with the payments service, show status and the
+// Settings → integrations: connect a payment provider with the payments service, show status and the
 // backfill progress (polled by htmx while it runs), disconnect.
 import { ApiError } from "../http/errors.ts";
-import { connectIntegration, disconnectIntegration, integrationStatus, listIntegrations, type IntegrationProvider } from "../payments/integrations.ts";
+import { connectIntegration, disconnectIntegration, INTEGRATION_PROVIDERS, integrationStatus, listIntegrations, type IntegrationProvider } from "../payments/integrations.ts";
 import { paymentScheduler } from "../payments/pull.ts";
 import { DashboardError, formString, redirectTo, type DashboardRequest, type DashboardRouter } from "./routing.ts";
 import { integrationStatusBlock } from "../../views/settings.ts";
 import type { FieldErrors } from "../../views/components.ts";
 
-const PROVIDERS: readonly IntegrationProvider[] = ["stripe", "polar"];
-
 function providerOf(req: DashboardRequest): IntegrationProvider {
   const provider = req.params.provider as IntegrationProvider;
-  if (!PROVIDERS.includes(provider)) throw new DashboardError(404, "Bantico connects to Stripe and Polar only.");
+  if (!INTEGRATION_PROVIDERS.includes(provider)) throw new DashboardError(404, "Bantico connects to Stripe, Polar, Dodo Payments, Lemon Squeezy, Paddle and Creem.");
   return provider;
 }
 
@@ -33,7 +31,7 @@ export function integrationPages(renderSettings: (req: DashboardRequest, errors:
         const provider = providerOf(req);
         const credential = formString(req.form, "credential").trim();
         const webhookSecret = formString(req.form, "webhookSecret").trim();
-        const noun = provider === "stripe" ? "a restricted API key" : "an access token";
+        const noun = provider === "stripe" ? "a restricted API key" : provider === "polar" ? "an access token" : "an API key";
         if (!credential && !webhookSecret) {
           return renderSettings(req, { [provider]: { credential: `Enter ${noun}, a webhook signing secret, or both.` } });
         }

@@ -12,6 +12,7 @@ export const SECTIONS = [
   { id: "payments", label: "Payments", path: "/payments" },
   { id: "profiles", label: "Profiles", path: "/profiles" },
   { id: "live", label: "Live", path: "/live" },
+  { id: "diagnostics", label: "Doctor", path: "/diagnostics" },
   { id: "settings", label: "Settings", path: "/settings" },
 ] as const;
 

@@ -92,4 +92,25 @@ describe("migrations", () => {
       expect(() => migrate(db, migrations)).toThrow(/999/);
     });
   });
+  test("widening the provider checks keeps every payment, integration and column another migration added", () => {
+    withDatabase((db) => {
+      migrate(db, migrations.filter((m) => m.version < 23));
+      // A column another branch's migration may add before 023 runs.
+      db.exec("ALTER TABLE payments ADD COLUMN settlement TEXT");
+      db.query("INSERT INTO projects (id, name, token, created_at) VALUES ('prj_w', 'W', 'tok_w', 1)").run();
+      db.query(
+        `INSERT INTO payments (id, project_id, provider, kind, payment_key, amount, tax, net, currency, occurred_at, received_at, method, attributed_at, settlement)
+         VALUES ('pay_w', 'prj_w', 'stripe', 'sale', 'pi:w', 100, 0, 100, 'USD', 1, 1, 'unattributed', 1, '{"currency":"EUR"}')`,
+      ).run();
+      db.query("INSERT INTO integrations (project_id, provider, status, connected_at, updated_at) VALUES ('prj_w', 'polar', 'webhook_only', 1, 1)").run();
+      migrate(db, migrations);
+      expect(db.query("SELECT provider, settlement FROM payments WHERE id = 'pay_w'").get()).toEqual({ provider: "stripe", settlement: '{"currency":"EUR"}' });
+      expect(db.query("SELECT status FROM integrations WHERE project_id = 'prj_w'").get()).toEqual({ status: "webhook_only" });
+      const indexes = db.query<{ name: string }, []>("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'payments' AND sql IS NOT NULL").all().map((r) => r.name);
+      expect(indexes).toContain("payments_subscription");
+      db.query("INSERT INTO integrations (project_id, provider, status, connected_at, updated_at) VALUES ('prj_w', 'creem', 'webhook_only', 1, 1)").run();
+      expect(() => db.query("INSERT INTO integrations (project_id, provider, status, connected_at, updated_at) VALUES ('prj_w', 'paypal', 'x', 1, 1)").run()).toThrow(/CHECK/);
+      expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+    });
+  });
 });

@@ -5,6 +5,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Runs after `sql` in the same transaction, for what SQL alone cannot say (see widen-check.ts). */
+  after?: (db: Database) => void;
 }
 
 export class MigrationError extends Error {}
@@ -42,6 +44,7 @@ export function migrate(db: Database, migrations: readonly Migration[], now = Da
     for (const migration of pending) {
       try {
         db.exec(migration.sql);
+        migration.after?.(db);
       } catch (error) {
         throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`);
       }

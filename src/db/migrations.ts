@@ -15,6 +15,9 @@ import peopleFromRawEvents from "../../migrations/012_people_from_raw_events.sql
 import signedIdentify from "../../migrations/016_signed_identify.sql" with { type: "text" };
 import setupToken from "../../migrations/018_setup_token.sql" with { type: "text" };
 import projectMembers from "../../migrations/019_project_members.sql" with { type: "text" };
+import moreProviders from "../../migrations/023_more_providers.sql" with { type: "text" };
+import attributionDoctor from "../../migrations/024_attribution_doctor.sql" with { type: "text" };
+import { replaceInTableDefinition } from "./widen-check.ts";
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "001_core.sql", sql: core },
@@ -32,4 +35,14 @@ export const migrations: readonly Migration[] = [
   { version: 16, name: "016_signed_identify.sql", sql: signedIdentify },
   { version: 18, name: "018_setup_token.sql", sql: setupToken },
   { version: 19, name: "019_project_members.sql", sql: projectMembers },
+  {
+    version: 23,
+    name: "023_more_providers.sql",
+    sql: moreProviders,
+    after(db) {
+      replaceInTableDefinition(db, "payments", "CHECK (provider IN ('stripe', 'polar', 'api'))", "CHECK (provider IN ('stripe', 'polar', 'api', 'dodo', 'lemonsqueezy', 'paddle', 'creem'))");
+      replaceInTableDefinition(db, "integrations", "CHECK (provider IN ('stripe', 'polar'))", "CHECK (provider IN ('stripe', 'polar', 'dodo', 'lemonsqueezy', 'paddle', 'creem'))");
+    },
+  },
+  { version: 24, name: "024_attribution_doctor.sql", sql: attributionDoctor },
 ];

@@ -1,14 +1,18 @@
 // The whole journey in headless Chromium: tracked link → page view → identify → checkout, with the
 // site's server putting `bantico.context()` into Stripe checkout metadata, and Stripe's webhook
-// (signed with Stripe's own helper) arriving at Bantico.
+// (signed with Stripe's own helper) arriving at Bantico; and no-code checkout links, which the
+// tracker's add-on gives the visitor id in the provider's own parameter.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser } from "../testing/browser.ts";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
-import { checkoutSession, sendStripe, stripeEvent } from "./testing.ts";
+import { bodySignature, checkoutSession, eventually, lemonEvent, lemonOrder, sendStripe, sendWebhook, stripeEvent } from "./testing.ts";
 import { listPayments } from "./service.ts";
 
 const SECRET = "whsec_browser_journey";
+const LEMON_SECRET = "lemon-checkout-links";
+const STRIPE_LINK = "https://buy.stripe.com/test_eVa3cd8Yw0Hv?prefilled_email=a%40b.c";
+const LEMON_LINK = "https://shop.lemonsqueezy.com/checkout/buy/5b8c8c3e-variant";
 const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36";
 let server: TestServer;
 let site: ReturnType<typeof Bun.serve>;
@@ -28,9 +32,11 @@ function startSite() {
         const delivered = await sendStripe(server.url, server.project.id, stripeEvent("checkout.session.completed", session), SECRET);
         return Response.json({ status: delivered.status, sessionId: session.id });
       }
+      // Pages with no-code checkout links, with or without the snippet's opt-out.
+      const optOut = url.pathname.startsWith("/opt-out") ? " data-no-checkout-links" : "";
       const html = `<!doctype html><html><head><title>Shop</title>
-<script src="${server.url}/bantico.js" data-token="${server.project.token}"></script></head>
-<body><a href="/pricing">Pricing</a></body></html>`;
+<script src="${server.url}/bantico.js" data-token="${server.project.token}"${optOut}></script></head>
+<body><a href="/pricing">Pricing</a> <a id="stripe" href="${STRIPE_LINK}">Buy with Stripe</a> <a id="lemon" href="${LEMON_LINK}">Buy with Lemon Squeezy</a></body></html>`;
       return new Response(html, { headers: { "content-type": "text/html" } });
     },
   });
@@ -39,6 +45,7 @@ function startSite() {
 beforeAll(async () => {
   server = await startTestServer();
   expect((await server.api("/api/v1/integrations/stripe", { method: "PUT", json: { webhookSecret: SECRET } })).status).toBe(200);
+  expect((await server.api("/api/v1/integrations/lemonsqueezy", { method: "PUT", json: { webhookSecret: LEMON_SECRET } })).status).toBe(200);
   site = startSite();
   browser = await launchBrowser();
 });
@@ -67,15 +74,6 @@ async function createLink(json: Record<string, string>): Promise<{ linkId: strin
 async function landOn(tab: Page, url: string) {
   await tab.goto(url);
   await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
-}
-
-async function eventually<T>(read: () => T, what: string): Promise<NonNullable<T>> {
-  for (let i = 0; i < 200; i++) {
-    const value = read();
-    if (value) return value as NonNullable<T>;
-    await Bun.sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const identified = (email: string) => () => server.instance.ctx.db.query("SELECT id FROM profiles WHERE email = ?").get(email);
@@ -149,6 +147,99 @@ describe("a visitor's journey to a payment", () => {
         return p.attribution.method === "identify_email" ? p : null;
       }, "the re-attribution");
       expect(payment.attribution).toMatchObject({ linkId: link.linkId, campaignId: "late_identify" });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+/** Follows a checkout link; the provider's page is stubbed, and the URL the browser asked for is returned. */
+async function follow(tab: Page, selector: string, host: string): Promise<URL> {
+  let requested: URL | null = null;
+  await tab.route(`https://${host}/**`, (route) => {
+    requested = new URL(route.request().url());
+    return route.fulfill({ contentType: "text/html", body: "<title>Checkout</title>" });
+  });
+  await tab.click(selector);
+  return eventually(() => requested, `the ${host} checkout`);
+}
+
+/** Waits until the tracker knows the visitor and its checkout links add-on has run. */
+async function checkoutLinksReady(tab: Page) {
+  await tab.waitForFunction(() => (window as any).bantico.context().visitorId !== "" && document.querySelector("script[src$='/bantico-checkout.js']") !== null);
+  await tab.waitForLoadState("load");
+}
+
+describe("checkout links without server code", () => {
+  test("a Stripe Payment Link and a Lemon Squeezy link get the visitor id, and their webhooks are attributed by session", async () => {
+    const context = await visitor();
+    try {
+      const tab = await context.newPage();
+      const link = await createLink({ campaignId: "nocode", source: "twitter" });
+      await tab.goto(link.shortUrl);
+      await checkoutLinksReady(tab);
+      const { visitorId } = await tab.evaluate(() => (window as any).bantico.context());
+
+      const stripeUrl = await follow(tab, "#stripe", "buy.stripe.com");
+      const reference = stripeUrl.searchParams.get("client_reference_id")!;
+      expect(reference).toMatch(/^[A-Za-z0-9_-]{1,200}$/);
+      expect(reference).toBe(visitorId.replace(/[^\w-]/g, ""));
+      expect(stripeUrl.searchParams.get("prefilled_email")).toBe("a@b.c");
+      // What Stripe sends after the Payment Link's checkout: the reference, no metadata.
+      const session = checkoutSession({ client_reference_id: reference, metadata: {}, customer_details: { email: "nocode@example.com" } });
+      expect((await sendStripe(server.url, server.project.id, stripeEvent("checkout.session.completed", session), SECRET)).status).toBe(200);
+      expect(paymentOf(session.id)!.attribution).toMatchObject({ method: "session", linkId: link.linkId, campaignId: "nocode", source: "twitter" });
+
+      await tab.goBack();
+      await checkoutLinksReady(tab);
+
+      // Links a page adds later get it too, each in its provider's parameter (PROVIDERS.md); other links are left alone.
+      const decorated = await tab.evaluate(() =>
+        [
+          "https://buy.polar.sh/polar_cl_4NkR2",
+          "https://www.creem.io/payment/prod_6tW66",
+          "https://checkout.dodopayments.com/buy/pdt_8Ns?quantity=1",
+          "https://polar.sh/acme",
+          "https://docs.stripe.com/payment-links",
+        ].map((href) => {
+          const a = document.createElement("a");
+          a.href = href;
+          a.addEventListener("click", (event) => event.preventDefault());
+          document.body.appendChild(a);
+          a.click();
+          return a.href;
+        }),
+      );
+      expect(decorated).toEqual([
+        `https://buy.polar.sh/polar_cl_4NkR2?reference_id=${reference}`,
+        `https://www.creem.io/payment/prod_6tW66?${new URLSearchParams({ "metadata[bantico_visitor]": reference })}`,
+        `https://checkout.dodopayments.com/buy/pdt_8Ns?quantity=1&metadata_bantico_visitor=${reference}`,
+        "https://polar.sh/acme",
+        "https://docs.stripe.com/payment-links",
+      ]);
+      const lemonUrl = await follow(tab, "#lemon", "shop.lemonsqueezy.com");
+      const carried = lemonUrl.searchParams.get("checkout[custom][bantico_visitor]")!;
+      expect(carried).toBe(reference);
+      // Lemon Squeezy returns checkout[custom][…] as meta.custom_data in its webhook.
+      const order = lemonOrder({ user_email: "nocode.lemon@example.com" });
+      const body = JSON.stringify(lemonEvent("order_created", order, { bantico_visitor: carried }));
+      expect((await sendWebhook(server.url, "lemonsqueezy", server.project.id, body, { "x-signature": bodySignature(body, LEMON_SECRET) })).status).toBe(200);
+      const lemonPayment = listPayments(server.instance.ctx.db, server.project.id, { provider: "lemonsqueezy", limit: 1000 }).payments.find((p) => p.providerIds.orderId === order.id);
+      expect(lemonPayment!.attribution).toMatchObject({ method: "session", linkId: link.linkId, campaignId: "nocode" });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("data-no-checkout-links leaves checkout links as they are", async () => {
+    const context = await visitor();
+    try {
+      const tab = await context.newPage();
+      await tab.goto(`http://127.0.0.1:${site.port}/opt-out`);
+      await tab.waitForFunction(() => (window as any).bantico.context().visitorId !== "");
+      expect(await tab.evaluate(() => document.querySelector("script[src$='/bantico-checkout.js']"))).toBeNull();
+      const stripeUrl = await follow(tab, "#stripe", "buy.stripe.com");
+      expect(stripeUrl.searchParams.has("client_reference_id")).toBe(false);
     } finally {
       await context.close();
     }

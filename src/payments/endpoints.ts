@@ -6,6 +6,14 @@ export interface ProviderEndpoints {
   stripe?: string;
   /** e.g. "http://127.0.0.1:4010"; unset = api.polar.sh. */
   polar?: string;
+  /** Live and test hosts: Dodo, Paddle and Creem keys belong to one mode, and connect says which. */
+  dodo?: string;
+  dodoTest?: string;
+  lemonsqueezy?: string;
+  paddle?: string;
+  paddleSandbox?: string;
+  creem?: string;
+  creemTest?: string;
 }
 
 const endpointsByContext = new WeakMap<AppContext, ProviderEndpoints>();

@@ -1,4 +1,4 @@
-// Connections to Stripe and Polar: credentials sealed with BANTICO_SECRET, verified on connect,
+// Connections to payment providers: credentials sealed with BANTICO_SECRET, verified on connect,
 // and the status a founder reads (last event, last pull, last error, backfill progress).
 import { prepared } from "../tracking/statements.ts";
 import type { Database } from "bun:sqlite";
@@ -8,8 +8,10 @@ import { ApiError, badRequest } from "../http/errors.ts";
 import { verifyPolarToken } from "./polar/client.ts";
 import { verifyStripeKey } from "./stripe/client.ts";
 import { createWebhookEndpoint, deleteWebhookEndpoint, type EndpointDeletion } from "./webhook-endpoints.ts";
+import { NATIVE_PROVIDERS } from "./native-providers.ts";
 
-export type IntegrationProvider = "stripe" | "polar";
+export const INTEGRATION_PROVIDERS = ["stripe", "polar", "dodo", "lemonsqueezy", "paddle", "creem"] as const;
+export type IntegrationProvider = (typeof INTEGRATION_PROVIDERS)[number];
 
 export interface IntegrationStatus {
   provider: IntegrationProvider;
@@ -88,7 +90,7 @@ export function integrationStatus(db: Database, projectId: string, provider: Int
 }
 
 export function listIntegrations(db: Database, projectId: string): IntegrationStatus[] {
-  return (["stripe", "polar"] as const).map((provider) => integrationStatus(db, projectId, provider));
+  return INTEGRATION_PROVIDERS.map((provider) => integrationStatus(db, projectId, provider));
 }
 
 /** Enough to recognise a key in a list, never enough to use it. */
@@ -98,7 +100,7 @@ function hint(credential: string): string {
 }
 
 export interface ConnectInput {
-  /** Stripe restricted key or Polar organization access token. */
+  /** Stripe restricted key, Polar organization access token, or the other providers' API key. */
   credential?: string;
   webhookSecret?: string;
 }
@@ -110,7 +112,7 @@ export interface ConnectInput {
 export async function connectIntegration(ctx: AppContext, projectId: string, provider: IntegrationProvider, input: ConnectInput): Promise<IntegrationStatus> {
   const credential = input.credential?.trim() || undefined;
   const webhookSecret = input.webhookSecret?.trim() || undefined;
-  const noun = provider === "stripe" ? "apiKey" : "accessToken";
+  const noun = provider === "polar" ? "accessToken" : "apiKey";
   if (!credential && !webhookSecret) throw badRequest(`send ${noun}, webhookSecret, or both`);
   if (provider === "stripe" && credential && !/^(rk|sk)_(live|test)_\w+$/.test(credential)) {
     throw badRequest("apiKey must be a Stripe restricted key (rk_live_… or rk_test_…)", "invalid_credential");
@@ -122,10 +124,15 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
   let secret = webhookSecret;
   let endpointId: string | null = null;
   if (credential) {
-    const verdict = provider === "stripe" ? await verifyStripeKey(ctx, credential) : await verifyPolarToken(ctx, credential);
+    const verdict =
+      provider === "stripe"
+        ? await verifyStripeKey(ctx, credential)
+        : provider === "polar"
+          ? await verifyPolarToken(ctx, credential)
+          : await NATIVE_PROVIDERS[provider].verifyCredential(ctx, credential);
     if (!verdict.ok) throw new ApiError(verdict.status, verdict.code, verdict.message);
     message = verdict.message;
-    if (!secret && !getRow(ctx.db, projectId, provider)?.webhook_secret_sealed && ctx.config.baseUrl) {
+    if ((provider === "stripe" || provider === "polar") && !secret && !getRow(ctx.db, projectId, provider)?.webhook_secret_sealed && ctx.config.baseUrl) {
       const endpoint = await createWebhookEndpoint(ctx, provider, credential, `${ctx.config.baseUrl}/webhooks/${provider}/${projectId}`);
       secret = endpoint.secret ?? undefined;
       endpointId = endpoint.id;
@@ -142,7 +149,7 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
       message ||
       (credentialSealed
         ? existing?.status_message || "connected"
-        : `webhooks only: payments arrive in real time; add ${provider === "stripe" ? "a restricted key" : "an access token"} to backfill the last ${BACKFILL_DAYS} days`);
+        : `webhooks only: payments arrive in real time; add ${provider === "stripe" ? "a restricted key" : provider === "polar" ? "an access token" : "an API key"} to backfill the last ${BACKFILL_DAYS} days`);
     // The first credential starts the backfill; a rotated key keeps the cursor; a webhook secret alone never pulls.
     const startBackfill = credential !== undefined && existing?.credential_sealed == null;
     prepared(
@@ -185,7 +192,7 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
 export async function disconnectIntegration(ctx: AppContext, projectId: string, provider: IntegrationProvider): Promise<{ endpoint: EndpointDeletion | null }> {
   const row = getRow(ctx.db, projectId, provider);
   const endpoint =
-    row?.webhook_endpoint_id && row.credential_sealed
+    (provider === "stripe" || provider === "polar") && row?.webhook_endpoint_id && row.credential_sealed
       ? await deleteWebhookEndpoint(ctx, provider, unseal(ctx.secret, row.credential_sealed), row.webhook_endpoint_id)
       : null;
   await ctx.writes.write((db) => prepared(db, "DELETE FROM integrations WHERE project_id = ? AND provider = ?").run(projectId, provider));
@@ -243,6 +250,14 @@ export function savePullProgress(
 
 export function recordIntegrationError(db: Database, projectId: string, provider: IntegrationProvider, message: string, now: number): void {
   prepared(db, "UPDATE integrations SET status = 'error', last_error = ?, last_error_at = ? WHERE project_id = ? AND provider = ?").run(message, now, projectId, provider);
+}
+
+/** A delivery refused for its signature: counted for the attribution doctor (the delivery itself stores nothing). */
+export function recordSignatureFailure(db: Database, projectId: string, provider: IntegrationProvider, code: string, now: number): void {
+  prepared(
+    db,
+    "UPDATE integrations SET signature_failures = signature_failures + 1, last_signature_failure_at = ?, last_signature_failure = ? WHERE project_id = ? AND provider = ?",
+  ).run(now, code, projectId, provider);
 }
 
 export function recordEventReceived(db: Database, projectId: string, provider: IntegrationProvider, now: number): void {

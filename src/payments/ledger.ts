@@ -43,6 +43,7 @@ export interface PaymentRow extends ContextColumns, FirstTouchColumns {
   mismatches: string;
   journey_event_id: number | null;
   attributed_at: number;
+  attribution_note: string | null;
 }
 
 export interface ApplyResult {
@@ -86,7 +87,9 @@ export function applyProviderEvent(db: Database, projectId: string, event: Provi
         ? recordPayment(db, projectId, op.payment, event?.eventId ?? null, now)
         : op.op === "checkout_context"
           ? recordCheckoutContext(db, projectId, op, now)
-          : linkInvoicePayment(db, projectId, op, now);
+          : op.op === "subscription_order"
+            ? linkSubscriptionOrder(db, projectId, op, now)
+            : linkInvoicePayment(db, projectId, op, now);
     paymentIds.push(...result.paymentIds);
     outcomes.push(result.outcome);
     duplicate &&= result.duplicate;
@@ -181,6 +184,10 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
 
   const existing = findSamePayment(db, projectId, p);
   if (existing) return mergeIntoExisting(db, existing, p, now);
+  if (p.kindFromSubscription && p.subscriptionId) {
+    const first = firstOfSubscription(db, projectId, p.provider, p.subscriptionId);
+    p = first ? { ...p, kind: "renewal", parent: { ...p.parent, subscriptionId: p.subscriptionId } } : { ...p, kind: "sale" };
+  }
 
   const parent = p.kind === "sale" ? null : findParent(db, projectId, p);
   let tax = p.tax;
@@ -190,8 +197,8 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
     db,
     `INSERT INTO payments (id, project_id, provider, kind, payment_key, event_id, order_id, payment_intent_id, charge_id, checkout_session_id,
        subscription_id, customer_id, parent_payment_id, refund_scope, customer_email, amount, tax, net, currency, metadata, description,
-       occurred_at, received_at, method, explanation, attributed_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unattributed', '[]', ?)`,
+       occurred_at, received_at, method, explanation, attributed_at, attribution_note)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unattributed', '[]', ?, ?)`,
   ).run(
     id,
     projectId,
@@ -217,6 +224,7 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
     p.occurredAt,
     now,
     now,
+    p.attributionNote ?? null,
   );
   attributeStored(db, id, now, false);
   if (p.subscriptionId && p.kind === "sale") reattributeDependents(db, projectId, p.provider, p.subscriptionId, id, now);
@@ -263,6 +271,8 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
        charge_id = COALESCE(charge_id, ?), checkout_session_id = COALESCE(checkout_session_id, ?), subscription_id = COALESCE(subscription_id, ?),
        customer_id = COALESCE(customer_id, ?) WHERE id = ?`,
   ).run(JSON.stringify(metadata), email, p.orderId, p.paymentIntentId, p.chargeId, p.checkoutSessionId, p.subscriptionId, p.customerId, existing.id);
+  // A webhook with the checkout's custom data makes the backfill's "attributed by email only" note untrue.
+  if (!p.attributionNote) prepared(db, "UPDATE payments SET attribution_note = NULL WHERE id = ?").run(existing.id);
   if (upgrade) {
     const tax = p.tax ?? existing.tax;
     prepared(db, "UPDATE payments SET payment_key = ?, kind = ?, amount = ?, tax = ?, net = ?, description = ? WHERE id = ?").run(
@@ -307,6 +317,16 @@ function recordCheckoutContext(db: Database, projectId: string, op: Extract<Ledg
   attributeStored(db, first.id, now, true);
   reattributeDependents(db, projectId, op.provider, op.subscriptionId, first.id, now);
   return { duplicate: false, paymentIds: [first.id], outcome: `added checkout metadata to ${first.id}` };
+}
+
+function linkSubscriptionOrder(db: Database, projectId: string, op: Extract<LedgerOp, { op: "subscription_order" }>, now: number): ApplyResult {
+  const order = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind = 'sale'")
+    .get(projectId, op.provider, op.orderId);
+  if (!order) return { duplicate: false, paymentIds: [], outcome: `order ${op.orderId} of subscription ${op.subscriptionId} is not recorded yet` };
+  if (order.subscription_id === op.subscriptionId) return { duplicate: true, paymentIds: [order.id], outcome: `subscription ${op.subscriptionId} is already linked to ${order.id}` };
+  prepared(db, "UPDATE payments SET subscription_id = ? WHERE id = ?").run(op.subscriptionId, order.id);
+  reattributeDependents(db, projectId, op.provider, op.subscriptionId, order.id, now);
+  return { duplicate: false, paymentIds: [order.id], outcome: `linked subscription ${op.subscriptionId} to its first order ${order.id}` };
 }
 
 function linkInvoicePayment(db: Database, projectId: string, op: Extract<LedgerOp, { op: "invoice_payment" }>, now: number): ApplyResult {
@@ -413,7 +433,7 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
     result.visitorId,
     result.sessionId,
     result.profileId,
-    JSON.stringify(result.explanation),
+    JSON.stringify(row.attribution_note && !Object.values(metadata).some(Boolean) ? [row.attribution_note, ...result.explanation] : result.explanation),
     JSON.stringify(result.mismatches),
     now,
     row.id,

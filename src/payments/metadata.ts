@@ -5,6 +5,9 @@ export interface BanticoMetadata extends AttributionContext {
   sessionId: string | null;
 }
 
+/** The metadata key the tracker gives the visitor id in no-code checkout links. */
+export const CHECKOUT_LINK_KEY = "bantico_visitor";
+
 export const METADATA_FIELDS = ["linkId", "campaignId", "source", "medium", "content", "leadId", "visitorId", "sessionId"] as const;
 
 function snakeCase(name: string): string {
@@ -18,7 +21,10 @@ function spellings(field: string): string[] {
 
 const SPELLINGS = Object.fromEntries(METADATA_FIELDS.map((f) => [f, spellings(f)])) as Record<keyof BanticoMetadata, string[]>;
 // Sites often pass Bantico's visitor id as Stripe's client_reference_id (it works on Payment Link URLs too).
-SPELLINGS.visitorId.push("client_reference_id");
+// The tracker adds it to no-code checkout links (static/bantico.js) as Stripe's client_reference_id,
+// Polar's reference_id, and bantico_visitor in Lemon Squeezy, Creem and Dodo metadata (Dodo may keep
+// its link parameter's metadata_ prefix).
+SPELLINGS.visitorId.push("client_reference_id", "reference_id", CHECKOUT_LINK_KEY, `metadata_${CHECKOUT_LINK_KEY}`);
 
 /** Provider metadata values can be numbers or booleans (Polar); keep strings, drop empties. */
 export function flattenMetadata(raw: unknown): Record<string, string> {

@@ -7,6 +7,7 @@ import { pullPolar } from "./polar/pull.ts";
 import { explainStripeError } from "./stripe/client.ts";
 import { explainPolarError } from "./polar/client.ts";
 import { pruneRawEvents } from "./service.ts";
+import { NATIVE_PROVIDERS } from "./native-providers.ts";
 
 export interface PullOutcome {
   processed: number;
@@ -19,9 +20,12 @@ export const PULL_INTERVAL_MS = 5 * 60_000;
 
 export async function runPull(ctx: AppContext, projectId: string, provider: IntegrationProvider, shouldStop: () => boolean = () => false): Promise<PullOutcome> {
   try {
-    return provider === "stripe" ? await pullStripe(ctx, projectId, shouldStop) : await pullPolar(ctx, projectId, shouldStop);
+    if (provider === "stripe") return await pullStripe(ctx, projectId, shouldStop);
+    if (provider === "polar") return await pullPolar(ctx, projectId, shouldStop);
+    return await NATIVE_PROVIDERS[provider].pull(ctx, projectId, shouldStop);
   } catch (error) {
-    const message = (provider === "stripe" ? explainStripeError(error) : explainPolarError(error)).message;
+    const explain = provider === "stripe" ? explainStripeError : provider === "polar" ? explainPolarError : NATIVE_PROVIDERS[provider].explainError;
+    const message = explain(error).message;
     await ctx.writes.write((db) => recordIntegrationError(db, projectId, provider, `pull failed: ${message}`, ctx.now())).catch(() => {});
     return { processed: 0, complete: false, error: message };
   }

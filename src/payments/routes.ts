@@ -10,7 +10,9 @@ import { ATTRIBUTION_METHODS } from "../attribution/engine.ts";
 import { recordPayment, type PaymentRow } from "./ledger.ts";
 import { apiPaymentBody, apiPaymentToIncoming } from "./api.ts";
 import { getPayment, listPayments } from "./service.ts";
-import { connectIntegration, disconnectIntegration, integrationStatus, listIntegrations, type IntegrationProvider } from "./integrations.ts";
+import { connectIntegration, disconnectIntegration, INTEGRATION_PROVIDERS, integrationStatus, listIntegrations, type IntegrationProvider } from "./integrations.ts";
+import { NATIVE_PROVIDER_IDS } from "./native.ts";
+import { PROVIDER_GUIDES } from "./guides.ts";
 import { paymentScheduler } from "./pull.ts";
 import { PAYMENT_KINDS, PROVIDERS } from "./types.ts";
 
@@ -70,8 +72,15 @@ const polarBody = z.object({
   webhookSecret: z.string().max(300).optional().describe("The secret of a Polar webhook endpoint at /webhooks/polar/{projectId}"),
 });
 
+const nativeBody = (provider: (typeof NATIVE_PROVIDER_IDS)[number]) =>
+  z.object({
+    apiKey: z.string().max(500).optional().describe(PROVIDER_GUIDES[provider].credentialHint),
+    webhookSecret: z.string().max(300).optional().describe(`${PROVIDER_GUIDES[provider].webhookSecretHint} Events: ${PROVIDER_GUIDES[provider].events.join(", ")}`),
+  });
+const nativeBodies = Object.fromEntries(NATIVE_PROVIDER_IDS.map((provider) => [provider, nativeBody(provider)])) as Record<(typeof NATIVE_PROVIDER_IDS)[number], ReturnType<typeof nativeBody>>;
+
 export const integrationStatusSchema = z.object({
-  provider: z.enum(["stripe", "polar"]),
+  provider: z.enum(INTEGRATION_PROVIDERS),
   connected: z.boolean(),
   status: z.enum(["connected", "webhook_only", "error", "not_connected"]),
   message: z.string(),
@@ -106,11 +115,22 @@ export const paymentOperations: ApiOperation[] = [
     response: paymentEntrySchema,
     successStatus: 201,
   },
-  { method: "get", path: "/integrations", summary: "Stripe and Polar connection status", tag: "integrations", response: z.array(integrationStatusSchema) },
+  { method: "get", path: "/integrations", summary: "Every payment provider's connection status", tag: "integrations", response: z.array(integrationStatusSchema) },
   { method: "put", path: "/integrations/stripe", summary: "Connect Stripe (key is verified; backfills 30 days)", tag: "integrations", body: stripeBody, response: integrationStatusSchema },
   { method: "delete", path: "/integrations/stripe", summary: "Disconnect Stripe", tag: "integrations", response: integrationStatusSchema },
   { method: "put", path: "/integrations/polar", summary: "Connect Polar (token is verified; backfills 30 days)", tag: "integrations", body: polarBody, response: integrationStatusSchema },
   { method: "delete", path: "/integrations/polar", summary: "Disconnect Polar", tag: "integrations", response: integrationStatusSchema },
+  ...NATIVE_PROVIDER_IDS.flatMap((provider): ApiOperation[] => [
+    {
+      method: "put",
+      path: `/integrations/${provider}`,
+      summary: `Connect ${PROVIDER_GUIDES[provider].name} (key is verified; backfills 30 days where the API allows)`,
+      tag: "integrations",
+      body: nativeBodies[provider],
+      response: integrationStatusSchema,
+    },
+    { method: "delete", path: `/integrations/${provider}`, summary: `Disconnect ${PROVIDER_GUIDES[provider].name}`, tag: "integrations", response: integrationStatusSchema },
+  ]),
 ];
 
 function sameTransaction(row: PaymentRow | null, amount: number, currency: string, kind: string): boolean {
@@ -130,7 +150,7 @@ export function paymentApi(ctx: AppContext) {
     const status = integrationStatus(ctx.db, projectId, provider);
     return endpoint ? { ...status, message: endpoint.message } : status;
   };
-  return new Elysia({ prefix: "/api/v1" })
+  const app = new Elysia({ prefix: "/api/v1" })
     .resolve(resolveApiProject(ctx))
     .get(
       "/payments",
@@ -169,4 +189,10 @@ export function paymentApi(ctx: AppContext) {
     .put("/integrations/polar", ({ project, body }) => connect(project.id, "polar", body.accessToken, body.webhookSecret), { body: polarBody })
     .delete("/integrations/stripe", ({ project }) => disconnect(project.id, "stripe"))
     .delete("/integrations/polar", ({ project }) => disconnect(project.id, "polar"));
+  for (const provider of NATIVE_PROVIDER_IDS) {
+    app
+      .put(`/integrations/${provider}`, ({ project, body }) => connect(project.id, provider, body.apiKey, body.webhookSecret), { body: nativeBodies[provider] })
+      .delete(`/integrations/${provider}`, ({ project }) => disconnect(project.id, provider));
+  }
+  return app;
 }

@@ -5,6 +5,8 @@ import { createHmac } from "node:crypto";
 import { expect } from "bun:test";
 import Stripe from "stripe";
 import { attributionReport } from "../reports/attribution.ts";
+import { startTestServer } from "../testing/harness.ts";
+import { listPayments, type PaymentFilters } from "./service.ts";
 
 const stripe = new Stripe("sk_test_signing_only");
 
@@ -34,12 +36,37 @@ export async function sendStripe(baseUrl: string, projectId: string, event: unkn
   return fetch(`${baseUrl}/webhooks/stripe/${projectId}`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body: payload });
 }
 
-/** Standard Webhooks: base64 HMAC-SHA256 of "id.timestamp.body" (the Polar SDK has no signing helper). */
-export function polarHeaders(body: string, secret: string, options: { id?: string; timestamp?: number } = {}): Record<string, string> {
+/** Standard Webhooks: base64 HMAC-SHA256 of "id.timestamp.body" (neither the Polar nor the Dodo SDK is here to sign). */
+export function standardWebhookHeaders(body: string, key: string | Buffer, options: { id?: string; timestamp?: number } = {}): Record<string, string> {
   const id = options.id ?? uid("msg");
   const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
-  const signature = createHmac("sha256", secret).update(`${id}.${timestamp}.${body}`).digest("base64");
+  const signature = createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64");
   return { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` };
+}
+
+/** Polar keys its Standard Webhooks HMAC with the secret's own bytes. */
+export function polarHeaders(body: string, secret: string, options: { id?: string; timestamp?: number } = {}): Record<string, string> {
+  return standardWebhookHeaders(body, secret, options);
+}
+
+/** Dodo's whsec_ secret is base64: the HMAC key is its decoded bytes. */
+export function dodoHeaders(body: string, secret: string, options: { id?: string; timestamp?: number } = {}): Record<string, string> {
+  return standardWebhookHeaders(body, Buffer.from(secret.replace(/^whsec_/, ""), "base64"), options);
+}
+
+/** Lemon Squeezy (X-Signature) and Creem (creem-signature): hex HMAC-SHA256 of the raw body. */
+export function bodySignature(body: string, secret: string): string {
+  return createHmac("sha256", secret).update(body).digest("hex");
+}
+
+/** Paddle-Signature: ts=…;h1=hex HMAC of "ts:body"; more h1 entries as during a secret rotation. */
+export function paddleSignature(body: string, secrets: string[], timestamp = Math.floor(Date.now() / 1000)): string {
+  return [`ts=${timestamp}`, ...secrets.map((secret) => `h1=${createHmac("sha256", secret).update(`${timestamp}:${body}`).digest("hex")}`)].join(";");
+}
+
+/** POSTs a body exactly as given to /webhooks/{provider}/{projectId}. */
+export function sendWebhook(baseUrl: string, provider: string, projectId: string, body: string, headers: Record<string, string>) {
+  return fetch(`${baseUrl}/webhooks/${provider}/${projectId}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
 }
 
 export async function sendPolar(baseUrl: string, projectId: string, event: unknown, secret: string, options: { id?: string; timestamp?: number } = {}) {
@@ -248,4 +275,187 @@ export function expectReportMatchesLedger(db: Database, projectId: string): void
     }
     expect(report).toEqual(ledger);
   }
+}
+
+/** A Dodo Payment as `payment.succeeded` carries it (SDK types; PROVIDERS.md §2.2). */
+export function dodoPayment(fields: Record<string, unknown> = {}) {
+  return {
+    payload_type: "Payment",
+    payment_id: uid("pay"),
+    business_id: "bus_test",
+    status: "succeeded",
+    total_amount: 2999,
+    tax: 499,
+    currency: "EUR",
+    settlement_amount: 3210,
+    settlement_currency: "USD",
+    settlement_tax: 534,
+    customer: { customer_id: "cus_dodo", email: "dodo.buyer@example.com", name: "Dodo Buyer" },
+    metadata: {},
+    subscription_id: null,
+    subscription_ids: [],
+    is_multi_subscription: false,
+    checkout_session_id: uid("cks"),
+    payment_provider: "dodo",
+    refunds: [],
+    disputes: [],
+    created_at: new Date().toISOString(),
+    ...fields,
+  };
+}
+
+export function dodoEvent(type: string, data: unknown) {
+  return { business_id: "bus_test", type, timestamp: new Date().toISOString(), data };
+}
+
+/** A Lemon Squeezy webhook: meta with the checkout's custom data, and a JSON:API object. */
+export function lemonEvent(eventName: string, data: { type: string; id: string; attributes: Record<string, unknown> }, customData?: Record<string, string>) {
+  return { meta: { event_name: eventName, test_mode: false, ...(customData ? { custom_data: customData } : {}) }, data: { ...data, relationships: {} } };
+}
+
+export function lemonOrder(fields: Record<string, unknown> = {}, id = String(Math.floor(Math.random() * 1e9))) {
+  const now = new Date().toISOString();
+  return {
+    type: "orders",
+    id,
+    attributes: {
+      store_id: 1,
+      customer_id: 77,
+      identifier: crypto.randomUUID(),
+      order_number: Number(id) % 100000,
+      user_name: "Lemon Buyer",
+      user_email: "lemon.buyer@example.com",
+      currency: "EUR",
+      currency_rate: "1.0850",
+      subtotal: 999,
+      discount_total: 0,
+      tax: 200,
+      total: 1199,
+      total_usd: 1301,
+      tax_usd: 217,
+      tax_inclusive: false,
+      status: "paid",
+      refunded: false,
+      refunded_at: null,
+      refunded_amount: 0,
+      refunded_amount_usd: 0,
+      created_at: now,
+      updated_at: now,
+      test_mode: false,
+      ...fields,
+    },
+  };
+}
+
+export function lemonInvoice(fields: Record<string, unknown> & { subscription_id: number | string; billing_reason: string }, id = String(Math.floor(Math.random() * 1e9))) {
+  const now = new Date().toISOString();
+  return {
+    type: "subscription-invoices",
+    id,
+    attributes: {
+      store_id: 1,
+      customer_id: 77,
+      user_name: "Lemon Buyer",
+      user_email: "lemon.buyer@example.com",
+      currency: "EUR",
+      currency_rate: "1.0850",
+      status: "paid",
+      refunded: false,
+      refunded_amount: 0,
+      subtotal: 999,
+      discount_total: 0,
+      tax: 200,
+      total: 1199,
+      total_usd: 1301,
+      created_at: now,
+      updated_at: now,
+      test_mode: false,
+      ...fields,
+    },
+  };
+}
+
+/** A completed Paddle transaction: string amounts, custom_data, no customer email (PROVIDERS.md §4.2). */
+export function paddleTransaction(fields: Record<string, unknown> = {}) {
+  const now = new Date().toISOString();
+  return {
+    id: uid("txn"),
+    status: "completed",
+    origin: "web",
+    subscription_id: null,
+    customer_id: "ctm_paddle",
+    currency_code: "EUR",
+    custom_data: null,
+    billed_at: now,
+    created_at: now,
+    updated_at: now,
+    details: {
+      totals: { subtotal: "1000", discount: "0", tax: "190", total: "1190", grand_total: "1190", fee: "85", earnings: "905", currency_code: "EUR" },
+      payout_totals: { subtotal: "1085", tax: "206", total: "1291", fee: "103", earnings: "982", currency_code: "USD", exchange_rate: "1.0850", fee_rate: "0.05" },
+    },
+    items: [],
+    payments: [],
+    ...fields,
+  };
+}
+
+export function paddleEvent(type: string, data: unknown, eventId = uid("evt")) {
+  return { event_id: eventId, event_type: type, occurred_at: new Date().toISOString(), notification_id: uid("ntf"), data };
+}
+
+export function paddleAdjustment(fields: Record<string, unknown> & { transaction_id: string }) {
+  const now = new Date().toISOString();
+  return {
+    id: uid("adj"),
+    action: "refund",
+    type: "partial",
+    status: "approved",
+    subscription_id: null,
+    customer_id: "ctm_paddle",
+    currency_code: "EUR",
+    reason: "requested",
+    totals: { subtotal: "500", tax: "95", total: "595", fee: "0", earnings: "0", currency_code: "EUR" },
+    created_at: now,
+    updated_at: now,
+    ...fields,
+  };
+}
+
+/** Creem's envelope: { id, eventType, created_at (ms), object }. */
+export function creemEvent(eventType: string, object: unknown, id = uid("evt")) {
+  return { id, eventType, created_at: Date.now(), object };
+}
+
+export function creemCheckout(fields: { metadata?: Record<string, string>; subscription?: unknown; order?: Record<string, unknown> } = {}) {
+  const transaction = uid("tran");
+  return {
+    id: uid("ch"),
+    object: "checkout",
+    request_id: uid("req"),
+    status: "completed",
+    metadata: fields.metadata ?? {},
+    order: { id: uid("ord"), amount: 1000, tax_amount: 210, amount_paid: 1210, currency: "EUR", type: "onetime", status: "paid", transaction, created_at: new Date().toISOString(), ...fields.order },
+    customer: { id: "cust_creem", email: "creem.buyer@example.com" },
+    product: { id: "prod_creem", price: 1000, currency: "EUR" },
+    subscription: fields.subscription ?? null,
+  };
+}
+
+/** The real server with one provider's webhook secret saved and one link seeded; `payments` reads the ledger. */
+export async function providerTestServer(provider: string, webhookSecret: string, link: SeedLink) {
+  const server = await startTestServer();
+  expect((await server.api(`/api/v1/integrations/${provider}`, { method: "PUT", json: { webhookSecret } })).status).toBe(200);
+  seedLink(server.instance.ctx.db, server.project.id, link);
+  const payments = (filters: PaymentFilters = {}) => listPayments(server.instance.ctx.db, server.project.id, { limit: 1000, ...filters }).payments;
+  return { server, payments };
+}
+
+/** Polls until `read` gives something (a pull runs in the background). */
+export async function eventually<T>(read: () => T, what: string): Promise<NonNullable<T>> {
+  for (let i = 0; i < 200; i++) {
+    const value = read();
+    if (value) return value as NonNullable<T>;
+    await Bun.sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }

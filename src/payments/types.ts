@@ -1,8 +1,8 @@
-// The one internal payment shape every adapter (Stripe, Polar, API) produces, and the other
+// The one internal payment shape every adapter (Stripe, Polar, Dodo, Lemon Squeezy, Paddle, Creem, API) produces, and the other
 // ledger operations a provider event can ask for.
 export const PAYMENT_KINDS = ["sale", "renewal", "refund", "dispute"] as const;
 export type PaymentKind = (typeof PAYMENT_KINDS)[number];
-export const PROVIDERS = ["stripe", "polar", "api"] as const;
+export const PROVIDERS = ["stripe", "polar", "api", "dodo", "lemonsqueezy", "paddle", "creem"] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
 export interface IncomingPayment {
@@ -29,6 +29,13 @@ export interface IncomingPayment {
   parent: { paymentIntentId?: string | null; chargeId?: string | null; orderId?: string | null; subscriptionId?: string | null } | null;
   /** Providers report refunds as a running total; the ledger records the step since the last one. */
   cumulativeRefund: { scope: string; total: number; totalTax: number | null } | null;
+  /**
+   * The provider does not say whether this subscription payment is the first: the ledger makes the
+   * subscription's first recorded payment the sale and later ones renewals of it.
+   */
+  kindFromSubscription?: boolean;
+  /** A sentence the explanation adds while the payment carries no Bantico metadata (why it is attributed by email only). */
+  attributionNote?: string | null;
 }
 
 export type LedgerOp =
@@ -36,7 +43,9 @@ export type LedgerOp =
   /** Stripe keeps a subscription checkout's metadata on the session only; its invoices need it. */
   | { op: "checkout_context"; provider: Provider; subscriptionId: string; sessionId: string; metadata: Record<string, string>; email: string | null }
   /** Since Stripe API 2025-03-31 only `invoice_payment.paid` says which payment intent paid an invoice. */
-  | { op: "invoice_payment"; provider: Provider; invoiceId: string; paymentIntentId: string };
+  | { op: "invoice_payment"; provider: Provider; invoiceId: string; paymentIntentId: string }
+  /** Lemon Squeezy names a subscription's order only in subscription_created: renewals then find their first sale. */
+  | { op: "subscription_order"; provider: Provider; subscriptionId: string; orderId: string };
 
 /** What an adapter makes of a provider event: ledger operations, or why it is ignored. */
 export type AdapterResult = { ops: LedgerOp[] } | { ignored: string };
@@ -65,4 +74,11 @@ export function emptyPayment(provider: Provider): Omit<IncomingPayment, "kind" |
     parent: null,
     cumulativeRefund: null,
   };
+}
+
+export type PaymentFields = Partial<IncomingPayment> & Pick<IncomingPayment, "kind" | "key" | "amount" | "currency" | "occurredAt">;
+
+/** One payment operation: the fields an adapter knows over the provider's empty payment. */
+export function paymentOp(provider: Provider, fields: PaymentFields): LedgerOp {
+  return { op: "payment", payment: { ...emptyPayment(provider), ...fields } };
 }

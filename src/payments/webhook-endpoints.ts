@@ -1,7 +1,6 @@
 // Real-time delivery without copy-pasting a secret: when the credential may create webhook
 // endpoints and Bantico knows its public URL, connect creates the endpoint and keeps its secret.
 import type { AppContext } from "../context.ts";
-import type { IntegrationProvider } from "./integrations.ts";
 import { explainStripeError, stripeClient } from "./stripe/client.ts";
 import { explainPolarError, polarClient } from "./polar/client.ts";
 import { STRIPE_EVENT_TYPES } from "./stripe/adapter.ts";
@@ -9,7 +8,7 @@ import { POLAR_EVENT_TYPES } from "./polar/adapter.ts";
 
 export type EndpointOutcome = { id: string; secret: string; message: string } | { id: string | null; secret: null; message: string };
 
-export async function createWebhookEndpoint(ctx: AppContext, provider: IntegrationProvider, credential: string, url: string): Promise<EndpointOutcome> {
+export async function createWebhookEndpoint(ctx: AppContext, provider: "stripe" | "polar", credential: string, url: string): Promise<EndpointOutcome> {
   try {
     const endpoint =
       provider === "stripe"
@@ -31,7 +30,7 @@ export interface EndpointDeletion {
 }
 
 /** Deletes an endpoint connect created. An endpoint that is already gone counts as deleted. */
-export async function deleteWebhookEndpoint(ctx: AppContext, provider: IntegrationProvider, credential: string, id: string): Promise<EndpointDeletion> {
+export async function deleteWebhookEndpoint(ctx: AppContext, provider: "stripe" | "polar", credential: string, id: string): Promise<EndpointDeletion> {
   try {
     if (provider === "stripe") await stripeClient(ctx, credential).webhookEndpoints.del(id);
     else await polarClient(ctx, credential).webhooks.deleteWebhookEndpoint(id);

@@ -1,4 +1,4 @@
-// POST /webhooks/stripe/{projectId} and /webhooks/polar/{projectId}: verify, adapt, record, then 2xx.
+// POST /webhooks/{provider}/{projectId}: verify, adapt, record, then 2xx.
 // A 2xx means the payment is on disk; a bad request is a 4xx that stores nothing; a failure on our
 // side is a 5xx so the provider retries.
 import { Elysia } from "elysia";
@@ -8,10 +8,13 @@ import type { AppContext } from "../context.ts";
 import { errorResponse } from "../http/errors.ts";
 import { getProject } from "../projects/service.ts";
 import { applyProviderEvent } from "./ledger.ts";
-import { integrationSecret, recordEventReceived, type IntegrationProvider } from "./integrations.ts";
+import { integrationSecret, recordEventReceived, recordSignatureFailure, type IntegrationProvider } from "./integrations.ts";
+import { PROVIDER_NAMES } from "./guides.ts";
 import { StripePayloadError, stripeEventToOps } from "./stripe/adapter.ts";
 import { PolarPayloadError, polarEventToOps } from "./polar/adapter.ts";
 import type { AdapterResult, ProviderEvent } from "./types.ts";
+import { NATIVE_PROVIDERS } from "./native-providers.ts";
+import { NATIVE_PROVIDER_IDS, PayloadError, type NativeProvider, type NativeProviderId } from "./native.ts";
 
 // Signature verification needs no API key; this instance never calls Stripe.
 const stripeVerifier = new Stripe("sk_signature_verification_only");
@@ -22,9 +25,15 @@ function webhookSecretFor(ctx: AppContext, projectId: string, provider: Integrat
   if (!getProject(ctx.db, projectId)) return errorResponse(404, "unknown_project", `there is no project ${projectId}`);
   const secret = integrationSecret(ctx, projectId, provider, "webhookSecret");
   if (!secret) {
-    return errorResponse(404, "webhook_not_configured", `project ${projectId} has no ${provider === "stripe" ? "Stripe" : "Polar"} webhook secret; connect it first`);
+    return errorResponse(404, "webhook_not_configured", `project ${projectId} has no ${PROVIDER_NAMES[provider]} webhook secret; connect it first`);
   }
   return secret;
+}
+
+/** Refuses a delivery whose signature does not verify, and counts it for the attribution doctor. */
+async function refuseSignature(ctx: AppContext, projectId: string, provider: IntegrationProvider, code: "invalid_signature" | "stale_timestamp", message: string): Promise<Response> {
+  await ctx.writes.write((db) => recordSignatureFailure(db, projectId, provider, code, ctx.now())).catch(() => {});
+  return errorResponse(400, code, message);
 }
 
 /** Adapts and records one verified event; the answer goes out only after the commit. */
@@ -63,9 +72,9 @@ async function stripeWebhook(ctx: AppContext, projectId: string, request: Reques
   } catch (error) {
     if (error instanceof SyntaxError) return errorResponse(400, "invalid_json", "the body is not valid JSON");
     if (/tolerance/i.test((error as Error).message)) {
-      return errorResponse(400, "stale_timestamp", "the signature's timestamp is more than 5 minutes old (a replay, or a clock far off)");
+      return refuseSignature(ctx, projectId, "stripe", "stale_timestamp", "the signature's timestamp is more than 5 minutes old (a replay, or a clock far off)");
     }
-    return errorResponse(400, "invalid_signature", "the Stripe-Signature does not match this endpoint's signing secret");
+    return refuseSignature(ctx, projectId, "stripe", "invalid_signature", "the Stripe-Signature does not match this endpoint's signing secret");
   }
   if (typeof event?.id !== "string" || typeof event.type !== "string") return errorResponse(400, "invalid_payload", "the body is not a Stripe event");
   return record(ctx, projectId, { provider: "stripe", eventId: event.id, type: event.type, via: "webhook", payload: raw }, () =>
@@ -93,9 +102,9 @@ async function polarWebhook(ctx: AppContext, projectId: string, request: Request
       const message = (error as Error).message;
       if (/missing/i.test(message)) return errorResponse(400, "missing_signature", "the webhook-id, webhook-timestamp and webhook-signature headers are required");
       if (/too old|too new/i.test(message)) {
-        return errorResponse(400, "stale_timestamp", "the webhook-timestamp is more than 5 minutes away from now (a replay, or a clock far off)");
+        return refuseSignature(ctx, projectId, "polar", "stale_timestamp", "the webhook-timestamp is more than 5 minutes away from now (a replay, or a clock far off)");
       }
-      return errorResponse(400, "invalid_signature", "the webhook-signature does not match this endpoint's secret");
+      return refuseSignature(ctx, projectId, "polar", "invalid_signature", "the webhook-signature does not match this endpoint's secret");
     }
     if (error instanceof polarWebhooks.PolarWebhookError) return errorResponse(400, "invalid_json", "the body is not valid JSON");
     throw error;
@@ -105,8 +114,45 @@ async function polarWebhook(ctx: AppContext, projectId: string, request: Request
   );
 }
 
+/** Dodo, Lemon Squeezy, Paddle and Creem: the signature first, then the body; a refusal stores nothing. */
+async function nativeWebhook(ctx: AppContext, provider: NativeProvider, projectId: string, request: Request): Promise<Response> {
+  const secret = webhookSecretFor(ctx, projectId, provider.id);
+  if (secret instanceof Response) return secret;
+  const raw = await request.text();
+  const check = provider.checkSignature(raw, request.headers, secret, ctx.now());
+  if (check === "missing") return errorResponse(400, "missing_signature", `the ${provider.signatureHeaders} header is missing`);
+  if (check === "invalid") return refuseSignature(ctx, projectId, provider.id, "invalid_signature", `the signature does not match this project's ${provider.name} webhook secret`);
+  if (check === "stale") return refuseSignature(ctx, projectId, provider.id, "stale_timestamp", "the signature's timestamp is more than 5 minutes away from now (a replay, or a clock far off)");
+  let event: unknown;
+  try {
+    event = JSON.parse(raw);
+  } catch {
+    return errorResponse(400, "invalid_json", "the body is not valid JSON");
+  }
+  if (event === null || typeof event !== "object" || Array.isArray(event)) return errorResponse(400, "invalid_payload", `the body is not a ${provider.name} event`);
+  const body = event as Record<string, unknown>;
+  const { eventId, type } = provider.identify(body, raw, request.headers);
+  let result: AdapterResult;
+  try {
+    result = provider.adapt(body);
+  } catch (error) {
+    if (error instanceof PayloadError) return errorResponse(400, "invalid_payload", error.message);
+    throw error;
+  }
+  if ("ops" in result) await provider.addCustomerEmails?.(ctx, projectId, result.ops);
+  return record(ctx, projectId, { provider: provider.id, eventId, type, via: "webhook", payload: raw }, () => result);
+}
+
 export function paymentWebhooks(ctx: AppContext) {
   return new Elysia()
     .post("/webhooks/stripe/:projectId", ({ params, request }) => stripeWebhook(ctx, params.projectId, request), { parse: "none" })
-    .post("/webhooks/polar/:projectId", ({ params, request }) => polarWebhook(ctx, params.projectId, request), { parse: "none" });
+    .post("/webhooks/polar/:projectId", ({ params, request }) => polarWebhook(ctx, params.projectId, request), { parse: "none" })
+    .post(
+      "/webhooks/:provider/:projectId",
+      ({ params, request }) =>
+        NATIVE_PROVIDER_IDS.includes(params.provider as NativeProviderId)
+          ? nativeWebhook(ctx, NATIVE_PROVIDERS[params.provider as NativeProviderId], params.projectId, request)
+          : errorResponse(404, "unknown_provider", `Bantico receives webhooks from ${["stripe", "polar", ...NATIVE_PROVIDER_IDS].join(", ")}`),
+      { parse: "none" },
+    );
 }

@@ -5,6 +5,7 @@ import { ApiError, badRequest, errorResponse } from "../http/errors.ts";
 import { getProjectByToken, type Project } from "../projects/service.ts";
 import { blankToNull } from "./attribution-context.ts";
 import { storeHit, type Hit, type Landing, type StoredHit } from "./journey.ts";
+import { noteTrackerHost } from "./tracker-hosts.ts";
 import { eventNameSchema, propsSchema, scriptIdentifySchema } from "./model.ts";
 import { identifyHashValid } from "./identify-signature.ts";
 import { pricingPathMatcher } from "./pricing-pattern.ts";
@@ -44,7 +45,11 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
     const bot = detectBot(request);
     if (bot) return answer(202, { dropped: bot });
     const visit = describeHit(ctx, request, project, hit, pageUrl, identify);
-    const stored = await ctx.writes.write((db) => storeHit(db, visit));
+    const stored = await ctx.writes.write((db) => {
+      const hitStored = storeHit(db, visit);
+      noteTrackerHost(db, project.id, pageUrl.hostname, Boolean(hit.v), visit.ts);
+      return hitStored;
+    });
     return answer(200, sessionAnswer(stored));
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;

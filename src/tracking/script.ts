@@ -1,8 +1,9 @@
-// GET /bantico.js (and its lazily loaded web vitals add-on): embedded in the executable, minified
+// GET /bantico.js (and its lazily loaded web vitals and checkout links add-ons): embedded in the executable, minified
 // and compressed once at startup.
 import { brotliCompressSync, constants } from "node:zlib";
 import trackerSource from "../../static/bantico.js" with { type: "text" };
 import vitalsSource from "../../static/bantico-vitals.js" with { type: "text" };
+import checkoutLinksSource from "../../static/bantico-checkout.js" with { type: "text" };
 
 export interface CompressedAsset {
   body: Uint8Array<ArrayBuffer>;
@@ -30,6 +31,7 @@ export function compressAsset(text: string): CompressedAsset {
 
 let tracker: CompressedAsset | null = null;
 let vitals: CompressedAsset | null = null;
+let checkoutLinks: CompressedAsset | null = null;
 
 /** The core tracker as served; built on first use. */
 export function trackerAsset(): CompressedAsset {
@@ -38,6 +40,10 @@ export function trackerAsset(): CompressedAsset {
 
 export function vitalsAsset(): CompressedAsset {
   return (vitals ??= compressAsset(minifyScript(vitalsSource)));
+}
+
+export function checkoutLinksAsset(): CompressedAsset {
+  return (checkoutLinks ??= compressAsset(minifyScript(checkoutLinksSource)));
 }
 
 /** Answers with brotli or gzip when accepted, and 304 when the client's copy is current. */

@@ -1,4 +1,4 @@
-// The data pages (overview, links, reports, funnel, payments, profiles, live), registered by the shell.
+// The data pages (overview, links, reports, funnel, payments, profiles, live, attribution doctor), registered by the shell.
 import type { DashboardPage } from "../index.ts";
 import { overviewPage } from "./overview.ts";
 import { linksPages } from "./links.ts";
@@ -8,5 +8,6 @@ import { funnelPage } from "./funnel.ts";
 import { trafficPages } from "./traffic.ts";
 import { journeyPages } from "./journeys.ts";
 import { exportPages } from "./exports.ts";
+import { diagnosticsPage } from "./diagnostics.ts";
 
-export const dataPages: DashboardPage[] = [overviewPage, linksPages, reportPages, trafficPages, funnelPage, paymentsPages, journeyPages, exportPages];
+export const dataPages: DashboardPage[] = [overviewPage, linksPages, reportPages, trafficPages, funnelPage, paymentsPages, journeyPages, exportPages, diagnosticsPage];

@@ -3,7 +3,7 @@
 // in the version current when they were created.
 import { flattenMetadata, mergeMetadata, normalizeEmail } from "../metadata.ts";
 import { normalizeCurrency } from "../money.ts";
-import { emptyPayment, type AdapterResult, type IncomingPayment, type LedgerOp, type PaymentKind } from "../types.ts";
+import { paymentOp, type AdapterResult, type LedgerOp, type PaymentKind, type PaymentFields } from "../types.ts";
 
 /** The event types Bantico asks Stripe for (webhook endpoint and events.list). */
 export const STRIPE_EVENT_TYPES = [
@@ -228,6 +228,4 @@ function dispute(d: Json, at: number, closed: boolean): AdapterResult {
   return { ops };
 }
 
-function payment(fields: Partial<IncomingPayment> & Pick<IncomingPayment, "kind" | "key" | "amount" | "currency" | "occurredAt">): LedgerOp {
-  return { op: "payment", payment: { ...emptyPayment("stripe"), ...fields } };
-}
+const payment = (fields: PaymentFields): LedgerOp => paymentOp("stripe", fields);

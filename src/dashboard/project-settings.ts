@@ -1,5 +1,6 @@
 // Server-side validation of the project settings form: every field gets its own clear message.
 import type { ProjectSettings } from "../projects/service.ts";
+import { normalizeCurrency } from "../payments/money.ts";
 
 export interface SettingsForm {
   name: string;
@@ -12,7 +13,6 @@ export interface SettingsForm {
 
 export type SettingsErrors = Partial<Record<keyof SettingsForm, string>>;
 
-const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 export const TIMEZONES: readonly string[] = ["UTC", ...Intl.supportedValuesOf("timeZone").filter((tz) => tz !== "UTC")];
 const TIMEZONE_SET = new Set(TIMEZONES);
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
@@ -57,10 +57,8 @@ export function validateSettings(form: SettingsForm): { settings: ProjectSetting
   }
   if (hostnames.length > 100) errors.allowedHostnames = "List at most 100 hostnames.";
 
-  const currency = form.currency.trim().toUpperCase();
-  if (!/^[A-Z]{3}$/.test(currency) || !CURRENCIES.has(currency)) {
-    errors.currency = `"${form.currency.trim()}" is not an ISO 4217 currency code (e.g. USD, EUR, JPY).`;
-  }
+  const currency = normalizeCurrency(form.currency) ?? "";
+  if (!currency) errors.currency = `"${form.currency.trim()}" is not an ISO 4217 currency code (e.g. USD, EUR, JPY).`;
 
   const timezone = form.timezone.trim();
   if (!TIMEZONE_SET.has(timezone)) errors.timezone = `"${timezone}" is not a timezone this server knows (e.g. Europe/Berlin).`;

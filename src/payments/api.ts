@@ -3,13 +3,13 @@
 import { z } from "zod";
 import { badRequest } from "../http/errors.ts";
 import { flattenMetadata, normalizeEmail } from "./metadata.ts";
-import { normalizeCurrency } from "./money.ts";
+import { amountProblem, normalizeCurrency, unknownCurrencyMessage } from "./money.ts";
 import { emptyPayment, PAYMENT_KINDS, type IncomingPayment } from "./types.ts";
 
 export const apiPaymentBody = z.object({
   transactionId: z.string().trim().min(1).max(200).describe("Your provider's id for this payment; sending it again changes nothing"),
   amount: z.number().int().describe("Integer minor units (cents; yen for JPY; fils for KWD). Refunds and disputes may be positive or negative"),
-  currency: z.string().regex(/^[A-Za-z]{3}$/, "an ISO 4217 code such as USD").describe("ISO 4217"),
+  currency: z.string().max(40).describe("An active ISO 4217 code such as USD"),
   kind: z.enum(PAYMENT_KINDS).optional().describe("Default sale"),
   email: z.string().max(320).optional().describe("The customer's email, matched to identified profiles"),
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional().describe("linkId, campaignId, source, medium, content, leadId, visitorId, sessionId"),
@@ -23,7 +23,11 @@ const FUTURE_SLACK_MS = 86_400_000;
 export function apiPaymentToIncoming(body: ApiPaymentBody, now: number): IncomingPayment {
   const kind = body.kind ?? "sale";
   const currency = normalizeCurrency(body.currency);
-  if (!currency) throw badRequest("currency must be an ISO 4217 code such as USD");
+  if (!currency) throw badRequest(unknownCurrencyMessage(body.currency), "invalid_currency");
+  for (const [field, value] of [["amount", body.amount], ["tax", body.tax ?? 0]] as const) {
+    const problem = amountProblem(value, field);
+    if (problem) throw badRequest(problem, "amount_out_of_range");
+  }
   if ((kind === "sale" || kind === "renewal") && body.amount < 0) throw badRequest(`a ${kind} cannot have a negative amount; send kind "refund" instead`);
   let email: string | null = null;
   if (body.email !== undefined && body.email.trim() !== "") {

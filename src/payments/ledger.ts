@@ -8,6 +8,7 @@ import { attribute, type Attribution } from "../attribution/engine.ts";
 import { contextFromRow, loadCandidates, type ContextColumns, type FirstTouchColumns } from "../attribution/loader.ts";
 import { recordEvent } from "../tracking/events.ts";
 import { mergeMetadata, readBanticoMetadata } from "./metadata.ts";
+import { paymentMoneyProblem } from "./money.ts";
 import type { IncomingPayment, LedgerOp, ProviderEvent } from "./types.ts";
 
 export interface PaymentRow extends ContextColumns, FirstTouchColumns {
@@ -141,6 +142,8 @@ function refundStep(db: Database, projectId: string, p: IncomingPayment): { amou
 }
 
 export function recordPayment(db: Database, projectId: string, incoming: IncomingPayment, eventId: string | null, now: number): ApplyResult {
+  const problem = paymentMoneyProblem(incoming);
+  if (problem) return { duplicate: false, paymentIds: [], outcome: `refused ${incoming.key}: ${problem}` };
   let p = incoming;
   if (p.cumulativeRefund) {
     const step = refundStep(db, projectId, p);

@@ -8,6 +8,7 @@ import type { AppContext } from "../context.ts";
 import { errorResponse } from "../http/errors.ts";
 import { getProject } from "../projects/service.ts";
 import { applyProviderEvent } from "./ledger.ts";
+import { paymentMoneyProblem } from "./money.ts";
 import { integrationSecret, recordEventReceived, type IntegrationProvider } from "./integrations.ts";
 import { StripePayloadError, stripeEventToOps } from "./stripe/adapter.ts";
 import { PolarPayloadError, polarEventToOps } from "./polar/adapter.ts";
@@ -38,6 +39,10 @@ async function record(ctx: AppContext, projectId: string, event: ProviderEvent, 
   }
   if ("ignored" in result) return Response.json({ received: true, ignored: result.ignored }, { headers: noStore });
   const ops = result.ops;
+  for (const op of ops) {
+    const problem = op.op === "payment" ? paymentMoneyProblem(op.payment) : null;
+    if (problem) return errorResponse(400, "invalid_payload", problem);
+  }
   try {
     const applied = await ctx.writes.write((db) => {
       const outcome = applyProviderEvent(db, projectId, event, ops, ctx.now());

@@ -1,7 +1,7 @@
 // Turns Polar orders (from webhooks or orders.list) into ledger operations. The only code that
 // knows Polar's payload shape (SDK 1.0 models: snake_case).
 import { flattenMetadata, normalizeEmail } from "../metadata.ts";
-import { normalizeCurrency } from "../money.ts";
+import { normalizeCurrency, unknownCurrencyMessage } from "../money.ts";
 import { emptyPayment, type AdapterResult, type IncomingPayment, type LedgerOp } from "../types.ts";
 
 /** The fields of a Polar `Order` that Bantico reads. */
@@ -44,7 +44,7 @@ export function polarOrderToOps(order: PolarOrderLike, refundedAt: number | null
   if (!PAID_STATUSES.has(order.status) && order.paid !== true) return { ignored: `order ${order.id} is ${order.status}` };
   if (!(order.total_amount > 0)) return { ignored: `order ${order.id} charged nothing` };
   const currency = normalizeCurrency(order.currency ?? "");
-  if (!currency) throw new PolarPayloadError(`order ${order.id} has no valid currency`);
+  if (!currency) throw new PolarPayloadError(`order ${order.id}: ${unknownCurrencyMessage(String(order.currency ?? ""))}`);
   const createdAt = Date.parse(order.created_at);
   if (!Number.isFinite(createdAt)) throw new PolarPayloadError(`order ${order.id} has no valid created_at`);
   const renewal = order.subscription_id !== null && LATER_PAYMENTS.has(order.billing_reason);

@@ -2,7 +2,7 @@
 // it reads them defensively because webhooks come in the endpoint's API version and pulled events
 // in the version current when they were created.
 import { flattenMetadata, mergeMetadata, normalizeEmail } from "../metadata.ts";
-import { normalizeCurrency } from "../money.ts";
+import { normalizeCurrency, unknownCurrencyMessage } from "../money.ts";
 import { emptyPayment, type AdapterResult, type IncomingPayment, type LedgerOp, type PaymentKind } from "../types.ts";
 
 /** The event types Bantico asks Stripe for (webhook endpoint and events.list). */
@@ -42,7 +42,7 @@ function idOf(value: unknown): string | null {
 
 function currencyOf(object: Json): string {
   const currency = normalizeCurrency(str(object.currency) ?? "");
-  if (!currency) throw new StripePayloadError(`${str(object.object) ?? "object"} ${str(object.id) ?? ""} has no valid currency`);
+  if (!currency) throw new StripePayloadError(`${str(object.object) ?? "object"} ${str(object.id) ?? ""}: ${unknownCurrencyMessage(str(object.currency) ?? "")}`);
   return currency;
 }
 

@@ -8,8 +8,9 @@ import { linkApi, linkOperations } from "../links/api.ts";
 import { trackingApi, trackingOperations } from "../tracking/api.ts";
 import { paymentApi, paymentOperations } from "../payments/routes.ts";
 import { reportApi, reportOperations } from "../reports/routes.ts";
+import { fxApi, fxOperations } from "../payments/fx/routes.ts";
 
-const operations: ApiOperation[] = [...projectOperations, ...linkOperations, ...trackingOperations, ...paymentOperations, ...reportOperations];
+const operations: ApiOperation[] = [...projectOperations, ...linkOperations, ...trackingOperations, ...paymentOperations, ...reportOperations, ...fxOperations];
 
 export function api(ctx: AppContext) {
   return new Elysia()
@@ -18,5 +19,6 @@ export function api(ctx: AppContext) {
     .use(linkApi(ctx))
     .use(trackingApi(ctx))
     .use(paymentApi(ctx))
-    .use(reportApi(ctx));
+    .use(reportApi(ctx))
+    .use(fxApi(ctx));
 }

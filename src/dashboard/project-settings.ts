@@ -9,6 +9,8 @@ export interface SettingsForm {
   timezone: string;
   lookbackDays: string;
   pricingPathPattern: string;
+  /** A checkbox: "on" when ticked. */
+  countRenewals: string;
 }
 
 export type SettingsErrors = Partial<Record<keyof SettingsForm, string>>;
@@ -72,5 +74,6 @@ export function validateSettings(form: SettingsForm): { settings: ProjectSetting
   if (!pricingPathPattern.startsWith("/")) errors.pricingPathPattern = "A path pattern starts with / (e.g. /pricing*).";
   else if (pricingPathPattern.length > 200 || /\s/.test(pricingPathPattern)) errors.pricingPathPattern = "Use a path without spaces, under 200 characters.";
 
-  return { settings: { name, allowedHostnames: hostnames, currency, timezone, lookbackDays, pricingPathPattern }, errors };
+  const countRenewals = form.countRenewals === "on";
+  return { settings: { name, allowedHostnames: hostnames, currency, timezone, lookbackDays, pricingPathPattern, countRenewals }, errors };
 }

@@ -1,7 +1,8 @@
 // Settings routes: project settings, API keys, team, privacy deletion (integrations in integrations.ts).
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
 import { listUsers } from "../auth/users.ts";
-import { updateProjectSettings, type Project } from "../projects/service.ts";
+import type { Project } from "../projects/service.ts";
+import { changeProjectSettings } from "../payments/fx/stored.ts";
 import { pageResponse, redirectTo, renderPage, formString, canWrite, DashboardError, type DashboardRequest, type DashboardRouter } from "./routing.ts";
 import { TIMEZONES, validateSettings, type SettingsForm } from "./project-settings.ts";
 import { addTeammate, changeRole, removeTeammate } from "./team.ts";
@@ -21,6 +22,7 @@ function projectValues(project: Project): Record<keyof SettingsForm, string> {
     timezone: project.timezone,
     lookbackDays: String(project.lookbackDays),
     pricingPathPattern: project.pricingPathPattern,
+    countRenewals: project.countRenewals ? "on" : "",
   };
 }
 
@@ -84,12 +86,13 @@ export function settingsPages(integrations: IntegrationsSource) {
           timezone: formString(req.form, "timezone"),
           lookbackDays: formString(req.form, "lookbackDays"),
           pricingPathPattern: formString(req.form, "pricingPathPattern"),
+          countRenewals: formString(req.form, "countRenewals"),
         };
         const { settings, errors } = validateSettings(form);
         if (Object.keys(errors).length > 0) {
           return page(req, { project: { values: { ...form }, errors } }, { kind: "error", text: "Nothing was saved: check the fields marked below." }, 422);
         }
-        updateProjectSettings(req.ctx.db, req.project.id, settings);
+        changeProjectSettings(req.ctx, req.project, settings);
         return back(req, "project", "project");
       })
       .post("/settings/api-keys", (req) => {

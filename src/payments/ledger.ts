@@ -9,9 +9,11 @@ import { contextFromRow, loadCandidates, type ContextColumns, type FirstTouchCol
 import { recordEvent } from "../tracking/events.ts";
 import { mergeMetadata, readBanticoMetadata } from "./metadata.ts";
 import { paymentMoneyProblem } from "./money.ts";
+import type { Reporting } from "./fx/convert.ts";
+import { reportingFor, writeReporting, type ConvertibleRow } from "./fx/stored.ts";
 import type { IncomingPayment, LedgerOp, ProviderEvent } from "./types.ts";
 
-export interface PaymentRow extends ContextColumns, FirstTouchColumns {
+export interface PaymentRow extends ContextColumns, FirstTouchColumns, ConvertibleRow {
   id: string;
   project_id: string;
   provider: string;
@@ -177,8 +179,8 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
     db,
     `INSERT INTO payments (id, project_id, provider, kind, payment_key, event_id, order_id, payment_intent_id, charge_id, checkout_session_id,
        subscription_id, customer_id, parent_payment_id, refund_scope, customer_email, amount, tax, net, currency, metadata, description,
-       occurred_at, received_at, method, explanation, attributed_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unattributed', '[]', ?)`,
+       occurred_at, received_at, method, explanation, attributed_at, settlement_currency, settlement_amount)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unattributed', '[]', ?, ?, ?)`,
   ).run(
     id,
     projectId,
@@ -204,6 +206,8 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
     p.occurredAt,
     now,
     now,
+    p.settlement?.currency ?? null,
+    p.settlement?.amount ?? null,
   );
   attributeStored(db, id, now, false);
   if (p.subscriptionId && p.kind === "sale") reattributeDependents(db, projectId, p.provider, p.subscriptionId, id, now);
@@ -240,7 +244,8 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
   // A payment intent first recorded on its own turns out to pay an invoice or a checkout: take the richer facts.
   const upgrade = existing.payment_key.startsWith("pi:") && !p.key.startsWith("pi:");
   const email = existing.customer_email ?? p.email;
-  const learned = JSON.stringify(metadata) !== existing.metadata || email !== existing.customer_email || upgrade;
+  const settles = existing.settlement_currency === null && p.settlement != null;
+  const learned = JSON.stringify(metadata) !== existing.metadata || email !== existing.customer_email || upgrade || settles;
   if (!learned) return { duplicate: true, paymentIds: [existing.id], outcome: `already recorded as ${existing.id}` };
   // Retract what the payment counted for before its amounts change; attributing it again adds the new figures.
   retractRollup(db, existing);
@@ -250,6 +255,9 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
        charge_id = COALESCE(charge_id, ?), checkout_session_id = COALESCE(checkout_session_id, ?), subscription_id = COALESCE(subscription_id, ?),
        customer_id = COALESCE(customer_id, ?) WHERE id = ?`,
   ).run(JSON.stringify(metadata), email, p.orderId, p.paymentIntentId, p.chargeId, p.checkoutSessionId, p.subscriptionId, p.customerId, existing.id);
+  if (settles) {
+    prepared(db, "UPDATE payments SET settlement_currency = ?, settlement_amount = ? WHERE id = ?").run(p.settlement!.currency, p.settlement!.amount, existing.id);
+  }
   if (upgrade) {
     const tax = p.tax ?? existing.tax;
     prepared(db, "UPDATE payments SET payment_key = ?, kind = ?, amount = ?, tax = ?, net = ?, description = ? WHERE id = ?").run(
@@ -403,6 +411,7 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
     now,
     row.id,
   );
+  writeReporting(db, row.id, reportingFor(db, getPayment(db, row.id)!));
   const updated = getPayment(db, row.id)!;
   applyRollup(db, updated, 1);
   syncJourneyEvent(db, updated);
@@ -415,14 +424,19 @@ function rollupKey(row: PaymentRow, model: "last" | "first"): string[] {
   return columns.map((column) => (row[`${prefix}${column}` as keyof PaymentRow] as string | null) ?? "");
 }
 
+/** A payment's share of the rollup: per-currency sums, and converted sums (reporting_net; a row without a rate counts as unconverted). */
 function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
   const earning = row.kind === "sale" || row.kind === "renewal";
   const hour = Math.floor(row.occurred_at / HOUR_MS) * HOUR_MS;
+  const converted = row.reporting_net ?? 0;
   const upsert = prepared(
     db,
-    `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds`,
+    `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds,
+       reporting_revenue, reporting_refunds, unconverted)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds,
+       reporting_revenue = reporting_revenue + excluded.reporting_revenue, reporting_refunds = reporting_refunds + excluded.reporting_refunds,
+       unconverted = unconverted + excluded.unconverted`,
   );
   for (const model of ["last", "first"] as const) {
     upsert.run(
@@ -434,8 +448,20 @@ function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
       earning ? sign : 0,
       earning ? sign * row.net : 0,
       earning ? 0 : -sign * row.net,
+      earning ? sign * converted : 0,
+      earning ? 0 : -sign * converted,
+      row.rate_source === "none" ? sign : 0,
     );
   }
+}
+
+/** A stored payment's reporting value changed (new rate, new reporting currency): the rollup moves with it. */
+export function rewriteReporting(db: Database, row: ConvertibleRow, next: Reporting): void {
+  const current = getPayment(db, row.id);
+  if (!current) return;
+  retractRollup(db, current);
+  writeReporting(db, row.id, next);
+  applyRollup(db, getPayment(db, row.id)!, 1);
 }
 
 function retractRollup(db: Database, row: PaymentRow): void {

@@ -13,6 +13,7 @@ import { getPayment, listPayments } from "./service.ts";
 import { connectIntegration, disconnectIntegration, integrationStatus, listIntegrations, type IntegrationProvider } from "./integrations.ts";
 import { paymentScheduler } from "./pull.ts";
 import { PAYMENT_KINDS, PROVIDERS } from "./types.ts";
+import { RATE_SOURCES } from "./fx/convert.ts";
 
 const listQuery = z.object({
   from: z.string().optional().describe("ISO date, date-time or unix ms (inclusive)"),
@@ -59,6 +60,17 @@ export const paymentEntrySchema = z.object({
     sessionId: z.string().nullable(),
     profileId: z.string().nullable(),
   }),
+  reporting: z
+    .object({
+      currency: z.string(),
+      amount: z.number().int().nullable().describe("Minor units of the reporting currency, tax included; null without a rate"),
+      net: z.number().int().nullable().describe("Net of tax, what revenue counts; null without a rate"),
+      rate: z.number().nullable().describe("Units of the reporting currency per whole unit of the payment's"),
+      rateSource: z.enum(RATE_SOURCES),
+      rateDate: z.string().nullable(),
+    })
+    .nullable(),
+  settlement: z.object({ currency: z.string(), amount: z.number().int() }).nullable(),
 });
 
 const stripeBody = z.object({

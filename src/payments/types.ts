@@ -29,6 +29,12 @@ export interface IncomingPayment {
   parent: { paymentIntentId?: string | null; chargeId?: string | null; orderId?: string | null; subscriptionId?: string | null } | null;
   /** Providers report refunds as a running total; the ledger records the step since the last one. */
   cumulativeRefund: { scope: string; total: number; totalTax: number | null } | null;
+  /**
+   * What the provider credited for `amount` in its balance currency (Stripe's balance transaction,
+   * Paddle payout_totals, Dodo settlement_*, …): minor units of `currency`, tax included like `amount`.
+   * Used as the payment's reporting value when `currency` is the reporting currency (rateSource provider).
+   */
+  settlement?: { currency: string; amount: number } | null;
 }
 
 export type LedgerOp =

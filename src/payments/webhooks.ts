@@ -12,7 +12,8 @@ import { paymentMoneyProblem } from "./money.ts";
 import { integrationSecret, recordEventReceived, type IntegrationProvider } from "./integrations.ts";
 import { StripePayloadError, stripeEventToOps } from "./stripe/adapter.ts";
 import { PolarPayloadError, polarEventToOps } from "./polar/adapter.ts";
-import type { AdapterResult, ProviderEvent } from "./types.ts";
+import type { AdapterResult, LedgerOp, ProviderEvent } from "./types.ts";
+import { withStripeSettlements } from "./stripe/settlement.ts";
 
 // Signature verification needs no API key; this instance never calls Stripe.
 const stripeVerifier = new Stripe("sk_signature_verification_only");
@@ -29,7 +30,13 @@ function webhookSecretFor(ctx: AppContext, projectId: string, provider: Integrat
 }
 
 /** Adapts and records one verified event; the answer goes out only after the commit. */
-async function record(ctx: AppContext, projectId: string, event: ProviderEvent, adapt: () => AdapterResult): Promise<Response> {
+async function record(
+  ctx: AppContext,
+  projectId: string,
+  event: ProviderEvent,
+  adapt: () => AdapterResult,
+  enrich: (ops: LedgerOp[]) => Promise<LedgerOp[]> = async (ops) => ops,
+): Promise<Response> {
   let result: AdapterResult;
   try {
     result = adapt();
@@ -38,7 +45,7 @@ async function record(ctx: AppContext, projectId: string, event: ProviderEvent, 
     throw error;
   }
   if ("ignored" in result) return Response.json({ received: true, ignored: result.ignored }, { headers: noStore });
-  const ops = result.ops;
+  const ops = await enrich(result.ops);
   for (const op of ops) {
     const problem = op.op === "payment" ? paymentMoneyProblem(op.payment) : null;
     if (problem) return errorResponse(400, "invalid_payload", problem);
@@ -73,8 +80,12 @@ async function stripeWebhook(ctx: AppContext, projectId: string, request: Reques
     return errorResponse(400, "invalid_signature", "the Stripe-Signature does not match this endpoint's signing secret");
   }
   if (typeof event?.id !== "string" || typeof event.type !== "string") return errorResponse(400, "invalid_payload", "the body is not a Stripe event");
-  return record(ctx, projectId, { provider: "stripe", eventId: event.id, type: event.type, via: "webhook", payload: raw }, () =>
-    stripeEventToOps(event as unknown as Parameters<typeof stripeEventToOps>[0]),
+  return record(
+    ctx,
+    projectId,
+    { provider: "stripe", eventId: event.id, type: event.type, via: "webhook", payload: raw },
+    () => stripeEventToOps(event as unknown as Parameters<typeof stripeEventToOps>[0]),
+    (ops) => withStripeSettlements(ctx, projectId, ops),
   );
 }
 

@@ -11,6 +11,8 @@ export interface Project {
   allowedHostnames: string[];
   lookbackDays: number;
   pricingPathPattern: string;
+  /** Renewals count in revenue totals (DataFast's setting); off, totals count first sales only. */
+  countRenewals: boolean;
   createdAt: number;
 }
 
@@ -23,10 +25,11 @@ interface ProjectRow {
   allowed_hostnames: string;
   lookback_days: number;
   pricing_path_pattern: string;
+  count_renewals: number;
   created_at: number;
 }
 
-const COLUMNS = "id, name, token, currency, timezone, allowed_hostnames, lookback_days, pricing_path_pattern, created_at";
+const COLUMNS = "id, name, token, currency, timezone, allowed_hostnames, lookback_days, pricing_path_pattern, count_renewals, created_at";
 
 function toProject(row: ProjectRow): Project {
   return {
@@ -38,6 +41,7 @@ function toProject(row: ProjectRow): Project {
     allowedHostnames: JSON.parse(row.allowed_hostnames) as string[],
     lookbackDays: row.lookback_days,
     pricingPathPattern: row.pricing_path_pattern,
+    countRenewals: row.count_renewals !== 0,
     createdAt: row.created_at,
   };
 }
@@ -87,6 +91,7 @@ export interface ProjectSettings {
   allowedHostnames?: string[];
   lookbackDays?: number;
   pricingPathPattern?: string;
+  countRenewals?: boolean;
 }
 
 export function updateProjectSettings(db: Database, id: string, settings: ProjectSettings): Project | null {
@@ -94,7 +99,7 @@ export function updateProjectSettings(db: Database, id: string, settings: Projec
   if (!current) return null;
   const next = { ...current, ...settings };
   db.query(
-    `UPDATE projects SET name = ?, currency = ?, timezone = ?, allowed_hostnames = ?, lookback_days = ?, pricing_path_pattern = ?
+    `UPDATE projects SET name = ?, currency = ?, timezone = ?, allowed_hostnames = ?, lookback_days = ?, pricing_path_pattern = ?, count_renewals = ?
      WHERE id = ?`,
   ).run(
     next.name,
@@ -103,6 +108,7 @@ export function updateProjectSettings(db: Database, id: string, settings: Projec
     JSON.stringify(next.allowedHostnames),
     next.lookbackDays,
     next.pricingPathPattern,
+    next.countRenewals ? 1 : 0,
     id,
   );
   byToken.get(db)?.delete(current.token);

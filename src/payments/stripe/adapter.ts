@@ -48,6 +48,15 @@ function currencyOf(object: Json): string {
 
 export class StripePayloadError extends Error {}
 
+/** What Stripe credited in the balance currency: an expanded balance transaction of a charge, or of a payment intent's latest charge. */
+export function settlementOf(chargeOrIntent: unknown): IncomingPayment["settlement"] {
+  const charge = obj(chargeOrIntent)?.object === "payment_intent" ? obj(obj(chargeOrIntent)?.latest_charge) : obj(chargeOrIntent);
+  const bt = obj(charge?.balance_transaction);
+  const currency = normalizeCurrency(str(bt?.currency) ?? "");
+  const amount = int(bt?.amount);
+  return bt && currency && amount !== null ? { currency, amount } : null;
+}
+
 const SUBSCRIPTION_FIRST = new Set(["subscription_create"]);
 const SUBSCRIPTION_LATER = new Set(["subscription_cycle", "subscription_update", "subscription_threshold", "subscription"]);
 
@@ -101,6 +110,7 @@ function checkoutSession(session: Json, at: number): AdapterResult {
         key: paymentIntentId ? `pi:${paymentIntentId}` : `cs:${sessionId}`,
         paymentIntentId,
         checkoutSessionId: sessionId,
+        settlement: settlementOf(session.payment_intent),
         customerId: idOf(session.customer),
         email,
         amount,
@@ -166,6 +176,7 @@ function paymentIntent(intent: Json, at: number): AdapterResult {
         key: `pi:${id}`,
         paymentIntentId: id,
         chargeId: idOf(intent.latest_charge),
+        settlement: settlementOf(intent),
         customerId: idOf(intent.customer),
         email: normalizeEmail(intent.receipt_email),
         amount: int(intent.amount_received) ?? int(intent.amount) ?? 0,

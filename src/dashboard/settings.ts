@@ -8,7 +8,11 @@ import { TIMEZONES, validateSettings, type SettingsForm } from "./project-settin
 import { addTeammate, changeRole, removeTeammate } from "./team.ts";
 import { deleteProfileData } from "./privacy.ts";
 import { integrationPages } from "./integrations.ts";
-import { apiKeyRow, settingsPage, type IntegrationView, type SettingsView } from "../../views/settings.ts";
+import { apiKeyRow, settingsPage, type IntegrationView, type RatesView, type SettingsView } from "../../views/settings.ts";
+import { changeManualRates, validateManualRate } from "../payments/fx/routes.ts";
+import { feedStatus, manualRates } from "../payments/fx/rates.ts";
+import { conversionProgress } from "../payments/fx/stored.ts";
+import { convertedTotals } from "../payments/fx/sums.ts";
 import type { Flash } from "../../views/layout.ts";
 
 /** Supplies the integrations part of the settings page; null while payments are not built in. */
@@ -28,6 +32,8 @@ function projectValues(project: Project): Record<keyof SettingsForm, string> {
 
 const FLASHES: Record<string, string> = {
   project: "Settings saved.",
+  rate: "Rate saved: payments in this currency are being converted.",
+  rate_removed: "Manual rate removed.",
   revoked: "API key revoked.",
   teammate: "Teammate added.",
   role: "Role changed.",
@@ -37,6 +43,20 @@ const FLASHES: Record<string, string> = {
   disconnected_endpoint_deleted: "Integration disconnected, and the webhook endpoint Bantico had created was deleted.",
   disconnected_endpoint_left: "Integration disconnected, but the webhook endpoint Bantico had created could not be deleted: delete it in the provider's dashboard.",
 };
+
+function ratesView(req: DashboardRequest, values: Record<string, string> = {}, errors: RatesView["errors"] = {}): RatesView {
+  const progress = conversionProgress(req.ctx.db, req.project.id);
+  return {
+    reportingCurrency: req.project.currency,
+    feedUrl: req.ctx.config.fxUrl,
+    feed: feedStatus(req.ctx.db),
+    manual: manualRates(req.ctx.db, req.project.id),
+    unconverted: convertedTotals(req.ctx.db, req.project.id, { from: 0, to: Number.MAX_SAFE_INTEGER }).unconvertedByCurrency,
+    progress: progress.running ? progress : null,
+    values,
+    errors,
+  };
+}
 
 export function settingsPages(integrations: IntegrationsSource) {
   function view(req: DashboardRequest, overrides: Partial<SettingsView> = {}): SettingsView {
@@ -62,6 +82,7 @@ export function settingsPages(integrations: IntegrationsSource) {
       teamErrors: {},
       privacyValue: "",
       privacyErrors: {},
+      rates: ratesView(req),
       ...overrides,
     };
   }
@@ -94,6 +115,19 @@ export function settingsPages(integrations: IntegrationsSource) {
         }
         changeProjectSettings(req.ctx, req.project, settings);
         return back(req, "project", "project");
+      })
+      .post("/settings/rates", async (req) => {
+        const values = { currency: formString(req.form, "currency"), per: formString(req.form, "per"), rate: formString(req.form, "rate"), from: formString(req.form, "from") };
+        const result = validateManualRate(values);
+        if ("errors" in result) return page(req, { rates: ratesView(req, values, result.errors) }, { kind: "error", text: "The rate was not saved: check the fields marked below." }, 422);
+        await changeManualRates(req.ctx, req.project.id, { put: result.rate });
+        return back(req, "rate", "rates");
+      })
+      .post("/settings/rates/:currency/delete", async (req) => {
+        if ((await changeManualRates(req.ctx, req.project.id, { delete: (req.params.currency ?? "").toUpperCase() })) === 0) {
+          throw new DashboardError(404, "This project has no manual rate for this currency.");
+        }
+        return back(req, "rate_removed", "rates");
       })
       .post("/settings/api-keys", (req) => {
         const name = formString(req.form, "name").trim();

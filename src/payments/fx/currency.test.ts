@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { startTestServer, type TestServer } from "../../testing/harness.ts";
 import { balanceTransaction, checkoutSession, fakeStripeSettlements, polarOrder, sendPolar, sendStripe, stripeEvent, uid } from "../testing.ts";
 import { setProviderEndpoints } from "../endpoints.ts";
+import { userWithRole } from "../../dashboard/test-client.ts";
 import { conversionJobs } from "./stored.ts";
 import { fxFetcher } from "./fetcher.ts";
 import { convertedTotals } from "./sums.ts";
@@ -127,6 +128,29 @@ describe("a USD project", () => {
     await settled();
     expect((await reportingOf(ids.aed!)).rateSource).toBe("none");
     expect(rollup().unconverted).toBe(1);
+  });
+});
+
+describe("the dashboard", () => {
+  test("the payments page gives one total and names what it leaves out; a rate saved in settings converts it", async () => {
+    const owner = await userWithRole(server, "owner");
+    const before = await (await owner.get(`/dashboard/${server.project.id}/payments?from=2026-12-01&to=2026-12-06`)).text();
+    expect(before).toContain("1 payment in AED not converted");
+    expect(before).toContain("not converted</small>");
+    const bad = await owner.post(`/dashboard/${server.project.id}/settings/rates`, { currency: "ZZZ", per: "USD", rate: "0.27" });
+    expect(bad.status).toBe(422);
+    expect(await bad.text()).toContain("&quot;ZZZ&quot; is not an active ISO 4217 currency code");
+    const saved = await owner.post(`/dashboard/${server.project.id}/settings/rates`, { currency: "AED", per: "USD", rate: "0.2723", from: "" });
+    expect(saved.status).toBe(303);
+    await settled();
+    const after = await (await owner.get(`/dashboard/${server.project.id}/payments?from=2026-12-01&to=2026-12-06`)).text();
+    expect(after).not.toContain("not converted");
+    expect(after).toContain("$100.02");
+    const settings = await (await owner.get(`/dashboard/${server.project.id}/settings`)).text();
+    expect(settings).toContain("1 AED = 0.2723 USD");
+    expect(settings).toContain("Latest ECB fixing: <strong>2026-12-04</strong>");
+    expect((await owner.post(`/dashboard/${server.project.id}/settings/rates/AED/delete`)).status).toBe(303);
+    await settled();
   });
 });
 

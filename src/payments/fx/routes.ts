@@ -44,16 +44,22 @@ function validCode(value: string): string {
   return code;
 }
 
-/** The manual rate a PUT body describes; 400 with the field named for anything else. */
-export function parseManualRate(currency: string, body: z.infer<typeof rateBody>): ManualRate {
-  const code = validCode(currency);
-  const per = validCode(body.per);
-  if (per === code) throw badRequest("per must be another currency than the one the rate is for");
-  const rate = rateText(body.rate);
-  if (!rate) throw badRequest("rate must be a positive decimal number such as 0.2723 (at most 12 digits on each side of the point)");
-  const from = body.from?.trim() || null;
-  if (from !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(from) || Number.isNaN(Date.parse(`${from}T00:00:00Z`)))) throw badRequest("from must be a date, YYYY-MM-DD");
-  return { currency: code, per, rate, from };
+export type ManualRateErrors = Partial<Record<"currency" | "per" | "rate" | "from", string>>;
+
+/** The manual rate a PUT body or the settings form describes, or each field's problem. */
+export function validateManualRate(input: { currency: string; per: string; rate: number | string; from?: string }): { rate: ManualRate } | { errors: ManualRateErrors } {
+  const errors: ManualRateErrors = {};
+  const currency = normalizeCurrency(input.currency);
+  const per = normalizeCurrency(input.per);
+  if (!currency) errors.currency = unknownCurrencyMessage(input.currency);
+  if (!per) errors.per = unknownCurrencyMessage(input.per);
+  else if (per === currency) errors.per = "the quote currency must differ from the currency the rate is for";
+  const rate = rateText(input.rate);
+  if (!rate) errors.rate = "the rate must be a positive decimal number such as 0.2723 (at most 12 digits on each side of the point)";
+  const from = input.from?.trim() || null;
+  if (from !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(from) || Number.isNaN(Date.parse(`${from}T00:00:00Z`)))) errors.from = "the start date must be a date, YYYY-MM-DD";
+  if (Object.keys(errors).length > 0 || !currency || !per || !rate) return { errors };
+  return { rate: { currency, per, rate, from } };
 }
 
 export function listRates(ctx: AppContext, projectId: string): z.infer<typeof rateEntry>[] {
@@ -83,7 +89,12 @@ export function fxApi(ctx: AppContext) {
     .put(
       "/fx/rates/:currency",
       async ({ project, params, body }) => {
-        const rate = parseManualRate(params.currency, body);
+        const result = validateManualRate({ ...body, currency: params.currency });
+        if ("errors" in result) {
+          const [field, message] = Object.entries(result.errors)[0]!;
+          throw badRequest(`${field}: ${message}`, field === "currency" || field === "per" ? "invalid_currency" : "invalid_request");
+        }
+        const rate = result.rate;
         await changeManualRates(ctx, project.id, { put: rate });
         return { currency: rate.currency, per: rate.per, rate: Number(rate.rate), source: "manual" as const, from: rate.from };
       },

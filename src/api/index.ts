@@ -9,8 +9,9 @@ import { trackingApi, trackingOperations } from "../tracking/api.ts";
 import { paymentApi, paymentOperations } from "../payments/routes.ts";
 import { reportApi, reportOperations } from "../reports/routes.ts";
 import { fxApi, fxOperations } from "../payments/fx/routes.ts";
+import { subscriptionApi, subscriptionOperations } from "../subscriptions/routes.ts";
 
-const operations: ApiOperation[] = [...projectOperations, ...linkOperations, ...trackingOperations, ...paymentOperations, ...reportOperations, ...fxOperations];
+const operations: ApiOperation[] = [...projectOperations, ...linkOperations, ...trackingOperations, ...paymentOperations, ...reportOperations, ...fxOperations, ...subscriptionOperations];
 
 export function api(ctx: AppContext) {
   return new Elysia()
@@ -20,5 +21,6 @@ export function api(ctx: AppContext) {
     .use(trackingApi(ctx))
     .use(paymentApi(ctx))
     .use(reportApi(ctx))
-    .use(fxApi(ctx));
+    .use(fxApi(ctx))
+    .use(subscriptionApi(ctx));
 }

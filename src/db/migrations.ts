@@ -12,6 +12,7 @@ import counterBacklog from "../../migrations/009_counter_backlog.sql" with { typ
 import clicksWithoutProjectIndex from "../../migrations/010_clicks_without_project_index.sql" with { type: "text" };
 import integrationWebhookEndpoint from "../../migrations/011_integration_webhook_endpoint.sql" with { type: "text" };
 import reportingCurrency from "../../migrations/020_reporting_currency.sql" with { type: "text" };
+import subscriptions from "../../migrations/021_subscriptions.sql" with { type: "text" };
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "001_core.sql", sql: core },
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   { version: 10, name: "010_clicks_without_project_index.sql", sql: clicksWithoutProjectIndex },
   { version: 11, name: "011_integration_webhook_endpoint.sql", sql: integrationWebhookEndpoint },
   { version: 20, name: "020_reporting_currency.sql", sql: reportingCurrency },
+  { version: 21, name: "021_subscriptions.sql", sql: subscriptions },
 ];

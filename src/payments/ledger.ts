@@ -11,6 +11,7 @@ import { mergeMetadata, readBanticoMetadata } from "./metadata.ts";
 import { paymentMoneyProblem } from "./money.ts";
 import type { Reporting } from "./fx/convert.ts";
 import { reportingFor, writeReporting, type ConvertibleRow } from "./fx/stored.ts";
+import { cancelSubscription, recordSubscriptionPayment } from "../subscriptions/store.ts";
 import type { IncomingPayment, LedgerOp, ProviderEvent } from "./types.ts";
 
 export interface PaymentRow extends ContextColumns, FirstTouchColumns, ConvertibleRow {
@@ -84,7 +85,9 @@ export function applyProviderEvent(db: Database, projectId: string, event: Provi
         ? recordPayment(db, projectId, op.payment, event?.eventId ?? null, now)
         : op.op === "checkout_context"
           ? recordCheckoutContext(db, projectId, op, now)
-          : linkInvoicePayment(db, projectId, op, now);
+          : op.op === "invoice_payment"
+            ? linkInvoicePayment(db, projectId, op, now)
+            : subscriptionCancelled(db, projectId, op, now);
     paymentIds.push(...result.paymentIds);
     outcomes.push(result.outcome);
     duplicate &&= result.duplicate;
@@ -210,6 +213,9 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
     p.settlement?.amount ?? null,
   );
   attributeStored(db, id, now, false);
+  if (p.subscriptionId && (p.kind === "sale" || p.kind === "renewal")) {
+    recordSubscriptionPayment(db, projectId, { id, provider: p.provider, kind: p.kind, subscriptionId: p.subscriptionId, occurredAt: p.occurredAt, terms: p.subscription }, now);
+  }
   if (p.subscriptionId && p.kind === "sale") reattributeDependents(db, projectId, p.provider, p.subscriptionId, id, now);
   if (p.kind === "sale" || p.kind === "renewal") adoptOrphans(db, projectId, p, id, now);
   return { duplicate: false, paymentIds: [id], outcome: `recorded ${p.kind} ${id}` };
@@ -302,6 +308,15 @@ function recordCheckoutContext(db: Database, projectId: string, op: Extract<Ledg
   attributeStored(db, first.id, now, true);
   reattributeDependents(db, projectId, op.provider, op.subscriptionId, first.id, now);
   return { duplicate: false, paymentIds: [first.id], outcome: `added checkout metadata to ${first.id}` };
+}
+
+function subscriptionCancelled(db: Database, projectId: string, op: Extract<LedgerOp, { op: "subscription_cancel" }>, now: number): ApplyResult {
+  const known = cancelSubscription(db, projectId, op.provider, op.subscriptionId, op.at, now);
+  return {
+    duplicate: false,
+    paymentIds: [],
+    outcome: known ? `subscription ${op.subscriptionId} ends at ${new Date(op.at).toISOString()}` : `subscription ${op.subscriptionId} is not known yet`,
+  };
 }
 
 function linkInvoicePayment(db: Database, projectId: string, op: Extract<LedgerOp, { op: "invoice_payment" }>, now: number): ApplyResult {

@@ -162,8 +162,14 @@ export function paymentApi(ctx: AppContext) {
     .post(
       "/payments",
       async ({ project, body, set }) => {
-        const incoming = apiPaymentToIncoming(body, ctx.now());
+        apiPaymentToIncoming(body, ctx.now());
         const outcome = await ctx.writes.write((db) => {
+          const paidBefore =
+            body.subscription !== undefined &&
+            db
+              .query<{ id: string }, [string, string, string]>("SELECT id FROM payments WHERE project_id = ? AND provider = 'api' AND subscription_id = ? AND payment_key != ? LIMIT 1")
+              .get(project.id, body.subscription.id, `api:${body.transactionId.trim()}`) !== null;
+          const incoming = apiPaymentToIncoming(body, ctx.now(), paidBefore);
           const existing = db
             .query<PaymentRow, [string, string]>("SELECT * FROM payments WHERE project_id = ? AND provider = 'api' AND payment_key = ?")
             .get(project.id, incoming.key);

@@ -35,6 +35,19 @@ export interface IncomingPayment {
    * Used as the payment's reporting value when `currency` is the reporting currency (rateSource provider).
    */
   settlement?: { currency: string; amount: number } | null;
+  /** For a subscription's sale or renewal: the billing interval and, when the provider says, the period it pays. */
+  subscription?: SubscriptionTerms | null;
+}
+
+export const SUBSCRIPTION_INTERVALS = ["day", "week", "month", "year"] as const;
+export type SubscriptionInterval = (typeof SUBSCRIPTION_INTERVALS)[number];
+
+export interface SubscriptionTerms {
+  interval: SubscriptionInterval;
+  intervalCount: number;
+  /** Unix ms; default: from the payment's time, `intervalCount` calendar intervals. */
+  periodStart?: number;
+  periodEnd?: number;
 }
 
 export type LedgerOp =
@@ -42,7 +55,9 @@ export type LedgerOp =
   /** Stripe keeps a subscription checkout's metadata on the session only; its invoices need it. */
   | { op: "checkout_context"; provider: Provider; subscriptionId: string; sessionId: string; metadata: Record<string, string>; email: string | null }
   /** Since Stripe API 2025-03-31 only `invoice_payment.paid` says which payment intent paid an invoice. */
-  | { op: "invoice_payment"; provider: Provider; invoiceId: string; paymentIntentId: string };
+  | { op: "invoice_payment"; provider: Provider; invoiceId: string; paymentIntentId: string }
+  /** A subscription cancelled, deleted or revoked: its MRR ends at `at`. */
+  | { op: "subscription_cancel"; provider: Provider; subscriptionId: string; at: number };
 
 /** What an adapter makes of a provider event: ledger operations, or why it is ignored. */
 export type AdapterResult = { ops: LedgerOp[] } | { ignored: string };

@@ -1,0 +1,104 @@
+// MRR movements from hand-computed fixtures: monthly and yearly plans, an upgrade, a downgrade, a
+// cancellation and a lapse, fed through the API, per month and per campaign (the first sale's).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startTestServer, type TestServer } from "../testing/harness.ts";
+import { uid } from "../payments/testing.ts";
+import { addIntervals } from "./store.ts";
+import { monthlyAmount, mrrAt } from "./mrr.ts";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+const pay = async (subscription: { id: string; interval: string }, amount: number, date: string, campaignId?: string) => {
+  const response = await server.api("/api/v1/payments", {
+    method: "POST",
+    json: { transactionId: uid("txn"), amount, currency: "USD", timestamp: `${date}T12:00:00Z`, subscription, ...(campaignId ? { metadata: { campaignId } } : {}) },
+  });
+  expect(response.status).toBe(201);
+  return response.json();
+};
+const mrr = async (query: string) => (await (await server.api(`/api/v1/reports/mrr?from=2026-07-01&to=2026-12-01${query}`)).json()).rows;
+const row = (month: string, key: string | null, figures: Partial<Record<"mrr" | "new" | "expansion" | "contraction" | "churned" | "activeSubscriptions", number>>) => ({
+  month,
+  key,
+  mrr: 0,
+  new: 0,
+  expansion: 0,
+  contraction: 0,
+  churned: 0,
+  activeSubscriptions: 0,
+  currency: "USD",
+  ...figures,
+});
+
+describe("subscriptions fed through the API", () => {
+  test("a monthly plan upgraded, a yearly plan, a monthly plan downgraded then cancelled, and one that lapses", async () => {
+    const s1 = { id: uid("sub"), interval: "month" };
+    const first = await pay(s1, 3000, "2026-07-10", "alpha");
+    expect(first.kind).toBe("sale");
+    const renewal = await pay(s1, 3000, "2026-08-10");
+    expect(renewal).toMatchObject({ kind: "renewal", attribution: { method: "customer", campaignId: "alpha" } });
+    await pay(s1, 5000, "2026-09-10"); // upgrade to $50
+    await pay(s1, 5000, "2026-10-10");
+    await pay(s1, 5000, "2026-11-10");
+    await pay({ id: uid("sub"), interval: "year" }, 120000, "2026-08-15", "beta"); // $1,200 a year: $100 a month
+    const s3 = { id: uid("sub"), interval: "month" };
+    await pay(s3, 10000, "2026-08-01", "beta");
+    await pay(s3, 6000, "2026-09-01"); // downgrade to $60
+    await pay(s3, 6000, "2026-10-01");
+    const cancel = await server.api(`/api/v1/subscriptions/${s3.id}/cancel`, { method: "POST", json: { at: "2026-10-20T00:00:00Z" } });
+    expect(cancel.status).toBe(200);
+    expect((await server.api("/api/v1/subscriptions/sub_unknown/cancel", { method: "POST", json: {} })).status).toBe(404);
+    await pay({ id: uid("sub"), interval: "month" }, 2000, "2026-09-05", "alpha"); // never renewed: lapses on 5 Oct
+  });
+
+  test("MRR and its movements per month add up by hand", async () => {
+    expect(await mrr("")).toEqual([
+      row("2026-07", null, { mrr: 3000, new: 3000, activeSubscriptions: 1 }),
+      row("2026-08", null, { mrr: 23000, new: 20000, activeSubscriptions: 3 }),
+      row("2026-09", null, { mrr: 23000, new: 2000, expansion: 2000, contraction: 4000, activeSubscriptions: 4 }),
+      row("2026-10", null, { mrr: 15000, churned: 8000, activeSubscriptions: 2 }),
+      row("2026-11", null, { mrr: 15000, activeSubscriptions: 2 }),
+    ]);
+  });
+
+  test("per campaign, each subscription counts for its first sale's campaign", async () => {
+    const rows = await mrr("&groupBy=campaign");
+    expect(rows.filter((r: { key: string }) => r.key === "alpha")).toEqual([
+      row("2026-07", "alpha", { mrr: 3000, new: 3000, activeSubscriptions: 1 }),
+      row("2026-08", "alpha", { mrr: 3000, activeSubscriptions: 1 }),
+      row("2026-09", "alpha", { mrr: 7000, new: 2000, expansion: 2000, activeSubscriptions: 2 }),
+      row("2026-10", "alpha", { mrr: 5000, churned: 2000, activeSubscriptions: 1 }),
+      row("2026-11", "alpha", { mrr: 5000, activeSubscriptions: 1 }),
+    ]);
+    expect(rows.filter((r: { key: string }) => r.key === "beta")).toEqual([
+      row("2026-07", "beta", {}),
+      row("2026-08", "beta", { mrr: 20000, new: 20000, activeSubscriptions: 2 }),
+      row("2026-09", "beta", { mrr: 16000, contraction: 4000, activeSubscriptions: 2 }),
+      row("2026-10", "beta", { mrr: 10000, churned: 6000, activeSubscriptions: 1 }),
+      row("2026-11", "beta", { mrr: 10000, activeSubscriptions: 1 }),
+    ]);
+    expect((await server.api("/api/v1/reports/mrr?groupBy=planet")).status).toBe(400);
+  });
+});
+
+describe("the rules", () => {
+  test("a year is ÷ 12, a week × 52/12, rounded once half to even; periods are calendar intervals", () => {
+    expect([monthlyAmount(120000, "year", 1), monthlyAmount(1000, "week", 1), monthlyAmount(9000, "month", 3), monthlyAmount(18, "year", 1)]).toEqual([10000, 4333, 3000, 2]);
+    expect(new Date(addIntervals(Date.parse("2026-01-31T12:00:00Z"), "month", 1)).toISOString()).toBe("2026-02-28T12:00:00.000Z");
+    expect(new Date(addIntervals(Date.parse("2024-02-29T00:00:00Z"), "year", 1)).toISOString()).toBe("2025-02-28T00:00:00.000Z");
+  });
+
+  test("a period ending without a renewal within 3 days lapses at its end; one still within the 3 days counts", () => {
+    const day = 86_400_000;
+    const sub = { key: null, cancelledAt: null, periods: [{ start: 0, end: 30 * day, mrr: 500 }] };
+    expect(mrrAt(sub, 31 * day, 32 * day)).toBe(500);
+    expect(mrrAt(sub, 31 * day, 34 * day)).toBe(0);
+    const renewedLate = { ...sub, periods: [...sub.periods, { start: 32 * day, end: 62 * day, mrr: 700 }] };
+    expect(mrrAt(renewedLate, 31 * day, 100 * day)).toBe(500);
+    expect(mrrAt({ ...sub, cancelledAt: 10 * day }, 11 * day, 12 * day)).toBe(0);
+  });
+});

@@ -2,7 +2,7 @@
 // cancellation and a lapse, fed through the API, per month and per campaign (the first sale's).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
-import { uid } from "../payments/testing.ts";
+import { invoice, polarOrder, sendPolar, sendStripe, stripeEvent, uid } from "../payments/testing.ts";
 import { addIntervals } from "./store.ts";
 import { monthlyAmount, mrrAt } from "./mrr.ts";
 
@@ -100,5 +100,57 @@ describe("the rules", () => {
     const renewedLate = { ...sub, periods: [...sub.periods, { start: 32 * day, end: 62 * day, mrr: 700 }] };
     expect(mrrAt(renewedLate, 31 * day, 100 * day)).toBe(500);
     expect(mrrAt({ ...sub, cancelledAt: 10 * day }, 11 * day, 12 * day)).toBe(0);
+  });
+});
+
+describe("subscriptions from Stripe and Polar", () => {
+  test("Stripe invoices give the period and interval, customer.subscription.deleted ends it; Polar orders give recurring_interval, revoked ends it", async () => {
+    const other = await startTestServer();
+    try {
+      const stripeSecret = "whsec_mrr_test";
+      const polarSecret = "polar_whs_mrr_test";
+      expect((await other.api("/api/v1/integrations/stripe", { method: "PUT", json: { webhookSecret: stripeSecret } })).status).toBe(200);
+      expect((await other.api("/api/v1/integrations/polar", { method: "PUT", json: { webhookSecret: polarSecret } })).status).toBe(200);
+      const subscription = uid("sub");
+      const seconds = (date: string) => Date.parse(date) / 1000;
+      // A yearly Stripe plan of $240, paid 2026-08-03, cancelled 2026-10-15.
+      const paid = invoice({
+        subscription,
+        amount_paid: 24000,
+        metadata: { campaignId: "stripe_campaign" },
+        status_transitions: { paid_at: seconds("2026-08-03T00:00:00Z") },
+        lines: { data: [{ id: uid("il"), amount: 24000, proration: false, period: { start: seconds("2026-08-03T00:00:00Z"), end: seconds("2027-08-03T00:00:00Z") }, price: { recurring: { interval: "year", interval_count: 1 } } }] },
+      });
+      expect((await sendStripe(other.url, other.project.id, stripeEvent("invoice.paid", paid), stripeSecret)).status).toBe(200);
+      const deleted = stripeEvent("customer.subscription.deleted", { id: subscription, object: "subscription", status: "canceled", ended_at: seconds("2026-10-15T00:00:00Z") });
+      expect((await sendStripe(other.url, other.project.id, deleted, stripeSecret)).status).toBe(200);
+      // A monthly Polar plan of $20 started on 2 September and revoked on the 20th: new and churned within September.
+      const polarSubscription = crypto.randomUUID();
+      const order = polarOrder({
+        currency: "usd",
+        net_amount: 2000,
+        tax_amount: 0,
+        total_amount: 2000,
+        created_at: "2026-09-02T00:00:00Z",
+        billing_reason: "subscription_create",
+        subscription_id: polarSubscription,
+        metadata: { campaignId: "polar_campaign" },
+        subscription: { id: polarSubscription, recurring_interval: "month", current_period_start: "2026-09-02T00:00:00Z", current_period_end: "2026-10-02T00:00:00Z" },
+      });
+      const event = (type: string, data: unknown) => ({ type, timestamp: "2026-09-20T00:00:00Z", api_version: "2026-10", data });
+      expect((await sendPolar(other.url, other.project.id, event("order.paid", order), polarSecret)).status).toBe(200);
+      expect((await sendPolar(other.url, other.project.id, event("subscription.revoked", { id: polarSubscription, ended_at: "2026-09-20T00:00:00Z" }), polarSecret)).status).toBe(200);
+      const rows = (await (await other.api("/api/v1/reports/mrr?groupBy=campaign&from=2026-08-01&to=2026-11-01")).json()).rows;
+      const of = (key: string) => rows.filter((r: { key: string }) => r.key === key).map((r: { month: string; mrr: number; new: number; churned: number }) => [r.month, r.mrr, r.new, r.churned]);
+      expect(of("stripe_campaign")).toEqual([["2026-08", 2000, 2000, 0], ["2026-09", 2000, 0, 0], ["2026-10", 0, 0, 2000]]);
+      expect(of("polar_campaign")).toEqual([["2026-08", 0, 0, 0], ["2026-09", 0, 2000, 2000], ["2026-10", 0, 0, 0]]);
+      const periods = other.instance.ctx.db.query<{ interval: string; period_start: number; period_end: number }, []>("SELECT interval, period_start, period_end FROM subscription_periods ORDER BY period_start").all();
+      expect(periods).toEqual([
+        { interval: "year", period_start: Date.parse("2026-08-03T00:00:00Z"), period_end: Date.parse("2027-08-03T00:00:00Z") },
+        { interval: "month", period_start: Date.parse("2026-09-02T00:00:00Z"), period_end: Date.parse("2026-10-02T00:00:00Z") },
+      ]);
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -66,14 +66,20 @@ export function mrrMovements(subs: readonly SubscriptionFacts[], months: readonl
     const asOf = Math.min(month.end - 1, now);
     for (const sub of subs) {
       const row = byKey.get(sub.key)!;
-      const before = mrrAt(sub, month.start - 1, now);
-      const after = mrrAt(sub, asOf, now);
-      row.mrr += after;
-      if (after > 0) row.activeSubscriptions++;
-      if (before === 0 && after > 0) row.new += after;
-      else if (before > 0 && after === 0) row.churned += before;
-      else if (after > before) row.expansion += after - before;
-      else row.contraction += before - after;
+      // Walk every instant the subscription could change within the month, so one that starts and
+      // ends inside it counts as new and as churned.
+      const changes = [...sub.periods.flatMap((p) => [p.start, p.end]), sub.cancelledAt ?? Infinity].filter((t) => t >= month.start && t < asOf);
+      let previous = mrrAt(sub, month.start - 1, now);
+      for (const t of [...changes.sort((a, b) => a - b), asOf]) {
+        const current = mrrAt(sub, t, now);
+        if (previous === 0 && current > 0) row.new += current;
+        else if (previous > 0 && current === 0) row.churned += previous;
+        else if (current > previous) row.expansion += current - previous;
+        else row.contraction += previous - current;
+        previous = current;
+      }
+      row.mrr += previous;
+      if (previous > 0) row.activeSubscriptions++;
     }
     rows.push(...byKey.values());
   }

@@ -9,6 +9,7 @@ export const SECTIONS = [
   { id: "leads", label: "Leads", path: "/leads" },
   { id: "funnel", label: "Funnel", path: "/funnel" },
   { id: "payments", label: "Payments", path: "/payments" },
+  { id: "mrr", label: "MRR", path: "/mrr" },
   { id: "profiles", label: "Profiles", path: "/profiles" },
   { id: "live", label: "Live", path: "/live" },
   { id: "settings", label: "Settings", path: "/settings" },

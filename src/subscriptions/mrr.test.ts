@@ -2,13 +2,16 @@
 // cancellation and a lapse, fed through the API, per month and per campaign (the first sale's).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
+import { userWithRole } from "../dashboard/test-client.ts";
 import { invoice, polarOrder, sendPolar, sendStripe, stripeEvent, uid } from "../payments/testing.ts";
 import { addIntervals } from "./store.ts";
 import { monthlyAmount, mrrAt } from "./mrr.ts";
 
+// The clock stands on 30 November 2026: the fixtures below are all in its past, whenever the tests run.
+const NOW = Date.parse("2026-11-30T12:00:00Z");
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ now: () => NOW });
 });
 afterAll(() => server.close());
 
@@ -83,6 +86,18 @@ describe("subscriptions fed through the API", () => {
     ]);
     expect((await server.api("/api/v1/reports/mrr?groupBy=planet")).status).toBe(400);
   });
+
+  test("the MRR page shows this month's MRR, its chart and the movements", async () => {
+    const owner = await userWithRole(server, "viewer");
+    const page = await owner.get(`/dashboard/${server.project.id}/mrr?groupBy=campaign`);
+    expect(page.status).toBe(200);
+    const text = await page.text();
+    expect(text).toContain('aria-current="page">MRR</a>');
+    expect(text).toMatch(/<div class="label">MRR<\/div><div class="value">\$150\.00<\/div>/);
+    expect(text).toContain('<svg class="chart chart-time"');
+    expect(text).toContain("MRR by campaign");
+    expect(text).toMatch(/<td[^>]*>2026-10<\/td>(.|\n)*?\$80\.00/);
+  });
 });
 
 describe("the rules", () => {
@@ -105,7 +120,7 @@ describe("the rules", () => {
 
 describe("subscriptions from Stripe and Polar", () => {
   test("Stripe invoices give the period and interval, customer.subscription.deleted ends it; Polar orders give recurring_interval, revoked ends it", async () => {
-    const other = await startTestServer();
+    const other = await startTestServer({ now: () => NOW });
     try {
       const stripeSecret = "whsec_mrr_test";
       const polarSecret = "polar_whs_mrr_test";

@@ -7,5 +7,6 @@ import { reportPages } from "./reports.ts";
 import { funnelPage } from "./funnel.ts";
 import { journeyPages } from "./journeys.ts";
 import { exportPages } from "./exports.ts";
+import { mrrPages } from "./mrr.ts";
 
-export const dataPages: DashboardPage[] = [overviewPage, linksPages, reportPages, funnelPage, paymentsPages, journeyPages, exportPages];
+export const dataPages: DashboardPage[] = [overviewPage, linksPages, reportPages, funnelPage, paymentsPages, mrrPages, journeyPages, exportPages];

@@ -251,7 +251,7 @@ function integrationBlock(v: SettingsView, i: IntegrationView, errors: FieldErro
   const credentialLabel = i.provider === "stripe" ? "Restricted API key" : "Organization access token";
   const credentialHint =
     i.provider === "stripe"
-      ? html`Create a restricted key with read access to Charges, Checkout Sessions, Invoices, Customers and Events (<code>rk_live_…</code>).`
+      ? html`Create a restricted key with read access to Charges, Checkout Sessions, Invoices, Customers, Events and Balance (<code>rk_live_…</code>); Balance lets Bantico use Stripe's own conversion of foreign-currency payments.`
       : html`An organization access token with <code>orders:read</code>.`;
   return html`<div class="integration" id="integration-${i.provider}">
     <h3>${name}</h3>

@@ -442,16 +442,18 @@ function rollupKey(row: PaymentRow, model: "last" | "first"): string[] {
 /** A payment's share of the rollup: per-currency sums, and converted sums (reporting_net; a row without a rate counts as unconverted). */
 function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
   const earning = row.kind === "sale" || row.kind === "renewal";
+  const renewal = row.kind === "renewal";
   const hour = Math.floor(row.occurred_at / HOUR_MS) * HOUR_MS;
   const converted = row.reporting_net ?? 0;
   const upsert = prepared(
     db,
     `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds,
-       reporting_revenue, reporting_refunds, unconverted)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       reporting_revenue, reporting_refunds, unconverted, renewals, renewal_revenue, reporting_renewal_revenue)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds,
        reporting_revenue = reporting_revenue + excluded.reporting_revenue, reporting_refunds = reporting_refunds + excluded.reporting_refunds,
-       unconverted = unconverted + excluded.unconverted`,
+       unconverted = unconverted + excluded.unconverted, renewals = renewals + excluded.renewals, renewal_revenue = renewal_revenue + excluded.renewal_revenue,
+       reporting_renewal_revenue = reporting_renewal_revenue + excluded.reporting_renewal_revenue`,
   );
   for (const model of ["last", "first"] as const) {
     upsert.run(
@@ -466,6 +468,9 @@ function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
       earning ? sign * converted : 0,
       earning ? 0 : -sign * converted,
       row.rate_source === "none" ? sign : 0,
+      renewal ? sign : 0,
+      renewal ? sign * row.net : 0,
+      renewal ? sign * converted : 0,
     );
   }
 }

@@ -58,6 +58,14 @@ describe("subscriptions fed through the API", () => {
     await pay({ id: uid("sub"), interval: "month" }, 2000, "2026-09-05", "alpha"); // never renewed: lapses on 5 Oct
   });
 
+  test("renewals are counted apart in the rollup, for totals that leave them out", () => {
+    const sums = server.instance.ctx.db
+      .query("SELECT SUM(payments) AS payments, SUM(renewals) AS renewals, SUM(renewal_revenue) AS renewal_revenue, SUM(reporting_renewal_revenue) AS converted FROM payment_stats_periods WHERE project_id = ? AND model = 'last' AND grain = 'month'")
+      .get(server.project.id);
+    // Four payments of the first plan after its sale, two of the downgraded one.
+    expect(sums).toEqual({ payments: 10, renewals: 6, renewal_revenue: 3000 + 5000 * 3 + 6000 * 2, converted: 3000 + 5000 * 3 + 6000 * 2 });
+  });
+
   test("MRR and its movements per month add up by hand", async () => {
     expect(await mrr("")).toEqual([
       row("2026-07", null, { mrr: 3000, new: 3000, activeSubscriptions: 1 }),

@@ -107,8 +107,14 @@ export function writeReporting(db: Database, paymentId: string, r: Reporting): v
  * Converts stored rows again and, for each whose value changed, calls `rewrite` (the ledger moves
  * the row's share of the rollup around the update). Returns how many changed.
  */
-export function reconvertRows(db: Database, rows: readonly ConvertibleRow[], rewrite: (row: ConvertibleRow, next: Reporting) => void): number {
+export function reconvertRows(
+  db: Database,
+  rows: readonly ConvertibleRow[],
+  rewrite: (row: ConvertibleRow, next: Reporting) => void,
+  shouldStop: () => boolean = () => false,
+): { changed: number; done: number } {
   let changed = 0;
+  let done = 0;
   const settings = new Map<string, { currency: string; timezone: string }>();
   const manual = new Map<string, ReturnType<typeof manualRates>>();
   for (const row of rows) {
@@ -117,11 +123,14 @@ export function reconvertRows(db: Database, rows: readonly ConvertibleRow[], rew
       manual.set(row.project_id, manualRates(db, row.project_id));
     }
     const next = reportingFor(db, row, settings.get(row.project_id)!, manual.get(row.project_id)!);
-    if (sameReporting(row, next)) continue;
-    rewrite(row, next);
-    changed++;
+    done++;
+    if (!sameReporting(row, next)) {
+      rewrite(row, next);
+      changed++;
+    }
+    if (shouldStop()) break;
   }
-  return changed;
+  return { changed, done };
 }
 
 /** Starts (or restarts) converting a project's whole history, e.g. after its reporting currency changed. */
@@ -163,14 +172,8 @@ export function convertChunk(db: Database, rewrite: (row: ConvertibleRow, next: 
       db,
       `SELECT rowid, * FROM payments WHERE project_id = ? AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`,
     ).all(job.project_id, job.after_rowid);
-    let last = job.after_rowid;
-    let count = 0;
-    for (const row of rows) {
-      reconvertRows(db, [row], rewrite);
-      last = row.rowid;
-      count++;
-      if (performance.now() - started > CHUNK_BUDGET_MS) break;
-    }
+    const count = reconvertRows(db, rows, rewrite, () => performance.now() - started > CHUNK_BUDGET_MS).done;
+    const last = count > 0 ? rows[count - 1]!.rowid : job.after_rowid;
     if (count === 0 || (count === rows.length && rows.length < CHUNK_ROWS)) prepared(db, "DELETE FROM fx_reconversions WHERE project_id = ?").run(job.project_id);
     else prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ? WHERE project_id = ?").run(last, count, job.project_id);
     return true;
@@ -179,16 +182,18 @@ export function convertChunk(db: Database, rewrite: (row: ConvertibleRow, next: 
 }
 
 /**
- * After new rates arrived: the next chunk of rows without a rate (or not converted yet) after
- * `afterRowid`, each converted if it now can be. Returns where to continue, or null at the end.
+ * After new rates arrived: the next chunk of rows without a rate after `afterRowid`, each converted
+ * if it now can be. Returns where to continue, or null at the end. (Rows never converted at all
+ * are history the migration queued as a reconversion of their project.)
  */
 export function convertPendingChunk(db: Database, afterRowid: number, rewrite: (row: ConvertibleRow, next: Reporting) => void): number | null {
+  const started = performance.now();
   const rows = prepared<ConvertibleRow & { rowid: number }, [number]>(
     db,
-    `SELECT rowid, * FROM payments WHERE (rate_source = 'none' OR rate_source IS NULL) AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`,
+    `SELECT rowid, * FROM payments WHERE rate_source = 'none' AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`,
   ).all(afterRowid);
-  reconvertRows(db, rows, rewrite);
-  return rows.length < CHUNK_ROWS ? null : rows.at(-1)!.rowid;
+  const done = reconvertRows(db, rows, rewrite, () => performance.now() - started > CHUNK_BUDGET_MS).done;
+  return done < rows.length ? rows[done - 1]!.rowid : rows.length < CHUNK_ROWS ? null : rows.at(-1)!.rowid;
 }
 
 export interface ConversionJobs {

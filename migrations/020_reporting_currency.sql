@@ -120,15 +120,22 @@ CREATE TRIGGER payment_stats_periods_on_insert AFTER INSERT ON payment_stats_hou
     reporting_renewal_revenue = reporting_renewal_revenue + excluded.reporting_renewal_revenue;
 END;
 
+-- One UPDATE per grain: each is a primary-key lookup (an OR of the two grains scanned the model's rows).
 CREATE TRIGGER payment_stats_periods_on_update AFTER UPDATE ON payment_stats_hourly BEGIN
   UPDATE payment_stats_periods SET payments = payments + NEW.payments - OLD.payments, revenue = revenue + NEW.revenue - OLD.revenue,
     refunds = refunds + NEW.refunds - OLD.refunds, reporting_revenue = reporting_revenue + NEW.reporting_revenue - OLD.reporting_revenue,
     reporting_refunds = reporting_refunds + NEW.reporting_refunds - OLD.reporting_refunds, unconverted = unconverted + NEW.unconverted - OLD.unconverted,
     renewals = renewals + NEW.renewals - OLD.renewals, renewal_revenue = renewal_revenue + NEW.renewal_revenue - OLD.renewal_revenue,
     reporting_renewal_revenue = reporting_renewal_revenue + NEW.reporting_renewal_revenue - OLD.reporting_renewal_revenue
-  WHERE project_id = NEW.project_id AND model = NEW.model
-    AND ((grain = 'day' AND period = NEW.hour - NEW.hour % 86400000)
-      OR (grain = 'month' AND period = unixepoch(NEW.hour / 1000, 'unixepoch', 'start of month') * 1000))
+  WHERE project_id = NEW.project_id AND model = NEW.model AND grain = 'day' AND period = NEW.hour - NEW.hour % 86400000
+    AND link_id = NEW.link_id AND campaign_id = NEW.campaign_id AND source = NEW.source AND medium = NEW.medium
+    AND content = NEW.content AND lead_id = NEW.lead_id AND currency = NEW.currency;
+  UPDATE payment_stats_periods SET payments = payments + NEW.payments - OLD.payments, revenue = revenue + NEW.revenue - OLD.revenue,
+    refunds = refunds + NEW.refunds - OLD.refunds, reporting_revenue = reporting_revenue + NEW.reporting_revenue - OLD.reporting_revenue,
+    reporting_refunds = reporting_refunds + NEW.reporting_refunds - OLD.reporting_refunds, unconverted = unconverted + NEW.unconverted - OLD.unconverted,
+    renewals = renewals + NEW.renewals - OLD.renewals, renewal_revenue = renewal_revenue + NEW.renewal_revenue - OLD.renewal_revenue,
+    reporting_renewal_revenue = reporting_renewal_revenue + NEW.reporting_renewal_revenue - OLD.reporting_renewal_revenue
+  WHERE project_id = NEW.project_id AND model = NEW.model AND grain = 'month' AND period = unixepoch(NEW.hour / 1000, 'unixepoch', 'start of month') * 1000
     AND link_id = NEW.link_id AND campaign_id = NEW.campaign_id AND source = NEW.source AND medium = NEW.medium
     AND content = NEW.content AND lead_id = NEW.lead_id AND currency = NEW.currency;
 END;

@@ -475,13 +475,39 @@ function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
   }
 }
 
-/** A stored payment's reporting value changed (new rate, new reporting currency): the rollup moves with it. */
-export function rewriteReporting(db: Database, row: ConvertibleRow, next: Reporting): void {
-  const current = getPayment(db, row.id);
-  if (!current) return;
-  retractRollup(db, current);
-  writeReporting(db, row.id, next);
-  applyRollup(db, getPayment(db, row.id)!, 1);
+/**
+ * Stored payments whose reporting value changed (new rate, new reporting currency), each a full
+ * row as stored: the rows are updated and the rollup's converted columns moved by the difference,
+ * once per rollup key for the whole batch.
+ */
+export function rewriteReporting(db: Database, changes: readonly { row: ConvertibleRow; next: Reporting }[]): void {
+  const deltas = new Map<string, { params: (string | number)[]; values: number[] }>();
+  for (const { row, next } of changes) {
+    writeReporting(db, row.id, next);
+    const full = row as PaymentRow;
+    const share = (net: number | null, source: string | null) => {
+      const converted = net ?? 0;
+      const earning = full.kind === "sale" || full.kind === "renewal";
+      return [earning ? converted : 0, earning ? 0 : -converted, source === "none" ? 1 : 0, full.kind === "renewal" ? converted : 0];
+    };
+    const before = share(full.reporting_net, full.rate_source);
+    const after = share(next.net, next.rateSource);
+    const hour = Math.floor(full.occurred_at / HOUR_MS) * HOUR_MS;
+    for (const model of ["last", "first"] as const) {
+      const params = [full.project_id, model, hour, ...rollupKey(full, model), full.currency];
+      const key = params.join("\u0000");
+      const delta = deltas.get(key) ?? { params, values: [0, 0, 0, 0] };
+      after.forEach((value, i) => (delta.values[i]! += value - before[i]!));
+      deltas.set(key, delta);
+    }
+  }
+  const update = prepared(
+    db,
+    `UPDATE payment_stats_hourly SET reporting_revenue = reporting_revenue + ?, reporting_refunds = reporting_refunds + ?, unconverted = unconverted + ?,
+       reporting_renewal_revenue = reporting_renewal_revenue + ?
+     WHERE project_id = ? AND model = ? AND hour = ? AND link_id = ? AND campaign_id = ? AND source = ? AND medium = ? AND content = ? AND lead_id = ? AND currency = ?`,
+  );
+  for (const { params, values } of deltas.values()) if (values.some((v) => v !== 0)) update.run(...values, ...params);
 }
 
 function retractRollup(db: Database, row: PaymentRow): void {

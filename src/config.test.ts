@@ -19,6 +19,7 @@ describe("configuration", () => {
       BANTICO_BASE_URL: "https://go.example.com/",
       BANTICO_SECRET: "s".repeat(40),
       BANTICO_TRUSTED_PROXIES: "10.0.0.1, 127.0.0.1",
+      BANTICO_FX_URL: "http://127.0.0.1:9/rates.xml",
     });
     expect(config).toEqual({
       port: 8080,
@@ -26,7 +27,11 @@ describe("configuration", () => {
       baseUrl: "https://go.example.com",
       secret: "s".repeat(40),
       trustedProxies: ["10.0.0.1", "127.0.0.1"],
+      fxUrl: "http://127.0.0.1:9/rates.xml",
     });
+    expect(loadConfig({ BANTICO_FX_URL: "off" }).fxUrl).toBeNull();
+    expect(loadConfig({}).fxUrl).toBe("https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml");
+    expect(() => loadConfig({ BANTICO_FX_URL: "ftp://x" })).toThrow("BANTICO_FX_URL");
     expect(publicBaseUrl(config, new Request("http://internal:8080/"))).toBe("https://go.example.com");
   });
 

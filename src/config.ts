@@ -1,5 +1,6 @@
 // Configuration from the environment, as SPEC §7 names it.
 import { resolve } from "node:path";
+import { ECB_90_DAY_URL } from "./payments/fx/ecb.ts";
 
 export interface Config {
   port: number;
@@ -10,6 +11,8 @@ export interface Config {
   secret: string | null;
   /** Peers whose X-Forwarded-For is believed (a reverse proxy in front of Bantico). */
   trustedProxies: string[];
+  /** BANTICO_FX_URL: a document in the ECB eurofxref XML format; null when set to `off`. */
+  fxUrl: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -27,6 +30,7 @@ export function loadConfig(env: Env = process.env, overrides: { dataDir?: string
     baseUrl,
     secret,
     trustedProxies: (env.BANTICO_TRUSTED_PROXIES ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    fxUrl: parseFxUrl(env.BANTICO_FX_URL?.trim() || ECB_90_DAY_URL),
   };
 }
 
@@ -35,6 +39,15 @@ function parsePort(value: string | undefined): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number, not "${value}"`);
   return port;
+}
+
+function parseFxUrl(value: string): string | null {
+  if (value.toLowerCase() === "off") return null;
+  try {
+    const url = new URL(value);
+    if (url.protocol === "http:" || url.protocol === "https:") return url.href;
+  } catch {}
+  throw new ConfigError(`BANTICO_FX_URL must be an http(s) URL or "off", not "${value}"`);
 }
 
 function parseBaseUrl(value: string): string {

@@ -8,6 +8,9 @@ import { startPaymentScheduler } from "./payments/pull.ts";
 import { startFoldWarmer } from "./dashboard/pages/warmup.ts";
 import { explainListenError } from "./startup.ts";
 import { currentSetupToken, setupUrl } from "./auth/setup-token.ts";
+import { rewriteReporting } from "./payments/ledger.ts";
+import { startConversionJobs } from "./payments/fx/stored.ts";
+import { startFxFetcher } from "./payments/fx/fetcher.ts";
 
 export interface RunningServer {
   url: string;
@@ -41,6 +44,8 @@ export function startServer(config: Config, options: { hostname?: string; now?: 
   resolveIp = clientIpResolver(server, config.trustedProxies);
   const payments = startPaymentScheduler(instance.ctx);
   const warmer = startFoldWarmer(instance.ctx);
+  const conversions = startConversionJobs(instance.ctx, rewriteReporting);
+  const rates = startFxFetcher(instance.ctx, () => conversions.kick());
   const host = options.hostname && options.hostname !== "0.0.0.0" ? options.hostname : "localhost";
   const url = `http://${host}:${server.port}`;
   const token = currentSetupToken(instance.ctx.db, instance.ctx.now());
@@ -52,6 +57,8 @@ export function startServer(config: Config, options: { hostname?: string; now?: 
     async stop() {
       await payments.stop();
       await warmer.stop();
+      await rates?.stop();
+      await conversions.stop();
       await server.stop();
       instance.close();
     },

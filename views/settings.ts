@@ -42,6 +42,19 @@ export interface SettingsView {
   privacyValue: string;
   privacyErrors: FieldErrors;
   identify: { secret: string; previousValidUntil: number | null };
+  rates: RatesView;
+}
+
+export interface RatesView {
+  reportingCurrency: string;
+  /** null: BANTICO_FX_URL is off. */
+  feedUrl: string | null;
+  feed: { lastAttemptAt: number | null; lastSuccessAt: number | null; lastError: string | null; failures: number; latestDay: string | null };
+  manual: { currency: string; per: string; rate: string; from: string | null }[];
+  unconverted: { currency: string; payments: number }[];
+  progress: { done: number; total: number } | null;
+  values: Record<string, string>;
+  errors: FieldErrors;
 }
 
 const ROLE_OPTIONS = [
@@ -59,7 +72,7 @@ export function settingsPage(v: SettingsView): Html {
   const base = `/dashboard/${v.projectId}/settings`;
   return html`
   <nav class="actions subnav" aria-label="Settings sections">
-    <a href="#tracker">Tracker</a> <a href="#identify">Signed identify</a> <a href="#project">Project</a> <a href="#integrations">Integrations</a>
+    <a href="#tracker">Tracker</a> <a href="#identify">Signed identify</a> <a href="#project">Project</a> <a href="#rates">Exchange rates</a> <a href="#integrations">Integrations</a>
     <a href="#api-keys">API keys</a> <a href="#team">Team</a> <a href="#privacy">Privacy</a>
   </nav>
   ${v.canWrite ? null : html`<p class="notice" role="status">You are a viewer: you can read these settings but not change them.</p>`}
@@ -84,6 +97,10 @@ export function settingsPage(v: SettingsView): Html {
           ${field({ label: "Lookback window (days)", name: "lookbackDays", value: v.project.values.lookbackDays, error: v.project.errors.lookbackDays, type: "number", attrs: html`min="1" max="730" inputmode="numeric"`, hint: "How far back a payment looks for the visit that brought it." })}
         </div>
         ${field({ label: "Allowed hostnames", name: "allowedHostnames", value: v.project.values.allowedHostnames, error: v.project.errors.allowedHostnames, rows: 3, placeholder: "example.com\n*.example.com", hint: "One per line. Events from other hosts are refused. Leave empty to accept any host." })}
+        <div class="field">
+          <label><input type="checkbox" name="countRenewals" ${v.project.values.countRenewals === "on" ? html`checked` : null}> Count renewals in revenue totals</label>
+          <p class="hint">Off: totals count first sales only; renewals still show in MRR and in the payments list.</p>
+        </div>
         ${field({ label: "Pricing page pattern", name: "pricingPathPattern", value: v.project.values.pricingPathPattern, error: v.project.errors.pricingPathPattern, hint: html`Page views whose path matches count as <code>pricing_view</code>; <code>*</code> matches anything.` })}
         <div class="field checkbox">
           <label><input type="checkbox" name="verifiedEmailAttributionOnly" aria-describedby="f-verified-hint" ${v.project.values.verifiedEmailAttributionOnly ? html`checked` : null}> Attribute by email only from verified identify</label>
@@ -93,6 +110,8 @@ export function settingsPage(v: SettingsView): Html {
       </fieldset>
     </form>
   </section>
+
+  ${ratesSection(v, base)}
 
   <section class="card" id="integrations" aria-labelledby="integrations-h">
     <h2 id="integrations-h">Payment integrations</h2>
@@ -299,4 +318,52 @@ function integrationBlock(v: SettingsView, i: IntegrationView, errors: FieldErro
           : null}`
       : null}
   </div>`;
+}
+
+function feedLine(v: SettingsView): Html {
+  const r = v.rates;
+  if (!r.feedUrl) return html`<p class="muted">Fetching ECB rates is off (<code>BANTICO_FX_URL=off</code>): only manual rates convert.</p>`;
+  const latest = r.feed.latestDay ? html`Latest ECB fixing: <strong>${r.feed.latestDay}</strong>` : html`No ECB rates yet`;
+  return html`<p>${latest} · from <code>${r.feedUrl}</code> · Source: ECB, reference rates for information.</p>
+    ${r.feed.lastError
+      ? html`<p class="notice error" role="status">The last ${r.feed.failures === 1 ? "fetch" : `${r.feed.failures} fetches`} failed (${formatDateTime(r.feed.lastAttemptAt, v.timezone)}): ${r.feed.lastError}. Bantico retries with growing pauses; payments wait for their day's rate and are converted when it arrives.</p>`
+      : r.feed.lastSuccessAt
+        ? html`<p class="muted">Fetched ${formatDateTime(r.feed.lastSuccessAt, v.timezone)}.</p>`
+        : null}`;
+}
+
+function ratesSection(v: SettingsView, base: string): Html {
+  const r = v.rates;
+  return html`<section class="card" id="rates" aria-labelledby="rates-h">
+    <h2 id="rates-h">Exchange rates</h2>
+    <p class="muted">Every total is shown in ${r.reportingCurrency}: each payment at its provider's own conversion when it settled in ${r.reportingCurrency}, else at the ECB rate of its day, else at a manual rate below. Without any, it is left out of totals and counted apart.</p>
+    ${feedLine(v)}
+    ${r.progress ? html`<p class="notice" role="status">Converting history into ${r.reportingCurrency}: ${r.progress.done} of ${r.progress.total} payments.</p>` : null}
+    ${r.unconverted.length
+      ? html`<p class="notice warn" role="status">${r.unconverted.map((c, i) => html`${i ? "; " : ""}${c.payments} payment${c.payments === 1 ? "" : "s"} in ${c.currency}`)} not converted: add a rate.</p>`
+      : null}
+    <div class="table-wrap"><table>
+      <caption class="visually-hidden">Manual rates</caption>
+      <thead><tr><th scope="col">Rate</th><th scope="col">From</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <tbody>${r.manual.length
+        ? r.manual.map(
+            (m) => html`<tr><td>1 ${m.currency} = ${m.rate} ${m.per}</td><td>${m.from ?? "every day"}</td><td>${v.canWrite
+              ? html`<form method="post" action="${base}/rates/${m.currency}/delete#rates" class="inline-form">${csrf(v.csrfToken)}<button type="submit" class="small danger" aria-label="Remove the manual rates of ${m.currency}">Remove</button></form>`
+              : null}</td></tr>`,
+          )
+        : html`<tr><td colspan="3" class="muted">No manual rate.</td></tr>`}</tbody>
+    </table></div>
+    <form method="post" action="${base}/rates#rates" novalidate>
+      ${csrf(v.csrfToken)}
+      <fieldset ${v.canWrite ? null : html`disabled`}>
+        <div class="grid-2">
+          ${field({ label: "Currency", name: "currency", id: "f-rate-currency", value: r.values.currency, error: r.errors.currency, placeholder: "AED", attrs: html`maxlength="3" autocapitalize="characters"` })}
+          ${field({ label: "Rate", name: "rate", id: "f-rate-rate", value: r.values.rate, error: r.errors.rate, placeholder: "0.2723", hint: "Units of the quote currency for 1 unit of the currency.", attrs: html`inputmode="decimal"` })}
+          ${field({ label: "Quote currency", name: "per", id: "f-rate-per", value: r.values.per ?? r.reportingCurrency, error: r.errors.per, attrs: html`maxlength="3" autocapitalize="characters"` })}
+          ${field({ label: "From (optional)", name: "from", id: "f-rate-from", value: r.values.from, error: r.errors.from, type: "date", hint: "Leave empty for every day." })}
+        </div>
+        <button type="submit" class="primary">Save rate</button>
+      </fieldset>
+    </form>
+  </section>`;
 }

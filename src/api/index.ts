@@ -10,8 +10,20 @@ import { paymentApi, paymentOperations } from "../payments/routes.ts";
 import { reportApi, reportOperations } from "../reports/routes.ts";
 import { privacyApi, privacyOperations } from "../privacy/api.ts";
 import { diagnosticsApi, diagnosticsOperations } from "../diagnostics/routes.ts";
+import { fxApi, fxOperations } from "../payments/fx/routes.ts";
+import { subscriptionApi, subscriptionOperations } from "../subscriptions/routes.ts";
 
-const operations: ApiOperation[] = [...projectOperations, ...linkOperations, ...trackingOperations, ...paymentOperations, ...reportOperations, ...privacyOperations, ...diagnosticsOperations];
+const operations: ApiOperation[] = [
+  ...projectOperations,
+  ...linkOperations,
+  ...trackingOperations,
+  ...paymentOperations,
+  ...reportOperations,
+  ...privacyOperations,
+  ...diagnosticsOperations,
+  ...fxOperations,
+  ...subscriptionOperations,
+];
 
 export function api(ctx: AppContext) {
   return new Elysia()
@@ -22,5 +34,7 @@ export function api(ctx: AppContext) {
     .use(paymentApi(ctx))
     .use(reportApi(ctx))
     .use(privacyApi(ctx))
-    .use(diagnosticsApi(ctx));
+    .use(diagnosticsApi(ctx))
+    .use(fxApi(ctx))
+    .use(subscriptionApi(ctx));
 }

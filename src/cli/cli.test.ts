@@ -128,7 +128,7 @@ describe("bantico command line", () => {
   test("backup writes a consistent, complete copy while the server is serving and writing", async () => {
     const data = dataDir();
     const project = json<{ id: string }>(bantico(["project", "create", "--name", "Live", "--json", "--data", data]));
-    const child = Bun.spawn([process.execPath, ENTRY, "serve", "--data", data], { env: { ...process.env, PORT: "0" }, stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn([process.execPath, ENTRY, "serve", "--data", data], { env: { ...process.env, PORT: "0", BANTICO_FX_URL: "off" }, stdout: "pipe", stderr: "pipe" });
     try {
       await readUntil(child.stdout, /listening/);
       for (let i = 0; i < 5; i++) bantico(["apikey", "create", "--project", project.id, "--data", data]);

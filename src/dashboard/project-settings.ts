@@ -1,6 +1,7 @@
 // Server-side validation of the project settings form: every field gets its own clear message.
 import type { ProjectSettings } from "../projects/service.ts";
 import { pricingPatternError } from "../tracking/pricing-pattern.ts";
+import { normalizeCurrency } from "../payments/money.ts";
 
 export interface SettingsForm {
   name: string;
@@ -9,11 +10,12 @@ export interface SettingsForm {
   timezone: string;
   lookbackDays: string;
   pricingPathPattern: string;
+  /** A checkbox: "on" when ticked. */
+  countRenewals: string;
 }
 
 export type SettingsErrors = Partial<Record<keyof SettingsForm, string>>;
 
-const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 export const TIMEZONES: readonly string[] = ["UTC", ...Intl.supportedValuesOf("timeZone").filter((tz) => tz !== "UTC")];
 const TIMEZONE_SET = new Set(TIMEZONES);
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
@@ -58,10 +60,8 @@ export function validateSettings(form: SettingsForm): { settings: ProjectSetting
   }
   if (hostnames.length > 100) errors.allowedHostnames = "List at most 100 hostnames.";
 
-  const currency = form.currency.trim().toUpperCase();
-  if (!/^[A-Z]{3}$/.test(currency) || !CURRENCIES.has(currency)) {
-    errors.currency = `"${form.currency.trim()}" is not an ISO 4217 currency code (e.g. USD, EUR, JPY).`;
-  }
+  const currency = normalizeCurrency(form.currency) ?? "";
+  if (!currency) errors.currency = `"${form.currency.trim()}" is not an ISO 4217 currency code (e.g. USD, EUR, JPY).`;
 
   const timezone = form.timezone.trim();
   if (!TIMEZONE_SET.has(timezone)) errors.timezone = `"${timezone}" is not a timezone this server knows (e.g. Europe/Berlin).`;
@@ -75,5 +75,6 @@ export function validateSettings(form: SettingsForm): { settings: ProjectSetting
   const patternError = pricingPatternError(pricingPathPattern);
   if (patternError) errors.pricingPathPattern = patternError;
 
-  return { settings: { name, allowedHostnames: hostnames, currency, timezone, lookbackDays, pricingPathPattern }, errors };
+  const countRenewals = form.countRenewals === "on";
+  return { settings: { name, allowedHostnames: hostnames, currency, timezone, lookbackDays, pricingPathPattern, countRenewals }, errors };
 }

@@ -10,6 +10,7 @@ export const SECTIONS = [
   { id: "traffic", label: "Traffic", path: "/traffic" },
   { id: "funnel", label: "Funnel", path: "/funnel" },
   { id: "payments", label: "Payments", path: "/payments" },
+  { id: "mrr", label: "MRR", path: "/mrr" },
   { id: "profiles", label: "Profiles", path: "/profiles" },
   { id: "live", label: "Live", path: "/live" },
   { id: "diagnostics", label: "Doctor", path: "/diagnostics" },

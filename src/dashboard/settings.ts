@@ -1,13 +1,18 @@
 // Settings routes: project settings, API keys, team, privacy deletion (integrations in integrations.ts).
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys.ts";
 import { projectTeam } from "../auth/access.ts";
-import { revokePreviousIdentifySecret, rotateIdentifySecret, updateProjectSettings, type Project } from "../projects/service.ts";
+import { revokePreviousIdentifySecret, rotateIdentifySecret, type Project } from "../projects/service.ts";
+import { changeProjectSettings } from "../payments/fx/stored.ts";
 import { pageResponse, redirectTo, renderPage, formString, canWrite, DashboardError, type DashboardRequest, type DashboardRouter } from "./routing.ts";
 import { TIMEZONES, validateSettings, type SettingsForm } from "./project-settings.ts";
 import { addTeammate, changeRole, removeTeammate, type TeamActor } from "./team.ts";
 import { erasePerson, describeErasure } from "../privacy/erasure.ts";
 import { integrationPages } from "./integrations.ts";
-import { apiKeyRow, settingsPage, type IntegrationView, type SettingsView } from "../../views/settings.ts";
+import { apiKeyRow, settingsPage, type IntegrationView, type RatesView, type SettingsView } from "../../views/settings.ts";
+import { changeManualRates, validateManualRate } from "../payments/fx/routes.ts";
+import { feedStatus, manualRates } from "../payments/fx/rates.ts";
+import { conversionProgress } from "../payments/fx/stored.ts";
+import { convertedTotals } from "../payments/fx/sums.ts";
 import type { Flash } from "../../views/layout.ts";
 
 /** Supplies the integrations part of the settings page; null while payments are not built in. */
@@ -22,11 +27,14 @@ function projectValues(project: Project): Record<keyof SettingsForm | "verifiedE
     lookbackDays: String(project.lookbackDays),
     pricingPathPattern: project.pricingPathPattern,
     verifiedEmailAttributionOnly: project.verifiedEmailAttributionOnly ? "on" : "",
+    countRenewals: project.countRenewals ? "on" : "",
   };
 }
 
 const FLASHES: Record<string, string> = {
   project: "Settings saved.",
+  rate: "Rate saved: payments in this currency are being converted.",
+  rate_removed: "Manual rate removed.",
   revoked: "API key revoked.",
   teammate: "Teammate added.",
   role: "Role changed.",
@@ -43,6 +51,20 @@ const FLASHES: Record<string, string> = {
 function liveGrace(project: Project, now: number): number | null {
   const previous = project.previousIdentifySecret;
   return previous && previous.validUntil > now ? previous.validUntil : null;
+}
+
+function ratesView(req: DashboardRequest, values: Record<string, string> = {}, errors: RatesView["errors"] = {}): RatesView {
+  const progress = conversionProgress(req.ctx.db, req.project.id);
+  return {
+    reportingCurrency: req.project.currency,
+    feedUrl: req.ctx.config.fxUrl,
+    feed: feedStatus(req.ctx.db),
+    manual: manualRates(req.ctx.db, req.project.id),
+    unconverted: convertedTotals(req.ctx.db, req.project.id, { from: 0, to: Number.MAX_SAFE_INTEGER }).unconvertedByCurrency,
+    progress: progress.running ? progress : null,
+    values,
+    errors,
+  };
 }
 
 export function settingsPages(integrations: IntegrationsSource) {
@@ -70,6 +92,7 @@ export function settingsPages(integrations: IntegrationsSource) {
       privacyValue: "",
       privacyErrors: {},
       identify: { secret: req.project.identifySecret, previousValidUntil: liveGrace(req.project, req.ctx.now()) },
+      rates: ratesView(req),
       ...overrides,
     };
   }
@@ -95,6 +118,7 @@ export function settingsPages(integrations: IntegrationsSource) {
           timezone: formString(req.form, "timezone"),
           lookbackDays: formString(req.form, "lookbackDays"),
           pricingPathPattern: formString(req.form, "pricingPathPattern"),
+          countRenewals: formString(req.form, "countRenewals"),
         };
         const verifiedEmailAttributionOnly = formString(req.form, "verifiedEmailAttributionOnly");
         const { settings, errors } = validateSettings(form);
@@ -102,7 +126,7 @@ export function settingsPages(integrations: IntegrationsSource) {
           const values = { ...form, verifiedEmailAttributionOnly };
           return page(req, { project: { values, errors } }, { kind: "error", text: "Nothing was saved: check the fields marked below." }, 422);
         }
-        updateProjectSettings(req.ctx.db, req.project.id, { ...settings, verifiedEmailAttributionOnly: verifiedEmailAttributionOnly !== "" });
+        changeProjectSettings(req.ctx, req.project, { ...settings, verifiedEmailAttributionOnly: verifiedEmailAttributionOnly !== "" });
         return back(req, "project", "project");
       })
       .post("/settings/identify-secret/rotate", (req) => {
@@ -112,6 +136,19 @@ export function settingsPages(integrations: IntegrationsSource) {
       .post("/settings/identify-secret/revoke-previous", (req) => {
         revokePreviousIdentifySecret(req.ctx.db, req.project.id);
         return back(req, "identify_previous_revoked", "identify");
+      })
+      .post("/settings/rates", async (req) => {
+        const values = { currency: formString(req.form, "currency"), per: formString(req.form, "per"), rate: formString(req.form, "rate"), from: formString(req.form, "from") };
+        const result = validateManualRate(values);
+        if ("errors" in result) return page(req, { rates: ratesView(req, values, result.errors) }, { kind: "error", text: "The rate was not saved: check the fields marked below." }, 422);
+        await changeManualRates(req.ctx, req.project.id, { put: result.rate });
+        return back(req, "rate", "rates");
+      })
+      .post("/settings/rates/:currency/delete", async (req) => {
+        if ((await changeManualRates(req.ctx, req.project.id, { delete: (req.params.currency ?? "").toUpperCase() })) === 0) {
+          throw new DashboardError(404, "This project has no manual rate for this currency.");
+        }
+        return back(req, "rate_removed", "rates");
       })
       .post("/settings/api-keys", (req) => {
         const name = formString(req.form, "name").trim();

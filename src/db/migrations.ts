@@ -18,6 +18,8 @@ import projectMembers from "../../migrations/019_project_members.sql" with { typ
 import moreProviders from "../../migrations/023_more_providers.sql" with { type: "text" };
 import attributionDoctor from "../../migrations/024_attribution_doctor.sql" with { type: "text" };
 import { replaceInTableDefinition } from "./widen-check.ts";
+import reportingCurrency from "../../migrations/020_reporting_currency.sql" with { type: "text" };
+import subscriptions from "../../migrations/021_subscriptions.sql" with { type: "text" };
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: "001_core.sql", sql: core },
@@ -35,6 +37,8 @@ export const migrations: readonly Migration[] = [
   { version: 16, name: "016_signed_identify.sql", sql: signedIdentify },
   { version: 18, name: "018_setup_token.sql", sql: setupToken },
   { version: 19, name: "019_project_members.sql", sql: projectMembers },
+  { version: 20, name: "020_reporting_currency.sql", sql: reportingCurrency },
+  { version: 21, name: "021_subscriptions.sql", sql: subscriptions },
   {
     version: 23,
     name: "023_more_providers.sql",

@@ -60,6 +60,16 @@ describe("POST /api/v1/payments", () => {
     expect(db().query("SELECT COUNT(*) AS n FROM payments").get()).toEqual(before);
   });
 
+  test("a made-up currency code is refused with 400 naming it, and nothing is stored", async () => {
+    const before = db().query("SELECT COUNT(*) AS n FROM payments").get();
+    for (const currency of ["ZZZ", "xau", "HRK"]) {
+      const response = await post({ transactionId: uid("txn"), amount: 100, currency });
+      expect(response.status).toBe(400);
+      expect((await response.json()).error).toMatchObject({ code: "invalid_currency", message: expect.stringContaining(`"${currency}"`) });
+    }
+    expect(db().query("SELECT COUNT(*) AS n FROM payments").get()).toEqual(before);
+  });
+
   test("a visitor id in metadata attributes by session; an email by identify_email", async () => {
     const now = Date.now();
     const visitor = uid("v");

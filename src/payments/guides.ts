@@ -32,7 +32,8 @@ export const PROVIDER_GUIDES: Record<IntegrationProvider, ProviderGuide> = {
   stripe: {
     name: PROVIDER_NAMES.stripe,
     credentialLabel: "Restricted API key",
-    credentialHint: "A restricted key (rk_live_…) with read access to Charges, Checkout Sessions, Invoices, Customers and Events.",
+    credentialHint:
+      "A restricted key (rk_live_…) with read access to Charges, Checkout Sessions, Invoices, Customers, Events and Balance; Balance lets Bantico use Stripe's own conversion of foreign-currency payments.",
     webhookSecretHint: "The endpoint's signing secret (whsec_…), for payments in real time.",
     events: STRIPE_EVENT_TYPES,
   },

@@ -9,9 +9,13 @@ import { attribute, type Attribution } from "../attribution/engine.ts";
 import { contextFromRow, loadCandidates, type ContextColumns, type FirstTouchColumns } from "../attribution/loader.ts";
 import { recordEvent } from "../tracking/events.ts";
 import { mergeMetadata, readBanticoMetadata } from "./metadata.ts";
+import { paymentMoneyProblem } from "./money.ts";
+import type { Reporting } from "./fx/convert.ts";
+import { reportingFor, writeReporting, type ConvertibleRow } from "./fx/stored.ts";
+import { cancelSubscription, recordSubscriptionPayment } from "../subscriptions/store.ts";
 import type { IncomingPayment, LedgerOp, ProviderEvent } from "./types.ts";
 
-export interface PaymentRow extends ContextColumns, FirstTouchColumns {
+export interface PaymentRow extends ContextColumns, FirstTouchColumns, ConvertibleRow {
   id: string;
   project_id: string;
   provider: string;
@@ -89,7 +93,9 @@ export function applyProviderEvent(db: Database, projectId: string, event: Provi
           ? recordCheckoutContext(db, projectId, op, now)
           : op.op === "subscription_order"
             ? linkSubscriptionOrder(db, projectId, op, now)
-            : linkInvoicePayment(db, projectId, op, now);
+            : op.op === "invoice_payment"
+              ? linkInvoicePayment(db, projectId, op, now)
+              : subscriptionCancelled(db, projectId, op, now);
     paymentIds.push(...result.paymentIds);
     outcomes.push(result.outcome);
     duplicate &&= result.duplicate;
@@ -160,6 +166,8 @@ function plausiblePaymentTime(occurredAt: number, now: number): number {
 }
 
 export function recordPayment(db: Database, projectId: string, incoming: IncomingPayment, eventId: string | null, now: number): ApplyResult {
+  const problem = paymentMoneyProblem(incoming);
+  if (problem) return { duplicate: false, paymentIds: [], outcome: `refused ${incoming.key}: ${problem}` };
   let p = { ...incoming, occurredAt: plausiblePaymentTime(incoming.occurredAt, now) };
   if (p.cumulativeRefund) {
     const step = refundStep(db, projectId, p);
@@ -197,8 +205,8 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
     db,
     `INSERT INTO payments (id, project_id, provider, kind, payment_key, event_id, order_id, payment_intent_id, charge_id, checkout_session_id,
        subscription_id, customer_id, parent_payment_id, refund_scope, customer_email, amount, tax, net, currency, metadata, description,
-       occurred_at, received_at, method, explanation, attributed_at, attribution_note)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unattributed', '[]', ?, ?)`,
+       occurred_at, received_at, method, explanation, attributed_at, attribution_note, settlement_currency, settlement_amount)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unattributed', '[]', ?, ?, ?, ?)`,
   ).run(
     id,
     projectId,
@@ -225,8 +233,13 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
     now,
     now,
     p.attributionNote ?? null,
+    p.settlement?.currency ?? null,
+    p.settlement?.amount ?? null,
   );
   attributeStored(db, id, now, false);
+  if (p.subscriptionId && (p.kind === "sale" || p.kind === "renewal")) {
+    recordSubscriptionPayment(db, projectId, { id, provider: p.provider, kind: p.kind, subscriptionId: p.subscriptionId, occurredAt: p.occurredAt, terms: p.subscription }, now);
+  }
   if (p.subscriptionId && p.kind === "sale") reattributeDependents(db, projectId, p.provider, p.subscriptionId, id, now);
   if (p.kind === "sale" || p.kind === "renewal") adoptOrphans(db, projectId, p, id, now);
   return { duplicate: false, paymentIds: [id], outcome: `recorded ${p.kind} ${id}` };
@@ -261,7 +274,8 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
   // A payment intent first recorded on its own turns out to pay an invoice or a checkout: take the richer facts.
   const upgrade = existing.payment_key.startsWith("pi:") && !p.key.startsWith("pi:");
   const email = existing.customer_email ?? p.email;
-  const learned = JSON.stringify(metadata) !== existing.metadata || email !== existing.customer_email || upgrade;
+  const settles = existing.settlement_currency === null && p.settlement != null;
+  const learned = JSON.stringify(metadata) !== existing.metadata || email !== existing.customer_email || upgrade || settles;
   if (!learned) return { duplicate: true, paymentIds: [existing.id], outcome: `already recorded as ${existing.id}` };
   // Retract what the payment counted for before its amounts change; attributing it again adds the new figures.
   retractRollup(db, existing);
@@ -273,6 +287,9 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
   ).run(JSON.stringify(metadata), email, p.orderId, p.paymentIntentId, p.chargeId, p.checkoutSessionId, p.subscriptionId, p.customerId, existing.id);
   // A webhook with the checkout's custom data makes the backfill's "attributed by email only" note untrue.
   if (!p.attributionNote) prepared(db, "UPDATE payments SET attribution_note = NULL WHERE id = ?").run(existing.id);
+  if (settles) {
+    prepared(db, "UPDATE payments SET settlement_currency = ?, settlement_amount = ? WHERE id = ?").run(p.settlement!.currency, p.settlement!.amount, existing.id);
+  }
   if (upgrade) {
     const tax = p.tax ?? existing.tax;
     prepared(db, "UPDATE payments SET payment_key = ?, kind = ?, amount = ?, tax = ?, net = ?, description = ? WHERE id = ?").run(
@@ -327,6 +344,15 @@ function linkSubscriptionOrder(db: Database, projectId: string, op: Extract<Ledg
   prepared(db, "UPDATE payments SET subscription_id = ? WHERE id = ?").run(op.subscriptionId, order.id);
   reattributeDependents(db, projectId, op.provider, op.subscriptionId, order.id, now);
   return { duplicate: false, paymentIds: [order.id], outcome: `linked subscription ${op.subscriptionId} to its first order ${order.id}` };
+}
+
+function subscriptionCancelled(db: Database, projectId: string, op: Extract<LedgerOp, { op: "subscription_cancel" }>, now: number): ApplyResult {
+  const known = cancelSubscription(db, projectId, op.provider, op.subscriptionId, op.at, now);
+  return {
+    duplicate: false,
+    paymentIds: [],
+    outcome: known ? `subscription ${op.subscriptionId} ends at ${new Date(op.at).toISOString()}` : `subscription ${op.subscriptionId} is not known yet`,
+  };
 }
 
 function linkInvoicePayment(db: Database, projectId: string, op: Extract<LedgerOp, { op: "invoice_payment" }>, now: number): ApplyResult {
@@ -438,6 +464,7 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
     now,
     row.id,
   );
+  writeReporting(db, row.id, reportingFor(db, getPayment(db, row.id)!));
   const updated = getPayment(db, row.id)!;
   applyRollup(db, updated, 1);
   syncJourneyEvent(db, updated);
@@ -450,14 +477,21 @@ function rollupKey(row: PaymentRow, model: "last" | "first"): string[] {
   return columns.map((column) => (row[`${prefix}${column}` as keyof PaymentRow] as string | null) ?? "");
 }
 
+/** A payment's share of the rollup: per-currency sums, and converted sums (reporting_net; a row without a rate counts as unconverted). */
 function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
   const earning = row.kind === "sale" || row.kind === "renewal";
+  const renewal = row.kind === "renewal";
   const hour = Math.floor(row.occurred_at / HOUR_MS) * HOUR_MS;
+  const converted = row.reporting_net ?? 0;
   const upsert = prepared(
     db,
-    `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds`,
+    `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds,
+       reporting_revenue, reporting_refunds, unconverted, renewals, renewal_revenue, reporting_renewal_revenue)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds,
+       reporting_revenue = reporting_revenue + excluded.reporting_revenue, reporting_refunds = reporting_refunds + excluded.reporting_refunds,
+       unconverted = unconverted + excluded.unconverted, renewals = renewals + excluded.renewals, renewal_revenue = renewal_revenue + excluded.renewal_revenue,
+       reporting_renewal_revenue = reporting_renewal_revenue + excluded.reporting_renewal_revenue`,
   );
   for (const model of ["last", "first"] as const) {
     upsert.run(
@@ -469,8 +503,49 @@ function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
       earning ? sign : 0,
       earning ? sign * row.net : 0,
       earning ? 0 : -sign * row.net,
+      earning ? sign * converted : 0,
+      earning ? 0 : -sign * converted,
+      row.rate_source === "none" ? sign : 0,
+      renewal ? sign : 0,
+      renewal ? sign * row.net : 0,
+      renewal ? sign * converted : 0,
     );
   }
+}
+
+/**
+ * Stored payments whose reporting value changed (new rate, new reporting currency), each a full
+ * row as stored: the rows are updated and the rollup's converted columns moved by the difference,
+ * once per rollup key for the whole batch.
+ */
+export function rewriteReporting(db: Database, changes: readonly { row: ConvertibleRow; next: Reporting }[]): void {
+  const deltas = new Map<string, { params: (string | number)[]; values: number[] }>();
+  for (const { row, next } of changes) {
+    writeReporting(db, row.id, next);
+    const full = row as PaymentRow;
+    const share = (net: number | null, source: string | null) => {
+      const converted = net ?? 0;
+      const earning = full.kind === "sale" || full.kind === "renewal";
+      return [earning ? converted : 0, earning ? 0 : -converted, source === "none" ? 1 : 0, full.kind === "renewal" ? converted : 0];
+    };
+    const before = share(full.reporting_net, full.rate_source);
+    const after = share(next.net, next.rateSource);
+    const hour = Math.floor(full.occurred_at / HOUR_MS) * HOUR_MS;
+    for (const model of ["last", "first"] as const) {
+      const params = [full.project_id, model, hour, ...rollupKey(full, model), full.currency];
+      const key = params.join("\u0000");
+      const delta = deltas.get(key) ?? { params, values: [0, 0, 0, 0] };
+      after.forEach((value, i) => (delta.values[i]! += value - before[i]!));
+      deltas.set(key, delta);
+    }
+  }
+  const update = prepared(
+    db,
+    `UPDATE payment_stats_hourly SET reporting_revenue = reporting_revenue + ?, reporting_refunds = reporting_refunds + ?, unconverted = unconverted + ?,
+       reporting_renewal_revenue = reporting_renewal_revenue + ?
+     WHERE project_id = ? AND model = ? AND hour = ? AND link_id = ? AND campaign_id = ? AND source = ? AND medium = ? AND content = ? AND lead_id = ? AND currency = ?`,
+  );
+  for (const { params, values } of deltas.values()) if (values.some((v) => v !== 0)) update.run(...values, ...params);
 }
 
 function retractRollup(db: Database, row: PaymentRow): void {

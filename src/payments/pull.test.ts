@@ -63,7 +63,7 @@ function start(
   existing?: { project: Project; key: string },
   env: Record<string, string> = {},
 ): Instance & { dir: string; key: string } {
-  const config = loadConfig({ PORT: "0", BANTICO_DATA_DIR: dir, BANTICO_SECRET: "a-test-secret-that-is-long-enough-000000", ...env });
+  const config = loadConfig({ PORT: "0", BANTICO_DATA_DIR: dir, BANTICO_SECRET: "a-test-secret-that-is-long-enough-000000", BANTICO_FX_URL: "off", ...env });
   const server = startServer(config, { hostname: "127.0.0.1" });
   setProviderEndpoints(server.instance.ctx, { stripe: fakeUrl, polar: fakeUrl });
   const project = existing?.project ?? createProject(server.instance.ctx.db, { name: "Pull" });

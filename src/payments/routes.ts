@@ -15,6 +15,7 @@ import { NATIVE_PROVIDER_IDS } from "./native.ts";
 import { PROVIDER_GUIDES } from "./guides.ts";
 import { paymentScheduler } from "./pull.ts";
 import { PAYMENT_KINDS, PROVIDERS } from "./types.ts";
+import { RATE_SOURCES } from "./fx/convert.ts";
 
 const listQuery = z.object({
   from: z.string().optional().describe("ISO date, date-time or unix ms (inclusive)"),
@@ -61,6 +62,17 @@ export const paymentEntrySchema = z.object({
     sessionId: z.string().nullable(),
     profileId: z.string().nullable(),
   }),
+  reporting: z
+    .object({
+      currency: z.string(),
+      amount: z.number().int().nullable().describe("Minor units of the reporting currency, tax included; null without a rate"),
+      net: z.number().int().nullable().describe("Net of tax, what revenue counts; null without a rate"),
+      rate: z.number().nullable().describe("Units of the reporting currency per whole unit of the payment's"),
+      rateSource: z.enum(RATE_SOURCES),
+      rateDate: z.string().nullable(),
+    })
+    .nullable(),
+  settlement: z.object({ currency: z.string(), amount: z.number().int() }).nullable(),
 });
 
 const stripeBody = z.object({
@@ -170,8 +182,14 @@ export function paymentApi(ctx: AppContext) {
     .post(
       "/payments",
       async ({ project, body, set }) => {
-        const incoming = apiPaymentToIncoming(body, ctx.now());
+        apiPaymentToIncoming(body, ctx.now());
         const outcome = await ctx.writes.write((db) => {
+          const paidBefore =
+            body.subscription !== undefined &&
+            db
+              .query<{ id: string }, [string, string, string]>("SELECT id FROM payments WHERE project_id = ? AND provider = 'api' AND subscription_id = ? AND payment_key != ? LIMIT 1")
+              .get(project.id, body.subscription.id, `api:${body.transactionId.trim()}`) !== null;
+          const incoming = apiPaymentToIncoming(body, ctx.now(), paidBefore);
           const existing = db
             .query<PaymentRow, [string, string]>("SELECT * FROM payments WHERE project_id = ? AND provider = 'api' AND payment_key = ?")
             .get(project.id, incoming.key);

@@ -6,6 +6,8 @@ import type { AttributionContext, AttributionMethod, Mismatch } from "../attribu
 import { contextFromRow, firstTouchFromRow } from "../attribution/loader.ts";
 import { reattributePaymentsForEmail, type PaymentRow } from "./ledger.ts";
 import type { IncomingPayment, PaymentKind, Provider } from "./types.ts";
+import type { Reporting } from "./fx/convert.ts";
+import { storedReporting } from "./fx/stored.ts";
 
 export interface PaymentAttribution extends AttributionContext {
   method: AttributionMethod;
@@ -38,6 +40,10 @@ export interface PaymentEntry {
   parentPaymentId: string | null;
   metadata: Record<string, string>;
   attribution: PaymentAttribution;
+  /** The value in the project's reporting currency (SPEC §5); null until first converted (seconds after an upgrade). */
+  reporting: Reporting | null;
+  /** What the provider credited in its balance currency, when it said. */
+  settlement: { currency: string; amount: number } | null;
 }
 
 export function toPaymentEntry(row: PaymentRow): PaymentEntry {
@@ -75,6 +81,8 @@ export function toPaymentEntry(row: PaymentRow): PaymentEntry {
       sessionId: row.session_id,
       profileId: row.profile_id,
     },
+    reporting: storedReporting(row),
+    settlement: row.settlement_currency && row.settlement_amount !== null ? { currency: row.settlement_currency, amount: row.settlement_amount } : null,
   };
 }
 

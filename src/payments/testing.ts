@@ -459,3 +459,24 @@ export async function eventually<T>(read: () => T, what: string): Promise<NonNul
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** A Stripe balance transaction: `amount` in the balance `currency`; `exchange_rate` per minor unit, as Stripe gives it. */
+export function balanceTransaction(fields: { amount: number; currency: string; exchange_rate?: number | null; fee?: number }) {
+  return { id: uid("txn"), object: "balance_transaction", fee: 0, net: fields.amount - (fields.fee ?? 0), exchange_rate: null, type: "charge", ...fields };
+}
+
+/**
+ * The Stripe API as settlement lookups see it: no events to pull, and each payment intent with
+ * its latest charge's balance transaction expanded (only when asked to expand it, as Stripe does).
+ */
+export function fakeStripeSettlements(apiKey: string, settlements: Map<string, ReturnType<typeof balanceTransaction>>) {
+  return fakeProviderApi((request, url) => {
+    if (!(request.headers.get("authorization") ?? "").includes(apiKey)) return Response.json({ error: { type: "invalid_request_error", message: "Invalid API Key provided" } }, { status: 401 });
+    if (url.pathname === "/v1/events") return Response.json({ object: "list", url: "/v1/events", has_more: false, data: [] });
+    const intent = /^\/v1\/payment_intents\/([\w-]+)$/.exec(url.pathname)?.[1];
+    const bt = intent ? settlements.get(intent) : undefined;
+    if (!intent || !bt) return Response.json({ error: { type: "invalid_request_error", message: "No such payment_intent" } }, { status: 404 });
+    const expanded = url.searchParams.getAll("expand[]").includes("latest_charge.balance_transaction") || url.searchParams.getAll("expand[0]").includes("latest_charge.balance_transaction");
+    return Response.json({ id: intent, object: "payment_intent", status: "succeeded", latest_charge: { id: uid("ch"), object: "charge", balance_transaction: expanded ? bt : bt.id } });
+  });
+}

@@ -36,6 +36,25 @@ export interface IncomingPayment {
   kindFromSubscription?: boolean;
   /** A sentence the explanation adds while the payment carries no Bantico metadata (why it is attributed by email only). */
   attributionNote?: string | null;
+  /**
+   * What the provider credited for `amount` in its balance currency (Stripe's balance transaction,
+   * Paddle payout_totals, Dodo settlement_*, …): minor units of `currency`, tax included like `amount`.
+   * Used as the payment's reporting value when `currency` is the reporting currency (rateSource provider).
+   */
+  settlement?: { currency: string; amount: number } | null;
+  /** For a subscription's sale or renewal: the billing interval and, when the provider says, the period it pays. */
+  subscription?: SubscriptionTerms | null;
+}
+
+export const SUBSCRIPTION_INTERVALS = ["day", "week", "month", "year"] as const;
+export type SubscriptionInterval = (typeof SUBSCRIPTION_INTERVALS)[number];
+
+export interface SubscriptionTerms {
+  interval: SubscriptionInterval;
+  intervalCount: number;
+  /** Unix ms; default: from the payment's time, `intervalCount` calendar intervals. */
+  periodStart?: number;
+  periodEnd?: number;
 }
 
 export type LedgerOp =
@@ -45,7 +64,9 @@ export type LedgerOp =
   /** Since Stripe API 2025-03-31 only `invoice_payment.paid` says which payment intent paid an invoice. */
   | { op: "invoice_payment"; provider: Provider; invoiceId: string; paymentIntentId: string }
   /** Lemon Squeezy names a subscription's order only in subscription_created: renewals then find their first sale. */
-  | { op: "subscription_order"; provider: Provider; subscriptionId: string; orderId: string };
+  | { op: "subscription_order"; provider: Provider; subscriptionId: string; orderId: string }
+  /** A subscription cancelled, deleted or revoked: its MRR ends at `at`. */
+  | { op: "subscription_cancel"; provider: Provider; subscriptionId: string; at: number };
 
 /** What an adapter makes of a provider event: ledger operations, or why it is ignored. */
 export type AdapterResult = { ops: LedgerOp[] } | { ignored: string };

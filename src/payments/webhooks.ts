@@ -8,11 +8,13 @@ import type { AppContext } from "../context.ts";
 import { errorResponse } from "../http/errors.ts";
 import { getProject } from "../projects/service.ts";
 import { applyProviderEvent } from "./ledger.ts";
+import { paymentMoneyProblem } from "./money.ts";
 import { integrationSecret, recordEventReceived, recordSignatureFailure, type IntegrationProvider } from "./integrations.ts";
 import { PROVIDER_NAMES } from "./guides.ts";
 import { StripePayloadError, stripeEventToOps } from "./stripe/adapter.ts";
 import { PolarPayloadError, polarEventToOps } from "./polar/adapter.ts";
-import type { AdapterResult, ProviderEvent } from "./types.ts";
+import type { AdapterResult, LedgerOp, ProviderEvent } from "./types.ts";
+import { withStripeSettlements } from "./stripe/settlement.ts";
 import { NATIVE_PROVIDERS } from "./native-providers.ts";
 import { NATIVE_PROVIDER_IDS, PayloadError, type NativeProvider, type NativeProviderId } from "./native.ts";
 
@@ -37,7 +39,13 @@ async function refuseSignature(ctx: AppContext, projectId: string, provider: Int
 }
 
 /** Adapts and records one verified event; the answer goes out only after the commit. */
-async function record(ctx: AppContext, projectId: string, event: ProviderEvent, adapt: () => AdapterResult): Promise<Response> {
+async function record(
+  ctx: AppContext,
+  projectId: string,
+  event: ProviderEvent,
+  adapt: () => AdapterResult,
+  enrich: (ops: LedgerOp[]) => Promise<LedgerOp[]> = async (ops) => ops,
+): Promise<Response> {
   let result: AdapterResult;
   try {
     result = adapt();
@@ -46,7 +54,11 @@ async function record(ctx: AppContext, projectId: string, event: ProviderEvent, 
     throw error;
   }
   if ("ignored" in result) return Response.json({ received: true, ignored: result.ignored }, { headers: noStore });
-  const ops = result.ops;
+  const ops = await enrich(result.ops);
+  for (const op of ops) {
+    const problem = op.op === "payment" ? paymentMoneyProblem(op.payment) : null;
+    if (problem) return errorResponse(400, "invalid_payload", problem);
+  }
   try {
     const applied = await ctx.writes.write((db) => {
       const outcome = applyProviderEvent(db, projectId, event, ops, ctx.now());
@@ -77,8 +89,12 @@ async function stripeWebhook(ctx: AppContext, projectId: string, request: Reques
     return refuseSignature(ctx, projectId, "stripe", "invalid_signature", "the Stripe-Signature does not match this endpoint's signing secret");
   }
   if (typeof event?.id !== "string" || typeof event.type !== "string") return errorResponse(400, "invalid_payload", "the body is not a Stripe event");
-  return record(ctx, projectId, { provider: "stripe", eventId: event.id, type: event.type, via: "webhook", payload: raw }, () =>
-    stripeEventToOps(event as unknown as Parameters<typeof stripeEventToOps>[0]),
+  return record(
+    ctx,
+    projectId,
+    { provider: "stripe", eventId: event.id, type: event.type, via: "webhook", payload: raw },
+    () => stripeEventToOps(event as unknown as Parameters<typeof stripeEventToOps>[0]),
+    (ops) => withStripeSettlements(ctx, projectId, ops),
   );
 }
 

@@ -1,4 +1,5 @@
-// GET /api/v1/project: the project an API key belongs to (a cheap way to check a key); PATCH changes its settings.
+// GET /api/v1/project: the project an API key belongs to (a cheap way to check a key), and
+// PATCH /api/v1/project to change its settings with the dashboard's validation.
 import { Elysia } from "elysia";
 import { z } from "zod";
 import type { AppContext } from "../context.ts";
@@ -7,29 +8,32 @@ import type { ApiOperation } from "../api/openapi.ts";
 import { validateSettings, type SettingsForm } from "../dashboard/project-settings.ts";
 import { badRequest } from "../http/errors.ts";
 import { describeIssue } from "../links/model.ts";
-import { updateProjectSettings, type Project } from "./service.ts";
+import { changeProjectSettings } from "../payments/fx/stored.ts";
+import type { Project } from "./service.ts";
 
 export const projectResponse = z.object({
   id: z.string(),
   name: z.string(),
   token: z.string(),
-  currency: z.string(),
+  currency: z.string().describe("The reporting currency (SPEC §5)"),
   timezone: z.string(),
   allowedHostnames: z.array(z.string()),
   lookbackDays: z.number().int(),
   pricingPathPattern: z.string(),
   identifySecret: z.string(),
   verifiedEmailAttributionOnly: z.boolean(),
+  countRenewals: z.boolean().describe("Renewals count in revenue totals"),
 });
 
 const projectPatch = z
   .object({
-    name: z.string(),
-    currency: z.string(),
-    timezone: z.string(),
-    allowedHostnames: z.array(z.string()),
+    name: z.string().max(200),
+    currency: z.string().max(40).describe("A new reporting currency: history is converted again in the background"),
+    timezone: z.string().max(100),
+    allowedHostnames: z.array(z.string().max(300)).max(200),
     lookbackDays: z.number().int(),
-    pricingPathPattern: z.string(),
+    pricingPathPattern: z.string().max(300),
+    countRenewals: z.boolean(),
     verifiedEmailAttributionOnly: z.boolean(),
   })
   .partial()
@@ -37,7 +41,7 @@ const projectPatch = z
 
 export const projectOperations: ApiOperation[] = [
   { method: "get", path: "/project", summary: "The project this API key belongs to", tag: "project", response: projectResponse },
-  { method: "patch", path: "/project", summary: "Change the project's settings; answers the changed project", tag: "project", body: projectPatch, response: projectResponse },
+  { method: "patch", path: "/project", summary: "Change the project's settings (answers at once; a currency change re-converts history in the background)", tag: "project", body: projectPatch, response: projectResponse },
 ];
 
 export function publicProject(project: Project): z.infer<typeof projectResponse> {
@@ -57,10 +61,11 @@ function patchedSettings(project: Project, body: unknown) {
     timezone: patch.timezone ?? project.timezone,
     lookbackDays: String(patch.lookbackDays ?? project.lookbackDays),
     pricingPathPattern: patch.pricingPathPattern ?? project.pricingPathPattern,
+    countRenewals: (patch.countRenewals ?? project.countRenewals) ? "on" : "",
   };
   const { settings, errors } = validateSettings(form);
   const problem = Object.entries(errors)[0];
-  if (problem) throw badRequest(`${problem[0]}: ${problem[1]}`);
+  if (problem) throw badRequest(`${problem[0]}: ${problem[1]}`, problem[0] === "currency" ? "invalid_currency" : "invalid_request");
   return { ...settings, verifiedEmailAttributionOnly: patch.verifiedEmailAttributionOnly ?? project.verifiedEmailAttributionOnly };
 }
 
@@ -68,5 +73,5 @@ export function projectApi(ctx: AppContext) {
   return new Elysia({ prefix: "/api/v1" })
     .resolve(resolveApiProject(ctx))
     .get("/project", ({ project }) => publicProject(project))
-    .patch("/project", ({ project, body }) => publicProject(updateProjectSettings(ctx.db, project.id, patchedSettings(project, body))!));
+    .patch("/project", ({ project, body }) => publicProject(changeProjectSettings(ctx, project, patchedSettings(project, body))!));
 }

@@ -17,6 +17,8 @@ export interface Project {
   previousIdentifySecret: { secret: string; validUntil: number } | null;
   /** The `identify_email` rule uses only emails from the API or a signed identify. */
   verifiedEmailAttributionOnly: boolean;
+  /** Renewals count in revenue totals (DataFast's setting); off, totals count first sales only. */
+  countRenewals: boolean;
   createdAt: number;
 }
 
@@ -33,11 +35,12 @@ interface ProjectRow {
   previous_identify_secret: string | null;
   previous_identify_secret_until: number | null;
   verified_email_attribution_only: number;
+  count_renewals: number;
   created_at: number;
 }
 
 const COLUMNS = `id, name, token, currency, timezone, allowed_hostnames, lookback_days, pricing_path_pattern, identify_secret,
-  previous_identify_secret, previous_identify_secret_until, verified_email_attribution_only, created_at`;
+  previous_identify_secret, previous_identify_secret_until, verified_email_attribution_only, count_renewals, created_at`;
 
 function toProject(row: ProjectRow): Project {
   return {
@@ -55,6 +58,7 @@ function toProject(row: ProjectRow): Project {
         ? { secret: row.previous_identify_secret, validUntil: row.previous_identify_secret_until }
         : null,
     verifiedEmailAttributionOnly: row.verified_email_attribution_only === 1,
+    countRenewals: row.count_renewals !== 0,
     createdAt: row.created_at,
   };
 }
@@ -105,6 +109,7 @@ export interface ProjectSettings {
   lookbackDays?: number;
   pricingPathPattern?: string;
   verifiedEmailAttributionOnly?: boolean;
+  countRenewals?: boolean;
 }
 
 export function updateProjectSettings(db: Database, id: string, settings: ProjectSettings): Project | null {
@@ -113,7 +118,7 @@ export function updateProjectSettings(db: Database, id: string, settings: Projec
   const next = { ...current, ...settings };
   db.query(
     `UPDATE projects SET name = ?, currency = ?, timezone = ?, allowed_hostnames = ?, lookback_days = ?, pricing_path_pattern = ?,
-     verified_email_attribution_only = ? WHERE id = ?`,
+     verified_email_attribution_only = ?, count_renewals = ? WHERE id = ?`,
   ).run(
     next.name,
     next.currency.toUpperCase(),
@@ -122,6 +127,7 @@ export function updateProjectSettings(db: Database, id: string, settings: Projec
     next.lookbackDays,
     next.pricingPathPattern,
     next.verifiedEmailAttributionOnly ? 1 : 0,
+    next.countRenewals ? 1 : 0,
     id,
   );
   byToken.get(db)?.delete(current.token);

@@ -73,6 +73,8 @@ export interface ReportProject {
   /** The reporting currency. */
   currency: string;
   timezone: string;
+  /** Whether renewals count in revenue totals (on by default). */
+  countRenewals?: boolean;
 }
 
 const HOUR_MS = 3_600_000;
@@ -118,8 +120,53 @@ function source(span: Span, kind: "traffic" | "money"): { table: string; where: 
     : { table: `${table}_periods`, where: `grain = '${span.grain}' AND period >= ? AND period < ?` };
 }
 
-/** Clicks and money per key ('' = none) from the rollups: two grouped reads, joined in memory. */
-export function rollupSums(db: Database, projectId: string, query: AttributionReportQuery): Map<string, { clicks: number; byCurrency: CurrencySums[] }> {
+/** Money converted to the reporting currency (SPEC §5), and how many payments had no rate. */
+export interface ReportingMoney {
+  payments: number;
+  revenue: number;
+  refunds: number;
+  net: number;
+  unconverted: number;
+}
+
+export interface RollupEntry {
+  clicks: number;
+  byCurrency: CurrencySums[];
+  reporting: ReportingMoney;
+}
+
+export const emptyEntry = (): RollupEntry => ({ clicks: 0, byCurrency: [], reporting: { payments: 0, revenue: 0, refunds: 0, net: 0, unconverted: 0 } });
+
+/** Adds one key's clicks and money into another's (totals over keys). */
+export function addEntry(into: RollupEntry, more: RollupEntry): void {
+  into.clicks += more.clicks;
+  for (const m of more.byCurrency) {
+    const same = into.byCurrency.find((c) => c.currency === m.currency);
+    if (same) Object.assign(same, { payments: same.payments + m.payments, revenue: same.revenue + m.revenue, refunds: same.refunds + m.refunds, net: same.net + m.net });
+    else into.byCurrency.push({ ...m });
+  }
+  for (const k of ["payments", "revenue", "refunds", "net", "unconverted"] as const) into.reporting[k] += more.reporting[k];
+}
+
+interface MoneyRow {
+  key: string;
+  currency: string;
+  payments: number;
+  revenue: number;
+  refunds: number;
+  renewals: number;
+  renewalRevenue: number;
+  reportingRevenue: number;
+  reportingRefunds: number;
+  reportingRenewalRevenue: number;
+  unconverted: number;
+}
+
+/**
+ * Clicks and money per key ('' = none) from the rollups: two grouped reads, joined in memory. With
+ * `countRenewals` off, renewals leave the payment counts and revenue (the project setting).
+ */
+export function rollupSums(db: Database, projectId: string, query: AttributionReportQuery, countRenewals = true): Map<string, RollupEntry> {
   const column = GROUP_BY_COLUMN[query.groupBy];
   const spans = reportSpans(query.from, query.to);
   const filter = Object.entries(query.filter ?? {}) as [GroupBy, string][];
@@ -129,10 +176,10 @@ export function rollupSums(db: Database, projectId: string, query: AttributionRe
     const { table, where } = source(span, kind);
     return `SELECT ${column} AS key, ${columns} FROM ${table} WHERE project_id = ?${kind === "money" ? " AND model = ?" : ""} AND ${where}${narrow}`;
   };
-  const out = new Map<string, { clicks: number; byCurrency: CurrencySums[] }>();
+  const out = new Map<string, RollupEntry>();
   const entry = (key: string) => {
     let e = out.get(key);
-    if (!e) out.set(key, (e = { clicks: 0, byCurrency: [] }));
+    if (!e) out.set(key, (e = emptyEntry()));
     return e;
   };
   for (const t of db
@@ -142,13 +189,26 @@ export function rollupSums(db: Database, projectId: string, query: AttributionRe
     .all(...spans.flatMap((span) => [projectId, span.from, span.to, ...values]))) {
     entry(t.key).clicks = t.clicks;
   }
+  const moneyColumns = "currency, payments, revenue, refunds, renewals, renewal_revenue, reporting_revenue, reporting_refunds, reporting_renewal_revenue, unconverted";
   for (const m of db
-    .query<Omit<CurrencySums, "net"> & { key: string }, (string | number)[]>(
-      `SELECT key, currency, SUM(payments) AS payments, SUM(revenue) AS revenue, SUM(refunds) AS refunds
-       FROM (${spans.map((span) => part(span, "money", "currency, payments, revenue, refunds")).join(" UNION ALL ")}) GROUP BY key, currency`,
+    .query<MoneyRow, (string | number)[]>(
+      `SELECT key, currency, SUM(payments) AS payments, SUM(revenue) AS revenue, SUM(refunds) AS refunds, SUM(renewals) AS renewals,
+         SUM(renewal_revenue) AS renewalRevenue, SUM(reporting_revenue) AS reportingRevenue, SUM(reporting_refunds) AS reportingRefunds,
+         SUM(reporting_renewal_revenue) AS reportingRenewalRevenue, SUM(unconverted) AS unconverted
+       FROM (${spans.map((span) => part(span, "money", moneyColumns)).join(" UNION ALL ")}) GROUP BY key, currency`,
     )
     .all(...spans.flatMap((span) => [projectId, query.model ?? "last", span.from, span.to, ...values]))) {
-    if (m.payments || m.revenue || m.refunds) entry(m.key).byCurrency.push({ currency: m.currency, payments: m.payments, revenue: m.revenue, refunds: m.refunds, net: m.revenue - m.refunds });
+    if (!(m.payments || m.revenue || m.refunds || m.unconverted)) continue;
+    const e = entry(m.key);
+    const payments = m.payments - (countRenewals ? 0 : m.renewals);
+    const revenue = m.revenue - (countRenewals ? 0 : m.renewalRevenue);
+    e.byCurrency.push({ currency: m.currency, payments, revenue, refunds: m.refunds, net: revenue - m.refunds });
+    const reportingRevenue = m.reportingRevenue - (countRenewals ? 0 : m.reportingRenewalRevenue);
+    e.reporting.payments += payments;
+    e.reporting.revenue += reportingRevenue;
+    e.reporting.refunds += m.reportingRefunds;
+    e.reporting.net += reportingRevenue - m.reportingRefunds;
+    e.reporting.unconverted += m.unconverted;
   }
   return out;
 }
@@ -167,29 +227,20 @@ export function keyLabels(db: Database, projectId: string, groupBy: GroupBy): Ma
   return new Map(db.query<{ key: string; label: string }, [string]>(sql).all(projectId).map((r) => [r.key, r.label]));
 }
 
-/** Money in the reporting currency, and how many payments in other currencies had no rate. */
-export function reportingMoney(byCurrency: CurrencySums[], currency: string): { payments: number; revenue: number; refunds: number; net: number; unconverted: number } {
-  const own = byCurrency.find((m) => m.currency === currency);
-  return {
-    payments: byCurrency.reduce((n, m) => n + m.payments, 0),
-    revenue: own?.revenue ?? 0,
-    refunds: own?.refunds ?? 0,
-    net: own?.net ?? 0,
-    unconverted: byCurrency.reduce((n, m) => n + (m.currency === currency ? 0 : m.payments), 0),
-  };
-}
+/** The reporting currency's sums first, then the others by net. */
+export const byCurrencyOrder = (currency: string) => (a: CurrencySums, b: CurrencySums) => Number(b.currency === currency) - Number(a.currency === currency) || b.net - a.net;
 
 export function attributionReport(db: Database, project: ReportProject, query: AttributionReportQuery, now: number): AttributionReportRow[] {
-  const range: PeopleRange = { db, projectId: project.id, from: query.from, to: query.to, timeZone: project.timezone, now, reportingCurrency: project.currency, model: query.model, filter: query.filter };
+  const range: PeopleRange = { db, projectId: project.id, from: query.from, to: query.to, timeZone: project.timezone, now, countRenewals: project.countRenewals, model: query.model, filter: query.filter };
   const people = peopleByAttribution(peopleQuery(range), query.groupBy);
-  const sums = rollupSums(db, project.id, query);
+  const sums = rollupSums(db, project.id, query, project.countRenewals);
   const labels = keyLabels(db, project.id, query.groupBy);
   const rows: AttributionReportRow[] = [];
   for (const key of new Set([...sums.keys(), ...people.keys()])) {
     const p = people.get(key);
     const s = sums.get(key);
-    const byCurrency = (s?.byCurrency ?? []).sort((a, b) => Number(b.currency === project.currency) - Number(a.currency === project.currency) || b.net - a.net);
-    const money = reportingMoney(byCurrency, project.currency);
+    const byCurrency = (s?.byCurrency ?? []).sort(byCurrencyOrder(project.currency));
+    const money = s?.reporting ?? emptyEntry().reporting;
     const visitors = p?.visitors ?? 0;
     const row: AttributionReportRow = {
       key: key === "" ? null : key,
@@ -204,7 +255,7 @@ export function attributionReport(db: Database, project: ReportProject, query: A
       currency: project.currency,
       byCurrency,
     };
-    if (row.clicks || row.visitors || row.customers || byCurrency.length) rows.push(row);
+    if (row.clicks || row.visitors || row.customers || byCurrency.length || row.unconverted) rows.push(row);
   }
   return rows.sort((a, b) => b.net - a.net || b.visitors - a.visitors || b.clicks - a.clicks || (a.key ?? "").localeCompare(b.key ?? ""));
 }

@@ -22,7 +22,7 @@ export function trafficReport(
   query: { groupBy: TrafficGroupBy; from: number; to: number; filter?: ContextFilter },
   now: number,
 ): TrafficReportRow[] {
-  const q = peopleQuery({ db, projectId: project.id, from: query.from, to: query.to, timeZone: project.timezone, now, reportingCurrency: project.currency, filter: query.filter });
+  const q = peopleQuery({ db, projectId: project.id, from: query.from, to: query.to, timeZone: project.timezone, now, countRenewals: project.countRenewals, filter: query.filter });
   return [...peopleByTraffic(q, breakdownOf(query.groupBy))]
     .map(([key, { people: _people, converted: _converted, ...counts }]) => ({ key: key === "" ? null : key, ...counts, currency: project.currency }))
     .sort((a, b) => b.visitors - a.visitors || b.pageviews - a.pageviews || (a.key ?? "").localeCompare(b.key ?? ""));

@@ -18,7 +18,7 @@ async function run(args: string[], env: Record<string, string>): Promise<string>
 
 test("events answered 2xx survive kill -9 of the server under collect load", async () => {
   const data = tempDataDir("bantico-crash");
-  const env = { BANTICO_DATA_DIR: data.dir, PORT: "0" };
+  const env = { BANTICO_DATA_DIR: data.dir, PORT: "0", BANTICO_FX_URL: "off" };
   try {
     const { token } = JSON.parse(await run(["project", "create", "--name", "Crash", "--json"], env)) as { token: string };
     const server = Bun.spawn([BUN, MAIN, "serve", "--json"], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "inherit" });

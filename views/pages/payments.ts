@@ -27,6 +27,25 @@ export function amount(p: Pick<PaymentEntry, "net" | "currency">): string {
   return formatMoney(p.net, p.currency);
 }
 
+const RATE_SOURCE_LABELS = { provider: "the provider's own conversion", same: "same currency", ecb: "ECB reference rate", manual: "manual rate", none: "no rate" } as const;
+
+/** The net in the reporting currency, the original beneath it; a payment without a rate says so instead of guessing. */
+export function reportingAmount(p: Pick<PaymentEntry, "net" | "currency" | "reporting">): Html {
+  const r = p.reporting;
+  if (!r || r.net === null) return html`${amount(p)}<br><small class="badge warn" title="No exchange rate into ${r?.currency ?? "the reporting currency"} yet: add one in Settings">not converted</small>`;
+  if (r.rateSource === "same") return html`${formatMoney(r.net, r.currency)}`;
+  return html`${formatMoney(r.net, r.currency)}<br><small class="muted">${amount(p)}</small>`;
+}
+
+/** "At 1.1 (ECB reference rate of 2026-12-03)": where a converted figure comes from. */
+export function rateExplanation(p: Pick<PaymentEntry, "currency" | "reporting">): Html {
+  const r = p.reporting;
+  if (!r) return html`<span class="muted">being converted…</span>`;
+  if (r.rateSource === "none") return html`<span class="muted">No rate from ${p.currency} to ${r.currency} for this day yet: it is left out of totals. Add a manual rate in Settings.</span>`;
+  if (r.rateSource === "same") return html`${r.currency}, no conversion`;
+  return html`1 ${p.currency} = ${r.rate} ${r.currency} · ${RATE_SOURCE_LABELS[r.rateSource]}${r.rateSource === "ecb" ? html` (Source: ECB)` : null} of ${r.rateDate}`;
+}
+
 export function paymentsTable(payments: PaymentEntry[], links: PaymentLinks, empty = "No payments in this period."): Html {
   return dataTable({
     caption: "Payments, newest first",
@@ -35,7 +54,7 @@ export function paymentsTable(payments: PaymentEntry[], links: PaymentLinks, emp
     columns: [
       { key: "when", label: "When", cell: (p) => html`<a href="${links.payment(p.id)}">${formatDateTime(Date.parse(p.occurredAt), links.timezone)}</a>` },
       { key: "kind", label: "Kind", hideOnPhone: true, cell: (p) => html`<span class="badge">${p.kind}</span>` },
-      { key: "net", label: "Net", numeric: true, cell: (p) => amount(p) },
+      { key: "net", label: "Net", numeric: true, cell: (p) => reportingAmount(p) },
       { key: "customer", label: "Customer", hideOnPhone: true, cell: (p) => p.email ?? html`<span class="muted">unknown</span>` },
       { key: "method", label: "Attribution", cell: (p) => html`<span class="badge${p.attribution.method === "unattributed" ? "" : " ok"}">${METHOD_LABELS[p.attribution.method]}</span>` },
       {
@@ -112,6 +131,9 @@ export function paymentDetail(v: PaymentDetailView): Html {
       <dl class="facts">
         <dt>Occurred</dt><dd>${formatDateTime(Date.parse(p.occurredAt), v.links.timezone)}</dd>
         <dt>Amount</dt><dd>${formatMoney(p.amount, p.currency)}${p.tax ? html` incl. ${formatMoney(p.tax, p.currency)} tax` : null}</dd>
+        ${p.reporting && p.reporting.net !== null && p.reporting.rateSource !== "same" ? html`<dt>In ${p.reporting.currency}</dt><dd>${formatMoney(p.reporting.net, p.reporting.currency)} net · ${formatMoney(p.reporting.amount!, p.reporting.currency)} gross</dd>` : null}
+        <dt>Rate</dt><dd>${rateExplanation(p)}</dd>
+        ${p.settlement ? html`<dt>Settled</dt><dd>${formatMoney(p.settlement.amount, p.settlement.currency)} credited by ${p.provider}</dd>` : null}
         <dt>Customer</dt><dd>${p.email ?? html`<span class="muted">unknown</span>`}</dd>
         <dt>Provider</dt><dd>${p.provider} · <code>${p.providerIds.key}</code></dd>
         ${p.description ? html`<dt>Description</dt><dd>${p.description}</dd>` : null}
@@ -149,4 +171,22 @@ export function paymentDetail(v: PaymentDetailView): Html {
     <h2>Raw provider events</h2>
     ${rawEventList(v.rawEvents, v.links, "This payment came without a provider event (it was sent through the API).")}
   </section>`;
+}
+
+export interface ConvertedSummaryView {
+  totals: { currency: string; revenue: number; refunds: number; net: number; unconverted: number; unconvertedByCurrency: { currency: string; payments: number }[] };
+  /** Set while history is being converted into a new reporting currency. */
+  progress: { done: number; total: number } | null;
+  ratesHref: string;
+}
+
+/** One number for the period in the reporting currency, and what it leaves out ("2 payments in AED not converted: add a rate"). */
+export function convertedSummary(v: ConvertedSummaryView): Html {
+  const t = v.totals;
+  return html`<p class="notice${t.unconverted ? " warn" : ""}" role="status">
+    Net revenue in this period: <strong>${formatMoney(t.net, t.currency)}</strong>
+    (${formatMoney(t.revenue, t.currency)} revenue, ${formatMoney(t.refunds, t.currency)} refunded, in ${t.currency}).
+    ${t.unconvertedByCurrency.map((c, i) => html`${i ? "; " : " "}<strong>${c.payments} payment${c.payments === 1 ? "" : "s"} in ${c.currency} not converted</strong>`)}${t.unconverted ? html`: <a href="${v.ratesHref}">add a rate</a>.` : null}
+    ${v.progress ? html` Converting history into ${t.currency}: ${v.progress.done} of ${v.progress.total} payments.` : null}
+  </p>`;
 }

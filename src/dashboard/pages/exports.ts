@@ -35,7 +35,8 @@ export function exportPages(router: DashboardRouter): void {
     .get("/export/payments.csv", (req) => {
       const method = oneOf<AttributionMethod>(ATTRIBUTION_METHODS, req.query.get("method"));
       const provider = oneOf<Provider>(PROVIDERS, req.query.get("provider"));
-      const header = ["paymentId", "occurredAt", "provider", "kind", "amount", "tax", "net", "currency", "email", "method", "linkId", "campaignId", "source", "medium", "content", "leadId", "providerKey", "explanation"];
+      const header = ["paymentId", "occurredAt", "provider", "kind", "amount", "tax", "net", "currency", "email", "method", "linkId", "campaignId", "source", "medium", "content", "leadId", "providerKey", "explanation",
+        "reportingCurrency", "reportingAmount", "reportingNet", "rate", "rateSource", "rateDate"];
       const stream = csvStream<string>(header, (cursor) => {
         const page = listPayments(req.ctx.db, req.project.id, { from: req.range.from, to: req.range.to, method, provider, cursor: cursor ?? undefined, limit: 1000 });
         const last = page.payments.at(-1);
@@ -43,7 +44,10 @@ export function exportPages(router: DashboardRouter): void {
           rows: page.payments.map((p) => {
             const a = p.attribution;
             const major = (minor: number) => Number(formatMinorUnits(minor, p.currency));
-            return [p.id, p.occurredAt, p.provider, p.kind, major(p.amount), major(p.tax), major(p.net), p.currency, p.email, a.method, a.linkId, a.campaignId, a.source, a.medium, a.content, a.leadId, p.providerIds.key, a.explanation];
+            const r = p.reporting;
+            const reporting = (minor: number | null | undefined) => (r && minor !== null && minor !== undefined ? Number(formatMinorUnits(minor, r.currency)) : null);
+            return [p.id, p.occurredAt, p.provider, p.kind, major(p.amount), major(p.tax), major(p.net), p.currency, p.email, a.method, a.linkId, a.campaignId, a.source, a.medium, a.content, a.leadId, p.providerIds.key, a.explanation,
+              r?.currency ?? null, reporting(r?.amount), reporting(r?.net), r?.rate ?? null, r?.rateSource ?? null, r?.rateDate ?? null];
           }),
           // listPayments pages by "occurredAt_id" of the last entry; an empty next page ends the file.
           last: last ? `${Date.parse(last.occurredAt)}_${last.id}` : null,

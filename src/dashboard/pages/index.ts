@@ -9,5 +9,6 @@ import { trafficPages } from "./traffic.ts";
 import { journeyPages } from "./journeys.ts";
 import { exportPages } from "./exports.ts";
 import { diagnosticsPage } from "./diagnostics.ts";
+import { mrrPages } from "./mrr.ts";
 
-export const dataPages: DashboardPage[] = [overviewPage, linksPages, reportPages, trafficPages, funnelPage, paymentsPages, journeyPages, exportPages, diagnosticsPage];
+export const dataPages: DashboardPage[] = [overviewPage, linksPages, reportPages, trafficPages, funnelPage, paymentsPages, mrrPages, journeyPages, exportPages, diagnosticsPage];

@@ -8,7 +8,9 @@ import { ATTRIBUTION_METHODS, type AttributionMethod } from "../../attribution/e
 import { PROVIDERS, type Provider } from "../../payments/types.ts";
 import { explanationTrail } from "./payments.sql.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
-import { paymentDetail, paymentFilters, paymentsTable, rawEventList, type PaymentLinks } from "../../../views/pages/payments.ts";
+import { convertedSummary, paymentDetail, paymentFilters, paymentsTable, rawEventList, type PaymentLinks } from "../../../views/pages/payments.ts";
+import { convertedTotals } from "../../payments/fx/sums.ts";
+import { conversionProgress } from "../../payments/fx/stored.ts";
 
 export function paymentLinks(req: DashboardRequest): PaymentLinks {
   return {
@@ -34,7 +36,13 @@ function ledger(req: DashboardRequest) {
     limit: 50,
   });
   const keep = Object.fromEntries(rangeQuery(req.range));
-  return html`<div class="toolbar">
+  const progress = conversionProgress(req.ctx.db, req.project.id);
+  return html`${convertedSummary({
+      totals: convertedTotals(req.ctx.db, req.project.id, req.range),
+      progress: progress.running ? progress : null,
+      ratesHref: `/dashboard/${req.project.id}/settings#rates`,
+    })}
+    <div class="toolbar">
       ${paymentFilters({ action: req.url.pathname, method: method ?? "", provider: provider ?? "", keep })}
       <div class="actions">
         <a class="button" href="${req.href("/payments/events")}">Provider events</a>

@@ -342,7 +342,7 @@ export function rollupQuery(req: DashboardRequest, overrides: Partial<RollupQuer
 
 /** The same range and filters, for counting people (SPEC §10). */
 export function peopleOf(q: RollupQuery, model: Model = "last"): PeopleQuery {
-  return peopleQuery({ db: q.db, projectId: q.projectId, from: q.range.from, to: q.range.to, timeZone: q.timeZone, now: q.now, reportingCurrency: q.currency, filter: q.filter, model });
+  return peopleQuery({ db: q.db, projectId: q.projectId, from: q.range.from, to: q.range.to, timeZone: q.timeZone, now: q.now, filter: q.filter, model });
 }
 
 export function people(q: RollupQuery): PeopleCounts {

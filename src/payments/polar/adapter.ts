@@ -1,8 +1,8 @@
 // Turns Polar orders (from webhooks or orders.list) into ledger operations. The only code that
 // knows Polar's payload shape (SDK 1.0 models: snake_case).
 import { flattenMetadata, normalizeEmail } from "../metadata.ts";
-import { normalizeCurrency } from "../money.ts";
-import { emptyPayment, type AdapterResult, type IncomingPayment, type LedgerOp } from "../types.ts";
+import { normalizeCurrency, unknownCurrencyMessage } from "../money.ts";
+import { emptyPayment, SUBSCRIPTION_INTERVALS, type AdapterResult, type IncomingPayment, type LedgerOp, type SubscriptionInterval, type SubscriptionTerms } from "../types.ts";
 
 /** The fields of a Polar `Order` that Bantico reads. */
 export interface PolarOrderLike {
@@ -22,16 +22,55 @@ export interface PolarOrderLike {
   subscription_id: string | null;
   metadata: Record<string, unknown>;
   customer?: { email?: string | null } | null;
+  subscription?: PolarSubscriptionLike | null;
 }
 
-export const POLAR_EVENT_TYPES = ["order.paid", "order.refunded"] as const;
+export const POLAR_EVENT_TYPES = ["order.paid", "order.refunded", "subscription.canceled", "subscription.revoked"] as const;
+
+/** The fields of a Polar `Subscription` that Bantico reads (on its events, and inside an order). */
+interface PolarSubscriptionLike {
+  id: string;
+  recurring_interval?: string | null;
+  recurring_interval_count?: number | null;
+  current_period_start?: string | null;
+  current_period_end?: string | null;
+  ends_at?: string | null;
+  ended_at?: string | null;
+  canceled_at?: string | null;
+}
 
 const PAID_STATUSES = new Set(["paid", "refunded", "partially_refunded"]);
 const LATER_PAYMENTS = new Set(["subscription_cycle", "subscription_update", "subscription_meter_cycle"]);
 
 export class PolarPayloadError extends Error {}
 
+const time = (value: string | null | undefined): number | null => {
+  const ms = value ? Date.parse(value) : NaN;
+  return Number.isFinite(ms) ? ms : null;
+};
+
+/** A subscription's interval (Polar's recurring_interval) and, when the order falls in it, its current period. */
+function subscriptionTerms(subscription: PolarSubscriptionLike | null | undefined, paidAt: number): SubscriptionTerms | null {
+  const interval = subscription?.recurring_interval;
+  if (!subscription || !interval || !(SUBSCRIPTION_INTERVALS as readonly string[]).includes(interval)) return null;
+  const start = time(subscription.current_period_start);
+  const end = time(subscription.current_period_end);
+  const inPeriod = start !== null && end !== null && start <= paidAt + 86_400_000 && paidAt < end;
+  return { interval: interval as SubscriptionInterval, intervalCount: subscription.recurring_interval_count ?? 1, ...(inPeriod ? { periodStart: start, periodEnd: end } : {}) };
+}
+
+/** Cancelled (ends at the period's end) or revoked (ends now): the subscription's MRR stops then. */
+function subscriptionEnded(subscription: PolarSubscriptionLike, at: number | null): AdapterResult {
+  if (typeof subscription?.id !== "string") throw new PolarPayloadError("the event carries no subscription");
+  const ends = time(subscription.ended_at) ?? time(subscription.ends_at) ?? time(subscription.canceled_at) ?? at;
+  if (ends === null) throw new PolarPayloadError(`subscription ${subscription.id} ends at no known time`);
+  return { ops: [{ op: "subscription_cancel", provider: "polar", subscriptionId: subscription.id, at: ends }] };
+}
+
 export function polarEventToOps(event: { type: string; timestamp?: string; data: unknown }): AdapterResult {
+  if (event.type === "subscription.canceled" || event.type === "subscription.revoked") {
+    return subscriptionEnded(event.data as PolarSubscriptionLike, time(event.timestamp));
+  }
   if (event.type !== "order.paid" && event.type !== "order.refunded") return { ignored: `Bantico does not use ${event.type} events` };
   const order = event.data as PolarOrderLike | null;
   if (!order || typeof order !== "object" || typeof order.id !== "string") throw new PolarPayloadError("the event carries no order");
@@ -44,7 +83,7 @@ export function polarOrderToOps(order: PolarOrderLike, refundedAt: number | null
   if (!PAID_STATUSES.has(order.status) && order.paid !== true) return { ignored: `order ${order.id} is ${order.status}` };
   if (!(order.total_amount > 0)) return { ignored: `order ${order.id} charged nothing` };
   const currency = normalizeCurrency(order.currency ?? "");
-  if (!currency) throw new PolarPayloadError(`order ${order.id} has no valid currency`);
+  if (!currency) throw new PolarPayloadError(`order ${order.id}: ${unknownCurrencyMessage(String(order.currency ?? ""))}`);
   const createdAt = Date.parse(order.created_at);
   if (!Number.isFinite(createdAt)) throw new PolarPayloadError(`order ${order.id} has no valid created_at`);
   const renewal = order.subscription_id !== null && LATER_PAYMENTS.has(order.billing_reason);
@@ -66,6 +105,7 @@ export function polarOrderToOps(order: PolarOrderLike, refundedAt: number | null
     description: `Polar order ${order.id} (${order.billing_reason})`,
     occurredAt: createdAt,
     parent: renewal && order.subscription_id ? { subscriptionId: order.subscription_id } : null,
+    subscription: order.subscription_id ? subscriptionTerms(order.subscription, createdAt) : null,
   };
   const ops: LedgerOp[] = [{ op: "payment", payment: sale }];
   if (order.refunded_amount > 0) {

@@ -2,8 +2,8 @@
 // it reads them defensively because webhooks come in the endpoint's API version and pulled events
 // in the version current when they were created.
 import { flattenMetadata, mergeMetadata, normalizeEmail } from "../metadata.ts";
-import { normalizeCurrency } from "../money.ts";
-import { paymentOp, type AdapterResult, type LedgerOp, type PaymentKind, type PaymentFields } from "../types.ts";
+import { normalizeCurrency, unknownCurrencyMessage } from "../money.ts";
+import { emptyPayment, paymentOp, type AdapterResult, type IncomingPayment, type LedgerOp, type PaymentKind, type PaymentFields, type SubscriptionInterval, type SubscriptionTerms } from "../types.ts";
 
 /** The event types Bantico asks Stripe for (webhook endpoint and events.list). */
 export const STRIPE_EVENT_TYPES = [
@@ -15,6 +15,8 @@ export const STRIPE_EVENT_TYPES = [
   "charge.refunded",
   "charge.dispute.created",
   "charge.dispute.closed",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
 ] as const;
 
 export interface StripeEventLike {
@@ -42,11 +44,20 @@ function idOf(value: unknown): string | null {
 
 function currencyOf(object: Json): string {
   const currency = normalizeCurrency(str(object.currency) ?? "");
-  if (!currency) throw new StripePayloadError(`${str(object.object) ?? "object"} ${str(object.id) ?? ""} has no valid currency`);
+  if (!currency) throw new StripePayloadError(`${str(object.object) ?? "object"} ${str(object.id) ?? ""}: ${unknownCurrencyMessage(str(object.currency) ?? "")}`);
   return currency;
 }
 
 export class StripePayloadError extends Error {}
+
+/** What Stripe credited in the balance currency: an expanded balance transaction of a charge, or of a payment intent's latest charge. */
+export function settlementOf(chargeOrIntent: unknown): IncomingPayment["settlement"] {
+  const charge = obj(chargeOrIntent)?.object === "payment_intent" ? obj(obj(chargeOrIntent)?.latest_charge) : obj(chargeOrIntent);
+  const bt = obj(charge?.balance_transaction);
+  const currency = normalizeCurrency(str(bt?.currency) ?? "");
+  const amount = int(bt?.amount);
+  return bt && currency && amount !== null ? { currency, amount } : null;
+}
 
 const SUBSCRIPTION_FIRST = new Set(["subscription_create"]);
 const SUBSCRIPTION_LATER = new Set(["subscription_cycle", "subscription_update", "subscription_threshold", "subscription"]);
@@ -75,6 +86,9 @@ export function stripeEventToOps(event: StripeEventLike): AdapterResult {
     case "charge.dispute.created":
     case "charge.dispute.closed":
       return dispute(object, at, event.type === "charge.dispute.closed");
+    case "customer.subscription.updated":
+    case "customer.subscription.deleted":
+      return subscriptionEnded(object, at, event.type === "customer.subscription.deleted");
     default:
       return { ignored: `Bantico does not use ${event.type} events` };
   }
@@ -101,6 +115,7 @@ function checkoutSession(session: Json, at: number): AdapterResult {
         key: paymentIntentId ? `pi:${paymentIntentId}` : `cs:${sessionId}`,
         paymentIntentId,
         checkoutSessionId: sessionId,
+        settlement: settlementOf(session.payment_intent),
         customerId: idOf(session.customer),
         email,
         amount,
@@ -149,9 +164,41 @@ function invoice(inv: Json, at: number): AdapterResult {
         description: `Stripe invoice ${str(inv.number) ?? id}${reason ? ` (${reason})` : ""}`,
         occurredAt: (int(obj(inv.status_transitions)?.paid_at) ?? at / 1000) * 1000,
         parent: subscriptionId && !SUBSCRIPTION_FIRST.has(reason) ? { subscriptionId } : null,
+        subscription: subscriptionId ? invoiceTerms(inv) : null,
       }),
     ],
   };
+}
+
+const INTERVALS = new Set<SubscriptionInterval>(["day", "week", "month", "year"]);
+
+/** The billing interval and period an invoice pays: its first recurring (not proration) line's price and period. */
+function invoiceTerms(inv: Json): SubscriptionTerms | null {
+  const lines = (obj(inv.lines)?.data as unknown[] | undefined) ?? [];
+  for (const item of lines.map(obj)) {
+    if (!item || item.proration === true) continue;
+    const recurring = obj(obj(item.price)?.recurring) ?? obj(item.plan) ?? obj(obj(obj(item.pricing)?.price_details)?.recurring);
+    const period = obj(item.period);
+    const start = int(period?.start);
+    const end = int(period?.end);
+    const interval = str(recurring?.interval) as SubscriptionInterval | null;
+    if (!interval || !INTERVALS.has(interval)) continue;
+    return {
+      interval,
+      intervalCount: int(recurring?.interval_count) ?? 1,
+      ...(start !== null && end !== null && end > start ? { periodStart: start * 1000, periodEnd: end * 1000 } : {}),
+    };
+  }
+  return null;
+}
+
+/** A subscription deleted (or updated to canceled): its MRR ends when it ended. */
+function subscriptionEnded(subscription: Json, at: number, deleted: boolean): AdapterResult {
+  const id = str(subscription.id);
+  if (!id) return { ignored: "the subscription has no id" };
+  if (!deleted && subscription.status !== "canceled" && subscription.status !== "incomplete_expired") return { ignored: `subscription ${id} is ${String(subscription.status)}; its renewals tell MRR the rest` };
+  const endedAt = int(subscription.ended_at) ?? int(subscription.canceled_at);
+  return { ops: [{ op: "subscription_cancel", provider: "stripe", subscriptionId: id, at: endedAt !== null ? endedAt * 1000 : at }] };
 }
 
 function paymentIntent(intent: Json, at: number): AdapterResult {
@@ -166,6 +213,7 @@ function paymentIntent(intent: Json, at: number): AdapterResult {
         key: `pi:${id}`,
         paymentIntentId: id,
         chargeId: idOf(intent.latest_charge),
+        settlement: settlementOf(intent),
         customerId: idOf(intent.customer),
         email: normalizeEmail(intent.receipt_email),
         amount: int(intent.amount_received) ?? int(intent.amount) ?? 0,

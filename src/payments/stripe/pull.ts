@@ -6,6 +6,7 @@ import { integrationSecret, pullState, savePullProgress } from "../integrations.
 import type { PullOutcome } from "../pull.ts";
 import { stripeClient } from "./client.ts";
 import { STRIPE_EVENT_TYPES, stripeEventToOps, type StripeEventLike } from "./adapter.ts";
+import { withStripeSettlements } from "./settlement.ts";
 
 export interface StripeCursor {
   /** Next pass lists events created after this (unix seconds). */
@@ -38,11 +39,15 @@ export async function pullStripe(ctx: AppContext, projectId: string, shouldStop:
     const nextPass = complete ? null : { ...pass, startingAfter: oldest.id };
     const cursor: StripeCursor = complete ? { createdGt: pass.startedAt - OVERLAP_SECONDS, pass: null } : { createdGt, pass: nextPass };
     const fraction = oldest && pass.startedAt > pass.windowGt ? (pass.startedAt - oldest.created) / (pass.startedAt - pass.windowGt) : null;
-    await ctx.writes.write((db) => {
-      // Each page oldest first, so a sale is on the ledger before its refund.
-      for (const event of [...events].reverse()) {
+    // Each page oldest first, so a sale is on the ledger before its refund.
+    const adapted = await Promise.all(
+      [...events].reverse().map(async (event) => {
         const result = stripeEventToOps(event);
-        const ops = "ops" in result ? result.ops : [];
+        return { event, ops: "ops" in result ? await withStripeSettlements(ctx, projectId, result.ops) : [] };
+      }),
+    );
+    await ctx.writes.write((db) => {
+      for (const { event, ops } of adapted) {
         if (ops.length === 0) continue;
         applyProviderEvent(db, projectId, { provider: "stripe", eventId: event.id, type: event.type, via: "pull", payload: JSON.stringify(event) }, ops, ctx.now());
       }

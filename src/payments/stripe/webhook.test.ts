@@ -180,6 +180,17 @@ describe("Stripe webhooks", () => {
     expect(entry).toMatchObject({ amount: 1500, currency: "JPY" });
   });
 
+  test("a payment in a made-up currency or beyond 10^12 minor units is refused with 400 and stores nothing", async () => {
+    const before = countRows(db(), "payments", server.project.id);
+    const madeUp = await send(stripeEvent("checkout.session.completed", checkoutSession({ currency: "zzz" })));
+    expect(madeUp.status).toBe(400);
+    expect((await madeUp.json()).error.message).toContain('"zzz"');
+    const huge = await send(stripeEvent("checkout.session.completed", checkoutSession({ amount_total: 2 ** 53 - 1 })));
+    expect(huge.status).toBe(400);
+    expect((await huge.json()).error.message).toContain("beyond the limit");
+    expect(countRows(db(), "payments", server.project.id)).toBe(before);
+  });
+
   test("a direct PaymentIntent counts; one paying a subscription invoice does not", async () => {
     await send(stripeEvent("payment_intent.succeeded", { id: uid("pi"), object: "payment_intent", amount: 700, amount_received: 700, currency: "eur", metadata: { source: "direct_api" }, receipt_email: "d@example.com" }));
     await send(stripeEvent("payment_intent.succeeded", { id: uid("pi"), object: "payment_intent", amount: 2900, amount_received: 2900, currency: "usd", description: "Subscription creation", metadata: { source: "sub_pi" } }));

@@ -15,7 +15,7 @@ export interface PeopleRange {
   to: number;
   timeZone: string;
   now: number;
-  reportingCurrency: string;
+  countRenewals?: boolean;
   filter?: ContextFilter;
   model?: Model;
 }
@@ -27,11 +27,11 @@ export function contextTest(filter: ContextFilter = {}): ((context: Context) => 
 }
 
 /**
- * A payment's net in the reporting currency: its own amount when it is in that currency; otherwise
- * unknown until a rate is known, and left out of converted sums (never added across currencies).
+ * A payment's net in the reporting currency, null while no rate is known (left out of converted sums,
+ * never added across currencies); a renewal counts nothing when the project leaves renewals out.
  */
-export function reportingNet(reportingCurrency: string): (money: Money) => number | null {
-  return (money) => (money.currency === reportingCurrency ? money.net : null);
+export function reportingNet(countRenewals: boolean): (money: Money) => number | null {
+  return (money) => (!countRenewals && money.kind === "renewal" ? 0 : money.reportingNet);
 }
 
 export function peopleQuery(range: PeopleRange): PeopleQuery {
@@ -40,7 +40,7 @@ export function peopleQuery(range: PeopleRange): PeopleQuery {
     personOf: personOf(range.db, range.projectId, range.now),
     filter: contextTest(range.filter),
     model: range.model ?? "last",
-    convert: reportingNet(range.reportingCurrency),
+    convert: reportingNet(range.countRenewals ?? true),
   };
 }
 

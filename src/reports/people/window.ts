@@ -42,6 +42,8 @@ export interface Money {
   currency: string;
   /** Net of tax, minor units; negative for refunds and disputes. */
   net: number;
+  /** The same in the reporting currency; null while no rate is known (SPEC §5). */
+  reportingNet: number | null;
   context: number;
   firstContext: number;
 }
@@ -107,7 +109,7 @@ type VisitRow = Nullable<Record<AttributionDimension | VisitDimension, string>> 
 };
 
 // A payment's person (SPEC §10): the profile or visitor its attribution found, else the profile with the customer's email, else that email.
-const PAYMENTS = `SELECT p.id, p.kind, p.occurred_at AS at, p.currency, p.net, p.profile_id AS profileId, p.visitor_id AS visitorId,
+const PAYMENTS = `SELECT p.id, p.kind, p.occurred_at AS at, p.currency, p.net, CASE WHEN p.rate_source IN ('none') OR p.rate_source IS NULL THEN NULL ELSE p.reporting_net END AS reportingNet, p.profile_id AS profileId, p.visitor_id AS visitorId,
     p.customer_email AS email, (SELECT min(pe.id) FROM profiles pe WHERE pe.project_id = p.project_id AND pe.email = p.customer_email) AS emailProfile,
     p.link_id AS link, p.campaign_id AS campaign, p.source, p.medium, p.content, p.lead_id AS lead,
     p.first_link_id AS firstLink, p.first_campaign_id AS firstCampaign, p.first_source AS firstSource, p.first_medium AS firstMedium,
@@ -120,6 +122,7 @@ type PaymentRow = Nullable<Record<AttributionDimension, string>> & {
   at: number;
   currency: string;
   net: number;
+  reportingNet: number | null;
   profileId: string | null;
   visitorId: string | null;
   email: string | null;
@@ -202,7 +205,7 @@ export function readWindow(db: Database, projectId: string, start: number, end: 
     };
     const context = contexts.of([p.link ?? "", p.campaign ?? "", p.source ?? "", p.medium ?? "", p.content ?? "", p.lead ?? ""]);
     const firstContext = contexts.of([p.firstLink ?? "", p.firstCampaign ?? "", p.firstSource ?? "", p.firstMedium ?? "", p.firstContent ?? "", p.firstLead ?? ""]);
-    window.money.push({ payer, kind: p.kind, at: p.at, currency: p.currency, net: p.net, context, firstContext });
+    window.money.push({ payer, kind: p.kind, at: p.at, currency: p.currency, net: p.net, reportingNet: p.reportingNet, context, firstContext });
     if (p.kind === "sale") window.sales.push({ payer, at: p.at, context, firstContext });
   }
   let pages: PageViews | null = null;

@@ -1,0 +1,62 @@
+// Converted money for a range, read from the ledger: what the payments list, exports and tests show,
+// and the reference the rollup's converted columns must match. Sums are exact whatever their size.
+import type { Database } from "bun:sqlite";
+import { reportingSettings } from "./stored.ts";
+
+/**
+ * SQL for an exact sum of an integer expression: split at 10^9 so neither half can overflow
+ * SQLite's 64-bit SUM (which fails with "integer overflow"); `exactSum` joins the halves.
+ */
+export function exactSumSql(expression: string, alias: string): string {
+  return `SUM((${expression}) / 1000000000) AS ${alias}_hi, SUM((${expression}) % 1000000000) AS ${alias}_lo`;
+}
+
+export function exactSum(row: Record<string, unknown>, alias: string): number {
+  const hi = BigInt((row[`${alias}_hi`] as number | null) ?? 0);
+  const lo = BigInt((row[`${alias}_lo`] as number | null) ?? 0);
+  return Number(hi * 1_000_000_000n + lo);
+}
+
+export interface ConvertedTotals {
+  /** The reporting currency. */
+  currency: string;
+  /** Sales (and renewals, when the project counts them), net of tax, in minor units of `currency`. */
+  revenue: number;
+  /** Refunds and disputes, net of tax, as a positive amount. */
+  refunds: number;
+  net: number;
+  /** Payments left out of the sums for want of a rate (or not converted yet). */
+  unconverted: number;
+  unconvertedByCurrency: { currency: string; payments: number }[];
+}
+
+/** The project's converted money over [from, to), honouring its "count renewals" setting. */
+export function convertedTotals(db: Database, projectId: string, range: { from: number; to: number }): ConvertedTotals {
+  const { currency } = reportingSettings(db, projectId);
+  const countRenewals = db.query<{ c: number }, [string]>("SELECT count_renewals AS c FROM projects WHERE id = ?").get(projectId)?.c !== 0;
+  const earning = countRenewals ? "kind IN ('sale', 'renewal')" : "kind = 'sale'";
+  const row = db
+    .query<Record<string, number | null>, [string, number, number]>(
+      `SELECT ${exactSumSql(`CASE WHEN ${earning} AND rate_source != 'none' THEN reporting_net ELSE 0 END`, "revenue")},
+              ${exactSumSql("CASE WHEN kind IN ('refund', 'dispute') AND rate_source != 'none' THEN -reporting_net ELSE 0 END", "refunds")}
+       FROM payments WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ?`,
+    )
+    .get(projectId, range.from, range.to)!;
+  const unconvertedByCurrency = db
+    .query<{ currency: string; payments: number }, [string, number, number]>(
+      `SELECT currency, COUNT(*) AS payments FROM payments
+       WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ? AND (rate_source = 'none' OR rate_source IS NULL)
+       GROUP BY currency ORDER BY payments DESC, currency`,
+    )
+    .all(projectId, range.from, range.to);
+  const revenue = exactSum(row, "revenue");
+  const refunds = exactSum(row, "refunds");
+  return {
+    currency,
+    revenue,
+    refunds,
+    net: revenue - refunds,
+    unconverted: unconvertedByCurrency.reduce((n, c) => n + c.payments, 0),
+    unconvertedByCurrency,
+  };
+}

@@ -6,6 +6,7 @@ import { clientIpResolver } from "./http/client-ip.ts";
 import { hotRoutes } from "./http/hot-routes.ts";
 import { startPaymentScheduler } from "./payments/pull.ts";
 import { startFoldWarmer } from "./dashboard/pages/warmup.ts";
+import { loadIpCountries } from "./tracking/ip-country.ts";
 
 export interface RunningServer {
   url: string;
@@ -18,6 +19,7 @@ export function startServer(config: Config, options: { hostname?: string; now?: 
   let resolveIp: (request: Request) => string | null = () => null;
   const instance = openInstance(config, { now: options.now, clientIp: (request) => resolveIp(request) }, { serving: true });
   const app = createApp(instance.ctx);
+  loadIpCountries(); // before listening, so no visitor waits for it
   const server = Bun.serve({
     port: config.port,
     hostname: options.hostname ?? "0.0.0.0",

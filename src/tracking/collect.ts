@@ -4,6 +4,7 @@ import type { AppContext } from "../context.ts";
 import { ApiError, badRequest, errorResponse } from "../http/errors.ts";
 import { getProjectByToken, type Project } from "../projects/service.ts";
 import { blankToNull } from "./attribution-context.ts";
+import { countryOfIp } from "./ip-country.ts";
 import { storeHit, type Hit, type Landing, type StoredHit } from "./journey.ts";
 import { eventNameSchema, propsSchema, scriptIdentifySchema } from "./model.ts";
 import { classifyUserAgent, detectBot } from "./user-agent.ts";
@@ -192,8 +193,14 @@ export function pricingPathMatcher(pattern: string): (path: string) => boolean {
   return matcher;
 }
 
-/** A country header is believed only from a trusted proxy in front of us (e.g. Cloudflare's CF-IPCountry). */
+/** The visitor's country: a trusted proxy's header wins, else the embedded IP-to-country database. The IP is not kept. */
 export function countryOf(ctx: AppContext, request: Request): string | null {
+  const ip = ctx.clientIp(request);
+  return proxyCountryOf(ctx, request) ?? (ip === null ? null : countryOfIp(ip));
+}
+
+/** A country header is believed only from a trusted proxy in front of us (e.g. Cloudflare's CF-IPCountry). */
+function proxyCountryOf(ctx: AppContext, request: Request): string | null {
   if (ctx.config.trustedProxies.length === 0) return null;
   const country = (request.headers.get("cf-ipcountry") ?? request.headers.get("x-country-code") ?? "").toUpperCase();
   return /^[A-Z]{2}$/.test(country) && country !== "XX" && country !== "T1" ? country : null;

@@ -84,7 +84,7 @@ function find(table: RangeTable, key: Uint32Array): string | null {
   let found = -1;
   while (low <= high) {
     const middle = (low + high) >>> 1;
-    if (compare(starts, middle * words, key, 0, words) <= 0) {
+    if (words === 1 ? starts[middle]! <= key[0]! : compare(starts, middle * words, key, 0, words) <= 0) {
       found = middle;
       low = middle + 1;
     } else {

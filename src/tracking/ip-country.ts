@@ -23,7 +23,9 @@ let tables: { ipv4: RangeTable; ipv6: RangeTable } | null = null;
 
 /** Reads the database into memory; `bantico serve` calls it at start so the first visitor does not wait. */
 export function loadIpCountries(): void {
-  tables ??= { ipv4: readTable(ipv4Path, 1), ipv6: readTable(ipv6Path, 4) };
+  if (tables) return;
+  tables = { ipv4: readTable(ipv4Path, 1), ipv6: readTable(ipv6Path, 4) };
+  Bun.gc(true); // the 21 MB of file text and the building buffers leave the RSS now, not at some later collection
 }
 
 const LONGEST_ADDRESS = 45; // ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255
@@ -102,30 +104,67 @@ function compare(a: Uint32Array, at: number, b: Uint32Array, bt: number, words: 
   return 0;
 }
 
+/** Rows still covering addresses while the file is read, the one ending first on top. */
+interface OpenRanges {
+  ends: Uint32Array;
+  countries: Uint16Array;
+  depth: number;
+}
+const MAX_NESTING = 32;
+
 /**
- * Reads `start,end,CC` rows (IPv4 as numbers, IPv6 as text, sorted by start) into a table of range starts.
+ * Reads `start,end,CC` rows (IPv4 as numbers, IPv6 as text, sorted by start) into a table of range starts, in one pass.
  * Gaps become starts of "no country". The published data has a few hundred rows nested inside a wider one
  * that was not split around them: the narrower row wins where it lies, and the wider one resumes after it.
  */
 function readTable(path: string, words: 1 | 4): RangeTable {
-  const rows = parseRows(readFileSync(path), words);
-  const out = { words, starts: new Uint32Array(rows.count * 2 * words), countries: new Uint16Array(rows.count * 2), length: 0 };
-  const open: number[] = []; // rows still covering addresses, the one ending first on top
-  const closeBefore = (row: number) => {
-    while (open.length > 0 && (row === -1 || compare(rows.ends, open.at(-1)! * words, rows.starts, row * words, words) < 0)) {
-      const closed = open.pop()!;
-      const resumed = open.length > 0 ? rows.countries[open.at(-1)!]! : NO_COUNTRY;
-      if (!isLast(rows.ends, closed * words, words)) emitAfter(out, rows.ends, closed * words, resumed);
+  const text = readFileSync(path);
+  let lines = 1;
+  for (let i = 0; i < text.length; i++) if (text[i] === NEWLINE) lines++;
+  const table: RangeTable = { words, starts: new Uint32Array(lines * 2 * words), countries: new Uint16Array(lines * 2), length: 0 };
+  const open: OpenRanges = { ends: new Uint32Array(MAX_NESTING * words), countries: new Uint16Array(MAX_NESTING), depth: 0 };
+  const row = new Uint32Array(2 * words); // the row being read: its start, then its end
+  const parseAddress = words === 1 ? parseDecimal : parseIpv6;
+  let fieldStart = 0;
+  let field = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const char = i === text.length ? NEWLINE : text[i]!;
+    if (char !== COMMA && char !== NEWLINE) continue;
+    if (char === COMMA) {
+      if (field > 1 || !parseAddress(text, fieldStart, i, row, field * words)) throw malformed(i);
+      field++;
+    } else if (i > fieldStart) {
+      if (field !== 2 || i - fieldStart !== 2) throw malformed(i);
+      addRow(table, open, row, countryCode(text, fieldStart));
+      field = 0;
     }
-  };
-  for (let row = 0; row < rows.count; row++) {
-    closeBefore(row);
-    emit(out, rows.starts, row * words, rows.countries[row]!);
-    while (open.length > 0 && compare(rows.ends, open.at(-1)! * words, rows.ends, row * words, words) <= 0) open.pop();
-    open.push(row);
+    fieldStart = i + 1;
   }
-  closeBefore(-1);
-  return { words, starts: out.starts.slice(0, out.length * words), countries: out.countries.slice(0, out.length), length: out.length };
+  closeRanges(table, open, null);
+  return { words, starts: table.starts.slice(0, table.length * words), countries: table.countries.slice(0, table.length), length: table.length };
+}
+
+const malformed = (at: number) => new Error(`The IP-to-country database has a malformed row near byte ${at}`);
+
+function addRow(table: RangeTable, open: OpenRanges, row: Uint32Array, country: number) {
+  const { words } = table;
+  closeRanges(table, open, row);
+  emit(table, row, 0, country);
+  // Rows ending no later than this one are hidden by it from here on.
+  while (open.depth > 0 && compare(open.ends, (open.depth - 1) * words, row, words, words) <= 0) open.depth--;
+  if (open.depth === MAX_NESTING) throw new Error("The IP-to-country database nests ranges too deep");
+  for (let i = 0; i < words; i++) open.ends[open.depth * words + i] = row[words + i]!;
+  open.countries[open.depth++] = country;
+}
+
+/** Ends the open ranges that stop before `row` starts (all of them without a row); a wider one resumes after each. */
+function closeRanges(table: RangeTable, open: OpenRanges, row: Uint32Array | null) {
+  const { words } = table;
+  while (open.depth > 0 && (row === null || compare(open.ends, (open.depth - 1) * words, row, 0, words) < 0)) {
+    const endAt = --open.depth * words;
+    const resumed = open.depth > 0 ? open.countries[open.depth - 1]! : NO_COUNTRY;
+    if (!isLast(open.ends, endAt, words)) emitAfter(table, open.ends, endAt, resumed);
+  }
 }
 
 /** Appends a range start, or replaces the country of the last one when it starts at the same address. */
@@ -155,31 +194,6 @@ function emitAfter(out: RangeTable, source: Uint32Array, at: number, country: nu
 function isLast(source: Uint32Array, at: number, words: number): boolean {
   for (let i = 0; i < words; i++) if (source[at + i] !== 0xffffffff) return false;
   return true;
-}
-
-function parseRows(text: Uint8Array, words: 1 | 4) {
-  let capacity = 1;
-  for (let i = 0; i < text.length; i++) if (text[i] === NEWLINE) capacity++;
-  const starts = new Uint32Array(capacity * words);
-  const ends = new Uint32Array(capacity * words);
-  const countries = new Uint16Array(capacity);
-  let count = 0;
-  let fieldStart = 0;
-  let commas = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const char = i === text.length ? NEWLINE : text[i]!;
-    if (char !== COMMA && char !== NEWLINE) continue;
-    const at = count * words;
-    if (char === NEWLINE && i > fieldStart) {
-      if (commas !== 2 || i - fieldStart !== 2) throw new Error(`The IP-to-country database has a malformed row near byte ${i}`);
-      countries[count++] = countryCode(text, fieldStart);
-    } else if (char === COMMA && !(words === 1 ? parseDecimal(text, fieldStart, i, commas === 0 ? starts : ends, at) : parseIpv6(text, fieldStart, i, commas === 0 ? starts : ends, at))) {
-      throw new Error(`The IP-to-country database has a malformed address near byte ${i}`);
-    }
-    commas = char === NEWLINE ? 0 : commas + 1;
-    fieldStart = i + 1;
-  }
-  return { starts, ends, countries, count };
 }
 
 const NEWLINE = 10;

@@ -195,8 +195,10 @@ export function pricingPathMatcher(pattern: string): (path: string) => boolean {
 
 /** The visitor's country: a trusted proxy's header wins, else the embedded IP-to-country database. The IP is not kept. */
 export function countryOf(ctx: AppContext, request: Request): string | null {
+  const fromProxy = proxyCountryOf(ctx, request);
+  if (fromProxy !== null) return fromProxy;
   const ip = ctx.clientIp(request);
-  return proxyCountryOf(ctx, request) ?? (ip === null ? null : countryOfIp(ip));
+  return ip === null ? null : countryOfIp(ip);
 }
 
 /** A country header is believed only from a trusted proxy in front of us (e.g. Cloudflare's CF-IPCountry). */

@@ -125,20 +125,17 @@ function readTable(path: string, words: 1 | 4): RangeTable {
   const open: OpenRanges = { ends: new Uint32Array(MAX_NESTING * words), countries: new Uint16Array(MAX_NESTING), depth: 0 };
   const row = new Uint32Array(2 * words); // the row being read: its start, then its end
   const parseAddress = words === 1 ? parseDecimal : parseIpv6;
-  let fieldStart = 0;
-  let field = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const char = i === text.length ? NEWLINE : text[i]!;
-    if (char !== COMMA && char !== NEWLINE) continue;
-    if (char === COMMA) {
-      if (field > 1 || !parseAddress(text, fieldStart, i, row, field * words)) throw malformed(i);
-      field++;
-    } else if (i > fieldStart) {
-      if (field !== 2 || i - fieldStart !== 2) throw malformed(i);
-      addRow(table, open, row, countryCode(text, fieldStart));
-      field = 0;
+  for (let lineStart = 0; lineStart < text.length; ) {
+    let lineEnd = text.indexOf(NEWLINE, lineStart);
+    if (lineEnd === -1) lineEnd = text.length;
+    if (lineEnd > lineStart) {
+      const firstComma = text.indexOf(COMMA, lineStart);
+      const secondComma = firstComma === -1 ? -1 : text.indexOf(COMMA, firstComma + 1);
+      if (secondComma === -1 || lineEnd - secondComma !== 3) throw malformed(lineStart);
+      if (!parseAddress(text, lineStart, firstComma, row, 0) || !parseAddress(text, firstComma + 1, secondComma, row, words)) throw malformed(lineStart);
+      addRow(table, open, row, countryCode(text, secondComma + 1));
     }
-    fieldStart = i + 1;
+    lineStart = lineEnd + 1;
   }
   closeRanges(table, open, null);
   return { words, starts: table.starts.slice(0, table.length * words), countries: table.countries.slice(0, table.length), length: table.length };

@@ -11,6 +11,7 @@ import { currentSetupToken, setupUrl } from "./auth/setup-token.ts";
 import { rewriteReporting } from "./payments/ledger.ts";
 import { startConversionJobs } from "./payments/fx/stored.ts";
 import { startFxFetcher } from "./payments/fx/fetcher.ts";
+import { loadIpCountries } from "./tracking/ip-country.ts";
 
 export interface RunningServer {
   url: string;
@@ -25,6 +26,7 @@ export function startServer(config: Config, options: { hostname?: string; now?: 
   let resolveIp: (request: Request) => string | null = () => null;
   const instance = openInstance(config, { now: options.now, clientIp: (request) => resolveIp(request) }, { serving: true });
   const app = createApp(instance.ctx);
+  loadIpCountries(); // before listening, so no visitor waits for it
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({

@@ -11,3 +11,7 @@ declare module "*.css" {
   const path: string;
   export default path;
 }
+declare module "*.csv" {
+  const path: string;
+  export default path;
+}

@@ -4,6 +4,7 @@ import type { AppContext } from "../context.ts";
 import { ApiError, badRequest, errorResponse } from "../http/errors.ts";
 import { getProjectByToken, type Project } from "../projects/service.ts";
 import { blankToNull } from "./attribution-context.ts";
+import { countryOfIp } from "./ip-country.ts";
 import { storeHit, type Hit, type Landing, type StoredHit } from "./journey.ts";
 import { noteTrackerHost } from "./tracker-hosts.ts";
 import { eventNameSchema, propsSchema, scriptIdentifySchema } from "./model.ts";
@@ -196,8 +197,16 @@ function externalReferrerHost(referrer: string | null | undefined, pageHost: str
   return host;
 }
 
-/** A country header is believed only from a trusted proxy in front of us (e.g. Cloudflare's CF-IPCountry). */
+/** The visitor's country: a trusted proxy's header wins, else the embedded IP-to-country database. The IP is not kept. */
 export function countryOf(ctx: AppContext, request: Request): string | null {
+  const fromProxy = proxyCountryOf(ctx, request);
+  if (fromProxy !== null) return fromProxy;
+  const ip = ctx.clientIp(request);
+  return ip === null ? null : countryOfIp(ip);
+}
+
+/** A country header is believed only from a trusted proxy in front of us (e.g. Cloudflare's CF-IPCountry). */
+function proxyCountryOf(ctx: AppContext, request: Request): string | null {
   if (ctx.config.trustedProxies.length === 0) return null;
   const country = (request.headers.get("cf-ipcountry") ?? request.headers.get("x-country-code") ?? "").toUpperCase();
   return /^[A-Z]{2}$/.test(country) && country !== "XX" && country !== "T1" ? country : null;

@@ -1,6 +1,6 @@
 // The overview: visitors, clicks, signups, customers, conversion and net revenue for the period with
-// their change against the previous period, charts over time, and the top sources, campaigns, pages
-// and countries with what each brought in.
+// their change against the previous period, charts over time, and the top sources, campaigns,
+// referrers and countries with what each brought in.
 import { html } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { timeSeriesChart, formatCompact } from "../charts.ts";
@@ -58,7 +58,7 @@ function overview(req: DashboardRequest) {
     <div class="charts">
       ${card("Top sources", "Source", attribution("source"), drill("/sources"), "/sources")}
       ${card("Top campaigns", "Campaign", attribution("campaign"), drill("/campaigns"), "/campaigns")}
-      ${card("Top pages", "Page", traffic("page"), () => null, "/traffic?by=page")}
+      ${card("Top referrers", "Referrer", traffic("referrer"), () => null, "/traffic?by=referrer")}
       ${card("Top countries", "Country", traffic("country"), () => null, "/traffic?by=country")}
     </div>`,
   );

@@ -12,7 +12,7 @@ import { DAY_MS, HOUR_MS, type Buckets, type TimeRange } from "./time.ts";
 import { DIMENSIONS, trafficByHour, trafficTotals, type ContextFilter, type Dimension, type Traffic } from "./traffic.sql.ts";
 import { revenueByHour, revenueTotals, type Revenue } from "./payments.sql.ts";
 import { peopleQuery, peopleTotals, visitorsPerBucket, type Model, type PeopleCounts, type PeopleQuery } from "../../reports/people/index.ts";
-import { hasFreshWindow, peopleWindow } from "../../reports/people/windows.ts";
+import { hasFreshWindow, warmPeopleWindow } from "../../reports/people/windows.ts";
 
 const STALE_MS = 5 * 60_000;
 // The day still running is refolded at most this often: a page reads it several times per request.
@@ -226,10 +226,7 @@ export async function warmDays(
     const at = now();
     if (end + HOUR_MS > at) continue;
     // Who was there that day, read from the raw journey (one query; kept until a late write touches the day).
-    if (!hasFreshWindow(db, projectId, start, end, at)) {
-      peopleWindow(db, projectId, start, end, at);
-      await pause();
-    }
+    if (!hasFreshWindow(db, projectId, start, end, at)) await warmPeopleWindow(db, projectId, start, end, at, pause);
     const hit = cache.get(key);
     if (hit && at >= hit.at && at - hit.at < STALE_MS - refreshWithinMs) continue;
     const day = await foldInSlices(db, projectId, start, end, pause);

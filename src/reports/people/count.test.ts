@@ -14,6 +14,8 @@ import { identifyProfile } from "../../tracking/profiles.ts";
 import { attributionReport, GROUP_BY, GROUP_BY_COLUMN } from "../attribution.ts";
 import { summaryReport } from "../summary.ts";
 import { DistinctCounter, EXACT_LIMIT, hashId } from "./distinct.ts";
+import { mergeWindows, readWindow, type PeopleWindow } from "./window.ts";
+import { FUNNEL_STEPS, funnel, peopleByAttribution, peopleByTraffic, peopleTotals } from "./count.ts";
 import { random } from "../../../bench/seed-dashboard.ts";
 
 const HOUR = 3_600_000;
@@ -161,6 +163,24 @@ describe("people counts match a brute-force count over raw events", () => {
       }
     });
   }
+});
+
+describe("a day read in two-hour parts", () => {
+  test("counts the same as the day read at once", () => {
+    const { db } = instance.ctx;
+    const personOf = Object.assign((v: number) => v, { size: 0 });
+    for (let day = 5; day < 12; day++) {
+      const start = START + day * DAY;
+      const parts = Array.from({ length: 12 }, (_, i) => readWindow(db, project.id, start + i * 2 * HOUR, start + (i + 1) * 2 * HOUR));
+      const query = (window: PeopleWindow) => ({ windows: [window], personOf, filter: null, model: "last" as const, convert: (m: { net: number }) => m.net, key: `merge-test|${window.id}` });
+      const whole = query(readWindow(db, project.id, start, start + DAY));
+      const merged = query(mergeWindows(parts));
+      expect(peopleTotals(merged)).toEqual(peopleTotals(whole));
+      expect(peopleByAttribution(merged, "campaign")).toEqual(peopleByAttribution(whole, "campaign"));
+      expect(peopleByTraffic(merged, { kind: "page" })).toEqual(peopleByTraffic(whole, { kind: "page" }));
+      expect(funnel(merged, new Set(FUNNEL_STEPS))).toEqual(funnel(whole, new Set(FUNNEL_STEPS)));
+    }
+  });
 });
 
 describe("distinct counter", () => {

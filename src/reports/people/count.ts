@@ -26,6 +26,42 @@ export interface PeopleQuery {
   model: Model;
   /** A payment's net in the reporting currency, null when no rate is known. */
   convert: (money: Money) => number | null;
+  /** Says what `filter`, `model` and `convert` are, so results can be remembered. */
+  key: string;
+}
+
+const personsIn = new WeakMap<PeopleWindow, { personOf: PersonOf; persons: Float64Array }>();
+
+/** Each visit's person, resolved once per window and reading of the visitor → profile links. */
+function persons(w: PeopleWindow, personOf: PersonOf): Float64Array {
+  const known = personsIn.get(w);
+  if (known?.personOf === personOf) return known.persons;
+  const out = personOf.size === 0 ? w.visitor : w.visitor.map(personOf);
+  personsIn.set(w, { personOf, persons: out });
+  return out;
+}
+
+const personReadings = new WeakMap<PersonOf, number>();
+let readings = 0;
+const results = new Map<string, unknown>();
+const MAX_RESULTS = 300;
+
+/**
+ * A count over the same windows, person links and query is computed once: windows are read again,
+ * with new ids, when something is written into them, so a remembered result is never stale.
+ */
+function remembered<T>(q: PeopleQuery, what: string, compute: () => T): T {
+  let reading = personReadings.get(q.personOf);
+  if (reading === undefined) personReadings.set(q.personOf, (reading = ++readings));
+  const key = `${what}|${q.key}|${reading}|${q.windows.map((w) => w.id).join(",")}`;
+  if (results.has(key)) return results.get(key) as T;
+  const value = compute();
+  results.set(key, value);
+  for (const oldest of results.keys()) {
+    if (results.size <= MAX_RESULTS) break;
+    results.delete(oldest);
+  }
+  return value;
 }
 
 /** What a report row or total says about people. */
@@ -98,7 +134,8 @@ const saleContext = (q: PeopleQuery, sale: { context: number; firstContext: numb
 function eachVisit(q: PeopleQuery, visit: (w: PeopleWindow, i: number, person: number) => void): void {
   for (const w of q.windows) {
     const passes = q.filter ? w.contexts.map(q.filter) : null;
-    for (let i = 0; i < w.visitor.length; i++) if (!passes || passes[w.context[i]!]) visit(w, i, q.personOf(w.visitor[i]!));
+    const person = persons(w, q.personOf);
+    for (let i = 0; i < w.visitor.length; i++) if (!passes || passes[w.context[i]!]) visit(w, i, person[i]!);
   }
 }
 
@@ -116,6 +153,10 @@ const signedUp = (w: PeopleWindow, i: number) => !Number.isNaN(w.stepAt[i * VISI
 
 /** Totals over the whole range, distinct over it: a visitor through two links counts once. */
 export function peopleTotals(q: PeopleQuery): PeopleCounts {
+  return remembered(q, "totals", () => totals(q));
+}
+
+function totals(q: PeopleQuery): PeopleCounts {
   const row = newRow();
   eachSale(q, (_, person) => row.customers.add(person));
   eachVisit(q, (w, i, person) => {
@@ -130,6 +171,10 @@ export function peopleTotals(q: PeopleQuery): PeopleCounts {
 
 /** Distinct visitors per chart bucket: `bucketOf` says which bucket a window falls in (-1: none). */
 export function visitorsPerBucket(q: PeopleQuery, buckets: number, bucketOf: (w: PeopleWindow) => number): number[] {
+  return remembered(q, `buckets|${q.windows.map(bucketOf).join(",")}`, () => countPerBucket(q, buckets, bucketOf));
+}
+
+function countPerBucket(q: PeopleQuery, buckets: number, bucketOf: (w: PeopleWindow) => number): number[] {
   const counters = Array.from({ length: buckets }, () => new DistinctCounter());
   for (const w of q.windows) {
     const counter = counters[bucketOf(w)];
@@ -140,11 +185,16 @@ export function visitorsPerBucket(q: PeopleQuery, buckets: number, bucketOf: (w:
 
 /** One row per value of an attribution dimension: its visitors, and the people its sales were credited to. */
 export function peopleByAttribution(q: PeopleQuery, dimension: AttributionDimension): Map<string, PeopleCounts> {
+  return remembered(q, `attribution|${dimension}`, () => byAttribution(q, dimension));
+}
+
+function byAttribution(q: PeopleQuery, dimension: AttributionDimension): Map<string, PeopleCounts> {
   const at = ATTRIBUTION_DIMENSIONS.indexOf(dimension);
   const rows = new Map<string, Row>();
   eachSale(q, (context, person) => rowOf(rows, context[at]!).customers.add(person));
+  const rowsOf = new Map<PeopleWindow, Row[]>(q.windows.map((w) => [w, w.contexts.map((c) => rowOf(rows, c[at]!))]));
   eachVisit(q, (w, i, person) => {
-    const row = rowOf(rows, w.contexts[w.context[i]!]![at]!);
+    const row = rowsOf.get(w)![w.context[i]!]!;
     row.visitors.add(w.visitor[i]!);
     row.people.add(person);
     row.pageviews += w.pageviews[i]!;
@@ -159,6 +209,10 @@ export function peopleByAttribution(q: PeopleQuery, dimension: AttributionDimens
  * customers are its people who signed up or bought in the range; its net is what those customers paid.
  */
 export function peopleByTraffic(q: PeopleQuery, breakdown: Exclude<Breakdown, { kind: "attribution" }>): Map<string, TrafficCounts> {
+  return remembered(q, `traffic|${breakdown.kind === "page" ? "page" : breakdown.dimension}`, () => byTraffic(q, breakdown));
+}
+
+function byTraffic(q: PeopleQuery, breakdown: Exclude<Breakdown, { kind: "attribution" }>): Map<string, TrafficCounts> {
   const signedUpPeople = new HashSet();
   eachVisit(q, (w, i, person) => {
     if (signedUp(w, i)) signedUpPeople.add(person);
@@ -190,7 +244,8 @@ export function peopleByTraffic(q: PeopleQuery, breakdown: Exclude<Breakdown, { 
   };
   if (breakdown.kind === "visit") {
     const at = VISIT_DIMENSIONS.indexOf(breakdown.dimension);
-    eachVisit(q, (w, i, person) => count(rowOf(rows, w.traits[w.trait[i]!]![at]!), w.visitor[i]!, person, w.pageviews[i]!));
+    const rowsOf = new Map<PeopleWindow, Row[]>(q.windows.map((w) => [w, w.traits.map((t) => rowOf(rows, t[at]!))]));
+    eachVisit(q, (w, i, person) => count(rowsOf.get(w)![w.trait[i]!]!, w.visitor[i]!, person, w.pageviews[i]!));
   } else {
     for (const w of q.windows) {
       const pages = w.pages!();
@@ -200,10 +255,11 @@ export function peopleByTraffic(q: PeopleQuery, breakdown: Exclude<Breakdown, { 
         eachVisit({ ...q, windows: [w] }, (_, i) => kept.add(w.visitor[i]!));
         visitorsInFilter = kept;
       }
+      const pathRows = pages.paths.map((path) => rowOf(rows, path));
       for (let i = 0; i < pages.visitor.length; i++) {
         const visitor = pages.visitor[i]!;
         if (visitorsInFilter && !visitorsInFilter.has(visitor)) continue;
-        count(rowOf(rows, pages.paths[pages.path[i]!]!), visitor, q.personOf(visitor), pages.views[i]!);
+        count(pathRows[pages.path[i]!]!, visitor, q.personOf.size === 0 ? visitor : q.personOf(visitor), pages.views[i]!);
       }
     }
   }
@@ -241,6 +297,10 @@ export interface FunnelStep {
  * visit, a step's time is its first occurrence in that visit.
  */
 export function funnel(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>): FunnelStep[] {
+  return remembered(q, `funnel|${[...tracked].join(",")}`, () => funnelSteps(q, tracked));
+}
+
+function funnelSteps(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>): FunnelStep[] {
   let reached: HashMap | null = null;
   let previous: number | null = null;
   let first: number | null = null;

@@ -41,6 +41,7 @@ export function peopleQuery(range: PeopleRange): PeopleQuery {
     filter: contextTest(range.filter),
     model: range.model ?? "last",
     convert: reportingNet(range.countRenewals ?? true),
+    key: JSON.stringify([range.projectId, range.filter ?? {}, range.model ?? "last", range.countRenewals ?? true]),
   };
 }
 

@@ -49,6 +49,8 @@ export interface Money {
 }
 
 export interface PeopleWindow {
+  /** Unique per reading: what results computed from this window are remembered by. */
+  id: number;
   start: number;
   end: number;
   contexts: Context[];
@@ -75,8 +77,8 @@ export interface PageViews {
   views: Uint32Array;
 }
 
-/** A visitor's person: the profile it identified as, else itself. */
-export type PersonOf = (visitor: number) => number;
+/** A visitor's person: the profile it identified as, else itself (`size`: how many visitors are linked to a profile). */
+export type PersonOf = ((visitor: number) => number) & { size: number };
 
 export const payerPerson = (payer: Payer, personOf: PersonOf) => (payer.visitor === null ? payer.person : personOf(payer.visitor));
 
@@ -157,6 +159,8 @@ class Interner<T extends readonly string[]> {
   }
 }
 
+let windowsRead = 0;
+
 /** Reads the window [start, end) of a project. */
 export function readWindow(db: Database, projectId: string, start: number, end: number): PeopleWindow {
   const contexts = new Interner<Context>();
@@ -164,6 +168,7 @@ export function readWindow(db: Database, projectId: string, start: number, end: 
   const rows = db.query<VisitRow, [string, number, number]>(VISITS).all(projectId, start, end);
   const n = rows.length;
   const window: PeopleWindow = {
+    id: ++windowsRead,
     start,
     end,
     contexts: contexts.list,
@@ -245,4 +250,65 @@ export function readPersons(db: Database, projectId: string): Map<number, number
     persons.set(visitorHash(row.visitorId), profileHash(row.profileId));
   }
   return persons;
+}
+
+/**
+ * One window made of consecutive ones (a day read two hours at a time, so no single read holds the
+ * event loop long). A visit that crosses a boundary appears once per part: distinct counts, first
+ * times per step and page-view sums are the same either way.
+ */
+export function mergeWindows(parts: PeopleWindow[]): PeopleWindow {
+  const contexts = new Interner<Context>();
+  const traits = new Interner<VisitTraits>();
+  const n = parts.reduce((sum, p) => sum + p.visitor.length, 0);
+  const merged: PeopleWindow = {
+    id: ++windowsRead,
+    start: parts[0]!.start,
+    end: parts.at(-1)!.end,
+    contexts: contexts.list,
+    traits: traits.list,
+    visitor: new Float64Array(n),
+    context: new Uint32Array(n),
+    trait: new Uint32Array(n),
+    stepAt: new Float64Array(n * VISIT_STEPS.length),
+    pageviews: new Uint32Array(n),
+    sales: [],
+    money: [],
+    cookieless: parts.some((p) => p.cookieless),
+    pages: null,
+  };
+  let offset = 0;
+  for (const part of parts) {
+    const contextOf = part.contexts.map((c) => contexts.of(c));
+    const traitOf = part.traits.map((t) => traits.of(t));
+    merged.visitor.set(part.visitor, offset);
+    merged.stepAt.set(part.stepAt, offset * VISIT_STEPS.length);
+    merged.pageviews.set(part.pageviews, offset);
+    for (let i = 0; i < part.visitor.length; i++) {
+      merged.context[offset + i] = contextOf[part.context[i]!]!;
+      merged.trait[offset + i] = traitOf[part.trait[i]!]!;
+    }
+    offset += part.visitor.length;
+    for (const s of part.sales) merged.sales.push({ ...s, context: contextOf[s.context]!, firstContext: contextOf[s.firstContext]! });
+    for (const m of part.money) merged.money.push({ ...m, context: contextOf[m.context]!, firstContext: contextOf[m.firstContext]! });
+  }
+  let pages: PageViews | null = null;
+  merged.pages = () => (pages ??= mergePages(parts.map((p) => p.pages!())));
+  return merged;
+}
+
+function mergePages(parts: PageViews[]): PageViews {
+  const paths = new Interner<readonly [string]>();
+  const n = parts.reduce((sum, p) => sum + p.visitor.length, 0);
+  const out: PageViews = { paths: [], visitor: new Float64Array(n), path: new Uint32Array(n), views: new Uint32Array(n) };
+  let offset = 0;
+  for (const part of parts) {
+    const pathOf = part.paths.map((p) => paths.of([p]));
+    out.visitor.set(part.visitor, offset);
+    out.views.set(part.views, offset);
+    for (let i = 0; i < part.visitor.length; i++) out.path[offset + i] = pathOf[part.path[i]!]!;
+    offset += part.visitor.length;
+  }
+  out.paths = paths.list.map(([path]) => path);
+  return out;
 }

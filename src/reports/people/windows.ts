@@ -3,7 +3,7 @@
 // short ones; and who is whom (visitor → profile). What every people count starts from.
 import type { Database } from "bun:sqlite";
 import { addDays, localDate, startOfLocalDay } from "../../dashboard/range.ts";
-import { readPersons, readWindow, type PeopleWindow, type PersonOf } from "./window.ts";
+import { mergeWindows, readPersons, readWindow, type PeopleWindow, type PersonOf } from "./window.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -25,7 +25,7 @@ interface ProjectState {
   /** Counts writes; each UTC hour remembers the number of the last write into it. */
   seq: number;
   writtenHours: Map<number, number>;
-  persons: { map: Map<number, number>; at: number; seq: number } | null;
+  persons: { personOf: PersonOf; at: number; seq: number } | null;
   personsSeq: number;
 }
 
@@ -59,6 +59,15 @@ function fresh(s: ProjectState, cached: Cached | undefined, now: number): cached
   return true;
 }
 
+function remember(s: ProjectState, key: string, cached: Cached): void {
+  s.windows.delete(key);
+  s.windows.set(key, cached);
+  for (const oldest of s.windows.keys()) {
+    if (s.windows.size <= MAX_WINDOWS) break;
+    s.windows.delete(oldest);
+  }
+}
+
 /** The window [start, end), from memory when nothing was written into it since it was read. */
 export function peopleWindow(db: Database, projectId: string, start: number, end: number, now: number): PeopleWindow {
   const s = state(db, projectId);
@@ -67,13 +76,21 @@ export function peopleWindow(db: Database, projectId: string, start: number, end
   if (fresh(s, hit, now)) return hit.window;
   const seq = s.seq;
   const window = readWindow(db, projectId, start, end);
-  s.windows.delete(key);
-  s.windows.set(key, { at: now, seq, window });
-  for (const oldest of s.windows.keys()) {
-    if (s.windows.size <= MAX_WINDOWS) break;
-    s.windows.delete(oldest);
-  }
+  remember(s, key, { at: now, seq, window });
   return window;
+}
+
+/** Reads the window [start, end) into memory `sliceHours` at a time, awaiting `pause()` between reads (the background warm-up). */
+export async function warmPeopleWindow(db: Database, projectId: string, start: number, end: number, now: number, pause: () => Promise<unknown>, sliceHours = 2): Promise<void> {
+  const s = state(db, projectId);
+  const seq = s.seq;
+  const parts: PeopleWindow[] = [];
+  for (let from = start; from < end; from += sliceHours * HOUR_MS) {
+    parts.push(readWindow(db, projectId, from, Math.min(end, from + sliceHours * HOUR_MS)));
+    await pause();
+  }
+  // Stamped with the sequence number before the first read: a write that landed meanwhile makes it stale.
+  remember(s, `${start}|${end}`, { at: now, seq, window: mergeWindows(parts) });
 }
 
 /** True when the window is in memory and fresh (what a background warm-up skips). */
@@ -129,8 +146,11 @@ export function personOf(db: Database, projectId: string, now: number): PersonOf
   const s = state(db, projectId);
   const cached = s.persons;
   // A small map is cheap to read again at once; a large one at most every PERSONS_MS while identifies keep coming.
-  const changed = cached !== null && s.personsSeq > cached.seq && (now - cached.at >= PERSONS_MS || now < cached.at || cached.map.size < 10_000);
-  if (!cached || now < cached.at || now - cached.at >= MAX_AGE_MS || changed) s.persons = { map: readPersons(db, projectId), at: now, seq: s.seq };
-  const map = s.persons!.map;
-  return (visitor) => map.get(visitor) ?? visitor;
+  const changed = cached !== null && s.personsSeq > cached.seq && (now - cached.at >= PERSONS_MS || now < cached.at || cached.personOf.size < 10_000);
+  if (!cached || now < cached.at || now - cached.at >= MAX_AGE_MS || changed) {
+    const map = readPersons(db, projectId);
+    // One function per reading of the links: counts keyed by it (see count.ts) stay valid while it does.
+    s.persons = { personOf: Object.assign((visitor: number) => map.get(visitor) ?? visitor, { size: map.size }), at: now, seq: s.seq };
+  }
+  return s.persons!.personOf;
 }

@@ -161,13 +161,9 @@ class Interner<T extends readonly string[]> {
 
 let windowsRead = 0;
 
-/** Reads the window [start, end) of a project. */
-export function readWindow(db: Database, projectId: string, start: number, end: number): PeopleWindow {
-  const contexts = new Interner<Context>();
-  const traits = new Interner<VisitTraits>();
-  const rows = db.query<VisitRow, [string, number, number]>(VISITS).all(projectId, start, end);
-  const n = rows.length;
-  const window: PeopleWindow = {
+/** A window with room for `n` visits, each read gets a new id. */
+function emptyWindow(start: number, end: number, n: number, contexts: Interner<Context>, traits: Interner<VisitTraits>): PeopleWindow {
+  return {
     id: ++windowsRead,
     start,
     end,
@@ -183,6 +179,15 @@ export function readWindow(db: Database, projectId: string, start: number, end: 
     cookieless: false,
     pages: null,
   };
+}
+
+/** Reads the window [start, end) of a project. */
+export function readWindow(db: Database, projectId: string, start: number, end: number): PeopleWindow {
+  const contexts = new Interner<Context>();
+  const traits = new Interner<VisitTraits>();
+  const rows = db.query<VisitRow, [string, number, number]>(VISITS).all(projectId, start, end);
+  const n = rows.length;
+  const window = emptyWindow(start, end, n, contexts, traits);
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     window.visitor[i] = visitorHash(r.visitorId);
@@ -261,22 +266,8 @@ export function mergeWindows(parts: PeopleWindow[]): PeopleWindow {
   const contexts = new Interner<Context>();
   const traits = new Interner<VisitTraits>();
   const n = parts.reduce((sum, p) => sum + p.visitor.length, 0);
-  const merged: PeopleWindow = {
-    id: ++windowsRead,
-    start: parts[0]!.start,
-    end: parts.at(-1)!.end,
-    contexts: contexts.list,
-    traits: traits.list,
-    visitor: new Float64Array(n),
-    context: new Uint32Array(n),
-    trait: new Uint32Array(n),
-    stepAt: new Float64Array(n * VISIT_STEPS.length),
-    pageviews: new Uint32Array(n),
-    sales: [],
-    money: [],
-    cookieless: parts.some((p) => p.cookieless),
-    pages: null,
-  };
+  const merged = emptyWindow(parts[0]!.start, parts.at(-1)!.end, n, contexts, traits);
+  merged.cookieless = parts.some((p) => p.cookieless);
   let offset = 0;
   for (const part of parts) {
     const contextOf = part.contexts.map((c) => contexts.of(c));

@@ -19,7 +19,26 @@ export const METHOD_LABELS: Record<(typeof ATTRIBUTION_METHODS)[number], string>
 export interface PaymentLinks {
   payment: (id: string) => string;
   link: (linkId: string) => string;
+  /** A link's title (or slug), null for a link that no longer exists. */
+  linkTitle: (linkId: string) => string | null;
+  /** A person's journey: a visitor's events, or a profile's. */
+  visitor: (visitorId: string) => string;
+  profile: (profileId: string) => string;
+  profileOfEmail: (email: string) => string | null;
   timezone: string;
+}
+
+/** A link named by its title, its id as secondary text. */
+function namedLink(links: PaymentLinks, linkId: string): Html {
+  const title = links.linkTitle(linkId);
+  return html`<a href="${links.link(linkId)}">${title ?? linkId}</a>${title ? html` <small class="muted">${linkId}</small>` : null}`;
+}
+
+/** The customer's email, linked to their profile's journey when one has it. */
+function customer(links: PaymentLinks, email: string | null): Html {
+  if (!email) return html`<span class="muted">unknown</span>`;
+  const profileId = links.profileOfEmail(email);
+  return profileId ? html`<a href="${links.profile(profileId)}">${email}</a>` : html`${email}`;
 }
 
 /** Money of one entry: negative for refunds and disputes, in its own currency. */
@@ -55,7 +74,7 @@ export function paymentsTable(payments: PaymentEntry[], links: PaymentLinks, emp
       { key: "when", label: "When", cell: (p) => html`<a href="${links.payment(p.id)}">${formatDateTime(Date.parse(p.occurredAt), links.timezone)}</a>` },
       { key: "kind", label: "Kind", hideOnPhone: true, cell: (p) => html`<span class="badge">${p.kind}</span>` },
       { key: "net", label: "Net", numeric: true, cell: (p) => reportingAmount(p) },
-      { key: "customer", label: "Customer", hideOnPhone: true, cell: (p) => p.email ?? html`<span class="muted">unknown</span>` },
+      { key: "customer", label: "Customer", hideOnPhone: true, cell: (p) => customer(links, p.email) },
       { key: "method", label: "Attribution", cell: (p) => html`<span class="badge${p.attribution.method === "unattributed" ? "" : " ok"}">${METHOD_LABELS[p.attribution.method]}</span>` },
       {
         key: "context",
@@ -63,7 +82,7 @@ export function paymentsTable(payments: PaymentEntry[], links: PaymentLinks, emp
         hideOnPhone: true,
         cell: (p) => {
           const a = p.attribution;
-          const parts = [a.linkId ? html`<a href="${links.link(a.linkId)}">${a.linkId}</a>` : null, a.campaignId, a.source].filter((x) => x);
+          const parts = [a.linkId ? namedLink(links, a.linkId) : null, a.campaignId, a.source].filter((x) => x);
           return parts.length ? html`${parts.map((part, i) => html`${i ? " · " : ""}${part}`)}` : html`<span class="muted">—</span>`;
         },
       },
@@ -122,8 +141,7 @@ export function rawEventList(events: RawProviderEvent[], links: PaymentLinks, em
 export function paymentDetail(v: PaymentDetailView): Html {
   const p = v.payment;
   const a = p.attribution;
-  const context = (label: string, value: string | null, href?: string) =>
-    html`<dt>${label}</dt><dd>${value ? (href ? html`<a href="${href}">${value}</a>` : value) : contextValue(value)}</dd>`;
+  const context = (label: string, value: string | null) => html`<dt>${label}</dt><dd>${value ?? contextValue(value)}</dd>`;
   const metadata = Object.entries(p.metadata);
   return html`<div class="charts">
     <section class="card">
@@ -134,7 +152,7 @@ export function paymentDetail(v: PaymentDetailView): Html {
         ${p.reporting && p.reporting.net !== null && p.reporting.rateSource !== "same" ? html`<dt>In ${p.reporting.currency}</dt><dd>${formatMoney(p.reporting.net, p.reporting.currency)} net · ${formatMoney(p.reporting.amount!, p.reporting.currency)} gross</dd>` : null}
         <dt>Rate</dt><dd>${rateExplanation(p)}</dd>
         ${p.settlement ? html`<dt>Settled</dt><dd>${formatMoney(p.settlement.amount, p.settlement.currency)} credited by ${p.provider}</dd>` : null}
-        <dt>Customer</dt><dd>${p.email ?? html`<span class="muted">unknown</span>`}</dd>
+        <dt>Customer</dt><dd>${customer(v.links, p.email)}</dd>
         <dt>Provider</dt><dd>${p.provider} · <code>${p.providerIds.key}</code></dd>
         ${p.description ? html`<dt>Description</dt><dd>${p.description}</dd>` : null}
         ${v.parentHref ? html`<dt>Belongs to</dt><dd><a href="${v.parentHref}">the original payment</a></dd>` : null}
@@ -143,14 +161,14 @@ export function paymentDetail(v: PaymentDetailView): Html {
     <section class="card">
       <h2>Attribution: ${METHOD_LABELS[a.method]}</h2>
       <dl class="facts">
-        ${context("Link", a.linkId, a.linkId ? v.links.link(a.linkId) : undefined)}
+        <dt>Link</dt><dd>${a.linkId ? namedLink(v.links, a.linkId) : contextValue(null)}</dd>
         ${context("Campaign", a.campaignId)}
         ${context("Source", a.source)}
         ${context("Medium", a.medium)}
         ${context("Content", a.content)}
         ${context("Lead", a.leadId)}
-        ${a.visitorId ? html`<dt>Visitor</dt><dd><code>${a.visitorId}</code></dd>` : null}
-        ${a.profileId ? html`<dt>Profile</dt><dd><code>${a.profileId}</code></dd>` : null}
+        ${a.visitorId ? html`<dt>Visitor</dt><dd><a href="${v.links.visitor(a.visitorId)}"><code>${a.visitorId}</code></a> <small class="muted">journey</small></dd>` : null}
+        ${a.profileId ? html`<dt>Profile</dt><dd><a href="${v.links.profile(a.profileId)}"><code>${a.profileId}</code></a></dd>` : null}
       </dl>
     </section>
   </div>

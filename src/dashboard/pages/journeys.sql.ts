@@ -68,6 +68,13 @@ export function profileJourney(db: Database, projectId: string, profileId: strin
     .all(projectId, profileId, limit);
 }
 
+/** Every event of one visitor, oldest first: the journey of someone who never identified. */
+export function visitorJourney(db: Database, projectId: string, visitorId: string, limit = 500): EventRow[] {
+  return db
+    .query<EventRow, [string, string, number]>(`SELECT ${EVENT_COLUMNS} FROM events WHERE project_id = ? AND visitor_id = ? ORDER BY ts, id LIMIT ?`)
+    .all(projectId, visitorId, limit);
+}
+
 /** One page of the range's events in (ts, id) order after the cursor, for the CSV export. */
 export function eventsAfter(db: Database, projectId: string, range: { from: number; to: number }, after: { ts: number; id: number } | null, limit: number): EventRow[] {
   return db

@@ -2,7 +2,8 @@
 import { html } from "../html.ts";
 import { DashboardError, renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { listPayments } from "../../payments/service.ts";
-import { findProfile, latestEvents, listProfiles, profileJourney } from "./journeys.sql.ts";
+import { findProfile, latestEvents, listProfiles, profileJourney, visitorJourney } from "./journeys.sql.ts";
+import { profileIdOfVisitor } from "../../tracking/profiles.ts";
 import { paymentLinks } from "./payments.ts";
 import { field } from "../../../views/components.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
@@ -50,6 +51,20 @@ export function journeyPages(router: DashboardRouter): void {
         <section class="card"><h2>Payments</h2>${paymentsTable(payments, paymentLinks(req), "No payment with this email.")}</section>
         <section class="card"><h2>Journey</h2>${journey(profileJourney(req.ctx.db, req.project.id, profile.id), req.project.timezone)}</section>`;
       return renderPage(req, { title: profile.name || profile.email || profile.id, body: dataPage(body) });
+    })
+    .get("/visitors/:visitorId", (req) => {
+      const visitorId = req.params.visitorId ?? "";
+      const events = visitorJourney(req.ctx.db, req.project.id, visitorId);
+      if (events.length === 0) throw new DashboardError(404, "This project has no events of such a visitor.");
+      const profileId = profileIdOfVisitor(req.ctx.db, req.project.id, visitorId);
+      const body = html`<section class="card">
+          <dl class="facts">
+            <dt>Visitor</dt><dd><code>${visitorId}</code></dd>
+            <dt>Profile</dt><dd>${profileId ? html`<a href="${req.href(`/profiles/${encodeURIComponent(profileId)}`)}">${profileId}</a>` : html`<span class="muted">never identified</span>`}</dd>
+          </dl>
+        </section>
+        <section class="card"><h2>Journey</h2>${journey(events, req.project.timezone)}</section>`;
+      return renderPage(req, { title: `Visitor ${visitorId}`, body: dataPage(body) });
     })
     .get("/live", (req) => {
       const body = html`<p class="muted">The latest 50 events; this list refreshes every 3 seconds.

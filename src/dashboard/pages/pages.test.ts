@@ -92,6 +92,21 @@ describe("payments", () => {
     expect(page).toContain(`href="${base}/links/${link.linkId}"`);
     expect(page).toContain("&lt;img src=x onerror=alert(1)&gt;");
     expect(page).not.toContain(XSS);
+    // The link by its title, the customer linked to their profile's journey.
+    expect(page).toContain(`<a href="${base}/links/${link.linkId}">Spring tweet</a> <small class="muted">${link.linkId}</small>`);
+    expect(page).toContain(`<a href="${base}/profiles/user_1">ada@example.com</a>`);
+  });
+
+  test("a visitor's journey is one click from the payments it paid", async () => {
+    const sale = await api("/payments", { transactionId: "tx_visitor", amount: 1200, currency: "USD", metadata: { linkId: link.linkId, visitorId: "visitor_ada_0001" } });
+    const page = await (await owner.get(`${base}/payments/${String(sale.id)}`)).text();
+    expect(page).toContain(`href="${base}/visitors/visitor_ada_0001"`);
+    const journey = await owner.get(`${base}/visitors/visitor_ada_0001`);
+    expect(journey.status).toBe(200);
+    const text = await journey.text();
+    expect(text).toContain("signup_completed");
+    expect(text).toContain(`href="${base}/profiles/user_1"`);
+    expect((await owner.get(`${base}/visitors/nobody_at_all_0001`)).status).toBe(404);
   });
 });
 

@@ -7,15 +7,22 @@ import { getPayment, listPayments, listRawEvents, rawEventsForPayment } from "..
 import { ATTRIBUTION_METHODS, type AttributionMethod } from "../../attribution/engine.ts";
 import { PROVIDERS, type Provider } from "../../payments/types.ts";
 import { explanationTrail } from "./payments.sql.ts";
+import { keyLabels } from "../../reports/attribution.ts";
+import { findProfileIdByEmail } from "../../tracking/profiles.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
 import { convertedSummary, paymentDetail, paymentFilters, paymentsTable, rawEventList, type PaymentLinks } from "../../../views/pages/payments.ts";
 import { convertedTotals } from "../../payments/fx/sums.ts";
 import { conversionProgress } from "../../payments/fx/stored.ts";
 
 export function paymentLinks(req: DashboardRequest): PaymentLinks {
+  let titles: Map<string, string> | null = null;
   return {
     payment: (id) => req.href(`/payments/${encodeURIComponent(id)}`),
     link: (linkId) => req.href(`/links/${encodeURIComponent(linkId)}`),
+    linkTitle: (linkId) => (titles ??= keyLabels(req.ctx.db, req.project.id, "link")).get(linkId) ?? null,
+    visitor: (visitorId) => req.href(`/visitors/${encodeURIComponent(visitorId)}`),
+    profile: (profileId) => req.href(`/profiles/${encodeURIComponent(profileId)}`),
+    profileOfEmail: (email) => findProfileIdByEmail(req.ctx.db, req.project.id, email),
     timezone: req.project.timezone,
   };
 }

@@ -2,8 +2,9 @@
 // DELETE /api/v1/profiles and `bantico erase`: their email, name and traits leave the profiles,
 // leads, payments (email, metadata, description, explanation), checkout contexts, event props and
 // raw provider payloads; counts, amounts and attribution stay, as they are the business's books.
-// The database deletes securely (PRAGMA secure_delete in openDatabase) and the WAL is truncated
-// afterwards, so no readable copy stays in the files.
+// The erasure deletes with secure_delete ON, then overwrites every free page of the file with zeros
+// (earlier deletes may have left traces there), and the WAL is truncated afterwards, so no readable
+// copy stays in the files.
 import { notePersonsChanged } from "../reports/people/windows.ts";
 import type { Database } from "bun:sqlite";
 import type { AppContext } from "../context.ts";
@@ -42,7 +43,16 @@ interface Person extends PersonStrings {
 
 /** Erases the person and truncates the WAL; null when this project holds no such person. */
 export async function erasePerson(ctx: AppContext, projectId: string, key: PersonKey): Promise<Erasure | null> {
-  const erased = await ctx.writes.write((db) => eraseInTransaction(db, projectId, key));
+  const erased = await ctx.writes.write((db) => {
+    db.exec("PRAGMA secure_delete = ON");
+    try {
+      const done = eraseInTransaction(db, projectId, key);
+      if (done) scrubFreePages(db);
+      return done;
+    } finally {
+      db.exec("PRAGMA secure_delete = FAST");
+    }
+  });
   if (!erased) return null;
   return { ...erased, walTruncated: truncateWal(ctx.db) };
 }
@@ -171,6 +181,16 @@ function eraseFromProviderEvents(db: Database, projectId: string, person: Person
   const update = db.prepare("UPDATE provider_events SET payload = ? WHERE id = ?");
   for (const [id, payload] of events) update.run(erasePersonFromPayload(payload, person), id);
   return events.size;
+}
+
+/** Takes every page on the free list with a zero-filled row, then frees them again: none keeps old bytes. */
+function scrubFreePages(db: Database): void {
+  const free = db.query<{ freelist_count: number }, []>("PRAGMA freelist_count").get()?.freelist_count ?? 0;
+  if (free === 0) return;
+  const pageSize = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!.page_size;
+  db.exec("CREATE TABLE erasure_scrub (zeros BLOB)");
+  db.query("INSERT INTO erasure_scrub (zeros) VALUES (zeroblob(?))").run(free * pageSize);
+  db.exec("DROP TABLE erasure_scrub");
 }
 
 /**

@@ -33,6 +33,8 @@ export interface BreakdownOptions<Row extends BreakdownRow> {
   empty: HtmlValue;
   /** Shows at most this many rows (the overview's top tables). */
   limit?: number;
+  /** What a row without a value is called: "(none)" for attribution, "(unknown)" for a country or device. */
+  noneLabel?: string;
 }
 
 /** The net in the reporting currency; amounts in currencies without a rate below it, never added in. */
@@ -46,7 +48,8 @@ function money(row: Pick<BreakdownRow, "net" | "currency" | "unconverted" | "byC
 /** Sorts by visitors unless the table says otherwise: the bar then reads as a ranking. */
 export function breakdownColumns<Row extends BreakdownRow>(options: BreakdownOptions<Row>): Column<Row>[] {
   const maxVisitors = Math.max(1, ...options.rows.map((r) => r.visitors));
-  const name = (row: Row) => row.label ?? row.key ?? "(none)";
+  const none = options.noneLabel ?? "(none)";
+  const name = (row: Row) => row.label ?? row.key ?? none;
   const columns: (Column<Row> | false | undefined)[] = [
     {
       key: "key",
@@ -54,7 +57,7 @@ export function breakdownColumns<Row extends BreakdownRow>(options: BreakdownOpt
       sort: (r) => name(r),
       cell: (r) => {
         const href = options.href?.(r) ?? null;
-        const text = r.key === null ? html`<span class="muted">(none)</span>` : r.label && r.label !== r.key ? html`${r.label} <small class="muted">${r.key}</small>` : html`${r.key}`;
+        const text = r.key === null ? html`<span class="muted">${none}</span>` : r.label && r.label !== r.key ? html`${r.label} <small class="muted">${r.key}</small>` : html`${r.key}`;
         return html`<span class="bar-cell"><span class="bar" style="width:${((r.visitors / maxVisitors) * 100).toFixed(1)}%"></span><span class="bar-label">${href ? html`<a href="${href}">${text}</a>` : text}</span></span>`;
       },
     },
@@ -62,7 +65,7 @@ export function breakdownColumns<Row extends BreakdownRow>(options: BreakdownOpt
     options.show.clicks && { key: "clicks", label: "Clicks", numeric: true, hideOnPhone: true, sort: (r) => r.clicks ?? 0, cell: (r) => formatCount(r.clicks ?? 0) },
     options.show.pageviews && { key: "pageviews", label: "Pageviews", numeric: true, hideOnPhone: true, sort: (r) => r.pageviews ?? 0, cell: (r) => formatCount(r.pageviews ?? 0) },
     !options.show.compact && { key: "signups", label: "Signups", numeric: true, hideOnPhone: true, sort: (r) => r.signups, cell: (r) => formatCount(r.signups) },
-    { key: "customers", label: "Customers", numeric: true, sort: (r) => r.customers, cell: (r) => formatCount(r.customers) },
+    { key: "customers", label: "Customers", numeric: true, hideOnPhone: options.show.compact, sort: (r) => r.customers, cell: (r) => formatCount(r.customers) },
     { key: "conversion", label: "Conv.", numeric: true, hideOnPhone: true, sort: (r) => r.conversionRate, cell: (r) => (r.visitors ? percent(r.conversionRate, 1) : "—") },
     { key: "net", label: options.show.compact ? "Net" : "Net revenue", numeric: true, sort: (r) => r.net, cell: (r) => money(r) },
     options.show.revenuePerVisitor && {

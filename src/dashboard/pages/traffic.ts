@@ -30,6 +30,7 @@ function trafficPage(req: DashboardRequest) {
     rows,
     totals: summaryReport(req.ctx.db, req.project, scope, now),
     show: { pageviews: true },
+    noneLabel: "(unknown)",
     empty: emptyState(req, "No visits in this period."),
   };
   const columns = breakdownColumns<TrafficReportRow>(options);

@@ -115,6 +115,19 @@ describe("visitors are people counted once over the range", () => {
   });
 });
 
+describe("traffic breakdowns", () => {
+  test("a click whose landing never reports still counts under its device, browser and OS", async () => {
+    const site = newSite("Click only");
+    createLink(server.instance.ctx.db, site.project.id, { destinationUrl: "https://elsewhere.example/", slug: "people-click-only" });
+    await click("people-click-only", TODAY);
+    clock = TODAY;
+    const from = END - DAY;
+    expect(await rows(site, "traffic?groupBy=device", from)).toMatchObject([{ key: "desktop", visitors: 1, pageviews: 0 }]);
+    expect(await rows(site, "traffic?groupBy=browser", from)).toMatchObject([{ key: "Safari", visitors: 1 }]);
+    expect(await rows(site, "traffic?groupBy=os", from)).toMatchObject([{ key: "Mac OS", visitors: 1 }]);
+  });
+});
+
 describe("customers and conversion", () => {
   test("a customer whose visit lies before the range is a customer of the row, never a conversion above 100 %", async () => {
     const site = newSite("Earlier visit");

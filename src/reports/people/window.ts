@@ -88,16 +88,20 @@ const emailHash = (email: string) => hashId(`\u0001email\u0001${email}`);
 const paymentHash = (paymentId: string) => hashId(`\u0001payment\u0001${paymentId}`);
 
 // Server-made journey rows are not visits: a payment_completed is written by attribution, not by the person.
+// A click whose landing never reported has no session: its click row says where it came from and on what device.
 const VISITS = `SELECT v.visitor_id AS visitorId, v.link_id AS link, v.campaign_id AS campaign, v.source, v.medium, v.content, v.lead_id AS lead,
     v.clicked, v.viewed, v.pricing, v.started, v.signed, v.pageviews,
-    s.referrer_host AS referrer, s.entry_path AS entryPage, s.country, s.device, s.browser, s.os
+    coalesce(s.referrer_host, c.referrer_host) AS referrer, s.entry_path AS entryPage, coalesce(s.country, c.country) AS country,
+    coalesce(s.device, c.device) AS device, coalesce(s.browser, c.browser) AS browser, coalesce(s.os, c.os) AS os
   FROM (SELECT visitor_id, session_id, link_id, campaign_id, source, medium, content, lead_id,
+      CASE WHEN session_id IS NULL THEN max(CASE name WHEN 'link_clicked' THEN props ->> '$.clickId' END) END AS clickId,
       min(CASE name WHEN 'link_clicked' THEN ts END) AS clicked, min(CASE name WHEN 'page_view' THEN ts END) AS viewed,
       min(CASE name WHEN 'pricing_view' THEN ts END) AS pricing, min(CASE name WHEN 'signup_started' THEN ts END) AS started,
       min(CASE name WHEN 'signup_completed' THEN ts END) AS signed, sum(name = 'page_view') AS pageviews
     FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND visitor_id IS NOT NULL AND name <> 'payment_completed'
     GROUP BY visitor_id, session_id, link_id, campaign_id, source, medium, content, lead_id) v
-  LEFT JOIN sessions s ON s.id = v.session_id`;
+  LEFT JOIN sessions s ON s.id = v.session_id
+  LEFT JOIN clicks c ON c.id = v.clickId`;
 
 type Nullable<T> = { [K in keyof T]: T[K] | null };
 type VisitRow = Nullable<Record<AttributionDimension | VisitDimension, string>> & {

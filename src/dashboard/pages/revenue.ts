@@ -1,19 +1,27 @@
 // Pieces shared by the overview, the per-link page and the reports: the summary tiles (people counted
 // distinct over the period), and revenue charts per currency.
-import { html, type Html } from "../html.ts";
+import { html, type Html, type HtmlValue } from "../html.ts";
 import { timeSeriesChart } from "../charts.ts";
 import { formatMinorUnits } from "../../payments/money.ts";
 import { bucketize, type Buckets } from "./time.ts";
 import type { Revenue } from "./payments.sql.ts";
 import { chartCard, formatCount, moneyLines, percent, type StatTile } from "../../../views/pages/parts.ts";
-import { people, revenue as revenueOf, traffic, type RollupQuery } from "./rollups.ts";
+import type { RollupQuery } from "./rollups.ts";
+import { summaryReport, type Summary } from "../../reports/summary.ts";
+import { formatMoney } from "../../payments/money.ts";
 
 /** The tiles a data page opens with: people, clicks, customers and conversion, then payments and revenue, each against the previous period. */
 export function summaryTiles(q: RollupQuery, previousQ: RollupQuery, first: "visitors" | "clicks" = "visitors"): StatTile[] {
-  const period = (query: RollupQuery) => ({ clicks: traffic(query).clicks, ...people(query) });
+  const period = (query: RollupQuery) =>
+    summaryReport(
+      query.db,
+      { id: query.projectId, currency: query.currency, timezone: query.timeZone, countRenewals: query.countRenewals },
+      { from: query.range.from, to: query.range.to, filter: query.filter },
+      query.now,
+    );
   const current = period(q);
   const previous = period(previousQ);
-  const tile = (label: string, pick: (counts: typeof current) => number, format: (n: number) => string = formatCount): StatTile => ({
+  const tile = (label: string, pick: (totals: Summary) => number, format: (n: number) => HtmlValue = formatCount): StatTile => ({
     label,
     value: format(pick(current)),
     current: pick(current),
@@ -26,21 +34,16 @@ export function summaryTiles(q: RollupQuery, previousQ: RollupQuery, first: "vis
     tile("Signups", (c) => c.signups),
     tile("Customers", (c) => c.customers),
     tile("Conversion", (c) => c.conversionRate, (rate) => percent(rate, 1)),
-    ...revenueTiles(revenueOf(q, q.currency), revenueOf(previousQ, q.currency)),
+    tile("Net revenue", (c) => c.net, (net) => netValue(net, current)),
   ];
 }
 
-/** Net revenue per currency, with change in the first currency. */
-function revenueTiles(current: Revenue[], previous: Revenue[]): StatTile[] {
-  const main = current[0]?.currency ?? previous[0]?.currency;
-  const net = (rows: Revenue[]) => rows.find((r) => r.currency === main)?.net ?? 0;
-  return [
-    {
-      label: "Net revenue",
-      value: moneyLines(current.map((r) => ({ currency: r.currency, amount: r.net })), "0"),
-      ...(main ? { current: net(current), previous: net(previous) } : {}),
-    },
-  ];
+/** The net in the reporting currency, and what it leaves out for want of a rate, in the original currencies. */
+function netValue(net: number, totals: Summary): Html {
+  const others = totals.byCurrency.filter((m) => m.currency !== totals.currency && m.net !== 0);
+  return html`${formatMoney(net, totals.currency)}${
+    totals.unconverted ? html`<small class="muted" title="No rate to ${totals.currency} yet: add one in Settings">+ ${moneyLines(others.map((m) => ({ currency: m.currency, amount: m.net })))} not converted</small>` : null
+  }`;
 }
 
 /** One net-revenue chart per currency (at most `max`), amounts in major units on the axis. */

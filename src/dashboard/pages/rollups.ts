@@ -11,7 +11,7 @@ import { addDays, localDate, startOfLocalDay } from "../range.ts";
 import { DAY_MS, HOUR_MS, type Buckets, type TimeRange } from "./time.ts";
 import { DIMENSIONS, trafficByHour, trafficTotals, type ContextFilter, type Dimension, type Traffic } from "./traffic.sql.ts";
 import { revenueByHour, revenueTotals, type Revenue } from "./payments.sql.ts";
-import { peopleQuery, peopleTotals, visitorsPerBucket, type Model, type PeopleCounts, type PeopleQuery } from "../../reports/people/index.ts";
+import { peopleQuery, visitorsPerBucket, type Model, type PeopleQuery } from "../../reports/people/index.ts";
 import { hasFreshWindow, warmPeopleWindow } from "../../reports/people/windows.ts";
 
 const STALE_MS = 5 * 60_000;
@@ -255,6 +255,8 @@ export interface RollupQuery {
   now: number;
   /** The project's reporting currency. */
   currency: string;
+  /** Whether renewals count in revenue totals (project setting). */
+  countRenewals?: boolean;
   filter?: ContextFilter;
 }
 
@@ -332,6 +334,7 @@ export function rollupQuery(req: DashboardRequest, overrides: Partial<RollupQuer
     timeZone: req.range.timezone,
     now: req.ctx.now(),
     currency: req.project.currency,
+    countRenewals: req.project.countRenewals,
     filter: req.range.filters,
     ...overrides,
   };
@@ -340,10 +343,6 @@ export function rollupQuery(req: DashboardRequest, overrides: Partial<RollupQuer
 /** The same range and filters, for counting people (SPEC §10). */
 export function peopleOf(q: RollupQuery, model: Model = "last"): PeopleQuery {
   return peopleQuery({ db: q.db, projectId: q.projectId, from: q.range.from, to: q.range.to, timeZone: q.timeZone, now: q.now, filter: q.filter, model });
-}
-
-export function people(q: RollupQuery): PeopleCounts {
-  return peopleTotals(peopleOf(q));
 }
 
 /** Distinct visitors in each of a chart's buckets (an hour or a local day), as the chart takes its points. */

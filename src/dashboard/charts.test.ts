@@ -10,8 +10,16 @@ describe("time series chart", () => {
     const svg = timeSeriesChart({ title: "Visitors", series: [{ label: "Visitors", points: points([1, 5, 3]) }], bucketMs: day });
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain('role="img"');
-    expect(svg).toMatch(/<title id="chart-[a-z0-9]+">Visitors \(Visitors: 9\)<\/title>/);
+    expect(svg).toMatch(/<title id="chart-[a-z0-9]+-chart-wide">Visitors \(Visitors: 9\)<\/title>/);
     expect(svg).toContain("aria-labelledby=");
+  });
+
+  test("is drawn for a card and for a phone, each with its own title id", () => {
+    const svg = timeSeriesChart({ title: "Visitors", series: [{ label: "Visitors", points: points([1, 5, 3]) }], bucketMs: day });
+    expect(svg.match(/<svg class="chart chart-time chart-wide" viewBox="0 0 520 /g)).toHaveLength(1);
+    expect(svg.match(/<svg class="chart chart-time chart-narrow" viewBox="0 0 340 /g)).toHaveLength(1);
+    const ids = [...svg.matchAll(/<title id="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(2);
   });
 
   test("labels the x axis with dates and the y axis with round numbers up to the maximum", () => {

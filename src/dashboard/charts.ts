@@ -96,14 +96,20 @@ function fullLabel(t: number, bucketMs: number, timeZone: string): string {
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
-/** Lines (optionally an area) over time with a y-axis of round numbers and dated x labels. */
+/**
+ * Lines (optionally an area) over time with a y-axis of round numbers and dated x labels. Drawn twice,
+ * at about the width each is shown (a half-width card, a phone), so 13-unit text reads as ~13 px on
+ * both; the stylesheet shows the one that fits.
+ */
 export function timeSeriesChart(options: TimeChartOptions): string {
-  // Drawn at about the width it is shown (a half-width card), so 12-unit text reads as ~12 px.
-  const width = options.width ?? 520;
-  const height = options.height ?? 220;
+  if (options.width) return drawTimeChart(options, options.width, options.height ?? 220, 6, "");
+  return drawTimeChart(options, 520, options.height ?? 220, 6, "chart-wide") + drawTimeChart(options, 340, options.height ?? 200, 4, "chart-narrow");
+}
+
+function drawTimeChart(options: TimeChartOptions, width: number, height: number, xLabels: number, variant: string): string {
   const format = options.formatValue ?? defaultFormat;
   const timeZone = options.timeZone ?? "UTC";
-  const margin = { top: 12, right: 14, bottom: 28, left: 56 };
+  const margin = { top: 12, right: 14, bottom: 28, left: width < 400 ? 48 : 56 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const first = options.series[0]?.points ?? [];
@@ -121,7 +127,7 @@ export function timeSeriesChart(options: TimeChartOptions): string {
       `<text class="chart-axis" x="${margin.left - 6}" y="${ty + 4}" text-anchor="end" font-size="13" fill="currentColor" fill-opacity="0.75">${escape(format(tick))}</text>`,
     );
   }
-  const labelEvery = Math.max(1, Math.ceil(count / 6));
+  const labelEvery = Math.max(1, Math.ceil(count / xLabels));
   first.forEach((point, i) => {
     if (i % labelEvery !== 0) return;
     parts.push(
@@ -151,9 +157,9 @@ export function timeSeriesChart(options: TimeChartOptions): string {
   });
 
   const total = options.series.map((s) => `${s.label}: ${format(s.points.reduce((sum, p) => sum + p.value, 0))}`).join(", ");
-  const titleId = `chart-${hashId(options.title)}`;
+  const titleId = `chart-${hashId(options.title)}${variant ? `-${variant}` : ""}`;
   return (
-    `<svg class="chart chart-time" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-labelledby="${titleId}" xmlns="http://www.w3.org/2000/svg">` +
+    `<svg class="chart chart-time${variant ? ` ${variant}` : ""}" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-labelledby="${titleId}" xmlns="http://www.w3.org/2000/svg">` +
     `<title id="${titleId}">${escape(`${options.title} (${total})`)}</title>` +
     parts.join("") +
     `</svg>`

@@ -68,23 +68,22 @@ const SCOPE_OPTIONS = [
 ];
 
 
-export function settingsPage(v: SettingsView): Html {
+/** The settings, one page each, in the order of their navigation. */
+export const SETTINGS_SECTIONS = [
+  { id: "project", label: "Project", path: "" },
+  { id: "tracker", label: "Tracker", path: "/tracker" },
+  { id: "integrations", label: "Integrations", path: "/integrations" },
+  { id: "rates", label: "Exchange rates", path: "/rates" },
+  { id: "api-keys", label: "API keys", path: "/api-keys" },
+  { id: "team", label: "Team", path: "/team" },
+  { id: "privacy", label: "Privacy", path: "/privacy" },
+] as const;
+export type SettingsSection = (typeof SETTINGS_SECTIONS)[number]["id"];
+
+export function settingsPage(v: SettingsView, section: SettingsSection): Html {
   const base = `/dashboard/${v.projectId}/settings`;
-  return html`
-  <nav class="actions subnav" aria-label="Settings sections">
-    <a href="#tracker">Tracker</a> <a href="#identify">Signed identify</a> <a href="#project">Project</a> <a href="#rates">Exchange rates</a> <a href="#integrations">Integrations</a>
-    <a href="#api-keys">API keys</a> <a href="#team">Team</a> <a href="#privacy">Privacy</a>
-  </nav>
-  ${v.canWrite ? null : html`<p class="notice" role="status">You are a viewer: you can read these settings but not change them.</p>`}
-
-  <section class="card" id="tracker" aria-labelledby="tracker-h">
-    <h2 id="tracker-h">Tracker snippet</h2>
-    ${snippetBlock(v.baseUrl, v.token)}
-    <p><a href="/dashboard/${v.projectId}/install">Check that events arrive</a></p>
-  </section>
-
-  ${identifySecretSection(v, base)}
-
+  const sections: Record<SettingsSection, () => Html> = {
+    project: () => html`
   <section class="card" id="project" aria-labelledby="project-h">
     <h2 id="project-h">Project</h2>
     <form method="post" action="${base}/project#project" novalidate>
@@ -104,22 +103,28 @@ export function settingsPage(v: SettingsView): Html {
         ${field({ label: "Pricing page pattern", name: "pricingPathPattern", value: v.project.values.pricingPathPattern, error: v.project.errors.pricingPathPattern, hint: html`Page views whose path matches count as <code>pricing_view</code>; <code>*</code> matches anything.` })}
         <div class="field checkbox">
           <label><input type="checkbox" name="verifiedEmailAttributionOnly" aria-describedby="f-verified-hint" ${v.project.values.verifiedEmailAttributionOnly ? html`checked` : null}> Attribute by email only from verified identify</label>
-          <p class="hint" id="f-verified-hint">A payment is matched to a visitor by the customer's email only when that email came from the API or a <a href="#identify">signed identify</a>: an unsigned <code>bantico.identify</code>, which anyone with the public token can send, then cannot claim someone's payment.</p>
+          <p class="hint" id="f-verified-hint">A payment is matched to a visitor by the customer's email only when that email came from the API or a <a href="${base}/tracker#identify">signed identify</a>: an unsigned <code>bantico.identify</code>, which anyone with the public token can send, then cannot claim someone's payment.</p>
         </div>
         <button type="submit" class="primary">Save settings</button>
       </fieldset>
     </form>
+  </section>`,
+    tracker: () => html`
+  <section class="card" id="tracker" aria-labelledby="tracker-h">
+    <h2 id="tracker-h">Tracker snippet</h2>
+    ${snippetBlock(v.baseUrl, v.token)}
+    <p><a href="/dashboard/${v.projectId}/install">Check that events arrive</a></p>
   </section>
-
-  ${ratesSection(v, base)}
-
+  ${identifySecretSection(v, base)}`,
+    integrations: () => html`
   <section class="card" id="integrations" aria-labelledby="integrations-h">
     <h2 id="integrations-h">Payment integrations</h2>
     ${v.integrations === null
       ? html`<p class="muted">Payment integrations are not available in this build.</p>`
       : v.integrations.map((i) => integrationBlock(v, i, v.integrationErrors[i.provider] ?? {}))}
-  </section>
-
+  </section>`,
+    rates: () => ratesSection(v, base),
+    "api-keys": () => html`
   <section class="card" id="api-keys" aria-labelledby="keys-h">
     <h2 id="keys-h">API keys</h2>
     <p class="muted">Keys give full access to this project's REST API at <code>${v.baseUrl}/api/v1</code>.</p>
@@ -137,8 +142,8 @@ export function settingsPage(v: SettingsView): Html {
           <button type="submit" class="primary">Create API key</button>
         </form>`
       : null}
-  </section>
-
+  </section>`,
+    team: () => html`
   <section class="card" id="team" aria-labelledby="team-h">
     <h2 id="team-h">Team</h2>
     <p class="muted">Owners see every project and manage the whole team. Someone added for this project only sees no other project; as admin they change its settings and members, as viewer they only read.</p>
@@ -160,8 +165,8 @@ export function settingsPage(v: SettingsView): Html {
           <button type="submit" class="primary">Add teammate</button>
         </form>`
       : null}
-  </section>
-
+  </section>`,
+    privacy: () => html`
   <section class="card" id="privacy" aria-labelledby="privacy-h">
     <h2 id="privacy-h">Delete a person's data</h2>
     <p class="muted">On request (GDPR art. 17): removes the person's profiles (with their name and traits) and links to visitors, and their email, name, phone, addresses and tax ids from payments, leads, checkout metadata, attribution explanations, event properties and raw provider events. Nothing readable stays in the database files. Counts, amounts and attribution stay in your books; backups taken earlier still hold the person until they age out.</p>
@@ -172,7 +177,14 @@ export function settingsPage(v: SettingsView): Html {
         <button type="submit" class="danger">Delete personal data</button>
       </fieldset>
     </form>
-  </section>`;
+  </section>`,
+  };
+  return html`
+  <nav class="actions subnav" aria-label="Settings sections">
+    ${SETTINGS_SECTIONS.map((s) => html`<a href="${base}${s.path}" ${s.id === section ? html`aria-current="page"` : null}>${s.label}</a> `)}
+  </nav>
+  ${v.canWrite ? null : html`<p class="notice" role="status">You are a viewer: you can read these settings but not change them.</p>`}
+  ${sections[section]()}`;
 }
 
 function identifySecretSection(v: SettingsView, base: string): Html {

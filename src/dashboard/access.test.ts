@@ -178,7 +178,7 @@ describe("per-project membership", () => {
     const newcomer = await signIn(server, "new.member@example.com", PASSWORD);
     expect((await newcomer.get("/dashboard")).headers.get("location")).toBe(`/dashboard/${a.project.id}`);
     expect((await newcomer.get(`/dashboard/${b.project.id}`)).status).toBe(404);
-    const settings = await (await admin.get(`/dashboard/${a.project.id}/settings`)).text();
+    const settings = await (await admin.get(`/dashboard/${a.project.id}/settings/team`)).text();
     expect(settings).toContain("new.member@example.com");
     expect(settings).toContain("This project");
     // The owner adds the same person to the other project: one account, two memberships.

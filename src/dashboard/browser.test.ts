@@ -125,6 +125,7 @@ test("changing settings in the form, with an error next to a field first", async
 }, 30_000);
 
 test("an API key is shown once, then only by its prefix", async () => {
+  await page.goto(`${server.url}${projectPath}/settings/api-keys`);
   await page.fill("#f-key-name", "backend");
   await submit("#api-keys button[type=submit]");
   const key = (await page.locator("#new-api-key code").textContent())!;
@@ -133,7 +134,7 @@ test("an API key is shown once, then only by its prefix", async () => {
   expect(api.status).toBe(200);
   await page.locator("#api-keys").scrollIntoViewIfNeeded();
   await snap("settings-key-created");
-  await page.goto(`${server.url}${projectPath}/settings`);
+  await page.goto(`${server.url}${projectPath}/settings/api-keys`);
   expect(await page.content()).not.toContain(key);
   await expect(page.locator("#api-keys").textContent()).resolves.toContain(`${key.slice(0, 14)}…`);
   await snap("settings");
@@ -143,7 +144,7 @@ test("revoking a key with htmx swaps its row in place; htmx requests carry the C
   const row = page.locator("#api-keys tbody tr").first();
   await row.locator("button", { hasText: "Revoke" }).click();
   await row.locator(".badge", { hasText: "revoked" }).waitFor();
-  expect(new URL(page.url()).pathname).toBe(`${projectPath}/settings`);
+  expect(new URL(page.url()).pathname).toBe(`${projectPath}/settings/api-keys`);
   // A bare hx-post outside any form sends no _csrf field: only the header from <body hx-headers:inherited>.
   const projectId = projectPath.split("/")[2]!;
   const { id } = createApiKey(server.instance.ctx.db, projectId, "header probe");
@@ -163,6 +164,7 @@ test("revoking a key with htmx swaps its row in place; htmx requests carry the C
 }, 30_000);
 
 test("connecting Stripe against a fake Stripe API shows the connection and the finished backfill", async () => {
+  await page.goto(`${server.url}${projectPath}/settings/integrations`);
   await page.fill("#f-stripe-credential", "rk_test_refused");
   await submit("#integration-stripe button[type=submit]");
   await expect(page.locator("#f-stripe-credential-error").textContent()).resolves.toContain("Stripe does not accept this key");
@@ -176,7 +178,7 @@ test("connecting Stripe against a fake Stripe API shows the connection and the f
 }, 30_000);
 
 test("the owner adds a teammate for this project only in the team form", async () => {
-  await page.goto(`${server.url}${projectPath}/settings#team`);
+  await page.goto(`${server.url}${projectPath}/settings/team`);
   await page.fill("#team #f-email", "analyst@example.com");
   await page.fill("#team #f-password", "a long password");
   await page.selectOption("#team #f-role", "viewer");
@@ -190,6 +192,7 @@ test("the owner adds a teammate for this project only in the team form", async (
 }, 30_000);
 
 test("markup typed into a project name or hostname is shown as text and never runs", async () => {
+  await page.goto(`${server.url}${projectPath}/settings`);
   await page.fill("#f-name", EVIL);
   await page.fill("#f-allowedHostnames", "example.com");
   await submit("#project button[type=submit]");

@@ -46,9 +46,9 @@ export function installPages(router: DashboardRouter): void {
         <section class="card">
           <h2>Next steps</h2>
           <ol>
-            <li><a href="/dashboard/${req.project.id}/settings#integrations">Connect Stripe or Polar</a> so payments arrive and are attributed.</li>
+            <li><a href="/dashboard/${req.project.id}/settings/integrations">Connect a payment provider</a> so payments arrive and are attributed.</li>
             <li><a href="/dashboard/${req.project.id}/links">Create a tracked link</a> for a campaign, a post or a lead.</li>
-            <li><a href="/dashboard/${req.project.id}/settings#project">Check the settings</a>: allowed hostnames, currency (${req.project.currency}), timezone (${req.project.timezone}).</li>
+            <li><a href="/dashboard/${req.project.id}/settings">Check the settings</a>: allowed hostnames, currency (${req.project.currency}), timezone (${req.project.timezone}).</li>
           </ol>
         </section>`,
       }),

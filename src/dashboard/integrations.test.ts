@@ -58,7 +58,7 @@ test("connecting Stripe verifies the key, backfills, and shows the status and th
   }
   expect(fragment).toContain("Backfill of the last 30 days: done (1 payments)");
   expect(fragment).not.toContain("hx-trigger");
-  const page = await (await admin.get(`/dashboard/${server.project.id}/settings`)).text();
+  const page = await (await admin.get(`/dashboard/${server.project.id}/settings/integrations`)).text();
   expect(page).toContain(`${server.url}/webhooks/stripe/${server.project.id}`);
   expect(page).toContain("rk_test_…dkey");
   expect(page).not.toContain(STRIPE_KEY);
@@ -88,7 +88,7 @@ test("disconnecting removes the connection, and says what became of the webhook 
 });
 
 test("every provider is listed with its webhook URL and the exact events to subscribe to; a Paddle secret connects from the form", async () => {
-  const page = await (await viewer.get(`/dashboard/${server.project.id}/settings`)).text();
+  const page = await (await viewer.get(`/dashboard/${server.project.id}/settings/integrations`)).text();
   const expected = {
     stripe: ["checkout.session.completed", "invoice.paid", "charge.refunded", "charge.dispute.created"],
     polar: ["order.paid", "order.refunded"],

@@ -48,13 +48,13 @@ export function integrationPages(renderSettings: (req: DashboardRequest, errors:
         }
         // The backfill starts now rather than at the scheduler's next tick; the status block shows its progress.
         if (credential) void paymentScheduler(req.ctx)?.runNow(req.project.id, provider);
-        return redirectTo(req, `/dashboard/${req.project.id}/settings?saved=connected#integration-${provider}`);
+        return redirectTo(req, `/dashboard/${req.project.id}/settings/integrations?saved=connected#integration-${provider}`);
       })
       .post("/settings/integrations/:provider/disconnect", async (req) => {
         const provider = providerOf(req);
         const { endpoint } = await disconnectIntegration(req.ctx, req.project.id, provider);
         const saved = !endpoint ? "disconnected" : endpoint.deleted ? "disconnected_endpoint_deleted" : "disconnected_endpoint_left";
-        return redirectTo(req, `/dashboard/${req.project.id}/settings?saved=${saved}#integration-${provider}`);
+        return redirectTo(req, `/dashboard/${req.project.id}/settings/integrations?saved=${saved}#integration-${provider}`);
       })
       .get("/settings/integrations/:provider/status", (req) => {
         const provider = providerOf(req);

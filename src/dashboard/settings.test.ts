@@ -94,7 +94,7 @@ describe("API keys", () => {
     expect(html).toContain("shown only once");
     const api = await fetch(`${server.url}/api/v1/project`, { headers: { authorization: `Bearer ${key}` } });
     expect(api.status).toBe(200);
-    const again = await (await admin.get(settingsPath)).text();
+    const again = await (await admin.get(`${settingsPath}/api-keys`)).text();
     expect(again).not.toContain(key);
     expect(again).toContain(`${key.slice(0, 14)}…`);
   });
@@ -112,7 +112,7 @@ describe("API keys", () => {
   test("another project's keys are neither listed nor revocable from this project", async () => {
     const other = createProject(server.instance.ctx.db, { name: "Other" });
     const { id, prefix, key } = createApiKey(server.instance.ctx.db, other.id, "other project key");
-    const page = await (await admin.get(settingsPath)).text();
+    const page = await (await admin.get(`${settingsPath}/api-keys`)).text();
     expect(page).not.toContain(prefix);
     expect(page).not.toContain(other.token);
     const response = await admin.post(`${settingsPath}/api-keys/${id}/revoke`);
@@ -173,25 +173,25 @@ describe("team", () => {
 describe("signed identify", () => {
   test("an admin sees the identify secret, rotates it with a 24-hour grace for the old one, and can end the grace; a viewer never sees it", async () => {
     const before = getProject(server.instance.ctx.db, server.project.id)!.identifySecret;
-    expect(await (await admin.get(settingsPath)).text()).toContain(before);
-    const viewerPage = await (await viewer.get(settingsPath)).text();
+    expect(await (await admin.get(`${settingsPath}/tracker`)).text()).toContain(before);
+    const viewerPage = await (await viewer.get(`${settingsPath}/tracker`)).text();
     expect(viewerPage).not.toContain(before);
     expect(viewerPage).toContain("Only admins and owners see the identify secret.");
     expect((await viewer.post(`${settingsPath}/identify-secret/rotate`)).status).toBe(403);
 
     const rotated = await admin.post(`${settingsPath}/identify-secret/rotate`);
-    expect(rotated.headers.get("location")).toBe(`${settingsPath}?saved=identify_rotated#identify`);
+    expect(rotated.headers.get("location")).toBe(`${settingsPath}/tracker?saved=identify_rotated#identify`);
     const project = getProject(server.instance.ctx.db, server.project.id)!;
     expect(project.identifySecret).not.toBe(before);
     expect(project.previousIdentifySecret?.secret).toBe(before);
     expect(project.previousIdentifySecret!.validUntil - Date.now()).toBeGreaterThan(23 * 3_600_000);
-    const page = await (await admin.get(`${settingsPath}?saved=identify_rotated`)).text();
+    const page = await (await admin.get(`${settingsPath}/tracker?saved=identify_rotated`)).text();
     expect(page).toContain(project.identifySecret);
     expect(page).toContain("The secret it replaced still verifies until");
 
     await admin.post(`${settingsPath}/identify-secret/revoke-previous`);
     expect(getProject(server.instance.ctx.db, server.project.id)!.previousIdentifySecret).toBeNull();
-    expect(await (await admin.get(settingsPath)).text()).not.toContain("The secret it replaced still verifies until");
+    expect(await (await admin.get(`${settingsPath}/tracker`)).text()).not.toContain("The secret it replaced still verifies until");
   });
 
   test("the verified-only email attribution checkbox is saved with the other settings", async () => {

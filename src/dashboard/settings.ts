@@ -8,7 +8,7 @@ import { TIMEZONES, validateSettings, type SettingsForm } from "./project-settin
 import { addTeammate, changeRole, removeTeammate, type TeamActor } from "./team.ts";
 import { erasePerson, describeErasure } from "../privacy/erasure.ts";
 import { integrationPages } from "./integrations.ts";
-import { apiKeyRow, settingsPage, type IntegrationView, type RatesView, type SettingsView } from "../../views/settings.ts";
+import { apiKeyRow, settingsPage, SETTINGS_SECTIONS, type IntegrationView, type RatesView, type SettingsView } from "../../views/settings.ts";
 import { changeManualRates, validateManualRate } from "../payments/fx/routes.ts";
 import { feedStatus, manualRates } from "../payments/fx/rates.ts";
 import { conversionProgress } from "../payments/fx/stored.ts";
@@ -97,19 +97,32 @@ export function settingsPages(integrations: IntegrationsSource) {
     };
   }
 
+  /** The settings page a request is on: its path's first part after /settings, answered forms included. */
+  function sectionOf(req: DashboardRequest): (typeof SETTINGS_SECTIONS)[number] {
+    const part = req.url.pathname.split("/settings")[1]?.split("/")[1] ?? "";
+    const id = part === "identify-secret" ? "tracker" : part;
+    return SETTINGS_SECTIONS.find((s) => s.id === id) ?? SETTINGS_SECTIONS[0];
+  }
+
   function page(req: DashboardRequest, overrides: Partial<SettingsView> = {}, flash: Flash | null = null, status = 200): Response {
     const saved = req.query.get("saved");
     const message = flash ?? (saved && FLASHES[saved] ? { kind: "ok" as const, text: FLASHES[saved]! } : null);
-    return pageResponse(renderPage(req, { title: "Settings", body: settingsPage(view(req, overrides)), flash: message }), status);
+    const section = sectionOf(req);
+    const title = section.id === "project" ? "Settings" : `Settings: ${section.label}`;
+    return pageResponse(renderPage(req, { title, body: settingsPage(view(req, overrides), section.id), flash: message }), status);
   }
 
   const actor = (req: DashboardRequest): TeamActor => ({ userId: req.user.id, projectId: req.project.id, isOwner: req.user.role === "owner" });
-  const back = (req: DashboardRequest, saved: string, anchor: string) => redirectTo(req, `/dashboard/${req.project.id}/settings?saved=${saved}#${anchor}`);
+  const back = (req: DashboardRequest, saved: string, anchor: string) => redirectTo(req, `/dashboard/${req.project.id}/settings${sectionOf(req).path}?saved=${saved}#${anchor}`);
 
   return (router: DashboardRouter) => {
     if (integrations) integrationPages((req, errors) => page(req, { integrationErrors: errors }, null, 422))(router);
     router
       .get("/settings", (req) => page(req))
+      .get("/settings/:section", (req) => {
+        if (!SETTINGS_SECTIONS.some((s) => s.id === req.params.section)) throw new DashboardError(404, "There is no such settings page.");
+        return page(req);
+      })
       .post("/settings/project", (req) => {
         const form: SettingsForm = {
           name: formString(req.form, "name"),

@@ -154,7 +154,7 @@ describe("overview", () => {
     const overview = await (await owner.get(`${base}?range=today`)).text();
     expect(overview).toMatch(/<div class="label">Clicks<\/div><div class="value">[1-9]/);
     expect(overview).toContain("podcast");
-    expect(overview).toContain("<svg class=\"chart chart-time\"");
+    expect(overview).toContain("<svg class=\"chart chart-time chart-wide\"");
     const page = await (await owner.get(`${base}/links/${link.linkId}?range=today`)).text();
     expect(page).toMatch(/<div class="label">Clicks<\/div><div class="value">1<\/div>/);
   });

@@ -20,7 +20,7 @@ export function emptyState(req: DashboardRequest, otherwise: string): Html {
     return html`No events yet. <a href="${base}/install">Put the snippet on your site</a>; the install page turns green when the first event arrives.`;
   }
   if (!db.query("SELECT 1 FROM payments WHERE project_id = ? LIMIT 1").get(req.project.id)) {
-    return html`${otherwise} No payments yet: <a href="${base}/settings#integrations">connect Stripe or Polar</a> to see revenue by channel.`;
+    return html`${otherwise} No payments yet: <a href="${base}/settings/integrations">connect your payment provider</a> to see revenue by channel.`;
   }
   return html`${otherwise}`;
 }

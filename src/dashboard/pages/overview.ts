@@ -32,7 +32,7 @@ function overview(req: DashboardRequest) {
       timeSeriesChart({ title, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }),
       lines.map((l) => l.label),
     );
-  const card = <Row extends BreakdownRow>(title: string, label: string, rows: Row[], href: (row: Row) => string | null, more: string, plural: string) =>
+  const card = <Row extends BreakdownRow>(title: string, label: string, rows: Row[], href: (row: Row) => string | null, more: { path: string; by?: string }, plural: string) =>
     html`<section class="card"><h2>${title}</h2>${breakdownTable({
       caption: `${title} by visitors`,
       label,
@@ -40,10 +40,10 @@ function overview(req: DashboardRequest) {
       totals,
       href,
       show: { compact: true },
-      noneLabel: more.startsWith("/traffic") ? "(unknown)" : undefined,
+      noneLabel: more.by ? "(unknown)" : undefined,
       limit: TOP,
       empty: emptyState(req, "Nothing in this period."),
-    })}<p class="hint"><a href="${req.href(more)}">All ${plural} →</a></p></section>`;
+    })}<p class="hint"><a href="${req.href(more.path, more.by ? { by: more.by } : {})}">All ${plural} →</a></p></section>`;
   const byVisitors = <Row extends BreakdownRow>(rows: Row[]) => rows.sort((a, b) => b.visitors - a.visitors || b.net - a.net);
   const attribution = (groupBy: "source" | "campaign") => byVisitors(attributionReport(db, req.project, { groupBy, ...scope }, now));
   const traffic = (groupBy: TrafficGroupBy) => trafficReport(db, req.project, { groupBy, ...scope }, now);
@@ -57,10 +57,10 @@ function overview(req: DashboardRequest) {
       ${revenueCharts(revenueSeries(q), revenueOf(q, req.project.currency), buckets, range.timezone)}
     </div>
     <div class="charts">
-      ${card("Top sources", "Source", attribution("source"), drill("/sources"), "/sources", "sources")}
-      ${card("Top campaigns", "Campaign", attribution("campaign"), drill("/campaigns"), "/campaigns", "campaigns")}
-      ${card("Top referrers", "Referrer", traffic("referrer"), () => null, "/traffic?by=referrer", "referrers")}
-      ${card("Top countries", "Country", traffic("country"), () => null, "/traffic?by=country", "countries")}
+      ${card("Top sources", "Source", attribution("source"), drill("/sources"), { path: "/sources" }, "sources")}
+      ${card("Top campaigns", "Campaign", attribution("campaign"), drill("/campaigns"), { path: "/campaigns" }, "campaigns")}
+      ${card("Top referrers", "Referrer", traffic("referrer"), () => null, { path: "/traffic", by: "referrer" }, "referrers")}
+      ${card("Top countries", "Country", traffic("country"), () => null, { path: "/traffic", by: "country" }, "countries")}
     </div>`,
   );
 }

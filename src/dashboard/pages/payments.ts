@@ -47,7 +47,7 @@ function ledger(req: DashboardRequest) {
   return html`${convertedSummary({
       totals: convertedTotals(req.ctx.db, req.project.id, req.range),
       progress: progress.running ? progress : null,
-      ratesHref: `/dashboard/${req.project.id}/settings#rates`,
+      ratesHref: `/dashboard/${req.project.id}/settings/rates`,
     })}
     <div class="toolbar">
       ${paymentFilters({ action: req.url.pathname, method: method ?? "", provider: provider ?? "", keep })}

@@ -146,7 +146,7 @@ describe("the dashboard", () => {
     const after = await (await owner.get(`/dashboard/${server.project.id}/payments?from=2026-12-01&to=2026-12-06`)).text();
     expect(after).not.toContain("not converted");
     expect(after).toContain("$100.02");
-    const settings = await (await owner.get(`/dashboard/${server.project.id}/settings`)).text();
+    const settings = await (await owner.get(`/dashboard/${server.project.id}/settings/rates`)).text();
     expect(settings).toContain("1 AED = 0.2723 USD");
     expect(settings).toContain("Latest ECB fixing: <strong>2026-12-04</strong>");
     expect((await owner.post(`/dashboard/${server.project.id}/settings/rates/AED/delete`)).status).toBe(303);

@@ -102,7 +102,7 @@ describe("subscriptions fed through the API", () => {
     const text = await page.text();
     expect(text).toContain('aria-current="page">MRR</a>');
     expect(text).toMatch(/<div class="label">MRR<\/div><div class="value">\$150\.00<\/div>/);
-    expect(text).toContain('<svg class="chart chart-time"');
+    expect(text).toContain('<svg class="chart chart-time chart-wide"');
     expect(text).toContain("MRR by campaign");
     expect(text).toMatch(/<td[^>]*>2026-10<\/td>(.|\n)*?\$80\.00/);
   });

@@ -3,12 +3,18 @@
 import { html, type Html } from "../html.ts";
 import type { DashboardRequest } from "../routing.ts";
 import { peopleOf, rollupQuery } from "./rollups.ts";
+import { foldWarmer } from "./warmup.ts";
 
 /** How visitors are counted, said wherever they are shown; cookieless visitors in the period are named (SPEC §10). */
 export function peopleNotice(req: DashboardRequest): Html {
   const cookieless = peopleOf(rollupQuery(req)).windows.some((w) => w.cookieless);
+  const warming = foldWarmer(req.ctx)?.progress;
   return html`<p class="hint people-notice">People are counted once over the period, whatever the links and days they came through; a profile's devices are one person.${
     cookieless ? html` Visitors tracked without <code>data-persist</code> get a new id each day, so one who comes back on another day counts again.` : null
+  }${
+    warming
+      ? html` <strong>Counting people from the stored events since the start: ${warming.done} of ${warming.total} days read.</strong> Until then a page reads the days it needs itself, more slowly.`
+      : null
   }</p>`;
 }
 

@@ -215,6 +215,7 @@ export async function warmDays(
   now: () => number,
   pause: () => Promise<unknown>,
   refreshWithinMs = STALE_MS / 2,
+  onDay: () => void = () => {},
 ): Promise<number> {
   const today = startOfLocalDay(localDate(now(), timeZone), timeZone);
   const bounds = localDays(startOfLocalDay(addDays(localDate(now(), timeZone), -count), timeZone), today, timeZone);
@@ -222,6 +223,7 @@ export async function warmDays(
   const cache = foldCache(db);
   let warmed = 0;
   for (const { start, end } of bounds.reverse()) {
+    onDay();
     const key = foldKey(projectId, start, end);
     const at = now();
     if (end + HOUR_MS > at) continue;

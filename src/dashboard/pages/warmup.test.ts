@@ -51,7 +51,12 @@ describe("fold warm-up after a start", () => {
     };
     const warmer = startFoldWarmer(instance.ctx, 10);
     try {
+      // The pages say how far the first pass has come while it runs.
+      for (let i = 0; i < 500 && !warmer.progress; i++) await Bun.sleep(1);
+      expect(warmer.progress).toMatchObject({ total: 2 * WARM_DAYS });
+      expect(warmer.progress!.done).toBeLessThanOrEqual(2 * WARM_DAYS);
       const stats = await warmer.ready;
+      expect(warmer.progress).toBeNull();
       // Every closed day of the window, for both projects.
       expect(stats.days).toBe(2 * WARM_DAYS);
       // Changed behind the fold's back: a view that read the database would see it; the warmed fold does not.

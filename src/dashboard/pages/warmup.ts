@@ -19,6 +19,8 @@ export interface WarmupStats {
 export interface FoldWarmer {
   /** Resolves when the first pass over every project has folded its days. */
   ready: Promise<WarmupStats>;
+  /** Days the first pass has gone through, of how many; null once it is done. */
+  progress: { done: number; total: number } | null;
   stop(): Promise<void>;
 }
 
@@ -44,16 +46,18 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
         else resolve();
       }, 0);
     });
-  const pass = async () => {
+  const pass = async (onDay?: () => void) => {
     let days = 0;
-    for (const project of listProjects(ctx.db)) days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause);
+    for (const project of listProjects(ctx.db)) days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
     return days;
   };
   const run = async (): Promise<WarmupStats> => {
     const started = performance.now();
     await pause();
-    const stats = { days: await pass(), ms: performance.now() - started, longestSliceMs };
-    return stats;
+    warmer.progress = { done: 0, total: listProjects(ctx.db).length * WARM_DAYS };
+    const days = await pass(() => warmer.progress && warmer.progress.done++);
+    warmer.progress = null;
+    return { days, ms: performance.now() - started, longestSliceMs };
   };
   const ready = run();
   const loop = ready
@@ -74,6 +78,7 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
     });
   const warmer: FoldWarmer = {
     ready,
+    progress: null,
     async stop() {
       stopped = true;
       wake();

@@ -137,17 +137,6 @@ export interface RollupEntry {
 
 export const emptyEntry = (): RollupEntry => ({ clicks: 0, byCurrency: [], reporting: { payments: 0, revenue: 0, refunds: 0, net: 0, unconverted: 0 } });
 
-/** Adds one key's clicks and money into another's (totals over keys). */
-export function addEntry(into: RollupEntry, more: RollupEntry): void {
-  into.clicks += more.clicks;
-  for (const m of more.byCurrency) {
-    const same = into.byCurrency.find((c) => c.currency === m.currency);
-    if (same) Object.assign(same, { payments: same.payments + m.payments, revenue: same.revenue + m.revenue, refunds: same.refunds + m.refunds, net: same.net + m.net });
-    else into.byCurrency.push({ ...m });
-  }
-  for (const k of ["payments", "revenue", "refunds", "net", "unconverted"] as const) into.reporting[k] += more.reporting[k];
-}
-
 interface MoneyRow {
   key: string;
   currency: string;
@@ -163,11 +152,17 @@ interface MoneyRow {
 }
 
 /**
- * Clicks and money per key ('' = none) from the rollups: two grouped reads, joined in memory. With
+ * Clicks and money per key ('' = none; every row under '' without a grouping) from the rollups: two grouped reads, joined in memory. With
  * `countRenewals` off, renewals leave the payment counts and revenue (the project setting).
  */
-export function rollupSums(db: Database, projectId: string, query: AttributionReportQuery, countRenewals = true): Map<string, RollupEntry> {
-  const column = GROUP_BY_COLUMN[query.groupBy];
+export function rollupSums(
+  db: Database,
+  projectId: string,
+  query: Omit<AttributionReportQuery, "groupBy"> & { groupBy: GroupBy | null },
+  countRenewals = true,
+): Map<string, RollupEntry> {
+  // Without a grouping, one row under '' holds the range's totals.
+  const column = query.groupBy ? GROUP_BY_COLUMN[query.groupBy] : "''";
   const spans = reportSpans(query.from, query.to);
   const filter = Object.entries(query.filter ?? {}) as [GroupBy, string][];
   const narrow = filter.map(([dimension]) => ` AND ${GROUP_BY_COLUMN[dimension]} = ?`).join("");

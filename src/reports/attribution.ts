@@ -133,9 +133,11 @@ export interface RollupEntry {
   clicks: number;
   byCurrency: CurrencySums[];
   reporting: ReportingMoney;
+  /** The payments without a rate, per original currency. */
+  unconvertedByCurrency: { currency: string; payments: number }[];
 }
 
-export const emptyEntry = (): RollupEntry => ({ clicks: 0, byCurrency: [], reporting: { payments: 0, revenue: 0, refunds: 0, net: 0, unconverted: 0 } });
+export const emptyEntry = (): RollupEntry => ({ clicks: 0, byCurrency: [], reporting: { payments: 0, revenue: 0, refunds: 0, net: 0, unconverted: 0 }, unconvertedByCurrency: [] });
 
 interface MoneyRow {
   key: string;
@@ -204,6 +206,7 @@ export function rollupSums(
     e.reporting.refunds += m.reportingRefunds;
     e.reporting.net += reportingRevenue - m.reportingRefunds;
     e.reporting.unconverted += m.unconverted;
+    if (m.unconverted) e.unconvertedByCurrency.push({ currency: m.currency, payments: m.unconverted });
   }
   return out;
 }

@@ -11,8 +11,18 @@ import { keyLabels } from "../../reports/attribution.ts";
 import { findProfileIdByEmail } from "../../tracking/profiles.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
 import { convertedSummary, paymentDetail, paymentFilters, paymentsTable, rawEventList, type PaymentLinks } from "../../../views/pages/payments.ts";
-import { convertedTotals } from "../../payments/fx/sums.ts";
+import type { ConvertedTotals } from "../../payments/fx/sums.ts";
+import { emptyEntry, rollupSums } from "../../reports/attribution.ts";
 import { conversionProgress } from "../../payments/fx/stored.ts";
+
+/** The period's converted money from the rollups (the ledger itself is a million rows on a large project). */
+function rangeTotals(req: DashboardRequest): ConvertedTotals {
+  const { project, range } = req;
+  const entry = rollupSums(req.ctx.db, project.id, { groupBy: null, from: range.from, to: range.to }, project.countRenewals).get("") ?? emptyEntry();
+  const { revenue, refunds, net, unconverted } = entry.reporting;
+  const unconvertedByCurrency = entry.unconvertedByCurrency.sort((a, b) => b.payments - a.payments || a.currency.localeCompare(b.currency));
+  return { currency: project.currency, revenue, refunds, net, unconverted, unconvertedByCurrency };
+}
 
 export function paymentLinks(req: DashboardRequest): PaymentLinks {
   let titles: Map<string, string> | null = null;
@@ -45,7 +55,7 @@ function ledger(req: DashboardRequest) {
   const keep = Object.fromEntries(rangeQuery(req.range));
   const progress = conversionProgress(req.ctx.db, req.project.id);
   return html`${convertedSummary({
-      totals: convertedTotals(req.ctx.db, req.project.id, req.range),
+      totals: rangeTotals(req),
       progress: progress.running ? progress : null,
       ratesHref: `/dashboard/${req.project.id}/settings/rates`,
     })}

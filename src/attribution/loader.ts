@@ -126,7 +126,7 @@ export function loadCandidates(
     const verified = verifiedEmailsOnly ? 1 : 0;
     const profileRows = prepared<{ id: string }, [string, string, number]>(
       db,
-      "SELECT id FROM profiles WHERE project_id = ? AND email = ? AND email_verified >= ?",
+      "SELECT id FROM profiles INDEXED BY profiles_email WHERE project_id = ? AND email = ? AND email_verified >= ?",
     ).all(projectId, refs.email, verified);
     for (const { id } of profileRows) {
       const visitors = prepared<{ visitor_id: string }, [string, string, number]>(

@@ -32,7 +32,7 @@ export function loadDoctorFacts(db: Database, projectId: string, now: number): D
   );
   const emails = [...new Set(payments.map((p) => p.email).filter((e): e is string => e !== null))];
   const profileEmails = new Set<string>();
-  const known = db.query<{ email: string }, [string, string]>("SELECT email FROM profiles WHERE project_id = ? AND email = ?");
+  const known = db.query<{ email: string }, [string, string]>("SELECT email FROM profiles INDEXED BY profiles_email WHERE project_id = ? AND email = ?");
   for (const email of emails) if (known.get(projectId, email)) profileEmails.add(email);
   const integrations = db
     .query<

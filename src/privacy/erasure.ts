@@ -83,7 +83,7 @@ function emailIsKnown(db: Database, projectId: string, email: string): boolean {
   return (
     db
       .query<{ found: number }, [string, string, string, string, string, string, string, string]>(
-        `SELECT EXISTS (SELECT 1 FROM profiles WHERE project_id = ? AND email = ?)
+        `SELECT EXISTS (SELECT 1 FROM profiles INDEXED BY profiles_email WHERE project_id = ? AND email = ?)
            OR EXISTS (SELECT 1 FROM payments WHERE project_id = ? AND customer_email = ?)
            OR EXISTS (SELECT 1 FROM checkout_contexts WHERE project_id = ? AND customer_email = ?)
            OR EXISTS (SELECT 1 FROM leads WHERE project_id = ? AND lower(trim(email)) = ?) AS found`,

@@ -100,12 +100,18 @@ export function getProfile(db: Database, projectId: string, id: string): Profile
 export function findProfileIdByEmail(db: Database, projectId: string, email: string): string | null {
   const normalized = normalizeEmail(email);
   if (!normalized) return null;
-  return (
-    prepared<{ id: string }, [string, string]>(db, "SELECT id FROM profiles WHERE project_id = ? AND email = ? ORDER BY updated_at DESC LIMIT 1").get(
-      projectId,
-      normalized,
-    )?.id ?? null
+  // INDEXED BY: with the statistics of a large project the planner scanned the project's profiles by
+  // primary key instead of the email index (650 ms for 50 lookups among 139,000 profiles).
+  const rows = prepared<{ id: string; updated_at: number }, [string, string]>(
+    db,
+    "SELECT id, updated_at FROM profiles INDEXED BY profiles_email WHERE project_id = ? AND email = ?",
+  ).all(
+    projectId,
+    normalized,
   );
+  let latest: { id: string; updated_at: number } | null = null;
+  for (const row of rows) if (!latest || row.updated_at > latest.updated_at) latest = row;
+  return latest?.id ?? null;
 }
 
 /** The profile this visitor identified as most recently. */

@@ -116,7 +116,7 @@ type VisitRow = Nullable<Record<AttributionDimension | VisitDimension, string>> 
 
 // A payment's person (SPEC §10): the profile or visitor its attribution found, else the profile with the customer's email, else that email.
 const PAYMENTS = `SELECT p.id, p.kind, p.occurred_at AS at, p.currency, p.net, CASE WHEN p.rate_source IN ('none') OR p.rate_source IS NULL THEN NULL ELSE p.reporting_net END AS reportingNet, p.profile_id AS profileId, p.visitor_id AS visitorId,
-    p.customer_email AS email, (SELECT min(pe.id) FROM profiles pe WHERE pe.project_id = p.project_id AND pe.email = p.customer_email) AS emailProfile,
+    p.customer_email AS email, (SELECT min(pe.id) FROM profiles pe INDEXED BY profiles_email WHERE pe.project_id = p.project_id AND pe.email = p.customer_email) AS emailProfile,
     p.link_id AS link, p.campaign_id AS campaign, p.source, p.medium, p.content, p.lead_id AS lead,
     p.first_link_id AS firstLink, p.first_campaign_id AS firstCampaign, p.first_source AS firstSource, p.first_medium AS firstMedium,
     p.first_content AS firstContent, p.first_lead_id AS firstLead

@@ -11,7 +11,7 @@ import { bucketize, bucketsFor } from "./time.ts";
 import { linksWithTraffic } from "./links.sql.ts";
 import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
 import { attributionReport } from "../../reports/attribution.ts";
-import { revenueCharts, summaryTiles } from "./revenue.ts";
+import { revenueCharts, summaryOf, summaryTiles } from "./revenue.ts";
 import { paymentLinks } from "./payments.ts";
 import { listPayments } from "../../payments/service.ts";
 import { html } from "../html.ts";
@@ -132,7 +132,7 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
     editHref: req.href(`/links/${encodeURIComponent(link.linkId)}/edit`),
     archiveAction: req.href(`/links/${encodeURIComponent(link.linkId)}/archive`),
     csrf: csrfField(req),
-    stats: statTiles(summaryTiles(q, before(q, req), "clicks")),
+    stats: statTiles(summaryTiles(summaryOf(q), summaryOf(before(q, req)), "clicks")),
     charts: html`<div class="charts">
       ${chartCard(
         "Over time",

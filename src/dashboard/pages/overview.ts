@@ -6,10 +6,9 @@ import { renderPage, type DashboardRequest, type DashboardRouter } from "../rout
 import { timeSeriesChart, formatCompact } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
-import { revenueCharts, summaryTiles } from "./revenue.ts";
+import { revenueCharts, summaryOf, summaryTiles } from "./revenue.ts";
 import { emptyState, peopleNotice } from "./notices.ts";
 import { attributionReport } from "../../reports/attribution.ts";
-import { summaryReport } from "../../reports/summary.ts";
 import { trafficReport, type TrafficGroupBy } from "../../reports/traffic.ts";
 import { chartCard, dataPage, statTiles } from "../../../views/pages/parts.ts";
 import { breakdownTable, type BreakdownRow } from "../../../views/pages/reports.ts";
@@ -22,7 +21,8 @@ function overview(req: DashboardRequest) {
   const { db } = req.ctx;
   const now = req.ctx.now();
   const scope = { from: range.from, to: range.to, filter: range.filters };
-  const totals = summaryReport(db, req.project, scope, now);
+  const totals = summaryOf(q);
+  const empty = emptyState(req, "Nothing in this period.");
   const buckets = bucketsFor(range, range.timezone);
   const visitors = { label: "Visitors", points: visitorSeries(q, buckets) };
   const hourly = trafficSeries(q);
@@ -42,14 +42,14 @@ function overview(req: DashboardRequest) {
       show: { compact: true },
       noneLabel: more.by ? "(unknown)" : undefined,
       limit: TOP,
-      empty: emptyState(req, "Nothing in this period."),
+      empty,
     })}<p class="hint"><a href="${req.href(more.path, more.by ? { by: more.by } : {})}">All ${plural} →</a></p></section>`;
   const byVisitors = <Row extends BreakdownRow>(rows: Row[]) => rows.sort((a, b) => b.visitors - a.visitors || b.net - a.net);
   const attribution = (groupBy: "source" | "campaign") => byVisitors(attributionReport(db, req.project, { groupBy, ...scope }, now));
   const traffic = (groupBy: TrafficGroupBy) => trafficReport(db, req.project, { groupBy, ...scope }, now);
   const drill = (path: string) => (row: { key: string | null }) => (row.key ? req.href(`${path}/${encodeURIComponent(row.key)}`) : null);
   return dataPage(
-    statTiles(summaryTiles(q, before(q, req))),
+    statTiles(summaryTiles(totals, summaryOf(before(q, req)))),
     peopleNotice(req),
     html`<div class="charts">
       ${chart("Visitors and clicks", [visitors, { label: "Clicks", points: bucketize(hourly, buckets, (r) => r.clicks) }])}

@@ -11,7 +11,7 @@ import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, t
 import { emptyState, peopleNotice } from "./notices.ts";
 import { linksWithContext } from "./links.sql.ts";
 import { paymentsWithContext } from "./payments.sql.ts";
-import { revenueCharts, summaryTiles } from "./revenue.ts";
+import { revenueCharts, summaryOf, summaryTiles } from "./revenue.ts";
 import { paymentLinks } from "./payments.ts";
 import { shortUrl } from "../../links/api.ts";
 import { chartCard, contextValue, dataPage, dataTable, formatCount, readSort, sortRows, statTiles } from "../../../views/pages/parts.ts";
@@ -76,7 +76,7 @@ function drillDown(req: DashboardRequest, report: Report) {
   const links = linksWithContext(db, pid, report.dimension, value);
   const payments = paymentsWithContext(db, pid, range, report.dimension, value, 50);
   return html`<p><a href="${req.href(report.path, { [report.dimension]: null })}">← All ${report.title.toLowerCase()}</a></p>
-    ${statTiles(summaryTiles(q, before(q, req)))}
+    ${statTiles(summaryTiles(summaryOf(q), summaryOf(before(q, req))))}
     <div class="charts">
       ${chartCard("Visitors and clicks", timeSeriesChart({ title: `Visitors and clicks for ${report.label.toLowerCase()} ${value || NONE}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }), lines.map((l) => l.label))}
       ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone, 1)}

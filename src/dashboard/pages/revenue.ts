@@ -11,16 +11,17 @@ import { summaryReport, type Summary } from "../../reports/summary.ts";
 import { formatMoney } from "../../payments/money.ts";
 
 /** The tiles a data page opens with: people, clicks, customers and conversion, then payments and revenue, each against the previous period. */
-export function summaryTiles(q: RollupQuery, previousQ: RollupQuery, first: "visitors" | "clicks" = "visitors"): StatTile[] {
-  const period = (query: RollupQuery) =>
-    summaryReport(
-      query.db,
-      { id: query.projectId, currency: query.currency, timezone: query.timeZone, countRenewals: query.countRenewals },
-      { from: query.range.from, to: query.range.to, filter: query.filter },
-      query.now,
-    );
-  const current = period(q);
-  const previous = period(previousQ);
+/** A page's range and filters as the summary report reads them. */
+export function summaryOf(q: RollupQuery): Summary {
+  return summaryReport(
+    q.db,
+    { id: q.projectId, currency: q.currency, timezone: q.timeZone, countRenewals: q.countRenewals },
+    { from: q.range.from, to: q.range.to, filter: q.filter },
+    q.now,
+  );
+}
+
+export function summaryTiles(current: Summary, previous: Summary, first: "visitors" | "clicks" = "visitors"): StatTile[] {
   const tile = (label: string, pick: (totals: Summary) => number, format: (n: number) => HtmlValue = formatCount): StatTile => ({
     label,
     value: format(pick(current)),

@@ -48,6 +48,9 @@ export function visitorHash(salt: Uint8Array, projectId: string, ip: string, use
   return new Bun.CryptoHasher("sha256", salt).update(`${projectId}\n${ip}\n${userAgent}`).digest("hex").slice(0, 24);
 }
 
+/** What `visitorHash` makes: a cookieless id, new each day, as opposed to the ids the tracker persists. */
+export const COOKIELESS_ID_PATTERN = /^[0-9a-f]{24}$/;
+
 /** The visitor's cookieless id under today's salt, then under yesterday's (to continue a session across midnight). */
 export function cookielessVisitorIds(db: Database, projectId: string, ip: string | null, userAgent: string, now: number): string[] {
   const salts = dailySalts(db, now);

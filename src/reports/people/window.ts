@@ -3,6 +3,7 @@
 // payments with the person they belong to. What reports count people from (SPEC §10).
 import type { Database } from "bun:sqlite";
 import { hashId } from "./distinct.ts";
+import { COOKIELESS_ID_PATTERN } from "../../tracking/visitors.ts";
 
 /** The attribution dimensions, in the order of a context tuple. */
 export const ATTRIBUTION_DIMENSIONS = ["link", "campaign", "source", "medium", "content", "lead"] as const;
@@ -141,9 +142,6 @@ type PaymentRow = Nullable<Record<AttributionDimension, string>> & {
   firstLead: string | null;
 };
 
-/** The daily hash the server makes without persist mode (src/tracking/visitors.ts), as opposed to the tracker's persisted ids. */
-const COOKIELESS_ID = /^[0-9a-f]{24}$/;
-
 const PAGES = `SELECT visitor_id AS visitorId, path, count(*) AS views FROM events
   WHERE project_id = ? AND ts >= ? AND ts < ? AND name = 'page_view' AND visitor_id IS NOT NULL GROUP BY visitor_id, path`;
 
@@ -195,7 +193,7 @@ export function readWindow(db: Database, projectId: string, start: number, end: 
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     window.visitor[i] = visitorHash(r.visitorId);
-    if (!window.cookieless && COOKIELESS_ID.test(r.visitorId)) window.cookieless = true;
+    if (!window.cookieless && COOKIELESS_ID_PATTERN.test(r.visitorId)) window.cookieless = true;
     window.context[i] = contexts.of([r.link ?? "", r.campaign ?? "", r.source ?? "", r.medium ?? "", r.content ?? "", r.lead ?? ""]);
     window.trait[i] = traits.of([r.referrer ?? "", r.entryPage ?? "", r.country ?? "", r.device ?? "", r.browser ?? "", r.os ?? ""]);
     const at = i * VISIT_STEPS.length;

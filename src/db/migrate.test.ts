@@ -5,6 +5,7 @@ import { openDatabase } from "./database.ts";
 import { appliedVersions, migrate, MigrationError, type Migration } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
 import { tempDataDir } from "../testing/harness.ts";
+import { attributionReport } from "../reports/attribution.ts";
 
 function withDatabase(run: (db: Database, path: string) => void) {
   const data = tempDataDir("migrate");
@@ -111,6 +112,31 @@ describe("migrations", () => {
       db.query("INSERT INTO integrations (project_id, provider, status, connected_at, updated_at) VALUES ('prj_w', 'creem', 'webhook_only', 1, 1)").run();
       expect(() => db.query("INSERT INTO integrations (project_id, provider, status, connected_at, updated_at) VALUES ('prj_w', 'paypal', 'x', 1, 1)").run()).toThrow(/CHECK/);
       expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+    });
+  });
+  test("a database of the previous release, with journeys, payments and counters, migrates forward and its people are counted from its events", () => {
+    withDatabase((db) => {
+      // The previous release stopped at 011.
+      migrate(db, migrations.filter((m) => m.version <= 11));
+      const day = Date.UTC(2026, 10, 3, 12);
+      db.query("INSERT INTO projects (id, name, token, created_at) VALUES ('prj_old', 'Old', 'tok_old', 1)").run();
+      db.query("INSERT INTO profiles (project_id, id, email, created_at, updated_at) VALUES ('prj_old', 'user_1', 'ada@example.com', 1, 1)").run();
+      db.query("INSERT INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES ('prj_old', 'visitor_phone_01', 'user_1', 1)").run();
+      const event = db.prepare("INSERT INTO events (project_id, ts, name, visitor_id, campaign_id) VALUES ('prj_old', ?, 'page_view', ?, 'spring')");
+      for (const [visitor, offset] of [["visitor_phone_01", 0], ["visitor_phone_01", 86_400_000], ["visitor_other_01", 0]] as const) event.run(day + offset, visitor);
+      db.query("INSERT INTO counted_visitors (project_id, day, visitor_id, context_key) VALUES ('prj_old', '2026-11-03', 'visitor_phone_01', '|spring||||')").run();
+      db.query(
+        `INSERT INTO payments (id, project_id, provider, kind, payment_key, amount, tax, net, currency, occurred_at, received_at, method, attributed_at, profile_id, campaign_id)
+         VALUES ('pay_old', 'prj_old', 'api', 'sale', 'api:old', 4900, 0, 4900, 'USD', ?, ?, 'metadata_context', 1, 'user_1', 'spring')`,
+      ).run(day, day);
+      migrate(db, migrations);
+      expect(tableNames(db)).not.toContain("counted_visitors");
+      expect(db.query("SELECT count(*) AS n FROM events").get()).toEqual({ n: 3 });
+      expect(db.query("SELECT provider, net, profile_id FROM payments WHERE id = 'pay_old'").get()).toEqual({ provider: "api", net: 4900, profile_id: "user_1" });
+      const project = { id: "prj_old", currency: "USD", timezone: "UTC" };
+      const [row] = attributionReport(db, project, { groupBy: "campaign", from: day - 86_400_000, to: day + 2 * 86_400_000 }, day + 2 * 86_400_000);
+      // Two visitors, one of them the customer: counted from the stored events, nothing to rebuild.
+      expect(row).toMatchObject({ key: "spring", visitors: 2, customers: 1, conversionRate: 0.5 });
     });
   });
 });

@@ -70,6 +70,17 @@ function attributionSettings(db: Database, projectId: string): { lookbackDays: n
   return { lookbackDays: row?.lookback_days ?? 90, verifiedEmailsOnly: row?.verified_email_attribution_only === 1 };
 }
 
+/** True when this provider event was recorded before (a retried delivery, or a pull of an event a webhook brought). */
+export function providerEventSeen(db: Database, projectId: string, event: ProviderEvent): boolean {
+  return (
+    prepared<{ yes: number }, [string, string, string]>(db, "SELECT 1 AS yes FROM provider_events WHERE project_id = ? AND provider = ? AND event_id = ?").get(
+      projectId,
+      event.provider,
+      event.eventId,
+    ) !== null
+  );
+}
+
 /** Applies one provider event's operations; an event id seen before changes nothing. */
 export function applyProviderEvent(db: Database, projectId: string, event: ProviderEvent | null, ops: LedgerOp[], now: number): ApplyResult {
   let eventRowId: number | null = null;

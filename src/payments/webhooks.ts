@@ -7,7 +7,7 @@ import { webhooks as polarWebhooks } from "@polar-sh/sdk/2026-10";
 import type { AppContext } from "../context.ts";
 import { errorResponse } from "../http/errors.ts";
 import { getProject } from "../projects/service.ts";
-import { applyProviderEvent } from "./ledger.ts";
+import { applyProviderEvent, providerEventSeen } from "./ledger.ts";
 import { paymentMoneyProblem } from "./money.ts";
 import { integrationSecret, recordEventReceived, recordSignatureFailure, type IntegrationProvider } from "./integrations.ts";
 import { PROVIDER_NAMES } from "./guides.ts";
@@ -54,7 +54,8 @@ async function record(
     throw error;
   }
   if ("ignored" in result) return Response.json({ received: true, ignored: result.ignored }, { headers: noStore });
-  const ops = await enrich(result.ops);
+  // A retried delivery changes nothing (applyProviderEvent): it need not ask the provider for more first.
+  const ops = providerEventSeen(ctx.db, projectId, event) ? result.ops : await enrich(result.ops);
   for (const op of ops) {
     const problem = op.op === "payment" ? paymentMoneyProblem(op.payment) : null;
     if (problem) return errorResponse(400, "invalid_payload", problem);

@@ -179,6 +179,7 @@ describe("checkout links without server code", () => {
       await tab.goto(link.shortUrl);
       await checkoutLinksReady(tab);
       const { visitorId } = await tab.evaluate(() => (window as any).bantico.context());
+      const landing = tab.url();
 
       const stripeUrl = await follow(tab, "#stripe", "buy.stripe.com");
       const reference = stripeUrl.searchParams.get("client_reference_id")!;
@@ -190,7 +191,8 @@ describe("checkout links without server code", () => {
       expect((await sendStripe(server.url, server.project.id, stripeEvent("checkout.session.completed", session), SECRET)).status).toBe(200);
       expect(paymentOf(session.id)!.attribution).toMatchObject({ method: "session", linkId: link.linkId, campaignId: "nocode", source: "twitter" });
 
-      await tab.goBack();
+      // Back on the landing page (a goto: going back across the cross-site checkout sometimes found the page detached).
+      await tab.goto(landing);
       await checkoutLinksReady(tab);
 
       // Links a page adds later get it too, each in its provider's parameter (PROVIDERS.md); other links are left alone.

@@ -1,7 +1,7 @@
 // The payments ledger: records what adapters produce, once, attributes each payment, keeps the
 // revenue rollup and the visitor's journey in step. Every function here is synchronous and meant
 // to run inside one write transaction (`ctx.writes.write(db => …)`).
-import { noteWrite } from "../reports/people/windows.ts";
+import { noteWrite } from "../reports/writes.ts";
 import { prepared } from "../tracking/statements.ts";
 import type { Database } from "bun:sqlite";
 import { newId } from "../core/ids.ts";

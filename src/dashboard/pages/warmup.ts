@@ -2,7 +2,7 @@
 // page's first view after a restart reads memory instead of summing a month of hourly rollups.
 import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
-import { warmDays } from "./rollups.ts";
+import { warmDays } from "../../reports/days.ts";
 
 /** Covers the 30-day view and its previous period, with room for the 7-day and today views. */
 export const WARM_DAYS = 90;

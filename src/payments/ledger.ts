@@ -493,6 +493,7 @@ function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
   const earning = row.kind === "sale" || row.kind === "renewal";
   const renewal = row.kind === "renewal";
   const hour = Math.floor(row.occurred_at / HOUR_MS) * HOUR_MS;
+  noteWrite(db, row.project_id, hour);
   const converted = row.reporting_net ?? 0;
   const upsert = prepared(
     db,
@@ -542,6 +543,7 @@ export function rewriteReporting(db: Database, changes: readonly { row: Converti
     const before = share(full.reporting_net, full.rate_source);
     const after = share(next.net, next.rateSource);
     const hour = Math.floor(full.occurred_at / HOUR_MS) * HOUR_MS;
+    noteWrite(db, full.project_id, hour);
     for (const model of ["last", "first"] as const) {
       const params = [full.project_id, model, hour, ...rollupKey(full, model), full.currency];
       const key = params.join("\u0000");

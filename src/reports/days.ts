@@ -10,7 +10,7 @@
 import type { Database } from "bun:sqlite";
 import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
 import { GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
-import { hasFreshWindow, warmPeopleWindow } from "./people/windows.ts";
+import { firstActivity, hasFreshWindow, warmPeopleWindow } from "./people/windows.ts";
 import { writeSeq, writtenSince } from "./writes.ts";
 
 const HOUR_MS = 3_600_000;
@@ -20,6 +20,8 @@ const STALE_MS = 5 * 60_000;
 const OPEN_DAY_MS = 10_000;
 // About a year of days for a few projects; a day is a few thousand small rows.
 const MAX_DAYS = 1500;
+// Longer ranges are summed from the rollup tables (their monthly rows), not day by day.
+const MAX_RANGE_DAYS = 400;
 const CONTEXT_COLUMNS = Object.values(GROUP_BY_COLUMN);
 
 export type Context = Record<GroupBy, string>;
@@ -267,10 +269,11 @@ function fresh(db: Database, projectId: string, hit: Folded | undefined, start: 
 
 /**
  * The range's local days, each folded (from memory when nothing was written into it since). Null
- * for ranges of two days or less, and for ranges that do not start and end on local midnights.
+ * for ranges of two days or less or over MAX_RANGE_DAYS, and for ranges that do not start and end on
+ * local midnights.
  */
 export function foldedDays(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number): Day[] | null {
-  if (to - from <= 2 * DAY_MS) return null;
+  if (to - from <= 2 * DAY_MS || to - from > MAX_RANGE_DAYS * DAY_MS) return null;
   const bounds = localDays(from, to, timeZone);
   if (!bounds) return null;
   const cache = foldCache(db);
@@ -305,12 +308,14 @@ export async function warmDays(
   const bounds = localDays(startOfLocalDay(addDays(localDate(now(), timeZone), -count), timeZone), today, timeZone);
   if (!bounds) return 0;
   const cache = foldCache(db);
+  // Days before the project's first data hold nothing to fold (a late write into one is folded when a page asks).
+  const first = firstActivity(db, projectId);
   let warmed = 0;
   for (const { start, end } of bounds.reverse()) {
     onDay();
     const key = foldKey(projectId, start, end);
     const at = now();
-    if (end + HOUR_MS > at) continue;
+    if (end + HOUR_MS > at || end <= first) continue;
     // Who was there that day, read from the raw journey (one query; kept until a late write touches the day).
     if (!hasFreshWindow(db, projectId, start, end, at)) await warmPeopleWindow(db, projectId, start, end, at, pause);
     if (fresh(db, projectId, cache.get(key), start, end, at, STALE_MS - refreshWithinMs)) continue;

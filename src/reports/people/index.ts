@@ -5,6 +5,8 @@ import type { FunnelStepName, Model, PeopleQuery } from "./count.ts";
 import { ATTRIBUTION_DIMENSIONS, type AttributionDimension, type Context, type Money } from "./window.ts";
 import { peopleWindows, personOf } from "./windows.ts";
 
+const HOUR_MS = 3_600_000;
+
 /** One value per attribution dimension ('' = traffic without one). */
 export type ContextFilter = Partial<Record<AttributionDimension, string>>;
 
@@ -42,6 +44,8 @@ export function peopleQuery(range: PeopleRange): PeopleQuery {
     model: range.model ?? "last",
     convert: reportingNet(range.countRenewals ?? true),
     key: JSON.stringify([range.projectId, range.filter ?? {}, range.model ?? "last", range.countRenewals ?? true]),
+    // The current hour and the one before it take the writes of live traffic and of the counter fold.
+    openFrom: Math.floor(range.now / HOUR_MS) * HOUR_MS - HOUR_MS,
   };
 }
 

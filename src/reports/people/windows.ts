@@ -101,7 +101,7 @@ export function windowBounds(from: number, to: number, timeZone: string, hourly 
 }
 
 /** The first instant anything was recorded for the project: no window before it needs reading. */
-function firstActivity(db: Database, projectId: string): number {
+export function firstActivity(db: Database, projectId: string): number {
   const row = db
     .query<{ at: number | null }, [string, string]>(
       "SELECT min(coalesce((SELECT min(ts) FROM events WHERE project_id = ?1), 9e15), coalesce((SELECT min(occurred_at) FROM payments WHERE project_id = ?2), 9e15)) AS at",

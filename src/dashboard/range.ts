@@ -1,7 +1,7 @@
 // The date range and filters of a dashboard view, read from the URL query so a view can be shared.
 // Days are calendar days in the project's timezone; `to` is exclusive.
 
-export const RANGE_PRESETS = ["today", "7d", "30d", "90d"] as const;
+export const RANGE_PRESETS = ["today", "7d", "30d", "90d", "365d"] as const;
 export type RangePreset = (typeof RANGE_PRESETS)[number];
 export type RangeKey = RangePreset | "custom";
 export const DEFAULT_RANGE: RangePreset = "30d";

@@ -4,8 +4,8 @@ import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
 
-/** Covers the 30-day view and its previous period, with room for the 7-day and today views. */
-export const WARM_DAYS = 90;
+/** Covers the 365-day view (and the 30- and 90-day views with their previous periods). */
+export const WARM_DAYS = 366;
 /** How often the warmer looks again for days going stale (a fold goes stale after 5 minutes). */
 const RECHECK_MS = 30_000;
 

@@ -141,8 +141,21 @@ export function localDate(instant: number, timezone: string): string {
   return wallClock(instant, timezone).date;
 }
 
+const midnights = new Map<string, number>();
+
 /** Unix ms of local midnight starting `date` in `timezone` (the first instant of that day, across DST gaps). */
 export function startOfLocalDay(date: string, timezone: string): number {
+  // A year's range asks for a few hundred midnights per report, each three time-zone conversions.
+  const key = `${timezone}|${date}`;
+  let start = midnights.get(key);
+  if (start === undefined) {
+    if (midnights.size >= 50_000) midnights.clear();
+    midnights.set(key, (start = computeStartOfLocalDay(date, timezone)));
+  }
+  return start;
+}
+
+function computeStartOfLocalDay(date: string, timezone: string): number {
   const wallMidnight = Date.parse(`${date}T00:00:00Z`);
   // Guess with the offset at that moment, then correct once for a DST change in between.
   let guess = wallMidnight - offsetAt(wallMidnight, timezone);

@@ -15,7 +15,8 @@ import { writeSeq, writtenSince } from "./writes.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-const STALE_MS = 5 * 60_000;
+// Writes by this process are noted (writes.ts); this catches the rest, such as an erasure run from the CLI.
+const STALE_MS = 30 * 60_000;
 // The day still running is refolded at most this often: a page reads it several times per request.
 const OPEN_DAY_MS = 10_000;
 // About a year of days for a few projects; a day is a few thousand small rows.

@@ -105,7 +105,7 @@ export function rollupQuery(req: DashboardRequest, overrides: Partial<RollupQuer
 
 /** The same range and filters, for counting people (SPEC §10). */
 export function peopleOf(q: RollupQuery, model: Model = "last"): PeopleQuery {
-  return peopleQuery({ db: q.db, projectId: q.projectId, from: q.range.from, to: q.range.to, timeZone: q.timeZone, now: q.now, filter: q.filter, model });
+  return peopleQuery({ db: q.db, projectId: q.projectId, from: q.range.from, to: q.range.to, timeZone: q.timeZone, now: q.now, countRenewals: q.countRenewals, filter: q.filter, model });
 }
 
 /** Distinct visitors in each of a chart's buckets (an hour or a local day), as the chart takes its points. */

@@ -3,6 +3,10 @@
 import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
+import { peopleQuery, primePeople, ATTRIBUTION_DIMENSIONS, type PeoplePlan } from "../../reports/people/index.ts";
+import { parseRange, type RangePreset } from "../range.ts";
+import { bucketsFor } from "./time.ts";
+import type { Project } from "../../projects/service.ts";
 
 /** Covers the 365-day view (and the 30- and 90-day views with their previous periods). */
 export const WARM_DAYS = 366;
@@ -48,7 +52,10 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
     });
   const pass = async (onDay?: () => void) => {
     let days = 0;
-    for (const project of listProjects(ctx.db)) days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
+    for (const project of listProjects(ctx.db)) {
+      days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
+      for (const preset of PRIMED_RANGES) await primeRange(ctx, project, preset, pause);
+    }
     return days;
   };
   const run = async (): Promise<WarmupStats> => {
@@ -90,3 +97,27 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
 }
 
 class WarmupStopped extends Error {}
+
+/** The ranges whose people counts are counted ahead: the default view and the longest preset. */
+const PRIMED_RANGES: RangePreset[] = ["30d", "365d"];
+
+/**
+ * Counts ahead, over the days before today, the people the preset's unfiltered pages show (the
+ * overview's tiles, chart and tables, every attribution report, the overview's referrers and
+ * countries), and the previous period's totals, so their first view counts only today. (Pages viewed
+ * are left to the traffic page's first view: kept in memory they would be the largest part of it.)
+ */
+async function primeRange(ctx: AppContext, project: Project, preset: RangePreset, pause: () => Promise<unknown>): Promise<void> {
+  const now = ctx.now();
+  const range = parseRange(new URLSearchParams({ range: preset }), project.timezone, now);
+  const query = (from: number, to: number) => peopleQuery({ db: ctx.db, projectId: project.id, from, to, timeZone: project.timezone, now, countRenewals: project.countRenewals });
+  const buckets = bucketsFor(range, project.timezone);
+  const plan: PeoplePlan = {
+    totals: true,
+    attribution: ATTRIBUTION_DIMENSIONS,
+    traffic: [{ kind: "visit", dimension: "referrer" }, { kind: "visit", dimension: "country" }],
+    buckets: { count: buckets.starts.length, bucketOf: (w) => buckets.indexOf(w.start) },
+  };
+  await primePeople(query(range.from, range.to), plan, pause);
+  await primePeople(query(range.previousFrom, range.previousTo), { totals: true, attribution: [], traffic: [], buckets: null }, pause);
+}

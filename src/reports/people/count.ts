@@ -53,17 +53,26 @@ const MAX_RESULTS = 300;
  * with new ids, when something is written into them, so a remembered result is never stale.
  */
 function remembered<T>(q: PeopleQuery, what: string, compute: () => T): T {
-  let reading = personReadings.get(q.personOf);
-  if (reading === undefined) personReadings.set(q.personOf, (reading = ++readings));
-  const key = `${what}|${q.key}|${reading}|${q.windows.map((w) => w.id).join(",")}`;
+  const key = resultKey(q, what);
   if (results.has(key)) return results.get(key) as T;
   const value = compute();
+  remember(key, value);
+  return value;
+}
+
+function resultKey(q: PeopleQuery, what: string): string {
+  let reading = personReadings.get(q.personOf);
+  if (reading === undefined) personReadings.set(q.personOf, (reading = ++readings));
+  return `${what}|${q.key}|${reading}|${q.windows.map((w) => w.id).join(",")}`;
+}
+
+function remember(key: string, value: unknown): void {
+  results.delete(key);
   results.set(key, value);
   for (const oldest of results.keys()) {
     if (results.size <= MAX_RESULTS) break;
     results.delete(oldest);
   }
-  return value;
 }
 
 /** What a report row or total says about people. */
@@ -332,7 +341,7 @@ export function peopleByAttribution(q: PeopleQuery, dimension: AttributionDimens
   return remembered(q, `attribution|${dimension}`, () => new Map([...attributionRows(q, at)].map(([key, row]) => [key, finish(row)])));
 }
 
-type TrafficBreakdown = Exclude<Breakdown, { kind: "attribution" }>;
+export type TrafficBreakdown = Exclude<Breakdown, { kind: "attribution" }>;
 
 /** A traffic breakdown's rows, and who signed up, bought and paid what anywhere in the windows (which rows count them by). */
 interface TrafficState {
@@ -430,15 +439,17 @@ function countTrafficVisits(q: PeopleQuery, breakdown: TrafficBreakdown, windows
   });
 }
 
+/** An empty state with room for the windows' customers and payers. */
+const emptyTrafficState = (windows: PeopleWindow[]): TrafficState => ({
+  rows: new Map(),
+  signedUp: new HashSet(),
+  customers: new HashSet(windows.reduce((n, w) => n + w.sales.length, 0)),
+  paid: new HashMap(windows.reduce((n, w) => n + w.money.length, 0)),
+  unconverted: new HashMap(),
+});
+
 function trafficState(q: PeopleQuery, breakdown: TrafficBreakdown, windows: PeopleWindow[]): TrafficState {
-  const sales = windows.reduce((n, w) => n + w.sales.length, 0);
-  const state: TrafficState = {
-    rows: new Map(),
-    signedUp: new HashSet(),
-    customers: new HashSet(sales),
-    paid: new HashMap(windows.reduce((n, w) => n + w.money.length, 0)),
-    unconverted: new HashMap(),
-  };
+  const state = emptyTrafficState(windows);
   addPeopleFacts(q, windows, state);
   countTrafficVisits(q, breakdown, windows, state);
   return state;
@@ -471,6 +482,56 @@ function trafficRows(q: PeopleQuery, breakdown: TrafficBreakdown): TrafficState 
   }
   countTrafficVisits(q, breakdown, open, state);
   return state;
+}
+
+/** What to count ahead for a range (see `primePeople`). */
+export interface PeoplePlan {
+  totals: boolean;
+  attribution: readonly AttributionDimension[];
+  traffic: readonly TrafficBreakdown[];
+  buckets: { count: number; bucketOf: (w: PeopleWindow) => number } | null;
+}
+
+/**
+ * Counts the kept part (the closed windows) of what `plan` names, one window at a time with
+ * `pause()` awaited between windows, and remembers it as the counts above would: a background
+ * warm-up, so a page's first view only counts today. Skips what is already remembered.
+ */
+export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () => Promise<unknown>): Promise<void> {
+  const { closed } = split(q);
+  if (closed.length === 0) return;
+  const kept = { ...q, windows: closed };
+  const each = async (step: (w: PeopleWindow) => void) => {
+    for (const w of closed) {
+      step(w);
+      await pause();
+    }
+  };
+  const ats = [...(plan.totals ? [null] : []), ...plan.attribution.map((dimension) => ATTRIBUTION_DIMENSIONS.indexOf(dimension))];
+  for (const at of ats) {
+    const key = resultKey(kept, `attribution state|${at}`);
+    if (results.has(key)) continue;
+    const rows = new Map<string, Row>();
+    await each((w) => addSales(q, at, [w], rows));
+    await each((w) => addVisits(q, at, [w], rows));
+    remember(key, rows);
+  }
+  for (const breakdown of plan.traffic) {
+    const key = resultKey(kept, `traffic state|${breakdown.kind === "page" ? "page" : breakdown.dimension}`);
+    if (results.has(key)) continue;
+    const state = emptyTrafficState(closed);
+    await each((w) => addPeopleFacts(q, [w], state));
+    await each((w) => countTrafficVisits(q, breakdown, [w], state));
+    remember(key, state);
+  }
+  if (plan.buckets) {
+    const { count, bucketOf } = plan.buckets;
+    const key = resultKey(kept, `bucket counters|${q.windows.map(bucketOf).join(",")}`);
+    if (results.has(key)) return;
+    const counters = Array.from({ length: count }, () => new DistinctCounter());
+    await each((w) => addToBuckets(q, [w], counters, bucketOf));
+    remember(key, counters);
+  }
 }
 
 const add = (a: number, b: number) => a + b;

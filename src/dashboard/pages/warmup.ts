@@ -3,7 +3,7 @@
 import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
-import { peopleQuery, primePeople, ATTRIBUTION_DIMENSIONS, type PeoplePlan } from "../../reports/people/index.ts";
+import { peopleQuery, primePeople, trackedSteps, ATTRIBUTION_DIMENSIONS, type PeoplePlan } from "../../reports/people/index.ts";
 import { parseRange, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import type { Project } from "../../projects/service.ts";
@@ -104,7 +104,7 @@ const PRIMED_RANGES: RangePreset[] = ["30d", "365d"];
 /**
  * Counts ahead, over the days before today, the people the preset's unfiltered pages show (the
  * overview's tiles, chart and tables, every attribution report, the overview's referrers and
- * countries), and the previous period's totals, so their first view counts only today. (Pages viewed
+ * countries, the funnel), and the previous period's totals, so their first view counts only today. (Pages viewed
  * are left to the traffic page's first view: kept in memory they would be the largest part of it.)
  */
 async function primeRange(ctx: AppContext, project: Project, preset: RangePreset, pause: () => Promise<unknown>): Promise<void> {
@@ -117,7 +117,8 @@ async function primeRange(ctx: AppContext, project: Project, preset: RangePreset
     attribution: ATTRIBUTION_DIMENSIONS,
     traffic: [{ kind: "visit", dimension: "referrer" }, { kind: "visit", dimension: "country" }],
     buckets: { count: buckets.starts.length, bucketOf: (w) => buckets.indexOf(w.start) },
+    funnel: trackedSteps(ctx.db, project.id),
   };
   await primePeople(query(range.from, range.to), plan, pause);
-  await primePeople(query(range.previousFrom, range.previousTo), { totals: true, attribution: [], traffic: [], buckets: null }, pause);
+  await primePeople(query(range.previousFrom, range.previousTo), { totals: true, attribution: [], traffic: [], buckets: null, funnel: null }, pause);
 }

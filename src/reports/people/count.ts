@@ -490,6 +490,8 @@ export interface PeoplePlan {
   attribution: readonly AttributionDimension[];
   traffic: readonly TrafficBreakdown[];
   buckets: { count: number; bucketOf: (w: PeopleWindow) => number } | null;
+  /** The funnel's tracked steps, or null for no funnel. */
+  funnel: ReadonlySet<FunnelStepName> | null;
 }
 
 /**
@@ -527,10 +529,28 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
   if (plan.buckets) {
     const { count, bucketOf } = plan.buckets;
     const key = resultKey(kept, `bucket counters|${q.windows.map(bucketOf).join(",")}`);
+    if (!results.has(key)) {
+      const counters = Array.from({ length: count }, () => new DistinctCounter());
+      await each((w) => addToBuckets(q, [w], counters, bucketOf));
+      remember(key, counters);
+    }
+  }
+  if (plan.funnel) {
+    const tracked = plan.funnel;
+    const key = resultKey(kept, `funnel state|${[...tracked].join(",")}`);
     if (results.has(key)) return;
-    const counters = Array.from({ length: count }, () => new DistinctCounter());
-    await each((w) => addToBuckets(q, [w], counters, bucketOf));
-    remember(key, counters);
+    const reached: (HashMap | null)[] = [];
+    let before: HashMap | null = null;
+    for (const [step, name] of FUNNEL_STEPS.entries()) {
+      if (!tracked.has(name)) {
+        reached.push(null);
+        continue;
+      }
+      const now: HashMap = new HashMap();
+      await each((w) => reachStep(q, step, [w], before, now));
+      reached.push((before = now));
+    }
+    remember(key, reached);
   }
 }
 
@@ -555,34 +575,56 @@ export interface FunnelStep {
  * visit, a step's time is its first occurrence in that visit.
  */
 export function funnel(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>): FunnelStep[] {
-  return remembered(q, `funnel|${[...tracked].join(",")}`, () => funnelSteps(q, tracked));
+  const steps = [...tracked].join(",");
+  return remembered(q, `funnel|${steps}`, () => {
+    const { closed, open } = split(q);
+    if (closed.length === 0 || open.length === 0) return funnelSteps(reachedPerStep(q, tracked, q.windows, null), tracked);
+    const kept = remembered({ ...q, windows: closed }, `funnel state|${steps}`, () => reachedPerStep(q, tracked, closed, null));
+    return funnelSteps(reachedPerStep(q, tracked, open, kept), tracked);
+  });
 }
 
-function funnelSteps(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>): FunnelStep[] {
-  let reached: HashMap | null = null;
+/** When each person first reached `step` at or after reaching the previous tracked one (`before`), over some windows, into `now`. */
+function reachStep(q: PeopleQuery, step: number, windows: PeopleWindow[], before: HashMap | null, now: HashMap): void {
+  const reach = (person: number, at: number) => {
+    if (Number.isNaN(at)) return;
+    if (before) {
+      const since = before.get(person);
+      if (since === undefined || at < since) return;
+    }
+    now.merge(person, at, earliest);
+  };
+  if (FUNNEL_STEPS[step] === "payment_completed") {
+    for (const w of windows) {
+      const passes = passingContexts(q, w);
+      for (const s of w.sales) if (!passes || passes[saleContext(q, s)]) reach(payerPerson(s.payer, q.personOf), s.at);
+    }
+  } else {
+    eachVisit({ ...q, windows }, (w, i, person) => reach(person, w.stepAt[i * STEPS + step]!));
+  }
+}
+
+/**
+ * Each tracked step's map of person → time reached (null for steps not tracked), over `windows`; with
+ * `kept`, the maps of the windows before them, which these extend (all their times are earlier).
+ */
+function reachedPerStep(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>, windows: PeopleWindow[], kept: (HashMap | null)[] | null): (HashMap | null)[] {
+  let before: HashMap | null = null;
+  return FUNNEL_STEPS.map((name, step) => {
+    if (!tracked.has(name)) return null;
+    const now = kept?.[step]?.clone() ?? new HashMap();
+    reachStep(q, step, windows, before, now);
+    return (before = now);
+  });
+}
+
+function funnelSteps(reached: (HashMap | null)[], tracked: ReadonlySet<FunnelStepName>): FunnelStep[] {
   let previous: number | null = null;
   let first: number | null = null;
   return FUNNEL_STEPS.map((name, step): FunnelStep => {
-    if (!tracked.has(name)) return { name, people: null, conversionFromPrevious: null, conversionFromFirst: null, tracked: false };
-    const before: HashMap | null = reached;
-    const now = new HashMap();
-    const reach = (person: number, at: number) => {
-      if (Number.isNaN(at)) return;
-      if (before) {
-        const since = before.get(person);
-        if (since === undefined || at < since) return;
-      }
-      now.merge(person, at, earliest);
-    };
-    if (name === "payment_completed") {
-      for (const w of q.windows) {
-        for (const s of w.sales) if (!q.filter || q.filter(w.contexts[saleContext(q, s)]!)) reach(payerPerson(s.payer, q.personOf), s.at);
-      }
-    } else {
-      eachVisit(q, (w, i, person) => reach(person, w.stepAt[i * VISIT_STEPS.length + step]!));
-    }
-    reached = now;
-    const people = now.size;
+    const map = reached[step];
+    if (!tracked.has(name) || !map) return { name, people: null, conversionFromPrevious: null, conversionFromFirst: null, tracked: false };
+    const people = map.size;
     const out: FunnelStep = {
       name,
       people,

@@ -3,7 +3,7 @@
 import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
-import { peopleQuery, primePeople, trackedSteps, ATTRIBUTION_DIMENSIONS, type PeoplePlan } from "../../reports/people/index.ts";
+import { peopleQuery, primePeople, trackedSteps, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
 import { parseRange, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import type { Project } from "../../projects/service.ts";
@@ -54,7 +54,7 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
     let days = 0;
     for (const project of listProjects(ctx.db)) {
       days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
-      for (const preset of PRIMED_RANGES) await primeRange(ctx, project, preset, pause);
+      for (const primed of PRIMED_RANGES) await primeRange(ctx, project, primed, pause);
     }
     return days;
   };
@@ -98,23 +98,30 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
 
 class WarmupStopped extends Error {}
 
-/** The ranges whose people counts are counted ahead: the default view and the longest preset. */
-const PRIMED_RANGES: RangePreset[] = ["30d", "365d"];
+/**
+ * The ranges whose people counts are counted ahead, and which attribution reports besides the
+ * overview's: the default view's all of them; the year's only the overview's, as a year of links,
+ * leads or contents held in memory would weigh as much as all the rest.
+ */
+const PRIMED_RANGES: { preset: RangePreset; attribution: readonly AttributionDimension[] }[] = [
+  { preset: "30d", attribution: ATTRIBUTION_DIMENSIONS },
+  { preset: "365d", attribution: ["source", "campaign"] },
+];
 
 /**
  * Counts ahead, over the days before today, the people the preset's unfiltered pages show (the
- * overview's tiles, chart and tables, every attribution report, the overview's referrers and
- * countries, the funnel), and the previous period's totals, so their first view counts only today. (Pages viewed
- * are left to the traffic page's first view: kept in memory they would be the largest part of it.)
+ * overview's tiles, chart and tables, the funnel, the attribution reports named), and the previous
+ * period's totals, so their first view counts only today. (Pages viewed are left to the traffic
+ * page's first view: kept in memory they would be the largest part of it.)
  */
-async function primeRange(ctx: AppContext, project: Project, preset: RangePreset, pause: () => Promise<unknown>): Promise<void> {
+async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRIMED_RANGES)[number], pause: () => Promise<unknown>): Promise<void> {
   const now = ctx.now();
-  const range = parseRange(new URLSearchParams({ range: preset }), project.timezone, now);
+  const range = parseRange(new URLSearchParams({ range: primed.preset }), project.timezone, now);
   const query = (from: number, to: number) => peopleQuery({ db: ctx.db, projectId: project.id, from, to, timeZone: project.timezone, now, countRenewals: project.countRenewals });
   const buckets = bucketsFor(range, project.timezone);
   const plan: PeoplePlan = {
     totals: true,
-    attribution: ATTRIBUTION_DIMENSIONS,
+    attribution: primed.attribution,
     traffic: [{ kind: "visit", dimension: "referrer" }, { kind: "visit", dimension: "country" }],
     buckets: { count: buckets.starts.length, bucketOf: (w) => buckets.indexOf(w.start) },
     funnel: trackedSteps(ctx.db, project.id),

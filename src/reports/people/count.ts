@@ -279,8 +279,11 @@ function attributionState(q: PeopleQuery, at: number | null, windows: PeopleWind
 /** Rows per attribution value (or the one totals row): kept over the closed windows, extended with the open ones. */
 function attributionRows(q: PeopleQuery, at: number | null): Map<string, Row> {
   const { closed, open } = split(q);
-  if (closed.length === 0 || open.length === 0) return attributionState(q, at, q.windows);
-  const rows = cloneRows(remembered({ ...q, windows: closed }, `attribution state|${at}`, () => attributionState(q, at, closed)));
+  if (closed.length === 0) return attributionState(q, at, q.windows);
+  const kept = remembered({ ...q, windows: closed }, `attribution state|${at}`, () => attributionState(q, at, closed));
+  // Callers only read the rows: a range wholly in the past is the kept state itself.
+  if (open.length === 0) return kept;
+  const rows = cloneRows(kept);
   // A person who bought in the open windows converted if they visited with the row's value at any time in the range.
   const newCustomers = new Map<Row, HashSet>();
   const newPersons = new HashSet();
@@ -458,8 +461,9 @@ function trafficState(q: PeopleQuery, breakdown: TrafficBreakdown, windows: Peop
 /** The breakdown's rows: kept over the closed windows, extended with the open ones. */
 function trafficRows(q: PeopleQuery, breakdown: TrafficBreakdown): TrafficState {
   const { closed, open } = split(q);
-  if (closed.length === 0 || open.length === 0) return trafficState(q, breakdown, q.windows);
+  if (closed.length === 0) return trafficState(q, breakdown, q.windows);
   const kept = remembered({ ...q, windows: closed }, `traffic state|${breakdown.kind === "page" ? "page" : breakdown.dimension}`, () => trafficState(q, breakdown, closed));
+  if (open.length === 0) return kept;
   const state: TrafficState = {
     rows: cloneRows(kept.rows),
     signedUp: kept.signedUp.clone(),
@@ -578,9 +582,9 @@ export function funnel(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>): Fu
   const steps = [...tracked].join(",");
   return remembered(q, `funnel|${steps}`, () => {
     const { closed, open } = split(q);
-    if (closed.length === 0 || open.length === 0) return funnelSteps(reachedPerStep(q, tracked, q.windows, null), tracked);
+    if (closed.length === 0) return funnelSteps(reachedPerStep(q, tracked, q.windows, null), tracked);
     const kept = remembered({ ...q, windows: closed }, `funnel state|${steps}`, () => reachedPerStep(q, tracked, closed, null));
-    return funnelSteps(reachedPerStep(q, tracked, open, kept), tracked);
+    return funnelSteps(open.length === 0 ? kept : reachedPerStep(q, tracked, open, kept), tracked);
   });
 }
 

@@ -1,0 +1,76 @@
+// Test helper: a throwaway PostgreSQL cluster on a free loopback port, one per test run, shared by every test
+// file and removed at exit; or the server BANTICO_TEST_DATABASE_URL names. Each test gets its own database.
+import { SQL } from "bun";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const INSTALL_HINT = "PostgreSQL's server binaries (initdb, pg_ctl) were not found: apt-get install postgresql, or set BANTICO_TEST_DATABASE_URL to a server where the tests may create databases";
+
+let server: Promise<URL> | null = null;
+let databaseCount = 0;
+
+/** A new empty database on the test server; resolves to its postgres:// URL. */
+export async function freshPostgresDatabase(): Promise<string> {
+  server ??= startServer();
+  const base = await server;
+  const name = `bantico_test_${process.pid}_${++databaseCount}`;
+  const admin = new SQL(base.href, { max: 1 });
+  try {
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.close();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+async function startServer(): Promise<URL> {
+  const existing = process.env.BANTICO_TEST_DATABASE_URL?.trim();
+  if (existing) return new URL(existing);
+  return startThrowawayCluster();
+}
+
+function serverBinaries(): string {
+  const onPath = Bun.which("pg_ctl");
+  if (onPath && Bun.which("initdb")) return join(onPath, "..");
+  // Debian keeps them out of PATH, one folder per major version.
+  const versions = existsSync("/usr/lib/postgresql") ? readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a)) : [];
+  const dir = versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(join(d, "initdb")));
+  if (!dir) throw new Error(INSTALL_HINT);
+  return dir;
+}
+
+async function startThrowawayCluster(): Promise<URL> {
+  const bin = serverBinaries();
+  const root = mkdtempSync(join(tmpdir(), "bantico-pg-"));
+  // initdb refuses to run as root: then the cluster belongs to the postgres OS user.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) chownSync(root, Number(run(["id", "-u", "postgres"])), Number(run(["id", "-g", "postgres"])));
+  const as = (command: string[]) => (asRoot ? ["runuser", "-u", "postgres", "--", ...command] : command);
+  const dataDir = join(root, "data");
+  const port = freePort();
+  run(as([join(bin, "initdb"), "-D", dataDir, "-U", "bantico", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]));
+  // Loopback only, sockets in the cluster's own folder; durability is not the point of a test cluster.
+  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  run(as([join(bin, "pg_ctl"), "-D", dataDir, "-l", join(root, "server.log"), "-o", options, "-w", "start"]));
+  process.once("exit", () => {
+    Bun.spawnSync(as([join(bin, "pg_ctl"), "-D", dataDir, "-m", "immediate", "stop"]), { stdout: "ignore", stderr: "ignore" });
+    rmSync(root, { recursive: true, force: true });
+  });
+  return new URL(`postgres://bantico@127.0.0.1:${port}/postgres`);
+}
+
+function run(command: string[]): string {
+  const result = Bun.spawnSync(command, { stdout: "pipe", stderr: "pipe" });
+  if (result.exitCode !== 0) throw new Error(`${command.join(" ")} failed: ${result.stderr.toString().trim() || result.stdout.toString().trim()}`);
+  return result.stdout.toString().trim();
+}
+
+function freePort(): number {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = probe;
+  probe.stop(true);
+  return port;
+}

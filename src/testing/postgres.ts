@@ -1,7 +1,7 @@
 // Test helper: a throwaway PostgreSQL cluster on a free loopback port, one per test run, shared by every test
 // file and removed at exit; or the server BANTICO_TEST_DATABASE_URL names. Each test gets its own database.
 import { SQL } from "bun";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -55,11 +55,19 @@ async function startThrowawayCluster(): Promise<URL> {
   // Loopback only, sockets in the cluster's own folder; durability is not the point of a test cluster.
   const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
   run(as([join(bin, "pg_ctl"), "-D", dataDir, "-l", join(root, "server.log"), "-o", options, "-w", "start"]));
-  process.once("exit", () => {
-    Bun.spawnSync(as([join(bin, "pg_ctl"), "-D", dataDir, "-m", "immediate", "stop"]), { stdout: "ignore", stderr: "ignore" });
-    rmSync(root, { recursive: true, force: true });
-  });
+  removeWhenGone(process.pid, [...as([join(bin, "pg_ctl"), "-D", dataDir, "-m", "immediate", "stop"])], root);
   return new URL(`postgres://bantico@127.0.0.1:${port}/postgres`);
+}
+
+/**
+ * Stops the cluster and removes its folder once this process has ended, however it ends: `bun test` runs
+ * no exit handlers, and a killed run none at all. A detached shell (started in the background of another,
+ * so the test runner does not count it among its children) waits for the pid to go.
+ */
+function removeWhenGone(pid: number, stop: string[], root: string): void {
+  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+  const watchdog = `while kill -0 ${pid} 2>/dev/null; do sleep 0.5; done; cd / && ${stop.map(quote).join(" ")}; rm -rf ${quote(root)}`;
+  Bun.spawnSync(["sh", "-c", `(${watchdog}) >/dev/null 2>&1 </dev/null &`]);
 }
 
 function run(command: string[]): string {

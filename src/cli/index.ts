@@ -27,8 +27,9 @@ Commands:
   serve                                   start the server (default)
   migrate                                 apply pending database migrations (to PostgreSQL when
                                           BANTICO_DATABASE_URL is set)
-  migrate-to postgres://…                 copy the SQLite database in --data into an empty PostgreSQL
-                                          database, schema included; a re-run resumes an interrupted copy
+  migrate-to [postgres://…]               copy the SQLite database in --data into an empty PostgreSQL
+                                          database (default: BANTICO_DATABASE_URL), schema included;
+                                          a re-run resumes an interrupted copy
   project create --name NAME              create a project; prints its id and snippet token
   user create --email E --password P [--role owner|admin|viewer] [--project ID]
                                           create a dashboard user (default role: owner); with
@@ -46,7 +47,7 @@ Options (before or after the command):
   --json        machine-readable output
 
 Environment: PORT (3000), BANTICO_DATA_DIR (./data), BANTICO_BASE_URL, BANTICO_SECRET, BANTICO_TRUSTED_PROXIES,
-BANTICO_DATABASE_URL (PostgreSQL: only migrate uses it in this version; serve and the other commands refuse it).
+BANTICO_DATABASE_URL (PostgreSQL: only migrate and migrate-to use it in this version; serve and the other commands refuse it).
 `;
 
 export interface CliIo {
@@ -143,9 +144,10 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       });
     }
     case "migrate-to": {
-      if (!sub) throw new UsageError("migrate-to needs the URL of an empty PostgreSQL database: bantico migrate-to postgres://user:password@host:5432/bantico");
       expectNoMore(rest);
-      const postgresUrl = parsePostgresUrl(sub, "migrate-to's URL");
+      // Without an argument, the database BANTICO_DATABASE_URL names.
+      const postgresUrl = sub ? parsePostgresUrl(sub, "migrate-to's URL") : config().databaseUrl;
+      if (!postgresUrl) throw new UsageError("migrate-to needs the URL of an empty PostgreSQL database: bantico migrate-to postgres://user:password@host:5432/bantico");
       const summary = await migrateTo({ sqlitePath: databasePath(config().dataDir), postgresUrl, onProgress: progressPrinter(io) });
       print(summary, describeCopy(summary));
       return 0;

@@ -145,7 +145,7 @@ describe("bantico with PostgreSQL", () => {
     expect(events).toEqual({ table: "events", rows: total, copiedNow: total - Number(stopped!.copied_rows) });
     expect(await countOf(sql, "events")).toBe(total);
 
-    const text = bantico(["migrate-to", url, "--data", dir]);
+    const text = bantico(["migrate-to", "--data", dir], { env: { BANTICO_DATABASE_URL: url } });
     expect(text.stdout).toMatch(/^resumed: copied 0 rows in [\d.]+ s \(0 rows\/s\) from .+ to postgres:\/\/.+\nverified: all 34 tables \([\d,]+ rows\) have the same row counts and column sums in both databases\n$/);
   });
 });

@@ -52,6 +52,7 @@ export async function migrateTo(options: MigrateToOptions): Promise<MigrateToSum
   try {
     requireCurrentSchema(source);
     const target = new PostgresTarget(sql);
+    if (!(await target.claim())) throw new MigrateToError(`another migrate-to is copying into ${displayPostgresUrl(postgresUrl)}: let it finish, or stop it and run this again to resume`);
     const sourceTables = source.tableNames();
     const recorded = await target.recordedSource();
     if (recorded === null) {
@@ -88,7 +89,8 @@ export async function migrateTo(options: MigrateToOptions): Promise<MigrateToSum
         try {
           await target.copyBatch(table, batch.json, batch.count, batch.lastKey);
         } catch (error) {
-          throw new MigrateToError(`copying table ${table.name} failed after ${copiedRows} rows: ${(error as Error).message}`);
+          const cause = explainPostgresError(postgresUrl, error)?.message ?? (error as Error).message;
+          throw new MigrateToError(`copying table ${table.name} failed after ${copiedRows} rows: ${cause}; run the same command again to resume once that is fixed`);
         }
         lastKey = batch.lastKey;
         copiedRows += batch.count;

@@ -166,6 +166,22 @@ describe("bantico migrate-to", () => {
     expect(again.copiedNow).toBe(0);
   });
 
+  test("a second migrate-to into the same database at the same time is refused, and the first one finishes", async () => {
+    const dataDir = realisticDataDir();
+    const { url } = await postgres();
+    let second: Promise<Error | null> | null = null;
+    const first = migrateTo({
+      sqlitePath: databasePath(dataDir),
+      postgresUrl: url,
+      batchRows: 500,
+      onProgress() {
+        second ??= migrateTo({ sqlitePath: databasePath(dataDir), postgresUrl: url }).then(() => null, (error: Error) => error);
+      },
+    });
+    expect((await first).verified).toBe(true);
+    expect((await second!)?.message).toMatch(/^another migrate-to is copying into postgres:\/\/.+: let it finish, or stop it and run this again to resume$/);
+  });
+
   test("a copy that no longer matches SQLite fails verification, naming the table and column", async () => {
     const dataDir = realisticDataDir();
     const { url, sql } = await postgres();

@@ -28,8 +28,18 @@ export interface TableProgress {
   done: boolean;
 }
 
+/** Any fixed number: held by the copying session, so a second migrate-to into the same database stops at once. */
+const COPY_LOCK = 2_024_011;
+
 export class PostgresTarget {
+  /** `sql` must hold one connection: the copy lock belongs to it. */
   constructor(private readonly sql: SQL) {}
+
+  /** Takes the copy lock for this session; false when another migrate-to holds it. */
+  async claim(): Promise<boolean> {
+    const [row] = await this.sql.unsafe<{ claimed: boolean }[]>(`SELECT pg_try_advisory_lock(${COPY_LOCK}) AS claimed`);
+    return row!.claimed;
+  }
 
   /** The SQLite file a run recorded here, or null when no run of migrate-to started on this database. */
   async recordedSource(): Promise<string | null> {

@@ -32,12 +32,12 @@ async function startServer(): Promise<URL> {
   return startThrowawayCluster();
 }
 
-function serverBinaries(): string {
-  const onPath = Bun.which("pg_ctl");
-  if (onPath && Bun.which("initdb")) return join(onPath, "..");
-  // Debian keeps them out of PATH, one folder per major version.
-  const versions = existsSync("/usr/lib/postgresql") ? readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a)) : [];
-  const dir = versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(join(d, "initdb")));
+/** The folder of initdb and pg_ctl: on PATH, else Debian's newest (Debian keeps them out of PATH, a folder per major version). */
+export function serverBinaries(PATH = process.env.PATH ?? "", debianRoot = "/usr/lib/postgresql"): string {
+  const onPath = Bun.which("pg_ctl", { PATH });
+  if (onPath && Bun.which("initdb", { PATH })) return join(onPath, "..");
+  const versions = existsSync(debianRoot) ? readdirSync(debianRoot).sort((a, b) => Number(b) - Number(a)) : [];
+  const dir = versions.map((v) => join(debianRoot, v, "bin")).find((d) => existsSync(join(d, "initdb")));
   if (!dir) throw new Error(INSTALL_HINT);
   return dir;
 }

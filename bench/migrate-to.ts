@@ -27,22 +27,11 @@ if (!existsSync(databasePath(dataDir))) {
 } else console.log(`reusing seeded data in ${dataDir}`);
 
 const url = await freshPostgresDatabase();
-let eventsStartedAt = 0;
-let eventsSeconds = 0;
-const summary = await migrateTo({
-  sqlitePath: databasePath(dataDir),
-  postgresUrl: url,
-  batchRows,
-  onProgress({ table, copiedRows, totalRows }) {
-    if (table !== "events") return;
-    if (eventsStartedAt === 0) eventsStartedAt = performance.now();
-    if (copiedRows === totalRows) eventsSeconds = (performance.now() - eventsStartedAt) / 1000;
-  },
-});
+const summary = await migrateTo({ sqlitePath: databasePath(dataDir), postgresUrl: url, batchRows });
 const events = summary.tables.find((t) => t.table === "events")!;
 console.log(
   `migrate-to, batches of ${batchRows} rows: ${summary.rows.toLocaleString("en")} rows in ${summary.seconds} s including verification = ` +
-    `${summary.rowsPerSecond.toLocaleString("en")} rows/s; events ${events.rows.toLocaleString("en")} rows at ` +
-    `${Math.round(events.rows / eventsSeconds).toLocaleString("en")} rows/s (copy only)`,
+    `${summary.rowsPerSecond.toLocaleString("en")} rows/s; events ${events.rows.toLocaleString("en")} rows in ${events.seconds} s = ` +
+    `${Math.round(events.rows / events.seconds).toLocaleString("en")} rows/s (indexes rebuilt, not verified)`,
 );
 if (!keep) rmSync(dataDir, { recursive: true, force: true });

@@ -142,7 +142,7 @@ describe("bantico with PostgreSQL", () => {
     expect(summary).toMatchObject({ resumed: true, verified: true, source: databasePath(dir) });
     expect(summary.target).toBe(url);
     const events = summary.tables.find((t: { table: string }) => t.table === "events");
-    expect(events).toEqual({ table: "events", rows: total, copiedNow: total - Number(stopped!.copied_rows) });
+    expect(events).toEqual({ table: "events", rows: total, copiedNow: total - Number(stopped!.copied_rows), seconds: expect.any(Number) });
     expect(await countOf(sql, "events")).toBe(total);
 
     const text = bantico(["migrate-to", "--data", dir], { env: { BANTICO_DATABASE_URL: url } });

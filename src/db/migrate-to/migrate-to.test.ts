@@ -10,6 +10,8 @@ import { openInstance } from "../../instance.ts";
 import { createProject } from "../../projects/service.ts";
 import { databasePath } from "../database.ts";
 import { connectPostgres } from "../postgres/connection.ts";
+import { migratePostgres } from "../postgres/migrate.ts";
+import { postgresMigrations } from "../postgres/migrations.ts";
 import { freshPostgresDatabase } from "../../testing/postgres.ts";
 import { tempDataDir } from "../../testing/harness.ts";
 import { migrateTo, type CopyProgress } from "./index.ts";
@@ -79,6 +81,16 @@ function sqliteOf(dataDir: string): Database {
   return db;
 }
 
+const indexesOf = async (sql: SQL) =>
+  (await sql.unsafe<{ indexdef: string }[]>("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename NOT LIKE 'migrate_to_%' ORDER BY indexname")).map((i) => i.indexdef);
+
+/** The indexes of a database the migrations alone made. */
+async function migratedIndexes(): Promise<string[]> {
+  const { sql } = await postgres();
+  await migratePostgres(sql, postgresMigrations);
+  return indexesOf(sql);
+}
+
 const countOf = async (sql: SQL, table: string) => Number((await sql.unsafe<{ n: string }[]>(`SELECT count(*) AS n FROM ${table}`))[0]!.n);
 
 describe("bantico migrate-to", () => {
@@ -127,6 +139,8 @@ describe("bantico migrate-to", () => {
     const maxEventId = sqlite.query<{ id: bigint }, []>("SELECT max(id) AS id FROM events").get()!.id;
     const [next] = await sql.unsafe<{ id: string }[]>("INSERT INTO events (project_id, ts, name) SELECT id, 0, 'page_view' FROM projects RETURNING id");
     expect(BigInt(next!.id)).toBe(maxEventId + 1n);
+    // The indexes dropped while their table was copied are all back.
+    expect(await indexesOf(sql)).toEqual(await migratedIndexes());
     // The periods rollup was copied as it stood, not derived again by the trigger while copying.
     const [periods] = await sql.unsafe<{ revenue: string }[]>("SELECT sum(revenue)::text AS revenue FROM payment_stats_periods");
     const sqlitePeriods = sqlite.query<{ revenue: bigint }, []>("SELECT sum(revenue) AS revenue FROM payment_stats_periods").get()!;
@@ -151,6 +165,7 @@ describe("bantico migrate-to", () => {
     const [stopped] = await sql.unsafe<{ copied_rows: string; done: boolean }[]>("SELECT copied_rows, done FROM migrate_to_progress WHERE table_name = 'events'");
     expect({ ...stopped }).toEqual({ copied_rows: "1500", done: false });
     expect(await countOf(sql, "events")).toBe(1500);
+    expect(await indexesOf(sql)).not.toContain("CREATE INDEX events_visitor ON public.events USING btree (project_id, visitor_id, ts)");
 
     const resumed: CopyProgress[] = [];
     const summary = await migrateTo({ sqlitePath: databasePath(dataDir), postgresUrl: url, batchRows: 500, onProgress: (p) => resumed.push(p) });
@@ -160,6 +175,7 @@ describe("bantico migrate-to", () => {
     const events = summary.tables.find((t) => t.table === "events")!;
     expect(events.copiedNow).toBe(events.rows - 1500);
     expect(await countOf(sql, "events")).toBe(events.rows);
+    expect(await indexesOf(sql)).toEqual(await migratedIndexes());
 
     // A third run finds everything copied and verifies again.
     const again = await migrateTo({ sqlitePath: databasePath(dataDir), postgresUrl: url });

@@ -1,5 +1,6 @@
 // Test helper: a throwaway PostgreSQL cluster on a free loopback port, one per test run, shared by every test
-// file and removed at exit; or the server BANTICO_TEST_DATABASE_URL names. Each test gets its own database.
+// file and removed at exit; or the server BANTICO_TEST_DATABASE_URL names. Each test gets its own database
+// (bantico_test_<pid>_<n>; on a server of your own they stay behind after the run, for a look or a drop).
 import { SQL } from "bun";
 import { chownSync, existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -46,7 +46,7 @@ function spawnMigrateTo(url: string, dir: string, extra: string[] = []) {
 }
 
 describe("bantico with PostgreSQL", () => {
-  test("migrate with BANTICO_DATABASE_URL migrates PostgreSQL, and a second run finds it up to date", async () => {
+  test("migrate with BANTICO_DATABASE_URL migrates PostgreSQL, a second run finds it up to date, and a newer schema is refused", async () => {
     const { url, sql } = await postgres();
     const env = { BANTICO_DATABASE_URL: url };
     const first = bantico(["migrate", "--json", "--data", dataDir()], { env });
@@ -54,6 +54,10 @@ describe("bantico with PostgreSQL", () => {
     expect(JSON.parse(first.stdout)).toEqual({ applied: ["024_schema.sql"] });
     expect(bantico(["migrate", "--data", dataDir()], { env }).stdout).toBe("the database is up to date\n");
     expect(await sql.unsafe("SELECT version, name FROM schema_migrations")).toEqual([{ version: 24, name: "024_schema.sql" }] as never);
+
+    await sql.unsafe("INSERT INTO schema_migrations (version, name, applied_at) VALUES (25, '025_from_the_future.sql', 0)");
+    const newer = bantico(["migrate", "--data", dataDir()], { env });
+    expect([newer.code, newer.stderr]).toEqual([1, "bantico: the database has migration 25 that this version of Bantico does not know: upgrade Bantico, or restore a backup\n"]);
   });
 
   test("serve and the commands not ported yet refuse BANTICO_DATABASE_URL in one line rather than use SQLite", async () => {

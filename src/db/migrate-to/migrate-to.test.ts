@@ -15,6 +15,7 @@ import { postgresMigrations } from "../postgres/migrations.ts";
 import { freshPostgresDatabase } from "../../testing/postgres.ts";
 import { tempDataDir } from "../../testing/harness.ts";
 import { migrateTo, type CopyProgress } from "./index.ts";
+import { SqliteSource } from "./source.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -180,6 +181,18 @@ describe("bantico migrate-to", () => {
     // A third run finds everything copied and verifies again.
     const again = await migrateTo({ sqlitePath: databasePath(dataDir), postgresUrl: url });
     expect(again.copiedNow).toBe(0);
+  });
+
+  test("a batch stops at its size cap however few rows it holds, and the next one continues after it", () => {
+    const source = new SqliteSource(databasePath(realisticDataDir()));
+    cleanups.push(() => source.close());
+    const table = { name: "provider_events", columns: [{ name: "id", kind: "integer" as const }, { name: "payload", kind: "text" as const }] };
+    const first = source.readBatch(table, null, 100, 1);
+    const second = source.readBatch(table, first.lastKey, 100, 1);
+    expect([first.count, second.count]).toEqual([1, 1]);
+    const [a, b] = [JSON.parse(first.json)[0].id, JSON.parse(second.json)[0].id];
+    expect(b).toBeGreaterThan(a);
+    expect(source.readBatch(table, null, 100).count).toBe(100);
   });
 
   test("a second migrate-to into the same database at the same time is refused, and the first one finishes", async () => {

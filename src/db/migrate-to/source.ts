@@ -8,6 +8,9 @@ import { MigrateToError, type ColumnFingerprint, type CopiedColumn, type CopiedT
 /** Tables SQLite keeps for itself or that each engine fills on its own. */
 const NOT_COPIED = new Set(["sqlite_sequence", "schema_migrations"]);
 
+/** A batch stops growing past this much JSON text (16M characters), however few rows it holds. */
+const BATCH_JSON_CHARACTERS = 16 * 1024 * 1024;
+
 /** The key of a rowid table, and a real column of payments on PostgreSQL. */
 const ROWID = "rowid";
 
@@ -63,25 +66,32 @@ export class SqliteSource {
   }
 
   /**
-   * Up to `limit` rows after `afterKey` in key order (the rowid, or the primary key of a WITHOUT ROWID table).
+   * Rows after `afterKey` in key order (the rowid, or the primary key of a WITHOUT ROWID table): up to
+   * `limit` of them, fewer once their JSON passes `maxCharacters` (raw provider payloads can be large).
    * SQLite writes each row's JSON itself, which is several times faster than serializing in JavaScript.
    */
-  readBatch(table: CopiedTable, afterKey: string | null, limit: number): SourceBatch {
+  readBatch(table: CopiedTable, afterKey: string | null, limit: number, maxCharacters = BATCH_JSON_CHARACTERS): SourceBatch {
     const key = this.keyColumns(table.name);
     const keyList = key.map((k) => q(k.name)).join(", ");
     const fields = table.columns.map((c) => `'${c.name}', ${jsonValue(c)}`).join(", ");
     const after = afterKey === null ? null : (JSON.parse(afterKey) as string[]).map((value, i) => (key[i]!.integer ? BigInt(value) : value));
     const where = after === null ? "" : `WHERE (${keyList}) > (${key.map(() => "?").join(", ")})`;
-    const rows = this.db
-      .query<Record<string, unknown> & { row_json: string }, (string | bigint)[]>(
-        `SELECT ${key.map((k, i) => `${q(k.name)} AS key_${i}`).join(", ")}, json_object(${fields}) AS row_json
-         FROM ${q(table.name)} ${where} ORDER BY ${keyList} LIMIT ?`,
-      )
-      .all(...(after ?? []), BigInt(limit));
-    const last = rows.at(-1);
+    const rows = this.db.query<Record<string, unknown> & { row_json: string }, (string | bigint)[]>(
+      `SELECT ${key.map((k, i) => `${q(k.name)} AS key_${i}`).join(", ")}, json_object(${fields}) AS row_json
+       FROM ${q(table.name)} ${where} ORDER BY ${keyList} LIMIT ?`,
+    );
+    const json: string[] = [];
+    let characters = 0;
+    let last: Record<string, unknown> | null = null;
+    for (const row of rows.iterate(...(after ?? []), BigInt(limit))) {
+      json.push(row.row_json);
+      characters += row.row_json.length;
+      last = row;
+      if (characters >= maxCharacters) break;
+    }
     return {
-      json: `[${rows.map((row) => row.row_json).join(",")}]`,
-      count: rows.length,
+      json: `[${json.join(",")}]`,
+      count: json.length,
       lastKey: last ? JSON.stringify(key.map((_, i) => String(last[`key_${i}`]))) : null,
     };
   }

@@ -12,15 +12,13 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../src/config.ts";
-import { openInstance } from "../src/instance.ts";
 import { startServer } from "../src/server.ts";
-import { createProject, listProjects } from "../src/projects/service.ts";
-import { createUser } from "../src/auth/users.ts";
+import { listProjects } from "../src/projects/service.ts";
 import { databasePath } from "../src/db/database.ts";
 import { signIn } from "../src/dashboard/test-client.ts";
 import { HOUR_MS } from "../src/dashboard/pages/time.ts";
 import { foldWarmer } from "../src/dashboard/pages/warmup.ts";
-import { seedJourneys, seedPayments } from "./seed-dashboard.ts";
+import { seedDataDir } from "./seed-dashboard.ts";
 import { percentile } from "./lib.ts";
 
 function flag(name: string, fallback: string): string {
@@ -40,42 +38,9 @@ const PASSWORD = "benchmark password";
 // The history ends at the next full hour so "the last 30 days" is full of data.
 const end = Math.ceil(Date.now() / HOUR_MS) * HOUR_MS;
 
-async function seed(): Promise<void> {
-  const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0" }));
-  const db = instance.ctx.db;
-  const project = createProject(db, { name: "Bench" });
-  await createUser(db, { email: EMAIL, password: PASSWORD, role: "owner" });
-  // Bulk load: no journal, no fsync, indexes built once at the end instead of row by row.
-  db.exec("PRAGMA journal_mode = OFF");
-  db.exec("PRAGMA synchronous = OFF");
-  db.exec("PRAGMA cache_size = -1000000");
-  const indexes = db
-    .query<{ name: string; sql: string }, []>(
-      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('events', 'sessions', 'clicks', 'payments', 'provider_events')",
-    )
-    .all();
-  for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
-  let t = performance.now();
-  const journeys = seedJourneys(db, { projectId: project.id, events: EVENTS, end, days: DAYS });
-  console.log(
-    `seeded ${journeys.events.toLocaleString("en")} events, ${journeys.sessions.toLocaleString("en")} sessions, ${journeys.clicks.toLocaleString("en")} clicks, ` +
-      `${journeys.profiles.toLocaleString("en")} profiles, ${journeys.rollupRows.toLocaleString("en")} traffic rollup rows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
-  );
-  t = performance.now();
-  const payments = seedPayments(db, { projectId: project.id, payments: PAYMENTS, end, days: DAYS });
-  console.log(
-    `seeded ${payments.payments.toLocaleString("en")} payments, ${payments.providerEvents.toLocaleString("en")} provider events, ${payments.rollupRows.toLocaleString("en")} revenue rollup rows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
-  );
-  t = performance.now();
-  for (const index of indexes) db.exec(index.sql);
-  console.log(`built ${indexes.length} indexes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  db.exec("PRAGMA journal_mode = WAL");
-  instance.close();
-}
-
 async function main(): Promise<void> {
   const seedStart = performance.now();
-  if (!existsSync(databasePath(dataDir))) await seed();
+  if (!existsSync(databasePath(dataDir))) await seedDataDir(dataDir, { events: EVENTS, payments: PAYMENTS, end, days: DAYS, owner: { email: EMAIL, password: PASSWORD } });
   else console.log(`reusing seeded data in ${dataDir}`);
   console.log(`seeding total: ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
 

@@ -1,0 +1,5 @@
+// The PostgreSQL migrations embedded in the executable, numbered by the SQLite schema version each one matches.
+import type { PostgresMigration } from "./migrate.ts";
+import schemaAt024 from "../../../migrations/postgres/024_schema.sql" with { type: "text" };
+
+export const postgresMigrations: readonly PostgresMigration[] = [{ version: 24, name: "024_schema.sql", sql: schemaAt024 }];

@@ -9,7 +9,7 @@
 // migration), the day still running after OPEN_DAY_MS.
 import type { Database } from "bun:sqlite";
 import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
-import { GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
+import { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
 import { firstActivity, hasFreshWindow, warmPeopleWindow } from "./people/windows.ts";
 import { writeSeq, writtenSince } from "./writes.ts";
 
@@ -278,7 +278,10 @@ export function foldedDays(db: Database, projectId: string, from: number, to: nu
   const bounds = localDays(from, to, timeZone);
   if (!bounds) return null;
   const cache = foldCache(db);
+  // Days before the project's first data are empty: no read, nothing kept.
+  const first = firstActivity(db, projectId);
   return bounds.map(({ start, end }) => {
+    if (end <= first) return { start, end, traffic: [], money: [], memo: new Map() };
     const key = foldKey(projectId, start, end);
     const hit = cache.get(key);
     if (fresh(db, projectId, hit, start, end, now, maxAge(end, now))) return hit.day;
@@ -323,6 +326,12 @@ export async function warmDays(
     // Stamped with the sequence number before the fold: a write that lands during it makes it stale.
     const seq = writeSeq(db, projectId);
     const day = await foldInSlices(db, projectId, start, end, pause);
+    // The per-value sums a report reads, built now rather than by the first view of each report.
+    for (const dimension of [null, ...GROUP_BY]) {
+      dayTraffic(day, dimension);
+      dayMoney(day, "last", dimension);
+    }
+    await pause();
     remember(cache, key, { at, seq, day });
     warmed++;
   }

@@ -165,9 +165,16 @@ function eachSale(q: PeopleQuery, windows: PeopleWindow[], sale: (w: PeopleWindo
   }
 }
 
-/** Which of a window's contexts pass the query's filter (null: all do). */
+const passing = new WeakMap<PeopleWindow, Map<string, boolean[]>>();
+
+/** Which of a window's contexts pass the query's filter (null: all do), worked out once per window and query. */
 function passingContexts(q: PeopleQuery, w: PeopleWindow): boolean[] | null {
-  return q.filter ? w.contexts.map(q.filter) : null;
+  if (!q.filter) return null;
+  let byQuery = passing.get(w);
+  if (!byQuery) passing.set(w, (byQuery = new Map()));
+  let passes = byQuery.get(q.key);
+  if (!passes) byQuery.set(q.key, (passes = w.contexts.map(q.filter)));
+  return passes;
 }
 
 /**
@@ -346,13 +353,37 @@ export function peopleByAttribution(q: PeopleQuery, dimension: AttributionDimens
 
 export type TrafficBreakdown = Exclude<Breakdown, { kind: "attribution" }>;
 
-/** A traffic breakdown's rows, and who signed up, bought and paid what anywhere in the windows (which rows count them by). */
-interface TrafficState {
-  rows: Map<string, Row>;
+/** Who signed up, who bought and what each paid anywhere in some windows: what traffic rows count people by. */
+interface Facts {
   signedUp: HashSet;
   customers: HashSet;
   paid: HashMap;
   unconverted: HashMap;
+}
+
+/** The facts of the kept windows and of the open ones, read as one without copying the large kept sets. */
+interface FactsView {
+  signedUp(person: number): boolean;
+  customer(person: number): boolean;
+  paid(person: number): number;
+  unconverted(person: number): number;
+}
+
+function viewOf(kept: Facts, open: Facts | null): FactsView {
+  if (!open) {
+    return {
+      signedUp: (person) => kept.signedUp.has(person),
+      customer: (person) => kept.customers.has(person),
+      paid: (person) => kept.paid.get(person) ?? 0,
+      unconverted: (person) => kept.unconverted.get(person) ?? 0,
+    };
+  }
+  return {
+    signedUp: (person) => kept.signedUp.has(person) || open.signedUp.has(person),
+    customer: (person) => kept.customers.has(person) || open.customers.has(person),
+    paid: (person) => (kept.paid.get(person) ?? 0) + (open.paid.get(person) ?? 0),
+    unconverted: (person) => (kept.unconverted.get(person) ?? 0) + (open.unconverted.get(person) ?? 0),
+  };
 }
 
 /**
@@ -361,18 +392,8 @@ interface TrafficState {
  */
 export function peopleByTraffic(q: PeopleQuery, breakdown: TrafficBreakdown): Map<string, TrafficCounts> {
   return remembered(q, `traffic|${breakdown.kind === "page" ? "page" : breakdown.dimension}`, () => {
-    const { rows, paid, unconverted: unconvertedOf } = trafficRows(q, breakdown);
-    return new Map(
-      [...rows].map(([key, row]) => {
-        let net = 0;
-        let unconverted = 0;
-        row.customers.forEach((person) => {
-          net += paid.get(person) ?? 0;
-          unconverted += unconvertedOf.get(person) ?? 0;
-        });
-        return [key, { ...finish(row), net, unconverted }];
-      }),
-    );
+    const { rows, money } = trafficRows(q, breakdown);
+    return new Map([...rows].map(([key, row]) => [key, { ...finish(row), ...(money.get(row) ?? { net: 0, unconverted: 0 }) }]));
   });
 }
 
@@ -383,13 +404,21 @@ function eachTrafficVisit(
   windows: PeopleWindow[],
   rows: Map<string, Row>,
   visit: (row: Row, visitor: number, person: number, views: number) => void,
+  /** When given, only the visits of the people it accepts (checked first: a scan for a few people stays cheap). */
+  only?: (person: number) => boolean,
 ): void {
   if (breakdown.kind === "visit") {
     const at = VISIT_DIMENSIONS.indexOf(breakdown.dimension);
     for (const w of windows) {
+      const passes = passingContexts(q, w);
+      const person = persons(w, q.personOf);
       const { keys, keyOf } = keyIndex(w, at, "traits");
       const keyRows = keys.map((key) => rowOf(rows, key));
-      eachVisit({ ...q, windows: [w] }, (_, i, person) => visit(keyRows[keyOf[w.trait[i]!]!]!, w.visitor[i]!, person, w.pageviews[i]!));
+      for (let i = 0; i < person.length; i++) {
+        const p = person[i]!;
+        if ((only && !only(p)) || (passes && !passes[w.context[i]!])) continue;
+        visit(keyRows[keyOf[w.trait[i]!]!]!, w.visitor[i]!, p, w.pageviews[i]!);
+      }
     }
     return;
   }
@@ -405,87 +434,154 @@ function eachTrafficVisit(
     for (let i = 0; i < pages.visitor.length; i++) {
       const visitor = pages.visitor[i]!;
       if (visitorsInFilter && !visitorsInFilter.has(visitor)) continue;
-      visit(pathRows[pages.path[i]!]!, visitor, q.personOf.size === 0 ? visitor : q.personOf(visitor), pages.views[i]!);
+      const person = q.personOf.size === 0 ? visitor : q.personOf(visitor);
+      if (!only || only(person)) visit(pathRows[pages.path[i]!]!, visitor, person, pages.views[i]!);
     }
   }
 }
 
-/** Who signed up, who bought and what each paid in the windows: `onNew…` hear of people not in `state` yet. */
-function addPeopleFacts(q: PeopleQuery, windows: PeopleWindow[], state: TrafficState, onNewSignup?: (person: number) => void, onNewCustomer?: (person: number) => void): void {
-  eachVisit({ ...q, windows }, (w, i, person) => {
-    if (signedUp(w.stepAt, i) && state.signedUp.add(person)) onNewSignup?.(person);
-  });
-  for (const w of windows) {
-    for (const m of w.money) {
-      if (q.filter && !q.filter(w.contexts[saleContext(q, m)]!)) continue;
-      const person = payerPerson(m.payer, q.personOf);
-      const net = q.convert(m);
-      if (net === null) state.unconverted.merge(person, 1, add);
-      else state.paid.merge(person, net, add);
-    }
-  }
-  eachSale(q, windows, (_, __, person) => {
-    if (state.customers.add(person)) onNewCustomer?.(person);
-  });
+/** Who signed up, who bought and what each paid in the windows. */
+function peopleFacts(q: PeopleQuery, windows: PeopleWindow[]): Facts {
+  const facts = emptyFacts(windows);
+  for (const w of windows) addFacts(q, w, facts);
+  return facts;
 }
 
-function countTrafficVisits(q: PeopleQuery, breakdown: TrafficBreakdown, windows: PeopleWindow[], state: TrafficState): void {
-  eachTrafficVisit(q, breakdown, windows, state.rows, (row, visitor, person, views) => {
-    row.visitors.add(visitor);
-    row.people.add(person);
-    row.pageviews += views;
-    if (state.signedUp.has(person)) row.signups.add(person);
-    if (state.customers.has(person)) {
-      row.customers.add(person);
-      row.converted.add(person);
-    }
-  });
-}
-
-/** An empty state with room for the windows' customers and payers. */
-const emptyTrafficState = (windows: PeopleWindow[]): TrafficState => ({
-  rows: new Map(),
+/** Room for the windows' customers and payers. */
+const emptyFacts = (windows: PeopleWindow[]): Facts => ({
   signedUp: new HashSet(),
   customers: new HashSet(windows.reduce((n, w) => n + w.sales.length, 0)),
   paid: new HashMap(windows.reduce((n, w) => n + w.money.length, 0)),
   unconverted: new HashMap(),
 });
 
-function trafficState(q: PeopleQuery, breakdown: TrafficBreakdown, windows: PeopleWindow[]): TrafficState {
-  const state = emptyTrafficState(windows);
-  addPeopleFacts(q, windows, state);
-  countTrafficVisits(q, breakdown, windows, state);
-  return state;
+function addFacts(q: PeopleQuery, w: PeopleWindow, facts: Facts): void {
+  eachVisit({ ...q, windows: [w] }, (_, i, person) => {
+    if (signedUp(w.stepAt, i)) facts.signedUp.add(person);
+  });
+  const passes = passingContexts(q, w);
+  for (const m of w.money) {
+    if (passes && !passes[saleContext(q, m)]) continue;
+    const person = payerPerson(m.payer, q.personOf);
+    const net = q.convert(m);
+    if (net === null) facts.unconverted.merge(person, 1, add);
+    else facts.paid.merge(person, net, add);
+  }
+  eachSale(q, [w], (_, __, person) => facts.customers.add(person));
+}
+
+/** Counts visits in their rows; `onNewCustomer` hears of each customer new to a row. */
+function countTrafficVisits(
+  q: PeopleQuery,
+  breakdown: TrafficBreakdown,
+  windows: PeopleWindow[],
+  rows: Map<string, Row>,
+  facts: FactsView,
+  onNewCustomer?: (row: Row, person: number) => void,
+): void {
+  eachTrafficVisit(q, breakdown, windows, rows, (row, visitor, person, views) => {
+    row.visitors.add(visitor);
+    row.people.add(person);
+    row.pageviews += views;
+    if (facts.signedUp(person)) row.signups.add(person);
+    if (facts.customer(person)) {
+      if (row.customers.add(person)) onNewCustomer?.(row, person);
+      row.converted.add(person);
+    }
+  });
+}
+
+/** What a row's customers paid in the range, and their payments without a rate. */
+interface RowMoney {
+  net: number;
+  unconverted: number;
+}
+
+/** A breakdown's rows over some windows, and what each row's customers paid. */
+interface TrafficState {
+  rows: Map<string, Row>;
+  money: Map<Row, RowMoney>;
+}
+
+function moneyOfRows(rows: Map<string, Row>, facts: FactsView): Map<Row, RowMoney> {
+  const money = new Map<Row, RowMoney>();
+  for (const row of rows.values()) {
+    const sums = { net: 0, unconverted: 0 };
+    row.customers.forEach((person) => {
+      sums.net += facts.paid(person);
+      sums.unconverted += facts.unconverted(person);
+    });
+    money.set(row, sums);
+  }
+  return money;
+}
+
+/** The people facts of the kept windows: one for every traffic breakdown. */
+const keptFacts = (q: PeopleQuery, closed: PeopleWindow[]) => remembered({ ...q, windows: closed }, "people facts", () => peopleFacts(q, closed));
+
+function trafficState(q: PeopleQuery, breakdown: TrafficBreakdown, windows: PeopleWindow[], facts: Facts): TrafficState {
+  const rows = new Map<string, Row>();
+  const view = viewOf(facts, null);
+  countTrafficVisits(q, breakdown, windows, rows, view);
+  return { rows, money: moneyOfRows(rows, view) };
 }
 
 /** The breakdown's rows: kept over the closed windows, extended with the open ones. */
 function trafficRows(q: PeopleQuery, breakdown: TrafficBreakdown): TrafficState {
   const { closed, open } = split(q);
-  if (closed.length === 0) return trafficState(q, breakdown, q.windows);
-  const kept = remembered({ ...q, windows: closed }, `traffic state|${breakdown.kind === "page" ? "page" : breakdown.dimension}`, () => trafficState(q, breakdown, closed));
+  if (closed.length === 0) return trafficState(q, breakdown, q.windows, peopleFacts(q, q.windows));
+  const facts = keptFacts(q, closed);
+  const kept = remembered({ ...q, windows: closed }, `traffic state|${breakdown.kind === "page" ? "page" : breakdown.dimension}`, () =>
+    trafficState(q, breakdown, closed, facts),
+  );
   if (open.length === 0) return kept;
-  const state: TrafficState = {
-    rows: cloneRows(kept.rows),
-    signedUp: kept.signedUp.clone(),
-    customers: kept.customers.clone(),
-    paid: kept.paid.clone(),
-    unconverted: kept.unconverted.clone(),
-  };
+  const openFacts = peopleFacts(q, open);
+  const view = viewOf(facts, openFacts);
   // People who first signed up or bought in the open windows count in every row they visited, earlier visits included.
   const newSignups = new HashSet();
+  openFacts.signedUp.forEach((person) => facts.signedUp.has(person) || newSignups.add(person));
   const newCustomers = new HashSet();
-  addPeopleFacts(q, open, state, (person) => newSignups.add(person), (person) => newCustomers.add(person));
+  openFacts.customers.forEach((person) => facts.customers.has(person) || newCustomers.add(person));
+  const rows = cloneRows(kept.rows);
+  const added = new Map<Row, number[]>();
+  const onNewCustomer = (row: Row, person: number) => {
+    const list = added.get(row);
+    if (list) list.push(person);
+    else added.set(row, [person]);
+  };
   if (newSignups.size > 0 || newCustomers.size > 0) {
-    eachTrafficVisit(q, breakdown, closed, state.rows, (row, _, person) => {
+    const either = (person: number) => newSignups.has(person) || newCustomers.has(person);
+    eachTrafficVisit(q, breakdown, closed, rows, (row, _, person) => {
       if (newSignups.has(person)) row.signups.add(person);
       if (newCustomers.has(person)) {
-        row.customers.add(person);
+        if (row.customers.add(person)) onNewCustomer(row, person);
         row.converted.add(person);
       }
-    });
+    }, either);
   }
-  countTrafficVisits(q, breakdown, open, state);
-  return state;
+  countTrafficVisits(q, breakdown, open, rows, view, onNewCustomer);
+  // A row's money: the kept sum, what its kept customers paid in the open windows, and all its new customers paid.
+  const openPayers: number[] = [];
+  openFacts.paid.forEach((person) => openPayers.push(person));
+  openFacts.unconverted.forEach((person) => openFacts.paid.get(person) === undefined && openPayers.push(person));
+  const money = new Map<Row, RowMoney>();
+  for (const [key, row] of rows) {
+    const keptRow = kept.rows.get(key);
+    const sums = { ...(keptRow ? kept.money.get(keptRow)! : { net: 0, unconverted: 0 }) };
+    if (keptRow) {
+      for (const person of openPayers) {
+        if (!keptRow.customers.has(person)) continue;
+        sums.net += openFacts.paid.get(person) ?? 0;
+        sums.unconverted += openFacts.unconverted.get(person) ?? 0;
+      }
+    }
+    for (const person of added.get(row) ?? []) {
+      sums.net += view.paid(person);
+      sums.unconverted += view.unconverted(person);
+    }
+    money.set(row, sums);
+  }
+  return { rows, money };
 }
 
 /** What to count ahead for a range (see `primePeople`). */
@@ -525,10 +621,17 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
   for (const breakdown of plan.traffic) {
     const key = resultKey(kept, `traffic state|${breakdown.kind === "page" ? "page" : breakdown.dimension}`);
     if (results.has(key)) continue;
-    const state = emptyTrafficState(closed);
-    await each((w) => addPeopleFacts(q, [w], state));
-    await each((w) => countTrafficVisits(q, breakdown, [w], state));
-    remember(key, state);
+    const factsKey = resultKey(kept, "people facts");
+    let facts = results.get(factsKey) as Facts | undefined;
+    if (!facts) {
+      const filling = emptyFacts(closed);
+      await each((w) => addFacts(q, w, filling));
+      remember(factsKey, (facts = filling));
+    }
+    const rows = new Map<string, Row>();
+    const view = viewOf(facts, null);
+    await each((w) => countTrafficVisits(q, breakdown, [w], rows, view));
+    remember(key, { rows, money: moneyOfRows(rows, view) });
   }
   if (plan.buckets) {
     const { count, bucketOf } = plan.buckets;

@@ -91,6 +91,8 @@ export class HashSet {
 export class DistinctCounter {
   private exact: HashSet | null = new HashSet();
   private registers: Uint8Array | null = null;
+  /** The sketch's estimate while no register changed since it was read (reading one walks all 2^16). */
+  private estimated: number | null = null;
 
   add(hash: number): void {
     if (this.exact) {
@@ -102,13 +104,14 @@ export class DistinctCounter {
 
   count(): number {
     if (this.exact) return this.exact.size;
-    return estimate(this.registers!);
+    return (this.estimated ??= estimate(this.registers!));
   }
 
   clone(): DistinctCounter {
     const copy = new DistinctCounter();
     copy.exact = this.exact?.clone() ?? null;
     copy.registers = this.registers?.slice() ?? null;
+    copy.estimated = this.estimated;
     return copy;
   }
 
@@ -126,7 +129,10 @@ export class DistinctCounter {
     const rank = high > 0 ? Math.clz32(high) : 32 + (rest & 0xf ? Math.clz32(rest & 0xf) - 28 : 4);
     const value = rank + 1;
     const registers = this.registers!;
-    if (value > registers[index]!) registers[index] = value;
+    if (value > registers[index]!) {
+      registers[index] = value;
+      this.estimated = null;
+    }
   }
 }
 
@@ -185,6 +191,12 @@ export class HashMap {
     copy.mask = this.mask;
     copy.size = this.size;
     return copy;
+  }
+
+  /** Calls `each` with every key and its value. */
+  forEach(each: (hash: number, value: number) => void): void {
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) each(keys[i]!, this.vals[i]!);
   }
 
   get(hash: number): number | undefined {

@@ -148,9 +148,13 @@ const signedUp = (stepAt: Float64Array, i: number) => stepAt[i * STEPS + SIGNED_
 /** Calls `visit` for each visit whose context passes the filter. */
 function eachVisit(q: PeopleQuery, visit: (w: PeopleWindow, i: number, person: number) => void): void {
   for (const w of q.windows) {
-    const passes = passingContexts(q, w);
+    const passed = passingVisits(q, w);
     const person = persons(w, q.personOf);
-    for (let i = 0; i < w.visitor.length; i++) if (!passes || passes[w.context[i]!]) visit(w, i, person[i]!);
+    const n = passed ? passed.length : w.visitor.length;
+    for (let k = 0; k < n; k++) {
+      const i = passed ? passed[k]! : k;
+      visit(w, i, person[i]!);
+    }
   }
 }
 
@@ -165,17 +169,28 @@ function eachSale(q: PeopleQuery, windows: PeopleWindow[], sale: (w: PeopleWindo
   }
 }
 
-const passing = new WeakMap<PeopleWindow, Map<string, boolean[]>>();
+const passing = new WeakMap<PeopleWindow, Map<string, { contexts: boolean[]; visits: Uint32Array }>>();
 
-/** Which of a window's contexts pass the query's filter (null: all do), worked out once per window and query. */
-function passingContexts(q: PeopleQuery, w: PeopleWindow): boolean[] | null {
+/** Which of a window's contexts and visits pass the query's filter, worked out once per window and query. */
+function passingIn(q: PeopleQuery, w: PeopleWindow): { contexts: boolean[]; visits: Uint32Array } | null {
   if (!q.filter) return null;
   let byQuery = passing.get(w);
   if (!byQuery) passing.set(w, (byQuery = new Map()));
   let passes = byQuery.get(q.key);
-  if (!passes) byQuery.set(q.key, (passes = w.contexts.map(q.filter)));
+  if (!passes) {
+    const contexts = w.contexts.map(q.filter);
+    const visits: number[] = [];
+    for (let i = 0; i < w.context.length; i++) if (contexts[w.context[i]!]) visits.push(i);
+    byQuery.set(q.key, (passes = { contexts, visits: Uint32Array.from(visits) }));
+  }
   return passes;
 }
+
+/** Which of a window's contexts pass the query's filter (null: all do). */
+const passingContexts = (q: PeopleQuery, w: PeopleWindow): boolean[] | null => passingIn(q, w)?.contexts ?? null;
+
+/** The indexes of a window's visits that pass the query's filter (null: all do): a filtered count walks only those. */
+const passingVisits = (q: PeopleQuery, w: PeopleWindow): Uint32Array | null => passingIn(q, w)?.visits ?? null;
 
 /**
  * The windows a count can be kept for, because nothing is being written into them any more, and the
@@ -259,12 +274,13 @@ function addSales(q: PeopleQuery, at: number | null, windows: PeopleWindow[], ro
 /** Counts each visit in its row; a visitor who is one of the row's customers is converted. */
 function addVisits(q: PeopleQuery, at: number | null, windows: PeopleWindow[], rows: Map<string, Row>): void {
   for (const w of windows) {
-    const passes = passingContexts(q, w);
+    const passed = passingVisits(q, w);
     const person = persons(w, q.personOf);
     const rowOfContext = contextRows(w, at, rows);
     const { visitor, pageviews, stepAt, context } = w;
-    for (let i = 0; i < visitor.length; i++) {
-      if (passes && !passes[context[i]!]) continue;
+    const n = passed ? passed.length : visitor.length;
+    for (let k = 0; k < n; k++) {
+      const i = passed ? passed[k]! : k;
       const row = rowOfContext(context[i]!);
       const p = person[i]!;
       row.visitors.add(visitor[i]!);
@@ -300,12 +316,14 @@ function attributionRows(q: PeopleQuery, at: number | null): Map<string, Row> {
   });
   if (newPersons.size > 0) {
     for (const w of closed) {
-      const passes = passingContexts(q, w);
+      const passed = passingVisits(q, w);
       const person = persons(w, q.personOf);
       const rowOfContext = contextRows(w, at, rows);
-      for (let i = 0; i < person.length; i++) {
+      const n = passed ? passed.length : person.length;
+      for (let k = 0; k < n; k++) {
+        const i = passed ? passed[k]! : k;
         const p = person[i]!;
-        if (!newPersons.has(p) || (passes && !passes[w.context[i]!])) continue;
+        if (!newPersons.has(p)) continue;
         const row = rowOfContext(w.context[i]!);
         if (newCustomers.get(row)?.has(p)) row.converted.add(p);
       }
@@ -410,13 +428,15 @@ function eachTrafficVisit(
   if (breakdown.kind === "visit") {
     const at = VISIT_DIMENSIONS.indexOf(breakdown.dimension);
     for (const w of windows) {
-      const passes = passingContexts(q, w);
+      const passed = passingVisits(q, w);
       const person = persons(w, q.personOf);
       const { keys, keyOf } = keyIndex(w, at, "traits");
       const keyRows = keys.map((key) => rowOf(rows, key));
-      for (let i = 0; i < person.length; i++) {
+      const n = passed ? passed.length : person.length;
+      for (let k = 0; k < n; k++) {
+        const i = passed ? passed[k]! : k;
         const p = person[i]!;
-        if ((only && !only(p)) || (passes && !passes[w.context[i]!])) continue;
+        if (only && !only(p)) continue;
         visit(keyRows[keyOf[w.trait[i]!]!]!, w.visitor[i]!, p, w.pageviews[i]!);
       }
     }

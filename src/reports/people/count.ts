@@ -315,13 +315,10 @@ function attributionRows(q: PeopleQuery, at: number | null): Map<string, Row> {
     addTo(newCustomers, row, person);
   });
   if (newPersons.size > 0) {
-    for (const w of closed) {
-      const passed = passingVisits(q, w);
+    for (const { w, visits } of earlierVisits(q, closed, open)) {
       const person = persons(w, q.personOf);
       const rowOfContext = contextRows(w, at, rows);
-      const n = passed ? passed.length : person.length;
-      for (let k = 0; k < n; k++) {
-        const i = passed ? passed[k]! : k;
+      for (const i of visits) {
         const p = person[i]!;
         if (!newPersons.has(p)) continue;
         const row = rowOfContext(w.context[i]!);
@@ -331,6 +328,27 @@ function attributionRows(q: PeopleQuery, at: number | null): Map<string, Row> {
   }
   addVisits(q, at, open, rows);
   return rows;
+}
+
+/**
+ * The kept windows' visits of the people who bought or signed up in the open ones: what extending
+ * each kept count looks at again, found by one walk per request however many counts a page shows.
+ */
+function earlierVisits(q: PeopleQuery, closed: PeopleWindow[], open: PeopleWindow[]): { w: PeopleWindow; visits: number[] }[] {
+  return remembered(q, "earlier visits", () => {
+    const today = new HashSet();
+    eachSale(q, open, (_, __, person) => today.add(person));
+    eachVisit({ ...q, windows: open }, (w, i, person) => {
+      if (signedUp(w.stepAt, i)) today.add(person);
+    });
+    return closed.map((w) => {
+      const visits: number[] = [];
+      eachVisit({ ...q, windows: [w] }, (_, i, person) => {
+        if (today.has(person)) visits.push(i);
+      });
+      return { w, visits };
+    });
+  });
 }
 
 /** Totals over the whole range, distinct over it: a visitor through two links counts once. */
@@ -570,14 +588,23 @@ function trafficRows(q: PeopleQuery, breakdown: TrafficBreakdown): TrafficState 
     else added.set(row, [person]);
   };
   if (newSignups.size > 0 || newCustomers.size > 0) {
-    const either = (person: number) => newSignups.has(person) || newCustomers.has(person);
-    eachTrafficVisit(q, breakdown, closed, rows, (row, _, person) => {
+    const earlier = (row: Row, person: number) => {
       if (newSignups.has(person)) row.signups.add(person);
       if (newCustomers.has(person)) {
         if (row.customers.add(person)) onNewCustomer(row, person);
         row.converted.add(person);
       }
-    }, either);
+    };
+    if (breakdown.kind === "visit") {
+      const at = VISIT_DIMENSIONS.indexOf(breakdown.dimension);
+      for (const { w, visits } of earlierVisits(q, closed, open)) {
+        const person = persons(w, q.personOf);
+        const { keys, keyOf } = keyIndex(w, at, "traits");
+        for (const i of visits) earlier(rowOf(rows, keys[keyOf[w.trait[i]!]!]!), person[i]!);
+      }
+    } else {
+      eachTrafficVisit(q, breakdown, closed, rows, (row, _, person) => earlier(row, person), (person) => newSignups.has(person) || newCustomers.has(person));
+    }
   }
   countTrafficVisits(q, breakdown, open, rows, view, onNewCustomer);
   // A row's money: the kept sum, what its kept customers paid in the open windows, and all its new customers paid.

@@ -68,6 +68,8 @@ async function main(): Promise<void> {
       `\nwarm-up after start: ${stats.days} days folded in ${(stats.ms / 1000).toFixed(2)} s, longest slice ${stats.longestSliceMs.toFixed(1)} ms; ` +
         `/healthz meanwhile: ${healthz.length} requests, p50 ${percentile(healthz, 50).toFixed(1)} ms, max ${healthz.at(-1)?.toFixed(1)} ms`,
     );
+    const memory = process.memoryUsage();
+    console.log(`memory after the warm-up: ${(memory.rss / 1e6).toFixed(0)} MB resident, ${(memory.heapUsed / 1e6).toFixed(0)} MB of JavaScript heap`);
     const pages: [string, string][] = [
       ["/healthz (baseline)", "/healthz"],
       ["overview", base],

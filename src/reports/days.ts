@@ -206,6 +206,22 @@ export function dayTraffic(day: Day, dimension: GroupBy | null): Map<string, Tra
   });
 }
 
+/** The day's rows with `value` for `dimension` (what a filtered report walks), indexed on first use. */
+export function dayRowsWith(day: Day, dimension: GroupBy, value: string): { traffic: TrafficRow[]; money: MoneyRow[] } {
+  const index = memo(day, `rows|${dimension}`, () => {
+    const out = new Map<string, { traffic: TrafficRow[]; money: MoneyRow[] }>();
+    const of = (context: Context) => {
+      let rows = out.get(context[dimension]);
+      if (!rows) out.set(context[dimension], (rows = { traffic: [], money: [] }));
+      return rows;
+    };
+    for (const row of day.traffic) of(row.context).traffic.push(row);
+    for (const row of day.money) of(row.context).money.push(row);
+    return out;
+  });
+  return index.get(value) ?? { traffic: [], money: [] };
+}
+
 /** The day's money per value of `dimension` (null: the whole day under key "") and currency. */
 export function dayMoney(day: Day, model: Model, dimension: GroupBy | null): Map<string, Map<string, MoneySums>> {
   return memo(day, `m|${model}|${dimension}`, () => {

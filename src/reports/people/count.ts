@@ -54,8 +54,9 @@ const MAX_RESULTS = 300;
  */
 function remembered<T>(q: PeopleQuery, what: string, compute: () => T): T {
   const key = resultKey(q, what);
-  if (results.has(key)) return results.get(key) as T;
-  const value = compute();
+  // Used again, it moves to the back of the line: under live traffic each view leaves a few results
+  // that the next write outdates, and they must not push out the kept counts every view extends.
+  const value = results.has(key) ? (results.get(key) as T) : compute();
   remember(key, value);
   return value;
 }

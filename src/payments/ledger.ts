@@ -11,7 +11,7 @@ import { recordEvent } from "../tracking/events.ts";
 import { mergeMetadata, readBanticoMetadata } from "./metadata.ts";
 import { paymentMoneyProblem } from "./money.ts";
 import type { Reporting } from "./fx/convert.ts";
-import { reportingFor, writeReporting, type ConvertibleRow } from "./fx/stored.ts";
+import { reportingFor, writeReporting, type ChunkRow, type ConvertibleRow } from "./fx/stored.ts";
 import { cancelSubscription, recordSubscriptionPayment } from "../subscriptions/store.ts";
 import type { IncomingPayment, LedgerOp, ProviderEvent } from "./types.ts";
 
@@ -57,6 +57,7 @@ export interface ApplyResult {
 }
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 function getPayment(db: Database, id: string): PaymentRow | null {
   return prepared<PaymentRow, [string]>(db, "SELECT * FROM payments WHERE id = ?").get(id);
@@ -475,17 +476,18 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
     now,
     row.id,
   );
-  writeReporting(db, row.id, reportingFor(db, getPayment(db, row.id)!));
+  const attributed = getPayment(db, row.id)!;
+  writeReporting(db, attributed, reportingFor(db, attributed));
   const updated = getPayment(db, row.id)!;
   applyRollup(db, updated, 1);
   syncJourneyEvent(db, updated);
   return result;
 }
 
-function rollupKey(row: PaymentRow, model: "last" | "first"): string[] {
+function rollupKey(row: ContextColumns & FirstTouchColumns, model: "last" | "first"): string[] {
   const prefix = model === "first" ? "first_" : "";
   const columns = ["link_id", "campaign_id", "source", "medium", "content", "lead_id"] as const;
-  return columns.map((column) => (row[`${prefix}${column}` as keyof PaymentRow] as string | null) ?? "");
+  return columns.map((column) => (row[`${prefix}${column}` as keyof (ContextColumns & FirstTouchColumns)] as string | null) ?? "");
 }
 
 /** A payment's share of the rollup: per-currency sums, and converted sums (reporting_net; a row without a rate counts as unconverted). */
@@ -527,36 +529,46 @@ function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
 /**
  * Stored payments whose reporting value changed (new rate, new reporting currency), each a full
  * row as stored: the rows are updated and the rollup's converted columns moved by the difference,
- * once per rollup key for the whole batch.
+ * once per rollup key and hour, day and month for the whole batch. (Setting only the converted
+ * columns does not fire the periods' trigger: the day and month sums are moved here, in one update
+ * per key instead of two per hourly row.)
  */
-export function rewriteReporting(db: Database, changes: readonly { row: ConvertibleRow; next: Reporting }[]): void {
-  const deltas = new Map<string, { params: (string | number)[]; values: number[] }>();
+export function rewriteReporting(db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]): void {
+  const hours = new Map<string, { params: (string | number)[]; values: number[] }>();
+  const periods = new Map<string, { params: (string | number)[]; values: number[] }>();
+  const add = (into: typeof hours, params: (string | number)[], values: number[]) => {
+    const key = params.join("\u0000");
+    const delta = into.get(key);
+    if (delta) values.forEach((value, i) => (delta.values[i]! += value));
+    else into.set(key, { params, values: [...values] });
+  };
   for (const { row, next } of changes) {
-    writeReporting(db, row.id, next);
-    const full = row as PaymentRow;
+    writeReporting(db, row, next);
     const share = (net: number | null, source: string | null) => {
       const converted = net ?? 0;
-      const earning = full.kind === "sale" || full.kind === "renewal";
-      return [earning ? converted : 0, earning ? 0 : -converted, source === "none" ? 1 : 0, full.kind === "renewal" ? converted : 0];
+      const earning = row.kind === "sale" || row.kind === "renewal";
+      return [earning ? converted : 0, earning ? 0 : -converted, source === "none" ? 1 : 0, row.kind === "renewal" ? converted : 0];
     };
-    const before = share(full.reporting_net, full.rate_source);
-    const after = share(next.net, next.rateSource);
-    const hour = Math.floor(full.occurred_at / HOUR_MS) * HOUR_MS;
+    const before = share(row.reporting_net, row.rate_source);
+    const values = share(next.net, next.rateSource).map((value, i) => value - before[i]!);
+    if (values.every((v) => v === 0)) continue;
+    const hour = Math.floor(row.occurred_at / HOUR_MS) * HOUR_MS;
+    const date = new Date(hour);
+    const day = hour - (hour % DAY_MS);
+    const month = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
     for (const model of ["last", "first"] as const) {
-      const params = [full.project_id, model, hour, ...rollupKey(full, model), full.currency];
-      const key = params.join("\u0000");
-      const delta = deltas.get(key) ?? { params, values: [0, 0, 0, 0] };
-      after.forEach((value, i) => (delta.values[i]! += value - before[i]!));
-      deltas.set(key, delta);
+      const key = [...rollupKey(row, model), row.currency];
+      add(hours, [row.project_id, model, hour, ...key], values);
+      add(periods, [row.project_id, model, "day", day, ...key], values);
+      add(periods, [row.project_id, model, "month", month, ...key], values);
     }
   }
-  const update = prepared(
-    db,
-    `UPDATE payment_stats_hourly SET reporting_revenue = reporting_revenue + ?, reporting_refunds = reporting_refunds + ?, unconverted = unconverted + ?,
-       reporting_renewal_revenue = reporting_renewal_revenue + ?
-     WHERE project_id = ? AND model = ? AND hour = ? AND link_id = ? AND campaign_id = ? AND source = ? AND medium = ? AND content = ? AND lead_id = ? AND currency = ?`,
-  );
-  for (const { params, values } of deltas.values()) if (values.some((v) => v !== 0)) update.run(...values, ...params);
+  const converted = "reporting_revenue = reporting_revenue + ?, reporting_refunds = reporting_refunds + ?, unconverted = unconverted + ?, reporting_renewal_revenue = reporting_renewal_revenue + ?";
+  const keyColumns = "link_id = ? AND campaign_id = ? AND source = ? AND medium = ? AND content = ? AND lead_id = ? AND currency = ?";
+  const hourly = prepared(db, `UPDATE payment_stats_hourly SET ${converted} WHERE project_id = ? AND model = ? AND hour = ? AND ${keyColumns}`);
+  const period = prepared(db, `UPDATE payment_stats_periods SET ${converted} WHERE project_id = ? AND model = ? AND grain = ? AND period = ? AND ${keyColumns}`);
+  for (const { params, values } of hours.values()) hourly.run(...values, ...params);
+  for (const { params, values } of periods.values()) period.run(...values, ...params);
 }
 
 function retractRollup(db: Database, row: PaymentRow): void {

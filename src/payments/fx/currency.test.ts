@@ -46,6 +46,15 @@ const rollup = () =>
     )
     .get(server.project.id)!;
 
+/** The day and month sums a report over whole days reads, grain by grain: they must say what the hourly rows say. */
+const periodSums = () =>
+  db()
+    .query<{ grain: string; revenue: number; refunds: number; unconverted: number }, [string]>(
+      `SELECT grain, SUM(reporting_revenue) AS revenue, SUM(reporting_refunds) AS refunds, SUM(unconverted) AS unconverted
+       FROM payment_stats_periods WHERE project_id = ? AND model = 'last' GROUP BY grain ORDER BY grain`,
+    )
+    .all(server.project.id);
+
 const ids = {} as Record<"usd" | "eur" | "jpy" | "aed" | "saturday" | "polarSale" | "refund", string>;
 
 describe("a USD project", () => {
@@ -118,6 +127,10 @@ describe("a USD project", () => {
       9091, 5000, 1846, 9261, 1000, 2400, -1200,
     ]);
     expect(rollup()).toEqual({ revenue: 9091 + 5000 + 1846 + 9261 + 1000 + 2000, refunds: 1000, unconverted: 0 });
+    expect(periodSums()).toEqual([
+      { grain: "day", ...rollup() },
+      { grain: "month", ...rollup() },
+    ]);
     await server.api("/api/v1/project", { method: "PATCH", json: { currency: "USD" } });
     await settled();
   });
@@ -128,6 +141,7 @@ describe("a USD project", () => {
     await settled();
     expect((await reportingOf(ids.aed!)).rateSource).toBe("none");
     expect(rollup().unconverted).toBe(1);
+    expect(periodSums().map((p) => p.unconverted)).toEqual([1, 1]);
   });
 });
 

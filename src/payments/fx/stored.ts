@@ -5,7 +5,8 @@ import type { Database } from "bun:sqlite";
 import type { AppContext } from "../../context.ts";
 import { prepared } from "../../tracking/statements.ts";
 import { localDate } from "../../dashboard/range.ts";
-import { convertPayment, type ConversionInput, type Reporting } from "./convert.ts";
+import { conversionRate, convertPayment, rateApplier, type ConversionInput, type ManualRate, type Reporting } from "./convert.ts";
+import type { ContextColumns, FirstTouchColumns } from "../../attribution/loader.ts";
 import { fixingFor, manualRates } from "./rates.ts";
 import { updateProjectSettings, type Project, type ProjectSettings } from "../../projects/service.ts";
 
@@ -19,6 +20,7 @@ export interface ConvertibleRow {
   currency: string;
   occurred_at: number;
   parent_payment_id: string | null;
+  subscription_id: string | null;
   settlement_currency: string | null;
   settlement_amount: number | null;
   reporting_currency: string | null;
@@ -29,11 +31,21 @@ export interface ConvertibleRow {
   rate_date: string | null;
 }
 
-interface Basis {
+/** What a payment converts on: its own day and settlement, or for a refund or dispute its sale's, so it converts at the sale's rate. */
+export interface Basis {
   occurred_at: number;
   amount: number;
   settlement_currency: string | null;
   settlement_amount: number | null;
+}
+
+/** A row as the background job reads it: with its rollup keys and its sale's basis (null columns when it has none). */
+export interface ChunkRow extends ConvertibleRow, ContextColumns, FirstTouchColumns {
+  rowid: number;
+  sale_occurred_at: number | null;
+  sale_amount: number | null;
+  sale_settlement_currency: string | null;
+  sale_settlement_amount: number | null;
 }
 
 /** The project settings conversion depends on. */
@@ -58,13 +70,10 @@ function dayOf(ms: number, timezone: string): string {
   return day;
 }
 
-/** What `convertPayment` needs for a stored row: a refund or dispute takes its sale's day and settlement, so it converts at the sale's rate. */
-export function conversionInput(db: Database, row: ConvertibleRow, timezone: string): ConversionInput {
-  const parent =
-    (row.kind === "refund" || row.kind === "dispute") && row.parent_payment_id
-      ? prepared<Basis, [string]>(db, "SELECT occurred_at, amount, settlement_currency, settlement_amount FROM payments WHERE id = ?").get(row.parent_payment_id)
-      : null;
-  const basis: Basis = parent ?? row;
+const refundsOnSale = (kind: string) => kind === "refund" || kind === "dispute";
+
+/** What `convertPayment` needs for a stored row, given the basis it converts on (`saleBasis`). */
+export function conversionInput(row: ConvertibleRow, basis: Basis, timezone: string): ConversionInput {
   return {
     amount: row.amount,
     net: row.net,
@@ -75,9 +84,18 @@ export function conversionInput(db: Database, row: ConvertibleRow, timezone: str
   };
 }
 
+/** The row's basis: its sale's for a refund or dispute whose sale is recorded, else its own. */
+function saleBasis(db: Database, row: ConvertibleRow): Basis {
+  const sale =
+    refundsOnSale(row.kind) && row.parent_payment_id
+      ? prepared<Basis, [string]>(db, "SELECT occurred_at, amount, settlement_currency, settlement_amount FROM payments WHERE id = ?").get(row.parent_payment_id)
+      : null;
+  return sale ?? row;
+}
+
 /** The row's reporting value with the rates stored now. */
 export function reportingFor(db: Database, row: ConvertibleRow, settings = reportingSettings(db, row.project_id), manual = manualRates(db, row.project_id)): Reporting {
-  const input = conversionInput(db, row, settings.timezone);
+  const input = conversionInput(row, saleBasis(db, row), settings.timezone);
   return convertPayment(input, settings.currency, { ecb: fixingFor(db, input.day), manual });
 }
 
@@ -105,47 +123,60 @@ function sameReporting(row: ConvertibleRow, r: Reporting): boolean {
   );
 }
 
-export function writeReporting(db: Database, paymentId: string, r: Reporting): void {
-  prepared(db, "UPDATE payments SET reporting_currency = ?, reporting_amount = ?, reporting_net = ?, rate = ?, rate_source = ?, rate_date = ? WHERE id = ?").run(
-    r.currency,
-    r.amount,
-    r.net,
-    r.rate,
-    r.rateSource,
-    r.rateDate,
-    paymentId,
-  );
+/** Stores a payment's reporting value, and the MRR of the subscription period it paid follows it. */
+export function writeReporting(db: Database, payment: Pick<ConvertibleRow, "id" | "kind" | "subscription_id"> & { rowid?: number }, r: Reporting): void {
+  const columns = "reporting_currency = ?, reporting_amount = ?, reporting_net = ?, rate = ?, rate_source = ?, rate_date = ?";
+  // By rowid when the caller read it (the background job): one lookup instead of the id's index and then the row.
+  if (payment.rowid === undefined) prepared(db, `UPDATE payments SET ${columns} WHERE id = ?`).run(r.currency, r.amount, r.net, r.rate, r.rateSource, r.rateDate, payment.id);
+  else prepared(db, `UPDATE payments SET ${columns} WHERE rowid = ?`).run(r.currency, r.amount, r.net, r.rate, r.rateSource, r.rateDate, payment.rowid);
+  if (payment.subscription_id && (payment.kind === "sale" || payment.kind === "renewal")) {
+    prepared(db, "UPDATE subscription_periods SET reporting_net = ? WHERE payment_id = ?").run(r.net, payment.id);
+  }
 }
 
 /** Stores the changed reporting values and moves the rollup with them (the ledger's `rewriteReporting`). */
-export type Rewrite = (changes: readonly { row: ConvertibleRow; next: Reporting }[]) => void;
+export type Rewrite = (changes: readonly { row: ChunkRow; next: Reporting }[]) => void;
+
+/** Rows converted and rewritten between two looks at the clock. */
+const SLICE_ROWS = 64;
 
 /**
- * Converts stored rows again and passes those whose value changed to `rewrite`, all at once.
- * Returns how many changed and how many were looked at (it stops early when `shouldStop` says so).
+ * Converts stored rows again and passes those whose value changed to `rewrite`, a slice at a time,
+ * until `deadline` (a `performance.now()` time) passes; returns how many rows it finished. A
+ * payment's rate depends only on its currency and day (unless the provider settled it): each is
+ * worked out once per call and applied to every payment it serves.
  */
-export function reconvertRows(
-  db: Database,
-  rows: readonly ConvertibleRow[],
-  rewrite: Rewrite,
-  shouldStop: () => boolean = () => false,
-): { changed: number; done: number } {
-  const changes: { row: ConvertibleRow; next: Reporting }[] = [];
-  let done = 0;
-  const settings = new Map<string, { currency: string; timezone: string }>();
-  const manual = new Map<string, ReturnType<typeof manualRates>>();
-  for (const row of rows) {
-    if (!settings.has(row.project_id)) {
-      settings.set(row.project_id, reportingSettings(db, row.project_id));
-      manual.set(row.project_id, manualRates(db, row.project_id));
+export function reconvertRows(db: Database, rows: readonly ChunkRow[], rewrite: Rewrite, deadline = Infinity): number {
+  const projects = new Map<string, { currency: string; timezone: string; manual: ManualRate[] }>();
+  const appliers = new Map<string, ReturnType<typeof rateApplier>>();
+  const convert = (row: ChunkRow): Reporting => {
+    let project = projects.get(row.project_id);
+    if (!project) projects.set(row.project_id, (project = { ...reportingSettings(db, row.project_id), manual: manualRates(db, row.project_id) }));
+    const basis: Basis =
+      refundsOnSale(row.kind) && row.sale_occurred_at !== null
+        ? { occurred_at: row.sale_occurred_at, amount: row.sale_amount!, settlement_currency: row.sale_settlement_currency, settlement_amount: row.sale_settlement_amount }
+        : row;
+    const input = conversionInput(row, basis, project.timezone);
+    if (input.settlement?.currency === project.currency) return convertPayment(input, project.currency, { ecb: null, manual: [] });
+    const key = `${row.project_id}\u0000${input.day}\u0000${input.currency}`;
+    let apply = appliers.get(key);
+    if (!apply) {
+      const rate = conversionRate({ ...input, settlement: null }, project.currency, { ecb: fixingFor(db, input.day), manual: project.manual });
+      appliers.set(key, (apply = rateApplier(rate, input.currency, project.currency)));
     }
-    const next = reportingFor(db, row, settings.get(row.project_id)!, manual.get(row.project_id)!);
-    done++;
-    if (!sameReporting(row, next)) changes.push({ row, next });
-    if (shouldStop()) break;
+    return apply(input.amount, input.net);
+  };
+  let done = 0;
+  while (done < rows.length && (done === 0 || performance.now() < deadline)) {
+    const changes: { row: ChunkRow; next: Reporting }[] = [];
+    for (const row of rows.slice(done, done + SLICE_ROWS)) {
+      const next = convert(row);
+      if (!sameReporting(row, next)) changes.push({ row, next });
+    }
+    if (changes.length > 0) rewrite(changes);
+    done = Math.min(rows.length, done + SLICE_ROWS);
   }
-  if (changes.length > 0) rewrite(changes);
-  return { changed: changes.length, done };
+  return done;
 }
 
 /** Starts (or restarts) converting a project's whole history, e.g. after its reporting currency changed. */
@@ -171,50 +202,67 @@ export function conversionProgress(db: Database, projectId: string): ConversionP
   return row ? { running: true, done: Math.min(row.done, row.total), total: row.total } : { running: false, done: 0, total: 0 };
 }
 
-const CHUNK_ROWS = 400;
-/** A chunk stops early past this, so no request waits on the write queue for more than ~50 ms. */
-const CHUNK_BUDGET_MS = 25;
+/** Each chunk aims at this long and stops converting past `CHUNK_BUDGET_MS`, so a request waits on it well under 50 ms. */
+const CHUNK_TARGET_MS = 12;
+const CHUNK_BUDGET_MS = 15;
+const MIN_CHUNK_ROWS = 50;
+const MAX_CHUNK_ROWS = 5000;
+
+/** How many rows the next chunk reads so it lasts about `CHUNK_TARGET_MS`, from the `rows` of `limit` the last one finished in `ms`. */
+export function nextChunkRows(rows: number, limit: number, ms: number): number {
+  // A tail shorter than the chunk says nothing about speed; grow at most twice at a time, as a chunk of cached pages may be followed by one that reads the disk.
+  if (rows < limit && ms < CHUNK_BUDGET_MS) return limit;
+  if (rows === 0 || ms <= 0) return Math.min(MAX_CHUNK_ROWS, limit * 2);
+  return Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, rows * 2, Math.floor((rows * CHUNK_TARGET_MS) / ms)));
+}
+
+/** The columns a chunk reads: the row's own, its rollup keys, and its sale's day and settlement. */
+const CHUNK_COLUMNS = `p.rowid AS rowid, p.id, p.project_id, p.kind, p.amount, p.net, p.currency, p.occurred_at, p.parent_payment_id, p.subscription_id,
+  p.settlement_currency, p.settlement_amount, p.reporting_currency, p.reporting_amount, p.reporting_net, p.rate, p.rate_source, p.rate_date,
+  p.link_id, p.campaign_id, p.source, p.medium, p.content, p.lead_id, p.first_link_id, p.first_campaign_id, p.first_source, p.first_medium, p.first_content, p.first_lead_id,
+  s.occurred_at AS sale_occurred_at, s.amount AS sale_amount, s.settlement_currency AS sale_settlement_currency, s.settlement_amount AS sale_settlement_amount
+  FROM payments p LEFT JOIN payments s ON p.kind IN ('refund', 'dispute') AND s.id = p.parent_payment_id`;
 
 /**
- * One chunk of background conversion: the oldest queued project's next rows, else rows still
- * without a rate. Returns true when it did work (call again), false when nothing is left.
+ * One chunk of background conversion, of at most `limit` rows: the oldest queued project's next
+ * rows. Returns how many rows it looked at, or null when no project is queued.
  */
-export function convertChunk(db: Database, rewrite: Rewrite): boolean {
-  const started = performance.now();
+export function convertChunk(db: Database, rewrite: Rewrite, limit: number): number | null {
   const job = prepared<{ project_id: string; after_rowid: number }, []>(db, "SELECT project_id, after_rowid FROM fx_reconversions ORDER BY started_at LIMIT 1").get();
-  if (job) {
-    const rows = prepared<ConvertibleRow & { rowid: number }, [string, number]>(
-      db,
-      // A walk along the rowids (+ keeps the planner off the project's time index, which would sort the whole project each chunk).
-      `SELECT rowid, * FROM payments WHERE +project_id = ? AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`,
-    ).all(job.project_id, job.after_rowid);
-    const count = reconvertRows(db, rows, rewrite, () => performance.now() - started > CHUNK_BUDGET_MS).done;
-    const last = count > 0 ? rows[count - 1]!.rowid : job.after_rowid;
-    if (count === 0 || (count === rows.length && rows.length < CHUNK_ROWS)) prepared(db, "DELETE FROM fx_reconversions WHERE project_id = ?").run(job.project_id);
-    else prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ? WHERE project_id = ?").run(last, count, job.project_id);
-    return true;
-  }
-  return false;
+  if (!job) return null;
+  const rows = prepared<ChunkRow, [string, number, number]>(
+    db,
+    // A walk along the rowids (+ keeps the planner off the project's time index, which would sort the whole project each chunk).
+    `SELECT ${CHUNK_COLUMNS} WHERE +p.project_id = ? AND p.rowid > ? ORDER BY p.rowid LIMIT ?`,
+  ).all(job.project_id, job.after_rowid, limit);
+  const done = reconvertRows(db, rows, rewrite, performance.now() + CHUNK_BUDGET_MS);
+  if (done === rows.length && rows.length < limit) prepared(db, "DELETE FROM fx_reconversions WHERE project_id = ?").run(job.project_id);
+  else prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ? WHERE project_id = ?").run(rows[done - 1]!.rowid, done, job.project_id);
+  return done;
 }
 
 /**
- * After new rates arrived: the next chunk of rows without a rate after `afterRowid`, each converted
- * if it now can be. Returns where to continue, or null at the end. (Rows never converted at all
- * are history the migration queued as a reconversion of their project.)
+ * After new rates arrived: the next chunk of at most `limit` rows without a rate after `afterRowid`,
+ * each converted if it now can be. Returns the last rowid looked at and how many rows, the rowid null
+ * at the end. (Rows never converted at all are history the migration queued as a reconversion of their project.)
  */
-export function convertPendingChunk(db: Database, afterRowid: number, rewrite: Rewrite): number | null {
-  const started = performance.now();
-  const rows = prepared<ConvertibleRow & { rowid: number }, [number]>(
-    db,
-    `SELECT rowid, * FROM payments WHERE rate_source = 'none' AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`,
-  ).all(afterRowid);
-  const done = reconvertRows(db, rows, rewrite, () => performance.now() - started > CHUNK_BUDGET_MS).done;
-  return done < rows.length ? rows[done - 1]!.rowid : rows.length < CHUNK_ROWS ? null : rows.at(-1)!.rowid;
+export function convertPendingChunk(db: Database, afterRowid: number, rewrite: Rewrite, limit: number): { last: number | null; rows: number } {
+  const rows = prepared<ChunkRow, [number, number]>(db, `SELECT ${CHUNK_COLUMNS} WHERE p.rate_source = 'none' AND p.rowid > ? ORDER BY p.rowid LIMIT ?`).all(afterRowid, limit);
+  const done = reconvertRows(db, rows, rewrite, performance.now() + CHUNK_BUDGET_MS);
+  return { last: done === rows.length && rows.length < limit ? null : rows[done - 1]!.rowid, rows: done };
+}
+
+export interface ConversionStats {
+  /** Since the job last started from idle: chunks run, payments looked at, and the longest a chunk held the event loop. */
+  chunks: number;
+  rows: number;
+  longestChunkMs: number;
 }
 
 export interface ConversionJobs {
   /** Wakes the job (after a currency change, a manual rate, new fixings). */
   kick(): void;
+  stats(): ConversionStats;
   /** Resolves when nothing is queued (tests). */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -226,20 +274,35 @@ export function conversionJobs(ctx: AppContext): ConversionJobs | null {
   return jobsByContext.get(ctx) ?? null;
 }
 
-/** Runs chunks one write at a time, yielding between them, until nothing is queued; `kick` wakes it. */
-export function startConversionJobs(ctx: AppContext, rewrite: (db: Database, changes: readonly { row: ConvertibleRow; next: Reporting }[]) => void): ConversionJobs {
+/**
+ * Runs chunks one write at a time, each sized to last about `CHUNK_TARGET_MS`, yielding to the
+ * event loop between them, until nothing is queued; `kick` wakes it.
+ */
+export function startConversionJobs(ctx: AppContext, rewrite: (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => void): ConversionJobs {
   let stopped = false;
   let running: Promise<void> | null = null;
   let again = false;
+  let stats: ConversionStats = { chunks: 0, rows: 0, longestChunkMs: 0 };
+  let limit = MIN_CHUNK_ROWS;
+  /** One chunk in its own write; adapts the next chunk's size to the time this one held the event loop. */
+  const chunk = async <T>(work: (db: Database, limit: number) => T, rowsOf: (result: T) => number): Promise<T> => {
+    const started = performance.now();
+    const result = await ctx.writes.write((db) => work(db, limit));
+    const ms = performance.now() - started;
+    const rows = rowsOf(result);
+    stats = { chunks: stats.chunks + 1, rows: stats.rows + rows, longestChunkMs: Math.max(stats.longestChunkMs, ms) };
+    limit = nextChunkRows(rows, limit, ms);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return result;
+  };
   const run = async () => {
-    const pause = () => new Promise((resolve) => setTimeout(resolve, 1));
     do {
       again = false;
-      for (let cursor: number | null = 0; cursor !== null && !stopped; await pause()) {
+      for (let cursor: number | null = 0; cursor !== null && !stopped; ) {
         const after: number = cursor;
-        cursor = await ctx.writes.write((db) => convertPendingChunk(db, after, (changes) => rewrite(db, changes)));
+        cursor = (await chunk((db, n) => convertPendingChunk(db, after, (changes) => rewrite(db, changes), n), (r) => r.rows)).last;
       }
-      while (!stopped && (await ctx.writes.write((db) => convertChunk(db, (changes) => rewrite(db, changes))))) await pause();
+      while (!stopped && (await chunk((db, n) => convertChunk(db, (changes) => rewrite(db, changes), n), (r) => r ?? 0)) !== null);
     } while (again && !stopped);
   };
   const kick = () => {
@@ -248,6 +311,7 @@ export function startConversionJobs(ctx: AppContext, rewrite: (db: Database, cha
       again = true;
       return;
     }
+    stats = { chunks: 0, rows: 0, longestChunkMs: 0 };
     running = run()
       .catch((error) => console.error("currency conversion failed:", (error as Error).message))
       .finally(() => {
@@ -256,6 +320,7 @@ export function startConversionJobs(ctx: AppContext, rewrite: (db: Database, cha
   };
   const jobs: ConversionJobs = {
     kick,
+    stats: () => stats,
     async idle() {
       while (running) await running;
     },

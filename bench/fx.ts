@@ -138,7 +138,7 @@ async function seed(dataDir: string) {
       a, 0, a, currency, occurred_at, occurred_at, CASE WHEN c < 200 THEN 'metadata_link' ELSE 'unattributed' END, ${context("c")}, ${context("c")}, occurred_at,
       CASE WHEN currency = 'EUR' AND i % 3 = 0 THEN 'USD' END, CASE WHEN currency = 'EUR' AND i % 3 = 0 THEN a * 108 / 100 END
     FROM (SELECT *, CASE WHEN i % 10 = 9 THEN -2900 WHEN currency = 'JPY' THEN 4800 ELSE 2900 END AS a,
-            CASE WHEN sub_payment THEN (j % ${subs}) % 250 ELSE abs(random()) % 250 END AS c FROM seed)`);
+            CASE WHEN sub_payment THEN (j % ${subs}) % 250 ELSE (i * 7919) % 250 END AS c FROM seed)`);
   // Reporting values in USD as conversion would store them (a refund at its sale's day: here the same rates).
   db.exec(`UPDATE payments SET reporting_currency = 'USD', rate_date = date(occurred_at / 1000, 'unixepoch'),
       rate_source = CASE WHEN currency = 'USD' THEN 'same' WHEN currency = 'AED' THEN 'none' WHEN settlement_currency = 'USD' THEN 'provider' ELSE 'ecb' END`);
@@ -200,7 +200,7 @@ async function healthzFor(url: string, ms: number): Promise<number[]> {
 }
 
 function fmt(values: number[]): string {
-  return `p50 ${percentile(values, 50).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
+  return `p50 ${percentile(values, 50).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, max ${percentile(values, 100).toFixed(1)} ms`;
 }
 
 async function main() {
@@ -275,7 +275,7 @@ async function main() {
     console.log(`re-converted ${stats.rows.toLocaleString("en")} payments in ${(totalMs / 1000).toFixed(1)} s (goal < 60 s for 1M), ${stats.chunks.toLocaleString("en")} chunks, longest chunk ${stats.longestChunkMs.toFixed(1)} ms (goal ≤ 30 ms)`);
     console.log(`/healthz during re-conversion (${during.length.toLocaleString("en")} requests): ${fmt(during)}`);
     console.log(`/healthz on a bare Bun.serve, same duration (${bare.length.toLocaleString("en")} requests): ${fmt(bare)}   (baseline)`);
-    console.log(`goal: no request waits more than 50 ms → ${Math.max(...during) < 50 ? "met" : "NOT met"}; p99 ratio to the bare server ${(percentile(during, 99) / percentile(bare, 99)).toFixed(1)}×`);
+    console.log(`goal: no request waits more than 50 ms → ${percentile(during, 100) < 50 ? "met" : "NOT met"}; p99 ratio to the bare server ${(percentile(during, 99) / percentile(bare, 99)).toFixed(1)}×`);
 
     const after: number[] = [];
     for (let i = 0; i < REQUESTS; i++) after.push(await timed(`${bantico.url}/api/v1/reports/mrr`, api));

@@ -2,7 +2,7 @@
 // end; new, expansion, contraction and churned MRR per month and attribution key, in the reporting
 // currency, credited to the subscription's first sale. The movements are a pure function of facts.
 import type { Database } from "bun:sqlite";
-import { roundHalfEven } from "../payments/fx/convert.ts";
+import { multiplyHalfEven } from "../payments/fx/convert.ts";
 import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
 import { GROUP_BY_COLUMN, type GroupBy } from "../reports/attribution.ts";
 import type { SubscriptionInterval } from "../payments/types.ts";
@@ -12,10 +12,11 @@ export const RENEWAL_GRACE_MS = 3 * 86_400_000;
 
 /** A period's recurring amount per month, in minor units, rounded once (half to even): a year ÷ 12, a week × 52/12, a day × 365/12. */
 export function monthlyAmount(amount: number, interval: SubscriptionInterval, count: number): number {
-  const perMonth: Record<SubscriptionInterval, { n: bigint; d: bigint }> = { day: { n: 365n, d: 12n }, week: { n: 52n, d: 12n }, month: { n: 1n, d: 1n }, year: { n: 1n, d: 12n } };
-  const { n, d } = perMonth[interval];
-  return Number(roundHalfEven(BigInt(amount) * n, d * BigInt(count)));
+  const { n, d } = PER_MONTH[interval];
+  return multiplyHalfEven(amount, n, d * count);
 }
+
+const PER_MONTH: Record<SubscriptionInterval, { n: number; d: number }> = { day: { n: 365, d: 12 }, week: { n: 52, d: 12 }, month: { n: 1, d: 1 }, year: { n: 1, d: 12 } };
 
 export interface SubscriptionFacts {
   key: string | null;

@@ -103,19 +103,23 @@ function scaledRate(rate: Ratio, from: string, to: string): ScaledRate {
   return { n, d, nNumber: exact(n), dNumber: exact(d) };
 }
 
-/** amount × n / d rounded half to even: in doubles while every step is an exact integer (history re-conversion runs this a million times), else in BigInt. */
+/**
+ * amount × n / d (d > 0) rounded half to even: in doubles while every step is an exact integer
+ * (history re-conversion and MRR run this hundreds of thousands of times), else in BigInt.
+ */
+export function multiplyHalfEven(amount: number, n: number, d: number): number {
+  const product = amount * n;
+  if (!Number.isSafeInteger(product) || !Number.isSafeInteger(d)) return Number(roundHalfEven(BigInt(amount) * BigInt(n), BigInt(d)));
+  const r = product % d;
+  const q = (product - r) / d;
+  const twice = 2 * Math.abs(r);
+  if (twice < d || (twice === d && q % 2 === 0)) return q;
+  return product < 0 ? q - 1 : q + 1;
+}
+
 function applyScaled(amount: number, rate: ScaledRate): number {
   const { nNumber: n, dNumber: d } = rate;
-  if (n !== null && d !== null && d > 0) {
-    const product = amount * n;
-    if (Number.isSafeInteger(product)) {
-      const r = product % d;
-      const q = (product - r) / d;
-      const twice = 2 * Math.abs(r);
-      if (twice < d || (twice === d && q % 2 === 0)) return q;
-      return product < 0 ? q - 1 : q + 1;
-    }
-  }
+  if (n !== null && d !== null && d > 0) return multiplyHalfEven(amount, n, d);
   return Number(roundHalfEven(BigInt(amount) * rate.n, rate.d));
 }
 

@@ -32,6 +32,8 @@ interface RevenueRow {
   payments: number;
   revenue: number;
   refunds: number;
+  reportingNet: number;
+  unconverted: number;
 }
 interface Day {
   start: number;
@@ -45,7 +47,8 @@ interface Day {
 const FOLD_TRAFFIC = `SELECT ${CONTEXT_COLUMNS.join(", ")}, sum(clicks) AS clicks, sum(sessions) AS sessions,
   sum(pageviews) AS pageviews, sum(pricing_views) AS pricingViews, sum(signups) AS signups, sum(signups_started) AS signupsStarted
   FROM context_stats_hourly WHERE project_id = ? AND hour >= ? AND hour < ? GROUP BY ${CONTEXT_COLUMNS.join(", ")}`;
-const FOLD_REVENUE = `SELECT model, ${CONTEXT_COLUMNS.join(", ")}, currency, sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds
+const FOLD_REVENUE = `SELECT model, ${CONTEXT_COLUMNS.join(", ")}, currency, sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds,
+  sum(reporting_revenue) - sum(reporting_refunds) AS reportingNet, sum(unconverted) AS unconverted
   FROM payment_stats_hourly WHERE project_id = ? AND model IN ('last', 'first') AND hour >= ? AND hour < ? GROUP BY model, ${CONTEXT_COLUMNS.join(", ")}, currency`;
 
 type ContextColumnsRow = Record<(typeof CONTEXT_COLUMNS)[number], string>;
@@ -69,7 +72,7 @@ function fold(db: Database, projectId: string, start: number, end: number): Day 
   const revenue = db
     .query<ContextColumnsRow & Omit<RevenueRow, "context">, [string, number, number]>(utcDay ? FOLD_REVENUE_DAILY : FOLD_REVENUE)
     .all(projectId, start, end)
-    .map((r) => ({ model: r.model, context: contextOf(r), currency: r.currency, payments: r.payments, revenue: r.revenue, refunds: r.refunds }));
+    .map((r) => ({ model: r.model, context: contextOf(r), currency: r.currency, payments: r.payments, revenue: r.revenue, refunds: r.refunds, reportingNet: r.reportingNet, unconverted: r.unconverted }));
   return { start, end, traffic, revenue, memo: new Map() };
 }
 
@@ -96,10 +99,12 @@ export async function foldInSlices(db: Database, projectId: string, start: numbe
       const context = contextOf(r);
       const key = `${r.model}|${r.currency}|${contextKey(context)}`;
       let row = revenue.get(key);
-      if (!row) revenue.set(key, (row = { model: r.model, context, currency: r.currency, payments: 0, revenue: 0, refunds: 0 }));
+      if (!row) revenue.set(key, (row = { model: r.model, context, currency: r.currency, payments: 0, revenue: 0, refunds: 0, reportingNet: 0, unconverted: 0 }));
       row.payments += r.payments;
       row.revenue += r.revenue;
       row.refunds += r.refunds;
+      row.reportingNet += r.reportingNet;
+      row.unconverted += r.unconverted;
     }
     await pause();
   }
@@ -143,11 +148,13 @@ function dayRevenue(day: Day, model: "last" | "first", dimension: Dimension | nu
 
 function addRevenue(into: Map<string, Revenue>, row: Omit<Revenue, "net">): void {
   let total = into.get(row.currency);
-  if (!total) into.set(row.currency, (total = { currency: row.currency, payments: 0, revenue: 0, refunds: 0, net: 0 }));
+  if (!total) into.set(row.currency, (total = { currency: row.currency, payments: 0, revenue: 0, refunds: 0, net: 0, reportingNet: 0, unconverted: 0 }));
   total.payments += row.payments;
   total.revenue += row.revenue;
   total.refunds += row.refunds;
   total.net += row.revenue - row.refunds;
+  total.reportingNet += row.reportingNet;
+  total.unconverted += row.unconverted;
 }
 
 const folded = new WeakMap<Database, Map<string, { at: number; day: Day }>>();
@@ -156,6 +163,11 @@ function foldCache(db: Database): Map<string, { at: number; day: Day }> {
   let cache = folded.get(db);
   if (!cache) folded.set(db, (cache = new Map()));
   return cache;
+}
+
+/** Forgets every folded day: converted money changed under them (history re-converted into a new reporting currency). */
+export function forgetFolds(db: Database): void {
+  folded.get(db)?.clear();
 }
 
 function remember(cache: Map<string, { at: number; day: Day }>, key: string, at: number, day: Day): void {

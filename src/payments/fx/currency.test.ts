@@ -146,6 +146,30 @@ describe("a USD project", () => {
 });
 
 describe("the dashboard", () => {
+  test("the overview draws net revenue in USD alone, counts the AED payment it leaves out, and keeps the original currencies a click away", async () => {
+    const owner = await userWithRole(server, "owner");
+    const page = await (await owner.get(`/dashboard/${server.project.id}?from=2026-12-01&to=2026-12-06`)).text();
+    const card = page.slice(page.indexOf("<h2>Net revenue (USD)"), page.indexOf("</section>", page.indexOf("<h2>Net revenue (USD)")));
+    // $100.00 + €50.00 × 1.10 + ¥3,000 at 1.08/162.5 + €10.00 × 1.08 + Polar's €20.00 net × 1.10 − its €10.00 refund × 1.10 = $196.74; AED left out.
+    expect(card).toMatch(/<title id="chart-[^"]+-chart-wide">Net revenue \(USD\) \(Net revenue: \$196\.7\)<\/title>/);
+    expect(card).toContain(`<strong>1 payment in AED not converted</strong>: <a href="/dashboard/${server.project.id}/settings/rates`);
+    expect(card).toContain("<summary>In original currencies</summary>");
+    expect(card).toContain('<li>AED\u00a0367.30 <small class="muted">net of 1 payment, 1 not converted</small></li>');
+    expect(card).toContain('<li>€70.00 <small class="muted">net of 3 payments</small></li>');
+    expect(page).not.toContain("Net revenue (EUR)");
+    // The tile and the tables: $196.74 with the AED payment counted beside it, not its amount shown as if it were revenue.
+    expect(page).toMatch(/<div class="label">Net revenue<\/div><div class="value"><span title="In original currencies: [^"]*AED[^"]*">\$196\.74<\/span><br><small class="muted" title="Payments without a rate into USD, left out of this sum">\+ 1 not converted<\/small>/);
+    expect(page).not.toContain("+ AED");
+    // The same days, already folded for the page above, follow a change of reporting currency once history is re-converted:
+    // $100.00 / 1.10 + €50.00 + ¥3,000 / 162.5 + €10.00 + €20.00 − €10.00 = €179.37.
+    expect((await server.api("/api/v1/project", { method: "PATCH", json: { currency: "EUR" } })).status).toBe(200);
+    await settled();
+    const inEuros = await (await owner.get(`/dashboard/${server.project.id}?from=2026-12-01&to=2026-12-06`)).text();
+    expect(inEuros).toMatch(/<title id="chart-[^"]+-chart-wide">Net revenue \(EUR\) \(Net revenue: €179\.4\)<\/title>/);
+    await server.api("/api/v1/project", { method: "PATCH", json: { currency: "USD" } });
+    await settled();
+  });
+
   test("the payments page gives one total and names what it leaves out; a rate saved in settings converts it", async () => {
     const owner = await userWithRole(server, "owner");
     const before = await (await owner.get(`/dashboard/${server.project.id}/payments?from=2026-12-01&to=2026-12-06`)).text();

@@ -256,6 +256,8 @@ export interface ConversionStats {
   /** Since the job last started from idle: chunks run, payments looked at, and the longest a chunk held the event loop. */
   chunks: number;
   rows: number;
+  /** Payments whose reporting value changed. */
+  changed: number;
   longestChunkMs: number;
 }
 
@@ -278,11 +280,16 @@ export function conversionJobs(ctx: AppContext): ConversionJobs | null {
  * Runs chunks one write at a time, each sized to last about `CHUNK_TARGET_MS`, yielding to the
  * event loop between them, until nothing is queued; `kick` wakes it.
  */
-export function startConversionJobs(ctx: AppContext, rewrite: (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => void): ConversionJobs {
+export function startConversionJobs(
+  ctx: AppContext,
+  rewrite: (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => void,
+  /** Called when a run that changed payments has nothing left queued: what caches converted sums forgets them. */
+  settled: () => void,
+): ConversionJobs {
   let stopped = false;
   let running: Promise<void> | null = null;
   let again = false;
-  let stats: ConversionStats = { chunks: 0, rows: 0, longestChunkMs: 0 };
+  let stats: ConversionStats = { chunks: 0, rows: 0, changed: 0, longestChunkMs: 0 };
   let limit = MIN_CHUNK_ROWS;
   /** One chunk in its own write; adapts the next chunk's size to the time this one held the event loop. */
   const chunk = async <T>(work: (db: Database, limit: number) => T, rowsOf: (result: T) => number): Promise<T> => {
@@ -290,20 +297,25 @@ export function startConversionJobs(ctx: AppContext, rewrite: (db: Database, cha
     const result = await ctx.writes.write((db) => work(db, limit));
     const ms = performance.now() - started;
     const rows = rowsOf(result);
-    stats = { chunks: stats.chunks + 1, rows: stats.rows + rows, longestChunkMs: Math.max(stats.longestChunkMs, ms) };
+    stats = { ...stats, chunks: stats.chunks + 1, rows: stats.rows + rows, longestChunkMs: Math.max(stats.longestChunkMs, ms) };
     limit = nextChunkRows(rows, limit, ms);
     await new Promise((resolve) => setTimeout(resolve, 1));
     return result;
+  };
+  const rewriteCounted = (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => {
+    rewrite(db, changes);
+    stats.changed += changes.length;
   };
   const run = async () => {
     do {
       again = false;
       for (let cursor: number | null = 0; cursor !== null && !stopped; ) {
         const after: number = cursor;
-        cursor = (await chunk((db, n) => convertPendingChunk(db, after, (changes) => rewrite(db, changes), n), (r) => r.rows)).last;
+        cursor = (await chunk((db, n) => convertPendingChunk(db, after, (changes) => rewriteCounted(db, changes), n), (r) => r.rows)).last;
       }
-      while (!stopped && (await chunk((db, n) => convertChunk(db, (changes) => rewrite(db, changes), n), (r) => r ?? 0)) !== null);
+      while (!stopped && (await chunk((db, n) => convertChunk(db, (changes) => rewriteCounted(db, changes), n), (r) => r ?? 0)) !== null);
     } while (again && !stopped);
+    if (stats.changed > 0 && !stopped) settled();
   };
   const kick = () => {
     if (stopped) return;
@@ -311,7 +323,7 @@ export function startConversionJobs(ctx: AppContext, rewrite: (db: Database, cha
       again = true;
       return;
     }
-    stats = { chunks: 0, rows: 0, longestChunkMs: 0 };
+    stats = { chunks: 0, rows: 0, changed: 0, longestChunkMs: 0 };
     running = run()
       .catch((error) => console.error("currency conversion failed:", (error as Error).message))
       .finally(() => {

@@ -27,3 +27,9 @@ CREATE TRIGGER payment_stats_periods_on_update AFTER UPDATE OF payments, revenue
     AND link_id = NEW.link_id AND campaign_id = NEW.campaign_id AND source = NEW.source AND medium = NEW.medium
     AND content = NEW.content AND lead_id = NEW.lead_id AND currency = NEW.currency;
 END;
+
+-- A re-conversion stores every payment's new value first, then re-sums the rollup's converted columns
+-- from the ledger a few hours at a time: rollup_hour is where that has got to (NULL while the
+-- payments are walked), rollup_end where it stops.
+ALTER TABLE fx_reconversions ADD COLUMN rollup_hour INTEGER;
+ALTER TABLE fx_reconversions ADD COLUMN rollup_end INTEGER;

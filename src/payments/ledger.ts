@@ -571,6 +571,54 @@ export function rewriteReporting(db: Database, changes: readonly { row: ChunkRow
   for (const { params, values } of periods.values()) period.run(...values, ...params);
 }
 
+const CONVERTED_COLUMNS = "reporting_revenue = s.revenue, reporting_refunds = s.refunds, unconverted = s.unconverted, reporting_renewal_revenue = s.renewals";
+const KEY_MATCH = "AND r.link_id = s.link_id AND r.campaign_id = s.campaign_id AND r.source = s.source AND r.medium = s.medium AND r.content = s.content AND r.lead_id = s.lead_id AND r.currency = s.currency";
+const ZERO_CONVERTED = "reporting_revenue = 0, reporting_refunds = 0, unconverted = 0, reporting_renewal_revenue = 0";
+const SUM_CONVERTED = "SUM(reporting_revenue) AS revenue, SUM(reporting_refunds) AS refunds, SUM(unconverted) AS unconverted, SUM(reporting_renewal_revenue) AS renewals";
+const KEYS = "link_id, campaign_id, source, medium, content, lead_id, currency";
+
+/** The hourly rows of a model, summed from the ledger as `applyRollup` adds payments up. */
+function hourlyFromLedger(model: "last" | "first"): string {
+  const prefix = model === "first" ? "first_" : "";
+  const key = (column: string) => `COALESCE(${prefix}${column}, '') AS ${column}`;
+  return `UPDATE payment_stats_hourly AS r SET ${CONVERTED_COLUMNS}
+    FROM (SELECT occurred_at / ${HOUR_MS} * ${HOUR_MS} AS hour, ${["link_id", "campaign_id", "source", "medium", "content", "lead_id"].map(key).join(", ")}, currency,
+            SUM(CASE WHEN kind IN ('sale', 'renewal') THEN COALESCE(reporting_net, 0) ELSE 0 END) AS revenue,
+            SUM(CASE WHEN kind IN ('refund', 'dispute') THEN -COALESCE(reporting_net, 0) ELSE 0 END) AS refunds,
+            SUM(CASE WHEN rate_source = 'none' THEN 1 ELSE 0 END) AS unconverted,
+            SUM(CASE WHEN kind = 'renewal' THEN COALESCE(reporting_net, 0) ELSE 0 END) AS renewals
+          FROM payments WHERE project_id = ?1 AND occurred_at >= ?2 AND occurred_at < ?3 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) AS s
+    WHERE r.project_id = ?1 AND r.model = '${model}' AND r.hour = s.hour ${KEY_MATCH}`;
+}
+
+/** The day (or month) rows of a model, summed from the hourly (or day) rows of the period. */
+function periodFromRollup(model: "last" | "first", grain: "day" | "month"): string {
+  const source = grain === "day" ? `payment_stats_hourly WHERE project_id = ?1 AND model = '${model}' AND hour >= ?2 AND hour < ?3` : `payment_stats_periods WHERE project_id = ?1 AND model = '${model}' AND grain = 'day' AND period >= ?2 AND period < ?3`;
+  return `UPDATE payment_stats_periods AS r SET ${CONVERTED_COLUMNS}
+    FROM (SELECT ${KEYS}, ${SUM_CONVERTED} FROM ${source} GROUP BY ${KEYS}) AS s
+    WHERE r.project_id = ?1 AND r.model = '${model}' AND r.grain = '${grain}' AND r.period = ?2 ${KEY_MATCH}`;
+}
+
+/**
+ * Re-sums the rollup's converted columns of [from, to) from the ledger, after history was re-converted:
+ * the hours of the span, the UTC day when the span ends it (`dayDone`), the UTC month when that ends it
+ * (`monthDone`). Set-based, so SQLite adds up a span's payments in one pass per model.
+ */
+export function resumConvertedRollup(db: Database, projectId: string, from: number, to: number, day: { start: number; done: boolean }, month: { start: number; end: number; done: boolean }): void {
+  for (const model of ["last", "first"] as const) {
+    prepared(db, `UPDATE payment_stats_hourly SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND hour >= ? AND hour < ?`).run(projectId, from, to);
+    prepared(db, hourlyFromLedger(model)).run(projectId, from, to);
+    if (day.done) {
+      prepared(db, `UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = 'day' AND period = ?`).run(projectId, day.start);
+      prepared(db, periodFromRollup(model, "day")).run(projectId, day.start, day.start + DAY_MS);
+    }
+    if (month.done) {
+      prepared(db, `UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = 'month' AND period = ?`).run(projectId, month.start);
+      prepared(db, periodFromRollup(model, "month")).run(projectId, month.start, month.end);
+    }
+  }
+}
+
 function retractRollup(db: Database, row: PaymentRow): void {
   applyRollup(db, row, -1);
 }

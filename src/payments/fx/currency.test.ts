@@ -39,12 +39,12 @@ const post = async (json: Record<string, unknown>) => {
 };
 const reportingOf = async (id: string) => (await (await server.api(`/api/v1/payments/${id}`)).json()).reporting;
 /** The converted sums the reports read from the rollup, for all time. */
-const rollup = () =>
+const rollup = (model: "last" | "first" = "last") =>
   db()
-    .query<{ revenue: number; refunds: number; unconverted: number }, [string]>(
-      "SELECT SUM(reporting_revenue) AS revenue, SUM(reporting_refunds) AS refunds, SUM(unconverted) AS unconverted FROM payment_stats_hourly WHERE project_id = ? AND model = 'last'",
+    .query<{ revenue: number; refunds: number; unconverted: number }, [string, string]>(
+      "SELECT SUM(reporting_revenue) AS revenue, SUM(reporting_refunds) AS refunds, SUM(unconverted) AS unconverted FROM payment_stats_hourly WHERE project_id = ? AND model = ?",
     )
-    .get(server.project.id)!;
+    .get(server.project.id, model)!;
 
 /** The day and month sums a report over whole days reads, grain by grain: they must say what the hourly rows say. */
 const periodSums = () =>
@@ -131,6 +131,7 @@ describe("a USD project", () => {
       { grain: "day", ...rollup() },
       { grain: "month", ...rollup() },
     ]);
+    expect(rollup("first")).toEqual(rollup());
     await server.api("/api/v1/project", { method: "PATCH", json: { currency: "USD" } });
     await settled();
   });

@@ -57,6 +57,8 @@ export function reportingSettings(db: Database, projectId: string): { currency: 
 }
 
 const QUARTER_HOUR_MS = 900_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 const days = new Map<string, string>();
 
 /** The local day of an instant, memoised per quarter hour (every timezone's offset is a multiple of one): Intl costs ~50 µs a call. */
@@ -185,7 +187,7 @@ export function queueReconversion(db: Database, projectId: string, now: number):
   prepared(
     db,
     `INSERT INTO fx_reconversions (project_id, after_rowid, done, total, started_at) VALUES (?, 0, 0, ?, ?)
-     ON CONFLICT DO UPDATE SET after_rowid = 0, done = 0, total = excluded.total, started_at = excluded.started_at`,
+     ON CONFLICT DO UPDATE SET after_rowid = 0, done = 0, total = excluded.total, started_at = excluded.started_at, rollup_hour = NULL, rollup_end = NULL`,
   ).run(projectId, total, now);
 }
 
@@ -223,22 +225,76 @@ const CHUNK_COLUMNS = `p.rowid AS rowid, p.id, p.project_id, p.kind, p.amount, p
   s.occurred_at AS sale_occurred_at, s.amount AS sale_amount, s.settlement_currency AS sale_settlement_currency, s.settlement_amount AS sale_settlement_amount
   FROM payments p LEFT JOIN payments s ON p.kind IN ('refund', 'dispute') AND s.id = p.parent_payment_id`;
 
+/** Re-sums the rollup's converted columns of a span from the ledger (the ledger's `resumConvertedRollup`). */
+export type Resum = (
+  db: Database,
+  projectId: string,
+  from: number,
+  to: number,
+  day: { start: number; done: boolean },
+  month: { start: number; end: number; done: boolean },
+) => void;
+
+/** Hours of rollup re-summed per chunk: about 700 payments at a million a year. */
+const RESUM_HOURS = 6;
+
+interface Job {
+  project_id: string;
+  after_rowid: number;
+  rollup_hour: number | null;
+  rollup_end: number | null;
+}
+
+const dayStart = (t: number) => t - (t % DAY_MS);
+
 /**
- * One chunk of background conversion, of at most `limit` rows: the oldest queued project's next
- * rows. Returns how many rows it looked at, or null when no project is queued.
+ * One chunk of a project's re-conversion, the oldest queued first. First the payments, at most
+ * `limit` rows along their rowids, each stored with its new value (`write`) and the rollup left
+ * alone; then the rollup's converted columns re-summed from them `RESUM_HOURS` at a time, skipping
+ * days the rollup has no rows for (far cheaper than moving six rollup rows per payment). Returns how many
+ * payments it looked at, or null when no project is queued.
  */
-export function convertChunk(db: Database, rewrite: Rewrite, limit: number): number | null {
-  const job = prepared<{ project_id: string; after_rowid: number }, []>(db, "SELECT project_id, after_rowid FROM fx_reconversions ORDER BY started_at LIMIT 1").get();
+export function convertChunk(db: Database, write: Rewrite, resum: Resum, limit: number): number | null {
+  const job = prepared<Job, []>(db, "SELECT project_id, after_rowid, rollup_hour, rollup_end FROM fx_reconversions ORDER BY started_at LIMIT 1").get();
   if (!job) return null;
-  const rows = prepared<ChunkRow, [string, number, number]>(
-    db,
-    // A walk along the rowids (+ keeps the planner off the project's time index, which would sort the whole project each chunk).
-    `SELECT ${CHUNK_COLUMNS} WHERE +p.project_id = ? AND p.rowid > ? ORDER BY p.rowid LIMIT ?`,
-  ).all(job.project_id, job.after_rowid, limit);
-  const done = reconvertRows(db, rows, rewrite, performance.now() + CHUNK_BUDGET_MS);
-  if (done === rows.length && rows.length < limit) prepared(db, "DELETE FROM fx_reconversions WHERE project_id = ?").run(job.project_id);
-  else prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ? WHERE project_id = ?").run(rows[done - 1]!.rowid, done, job.project_id);
-  return done;
+  if (job.rollup_hour === null || job.rollup_end === null) {
+    const rows = prepared<ChunkRow, [string, number, number]>(
+      db,
+      // A walk along the rowids (+ keeps the planner off the project's time index, which would sort the whole project each chunk).
+      `SELECT ${CHUNK_COLUMNS} WHERE +p.project_id = ? AND p.rowid > ? ORDER BY p.rowid LIMIT ?`,
+    ).all(job.project_id, job.after_rowid, limit);
+    const done = reconvertRows(db, rows, write, performance.now() + CHUNK_BUDGET_MS);
+    if (done < rows.length || rows.length === limit) {
+      prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ? WHERE project_id = ?").run(rows[done - 1]!.rowid, done, job.project_id);
+      return done;
+    }
+    const span = prepared<{ first: number | null; last: number | null }, [string]>(db, "SELECT MIN(hour) AS first, MAX(hour) AS last FROM payment_stats_hourly WHERE project_id = ? AND model = 'last'").get(job.project_id)!;
+    if (span.first === null || span.last === null) prepared(db, "DELETE FROM fx_reconversions WHERE project_id = ?").run(job.project_id);
+    else {
+      prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ?, rollup_hour = ?, rollup_end = ? WHERE project_id = ?").run(
+        rows.at(-1)?.rowid ?? job.after_rowid,
+        done,
+        dayStart(span.first),
+        dayStart(span.last) + DAY_MS,
+        job.project_id,
+      );
+    }
+    return done;
+  }
+  const from = job.rollup_hour;
+  const day = dayStart(from);
+  const to = Math.min(from + RESUM_HOURS * HOUR_MS, day + DAY_MS);
+  const dayDone = to === day + DAY_MS;
+  const date = new Date(day);
+  const month = { start: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1), end: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) };
+  // After a whole day, on to the next day the rollup has rows for; the month is whole when that lies beyond it.
+  const next = dayDone
+    ? (prepared<{ at: number | null }, [string, number, number]>(db, "SELECT MIN(hour) AS at FROM payment_stats_hourly WHERE project_id = ? AND model = 'last' AND hour >= ? AND hour < ?").get(job.project_id, to, job.rollup_end)?.at ?? null)
+    : to;
+  resum(db, job.project_id, from, to, { start: day, done: dayDone }, { ...month, done: dayDone && (next === null || next >= month.end) });
+  if (next === null) prepared(db, "DELETE FROM fx_reconversions WHERE project_id = ?").run(job.project_id);
+  else prepared(db, "UPDATE fx_reconversions SET rollup_hour = ? WHERE project_id = ?").run(dayDone ? dayStart(next) : next, job.project_id);
+  return 0;
 }
 
 /**
@@ -282,7 +338,8 @@ export function conversionJobs(ctx: AppContext): ConversionJobs | null {
  */
 export function startConversionJobs(
   ctx: AppContext,
-  rewrite: (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => void,
+  /** The ledger's: store changed values and move the rollup by them; re-sum a span of the rollup. */
+  ledger: { rewrite: (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => void; resum: Resum },
   /** Called when a run that changed payments has nothing left queued: what caches converted sums forgets them. */
   settled: () => void,
 ): ConversionJobs {
@@ -303,7 +360,12 @@ export function startConversionJobs(
     return result;
   };
   const rewriteCounted = (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => {
-    rewrite(db, changes);
+    ledger.rewrite(db, changes);
+    stats.changed += changes.length;
+  };
+  /** A whole history's walk stores the values alone: its rollup is re-summed once the walk is over. */
+  const writeCounted = (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => {
+    for (const { row, next } of changes) writeReporting(db, row, next);
     stats.changed += changes.length;
   };
   const run = async () => {
@@ -313,7 +375,7 @@ export function startConversionJobs(
         const after: number = cursor;
         cursor = (await chunk((db, n) => convertPendingChunk(db, after, (changes) => rewriteCounted(db, changes), n), (r) => r.rows)).last;
       }
-      while (!stopped && (await chunk((db, n) => convertChunk(db, (changes) => rewriteCounted(db, changes), n), (r) => r ?? 0)) !== null);
+      while (!stopped && (await chunk((db, n) => convertChunk(db, (changes) => writeCounted(db, changes), ledger.resum, n), (r) => r ?? 0)) !== null);
     } while (again && !stopped);
     if (stats.changed > 0 && !stopped) settled();
   };

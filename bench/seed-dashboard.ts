@@ -1,6 +1,10 @@
 // Seeds a data dir with a realistic journey history (links, clicks, sessions, events, profiles and the
 // hourly rollup kept consistent with them) fast enough for a benchmark: batched inserts, one pass in time order.
 import type { Database } from "bun:sqlite";
+import { loadConfig } from "../src/config.ts";
+import { openInstance } from "../src/instance.ts";
+import { createProject } from "../src/projects/service.ts";
+import { createUser } from "../src/auth/users.ts";
 import { DAY_MS, HOUR_MS } from "../src/dashboard/pages/time.ts";
 import { bumpRollup } from "../src/tracking/events.ts";
 
@@ -288,4 +292,44 @@ export function seedPayments(db: Database, options: PaymentSeedOptions): { payme
     made += target;
   }
   return { payments: made, providerEvents, rollupRows };
+}
+
+/**
+ * Fills a new data dir with one project's journeys and payments as a bulk load: no journal, no fsync,
+ * indexes built once at the end instead of row by row. Prints what it seeded and how long it took.
+ */
+export async function seedDataDir(
+  dataDir: string,
+  options: { events: number; payments: number; end: number; days: number; owner?: { email: string; password: string } },
+): Promise<void> {
+  const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0" }));
+  const db = instance.ctx.db;
+  const project = createProject(db, { name: "Bench" });
+  if (options.owner) await createUser(db, { ...options.owner, role: "owner" });
+  db.exec("PRAGMA journal_mode = OFF");
+  db.exec("PRAGMA synchronous = OFF");
+  db.exec("PRAGMA cache_size = -1000000");
+  const indexes = db
+    .query<{ name: string; sql: string }, []>(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('events', 'sessions', 'clicks', 'payments', 'provider_events')",
+    )
+    .all();
+  for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
+  const { end, days } = options;
+  let t = performance.now();
+  const journeys = seedJourneys(db, { projectId: project.id, events: options.events, end, days });
+  console.log(
+    `seeded ${journeys.events.toLocaleString("en")} events, ${journeys.sessions.toLocaleString("en")} sessions, ${journeys.clicks.toLocaleString("en")} clicks, ` +
+      `${journeys.profiles.toLocaleString("en")} profiles, ${journeys.rollupRows.toLocaleString("en")} traffic rollup rows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+  t = performance.now();
+  const payments = seedPayments(db, { projectId: project.id, payments: options.payments, end, days });
+  console.log(
+    `seeded ${payments.payments.toLocaleString("en")} payments, ${payments.providerEvents.toLocaleString("en")} provider events, ${payments.rollupRows.toLocaleString("en")} revenue rollup rows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+  t = performance.now();
+  for (const index of indexes) db.exec(index.sql);
+  console.log(`built ${indexes.length} indexes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  db.exec("PRAGMA journal_mode = WAL");
+  instance.close();
 }

@@ -20,6 +20,7 @@ describe("configuration", () => {
       BANTICO_SECRET: "s".repeat(40),
       BANTICO_TRUSTED_PROXIES: "10.0.0.1, 127.0.0.1",
       BANTICO_FX_URL: "http://127.0.0.1:9/rates.xml",
+      BANTICO_DATABASE_URL: "postgres://bantico:pw@db.internal:5432/bantico",
     });
     expect(config).toEqual({
       port: 8080,
@@ -28,7 +29,10 @@ describe("configuration", () => {
       secret: "s".repeat(40),
       trustedProxies: ["10.0.0.1", "127.0.0.1"],
       fxUrl: "http://127.0.0.1:9/rates.xml",
+      databaseUrl: "postgres://bantico:pw@db.internal:5432/bantico",
     });
+    expect(loadConfig({}).databaseUrl).toBeNull();
+    expect(loadConfig({ BANTICO_DATABASE_URL: "postgresql://db/bantico" }).databaseUrl).toBe("postgresql://db/bantico");
     expect(loadConfig({ BANTICO_FX_URL: "off" }).fxUrl).toBeNull();
     expect(loadConfig({}).fxUrl).toBe("https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml");
     expect(() => loadConfig({ BANTICO_FX_URL: "ftp://x" })).toThrow("BANTICO_FX_URL");
@@ -45,5 +49,24 @@ describe("configuration", () => {
     expect(() => loadConfig({ BANTICO_BASE_URL: "go.example.com" })).toThrow(/BANTICO_BASE_URL/);
     expect(() => loadConfig({ BANTICO_BASE_URL: "ftp://go.example.com" })).toThrow(/BANTICO_BASE_URL/);
     expect(() => loadConfig({ BANTICO_SECRET: "short" })).toThrow(/BANTICO_SECRET/);
+  });
+
+  test("BANTICO_DATABASE_URL other than postgres:// is refused in one line that does not echo its password", () => {
+    for (const [value, given] of [
+      ["mysql://root:hunter2@db/bantico", "given: a mysql: URL"],
+      ["db.internal:5432", "given: a db.internal: URL"],
+      ["hunter2", "given: not a URL"],
+      ["postgres:///bantico", "given: a postgres: URL without a host"],
+    ]) {
+      let message = "";
+      try {
+        loadConfig({ BANTICO_DATABASE_URL: value });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        message = (error as Error).message;
+      }
+      expect(message).toBe(`BANTICO_DATABASE_URL must be a PostgreSQL URL like postgres://user:password@host:5432/bantico (${given})`);
+      expect(message).not.toContain("hunter2");
+    }
   });
 });

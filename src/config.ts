@@ -13,6 +13,8 @@ export interface Config {
   trustedProxies: string[];
   /** BANTICO_FX_URL: a document in the ECB eurofxref XML format; null when set to `off`. */
   fxUrl: string | null;
+  /** BANTICO_DATABASE_URL: a PostgreSQL database instead of the SQLite file in the data dir (SPEC §11); null = SQLite. */
+  databaseUrl: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -31,6 +33,7 @@ export function loadConfig(env: Env = process.env, overrides: { dataDir?: string
     secret,
     trustedProxies: (env.BANTICO_TRUSTED_PROXIES ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     fxUrl: parseFxUrl(env.BANTICO_FX_URL?.trim() || ECB_90_DAY_URL),
+    databaseUrl: env.BANTICO_DATABASE_URL?.trim() ? parsePostgresUrl(env.BANTICO_DATABASE_URL.trim(), "BANTICO_DATABASE_URL") : null,
   };
 }
 
@@ -48,6 +51,18 @@ function parseFxUrl(value: string): string | null {
     if (url.protocol === "http:" || url.protocol === "https:") return url.href;
   } catch {}
   throw new ConfigError(`BANTICO_FX_URL must be an http(s) URL or "off", not "${value}"`);
+}
+
+/** A postgres:// or postgresql:// URL; `what` names where it came from in the error. Never echoes the value: it may hold a password. */
+export function parsePostgresUrl(value: string, what: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {}
+  const postgres = url?.protocol === "postgres:" || url?.protocol === "postgresql:";
+  if (url && postgres && url.hostname) return url.href;
+  const given = !url ? "not a URL" : postgres ? `a ${url.protocol} URL without a host` : `a ${url.protocol} URL`;
+  throw new ConfigError(`${what} must be a PostgreSQL URL like postgres://user:password@host:5432/bantico (given: ${given})`);
 }
 
 function parseBaseUrl(value: string): string {

@@ -39,7 +39,7 @@ export interface LayoutData {
   canWrite: boolean;
 }
 
-const RANGE_LABELS: Record<RangeKey, string> = { today: "Today", "7d": "7 days", "30d": "30 days", "90d": "90 days", custom: "Custom" };
+const RANGE_LABELS: Record<RangeKey, string> = { today: "Today", "7d": "7 days", "30d": "30 days", "90d": "90 days", "365d": "365 days", custom: "Custom" };
 
 function head(title: string, csrfToken: string | null): Html {
   return html`<head>

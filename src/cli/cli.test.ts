@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { bantico, ENTRY, readUntil, scratchDirs } from "../testing/cli.ts";
+import { bantico, cliEnv, ENTRY, readUntil, scratchDirs } from "../testing/cli.ts";
 
 const dataDir = scratchDirs("cli");
 
@@ -109,7 +109,7 @@ describe("bantico command line", () => {
     const cwd = dataDir();
     const child = Bun.spawn([process.execPath, ENTRY], {
       cwd,
-      env: { ...process.env, PORT: "0", BANTICO_DATA_DIR: "", BANTICO_SECRET: "" },
+      env: cliEnv({ PORT: "0" }),
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -128,12 +128,12 @@ describe("bantico command line", () => {
   test("backup writes a consistent, complete copy while the server is serving and writing", async () => {
     const data = dataDir();
     const project = json<{ id: string }>(bantico(["project", "create", "--name", "Live", "--json", "--data", data]));
-    const child = Bun.spawn([process.execPath, ENTRY, "serve", "--data", data], { env: { ...process.env, PORT: "0", BANTICO_FX_URL: "off" }, stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn([process.execPath, ENTRY, "serve", "--data", data], { env: cliEnv({ PORT: "0", BANTICO_FX_URL: "off" }), stdout: "pipe", stderr: "pipe" });
     try {
       await readUntil(child.stdout, /listening/);
       for (let i = 0; i < 5; i++) bantico(["apikey", "create", "--project", project.id, "--data", data]);
       const target = join(dataDir(), "backup.sqlite");
-      const backup = Bun.spawn([process.execPath, ENTRY, "backup", target, "--json", "--data", data], { stdout: "pipe", stderr: "pipe" });
+      const backup = Bun.spawn([process.execPath, ENTRY, "backup", target, "--json", "--data", data], { env: cliEnv(), stdout: "pipe", stderr: "pipe" });
       const writer = new Database(join(data, "bantico.sqlite"));
       writer.exec("PRAGMA busy_timeout = 5000");
       let writesDuringBackup = 0;

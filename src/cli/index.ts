@@ -1,7 +1,12 @@
 // The `bantico` command line (SPEC §7). Each command prints text, or JSON with --json.
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { ConfigError, loadConfig } from "../config.ts";
+import { ConfigError, loadConfig, parsePostgresUrl, type Config } from "../config.ts";
+import { databasePath } from "../db/database.ts";
+import { connectPostgres, explainPostgresError } from "../db/postgres/connection.ts";
+import { migratePostgres } from "../db/postgres/migrate.ts";
+import { postgresMigrations } from "../db/postgres/migrations.ts";
+import { migrateTo, MigrateToError, type CopyProgress, type MigrateToSummary } from "../db/migrate-to/index.ts";
 import { MigrationError } from "../db/migrate.ts";
 import { openInstance, type Instance } from "../instance.ts";
 import { startServer } from "../server.ts";
@@ -20,7 +25,11 @@ Usage: bantico [command] [options]
 
 Commands:
   serve                                   start the server (default)
-  migrate                                 apply pending database migrations
+  migrate                                 apply pending database migrations (to PostgreSQL when
+                                          BANTICO_DATABASE_URL is set)
+  migrate-to [postgres://…]               copy the SQLite database in --data into an empty PostgreSQL
+                                          database (default: BANTICO_DATABASE_URL), schema included;
+                                          a re-run resumes an interrupted copy
   project create --name NAME              create a project; prints its id and snippet token
   user create --email E --password P [--role owner|admin|viewer] [--project ID]
                                           create a dashboard user (default role: owner); with
@@ -37,7 +46,8 @@ Options (before or after the command):
   --data DIR    data directory (default: $BANTICO_DATA_DIR or ./data)
   --json        machine-readable output
 
-Environment: PORT (3000), BANTICO_DATA_DIR (./data), BANTICO_BASE_URL, BANTICO_SECRET, BANTICO_TRUSTED_PROXIES.
+Environment: PORT (3000), BANTICO_DATA_DIR (./data), BANTICO_BASE_URL, BANTICO_SECRET, BANTICO_TRUSTED_PROXIES,
+BANTICO_DATABASE_URL (PostgreSQL: only migrate and migrate-to use it in this version; serve and the other commands refuse it).
 `;
 
 export interface CliIo {
@@ -67,7 +77,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
       io.err(`bantico: ${error.message}\n\n${HELP}`);
       return 2;
     }
-    if (error instanceof ConfigError || error instanceof MigrationError || error instanceof StartupError || error instanceof UserInputError || error instanceof CommandError) {
+    if (error instanceof ConfigError || error instanceof MigrationError || error instanceof StartupError || error instanceof UserInputError || error instanceof CommandError || error instanceof MigrateToError) {
       io.err(`bantico: ${error.message}\n`);
       return 1;
     }
@@ -77,6 +87,16 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
 
 class CommandError extends Error {}
 
+/** Commands whose capabilities still talk to SQLite only (issue 17 ports them): with BANTICO_DATABASE_URL they refuse rather than pretend. */
+const SQLITE_ONLY = new Set(["serve", "project", "user", "apikey", "backup", "erase", "setup-link"]);
+
+function notOnPostgresYet(command: string, config: Config): CommandError {
+  const what = command === "serve" ? "serving from PostgreSQL" : `"bantico ${command}" on PostgreSQL`;
+  return new CommandError(
+    `${what} (BANTICO_DATABASE_URL) is not available in this version yet: unset BANTICO_DATABASE_URL to keep using SQLite in ${config.dataDir}; "bantico migrate-to URL" can copy it into PostgreSQL ahead of the move`,
+  );
+}
+
 async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
   const [command = "serve", sub, ...rest] = args.positionals;
   const config = () => loadConfig(io.env, { dataDir: args.flags.data as string | undefined });
@@ -85,6 +105,8 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
     const unexpected = extra.filter((x) => x !== undefined);
     if (unexpected.length > 0) throw new UsageError(`unexpected argument: ${unexpected.join(" ")}`);
   };
+
+  if (SQLITE_ONLY.has(command) && config().databaseUrl) throw notOnPostgresYet(command, config());
 
   switch (command) {
     case "help":
@@ -108,12 +130,28 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       process.once("SIGTERM", shutdown);
       return 0;
     }
-    case "migrate":
+    case "migrate": {
       expectNoMore([sub, ...rest]);
+      const { databaseUrl } = config();
+      if (databaseUrl) {
+        const applied = await migratePostgresAt(databaseUrl);
+        print({ applied }, applied.length ? `applied: ${applied.join(", ")}` : "the database is up to date");
+        return 0;
+      }
       return withInstance(config(), (instance) => {
         print({ applied: instance.applied }, instance.applied.length ? `applied: ${instance.applied.join(", ")}` : "the database is up to date");
         return 0;
       });
+    }
+    case "migrate-to": {
+      expectNoMore(rest);
+      // Without an argument, the database BANTICO_DATABASE_URL names.
+      const postgresUrl = sub ? parsePostgresUrl(sub, "migrate-to's URL") : config().databaseUrl;
+      if (!postgresUrl) throw new UsageError("migrate-to needs the URL of an empty PostgreSQL database: bantico migrate-to postgres://user:password@host:5432/bantico");
+      const summary = await migrateTo({ sqlitePath: databasePath(config().dataDir), postgresUrl, onProgress: progressPrinter(io) });
+      print(summary, describeCopy(summary));
+      return 0;
+    }
     case "project":
       if (sub !== "create") throw new UsageError(`unknown command: project ${sub ?? ""}`.trim());
       expectNoMore(rest);
@@ -216,6 +254,35 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
     default:
       throw new UsageError(`unknown command: ${command}`);
   }
+}
+
+async function migratePostgresAt(url: string): Promise<string[]> {
+  const sql = connectPostgres(url, { max: 1 });
+  try {
+    return await migratePostgres(sql, postgresMigrations);
+  } catch (error) {
+    throw explainPostgresError(url, error) ?? error;
+  } finally {
+    await sql.close();
+  }
+}
+
+/** Progress on stderr (stdout keeps the summary, JSON with --json): a line per table at every tenth of its rows. */
+function progressPrinter(io: CliIo): (progress: CopyProgress) => void {
+  const shownTenths = new Map<string, number>();
+  return ({ table, copiedRows, totalRows, alreadyCopied }) => {
+    if (alreadyCopied) return io.err(`${table}: already copied (${copiedRows.toLocaleString("en")} rows)\n`);
+    const tenths = totalRows === 0 ? 10 : Math.floor((copiedRows / totalRows) * 10);
+    if ((shownTenths.get(table) ?? -1) >= tenths) return;
+    shownTenths.set(table, tenths);
+    const percent = totalRows === 0 ? 100 : Math.min(100, Math.floor((copiedRows / totalRows) * 100));
+    io.err(`${table}: ${copiedRows.toLocaleString("en")} of ${totalRows.toLocaleString("en")} rows (${percent}%)\n`);
+  };
+}
+
+function describeCopy(summary: MigrateToSummary): string {
+  const copied = `${summary.resumed ? "resumed: " : ""}copied ${summary.copiedNow.toLocaleString("en")} rows in ${summary.seconds} s (${summary.rowsPerSecond.toLocaleString("en")} rows/s)`;
+  return `${copied} from ${summary.source} to ${summary.target}\nverified: all ${summary.tables.length} tables (${summary.rows.toLocaleString("en")} rows) have the same row counts and column sums in both databases`;
 }
 
 async function withInstance(config: ReturnType<typeof loadConfig>, run: (instance: Instance) => number | Promise<number>): Promise<number> {

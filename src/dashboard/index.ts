@@ -9,7 +9,7 @@
 //                                /sources, /mediums, /contents, /leads, /funnel, /payments,
 //                                /profiles, /live, /settings (see sections.ts), /install
 //   /static/…                  → htmx, dashboard.css, dashboard.js (embedded, content-versioned)
-// Query: ?range=today|7d|30d|90d|custom&from=YYYY-MM-DD&to=YYYY-MM-DD plus filters
+// Query: ?range=today|7d|30d|90d|365d|custom&from=YYYY-MM-DD&to=YYYY-MM-DD plus filters
 // link, campaign, source, medium, content, lead — the view is shareable and survives reloads.
 //
 // Adding a page (data engineer)

@@ -1,7 +1,7 @@
 // The date range and filters of a dashboard view, read from the URL query so a view can be shared.
 // Days are calendar days in the project's timezone; `to` is exclusive.
 
-export const RANGE_PRESETS = ["today", "7d", "30d", "90d"] as const;
+export const RANGE_PRESETS = ["today", "7d", "30d", "90d", "365d"] as const;
 export type RangePreset = (typeof RANGE_PRESETS)[number];
 export type RangeKey = RangePreset | "custom";
 export const DEFAULT_RANGE: RangePreset = "30d";
@@ -141,8 +141,21 @@ export function localDate(instant: number, timezone: string): string {
   return wallClock(instant, timezone).date;
 }
 
+const midnights = new Map<string, number>();
+
 /** Unix ms of local midnight starting `date` in `timezone` (the first instant of that day, across DST gaps). */
 export function startOfLocalDay(date: string, timezone: string): number {
+  // A year's range asks for a few hundred midnights per report, each three time-zone conversions.
+  const key = `${timezone}|${date}`;
+  let start = midnights.get(key);
+  if (start === undefined) {
+    if (midnights.size >= 50_000) midnights.clear();
+    midnights.set(key, (start = computeStartOfLocalDay(date, timezone)));
+  }
+  return start;
+}
+
+function computeStartOfLocalDay(date: string, timezone: string): number {
   const wallMidnight = Date.parse(`${date}T00:00:00Z`);
   // Guess with the offset at that moment, then correct once for a DST change in between.
   let guess = wallMidnight - offsetAt(wallMidnight, timezone);

@@ -45,7 +45,7 @@ export interface SignedInRequest {
 /** What a project page's handler receives: the signed-in request plus the project and the period. */
 export interface DashboardRequest extends SignedInRequest {
   project: Project;
-  /** Parsed from ?range=today|7d|30d|90d|custom&from&to and the filter params, in the project's timezone. */
+  /** Parsed from ?range=today|7d|30d|90d|365d|custom&from&to and the filter params, in the project's timezone. */
   range: DateRange;
   section: SectionId | null;
   /** "/dashboard/{projectId}" + subPath + the current range and filters + extra params (null removes one). */

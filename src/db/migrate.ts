@@ -27,9 +27,12 @@ export function appliedVersions(db: Database): number[] {
     .map((row) => row.version);
 }
 
-/** Returns the names of the migrations it applied. Throws MigrationError naming the file that failed; nothing is applied then. */
-export function migrate(db: Database, migrations: readonly Migration[], now = Date.now()): string[] {
-  const applied = new Set(appliedVersions(db));
+/**
+ * The migrations still to apply, in order, on either engine. Throws MigrationError when the database
+ * records a migration this executable does not know (a newer Bantico wrote it).
+ */
+export function pendingMigrations<M extends { version: number }>(appliedVersions: readonly number[], migrations: readonly M[]): M[] {
+  const applied = new Set(appliedVersions);
   const known = new Set(migrations.map((m) => m.version));
   const newer = [...applied].filter((v) => !known.has(v));
   if (newer.length > 0) {
@@ -37,7 +40,12 @@ export function migrate(db: Database, migrations: readonly Migration[], now = Da
       `the database has migration ${Math.max(...newer)} that this version of Bantico does not know: upgrade Bantico, or restore a backup`,
     );
   }
-  const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => !applied.has(m.version));
+  return [...migrations].sort((a, b) => a.version - b.version).filter((m) => !applied.has(m.version));
+}
+
+/** Returns the names of the migrations it applied. Throws MigrationError naming the file that failed; nothing is applied then. */
+export function migrate(db: Database, migrations: readonly Migration[], now = Date.now()): string[] {
+  const pending = pendingMigrations(appliedVersions(db), migrations);
   if (pending.length === 0) return [];
   const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
   db.transaction(() => {

@@ -1,7 +1,7 @@
 // The payments ledger: records what adapters produce, once, attributes each payment, keeps the
 // revenue rollup and the visitor's journey in step. Every function here is synchronous and meant
 // to run inside one write transaction (`ctx.writes.write(db => …)`).
-import { noteWrite } from "../reports/people/windows.ts";
+import { noteWrite } from "../reports/writes.ts";
 import { prepared } from "../tracking/statements.ts";
 import type { Database } from "bun:sqlite";
 import { newId } from "../core/ids.ts";
@@ -495,6 +495,7 @@ function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
   const earning = row.kind === "sale" || row.kind === "renewal";
   const renewal = row.kind === "renewal";
   const hour = Math.floor(row.occurred_at / HOUR_MS) * HOUR_MS;
+  noteWrite(db, row.project_id, hour);
   const converted = row.reporting_net ?? 0;
   const upsert = prepared(
     db,
@@ -605,6 +606,7 @@ function periodFromRollup(model: "last" | "first", grain: "day" | "month"): stri
  * (`monthDone`). Set-based, so SQLite adds up a span's payments in one pass per model.
  */
 export function resumConvertedRollup(db: Database, projectId: string, from: number, to: number, day: { start: number; done: boolean }, month: { start: number; end: number; done: boolean }): void {
+  for (let hour = from; hour < to; hour += HOUR_MS) noteWrite(db, projectId, hour);
   for (const model of ["last", "first"] as const) {
     prepared(db, `UPDATE payment_stats_hourly SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND hour >= ? AND hour < ?`).run(projectId, from, to);
     prepared(db, hourlyFromLedger(model)).run(projectId, from, to);

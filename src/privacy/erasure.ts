@@ -5,7 +5,7 @@
 // The erasure deletes with secure_delete ON, then overwrites every free page of the file with zeros
 // (earlier deletes may have left traces there), and the WAL is truncated afterwards, so no readable
 // copy stays in the files.
-import { notePersonsChanged } from "../reports/people/windows.ts";
+import { notePersonsChanged } from "../reports/writes.ts";
 import type { Database } from "bun:sqlite";
 import type { AppContext } from "../context.ts";
 import { normalizeEmail } from "../tracking/profiles.ts";

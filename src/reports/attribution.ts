@@ -4,20 +4,12 @@
 import type { Database } from "bun:sqlite";
 import { peopleByAttribution, peopleQuery, type ContextFilter, type PeopleRange } from "./people/index.ts";
 
-export const GROUP_BY = ["link", "campaign", "source", "medium", "content", "lead"] as const;
-export type GroupBy = (typeof GROUP_BY)[number];
+import { GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
+import { addMoneyByCurrency, dayMoney, dayTraffic, foldedDays, type Context, type Day, type MoneySums } from "./days.ts";
+
+export { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
 export const MODELS = ["last", "first"] as const;
 export type AttributionModel = (typeof MODELS)[number];
-
-/** The rollup column each attribution dimension is stored in. */
-export const GROUP_BY_COLUMN = {
-  link: "link_id",
-  campaign: "campaign_id",
-  source: "source",
-  medium: "medium",
-  content: "content",
-  lead: "lead_id",
-} as const satisfies Record<GroupBy, string>;
 
 /** Money in one currency, minor units. */
 export interface CurrencySums {
@@ -139,30 +131,54 @@ export interface RollupEntry {
 
 export const emptyEntry = (): RollupEntry => ({ clicks: 0, byCurrency: [], reporting: { payments: 0, revenue: 0, refunds: 0, net: 0, unconverted: 0 }, unconvertedByCurrency: [] });
 
-interface MoneyRow {
-  key: string;
-  currency: string;
-  payments: number;
-  revenue: number;
-  refunds: number;
-  renewals: number;
-  renewalRevenue: number;
-  reportingRevenue: number;
-  reportingRefunds: number;
-  reportingRenewalRevenue: number;
-  unconverted: number;
+/** Clicks and money per key, as the rollups hold them (before renewals are left out or money converted). */
+interface KeySums {
+  clicks: Map<string, number>;
+  money: Map<string, Map<string, MoneySums>>;
 }
 
 /**
- * Clicks and money per key ('' = none; every row under '' without a grouping) from the rollups: two grouped reads, joined in memory. With
- * `countRenewals` off, renewals leave the payment counts and revenue (the project setting).
+ * Clicks and money per key ('' = none; every row under '' without a grouping) from the rollups. With
+ * `countRenewals` off, renewals leave the payment counts and revenue (the project setting). A range of
+ * whole local days in `folding`'s time zone is summed from the days folded in memory (days.ts), any
+ * other from the rollup tables.
  */
 export function rollupSums(
   db: Database,
   projectId: string,
   query: Omit<AttributionReportQuery, "groupBy"> & { groupBy: GroupBy | null },
   countRenewals = true,
+  folding?: { timeZone: string; now: number },
 ): Map<string, RollupEntry> {
+  const days = folding ? foldedDays(db, projectId, query.from, query.to, folding.timeZone, folding.now) : null;
+  const sums = days ? sumDays(days, query) : sumTables(db, projectId, query);
+  const out = new Map<string, RollupEntry>();
+  const entry = (key: string) => {
+    let e = out.get(key);
+    if (!e) out.set(key, (e = emptyEntry()));
+    return e;
+  };
+  for (const [key, clicks] of sums.clicks) if (clicks > 0) entry(key).clicks = clicks;
+  for (const [key, currencies] of sums.money) {
+    for (const m of currencies.values()) {
+      if (!(m.payments || m.revenue || m.refunds || m.unconverted)) continue;
+      const e = entry(key);
+      const payments = m.payments - (countRenewals ? 0 : m.renewals);
+      const revenue = m.revenue - (countRenewals ? 0 : m.renewalRevenue);
+      e.byCurrency.push({ currency: m.currency, payments, revenue, refunds: m.refunds, net: revenue - m.refunds });
+      const reportingRevenue = m.reportingRevenue - (countRenewals ? 0 : m.reportingRenewalRevenue);
+      e.reporting.payments += payments;
+      e.reporting.revenue += reportingRevenue;
+      e.reporting.refunds += m.reportingRefunds;
+      e.reporting.net += reportingRevenue - m.reportingRefunds;
+      e.reporting.unconverted += m.unconverted;
+      if (m.unconverted) e.unconvertedByCurrency.push({ currency: m.currency, payments: m.unconverted });
+    }
+  }
+  return out;
+}
+
+function sumTables(db: Database, projectId: string, query: Omit<AttributionReportQuery, "groupBy"> & { groupBy: GroupBy | null }): KeySums {
   // Without a grouping, one row under '' holds the range's totals.
   const column = query.groupBy ? GROUP_BY_COLUMN[query.groupBy] : "''";
   const spans = reportSpans(query.from, query.to);
@@ -173,42 +189,63 @@ export function rollupSums(
     const { table, where } = source(span, kind);
     return `SELECT ${column} AS key, ${columns} FROM ${table} WHERE project_id = ?${kind === "money" ? " AND model = ?" : ""} AND ${where}${narrow}`;
   };
-  const out = new Map<string, RollupEntry>();
-  const entry = (key: string) => {
-    let e = out.get(key);
-    if (!e) out.set(key, (e = emptyEntry()));
-    return e;
-  };
+  const clicks = new Map<string, number>();
   for (const t of db
     .query<{ key: string; clicks: number }, (string | number)[]>(
-      `SELECT key, SUM(clicks) AS clicks FROM (${spans.map((span) => part(span, "traffic", "clicks")).join(" UNION ALL ")}) GROUP BY key HAVING SUM(clicks) > 0`,
+      `SELECT key, SUM(clicks) AS clicks FROM (${spans.map((span) => part(span, "traffic", "clicks")).join(" UNION ALL ")}) GROUP BY key`,
     )
     .all(...spans.flatMap((span) => [projectId, span.from, span.to, ...values]))) {
-    entry(t.key).clicks = t.clicks;
+    clicks.set(t.key, t.clicks);
   }
   const moneyColumns = "currency, payments, revenue, refunds, renewals, renewal_revenue, reporting_revenue, reporting_refunds, reporting_renewal_revenue, unconverted";
-  for (const m of db
-    .query<MoneyRow, (string | number)[]>(
+  const money = new Map<string, Map<string, MoneySums>>();
+  for (const { key, ...m } of db
+    .query<MoneySums & { key: string }, (string | number)[]>(
       `SELECT key, currency, SUM(payments) AS payments, SUM(revenue) AS revenue, SUM(refunds) AS refunds, SUM(renewals) AS renewals,
          SUM(renewal_revenue) AS renewalRevenue, SUM(reporting_revenue) AS reportingRevenue, SUM(reporting_refunds) AS reportingRefunds,
          SUM(reporting_renewal_revenue) AS reportingRenewalRevenue, SUM(unconverted) AS unconverted
        FROM (${spans.map((span) => part(span, "money", moneyColumns)).join(" UNION ALL ")}) GROUP BY key, currency`,
     )
     .all(...spans.flatMap((span) => [projectId, query.model ?? "last", span.from, span.to, ...values]))) {
-    if (!(m.payments || m.revenue || m.refunds || m.unconverted)) continue;
-    const e = entry(m.key);
-    const payments = m.payments - (countRenewals ? 0 : m.renewals);
-    const revenue = m.revenue - (countRenewals ? 0 : m.renewalRevenue);
-    e.byCurrency.push({ currency: m.currency, payments, revenue, refunds: m.refunds, net: revenue - m.refunds });
-    const reportingRevenue = m.reportingRevenue - (countRenewals ? 0 : m.reportingRenewalRevenue);
-    e.reporting.payments += payments;
-    e.reporting.revenue += reportingRevenue;
-    e.reporting.refunds += m.reportingRefunds;
-    e.reporting.net += reportingRevenue - m.reportingRefunds;
-    e.reporting.unconverted += m.unconverted;
-    if (m.unconverted) e.unconvertedByCurrency.push({ currency: m.currency, payments: m.unconverted });
+    let currencies = money.get(key);
+    if (!currencies) money.set(key, (currencies = new Map()));
+    currencies.set(m.currency, m);
   }
-  return out;
+  return { clicks, money };
+}
+
+/** The same sums over days folded in memory: per-dimension indexes when at most one dimension is involved, else a walk over each day's contexts. */
+function sumDays(days: Day[], query: Omit<AttributionReportQuery, "groupBy"> & { groupBy: GroupBy | null }): KeySums {
+  const model = query.model ?? "last";
+  const filter = Object.entries(query.filter ?? {}) as [GroupBy, string][];
+  const clicks = new Map<string, number>();
+  const money = new Map<string, Map<string, MoneySums>>();
+  const addClicks = (key: string, n: number) => clicks.set(key, (clicks.get(key) ?? 0) + n);
+  const addSums = (key: string, m: MoneySums) => {
+    let currencies = money.get(key);
+    if (!currencies) money.set(key, (currencies = new Map()));
+    addMoneyByCurrency(currencies, m);
+  };
+  // One filter and no grouping reads the filter's index; no filter reads the grouping's.
+  const indexed: { dimension: GroupBy | null; value: string | null } | null =
+    filter.length === 0 ? { dimension: query.groupBy, value: null } : filter.length === 1 && query.groupBy === null ? { dimension: filter[0]![0], value: filter[0]![1] } : null;
+  for (const day of days) {
+    if (indexed?.value === null) {
+      for (const [key, t] of dayTraffic(day, indexed.dimension)) addClicks(key, t.clicks);
+      for (const [key, currencies] of dayMoney(day, model, indexed.dimension)) for (const m of currencies.values()) addSums(key, m);
+      continue;
+    }
+    if (indexed) {
+      addClicks("", dayTraffic(day, indexed.dimension).get(indexed.value)?.clicks ?? 0);
+      for (const m of dayMoney(day, model, indexed.dimension).get(indexed.value)?.values() ?? []) addSums("", m);
+      continue;
+    }
+    const passes = (context: Context) => filter.every(([dimension, value]) => context[dimension] === value);
+    const keyOf = (context: Context) => (query.groupBy ? context[query.groupBy] : "");
+    for (const row of day.traffic) if (passes(row.context)) addClicks(keyOf(row.context), row.clicks);
+    for (const row of day.money) if (row.model === model && passes(row.context)) addSums(keyOf(row.context), row);
+  }
+  return { clicks, money };
 }
 
 /** What a person reads for each key: link titles, campaign and lead names. */
@@ -231,7 +268,7 @@ export const byCurrencyOrder = (currency: string) => (a: CurrencySums, b: Curren
 export function attributionReport(db: Database, project: ReportProject, query: AttributionReportQuery, now: number): AttributionReportRow[] {
   const range: PeopleRange = { db, projectId: project.id, from: query.from, to: query.to, timeZone: project.timezone, now, countRenewals: project.countRenewals, model: query.model, filter: query.filter };
   const people = peopleByAttribution(peopleQuery(range), query.groupBy);
-  const sums = rollupSums(db, project.id, query, project.countRenewals);
+  const sums = rollupSums(db, project.id, query, project.countRenewals, { timeZone: project.timezone, now });
   const labels = keyLabels(db, project.id, query.groupBy);
   const rows: AttributionReportRow[] = [];
   for (const key of new Set([...sums.keys(), ...people.keys()])) {

@@ -9,7 +9,7 @@ export type Summary = Omit<AttributionReportRow, "key" | "label">;
 
 export function summaryReport(db: Database, project: ReportProject, range: { from: number; to: number; filter?: ContextFilter }, now: number): Summary {
   const people = peopleTotals(peopleQuery({ db, projectId: project.id, ...range, timeZone: project.timezone, now, countRenewals: project.countRenewals }));
-  const { clicks, byCurrency, reporting: money } = rollupSums(db, project.id, { groupBy: null, ...range }, project.countRenewals).get("") ?? emptyEntry();
+  const { clicks, byCurrency, reporting: money } = rollupSums(db, project.id, { groupBy: null, ...range }, project.countRenewals, { timeZone: project.timezone, now }).get("") ?? emptyEntry();
   byCurrency.sort(byCurrencyOrder(project.currency));
   return {
     visitors: people.visitors,

@@ -11,11 +11,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The environment a command sees: the caller's, without the data dir and secret a developer may have set. */
+/** The environment a command sees: the caller's, without the data dir, secret and database a developer may have set. */
 export function cliEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env, ...extra };
-  if (!("BANTICO_DATA_DIR" in extra)) delete env.BANTICO_DATA_DIR;
-  if (!("BANTICO_SECRET" in extra)) delete env.BANTICO_SECRET;
+  for (const name of ["BANTICO_DATA_DIR", "BANTICO_SECRET", "BANTICO_DATABASE_URL"]) if (!(name in extra)) delete env[name];
   return env;
 }
 

@@ -4,13 +4,14 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { databasePath } from "../db/database.ts";
 import { tempDataDir } from "../testing/harness.ts";
+import { cliEnv } from "../testing/cli.ts";
 
 const BUN = process.execPath;
 const MAIN = join(import.meta.dir, "..", "main.ts");
 const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36";
 
 async function run(args: string[], env: Record<string, string>): Promise<string> {
-  const child = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "inherit" });
+  const child = Bun.spawn([BUN, MAIN, ...args], { env: cliEnv(env), stdout: "pipe", stderr: "inherit" });
   const out = await new Response(child.stdout).text();
   expect(await child.exited).toBe(0);
   return out;
@@ -21,7 +22,7 @@ test("events answered 2xx survive kill -9 of the server under collect load", asy
   const env = { BANTICO_DATA_DIR: data.dir, PORT: "0", BANTICO_FX_URL: "off" };
   try {
     const { token } = JSON.parse(await run(["project", "create", "--name", "Crash", "--json"], env)) as { token: string };
-    const server = Bun.spawn([BUN, MAIN, "serve", "--json"], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "inherit" });
+    const server = Bun.spawn([BUN, MAIN, "serve", "--json"], { env: cliEnv(env), stdout: "pipe", stderr: "inherit" });
     const reader = server.stdout.getReader();
     let banner = "";
     while (!banner.includes("\n")) {

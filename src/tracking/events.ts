@@ -4,7 +4,7 @@ import { BatchSums } from "../db/batch-sums.ts";
 import { registerDeferredCounter } from "../db/counter-backlog.ts";
 import { contextFromColumns, contextValues, EMPTY_CONTEXT, type AttributionContext, type ContextColumns } from "./attribution-context.ts";
 import { prepared } from "./statements.ts";
-import { noteWrite } from "../reports/people/windows.ts";
+import { noteWrite } from "../reports/writes.ts";
 
 export interface EventInput {
   projectId: string;
@@ -99,6 +99,8 @@ const LAST_CLICKED_AT = 8;
 function writeRollup(db: Database, [projectId, hour, ...context]: SQLQueryBindings[], values: number[]): void {
   const counts = values.slice(0, ROLLUP_COUNTS);
   prepared(db, BUMP_ROLLUP).run(projectId!, hour!, ...context, ...counts);
+  // Days folded in memory before this counter reached the rollups are folded again.
+  noteWrite(db, projectId as string, hour as number);
   const at = new Date(hour as number);
   const bumpPeriod = prepared(db, BUMP_PERIOD);
   bumpPeriod.run(projectId!, "day", (hour as number) - ((hour as number) % DAY_MS), ...context, ...counts);

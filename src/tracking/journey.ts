@@ -11,7 +11,7 @@ import {
   type ContextColumns,
 } from "./attribution-context.ts";
 import { bumpRollup, recordEvent } from "./events.ts";
-import { noteWrite } from "../reports/people/windows.ts";
+import { noteWrite } from "../reports/writes.ts";
 import { identifyProfile, profileIdOfVisitor, type IdentifyInput, type IdentifyTrust } from "./profiles.ts";
 import { prepared, timeOrderedId } from "./statements.ts";
 import type { UserAgentClass } from "./user-agent.ts";

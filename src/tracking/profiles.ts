@@ -2,7 +2,7 @@
 import type { Database } from "bun:sqlite";
 import { prepared } from "./statements.ts";
 import { reattributePaymentsForEmail } from "../payments/ledger.ts";
-import { notePersonsChanged } from "../reports/people/windows.ts";
+import { notePersonsChanged } from "../reports/writes.ts";
 import { ApiError } from "../http/errors.ts";
 import { PROFILE_TRAITS_MAX_BYTES, PROFILE_TRAITS_MAX_KEYS } from "./model.ts";
 

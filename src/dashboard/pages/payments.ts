@@ -18,7 +18,7 @@ import { conversionProgress } from "../../payments/fx/stored.ts";
 /** The period's converted money from the rollups (the ledger itself is a million rows on a large project). */
 function rangeTotals(req: DashboardRequest): ConvertedTotals {
   const { project, range } = req;
-  const entry = rollupSums(req.ctx.db, project.id, { groupBy: null, from: range.from, to: range.to }, project.countRenewals).get("") ?? emptyEntry();
+  const entry = rollupSums(req.ctx.db, project.id, { groupBy: null, from: range.from, to: range.to }, project.countRenewals, { timeZone: range.timezone, now: req.ctx.now() }).get("") ?? emptyEntry();
   const { revenue, refunds, net, unconverted } = entry.reporting;
   const unconvertedByCurrency = entry.unconvertedByCurrency.sort((a, b) => b.payments - a.payments || a.currency.localeCompare(b.currency));
   return { currency: project.currency, revenue, refunds, net, unconverted, unconvertedByCurrency };

@@ -9,14 +9,8 @@ export type Dimension = keyof typeof DIMENSIONS;
 /** Narrows a report to one attribution context value per dimension ('' = traffic without that value). */
 export type ContextFilter = Partial<Record<Dimension, string>>;
 
-export interface Traffic {
-  clicks: number;
-  sessions: number;
-  pageviews: number;
-  pricingViews: number;
-  signups: number;
-  signupsStarted: number;
-}
+export type { Traffic } from "../../reports/days.ts";
+import type { Traffic } from "../../reports/days.ts";
 
 const SUMS = `coalesce(sum(clicks), 0) AS clicks, coalesce(sum(sessions), 0) AS sessions,
   coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(pricing_views), 0) AS pricingViews, coalesce(sum(signups), 0) AS signups,

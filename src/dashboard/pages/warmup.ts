@@ -2,10 +2,14 @@
 // page's first view after a restart reads memory instead of summing a month of hourly rollups.
 import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
-import { warmDays } from "./rollups.ts";
+import { warmDays } from "../../reports/days.ts";
+import { peopleQuery, primePeople, trackedSteps, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
+import { parseRange, type RangePreset } from "../range.ts";
+import { bucketsFor } from "./time.ts";
+import type { Project } from "../../projects/service.ts";
 
-/** Covers the 30-day view and its previous period, with room for the 7-day and today views. */
-export const WARM_DAYS = 90;
+/** Covers the 365-day view (and the 30- and 90-day views with their previous periods). */
+export const WARM_DAYS = 366;
 /** How often the warmer looks again for days going stale (a fold goes stale after 5 minutes). */
 const RECHECK_MS = 30_000;
 
@@ -48,7 +52,10 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
     });
   const pass = async (onDay?: () => void) => {
     let days = 0;
-    for (const project of listProjects(ctx.db)) days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
+    for (const project of listProjects(ctx.db)) {
+      days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
+      for (const primed of PRIMED_RANGES) await primeRange(ctx, project, primed, pause);
+    }
     return days;
   };
   const run = async (): Promise<WarmupStats> => {
@@ -90,3 +97,35 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
 }
 
 class WarmupStopped extends Error {}
+
+/**
+ * The ranges whose people counts are counted ahead, and which attribution reports besides the
+ * overview's: the default view's all of them; the year's only the overview's, as a year of links,
+ * leads or contents held in memory would weigh as much as all the rest.
+ */
+const PRIMED_RANGES: { preset: RangePreset; attribution: readonly AttributionDimension[] }[] = [
+  { preset: "30d", attribution: ATTRIBUTION_DIMENSIONS },
+  { preset: "365d", attribution: ["source", "campaign"] },
+];
+
+/**
+ * Counts ahead, over the days before today, the people the preset's unfiltered pages show (the
+ * overview's tiles, chart and tables, the funnel, the attribution reports named), and the previous
+ * period's totals, so their first view counts only today. (Pages viewed are left to the traffic
+ * page's first view: kept in memory they would be the largest part of it.)
+ */
+async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRIMED_RANGES)[number], pause: () => Promise<unknown>): Promise<void> {
+  const now = ctx.now();
+  const range = parseRange(new URLSearchParams({ range: primed.preset }), project.timezone, now);
+  const query = (from: number, to: number) => peopleQuery({ db: ctx.db, projectId: project.id, from, to, timeZone: project.timezone, now, countRenewals: project.countRenewals });
+  const buckets = bucketsFor(range, project.timezone);
+  const plan: PeoplePlan = {
+    totals: true,
+    attribution: primed.attribution,
+    traffic: [{ kind: "visit", dimension: "referrer" }, { kind: "visit", dimension: "country" }],
+    buckets: { count: buckets.starts.length, bucketOf: (w) => buckets.indexOf(w.start) },
+    funnel: trackedSteps(ctx.db, project.id),
+  };
+  await primePeople(query(range.from, range.to), plan, pause);
+  await primePeople(query(range.previousFrom, range.previousTo), { totals: true, attribution: [], traffic: [], buckets: null, funnel: null }, pause);
+}

@@ -4,6 +4,7 @@
 import type { Database } from "bun:sqlite";
 import type { AppContext } from "../../context.ts";
 import { prepared } from "../../tracking/statements.ts";
+import { noteWrite } from "../../reports/writes.ts";
 import { localDate } from "../../dashboard/range.ts";
 import { conversionRate, convertPayment, rateApplier, type ConversionInput, type ManualRate, type Reporting } from "./convert.ts";
 import type { ContextColumns, FirstTouchColumns } from "../../attribution/loader.ts";
@@ -125,8 +126,9 @@ function sameReporting(row: ConvertibleRow, r: Reporting): boolean {
   );
 }
 
-/** Stores a payment's reporting value, and the MRR of the subscription period it paid follows it. */
-export function writeReporting(db: Database, payment: Pick<ConvertibleRow, "id" | "kind" | "subscription_id"> & { rowid?: number }, r: Reporting): void {
+/** Stores a payment's reporting value, and the MRR of the subscription period it paid follows it; what reads its hour in memory reads it again. */
+export function writeReporting(db: Database, payment: Pick<ConvertibleRow, "id" | "project_id" | "kind" | "subscription_id" | "occurred_at"> & { rowid?: number }, r: Reporting): void {
+  noteWrite(db, payment.project_id, payment.occurred_at);
   const columns = "reporting_currency = ?, reporting_amount = ?, reporting_net = ?, rate = ?, rate_source = ?, rate_date = ?";
   // By rowid when the caller read it (the background job): one lookup instead of the id's index and then the row.
   if (payment.rowid === undefined) prepared(db, `UPDATE payments SET ${columns} WHERE id = ?`).run(r.currency, r.amount, r.net, r.rate, r.rateSource, r.rateDate, payment.id);
@@ -340,8 +342,6 @@ export function startConversionJobs(
   ctx: AppContext,
   /** The ledger's: store changed values and move the rollup by them; re-sum a span of the rollup. */
   ledger: { rewrite: (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => void; resum: Resum },
-  /** Called when a run that changed payments has nothing left queued: what caches converted sums forgets them. */
-  settled: () => void,
 ): ConversionJobs {
   let stopped = false;
   let running: Promise<void> | null = null;
@@ -377,7 +377,6 @@ export function startConversionJobs(
       }
       while (!stopped && (await chunk((db, n) => convertChunk(db, (changes) => writeCounted(db, changes), ledger.resum, n), (r) => r ?? 0)) !== null);
     } while (again && !stopped);
-    if (stats.changed > 0 && !stopped) settled();
   };
   const kick = () => {
     if (stopped) return;

@@ -31,6 +31,14 @@ export class HashSet {
     this.mask = this.table.length - 1;
   }
 
+  clone(): HashSet {
+    const copy = new HashSet();
+    copy.table = this.table.slice();
+    copy.mask = this.mask;
+    copy.size = this.size;
+    return copy;
+  }
+
   /** True when `hash` was not in the set yet. */
   add(hash: number): boolean {
     const table = this.table;
@@ -58,16 +66,24 @@ export class HashSet {
     }
   }
 
-  *values(): Generator<number> {
-    for (const slot of this.table) if (slot !== 0) yield slot;
+  /** Calls `each` with every hash in the set. */
+  forEach(each: (hash: number) => void): void {
+    const table = this.table;
+    for (let i = 0; i < table.length; i++) if (table[i] !== 0) each(table[i]!);
   }
 
+  // Indexed loops: iterating a typed array with for…of costs several times more in JavaScriptCore.
   private grow(): void {
     const old = this.table;
-    this.table = new Float64Array(old.length * 2);
-    this.mask = this.table.length - 1;
-    this.size = 0;
-    for (const slot of old) if (slot !== 0) this.add(slot);
+    const table = (this.table = new Float64Array(old.length * 2));
+    const mask = (this.mask = table.length - 1);
+    for (let j = 0; j < old.length; j++) {
+      const hash = old[j]!;
+      if (hash === 0) continue;
+      let i = hash & mask;
+      while (table[i] !== 0) i = (i + 1) & mask;
+      table[i] = hash;
+    }
   }
 }
 
@@ -89,9 +105,16 @@ export class DistinctCounter {
     return estimate(this.registers!);
   }
 
+  clone(): DistinctCounter {
+    const copy = new DistinctCounter();
+    copy.exact = this.exact?.clone() ?? null;
+    copy.registers = this.registers?.slice() ?? null;
+    return copy;
+  }
+
   private toSketch(): void {
     this.registers = new Uint8Array(M);
-    for (const hash of this.exact!.values()) this.addToSketch(hash);
+    this.exact!.forEach((hash) => this.addToSketch(hash));
     this.exact = null;
   }
 
@@ -109,8 +132,8 @@ export class DistinctCounter {
 
 /** Ertl (2017), "New cardinality estimation algorithms for HyperLogLog sketches", the improved raw estimator. */
 export function estimate(registers: Uint8Array): number {
-  const histogram = new Array<number>(Q + 2).fill(0);
-  for (const value of registers) histogram[value]!++;
+  const histogram = new Float64Array(Q + 2);
+  for (let i = 0; i < registers.length; i++) histogram[registers[i]!]!++;
   let z = M * tau(1 - histogram[Q + 1]! / M);
   for (let k = Q; k >= 1; k--) z = 0.5 * (z + histogram[k]!);
   z += M * sigma(histogram[0]! / M);
@@ -153,6 +176,15 @@ export class HashMap {
     this.keys = new Float64Array(capacityFor(expected));
     this.vals = new Float64Array(this.keys.length);
     this.mask = this.keys.length - 1;
+  }
+
+  clone(): HashMap {
+    const copy = new HashMap();
+    copy.keys = this.keys.slice();
+    copy.vals = this.vals.slice();
+    copy.mask = this.mask;
+    copy.size = this.size;
+    return copy;
   }
 
   get(hash: number): number | undefined {

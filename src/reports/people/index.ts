@@ -4,6 +4,9 @@ import type { Database } from "bun:sqlite";
 import type { FunnelStepName, Model, PeopleQuery } from "./count.ts";
 import { ATTRIBUTION_DIMENSIONS, type AttributionDimension, type Context, type Money } from "./window.ts";
 import { peopleWindows, personOf } from "./windows.ts";
+import { localDate, startOfLocalDay } from "../../dashboard/range.ts";
+
+const HOUR_MS = 3_600_000;
 
 /** One value per attribution dimension ('' = traffic without one). */
 export type ContextFilter = Partial<Record<AttributionDimension, string>>;
@@ -42,6 +45,9 @@ export function peopleQuery(range: PeopleRange): PeopleQuery {
     model: range.model ?? "last",
     convert: reportingNet(range.countRenewals ?? true),
     key: JSON.stringify([range.projectId, range.filter ?? {}, range.model ?? "last", range.countRenewals ?? true]),
+    // Today takes the writes of live traffic, and the hour before now those of the counter fold: counts over
+    // the days before are kept from one request to the next, and only today's windows are counted again.
+    openFrom: Math.min(startOfLocalDay(localDate(range.now, range.timeZone), range.timeZone), Math.floor(range.now / HOUR_MS) * HOUR_MS - HOUR_MS),
   };
 }
 

@@ -4,6 +4,7 @@
 import type { Database } from "bun:sqlite";
 import { addDays, localDate, startOfLocalDay } from "../../dashboard/range.ts";
 import { mergeWindows, readPersons, readWindow, type PeopleWindow, type PersonOf } from "./window.ts";
+import { personsChangedSince, writeSeq, writtenSince } from "../writes.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -22,11 +23,7 @@ interface Cached {
 
 interface ProjectState {
   windows: Map<string, Cached>;
-  /** Counts writes; each UTC hour remembers the number of the last write into it. */
-  seq: number;
-  writtenHours: Map<number, number>;
   persons: { personOf: PersonOf; at: number; seq: number } | null;
-  personsSeq: number;
 }
 
 const states = new WeakMap<Database, Map<string, ProjectState>>();
@@ -35,28 +32,13 @@ function state(db: Database, projectId: string): ProjectState {
   let projects = states.get(db);
   if (!projects) states.set(db, (projects = new Map()));
   let s = projects.get(projectId);
-  if (!s) projects.set(projectId, (s = { windows: new Map(), seq: 0, writtenHours: new Map(), persons: null, personsSeq: 0 }));
+  if (!s) projects.set(projectId, (s = { windows: new Map(), persons: null }));
   return s;
 }
 
-/** Something happening at `ts` was written (an event, a payment, a re-attribution): windows holding that hour are read again. */
-export function noteWrite(db: Database, projectId: string, ts: number): void {
-  const s = state(db, projectId);
-  s.writtenHours.set(Math.floor(ts / HOUR_MS), ++s.seq);
-}
-
-/** A visitor was linked to a profile: people counts read the links again. */
-export function notePersonsChanged(db: Database, projectId: string): void {
-  const s = state(db, projectId);
-  s.personsSeq = ++s.seq;
-}
-
-function fresh(s: ProjectState, cached: Cached | undefined, now: number): cached is Cached {
+function fresh(db: Database, projectId: string, cached: Cached | undefined, now: number): cached is Cached {
   if (!cached || now < cached.at || now - cached.at >= MAX_AGE_MS) return false;
-  const { window, seq } = cached;
-  if (seq === s.seq) return true;
-  for (let hour = Math.floor(window.start / HOUR_MS); hour * HOUR_MS < window.end; hour++) if ((s.writtenHours.get(hour) ?? 0) > seq) return false;
-  return true;
+  return !writtenSince(db, projectId, cached.window.start, cached.window.end, cached.seq);
 }
 
 function remember(s: ProjectState, key: string, cached: Cached): void {
@@ -73,8 +55,8 @@ export function peopleWindow(db: Database, projectId: string, start: number, end
   const s = state(db, projectId);
   const key = `${start}|${end}`;
   const hit = s.windows.get(key);
-  if (fresh(s, hit, now)) return hit.window;
-  const seq = s.seq;
+  if (fresh(db, projectId, hit, now)) return hit.window;
+  const seq = writeSeq(db, projectId);
   const window = readWindow(db, projectId, start, end);
   remember(s, key, { at: now, seq, window });
   return window;
@@ -83,7 +65,7 @@ export function peopleWindow(db: Database, projectId: string, start: number, end
 /** Reads the window [start, end) into memory `sliceHours` at a time, awaiting `pause()` between reads (the background warm-up). */
 export async function warmPeopleWindow(db: Database, projectId: string, start: number, end: number, now: number, pause: () => Promise<unknown>, sliceHours = 2): Promise<void> {
   const s = state(db, projectId);
-  const seq = s.seq;
+  const seq = writeSeq(db, projectId);
   const parts: PeopleWindow[] = [];
   for (let from = start; from < end; from += sliceHours * HOUR_MS) {
     parts.push(readWindow(db, projectId, from, Math.min(end, from + sliceHours * HOUR_MS)));
@@ -96,7 +78,7 @@ export async function warmPeopleWindow(db: Database, projectId: string, start: n
 /** True when the window is in memory and fresh (what a background warm-up skips). */
 export function hasFreshWindow(db: Database, projectId: string, start: number, end: number, now: number): boolean {
   const s = state(db, projectId);
-  return fresh(s, s.windows.get(`${start}|${end}`), now);
+  return fresh(db, projectId, s.windows.get(`${start}|${end}`), now);
 }
 
 /**
@@ -119,7 +101,7 @@ export function windowBounds(from: number, to: number, timeZone: string, hourly 
 }
 
 /** The first instant anything was recorded for the project: no window before it needs reading. */
-function firstActivity(db: Database, projectId: string): number {
+export function firstActivity(db: Database, projectId: string): number {
   const row = db
     .query<{ at: number | null }, [string, string]>(
       "SELECT min(coalesce((SELECT min(ts) FROM events WHERE project_id = ?1), 9e15), coalesce((SELECT min(occurred_at) FROM payments WHERE project_id = ?2), 9e15)) AS at",
@@ -146,11 +128,11 @@ export function personOf(db: Database, projectId: string, now: number): PersonOf
   const s = state(db, projectId);
   const cached = s.persons;
   // A small map is cheap to read again at once; a large one at most every PERSONS_MS while identifies keep coming.
-  const changed = cached !== null && s.personsSeq > cached.seq && (now - cached.at >= PERSONS_MS || now < cached.at || cached.personOf.size < 10_000);
+  const changed = cached !== null && personsChangedSince(db, projectId, cached.seq) && (now - cached.at >= PERSONS_MS || now < cached.at || cached.personOf.size < 10_000);
   if (!cached || now < cached.at || now - cached.at >= MAX_AGE_MS || changed) {
     const map = readPersons(db, projectId);
     // One function per reading of the links: counts keyed by it (see count.ts) stay valid while it does.
-    s.persons = { personOf: Object.assign((visitor: number) => map.get(visitor) ?? visitor, { size: map.size }), at: now, seq: s.seq };
+    s.persons = { personOf: Object.assign((visitor: number) => map.get(visitor) ?? visitor, { size: map.size }), at: now, seq: writeSeq(db, projectId) };
   }
   return s.persons!.personOf;
 }

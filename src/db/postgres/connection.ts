@@ -1,0 +1,31 @@
+// Connections to PostgreSQL through Bun's built-in driver, and their failures told in one line.
+import { SQL } from "bun";
+import { StartupError } from "../../startup.ts";
+
+/**
+ * `prepare: false` sends unnamed statements: 2026 reports of Bun.SQL's named-statement cache answering
+ * with another statement's rows (issue 17) make the small parse cost per query worth paying.
+ */
+export function connectPostgres(url: string, options: { max?: number } = {}): SQL {
+  return new SQL(url, { prepare: false, max: options.max ?? 4, connectionTimeout: 10 });
+}
+
+/** The URL as it may be shown: without its password. */
+export function displayPostgresUrl(url: string): string {
+  const shown = new URL(url);
+  shown.password = "";
+  return shown.href;
+}
+
+/** Why PostgreSQL at `url` could not be used, as a StartupError naming it and what to do; null for anything else. */
+export function explainPostgresError(url: string, error: unknown): StartupError | null {
+  const { code, errno, message } = error as { code?: string; errno?: string; message?: string };
+  const where = displayPostgresUrl(url);
+  if (code === "ERR_POSTGRES_CONNECTION_REFUSED" || code === "ERR_POSTGRES_CONNECTION_TIMEOUT" || code === "ERR_POSTGRES_CONNECTION_CLOSED") {
+    return new StartupError(`cannot connect to PostgreSQL at ${where} (${message}): start the server, or correct the host and port in the URL`);
+  }
+  if (errno === "3D000") return new StartupError(`${message} at ${where}: create it (createdb) or correct the URL`);
+  if (errno === "28000" || errno === "28P01") return new StartupError(`PostgreSQL at ${where} refused the login (${message}): correct the user and password in the URL`);
+  if (errno === "42501") return new StartupError(`PostgreSQL at ${where} denied a permission (${message}): the URL's user must own the database`);
+  return null;
+}

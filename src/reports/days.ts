@@ -1,0 +1,330 @@
+// The rollups folded per local day and kept in memory: what reports and data pages sum for ranges
+// longer than two days.
+//
+// The hourly rollups hold one row per hour and attribution context, about a million rows for 10M
+// events: summing a month of them takes seconds, and even the daily rows take 100–200 ms a read.
+// Ranges longer than two days are therefore read per local day, each day folded once into its
+// contexts (a few thousand rows) and kept until something is written into it (see writes.ts); short
+// ranges are read live. A day is also refolded after STALE_MS (a write by another process, a
+// migration), the day still running after OPEN_DAY_MS.
+import type { Database } from "bun:sqlite";
+import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
+import { GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
+import { firstActivity, hasFreshWindow, warmPeopleWindow } from "./people/windows.ts";
+import { writeSeq, writtenSince } from "./writes.ts";
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+// Writes by this process are noted (writes.ts); this catches the rest, such as an erasure run from the CLI.
+const STALE_MS = 30 * 60_000;
+// The day still running is refolded at most this often: a page reads it several times per request.
+const OPEN_DAY_MS = 10_000;
+// About a year of days for a few projects; a day is a few thousand small rows.
+const MAX_DAYS = 1500;
+// Longer ranges are summed from the rollup tables (their monthly rows), not day by day.
+const MAX_RANGE_DAYS = 400;
+const CONTEXT_COLUMNS = Object.values(GROUP_BY_COLUMN);
+
+export type Context = Record<GroupBy, string>;
+
+export interface Traffic {
+  clicks: number;
+  sessions: number;
+  pageviews: number;
+  pricingViews: number;
+  signups: number;
+  signupsStarted: number;
+}
+
+/** One currency's money in the payment rollups' columns, minor units. */
+export interface MoneySums {
+  currency: string;
+  /** Sales and renewals. */
+  payments: number;
+  /** Net of tax, sales and renewals. */
+  revenue: number;
+  /** Refunds and disputes, net of tax, positive. */
+  refunds: number;
+  renewals: number;
+  renewalRevenue: number;
+  /** The same in the reporting currency, for the payments with a rate. */
+  reportingRevenue: number;
+  reportingRefunds: number;
+  reportingRenewalRevenue: number;
+  /** Payments without a rate to the reporting currency. */
+  unconverted: number;
+}
+
+export type Model = "last" | "first";
+
+interface TrafficRow extends Traffic {
+  context: Context;
+}
+interface MoneyRow extends MoneySums {
+  model: Model;
+  context: Context;
+}
+
+export interface Day {
+  start: number;
+  end: number;
+  traffic: TrafficRow[];
+  money: MoneyRow[];
+  /** Indexes built on first use: per dimension value (or "" for the whole day). */
+  memo: Map<string, unknown>;
+}
+
+const MONEY_COLUMNS = `sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds, sum(renewals) AS renewals,
+  sum(renewal_revenue) AS renewalRevenue, sum(reporting_revenue) AS reportingRevenue, sum(reporting_refunds) AS reportingRefunds,
+  sum(reporting_renewal_revenue) AS reportingRenewalRevenue, sum(unconverted) AS unconverted`;
+const FOLD_TRAFFIC = `SELECT ${CONTEXT_COLUMNS.join(", ")}, sum(clicks) AS clicks, sum(sessions) AS sessions,
+  sum(pageviews) AS pageviews, sum(pricing_views) AS pricingViews, sum(signups) AS signups, sum(signups_started) AS signupsStarted
+  FROM context_stats_hourly WHERE project_id = ? AND hour >= ? AND hour < ? GROUP BY ${CONTEXT_COLUMNS.join(", ")}`;
+const FOLD_MONEY = `SELECT model, ${CONTEXT_COLUMNS.join(", ")}, currency, ${MONEY_COLUMNS}
+  FROM payment_stats_hourly WHERE project_id = ? AND model IN ('last', 'first') AND hour >= ? AND hour < ? GROUP BY model, ${CONTEXT_COLUMNS.join(", ")}, currency`;
+
+// A whole UTC day is already summed in the period rollups (grain 'day', written beside the hourly row):
+// 24x fewer rows. (The money keys start with the model: naming both keeps the read a range, not a scan.)
+const FOLD_TRAFFIC_DAILY = FOLD_TRAFFIC.replace("context_stats_hourly", "context_stats_periods").replace("hour >= ? AND hour < ?", "grain = 'day' AND period >= ? AND period < ?");
+const FOLD_MONEY_DAILY = FOLD_MONEY.replace("payment_stats_hourly", "payment_stats_periods").replace("hour >= ? AND hour < ?", "grain = 'day' AND period >= ? AND period < ?");
+
+type ContextColumnsRow = Record<(typeof CONTEXT_COLUMNS)[number], string>;
+function contextOf(row: ContextColumnsRow): Context {
+  const context = {} as Context;
+  for (const [dimension, column] of Object.entries(GROUP_BY_COLUMN)) context[dimension as GroupBy] = row[column];
+  return context;
+}
+
+const contextKey = (context: Context) => Object.values(context).join("\u0000");
+
+export const emptyTraffic = (): Traffic => ({ clicks: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0, signupsStarted: 0 });
+export function addTraffic(total: Traffic, row: Traffic): void {
+  total.clicks += row.clicks;
+  total.sessions += row.sessions;
+  total.pageviews += row.pageviews;
+  total.pricingViews += row.pricingViews;
+  total.signups += row.signups;
+  total.signupsStarted += row.signupsStarted;
+}
+
+export const emptyMoney = (currency: string): MoneySums => ({
+  currency,
+  payments: 0,
+  revenue: 0,
+  refunds: 0,
+  renewals: 0,
+  renewalRevenue: 0,
+  reportingRevenue: 0,
+  reportingRefunds: 0,
+  reportingRenewalRevenue: 0,
+  unconverted: 0,
+});
+function addMoney(total: MoneySums, row: MoneySums): void {
+  total.payments += row.payments;
+  total.revenue += row.revenue;
+  total.refunds += row.refunds;
+  total.renewals += row.renewals;
+  total.renewalRevenue += row.renewalRevenue;
+  total.reportingRevenue += row.reportingRevenue;
+  total.reportingRefunds += row.reportingRefunds;
+  total.reportingRenewalRevenue += row.reportingRenewalRevenue;
+  total.unconverted += row.unconverted;
+}
+/** Adds `row` to its currency's sums in `into`. */
+export function addMoneyByCurrency(into: Map<string, MoneySums>, row: MoneySums): void {
+  let total = into.get(row.currency);
+  if (!total) into.set(row.currency, (total = emptyMoney(row.currency)));
+  addMoney(total, row);
+}
+
+const trafficOf = (r: Traffic): Traffic => ({ clicks: r.clicks, sessions: r.sessions, pageviews: r.pageviews, pricingViews: r.pricingViews, signups: r.signups, signupsStarted: r.signupsStarted });
+const moneyOf = (r: MoneySums): MoneySums => {
+  const sums = emptyMoney(r.currency);
+  addMoney(sums, r);
+  return sums;
+};
+
+function fold(db: Database, projectId: string, start: number, end: number): Day {
+  const utcDay = start % DAY_MS === 0 && end - start === DAY_MS;
+  const traffic = db
+    .query<ContextColumnsRow & Traffic, [string, number, number]>(utcDay ? FOLD_TRAFFIC_DAILY : FOLD_TRAFFIC)
+    .all(projectId, start, end)
+    .map((r) => ({ context: contextOf(r), ...trafficOf(r) }));
+  const money = db
+    .query<ContextColumnsRow & MoneySums & { model: Model }, [string, number, number]>(utcDay ? FOLD_MONEY_DAILY : FOLD_MONEY)
+    .all(projectId, start, end)
+    .map((r) => ({ model: r.model, context: contextOf(r), ...moneyOf(r) }));
+  return { start, end, traffic, money, memo: new Map() };
+}
+
+/**
+ * The same fold as `fold`, read from the hourly rollups `sliceHours` hours at a time with `pause()`
+ * awaited between slices: a background warm-up folds a day without holding the event loop for
+ * more than one slice (a few ms on a 10M-event database).
+ */
+async function foldInSlices(db: Database, projectId: string, start: number, end: number, pause: () => Promise<unknown>, sliceHours = 2): Promise<Day> {
+  const traffic = new Map<string, TrafficRow>();
+  const money = new Map<string, MoneyRow>();
+  for (let from = start; from < end; from += sliceHours * HOUR_MS) {
+    const to = Math.min(end, from + sliceHours * HOUR_MS);
+    for (const r of db.query<ContextColumnsRow & Traffic, [string, number, number]>(FOLD_TRAFFIC).all(projectId, from, to)) {
+      const context = contextOf(r);
+      const key = contextKey(context);
+      let row = traffic.get(key);
+      if (!row) traffic.set(key, (row = { context, ...emptyTraffic() }));
+      addTraffic(row, r);
+    }
+    for (const r of db.query<ContextColumnsRow & MoneySums & { model: Model }, [string, number, number]>(FOLD_MONEY).all(projectId, from, to)) {
+      const context = contextOf(r);
+      const key = `${r.model}|${r.currency}|${contextKey(context)}`;
+      let row = money.get(key);
+      if (!row) money.set(key, (row = { model: r.model, context, ...emptyMoney(r.currency) }));
+      addMoney(row, r);
+    }
+    await pause();
+  }
+  return { start, end, traffic: [...traffic.values()], money: [...money.values()], memo: new Map() };
+}
+
+function memo<T>(day: Day, key: string, build: () => T): T {
+  let value = day.memo.get(key) as T | undefined;
+  if (value === undefined) day.memo.set(key, (value = build()));
+  return value;
+}
+
+/** The day's traffic per value of `dimension` (null: the whole day under key ""). */
+export function dayTraffic(day: Day, dimension: GroupBy | null): Map<string, Traffic> {
+  return memo(day, `t|${dimension}`, () => {
+    const out = new Map<string, Traffic>();
+    for (const row of day.traffic) {
+      const key = dimension ? row.context[dimension] : "";
+      let total = out.get(key);
+      if (!total) out.set(key, (total = emptyTraffic()));
+      addTraffic(total, row);
+    }
+    return out;
+  });
+}
+
+/** The day's money per value of `dimension` (null: the whole day under key "") and currency. */
+export function dayMoney(day: Day, model: Model, dimension: GroupBy | null): Map<string, Map<string, MoneySums>> {
+  return memo(day, `m|${model}|${dimension}`, () => {
+    const out = new Map<string, Map<string, MoneySums>>();
+    for (const row of day.money) {
+      if (row.model !== model) continue;
+      const key = dimension ? row.context[dimension] : "";
+      let currencies = out.get(key);
+      if (!currencies) out.set(key, (currencies = new Map()));
+      addMoneyByCurrency(currencies, row);
+    }
+    return out;
+  });
+}
+
+interface Folded {
+  at: number;
+  /** The write sequence number when it was folded. */
+  seq: number;
+  day: Day;
+}
+
+const folded = new WeakMap<Database, Map<string, Folded>>();
+
+function foldCache(db: Database): Map<string, Folded> {
+  let cache = folded.get(db);
+  if (!cache) folded.set(db, (cache = new Map()));
+  return cache;
+}
+
+function remember(cache: Map<string, Folded>, key: string, entry: Folded): void {
+  cache.delete(key);
+  cache.set(key, entry);
+  // Bounded memory: past MAX_DAYS folded days, forget the ones folded longest ago.
+  for (const oldest of cache.keys()) {
+    if (cache.size <= MAX_DAYS) break;
+    cache.delete(oldest);
+  }
+}
+
+/** The local days from `from` to `to` (the last one cut at `to`); null when one does not start and end on a whole UTC hour. */
+function localDays(from: number, to: number, timeZone: string): { start: number; end: number }[] | null {
+  const out: { start: number; end: number }[] = [];
+  for (let date = localDate(from, timeZone), start = startOfLocalDay(date, timeZone); start < to; ) {
+    const nextDate = addDays(date, 1);
+    const end = Math.min(startOfLocalDay(nextDate, timeZone), to);
+    // Rollup hours are whole UTC hours: a day must start and end on one to be folded exactly.
+    if (start % HOUR_MS !== 0 || end % HOUR_MS !== 0 || start < from) return null;
+    out.push({ start, end });
+    date = nextDate;
+    start = end;
+  }
+  return out;
+}
+
+const foldKey = (projectId: string, start: number, end: number) => `${projectId}|${start}|${end}`;
+const maxAge = (end: number, now: number) => (end + HOUR_MS > now ? OPEN_DAY_MS : STALE_MS);
+
+function fresh(db: Database, projectId: string, hit: Folded | undefined, start: number, end: number, now: number, ageLimit: number): hit is Folded {
+  return hit !== undefined && now >= hit.at && now - hit.at < ageLimit && !writtenSince(db, projectId, start, end, hit.seq);
+}
+
+/**
+ * The range's local days, each folded (from memory when nothing was written into it since). Null
+ * for ranges of two days or less or over MAX_RANGE_DAYS, and for ranges that do not start and end on
+ * local midnights.
+ */
+export function foldedDays(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number): Day[] | null {
+  if (to - from <= 2 * DAY_MS || to - from > MAX_RANGE_DAYS * DAY_MS) return null;
+  const bounds = localDays(from, to, timeZone);
+  if (!bounds) return null;
+  const cache = foldCache(db);
+  return bounds.map(({ start, end }) => {
+    const key = foldKey(projectId, start, end);
+    const hit = cache.get(key);
+    if (fresh(db, projectId, hit, start, end, now, maxAge(end, now))) return hit.day;
+    const seq = writeSeq(db, projectId);
+    const day = fold(db, projectId, start, end);
+    remember(cache, key, { at: now, seq, day });
+    return day;
+  });
+}
+
+/**
+ * Folds the closed local days of the `count` days before `now` that are missing from memory or
+ * would go stale within `refreshWithinMs`, newest first, in slices (see `foldInSlices`), and reads
+ * who was there each day (the people windows), so pages read both from memory from their first
+ * view. Returns how many days it folded.
+ */
+export async function warmDays(
+  db: Database,
+  projectId: string,
+  timeZone: string,
+  count: number,
+  now: () => number,
+  pause: () => Promise<unknown>,
+  refreshWithinMs = STALE_MS / 2,
+  onDay: () => void = () => {},
+): Promise<number> {
+  const today = startOfLocalDay(localDate(now(), timeZone), timeZone);
+  const bounds = localDays(startOfLocalDay(addDays(localDate(now(), timeZone), -count), timeZone), today, timeZone);
+  if (!bounds) return 0;
+  const cache = foldCache(db);
+  // Days before the project's first data hold nothing to fold (a late write into one is folded when a page asks).
+  const first = firstActivity(db, projectId);
+  let warmed = 0;
+  for (const { start, end } of bounds.reverse()) {
+    onDay();
+    const key = foldKey(projectId, start, end);
+    const at = now();
+    if (end + HOUR_MS > at || end <= first) continue;
+    // Who was there that day, read from the raw journey (one query; kept until a late write touches the day).
+    if (!hasFreshWindow(db, projectId, start, end, at)) await warmPeopleWindow(db, projectId, start, end, at, pause);
+    if (fresh(db, projectId, cache.get(key), start, end, at, STALE_MS - refreshWithinMs)) continue;
+    // Stamped with the sequence number before the fold: a write that lands during it makes it stale.
+    const seq = writeSeq(db, projectId);
+    const day = await foldInSlices(db, projectId, start, end, pause);
+    remember(cache, key, { at, seq, day });
+    warmed++;
+  }
+  return warmed;
+}

@@ -1,0 +1,54 @@
+// What this process wrote, hour by hour: what in-memory reads (people windows, folded days) check to
+// know whether they still hold. Every write that changes a report calls `noteWrite` with the time it
+// is about; readers stamp what they read with `writeSeq` and ask `writtenSince` later.
+import type { Database } from "bun:sqlite";
+
+const HOUR_MS = 3_600_000;
+
+interface WriteLog {
+  /** Counts writes; each UTC hour remembers the number of the last write into it. */
+  seq: number;
+  writtenHours: Map<number, number>;
+  /** The number of the last change to who is whom (visitor → profile links). */
+  personsSeq: number;
+}
+
+const logs = new WeakMap<Database, Map<string, WriteLog>>();
+
+function log(db: Database, projectId: string): WriteLog {
+  let projects = logs.get(db);
+  if (!projects) logs.set(db, (projects = new Map()));
+  let l = projects.get(projectId);
+  if (!l) projects.set(projectId, (l = { seq: 0, writtenHours: new Map(), personsSeq: 0 }));
+  return l;
+}
+
+/** Something happening at `ts` was written (an event, a rollup counter, a payment, a re-attribution). */
+export function noteWrite(db: Database, projectId: string, ts: number): void {
+  const l = log(db, projectId);
+  l.writtenHours.set(Math.floor(ts / HOUR_MS), ++l.seq);
+}
+
+/** A visitor was linked to a profile, or a profile erased: people counts read the links again. */
+export function notePersonsChanged(db: Database, projectId: string): void {
+  const l = log(db, projectId);
+  l.personsSeq = ++l.seq;
+}
+
+/** The number of the last write: a reading stamped with it is current until something is written after it. */
+export function writeSeq(db: Database, projectId: string): number {
+  return log(db, projectId).seq;
+}
+
+/** Whether anything at a time in [start, end) was written after the write numbered `seq`. */
+export function writtenSince(db: Database, projectId: string, start: number, end: number, seq: number): boolean {
+  const l = log(db, projectId);
+  if (seq === l.seq) return false;
+  for (let hour = Math.floor(start / HOUR_MS); hour * HOUR_MS < end; hour++) if ((l.writtenHours.get(hour) ?? 0) > seq) return true;
+  return false;
+}
+
+/** Whether the visitor → profile links changed after the write numbered `seq`. */
+export function personsChangedSince(db: Database, projectId: string, seq: number): boolean {
+  return log(db, projectId).personsSeq > seq;
+}

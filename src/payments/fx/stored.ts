@@ -316,7 +316,10 @@ export interface ConversionStats {
   rows: number;
   /** Payments whose reporting value changed. */
   changed: number;
+  /** From queueing a chunk to its commit: its own work, what else ran in its batch, and the wait for the event loop. */
   longestChunkMs: number;
+  /** The chunk's own work, inside its write. */
+  longestWorkMs: number;
 }
 
 export interface ConversionJobs {
@@ -346,15 +349,21 @@ export function startConversionJobs(
   let stopped = false;
   let running: Promise<void> | null = null;
   let again = false;
-  let stats: ConversionStats = { chunks: 0, rows: 0, changed: 0, longestChunkMs: 0 };
+  let stats: ConversionStats = { chunks: 0, rows: 0, changed: 0, longestChunkMs: 0, longestWorkMs: 0 };
   let limit = MIN_CHUNK_ROWS;
   /** One chunk in its own write; adapts the next chunk's size to the time this one held the event loop. */
   const chunk = async <T>(work: (db: Database, limit: number) => T, rowsOf: (result: T) => number): Promise<T> => {
     const started = performance.now();
-    const result = await ctx.writes.write((db) => work(db, limit));
+    let workMs = 0;
+    const result = await ctx.writes.write((db) => {
+      const begun = performance.now();
+      const out = work(db, limit);
+      workMs = performance.now() - begun;
+      return out;
+    });
     const ms = performance.now() - started;
     const rows = rowsOf(result);
-    stats = { ...stats, chunks: stats.chunks + 1, rows: stats.rows + rows, longestChunkMs: Math.max(stats.longestChunkMs, ms) };
+    stats = { ...stats, chunks: stats.chunks + 1, rows: stats.rows + rows, longestChunkMs: Math.max(stats.longestChunkMs, ms), longestWorkMs: Math.max(stats.longestWorkMs, workMs) };
     limit = nextChunkRows(rows, limit, ms);
     await new Promise((resolve) => setTimeout(resolve, 1));
     return result;
@@ -384,7 +393,7 @@ export function startConversionJobs(
       again = true;
       return;
     }
-    stats = { chunks: 0, rows: 0, changed: 0, longestChunkMs: 0 };
+    stats = { chunks: 0, rows: 0, changed: 0, longestChunkMs: 0, longestWorkMs: 0 };
     running = run()
       .catch((error) => console.error("currency conversion failed:", (error as Error).message))
       .finally(() => {

@@ -12,7 +12,7 @@ import { apiKeyRow, settingsPage, SETTINGS_SECTIONS, type IntegrationView, type 
 import { changeManualRates, validateManualRate } from "../payments/fx/routes.ts";
 import { feedStatus, manualRates } from "../payments/fx/rates.ts";
 import { conversionProgress } from "../payments/fx/stored.ts";
-import { convertedTotals } from "../payments/fx/sums.ts";
+import { unconvertedByCurrency } from "../payments/fx/sums.ts";
 import type { Flash } from "../../views/layout.ts";
 
 /** Supplies the integrations part of the settings page; null while payments are not built in. */
@@ -60,7 +60,7 @@ function ratesView(req: DashboardRequest, values: Record<string, string> = {}, e
     feedUrl: req.ctx.config.fxUrl,
     feed: feedStatus(req.ctx.db),
     manual: manualRates(req.ctx.db, req.project.id),
-    unconverted: convertedTotals(req.ctx.db, req.project.id, { from: 0, to: Number.MAX_SAFE_INTEGER }).unconvertedByCurrency,
+    unconverted: unconvertedByCurrency(req.ctx.db, req.project.id),
     progress: progress.running ? progress : null,
     values,
     errors,

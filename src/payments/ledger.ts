@@ -11,7 +11,7 @@ import { recordEvent } from "../tracking/events.ts";
 import { mergeMetadata, readBanticoMetadata } from "./metadata.ts";
 import { paymentMoneyProblem } from "./money.ts";
 import type { Reporting } from "./fx/convert.ts";
-import { reportingFor, writeReporting, type ConvertibleRow } from "./fx/stored.ts";
+import { reportingFor, writeReporting, type ChunkRow, type ConvertibleRow } from "./fx/stored.ts";
 import { cancelSubscription, recordSubscriptionPayment } from "../subscriptions/store.ts";
 import type { IncomingPayment, LedgerOp, ProviderEvent } from "./types.ts";
 
@@ -57,6 +57,7 @@ export interface ApplyResult {
 }
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 function getPayment(db: Database, id: string): PaymentRow | null {
   return prepared<PaymentRow, [string]>(db, "SELECT * FROM payments WHERE id = ?").get(id);
@@ -475,17 +476,18 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
     now,
     row.id,
   );
-  writeReporting(db, row.id, reportingFor(db, getPayment(db, row.id)!));
+  const attributed = getPayment(db, row.id)!;
+  writeReporting(db, attributed, reportingFor(db, attributed));
   const updated = getPayment(db, row.id)!;
   applyRollup(db, updated, 1);
   syncJourneyEvent(db, updated);
   return result;
 }
 
-function rollupKey(row: PaymentRow, model: "last" | "first"): string[] {
+function rollupKey(row: ContextColumns & FirstTouchColumns, model: "last" | "first"): string[] {
   const prefix = model === "first" ? "first_" : "";
   const columns = ["link_id", "campaign_id", "source", "medium", "content", "lead_id"] as const;
-  return columns.map((column) => (row[`${prefix}${column}` as keyof PaymentRow] as string | null) ?? "");
+  return columns.map((column) => (row[`${prefix}${column}` as keyof (ContextColumns & FirstTouchColumns)] as string | null) ?? "");
 }
 
 /** A payment's share of the rollup: per-currency sums, and converted sums (reporting_net; a row without a rate counts as unconverted). */
@@ -528,37 +530,95 @@ function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
 /**
  * Stored payments whose reporting value changed (new rate, new reporting currency), each a full
  * row as stored: the rows are updated and the rollup's converted columns moved by the difference,
- * once per rollup key for the whole batch.
+ * once per rollup key and hour, day and month for the whole batch. (Setting only the converted
+ * columns does not fire the periods' trigger: the day and month sums are moved here, in one update
+ * per key instead of two per hourly row.)
  */
-export function rewriteReporting(db: Database, changes: readonly { row: ConvertibleRow; next: Reporting }[]): void {
-  const deltas = new Map<string, { params: (string | number)[]; values: number[] }>();
+export function rewriteReporting(db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]): void {
+  const hours = new Map<string, { params: (string | number)[]; values: number[] }>();
+  const periods = new Map<string, { params: (string | number)[]; values: number[] }>();
+  const add = (into: typeof hours, params: (string | number)[], values: number[]) => {
+    const key = params.join("\u0000");
+    const delta = into.get(key);
+    if (delta) values.forEach((value, i) => (delta.values[i]! += value));
+    else into.set(key, { params, values: [...values] });
+  };
   for (const { row, next } of changes) {
-    writeReporting(db, row.id, next);
-    const full = row as PaymentRow;
+    writeReporting(db, row, next);
     const share = (net: number | null, source: string | null) => {
       const converted = net ?? 0;
-      const earning = full.kind === "sale" || full.kind === "renewal";
-      return [earning ? converted : 0, earning ? 0 : -converted, source === "none" ? 1 : 0, full.kind === "renewal" ? converted : 0];
+      const earning = row.kind === "sale" || row.kind === "renewal";
+      return [earning ? converted : 0, earning ? 0 : -converted, source === "none" ? 1 : 0, row.kind === "renewal" ? converted : 0];
     };
-    const before = share(full.reporting_net, full.rate_source);
-    const after = share(next.net, next.rateSource);
-    const hour = Math.floor(full.occurred_at / HOUR_MS) * HOUR_MS;
-    noteWrite(db, full.project_id, hour);
+    const before = share(row.reporting_net, row.rate_source);
+    const values = share(next.net, next.rateSource).map((value, i) => value - before[i]!);
+    if (values.every((v) => v === 0)) continue;
+    const hour = Math.floor(row.occurred_at / HOUR_MS) * HOUR_MS;
+    const date = new Date(hour);
+    const day = hour - (hour % DAY_MS);
+    const month = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
     for (const model of ["last", "first"] as const) {
-      const params = [full.project_id, model, hour, ...rollupKey(full, model), full.currency];
-      const key = params.join("\u0000");
-      const delta = deltas.get(key) ?? { params, values: [0, 0, 0, 0] };
-      after.forEach((value, i) => (delta.values[i]! += value - before[i]!));
-      deltas.set(key, delta);
+      const key = [...rollupKey(row, model), row.currency];
+      add(hours, [row.project_id, model, hour, ...key], values);
+      add(periods, [row.project_id, model, "day", day, ...key], values);
+      add(periods, [row.project_id, model, "month", month, ...key], values);
     }
   }
-  const update = prepared(
-    db,
-    `UPDATE payment_stats_hourly SET reporting_revenue = reporting_revenue + ?, reporting_refunds = reporting_refunds + ?, unconverted = unconverted + ?,
-       reporting_renewal_revenue = reporting_renewal_revenue + ?
-     WHERE project_id = ? AND model = ? AND hour = ? AND link_id = ? AND campaign_id = ? AND source = ? AND medium = ? AND content = ? AND lead_id = ? AND currency = ?`,
-  );
-  for (const { params, values } of deltas.values()) if (values.some((v) => v !== 0)) update.run(...values, ...params);
+  const converted = "reporting_revenue = reporting_revenue + ?, reporting_refunds = reporting_refunds + ?, unconverted = unconverted + ?, reporting_renewal_revenue = reporting_renewal_revenue + ?";
+  const keyColumns = "link_id = ? AND campaign_id = ? AND source = ? AND medium = ? AND content = ? AND lead_id = ? AND currency = ?";
+  const hourly = prepared(db, `UPDATE payment_stats_hourly SET ${converted} WHERE project_id = ? AND model = ? AND hour = ? AND ${keyColumns}`);
+  const period = prepared(db, `UPDATE payment_stats_periods SET ${converted} WHERE project_id = ? AND model = ? AND grain = ? AND period = ? AND ${keyColumns}`);
+  for (const { params, values } of hours.values()) hourly.run(...values, ...params);
+  for (const { params, values } of periods.values()) period.run(...values, ...params);
+}
+
+const CONVERTED_COLUMNS = "reporting_revenue = s.revenue, reporting_refunds = s.refunds, unconverted = s.unconverted, reporting_renewal_revenue = s.renewals";
+const KEY_MATCH = "AND r.link_id = s.link_id AND r.campaign_id = s.campaign_id AND r.source = s.source AND r.medium = s.medium AND r.content = s.content AND r.lead_id = s.lead_id AND r.currency = s.currency";
+const ZERO_CONVERTED = "reporting_revenue = 0, reporting_refunds = 0, unconverted = 0, reporting_renewal_revenue = 0";
+const SUM_CONVERTED = "SUM(reporting_revenue) AS revenue, SUM(reporting_refunds) AS refunds, SUM(unconverted) AS unconverted, SUM(reporting_renewal_revenue) AS renewals";
+const KEYS = "link_id, campaign_id, source, medium, content, lead_id, currency";
+
+/** The hourly rows of a model, summed from the ledger as `applyRollup` adds payments up. */
+function hourlyFromLedger(model: "last" | "first"): string {
+  const prefix = model === "first" ? "first_" : "";
+  const key = (column: string) => `COALESCE(${prefix}${column}, '') AS ${column}`;
+  return `UPDATE payment_stats_hourly AS r SET ${CONVERTED_COLUMNS}
+    FROM (SELECT occurred_at / ${HOUR_MS} * ${HOUR_MS} AS hour, ${["link_id", "campaign_id", "source", "medium", "content", "lead_id"].map(key).join(", ")}, currency,
+            SUM(CASE WHEN kind IN ('sale', 'renewal') THEN COALESCE(reporting_net, 0) ELSE 0 END) AS revenue,
+            SUM(CASE WHEN kind IN ('refund', 'dispute') THEN -COALESCE(reporting_net, 0) ELSE 0 END) AS refunds,
+            SUM(CASE WHEN rate_source = 'none' THEN 1 ELSE 0 END) AS unconverted,
+            SUM(CASE WHEN kind = 'renewal' THEN COALESCE(reporting_net, 0) ELSE 0 END) AS renewals
+          FROM payments WHERE project_id = ?1 AND occurred_at >= ?2 AND occurred_at < ?3 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) AS s
+    WHERE r.project_id = ?1 AND r.model = '${model}' AND r.hour = s.hour ${KEY_MATCH}`;
+}
+
+/** The day (or month) rows of a model, summed from the hourly (or day) rows of the period. */
+function periodFromRollup(model: "last" | "first", grain: "day" | "month"): string {
+  const source = grain === "day" ? `payment_stats_hourly WHERE project_id = ?1 AND model = '${model}' AND hour >= ?2 AND hour < ?3` : `payment_stats_periods WHERE project_id = ?1 AND model = '${model}' AND grain = 'day' AND period >= ?2 AND period < ?3`;
+  return `UPDATE payment_stats_periods AS r SET ${CONVERTED_COLUMNS}
+    FROM (SELECT ${KEYS}, ${SUM_CONVERTED} FROM ${source} GROUP BY ${KEYS}) AS s
+    WHERE r.project_id = ?1 AND r.model = '${model}' AND r.grain = '${grain}' AND r.period = ?2 ${KEY_MATCH}`;
+}
+
+/**
+ * Re-sums the rollup's converted columns of [from, to) from the ledger, after history was re-converted:
+ * the hours of the span, the UTC day when the span ends it (`dayDone`), the UTC month when that ends it
+ * (`monthDone`). Set-based, so SQLite adds up a span's payments in one pass per model.
+ */
+export function resumConvertedRollup(db: Database, projectId: string, from: number, to: number, day: { start: number; done: boolean }, month: { start: number; end: number; done: boolean }): void {
+  for (let hour = from; hour < to; hour += HOUR_MS) noteWrite(db, projectId, hour);
+  for (const model of ["last", "first"] as const) {
+    prepared(db, `UPDATE payment_stats_hourly SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND hour >= ? AND hour < ?`).run(projectId, from, to);
+    prepared(db, hourlyFromLedger(model)).run(projectId, from, to);
+    if (day.done) {
+      prepared(db, `UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = 'day' AND period = ?`).run(projectId, day.start);
+      prepared(db, periodFromRollup(model, "day")).run(projectId, day.start, day.start + DAY_MS);
+    }
+    if (month.done) {
+      prepared(db, `UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = 'month' AND period = ?`).run(projectId, month.start);
+      prepared(db, periodFromRollup(model, "month")).run(projectId, month.start, month.end);
+    }
+  }
 }
 
 function retractRollup(db: Database, row: PaymentRow): void {

@@ -2,7 +2,7 @@
 // end; new, expansion, contraction and churned MRR per month and attribution key, in the reporting
 // currency, credited to the subscription's first sale. The movements are a pure function of facts.
 import type { Database } from "bun:sqlite";
-import { roundHalfEven } from "../payments/fx/convert.ts";
+import { multiplyHalfEven } from "../payments/fx/convert.ts";
 import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
 import { GROUP_BY_COLUMN, type GroupBy } from "../reports/attribution.ts";
 import type { SubscriptionInterval } from "../payments/types.ts";
@@ -12,10 +12,11 @@ export const RENEWAL_GRACE_MS = 3 * 86_400_000;
 
 /** A period's recurring amount per month, in minor units, rounded once (half to even): a year ÷ 12, a week × 52/12, a day × 365/12. */
 export function monthlyAmount(amount: number, interval: SubscriptionInterval, count: number): number {
-  const perMonth: Record<SubscriptionInterval, { n: bigint; d: bigint }> = { day: { n: 365n, d: 12n }, week: { n: 52n, d: 12n }, month: { n: 1n, d: 1n }, year: { n: 1n, d: 12n } };
-  const { n, d } = perMonth[interval];
-  return Number(roundHalfEven(BigInt(amount) * n, d * BigInt(count)));
+  const { n, d } = PER_MONTH[interval];
+  return multiplyHalfEven(amount, n, d * count);
 }
+
+const PER_MONTH: Record<SubscriptionInterval, { n: number; d: number }> = { day: { n: 365, d: 12 }, week: { n: 52, d: 12 }, month: { n: 1, d: 1 }, year: { n: 1, d: 12 } };
 
 export interface SubscriptionFacts {
   key: string | null;
@@ -24,19 +25,47 @@ export interface SubscriptionFacts {
   periods: { start: number; end: number; mrr: number | null }[];
 }
 
+/** A subscription's MRR over time: `values[i]` from `times[i]` on (0 before the first). */
+export interface MrrSteps {
+  times: number[];
+  values: number[];
+}
+
+/**
+ * The subscription's MRR as a step function, judged with what is known at `now`: each paid period
+ * counts from its start; past its end it goes on while a renewal came within the grace (or, for
+ * the last one, while the grace is not over yet), else it drops to 0; a cancellation ends it.
+ */
+export function mrrSteps(sub: SubscriptionFacts, now: number): MrrSteps {
+  const times: number[] = [];
+  const values: number[] = [];
+  const step = (t: number, value: number) => {
+    if (sub.cancelledAt !== null && t >= sub.cancelledAt) return;
+    times.push(t);
+    values.push(value);
+  };
+  sub.periods.forEach((period, i) => {
+    const mrr = period.mrr ?? 0;
+    step(period.start, mrr);
+    const next = sub.periods[i + 1];
+    // An overlapping next period takes over at its start; this one's end never shows.
+    if (next && next.start <= period.end) return;
+    const continues = next ? next.start - period.end <= RENEWAL_GRACE_MS : now < period.end + RENEWAL_GRACE_MS;
+    step(period.end, continues ? mrr : 0);
+  });
+  if (sub.cancelledAt !== null) {
+    times.push(sub.cancelledAt);
+    values.push(0);
+  }
+  return { times, values };
+}
+
 /** The subscription's MRR at instant `t`, judged with what is known at `now`. */
 export function mrrAt(sub: SubscriptionFacts, t: number, now: number): number {
-  if (sub.cancelledAt !== null && t >= sub.cancelledAt) return 0;
-  let index = -1;
-  for (let i = 0; i < sub.periods.length && sub.periods[i]!.start <= t; i++) index = i;
-  if (index < 0) return 0;
-  const current = sub.periods[index]!;
-  const mrr = current.mrr ?? 0;
-  if (t < current.end) return mrr;
-  const next = sub.periods[index + 1];
-  // Renewed within the grace: no gap. Not renewed yet, but the grace is not over: still counted.
-  if (next ? next.start - current.end <= RENEWAL_GRACE_MS : now < current.end + RENEWAL_GRACE_MS) return mrr;
-  return 0;
+  const { times, values } = mrrSteps(sub, now);
+  let value = 0;
+  for (let i = 0; i < times.length && times[i]! <= t; i++) value = values[i]!;
+  return value;
 }
 
 export interface MonthSpan {
@@ -57,33 +86,41 @@ export interface MrrRow {
   currency: string;
 }
 
-/** Rows per month and key, keys in order of their MRR at the last month's end; every month has a row for every key seen. */
+/**
+ * Rows per month and key, keys in the order they first appear; every month has a row for every key
+ * seen. Each subscription's steps are walked once across all months: a change within a month
+ * counts, so one that starts and ends inside it is new and churned.
+ */
 export function mrrMovements(subs: readonly SubscriptionFacts[], months: readonly MonthSpan[], now: number, currency: string): MrrRow[] {
   const keys = [...new Set(subs.map((s) => s.key))];
-  const rows: MrrRow[] = [];
-  for (const month of months) {
-    const byKey = new Map<string | null, MrrRow>(keys.map((key) => [key, { month: month.month, key, mrr: 0, new: 0, expansion: 0, contraction: 0, churned: 0, activeSubscriptions: 0, currency }]));
-    const asOf = Math.min(month.end - 1, now);
-    for (const sub of subs) {
-      const row = byKey.get(sub.key)!;
-      // Walk every instant the subscription could change within the month, so one that starts and
-      // ends inside it counts as new and as churned.
-      const changes = [...sub.periods.flatMap((p) => [p.start, p.end]), sub.cancelledAt ?? Infinity].filter((t) => t >= month.start && t < asOf);
-      let previous = mrrAt(sub, month.start - 1, now);
-      for (const t of [...changes.sort((a, b) => a - b), asOf]) {
-        const current = mrrAt(sub, t, now);
-        if (previous === 0 && current > 0) row.new += current;
-        else if (previous > 0 && current === 0) row.churned += previous;
-        else if (current > previous) row.expansion += current - previous;
-        else row.contraction += previous - current;
-        previous = current;
+  const byKey = new Map(keys.map((key) => [key, months.map((month) => ({ month: month.month, key, mrr: 0, new: 0, expansion: 0, contraction: 0, churned: 0, activeSubscriptions: 0, currency }))]));
+  for (const sub of subs) {
+    const rows = byKey.get(sub.key)!;
+    const { times, values } = mrrSteps(sub, now);
+    let i = 0;
+    let current = 0;
+    /** Moves to instant `t`, counting every change on the way into `row` (when given). */
+    const advance = (t: number, row: MrrRow | null) => {
+      for (; i < times.length && times[i]! <= t; i++) {
+        const value = values[i]!;
+        if (row) {
+          if (current === 0 && value > 0) row.new += value;
+          else if (current > 0 && value === 0) row.churned += current;
+          else if (value > current) row.expansion += value - current;
+          else row.contraction += current - value;
+        }
+        current = value;
       }
-      row.mrr += previous;
-      if (previous > 0) row.activeSubscriptions++;
-    }
-    rows.push(...byKey.values());
+    };
+    months.forEach((month, m) => {
+      const row = rows[m]!;
+      advance(month.start - 1, null);
+      advance(Math.min(month.end - 1, now), row);
+      row.mrr += current;
+      if (current > 0) row.activeSubscriptions++;
+    });
   }
-  return rows;
+  return months.flatMap((_, m) => keys.map((key) => byKey.get(key)![m]!));
 }
 
 /** The months touching [from, to) in the project's timezone, each from its local first day. */
@@ -98,38 +135,36 @@ export function monthSpans(from: number, to: number, timezone: string): MonthSpa
   return spans;
 }
 
-interface PeriodRow {
-  provider: string;
-  id: string;
-  cancelled_at: number | null;
-  key: string | null;
-  period_start: number;
-  period_end: number;
-  interval: SubscriptionInterval;
-  interval_count: number;
-  reporting_net: number | null;
-}
-
-/** The facts of every subscription of a project, each keyed by its first sale's attribution (`groupBy`), or null for the total. */
+/**
+ * The facts of every subscription of a project, each keyed by its first sale's attribution (`groupBy`),
+ * or null for the total: two reads in primary-key order, the periods carrying their converted net.
+ */
 export function loadSubscriptions(db: Database, projectId: string, groupBy: GroupBy | null): SubscriptionFacts[] {
   const key = groupBy ? `f.${GROUP_BY_COLUMN[groupBy]}` : "NULL";
-  const rows = db
-    .query<PeriodRow, [string]>(
-      `SELECT s.provider, s.id, s.cancelled_at, ${key} AS key, p.period_start, p.period_end, p.interval, p.interval_count, pay.reporting_net
-       FROM subscriptions s
-       JOIN subscription_periods p ON p.project_id = s.project_id AND p.provider = s.provider AND p.subscription_id = s.id
-       JOIN payments pay ON pay.id = p.payment_id
-       LEFT JOIN payments f ON f.id = COALESCE(s.first_payment_id,
-         (SELECT payment_id FROM subscription_periods WHERE project_id = s.project_id AND provider = s.provider AND subscription_id = s.id ORDER BY period_start LIMIT 1))
-       WHERE s.project_id = ? ORDER BY s.provider, s.id, p.period_start`,
+  const heads = db
+    .query<unknown, [string]>(
+      `SELECT s.provider, s.id, s.cancelled_at, ${key} FROM subscriptions s
+       ${groupBy ? "LEFT JOIN payments f ON f.id = COALESCE(s.first_payment_id, (SELECT payment_id FROM subscription_periods WHERE project_id = s.project_id AND provider = s.provider AND subscription_id = s.id ORDER BY period_start LIMIT 1))" : ""}
+       WHERE s.project_id = ?`,
     )
-    .all(projectId);
+    .values(projectId) as [string, string, number | null, string | null][];
   const subs = new Map<string, SubscriptionFacts>();
-  for (const r of rows) {
-    const id = `${r.provider}\u0000${r.id}`;
-    let sub = subs.get(id);
-    if (!sub) subs.set(id, (sub = { key: r.key, cancelledAt: r.cancelled_at, periods: [] }));
-    sub.periods.push({ start: r.period_start, end: r.period_end, mrr: r.reporting_net === null ? null : monthlyAmount(r.reporting_net, r.interval, r.interval_count) });
+  for (const [provider, id, cancelledAt, k] of heads) subs.set(`${provider}\u0000${id}`, { key: k, cancelledAt, periods: [] });
+  const periods = db
+    .query<unknown, [string]>(
+      `SELECT provider, subscription_id, period_start, period_end, interval, interval_count, reporting_net FROM subscription_periods WHERE project_id = ?
+       ORDER BY provider, subscription_id, period_start`,
+    )
+    .values(projectId) as [string, string, number, number, SubscriptionInterval, number, number | null][];
+  let sub: SubscriptionFacts | undefined;
+  let current = "";
+  for (const [provider, id, start, end, interval, count, net] of periods) {
+    const of = `${provider}\u0000${id}`;
+    if (of !== current) {
+      current = of;
+      sub = subs.get(of);
+    }
+    sub?.periods.push({ start, end, mrr: net === null ? null : monthlyAmount(net, interval, count) });
   }
-  return [...subs.values()];
+  return [...subs.values()].filter((s) => s.periods.length > 0);
 }

@@ -51,9 +51,11 @@ export function recordSubscriptionPayment(
   if (end <= start) return;
   prepared(
     db,
-    `INSERT INTO subscription_periods (project_id, provider, subscription_id, period_start, period_end, payment_id, interval, interval_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET period_end = excluded.period_end, payment_id = excluded.payment_id, interval = excluded.interval, interval_count = excluded.interval_count`,
-  ).run(projectId, payment.provider, payment.subscriptionId, start, end, payment.id, interval, count);
+    `INSERT INTO subscription_periods (project_id, provider, subscription_id, period_start, period_end, payment_id, interval, interval_count, reporting_net)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT reporting_net FROM payments WHERE id = ?))
+     ON CONFLICT DO UPDATE SET period_end = excluded.period_end, payment_id = excluded.payment_id, interval = excluded.interval, interval_count = excluded.interval_count,
+       reporting_net = excluded.reporting_net`,
+  ).run(projectId, payment.provider, payment.subscriptionId, start, end, payment.id, interval, count, payment.id);
 }
 
 /** Ends a subscription's MRR at `at`; false when the subscription is unknown. */

@@ -40,17 +40,28 @@ export function statTiles(tiles: StatTile[]): Html {
   )}</div>`;
 }
 
-/** Sums per currency, never added together: "€1,200.00" and "$340.00" on their own lines. */
-export function moneyLines(amounts: { currency: string; amount: number }[], empty = "—"): Html {
-  if (amounts.length === 0) return html`${empty}`;
-  return html`${amounts.map((a, i) => (i === 0 ? html`${formatMoney(a.amount, a.currency)}` : html`<small>${formatMoney(a.amount, a.currency)}</small>`))}`;
-}
-
-export function chartCard(title: string, chart: string, legend: string[] = []): Html {
+/** A card with a title, a chart, and what reads beneath it (`after`). */
+export function chartCard(title: string, chart: string, legend: string[] = [], after: HtmlValue = null): Html {
   return html`<section class="card chart-card">
     <h2>${title}${legend.length > 1 ? html`<span class="legend">${legend.map((l, i) => html`<span class="s${i + 1}">${l}</span>`)}</span>` : null}</h2>
-    ${raw(chart)}
+    ${raw(chart)}${after}
   </section>`;
+}
+
+/**
+ * A net in the reporting currency, with the payments it leaves out for want of a rate counted beneath
+ * it (never added in), and the original currencies in its tooltip.
+ */
+export function convertedMoney(v: { net: number; currency: string; unconverted: number; byCurrency?: { currency: string; net: number }[] }): Html {
+  const originals = (v.byCurrency ?? []).filter((m) => m.net !== 0).map((m) => formatMoney(m.net, m.currency));
+  return html`<span title="${originals.length ? `In original currencies: ${originals.join(", ")}` : ""}">${formatMoney(v.net, v.currency)}</span>${
+    v.unconverted ? html`<br><small class="muted" title="Payments without a rate into ${v.currency}, left out of this sum">+ ${v.unconverted} not converted</small>` : null
+  }`;
+}
+
+/** "2 payments in AED not converted: add a rate." with the link to Settings → Exchange rates. */
+export function notConverted(byCurrency: { currency: string; payments: number }[], ratesHref: string): Html {
+  return html`${byCurrency.map((c, i) => html`${i ? "; " : ""}<strong>${c.payments} payment${c.payments === 1 ? "" : "s"} in ${c.currency} not converted</strong>`)}: <a href="${ratesHref}">add a rate</a>.`;
 }
 
 export interface Column<Row> {

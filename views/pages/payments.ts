@@ -5,7 +5,7 @@ import { html, type Html } from "../../src/dashboard/html.ts";
 import type { PaymentEntry, RawProviderEvent } from "../../src/payments/service.ts";
 import { ATTRIBUTION_METHODS } from "../../src/attribution/engine.ts";
 import { PROVIDERS } from "../../src/payments/types.ts";
-import { contextValue, dataTable } from "./parts.ts";
+import { contextValue, dataTable, notConverted } from "./parts.ts";
 
 export const METHOD_LABELS: Record<(typeof ATTRIBUTION_METHODS)[number], string> = {
   metadata_link: "Checkout metadata: link",
@@ -204,7 +204,7 @@ export function convertedSummary(v: ConvertedSummaryView): Html {
   return html`<p class="notice${t.unconverted ? " warn" : ""}" role="status">
     Net revenue in this period: <strong>${formatMoney(t.net, t.currency)}</strong>
     (${formatMoney(t.revenue, t.currency)} revenue, ${formatMoney(t.refunds, t.currency)} refunded, in ${t.currency}).
-    ${t.unconvertedByCurrency.map((c, i) => html`${i ? "; " : " "}<strong>${c.payments} payment${c.payments === 1 ? "" : "s"} in ${c.currency} not converted</strong>`)}${t.unconverted ? html`: <a href="${v.ratesHref}">add a rate</a>.` : null}
+    ${t.unconverted ? notConverted(t.unconvertedByCurrency, v.ratesHref) : null}
     ${v.progress ? html` Converting history into ${t.currency}: ${v.progress.done} of ${v.progress.total} payments.` : null}
   </p>`;
 }

@@ -5,7 +5,7 @@ import { formatMoney } from "../../src/payments/money.ts";
 import { html, type Html, type HtmlValue } from "../../src/dashboard/html.ts";
 import type { AttributionReportRow } from "../../src/reports/attribution.ts";
 import type { Summary } from "../../src/reports/summary.ts";
-import { dataTable, formatCount, percent, type Column, type SortState } from "./parts.ts";
+import { convertedMoney, dataTable, formatCount, percent, type Column, type SortState } from "./parts.ts";
 
 /** What every breakdown row has, attribution and traffic alike. */
 export type BreakdownRow = Pick<AttributionReportRow, "key" | "visitors" | "signups" | "customers" | "conversionRate" | "net" | "currency"> & {
@@ -14,7 +14,7 @@ export type BreakdownRow = Pick<AttributionReportRow, "key" | "visitors" | "sign
   pageviews?: number;
   revenuePerVisitor?: number;
   unconverted: number;
-  /** The original amounts; those in other currencies are shown under the converted net. */
+  /** The original amounts, in the converted net's tooltip. */
   byCurrency?: { currency: string; net: number }[];
 };
 
@@ -35,14 +35,6 @@ export interface BreakdownOptions<Row extends BreakdownRow> {
   limit?: number;
   /** What a row without a value is called: "(none)" for attribution, "(unknown)" for a country or device. */
   noneLabel?: string;
-}
-
-/** The net in the reporting currency; amounts in currencies without a rate below it, never added in. */
-function money(row: Pick<BreakdownRow, "net" | "currency" | "unconverted" | "byCurrency">): Html {
-  const others = (row.byCurrency ?? []).filter((m) => m.currency !== row.currency && m.net !== 0);
-  return html`${formatMoney(row.net, row.currency)}${others.map((m) => html`<br><small class="muted" title="Not converted: no rate to ${row.currency}">+ ${formatMoney(m.net, m.currency)}</small>`)}${
-    row.unconverted && others.length === 0 ? html`<span class="muted" title="${row.unconverted} payment(s) in other currencies without a rate are left out"> *</span>` : null
-  }`;
 }
 
 /** Sorts by visitors unless the table says otherwise: the bar then reads as a ranking. */
@@ -67,7 +59,7 @@ export function breakdownColumns<Row extends BreakdownRow>(options: BreakdownOpt
     !options.show.compact && { key: "signups", label: "Signups", numeric: true, hideOnPhone: true, sort: (r) => r.signups, cell: (r) => formatCount(r.signups) },
     { key: "customers", label: "Customers", numeric: true, hideOnPhone: options.show.compact, sort: (r) => r.customers, cell: (r) => formatCount(r.customers) },
     { key: "conversion", label: "Conv.", numeric: true, hideOnPhone: true, sort: (r) => r.conversionRate, cell: (r) => (r.visitors ? percent(r.conversionRate, 1) : "—") },
-    { key: "net", label: options.show.compact ? "Net" : "Net revenue", numeric: true, sort: (r) => r.net, cell: (r) => money(r) },
+    { key: "net", label: options.show.compact ? "Net" : "Net revenue", numeric: true, sort: (r) => r.net, cell: (r) => convertedMoney(r) },
     options.show.revenuePerVisitor && {
       key: "rpv",
       label: "Per visitor",
@@ -96,7 +88,7 @@ function totalsRow<Row extends BreakdownRow>(columns: Column<Row>[], totals: Sum
       case "conversion":
         return totals.visitors ? percent(totals.conversionRate, 1) : "—";
       case "net":
-        return money(totals);
+        return convertedMoney(totals);
       case "rpv":
         return totals.visitors ? formatMoney(totals.revenuePerVisitor, totals.currency) : "—";
       default:

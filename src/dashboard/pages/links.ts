@@ -9,9 +9,9 @@ import { qrSvg } from "../qr.ts";
 import { formatCompact, timeSeriesChart } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import { linksWithTraffic } from "./links.sql.ts";
-import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
+import { previous as before, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
 import { attributionReport } from "../../reports/attribution.ts";
-import { revenueCharts, summaryOf, summaryTiles } from "./revenue.ts";
+import { revenueChart, summaryOf, summaryTiles } from "./revenue.ts";
 import { paymentLinks } from "./payments.ts";
 import { listPayments } from "../../payments/service.ts";
 import { html } from "../html.ts";
@@ -120,7 +120,6 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
     { label: "Signups", points: bucketize(hourly, buckets, (r) => r.signups) },
   ];
   const url = shortUrl(req.baseUrl, link.slug);
-  const revenue = revenueOf(q, req.project.currency);
   const payments = listPayments(db, req.project.id, { linkId: link.linkId, from: range.from, to: range.to, limit: 20 }).payments;
   return linkPage({
     link,
@@ -139,7 +138,7 @@ function linkDetail(req: DashboardRequest, link: TrackedLink) {
         timeSeriesChart({ title: `Clicks, visitors and signups of ${link.title || link.slug}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, formatValue: formatCompact }),
         lines.map((l) => l.label),
       )}
-      ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone, 1)}
+      ${revenueChart(q, buckets, req.href("/settings/rates"))}
     </div>
     <section class="card"><h2>Payments attributed to this link</h2>${paymentsTable(payments, paymentLinks(req), "No payment was attributed to this link in this period.")}</section>`,
   });

@@ -17,9 +17,11 @@ export function mrrPages(router: DashboardRouter): void {
     const requested = req.query.get("groupBy");
     const groupBy: GroupBy = (GROUP_BY as readonly string[]).includes(requested ?? "") ? (requested as GroupBy) : "campaign";
     const months = monthSpans(now - YEAR_MS + 31 * 86_400_000, now, timezone);
-    const totals = mrrMovements(loadSubscriptions(req.ctx.db, req.project.id, null), months, now, currency);
+    // One read serves both: the totals are the same subscriptions without their keys.
+    const subs = loadSubscriptions(req.ctx.db, req.project.id, groupBy);
+    const totals = mrrMovements(subs.map((sub) => ({ ...sub, key: null })), months, now, currency);
     const current = months.slice(-1);
-    const byKey = mrrMovements(loadSubscriptions(req.ctx.db, req.project.id, groupBy), current, now, currency)
+    const byKey = mrrMovements(subs, current, now, currency)
       .filter((r) => r.mrr || r.new || r.churned || r.expansion || r.contraction)
       .sort((a, b) => b.mrr - a.mrr);
     const major = (minor: number) => Number(formatMinorUnits(minor, currency));

@@ -5,8 +5,8 @@ import { html } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { timeSeriesChart, formatCompact } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
-import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
-import { revenueCharts, summaryOf, summaryTiles } from "./revenue.ts";
+import { previous as before, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
+import { revenueChart, summaryOf, summaryTiles } from "./revenue.ts";
 import { emptyState, peopleNotice } from "./notices.ts";
 import { attributionReport } from "../../reports/attribution.ts";
 import { trafficReport, type TrafficGroupBy } from "../../reports/traffic.ts";
@@ -54,7 +54,7 @@ function overview(req: DashboardRequest) {
     html`<div class="charts">
       ${chart("Visitors and clicks", [visitors, { label: "Clicks", points: bucketize(hourly, buckets, (r) => r.clicks) }])}
       ${chart("Signups", [{ label: "Signups", points: bucketize(hourly, buckets, (r) => r.signups) }])}
-      ${revenueCharts(revenueSeries(q), revenueOf(q, req.project.currency), buckets, range.timezone)}
+      ${revenueChart(q, buckets, req.href("/settings/rates"))}
     </div>
     <div class="charts">
       ${card("Top sources", "Source", attribution("source"), drill("/sources"), { path: "/sources" }, "sources")}

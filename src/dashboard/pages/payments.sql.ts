@@ -15,9 +15,14 @@ export interface Revenue {
   /** Refunds and disputes, net of tax, positive. */
   refunds: number;
   net: number;
+  /** The net in the reporting currency, of the payments that had a rate. */
+  reportingNet: number;
+  /** Payments without a rate into the reporting currency, left out of `reportingNet`. */
+  unconverted: number;
 }
 
-const MONEY = "currency, sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds, sum(revenue) - sum(refunds) AS net";
+const MONEY = `currency, sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds, sum(revenue) - sum(refunds) AS net,
+  sum(reporting_revenue) - sum(reporting_refunds) AS reportingNet, sum(unconverted) AS unconverted`;
 
 /** One row per currency, the reporting currency first, then by net. Never summed across currencies. */
 export function revenueTotals(db: Database, projectId: string, range: TimeRange, filter: ContextFilter, reportingCurrency: string): Revenue[] {

@@ -7,11 +7,11 @@ import { summaryReport } from "../../reports/summary.ts";
 import { formatCompact, timeSeriesChart } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import type { Dimension } from "./traffic.sql.ts";
-import { previous as before, revenue as revenueOf, revenueSeries, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
+import { previous as before, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
 import { emptyState, peopleNotice } from "./notices.ts";
 import { linksWithContext } from "./links.sql.ts";
 import { paymentsWithContext } from "./payments.sql.ts";
-import { revenueCharts, summaryOf, summaryTiles } from "./revenue.ts";
+import { revenueChart, summaryOf, summaryTiles } from "./revenue.ts";
 import { paymentLinks } from "./payments.ts";
 import { shortUrl } from "../../links/api.ts";
 import { chartCard, contextValue, dataPage, dataTable, formatCount, readSort, sortRows, statTiles } from "../../../views/pages/parts.ts";
@@ -67,7 +67,6 @@ function drillDown(req: DashboardRequest, report: Report) {
   const pid = req.project.id;
   const range = req.range;
   const q = rollupQuery(req, { filter: { ...range.filters, [report.dimension]: value } });
-  const revenue = revenueOf(q, req.project.currency);
   const buckets = bucketsFor(range, range.timezone);
   const lines = [
     { label: "Visitors", points: visitorSeries(q, buckets) },
@@ -79,7 +78,7 @@ function drillDown(req: DashboardRequest, report: Report) {
     ${statTiles(summaryTiles(summaryOf(q), summaryOf(before(q, req))))}
     <div class="charts">
       ${chartCard("Visitors and clicks", timeSeriesChart({ title: `Visitors and clicks for ${report.label.toLowerCase()} ${value || NONE}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }), lines.map((l) => l.label))}
-      ${revenueCharts(revenueSeries(q), revenue, buckets, range.timezone, 1)}
+      ${revenueChart(q, buckets, req.href("/settings/rates"))}
     </div>
     <section class="card"><h2>Links</h2>${dataTable({
       caption: `Links with this ${report.label.toLowerCase()}`,

@@ -1,12 +1,11 @@
 // Pieces shared by the overview, the per-link page and the reports: the summary tiles (people counted
-// distinct over the period), and revenue charts per currency.
+// distinct over the period), and the revenue chart in the reporting currency.
 import { html, type Html, type HtmlValue } from "../html.ts";
 import { timeSeriesChart } from "../charts.ts";
 import { formatMinorUnits } from "../../payments/money.ts";
 import { bucketize, type Buckets } from "./time.ts";
-import type { Revenue } from "./payments.sql.ts";
-import { chartCard, formatCount, moneyLines, percent, type StatTile } from "../../../views/pages/parts.ts";
-import type { RollupQuery } from "./rollups.ts";
+import { chartCard, convertedMoney, formatCount, notConverted, percent, type StatTile } from "../../../views/pages/parts.ts";
+import { revenue, revenueSeries, type RollupQuery } from "./rollups.ts";
 import { summaryReport, type Summary } from "../../reports/summary.ts";
 import { formatMoney } from "../../payments/money.ts";
 
@@ -35,36 +34,34 @@ export function summaryTiles(current: Summary, previous: Summary, first: "visito
     tile("Signups", (c) => c.signups),
     tile("Customers", (c) => c.customers),
     tile("Conversion", (c) => c.conversionRate, (rate) => percent(rate, 1)),
-    tile("Net revenue", (c) => c.net, (net) => netValue(net, current)),
+    tile("Net revenue", (c) => c.net, () => convertedMoney(current)),
   ];
 }
 
-/** The net in the reporting currency, and what it leaves out for want of a rate, in the original currencies. */
-function netValue(net: number, totals: Summary): Html {
-  const others = totals.byCurrency.filter((m) => m.currency !== totals.currency && m.net !== 0);
-  return html`${formatMoney(net, totals.currency)}${
-    totals.unconverted ? html`<small class="muted" title="No rate to ${totals.currency} yet: add one in Settings">+ ${moneyLines(others.map((m) => ({ currency: m.currency, amount: m.net })))} not converted</small>` : null
-  }`;
-}
-
-/** One net-revenue chart per currency (at most `max`), amounts in major units on the axis. */
-export function revenueCharts(hourly: (Revenue & { hour: number })[], totals: Revenue[], buckets: Buckets, timeZone: string, max = 2): Html {
-  const charts = totals.slice(0, max).map((total) => {
-    const rows = hourly.filter((r) => r.currency === total.currency);
-    const title = `Net revenue (${total.currency})`;
-    return chartCard(
-      title,
-      timeSeriesChart({
-        title,
-        series: [{ label: "Net revenue", points: bucketize(rows, buckets, (r) => Number(formatMinorUnits(r.net, r.currency))) }],
-        bucketMs: buckets.bucketMs,
-        timeZone,
-        area: true,
-        formatValue: compactMoney(total.currency),
-      }),
-    );
+/**
+ * Net revenue over time in the reporting currency: the one revenue chart of every page. Beneath it,
+ * the payments it leaves out for want of a rate, counted, and the original currencies one click away.
+ */
+export function revenueChart(q: RollupQuery, buckets: Buckets, ratesHref: string): Html {
+  const totals = revenue(q, q.currency);
+  const title = `Net revenue (${q.currency})`;
+  const chart = timeSeriesChart({
+    title,
+    series: [{ label: "Net revenue", points: bucketize(revenueSeries(q), buckets, (r) => Number(formatMinorUnits(r.reportingNet, q.currency))) }],
+    bucketMs: buckets.bucketMs,
+    timeZone: q.timeZone,
+    area: true,
+    formatValue: compactMoney(q.currency),
   });
-  return charts.length ? html`${charts}` : html``;
+  const unconverted = totals.filter((t) => t.unconverted > 0).map((t) => ({ currency: t.currency, payments: t.unconverted }));
+  return chartCard(
+    title,
+    chart,
+    [],
+    html`${unconverted.length ? html`<p class="notice warn" role="status">${notConverted(unconverted, ratesHref)}</p>` : null}${
+      totals.length ? html`<details class="by-currency"><summary>In original currencies</summary><ul>${totals.map((t) => html`<li>${formatMoney(t.net, t.currency)} <small class="muted">net of ${formatCount(t.payments)} payment${t.payments === 1 ? "" : "s"}${t.unconverted ? html`, ${formatCount(t.unconverted)} not converted` : null}</small></li>`)}</ul></details>` : null
+    }`,
+  );
 }
 
 /** "$1.2K" on axes and tooltips; the tiles and tables show exact amounts. */

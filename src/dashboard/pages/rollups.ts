@@ -51,7 +51,15 @@ function dayRevenueTotal(day: Day, select: Selector): Iterable<MoneySums> {
   return out.values();
 }
 
-const revenueOf = (m: MoneySums): Revenue => ({ currency: m.currency, payments: m.payments, revenue: m.revenue, refunds: m.refunds, net: m.revenue - m.refunds });
+const revenueOf = (m: MoneySums): Revenue => ({
+  currency: m.currency,
+  payments: m.payments,
+  revenue: m.revenue,
+  refunds: m.refunds,
+  net: m.revenue - m.refunds,
+  reportingNet: m.reportingRevenue - m.reportingRefunds,
+  unconverted: m.unconverted,
+});
 const days = (q: RollupQuery) => foldedDays(q.db, q.projectId, q.range.from, q.range.to, q.timeZone, q.now);
 
 export function traffic(q: RollupQuery): Traffic {

@@ -8,6 +8,7 @@ import { openInstance } from "../../instance.ts";
 import { createProject } from "../../projects/service.ts";
 import { databasePath } from "../database.ts";
 import { connectPostgres } from "../postgres/connection.ts";
+import { postgresMigrations } from "../postgres/migrations.ts";
 import { bantico, cliEnv, ENTRY, readUntil, scratchDirs } from "../../testing/cli.ts";
 import { startTestServer } from "../../testing/harness.ts";
 import { freshPostgresDatabase } from "../../testing/postgres.ts";
@@ -51,13 +52,14 @@ describe("bantico with PostgreSQL", () => {
     const env = { BANTICO_DATABASE_URL: url };
     const first = bantico(["migrate", "--json", "--data", dataDir()], { env });
     expect(first.stderr).toBe("");
-    expect(JSON.parse(first.stdout)).toEqual({ applied: ["024_schema.sql"] });
+    expect(JSON.parse(first.stdout)).toEqual({ applied: postgresMigrations.map((m) => m.name) });
     expect(bantico(["migrate", "--data", dataDir()], { env }).stdout).toBe("the database is up to date\n");
-    expect(await sql.unsafe("SELECT version, name FROM schema_migrations")).toEqual([{ version: 24, name: "024_schema.sql" }] as never);
+    expect(await sql.unsafe("SELECT version, name FROM schema_migrations ORDER BY version")).toEqual(postgresMigrations.map(({ version, name }) => ({ version, name })) as never);
 
-    await sql.unsafe("INSERT INTO schema_migrations (version, name, applied_at) VALUES (25, '025_from_the_future.sql', 0)");
+    const future = postgresMigrations.at(-1)!.version + 1;
+    await sql.unsafe(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${future}, 'from_the_future.sql', 0)`);
     const newer = bantico(["migrate", "--data", dataDir()], { env });
-    expect([newer.code, newer.stderr]).toEqual([1, "bantico: the database has migration 25 that this version of Bantico does not know: upgrade Bantico, or restore a backup\n"]);
+    expect([newer.code, newer.stderr]).toEqual([1, `bantico: the database has migration ${future} that this version of Bantico does not know: upgrade Bantico, or restore a backup\n`]);
   });
 
   test("serve and the commands not ported yet refuse BANTICO_DATABASE_URL in one line rather than use SQLite", async () => {

@@ -1,5 +1,9 @@
 // The PostgreSQL migrations embedded in the executable, numbered by the SQLite schema version each one matches.
 import type { PostgresMigration } from "./migrate.ts";
 import schemaAt024 from "../../../migrations/postgres/024_schema.sql" with { type: "text" };
+import fastReconversion from "../../../migrations/postgres/025_fast_reconversion.sql" with { type: "text" };
 
-export const postgresMigrations: readonly PostgresMigration[] = [{ version: 24, name: "024_schema.sql", sql: schemaAt024 }];
+export const postgresMigrations: readonly PostgresMigration[] = [
+  { version: 24, name: "024_schema.sql", sql: schemaAt024 },
+  { version: 25, name: "025_fast_reconversion.sql", sql: fastReconversion },
+];

@@ -11,6 +11,13 @@ test("ties round to the even neighbour, once", () => {
   expect([roundHalfEven(5n, 2n), roundHalfEven(7n, 2n), roundHalfEven(-5n, 2n), roundHalfEven(-7n, 2n), roundHalfEven(11n, 4n)]).toEqual([2n, 4n, -2n, -4n, 3n]);
 });
 
+test("an amount too large for exact doubles converts as exactly as a small one, ties to even either way", () => {
+  // ¥1,000,000,000,000 × 1.08 / 162.50 = $6,646,153,846.153846… → 664615384615 cents.
+  expect(convertPayment(payment(1_000_000_000_000, "JPY"), "USD", book).amount).toBe(664615384615);
+  expect(convertPayment(payment(-5, "EUR"), "GBP", { ecb: { date: "d", perEur: { GBP: "0.5" } }, manual: [] }).amount).toBe(-2);
+  expect(convertPayment(payment(-7, "EUR"), "GBP", { ecb: { date: "d", perEur: { GBP: "0.5" } }, manual: [] }).amount).toBe(-4);
+});
+
 test("a payment in the reporting currency is itself, rate 1, source same", () => {
   expect(convertPayment(payment(1234, "USD"), "USD", book)).toEqual({ currency: "USD", amount: 1234, net: 1234, rate: 1, rateSource: "same", rateDate: "2026-12-04" });
 });

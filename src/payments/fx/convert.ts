@@ -83,10 +83,44 @@ export function roundHalfEven(n: bigint, d: bigint): bigint {
 
 /** Minor units of `from` × rate (per whole unit) → minor units of `to`, rounded once. */
 export function convertMinorUnits(amount: number, rate: Ratio, from: string, to: string): number {
+  return applyScaled(amount, scaledRate(rate, from, to));
+}
+
+/** A rate per whole unit with the currencies' exponents folded in: minor units in × n / d = minor units out. */
+interface ScaledRate {
+  n: bigint;
+  d: bigint;
+  /** The same as numbers when both are exact in a double, for the fast path. */
+  nNumber: number | null;
+  dNumber: number | null;
+}
+
+function scaledRate(rate: Ratio, from: string, to: string): ScaledRate {
   const shift = currencyExponent(to) - currencyExponent(from);
-  const n = BigInt(amount) * rate.n * 10n ** BigInt(Math.max(shift, 0));
+  const n = rate.n * 10n ** BigInt(Math.max(shift, 0));
   const d = rate.d * 10n ** BigInt(Math.max(-shift, 0));
-  return Number(roundHalfEven(n, d));
+  const exact = (v: bigint) => (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : null);
+  return { n, d, nNumber: exact(n), dNumber: exact(d) };
+}
+
+/**
+ * amount × n / d (d > 0) rounded half to even: in doubles while every step is an exact integer
+ * (history re-conversion and MRR run this hundreds of thousands of times), else in BigInt.
+ */
+export function multiplyHalfEven(amount: number, n: number, d: number): number {
+  const product = amount * n;
+  if (!Number.isSafeInteger(product) || !Number.isSafeInteger(d)) return Number(roundHalfEven(BigInt(amount) * BigInt(n), BigInt(d)));
+  const r = product % d;
+  const q = (product - r) / d;
+  const twice = 2 * Math.abs(r);
+  if (twice < d || (twice === d && q % 2 === 0)) return q;
+  return product < 0 ? q - 1 : q + 1;
+}
+
+function applyScaled(amount: number, rate: ScaledRate): number {
+  const { nNumber: n, dNumber: d } = rate;
+  if (n !== null && d !== null && d > 0) return multiplyHalfEven(amount, n, d);
+  return Number(roundHalfEven(BigInt(amount) * rate.n, rate.d));
 }
 
 function ecbRate(fixing: EcbFixing | null, from: string, to: string): Ratio | null {
@@ -109,27 +143,25 @@ function manualRate(manual: readonly ManualRate[], currency: string, day: string
   return best && rate ? { per: best.per, rate } : null;
 }
 
-function toNumber(rate: Ratio): number {
-  return Number(rate.n) / Number(rate.d);
+/** The rate a payment converts at, before its amounts: what `convertPayment` applies, and what a caller may reuse for payments of the same currency and day. */
+export interface AppliedRate {
+  rate: Ratio;
+  rateSource: Exclude<RateSource, "none">;
+  rateDate: string;
 }
 
+/** What converting does not depend on the amounts for (a settlement does: it is its own rate). */
+export type RateInput = Pick<ConversionInput, "currency" | "day" | "settlement">;
+
 /**
- * The payment's value in `reportingCurrency`, by the first rule that applies (SPEC §5): the same
+ * The rate of a payment into `reportingCurrency`, by the first rule that applies (SPEC §5): the same
  * currency; the provider's own conversion into it; the ECB rate crossed through EUR; a manual rate
- * (crossed through its `per` currency); else none, with null amounts. Never a guess.
+ * (crossed through its `per` currency); else null. Never a guess.
  */
-export function convertPayment(input: ConversionInput, reportingCurrency: string, book: RateBook): Reporting {
+export function conversionRate(input: RateInput, reportingCurrency: string, book: RateBook): AppliedRate | null {
   const to = reportingCurrency;
   const from = input.currency;
-  const none: Reporting = { currency: to, amount: null, net: null, rate: null, rateSource: "none", rateDate: null };
-  const at = (rate: Ratio, rateSource: RateSource, rateDate: string): Reporting => ({
-    currency: to,
-    amount: convertMinorUnits(input.amount, rate, from, to),
-    net: convertMinorUnits(input.net, rate, from, to),
-    rate: Number(toNumber(rate).toPrecision(10)),
-    rateSource,
-    rateDate,
-  });
+  const at = (rate: Ratio, rateSource: AppliedRate["rateSource"], rateDate: string): AppliedRate => ({ rate, rateSource, rateDate });
   if (from === to) return at(ONE, "same", input.day);
   const s = input.settlement;
   if (s && s.currency === to && s.of !== 0) {
@@ -152,7 +184,20 @@ export function convertPayment(input: ConversionInput, reportingCurrency: string
     const toPer = ecbRate(book.ecb, from, target.per);
     if (toPer) return at(times(toPer, inverse(target.rate)), "manual", from === target.per ? input.day : book.ecb!.date);
   }
-  return none;
+  return null;
+}
+
+/** Converts amounts of one currency at one rate: the rate's arithmetic is prepared once for every payment it serves. */
+export function rateApplier(applied: AppliedRate | null, from: string, to: string): (amount: number, net: number) => Reporting {
+  if (!applied) return () => ({ currency: to, amount: null, net: null, rate: null, rateSource: "none", rateDate: null });
+  const scaled = scaledRate(applied.rate, from, to);
+  const rate = Number((Number(applied.rate.n) / Number(applied.rate.d)).toPrecision(10));
+  return (amount, net) => ({ currency: to, amount: applyScaled(amount, scaled), net: applyScaled(net, scaled), rate, rateSource: applied.rateSource, rateDate: applied.rateDate });
+}
+
+/** The payment's value in `reportingCurrency` (SPEC §5), with null amounts when no rate applies. */
+export function convertPayment(input: ConversionInput, reportingCurrency: string, book: RateBook): Reporting {
+  return rateApplier(conversionRate(input, reportingCurrency, book), input.currency, reportingCurrency)(input.amount, input.net);
 }
 
 /** per → currency through a manual rate of `currency` quoted in `per`. */

@@ -39,12 +39,21 @@ const post = async (json: Record<string, unknown>) => {
 };
 const reportingOf = async (id: string) => (await (await server.api(`/api/v1/payments/${id}`)).json()).reporting;
 /** The converted sums the reports read from the rollup, for all time. */
-const rollup = () =>
+const rollup = (model: "last" | "first" = "last") =>
   db()
-    .query<{ revenue: number; refunds: number; unconverted: number }, [string]>(
-      "SELECT SUM(reporting_revenue) AS revenue, SUM(reporting_refunds) AS refunds, SUM(unconverted) AS unconverted FROM payment_stats_hourly WHERE project_id = ? AND model = 'last'",
+    .query<{ revenue: number; refunds: number; unconverted: number }, [string, string]>(
+      "SELECT SUM(reporting_revenue) AS revenue, SUM(reporting_refunds) AS refunds, SUM(unconverted) AS unconverted FROM payment_stats_hourly WHERE project_id = ? AND model = ?",
     )
-    .get(server.project.id)!;
+    .get(server.project.id, model)!;
+
+/** The day and month sums a report over whole days reads, grain by grain: they must say what the hourly rows say. */
+const periodSums = () =>
+  db()
+    .query<{ grain: string; revenue: number; refunds: number; unconverted: number }, [string]>(
+      `SELECT grain, SUM(reporting_revenue) AS revenue, SUM(reporting_refunds) AS refunds, SUM(unconverted) AS unconverted
+       FROM payment_stats_periods WHERE project_id = ? AND model = 'last' GROUP BY grain ORDER BY grain`,
+    )
+    .all(server.project.id);
 
 const ids = {} as Record<"usd" | "eur" | "jpy" | "aed" | "saturday" | "polarSale" | "refund", string>;
 
@@ -118,6 +127,11 @@ describe("a USD project", () => {
       9091, 5000, 1846, 9261, 1000, 2400, -1200,
     ]);
     expect(rollup()).toEqual({ revenue: 9091 + 5000 + 1846 + 9261 + 1000 + 2000, refunds: 1000, unconverted: 0 });
+    expect(periodSums()).toEqual([
+      { grain: "day", ...rollup() },
+      { grain: "month", ...rollup() },
+    ]);
+    expect(rollup("first")).toEqual(rollup());
     await server.api("/api/v1/project", { method: "PATCH", json: { currency: "USD" } });
     await settled();
   });
@@ -128,15 +142,42 @@ describe("a USD project", () => {
     await settled();
     expect((await reportingOf(ids.aed!)).rateSource).toBe("none");
     expect(rollup().unconverted).toBe(1);
+    expect(periodSums().map((p) => p.unconverted)).toEqual([1, 1]);
   });
 });
 
 describe("the dashboard", () => {
+  test("the overview draws net revenue in USD alone, counts the AED payment it leaves out, and keeps the original currencies a click away", async () => {
+    const owner = await userWithRole(server, "owner");
+    const page = await (await owner.get(`/dashboard/${server.project.id}?from=2026-12-01&to=2026-12-06`)).text();
+    const card = page.slice(page.indexOf("<h2>Net revenue (USD)"), page.indexOf("</section>", page.indexOf("<h2>Net revenue (USD)")));
+    // $100.00 + €50.00 × 1.10 + ¥3,000 at 1.08/162.5 + €10.00 × 1.08 + Polar's €20.00 net × 1.10 − its €10.00 refund × 1.10 = $196.74; AED left out.
+    expect(card).toMatch(/<title id="chart-[^"]+-chart-wide">Net revenue \(USD\) \(Net revenue: \$196\.7\)<\/title>/);
+    expect(card).toContain(`<strong>1 payment in AED not converted</strong>: <a href="/dashboard/${server.project.id}/settings/rates`);
+    expect(card).toContain("<summary>In original currencies</summary>");
+    expect(card).toContain('<li>AED\u00a0367.30 <small class="muted">net of 1 payment, 1 not converted</small></li>');
+    expect(card).toContain('<li>€70.00 <small class="muted">net of 3 payments</small></li>');
+    expect(page).not.toContain("Net revenue (EUR)");
+    // The tile and the tables: $196.74 with the AED payment counted beside it, not its amount shown as if it were revenue.
+    expect(page).toMatch(/<div class="label">Net revenue<\/div><div class="value"><span title="In original currencies: [^"]*AED[^"]*">\$196\.74<\/span><br><small class="muted" title="Payments without a rate into USD, left out of this sum">\+ 1 not converted<\/small>/);
+    expect(page).not.toContain("+ AED");
+    // The same days, already folded for the page above, follow a change of reporting currency once history is re-converted:
+    // $100.00 / 1.10 + €50.00 + ¥3,000 / 162.5 + €10.00 + €20.00 − €10.00 = €179.37.
+    expect((await server.api("/api/v1/project", { method: "PATCH", json: { currency: "EUR" } })).status).toBe(200);
+    await settled();
+    const inEuros = await (await owner.get(`/dashboard/${server.project.id}?from=2026-12-01&to=2026-12-06`)).text();
+    expect(inEuros).toMatch(/<title id="chart-[^"]+-chart-wide">Net revenue \(EUR\) \(Net revenue: €179\.4\)<\/title>/);
+    await server.api("/api/v1/project", { method: "PATCH", json: { currency: "USD" } });
+    await settled();
+  });
+
   test("the payments page gives one total and names what it leaves out; a rate saved in settings converts it", async () => {
     const owner = await userWithRole(server, "owner");
     const before = await (await owner.get(`/dashboard/${server.project.id}/payments?from=2026-12-01&to=2026-12-06`)).text();
     expect(before).toContain("1 payment in AED not converted");
     expect(before).toContain("not converted</small>");
+    // The whole ledger's count, as the rollup keeps it.
+    expect(await (await owner.get(`/dashboard/${server.project.id}/settings/rates`)).text()).toContain("1 payment in AED not converted: add a rate.");
     const bad = await owner.post(`/dashboard/${server.project.id}/settings/rates`, { currency: "ZZZ", per: "USD", rate: "0.27" });
     expect(bad.status).toBe(422);
     expect(await bad.text()).toContain("&quot;ZZZ&quot; is not an active ISO 4217 currency code");
@@ -148,6 +189,7 @@ describe("the dashboard", () => {
     expect(after).toContain("$100.02");
     const settings = await (await owner.get(`/dashboard/${server.project.id}/settings/rates`)).text();
     expect(settings).toContain("1 AED = 0.2723 USD");
+    expect(settings).not.toContain("not converted");
     expect(settings).toContain("Latest ECB fixing: <strong>2026-12-04</strong>");
     expect((await owner.post(`/dashboard/${server.project.id}/settings/rates/AED/delete`)).status).toBe(303);
     await settled();

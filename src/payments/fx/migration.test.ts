@@ -40,3 +40,29 @@ test("migration 020 fills the renewals' share of existing rollups and queues eac
   db.run("UPDATE payment_stats_hourly SET renewals = renewals + 1, reporting_revenue = 700 WHERE model = 'last'");
   expect(db.query("SELECT renewals, reporting_revenue FROM payment_stats_periods WHERE model = 'last' AND grain = 'month'").get()).toEqual({ renewals: 2, reporting_revenue: 700 });
 });
+
+test("migration 025 gives each paid period its payment's converted net, and the periods still follow the ledger's hourly changes", () => {
+  const db = new Database(":memory:");
+  migrate(db, migrations.filter((m) => m.version <= 24));
+  db.run("INSERT INTO projects (id, name, token, created_at) VALUES ('prj_old', 'Old', 'bt_pub_old', 0)");
+  const hour = Date.parse("2026-11-03T10:00:00Z");
+  db.run(
+    `INSERT INTO payments (id, project_id, provider, kind, payment_key, amount, tax, net, currency, occurred_at, received_at, method, attributed_at,
+       reporting_currency, reporting_amount, reporting_net, rate, rate_source, rate_date)
+     VALUES ('pay_sub', 'prj_old', 'api', 'sale', 'k', 2900, 0, 2900, 'EUR', ?, 0, 'unattributed', 0, 'USD', 3132, 3132, 1.08, 'ecb', '2026-11-03')`,
+    [hour],
+  );
+  db.run("INSERT INTO subscriptions (project_id, provider, id, first_payment_id, interval, created_at, updated_at) VALUES ('prj_old', 'api', 'sub_1', 'pay_sub', 'month', 0, 0)");
+  db.run(
+    "INSERT INTO subscription_periods (project_id, provider, subscription_id, period_start, period_end, payment_id, interval) VALUES ('prj_old', 'api', 'sub_1', ?, ?, 'pay_sub', 'month')",
+    [hour, hour + 30 * 86_400_000],
+  );
+  db.run("INSERT INTO payment_stats_hourly (project_id, hour, model, currency, payments, revenue, reporting_revenue) VALUES ('prj_old', ?, 'last', 'EUR', 1, 2900, 3132)", [hour]);
+  migrate(db, migrations);
+  expect(db.query("SELECT reporting_net FROM subscription_periods").get()).toEqual({ reporting_net: 3132 });
+  db.run("UPDATE payment_stats_hourly SET payments = payments + 1, revenue = revenue + 100, reporting_revenue = reporting_revenue + 108");
+  expect(db.query("SELECT grain, payments, revenue, reporting_revenue FROM payment_stats_periods ORDER BY grain").all()).toEqual([
+    { grain: "day", payments: 2, revenue: 3000, reporting_revenue: 3240 },
+    { grain: "month", payments: 2, revenue: 3000, reporting_revenue: 3240 },
+  ]);
+});

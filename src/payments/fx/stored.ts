@@ -4,8 +4,10 @@
 import type { Database } from "bun:sqlite";
 import type { AppContext } from "../../context.ts";
 import { prepared } from "../../tracking/statements.ts";
+import { noteWrite } from "../../reports/writes.ts";
 import { localDate } from "../../dashboard/range.ts";
-import { convertPayment, type ConversionInput, type Reporting } from "./convert.ts";
+import { conversionRate, convertPayment, rateApplier, type ConversionInput, type ManualRate, type Reporting } from "./convert.ts";
+import type { ContextColumns, FirstTouchColumns } from "../../attribution/loader.ts";
 import { fixingFor, manualRates } from "./rates.ts";
 import { updateProjectSettings, type Project, type ProjectSettings } from "../../projects/service.ts";
 
@@ -19,6 +21,7 @@ export interface ConvertibleRow {
   currency: string;
   occurred_at: number;
   parent_payment_id: string | null;
+  subscription_id: string | null;
   settlement_currency: string | null;
   settlement_amount: number | null;
   reporting_currency: string | null;
@@ -29,11 +32,21 @@ export interface ConvertibleRow {
   rate_date: string | null;
 }
 
-interface Basis {
+/** What a payment converts on: its own day and settlement, or for a refund or dispute its sale's, so it converts at the sale's rate. */
+export interface Basis {
   occurred_at: number;
   amount: number;
   settlement_currency: string | null;
   settlement_amount: number | null;
+}
+
+/** A row as the background job reads it: with its rollup keys and its sale's basis (null columns when it has none). */
+export interface ChunkRow extends ConvertibleRow, ContextColumns, FirstTouchColumns {
+  rowid: number;
+  sale_occurred_at: number | null;
+  sale_amount: number | null;
+  sale_settlement_currency: string | null;
+  sale_settlement_amount: number | null;
 }
 
 /** The project settings conversion depends on. */
@@ -45,6 +58,8 @@ export function reportingSettings(db: Database, projectId: string): { currency: 
 }
 
 const QUARTER_HOUR_MS = 900_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 const days = new Map<string, string>();
 
 /** The local day of an instant, memoised per quarter hour (every timezone's offset is a multiple of one): Intl costs ~50 µs a call. */
@@ -58,13 +73,10 @@ function dayOf(ms: number, timezone: string): string {
   return day;
 }
 
-/** What `convertPayment` needs for a stored row: a refund or dispute takes its sale's day and settlement, so it converts at the sale's rate. */
-export function conversionInput(db: Database, row: ConvertibleRow, timezone: string): ConversionInput {
-  const parent =
-    (row.kind === "refund" || row.kind === "dispute") && row.parent_payment_id
-      ? prepared<Basis, [string]>(db, "SELECT occurred_at, amount, settlement_currency, settlement_amount FROM payments WHERE id = ?").get(row.parent_payment_id)
-      : null;
-  const basis: Basis = parent ?? row;
+const refundsOnSale = (kind: string) => kind === "refund" || kind === "dispute";
+
+/** What `convertPayment` needs for a stored row, given the basis it converts on (`saleBasis`). */
+export function conversionInput(row: ConvertibleRow, basis: Basis, timezone: string): ConversionInput {
   return {
     amount: row.amount,
     net: row.net,
@@ -75,9 +87,18 @@ export function conversionInput(db: Database, row: ConvertibleRow, timezone: str
   };
 }
 
+/** The row's basis: its sale's for a refund or dispute whose sale is recorded, else its own. */
+function saleBasis(db: Database, row: ConvertibleRow): Basis {
+  const sale =
+    refundsOnSale(row.kind) && row.parent_payment_id
+      ? prepared<Basis, [string]>(db, "SELECT occurred_at, amount, settlement_currency, settlement_amount FROM payments WHERE id = ?").get(row.parent_payment_id)
+      : null;
+  return sale ?? row;
+}
+
 /** The row's reporting value with the rates stored now. */
 export function reportingFor(db: Database, row: ConvertibleRow, settings = reportingSettings(db, row.project_id), manual = manualRates(db, row.project_id)): Reporting {
-  const input = conversionInput(db, row, settings.timezone);
+  const input = conversionInput(row, saleBasis(db, row), settings.timezone);
   return convertPayment(input, settings.currency, { ecb: fixingFor(db, input.day), manual });
 }
 
@@ -105,47 +126,61 @@ function sameReporting(row: ConvertibleRow, r: Reporting): boolean {
   );
 }
 
-export function writeReporting(db: Database, paymentId: string, r: Reporting): void {
-  prepared(db, "UPDATE payments SET reporting_currency = ?, reporting_amount = ?, reporting_net = ?, rate = ?, rate_source = ?, rate_date = ? WHERE id = ?").run(
-    r.currency,
-    r.amount,
-    r.net,
-    r.rate,
-    r.rateSource,
-    r.rateDate,
-    paymentId,
-  );
+/** Stores a payment's reporting value, and the MRR of the subscription period it paid follows it; what reads its hour in memory reads it again. */
+export function writeReporting(db: Database, payment: Pick<ConvertibleRow, "id" | "project_id" | "kind" | "subscription_id" | "occurred_at"> & { rowid?: number }, r: Reporting): void {
+  noteWrite(db, payment.project_id, payment.occurred_at);
+  const columns = "reporting_currency = ?, reporting_amount = ?, reporting_net = ?, rate = ?, rate_source = ?, rate_date = ?";
+  // By rowid when the caller read it (the background job): one lookup instead of the id's index and then the row.
+  if (payment.rowid === undefined) prepared(db, `UPDATE payments SET ${columns} WHERE id = ?`).run(r.currency, r.amount, r.net, r.rate, r.rateSource, r.rateDate, payment.id);
+  else prepared(db, `UPDATE payments SET ${columns} WHERE rowid = ?`).run(r.currency, r.amount, r.net, r.rate, r.rateSource, r.rateDate, payment.rowid);
+  if (payment.subscription_id && (payment.kind === "sale" || payment.kind === "renewal")) {
+    prepared(db, "UPDATE subscription_periods SET reporting_net = ? WHERE payment_id = ?").run(r.net, payment.id);
+  }
 }
 
 /** Stores the changed reporting values and moves the rollup with them (the ledger's `rewriteReporting`). */
-export type Rewrite = (changes: readonly { row: ConvertibleRow; next: Reporting }[]) => void;
+export type Rewrite = (changes: readonly { row: ChunkRow; next: Reporting }[]) => void;
+
+/** Rows converted and rewritten between two looks at the clock. */
+const SLICE_ROWS = 64;
 
 /**
- * Converts stored rows again and passes those whose value changed to `rewrite`, all at once.
- * Returns how many changed and how many were looked at (it stops early when `shouldStop` says so).
+ * Converts stored rows again and passes those whose value changed to `rewrite`, a slice at a time,
+ * until `deadline` (a `performance.now()` time) passes; returns how many rows it finished. A
+ * payment's rate depends only on its currency and day (unless the provider settled it): each is
+ * worked out once per call and applied to every payment it serves.
  */
-export function reconvertRows(
-  db: Database,
-  rows: readonly ConvertibleRow[],
-  rewrite: Rewrite,
-  shouldStop: () => boolean = () => false,
-): { changed: number; done: number } {
-  const changes: { row: ConvertibleRow; next: Reporting }[] = [];
-  let done = 0;
-  const settings = new Map<string, { currency: string; timezone: string }>();
-  const manual = new Map<string, ReturnType<typeof manualRates>>();
-  for (const row of rows) {
-    if (!settings.has(row.project_id)) {
-      settings.set(row.project_id, reportingSettings(db, row.project_id));
-      manual.set(row.project_id, manualRates(db, row.project_id));
+export function reconvertRows(db: Database, rows: readonly ChunkRow[], rewrite: Rewrite, deadline = Infinity): number {
+  const projects = new Map<string, { currency: string; timezone: string; manual: ManualRate[] }>();
+  const appliers = new Map<string, ReturnType<typeof rateApplier>>();
+  const convert = (row: ChunkRow): Reporting => {
+    let project = projects.get(row.project_id);
+    if (!project) projects.set(row.project_id, (project = { ...reportingSettings(db, row.project_id), manual: manualRates(db, row.project_id) }));
+    const basis: Basis =
+      refundsOnSale(row.kind) && row.sale_occurred_at !== null
+        ? { occurred_at: row.sale_occurred_at, amount: row.sale_amount!, settlement_currency: row.sale_settlement_currency, settlement_amount: row.sale_settlement_amount }
+        : row;
+    const input = conversionInput(row, basis, project.timezone);
+    if (input.settlement?.currency === project.currency) return convertPayment(input, project.currency, { ecb: null, manual: [] });
+    const key = `${row.project_id}\u0000${input.day}\u0000${input.currency}`;
+    let apply = appliers.get(key);
+    if (!apply) {
+      const rate = conversionRate({ ...input, settlement: null }, project.currency, { ecb: fixingFor(db, input.day), manual: project.manual });
+      appliers.set(key, (apply = rateApplier(rate, input.currency, project.currency)));
     }
-    const next = reportingFor(db, row, settings.get(row.project_id)!, manual.get(row.project_id)!);
-    done++;
-    if (!sameReporting(row, next)) changes.push({ row, next });
-    if (shouldStop()) break;
+    return apply(input.amount, input.net);
+  };
+  let done = 0;
+  while (done < rows.length && (done === 0 || performance.now() < deadline)) {
+    const changes: { row: ChunkRow; next: Reporting }[] = [];
+    for (const row of rows.slice(done, done + SLICE_ROWS)) {
+      const next = convert(row);
+      if (!sameReporting(row, next)) changes.push({ row, next });
+    }
+    if (changes.length > 0) rewrite(changes);
+    done = Math.min(rows.length, done + SLICE_ROWS);
   }
-  if (changes.length > 0) rewrite(changes);
-  return { changed: changes.length, done };
+  return done;
 }
 
 /** Starts (or restarts) converting a project's whole history, e.g. after its reporting currency changed. */
@@ -154,7 +189,7 @@ export function queueReconversion(db: Database, projectId: string, now: number):
   prepared(
     db,
     `INSERT INTO fx_reconversions (project_id, after_rowid, done, total, started_at) VALUES (?, 0, 0, ?, ?)
-     ON CONFLICT DO UPDATE SET after_rowid = 0, done = 0, total = excluded.total, started_at = excluded.started_at`,
+     ON CONFLICT DO UPDATE SET after_rowid = 0, done = 0, total = excluded.total, started_at = excluded.started_at, rollup_hour = NULL, rollup_end = NULL`,
   ).run(projectId, total, now);
 }
 
@@ -171,50 +206,126 @@ export function conversionProgress(db: Database, projectId: string): ConversionP
   return row ? { running: true, done: Math.min(row.done, row.total), total: row.total } : { running: false, done: 0, total: 0 };
 }
 
-const CHUNK_ROWS = 400;
-/** A chunk stops early past this, so no request waits on the write queue for more than ~50 ms. */
-const CHUNK_BUDGET_MS = 25;
+/** Each chunk aims at this long and stops converting past `CHUNK_BUDGET_MS`, so a request waits on it well under 50 ms. */
+const CHUNK_TARGET_MS = 12;
+const CHUNK_BUDGET_MS = 15;
+const MIN_CHUNK_ROWS = 50;
+const MAX_CHUNK_ROWS = 5000;
+
+/** How many rows the next chunk reads so it lasts about `CHUNK_TARGET_MS`, from the `rows` of `limit` the last one finished in `ms`. */
+export function nextChunkRows(rows: number, limit: number, ms: number): number {
+  // A tail shorter than the chunk says nothing about speed; grow at most twice at a time, as a chunk of cached pages may be followed by one that reads the disk.
+  if (rows < limit && ms < CHUNK_BUDGET_MS) return limit;
+  if (rows === 0 || ms <= 0) return Math.min(MAX_CHUNK_ROWS, limit * 2);
+  return Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, rows * 2, Math.floor((rows * CHUNK_TARGET_MS) / ms)));
+}
+
+/** The columns a chunk reads: the row's own, its rollup keys, and its sale's day and settlement. */
+const CHUNK_COLUMNS = `p.rowid AS rowid, p.id, p.project_id, p.kind, p.amount, p.net, p.currency, p.occurred_at, p.parent_payment_id, p.subscription_id,
+  p.settlement_currency, p.settlement_amount, p.reporting_currency, p.reporting_amount, p.reporting_net, p.rate, p.rate_source, p.rate_date,
+  p.link_id, p.campaign_id, p.source, p.medium, p.content, p.lead_id, p.first_link_id, p.first_campaign_id, p.first_source, p.first_medium, p.first_content, p.first_lead_id,
+  s.occurred_at AS sale_occurred_at, s.amount AS sale_amount, s.settlement_currency AS sale_settlement_currency, s.settlement_amount AS sale_settlement_amount
+  FROM payments p LEFT JOIN payments s ON p.kind IN ('refund', 'dispute') AND s.id = p.parent_payment_id`;
+
+/** Re-sums the rollup's converted columns of a span from the ledger (the ledger's `resumConvertedRollup`). */
+export type Resum = (
+  db: Database,
+  projectId: string,
+  from: number,
+  to: number,
+  day: { start: number; done: boolean },
+  month: { start: number; end: number; done: boolean },
+) => void;
+
+/** Hours of rollup re-summed per chunk: about 350 payments at a million a year (6 hours held the loop past 30 ms at each day's end). */
+const RESUM_HOURS = 3;
+
+interface Job {
+  project_id: string;
+  after_rowid: number;
+  rollup_hour: number | null;
+  rollup_end: number | null;
+}
+
+const dayStart = (t: number) => t - (t % DAY_MS);
 
 /**
- * One chunk of background conversion: the oldest queued project's next rows, else rows still
- * without a rate. Returns true when it did work (call again), false when nothing is left.
+ * One chunk of a project's re-conversion, the oldest queued first. First the payments, at most
+ * `limit` rows along their rowids, each stored with its new value (`write`) and the rollup left
+ * alone; then the rollup's converted columns re-summed from them `RESUM_HOURS` at a time, skipping
+ * days the rollup has no rows for (far cheaper than moving six rollup rows per payment). Returns how many
+ * payments it looked at, or null when no project is queued.
  */
-export function convertChunk(db: Database, rewrite: Rewrite): boolean {
-  const started = performance.now();
-  const job = prepared<{ project_id: string; after_rowid: number }, []>(db, "SELECT project_id, after_rowid FROM fx_reconversions ORDER BY started_at LIMIT 1").get();
-  if (job) {
-    const rows = prepared<ConvertibleRow & { rowid: number }, [string, number]>(
+export function convertChunk(db: Database, write: Rewrite, resum: Resum, limit: number): number | null {
+  const job = prepared<Job, []>(db, "SELECT project_id, after_rowid, rollup_hour, rollup_end FROM fx_reconversions ORDER BY started_at LIMIT 1").get();
+  if (!job) return null;
+  if (job.rollup_hour === null || job.rollup_end === null) {
+    const rows = prepared<ChunkRow, [string, number, number]>(
       db,
       // A walk along the rowids (+ keeps the planner off the project's time index, which would sort the whole project each chunk).
-      `SELECT rowid, * FROM payments WHERE +project_id = ? AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`,
-    ).all(job.project_id, job.after_rowid);
-    const count = reconvertRows(db, rows, rewrite, () => performance.now() - started > CHUNK_BUDGET_MS).done;
-    const last = count > 0 ? rows[count - 1]!.rowid : job.after_rowid;
-    if (count === 0 || (count === rows.length && rows.length < CHUNK_ROWS)) prepared(db, "DELETE FROM fx_reconversions WHERE project_id = ?").run(job.project_id);
-    else prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ? WHERE project_id = ?").run(last, count, job.project_id);
-    return true;
+      `SELECT ${CHUNK_COLUMNS} WHERE +p.project_id = ? AND p.rowid > ? ORDER BY p.rowid LIMIT ?`,
+    ).all(job.project_id, job.after_rowid, limit);
+    const done = reconvertRows(db, rows, write, performance.now() + CHUNK_BUDGET_MS);
+    if (done < rows.length || rows.length === limit) {
+      prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ? WHERE project_id = ?").run(rows[done - 1]!.rowid, done, job.project_id);
+      return done;
+    }
+    const span = prepared<{ first: number | null; last: number | null }, [string]>(db, "SELECT MIN(hour) AS first, MAX(hour) AS last FROM payment_stats_hourly WHERE project_id = ? AND model = 'last'").get(job.project_id)!;
+    if (span.first === null || span.last === null) prepared(db, "DELETE FROM fx_reconversions WHERE project_id = ?").run(job.project_id);
+    else {
+      prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ?, rollup_hour = ?, rollup_end = ? WHERE project_id = ?").run(
+        rows.at(-1)?.rowid ?? job.after_rowid,
+        done,
+        dayStart(span.first),
+        dayStart(span.last) + DAY_MS,
+        job.project_id,
+      );
+    }
+    return done;
   }
-  return false;
+  const from = job.rollup_hour;
+  const day = dayStart(from);
+  const to = Math.min(from + RESUM_HOURS * HOUR_MS, day + DAY_MS);
+  const dayDone = to === day + DAY_MS;
+  const date = new Date(day);
+  const month = { start: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1), end: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) };
+  // After a whole day, on to the next day the rollup has rows for; the month is whole when that lies beyond it.
+  const next = dayDone
+    ? (prepared<{ at: number | null }, [string, number, number]>(db, "SELECT MIN(hour) AS at FROM payment_stats_hourly WHERE project_id = ? AND model = 'last' AND hour >= ? AND hour < ?").get(job.project_id, to, job.rollup_end)?.at ?? null)
+    : to;
+  resum(db, job.project_id, from, to, { start: day, done: dayDone }, { ...month, done: dayDone && (next === null || next >= month.end) });
+  if (next === null) prepared(db, "DELETE FROM fx_reconversions WHERE project_id = ?").run(job.project_id);
+  else prepared(db, "UPDATE fx_reconversions SET rollup_hour = ? WHERE project_id = ?").run(dayDone ? dayStart(next) : next, job.project_id);
+  return 0;
 }
 
 /**
- * After new rates arrived: the next chunk of rows without a rate after `afterRowid`, each converted
- * if it now can be. Returns where to continue, or null at the end. (Rows never converted at all
- * are history the migration queued as a reconversion of their project.)
+ * After new rates arrived: the next chunk of at most `limit` rows without a rate after `afterRowid`,
+ * each converted if it now can be. Returns the last rowid looked at and how many rows, the rowid null
+ * at the end. (Rows never converted at all are history the migration queued as a reconversion of their project.)
  */
-export function convertPendingChunk(db: Database, afterRowid: number, rewrite: Rewrite): number | null {
-  const started = performance.now();
-  const rows = prepared<ConvertibleRow & { rowid: number }, [number]>(
-    db,
-    `SELECT rowid, * FROM payments WHERE rate_source = 'none' AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`,
-  ).all(afterRowid);
-  const done = reconvertRows(db, rows, rewrite, () => performance.now() - started > CHUNK_BUDGET_MS).done;
-  return done < rows.length ? rows[done - 1]!.rowid : rows.length < CHUNK_ROWS ? null : rows.at(-1)!.rowid;
+export function convertPendingChunk(db: Database, afterRowid: number, rewrite: Rewrite, limit: number): { last: number | null; rows: number } {
+  const rows = prepared<ChunkRow, [number, number]>(db, `SELECT ${CHUNK_COLUMNS} WHERE p.rate_source = 'none' AND p.rowid > ? ORDER BY p.rowid LIMIT ?`).all(afterRowid, limit);
+  const done = reconvertRows(db, rows, rewrite, performance.now() + CHUNK_BUDGET_MS);
+  return { last: done === rows.length && rows.length < limit ? null : rows[done - 1]!.rowid, rows: done };
+}
+
+export interface ConversionStats {
+  /** Since the job last started from idle: chunks run, payments looked at, and the longest a chunk held the event loop. */
+  chunks: number;
+  rows: number;
+  /** Payments whose reporting value changed. */
+  changed: number;
+  /** From queueing a chunk to its commit: its own work, what else ran in its batch, and the wait for the event loop. */
+  longestChunkMs: number;
+  /** The chunk's own work, inside its write. */
+  longestWorkMs: number;
 }
 
 export interface ConversionJobs {
   /** Wakes the job (after a currency change, a manual rate, new fixings). */
   kick(): void;
+  stats(): ConversionStats;
   /** Resolves when nothing is queued (tests). */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -226,20 +337,54 @@ export function conversionJobs(ctx: AppContext): ConversionJobs | null {
   return jobsByContext.get(ctx) ?? null;
 }
 
-/** Runs chunks one write at a time, yielding between them, until nothing is queued; `kick` wakes it. */
-export function startConversionJobs(ctx: AppContext, rewrite: (db: Database, changes: readonly { row: ConvertibleRow; next: Reporting }[]) => void): ConversionJobs {
+/**
+ * Runs chunks one write at a time, each sized to last about `CHUNK_TARGET_MS`, yielding to the
+ * event loop between them, until nothing is queued; `kick` wakes it.
+ */
+export function startConversionJobs(
+  ctx: AppContext,
+  /** The ledger's: store changed values and move the rollup by them; re-sum a span of the rollup. */
+  ledger: { rewrite: (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => void; resum: Resum },
+): ConversionJobs {
   let stopped = false;
   let running: Promise<void> | null = null;
   let again = false;
+  let stats: ConversionStats = { chunks: 0, rows: 0, changed: 0, longestChunkMs: 0, longestWorkMs: 0 };
+  let limit = MIN_CHUNK_ROWS;
+  /** One chunk in its own write; adapts the next chunk's size to the time this one held the event loop. */
+  const chunk = async <T>(work: (db: Database, limit: number) => T, rowsOf: (result: T) => number): Promise<T> => {
+    const started = performance.now();
+    let workMs = 0;
+    const result = await ctx.writes.write((db) => {
+      const begun = performance.now();
+      const out = work(db, limit);
+      workMs = performance.now() - begun;
+      return out;
+    });
+    const ms = performance.now() - started;
+    const rows = rowsOf(result);
+    stats = { ...stats, chunks: stats.chunks + 1, rows: stats.rows + rows, longestChunkMs: Math.max(stats.longestChunkMs, ms), longestWorkMs: Math.max(stats.longestWorkMs, workMs) };
+    limit = nextChunkRows(rows, limit, ms);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return result;
+  };
+  const rewriteCounted = (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => {
+    ledger.rewrite(db, changes);
+    stats.changed += changes.length;
+  };
+  /** A whole history's walk stores the values alone: its rollup is re-summed once the walk is over. */
+  const writeCounted = (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => {
+    for (const { row, next } of changes) writeReporting(db, row, next);
+    stats.changed += changes.length;
+  };
   const run = async () => {
-    const pause = () => new Promise((resolve) => setTimeout(resolve, 1));
     do {
       again = false;
-      for (let cursor: number | null = 0; cursor !== null && !stopped; await pause()) {
+      for (let cursor: number | null = 0; cursor !== null && !stopped; ) {
         const after: number = cursor;
-        cursor = await ctx.writes.write((db) => convertPendingChunk(db, after, (changes) => rewrite(db, changes)));
+        cursor = (await chunk((db, n) => convertPendingChunk(db, after, (changes) => rewriteCounted(db, changes), n), (r) => r.rows)).last;
       }
-      while (!stopped && (await ctx.writes.write((db) => convertChunk(db, (changes) => rewrite(db, changes))))) await pause();
+      while (!stopped && (await chunk((db, n) => convertChunk(db, (changes) => writeCounted(db, changes), ledger.resum, n), (r) => r ?? 0)) !== null);
     } while (again && !stopped);
   };
   const kick = () => {
@@ -248,6 +393,7 @@ export function startConversionJobs(ctx: AppContext, rewrite: (db: Database, cha
       again = true;
       return;
     }
+    stats = { chunks: 0, rows: 0, changed: 0, longestChunkMs: 0, longestWorkMs: 0 };
     running = run()
       .catch((error) => console.error("currency conversion failed:", (error as Error).message))
       .finally(() => {
@@ -256,6 +402,7 @@ export function startConversionJobs(ctx: AppContext, rewrite: (db: Database, cha
   };
   const jobs: ConversionJobs = {
     kick,
+    stats: () => stats,
     async idle() {
       while (running) await running;
     },

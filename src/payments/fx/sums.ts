@@ -60,3 +60,16 @@ export function convertedTotals(db: Database, projectId: string, range: { from: 
     unconvertedByCurrency,
   };
 }
+
+/**
+ * Every payment of the project left without a rate, per original currency, most first: read from
+ * the monthly rollup (one row per key and month), not the ledger, so its cost does not grow with it.
+ */
+export function unconvertedByCurrency(db: Database, projectId: string): { currency: string; payments: number }[] {
+  return db
+    .query<{ currency: string; payments: number }, [string]>(
+      `SELECT currency, SUM(unconverted) AS payments FROM payment_stats_periods WHERE project_id = ? AND model = 'last' AND grain = 'month'
+       GROUP BY currency HAVING SUM(unconverted) > 0 ORDER BY payments DESC, currency`,
+    )
+    .all(projectId);
+}

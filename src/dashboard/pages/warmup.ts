@@ -4,7 +4,7 @@ import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
 import { peopleQuery, primePeople, trackedSteps, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
-import { parseRange, type RangePreset } from "../range.ts";
+import { localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import type { Project } from "../../projects/service.ts";
 
@@ -117,7 +117,10 @@ const PRIMED_RANGES: { preset: RangePreset; attribution: readonly AttributionDim
 async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRIMED_RANGES)[number], pause: () => Promise<unknown>): Promise<void> {
   const now = ctx.now();
   const range = parseRange(new URLSearchParams({ range: primed.preset }), project.timezone, now);
-  const query = (from: number, to: number) => peopleQuery({ db: ctx.db, projectId: project.id, from, to, timeZone: project.timezone, now, countRenewals: project.countRenewals });
+  // Only the days before today are kept: reading today's windows here would only read them again.
+  const today = startOfLocalDay(localDate(now, project.timezone), project.timezone);
+  const query = (from: number, to: number) =>
+    peopleQuery({ db: ctx.db, projectId: project.id, from, to: Math.min(to, today), timeZone: project.timezone, now, countRenewals: project.countRenewals });
   const buckets = bucketsFor(range, project.timezone);
   const plan: PeoplePlan = {
     totals: true,

@@ -362,7 +362,7 @@ export function visitorsPerBucket(q: PeopleQuery, buckets: number, bucketOf: (w:
   const mapping = q.windows.map(bucketOf).join(",");
   return remembered(q, `buckets|${mapping}`, () => {
     const { closed, open } = split(q);
-    const kept = remembered({ ...q, windows: closed }, `bucket counters|${mapping}`, () => bucketCounters(q, closed, buckets, bucketOf));
+    const kept = remembered({ ...q, windows: closed }, `bucket counters|${closed.map(bucketOf).join(",")}`, () => bucketCounters(q, closed, buckets, bucketOf));
     const counters = kept.map((c) => c.clone());
     addToBuckets(q, open, counters, bucketOf);
     return counters.map((c) => c.count());
@@ -683,7 +683,7 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
   }
   if (plan.buckets) {
     const { count, bucketOf } = plan.buckets;
-    const key = resultKey(kept, `bucket counters|${q.windows.map(bucketOf).join(",")}`);
+    const key = resultKey(kept, `bucket counters|${closed.map(bucketOf).join(",")}`);
     if (!results.has(key)) {
       const counters = Array.from({ length: count }, () => new DistinctCounter());
       await each((w) => addToBuckets(q, [w], counters, bucketOf));

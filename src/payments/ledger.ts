@@ -1,7 +1,7 @@
 // The payments ledger: records what adapters produce, once, attributes each payment, keeps the
 // revenue rollup and the visitor's journey in step. Every function here is synchronous and meant
 // to run inside one write transaction (`ctx.writes.write(db => …)`).
-import { noteWrite } from "../reports/writes.ts";
+import { noteSubscriptionsChanged, noteWrite } from "../reports/writes.ts";
 import { prepared } from "../tracking/statements.ts";
 import type { Database } from "bun:sqlite";
 import { newId } from "../core/ids.ts";
@@ -415,6 +415,8 @@ function reattributeDependents(db: Database, projectId: string, provider: string
 export function attributeStored(db: Database, paymentId: string, now: number, retract: boolean): Attribution {
   const row = getPayment(db, paymentId)!;
   noteWrite(db, row.project_id, row.occurred_at);
+  // A subscription's sale credits its MRR to the sale's attribution.
+  if (row.subscription_id) noteSubscriptionsChanged(db, row.project_id);
   if (retract) retractRollup(db, row);
   const metadata = readBanticoMetadata(JSON.parse(row.metadata) as Record<string, string>);
   const { lookbackDays: days, verifiedEmailsOnly } = attributionSettings(db, row.project_id);

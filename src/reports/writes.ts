@@ -11,6 +11,8 @@ interface WriteLog {
   writtenHours: Map<number, number>;
   /** The number of the last change to who is whom (visitor → profile links). */
   personsSeq: number;
+  /** The number of the last change to a subscription, its periods or the payments that credit it. */
+  subscriptionsSeq: number;
 }
 
 const logs = new WeakMap<Database, Map<string, WriteLog>>();
@@ -19,7 +21,7 @@ function log(db: Database, projectId: string): WriteLog {
   let projects = logs.get(db);
   if (!projects) logs.set(db, (projects = new Map()));
   let l = projects.get(projectId);
-  if (!l) projects.set(projectId, (l = { seq: 0, writtenHours: new Map(), personsSeq: 0 }));
+  if (!l) projects.set(projectId, (l = { seq: 0, writtenHours: new Map(), personsSeq: 0, subscriptionsSeq: 0 }));
   return l;
 }
 
@@ -33,6 +35,17 @@ export function noteWrite(db: Database, projectId: string, ts: number): void {
 export function notePersonsChanged(db: Database, projectId: string): void {
   const l = log(db, projectId);
   l.personsSeq = ++l.seq;
+}
+
+/** A subscription, one of its periods, or a payment that may be a subscription's first sale changed: MRR reads them again. */
+export function noteSubscriptionsChanged(db: Database, projectId: string): void {
+  const l = log(db, projectId);
+  l.subscriptionsSeq = ++l.seq;
+}
+
+/** The number of the last change to the project's subscriptions (see `noteSubscriptionsChanged`). */
+export function subscriptionsSeq(db: Database, projectId: string): number {
+  return log(db, projectId).subscriptionsSeq;
 }
 
 /** The number of the last write: a reading stamped with it is current until something is written after it. */

@@ -106,6 +106,16 @@ describe("subscriptions fed through the API", () => {
     expect(text).toContain("MRR by campaign");
     expect(text).toMatch(/<td[^>]*>2026-10<\/td>(.|\n)*?\$80\.00/);
   });
+
+  test("a report reads a sale or a cancellation made after it at once", async () => {
+    const november = async () => (await mrr("")).find((r: { month: string }) => r.month === "2026-11").mrr as number;
+    const before = await november();
+    const sub = { id: uid("sub"), interval: "month" };
+    await pay(sub, 4000, "2026-11-02", "gamma");
+    expect(await november()).toBe(before + 4000);
+    expect((await server.api(`/api/v1/subscriptions/${sub.id}/cancel`, { method: "POST", json: { at: "2026-11-03T00:00:00Z" } })).status).toBe(200);
+    expect(await november()).toBe(before);
+  });
 });
 
 describe("the rules", () => {

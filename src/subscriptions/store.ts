@@ -2,6 +2,7 @@
 // renewal of a subscription pays one period; a cancellation ends its MRR.
 import type { Database } from "bun:sqlite";
 import { prepared } from "../tracking/statements.ts";
+import { noteSubscriptionsChanged } from "../reports/writes.ts";
 import type { SubscriptionInterval, SubscriptionTerms } from "../payments/types.ts";
 
 /** `start` plus `count` calendar intervals (UTC); a month from 31 Jan ends on the last day of February. */
@@ -36,6 +37,7 @@ export function recordSubscriptionPayment(
   const interval = payment.terms?.interval ?? stored?.interval;
   const count = payment.terms?.intervalCount ?? stored?.interval_count ?? 1;
   if (!interval) return;
+  noteSubscriptionsChanged(db, projectId);
   prepared(
     db,
     `INSERT INTO subscriptions (project_id, provider, id, first_payment_id, interval, interval_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -60,6 +62,7 @@ export function recordSubscriptionPayment(
 
 /** Ends a subscription's MRR at `at`; false when the subscription is unknown. */
 export function cancelSubscription(db: Database, projectId: string, provider: string, subscriptionId: string, at: number, now: number): boolean {
+  noteSubscriptionsChanged(db, projectId);
   return (
     prepared(db, "UPDATE subscriptions SET cancelled_at = ?, updated_at = ? WHERE project_id = ? AND provider = ? AND id = ?").run(at, now, projectId, provider, subscriptionId)
       .changes > 0
@@ -68,6 +71,7 @@ export function cancelSubscription(db: Database, projectId: string, provider: st
 
 /** Records a subscription's terms before its first payment (Stripe and Polar subscription events). */
 export function recordSubscriptionTerms(db: Database, projectId: string, provider: string, subscriptionId: string, terms: SubscriptionTerms, now: number): void {
+  noteSubscriptionsChanged(db, projectId);
   prepared(
     db,
     `INSERT INTO subscriptions (project_id, provider, id, interval, interval_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)

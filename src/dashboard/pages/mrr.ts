@@ -4,7 +4,7 @@ import { renderPage, type DashboardRouter } from "../routing.ts";
 import { barChart, formatCompact, timeSeriesChart } from "../charts.ts";
 import { formatMinorUnits } from "../../payments/money.ts";
 import { GROUP_BY, type GroupBy } from "../../reports/attribution.ts";
-import { loadSubscriptions, monthSpans, mrrMovements } from "../../subscriptions/mrr.ts";
+import { monthSpans, mrrMovements, subscriptionsOf } from "../../subscriptions/mrr.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
 import { mrrPage } from "../../../views/pages/mrr.ts";
 
@@ -18,7 +18,7 @@ export function mrrPages(router: DashboardRouter): void {
     const groupBy: GroupBy = (GROUP_BY as readonly string[]).includes(requested ?? "") ? (requested as GroupBy) : "campaign";
     const months = monthSpans(now - YEAR_MS + 31 * 86_400_000, now, timezone);
     // One read serves both: the totals are the same subscriptions without their keys.
-    const subs = loadSubscriptions(req.ctx.db, req.project.id, groupBy);
+    const subs = subscriptionsOf(req.ctx.db, req.project.id, groupBy, now);
     const totals = mrrMovements(subs.map((sub) => ({ ...sub, key: null })), months, now, currency);
     const current = months.slice(-1);
     const byKey = mrrMovements(subs, current, now, currency)

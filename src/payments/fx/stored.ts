@@ -4,7 +4,7 @@
 import type { Database } from "bun:sqlite";
 import type { AppContext } from "../../context.ts";
 import { prepared } from "../../tracking/statements.ts";
-import { noteWrite } from "../../reports/writes.ts";
+import { noteSubscriptionsChanged, noteWrite } from "../../reports/writes.ts";
 import { localDate } from "../../dashboard/range.ts";
 import { conversionRate, convertPayment, rateApplier, type ConversionInput, type ManualRate, type Reporting } from "./convert.ts";
 import type { ContextColumns, FirstTouchColumns } from "../../attribution/loader.ts";
@@ -135,6 +135,7 @@ export function writeReporting(db: Database, payment: Pick<ConvertibleRow, "id" 
   else prepared(db, `UPDATE payments SET ${columns} WHERE rowid = ?`).run(r.currency, r.amount, r.net, r.rate, r.rateSource, r.rateDate, payment.rowid);
   if (payment.subscription_id && (payment.kind === "sale" || payment.kind === "renewal")) {
     prepared(db, "UPDATE subscription_periods SET reporting_net = ? WHERE payment_id = ?").run(r.net, payment.id);
+    noteSubscriptionsChanged(db, payment.project_id);
   }
 }
 

@@ -1,6 +1,6 @@
 // Reporting currency at scale (`npx bun bench/fx.ts`): 1,000,000 payments in five currencies (one
 // without a rate), 50,000 monthly subscriptions among them. On the real server, in a child process on
-// loopback: the MRR page and GET /reports/mrr (first view after the start, then p95), the converted
+// loopback: the MRR page and GET /reports/mrr (first view after the start's warm-up, then p95), the converted
 // reports, then a change of reporting currency through PATCH /api/v1/project: how long re-converting
 // every payment takes, its longest chunk, and /healthz latency meanwhile beside a bare Bun.serve
 // answering the same requests for as long.
@@ -44,7 +44,10 @@ async function serveBantico(dataDir: string) {
     await jobs.idle();
     process.send!(jobs.stats());
   });
-  process.send!({ url: server.url });
+  // Measured like bench/dashboard.ts: first views after the warm-up that follows a start.
+  const { foldWarmer } = await import("../src/dashboard/pages/warmup.ts");
+  const warmed = await foldWarmer(server.instance.ctx)?.ready;
+  process.send!({ url: server.url, warmupMs: warmed?.ms ?? 0 });
 }
 
 function serveBaseline() {
@@ -54,6 +57,8 @@ function serveBaseline() {
 
 interface Child {
   url: string;
+  /** How long the server's warm-up took before it answered (0 for the bare server). */
+  warmupMs: number;
   ask(message: string): Promise<unknown>;
   stop(): void;
 }
@@ -69,9 +74,10 @@ async function spawnChild(args: string[]): Promise<Child> {
       resolve?.(message);
     },
   });
-  const ready = (await new Promise((resolve) => (waiting = resolve))) as { url: string };
+  const ready = (await new Promise((resolve) => (waiting = resolve))) as { url: string; warmupMs?: number };
   return {
     url: ready.url,
+    warmupMs: ready.warmupMs ?? 0,
     ask: (message) =>
       new Promise((resolve) => {
         waiting = resolve;
@@ -237,7 +243,7 @@ async function main() {
       ["Settings → Exchange rates", `${base}/settings/rates`, "page"],
     ];
     let client: Awaited<ReturnType<typeof signIn>> | null = null;
-    console.log(`\nfirst view after the start, then ${REQUESTS} sequential requests; goal first and p95 < 300 ms`);
+    console.log(`\nfirst view after the start's warm-up (${(bantico.warmupMs / 1000).toFixed(1)} s), then ${REQUESTS} sequential requests; goal first and p95 < 300 ms`);
     console.log(`${"".padEnd(56)} ${"first".padStart(9)} ${"p50".padStart(9)} ${"p95".padStart(9)}`);
     let over = 0;
     const first: number[] = [];

@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { userWithRole } from "../dashboard/test-client.ts";
 import { invoice, polarOrder, sendPolar, sendStripe, stripeEvent, uid } from "../payments/testing.ts";
 import { addIntervals } from "./store.ts";
-import { monthlyAmount, mrrAt } from "./mrr.ts";
+import { monthlyAmount, mrrAt, readSubscriptions } from "./mrr.ts";
 
 // The clock stands on 30 November 2026: the fixtures below are all in its past, whenever the tests run.
 const NOW = Date.parse("2026-11-30T12:00:00Z");
@@ -107,7 +107,23 @@ describe("subscriptions fed through the API", () => {
     expect(text).toMatch(/<td[^>]*>2026-10<\/td>(.|\n)*?\$80\.00/);
   });
 
-  test("a report reads a sale or a cancellation made after it at once", async () => {
+  test("subscriptions read a few rows at a time are the ones read at once", () => {
+    const readAll = (pages: { heads: number; periods: number }) => {
+      const reading = readSubscriptions(server.instance.ctx.db, server.project.id, "campaign", pages);
+      let page = reading.next();
+      let steps = 0;
+      for (; !page.done; steps++) page = reading.next();
+      return { subs: page.value, steps };
+    };
+    const once = readAll({ heads: 1000, periods: 1000 });
+    const paged = readAll({ heads: 2, periods: 3 });
+    expect(once.steps).toBe(0);
+    expect(paged.steps).toBeGreaterThan(4);
+    expect(paged.subs).toEqual(once.subs);
+    expect(once.subs.length).toBeGreaterThan(3);
+  });
+
+    test("a report reads a sale or a cancellation made after it at once", async () => {
     const november = async () => (await mrr("")).find((r: { month: string }) => r.month === "2026-11").mrr as number;
     const before = await november();
     const sub = { id: uid("sub"), interval: "month" };

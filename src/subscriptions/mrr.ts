@@ -143,56 +143,103 @@ const MAX_AGE_MS = 5 * 60_000;
 const MAX_LOADED = 8;
 
 /**
- * `loadSubscriptions`, kept in memory until a subscription, one of its periods or a payment crediting
- * it changes (reading 400,000 periods takes half a second). Callers only read what it returns.
+ * The facts of every subscription of a project (see `readSubscriptions`), kept in memory until a
+ * subscription, one of its periods or a payment crediting it changes (reading 400,000 periods takes
+ * half a second). Callers only read what it returns.
  */
 export function subscriptionsOf(db: Database, projectId: string, groupBy: GroupBy | null, now: number): readonly SubscriptionFacts[] {
+  const kept = keptSubscriptions(db, projectId, groupBy, now);
+  if (kept) return kept;
+  const seq = subscriptionsSeq(db, projectId);
+  const reading = readSubscriptions(db, projectId, groupBy);
+  let page = reading.next();
+  while (!page.done) page = reading.next();
+  keepSubscriptions(db, projectId, groupBy, { seq, at: now, subs: page.value });
+  return page.value;
+}
+
+/**
+ * Reads what `subscriptionsOf` would read, a page at a time with `pause()` awaited between pages, and
+ * keeps it: the warm-up, so the MRR page's first view after a start reads memory.
+ */
+export async function primeSubscriptions(db: Database, projectId: string, groupBy: GroupBy | null, now: number, pause: () => Promise<unknown>): Promise<void> {
+  if (keptSubscriptions(db, projectId, groupBy, now)) return;
+  // Stamped before the first page: a change made meanwhile makes the reading stale.
+  const seq = subscriptionsSeq(db, projectId);
+  const reading = readSubscriptions(db, projectId, groupBy);
+  let page = reading.next();
+  while (!page.done) {
+    await pause();
+    page = reading.next();
+  }
+  keepSubscriptions(db, projectId, groupBy, { seq, at: now, subs: page.value });
+}
+
+function keptSubscriptions(db: Database, projectId: string, groupBy: GroupBy | null, now: number): SubscriptionFacts[] | null {
+  const hit = loaded.get(db)?.get(`${projectId}|${groupBy}`);
+  return hit && hit.seq === subscriptionsSeq(db, projectId) && now >= hit.at && now - hit.at < MAX_AGE_MS ? hit.subs : null;
+}
+
+function keepSubscriptions(db: Database, projectId: string, groupBy: GroupBy | null, entry: { seq: number; at: number; subs: SubscriptionFacts[] }): void {
   let cache = loaded.get(db);
   if (!cache) loaded.set(db, (cache = new Map()));
   const key = `${projectId}|${groupBy}`;
-  const hit = cache.get(key);
-  const seq = subscriptionsSeq(db, projectId);
-  if (hit && hit.seq === seq && now >= hit.at && now - hit.at < MAX_AGE_MS) return hit.subs;
-  const subs = loadSubscriptions(db, projectId, groupBy);
   cache.delete(key);
-  cache.set(key, { seq, at: now, subs });
+  cache.set(key, entry);
   for (const oldest of cache.keys()) {
     if (cache.size <= MAX_LOADED) break;
     cache.delete(oldest);
   }
-  return subs;
 }
+
+const HEADS_PAGE = 5_000;
+const PERIODS_PAGE = 20_000;
 
 /**
  * The facts of every subscription of a project, each keyed by its first sale's attribution (`groupBy`),
- * or null for the total: two reads in primary-key order, the periods carrying their converted net.
+ * or null for the total: subscriptions and then their periods in primary-key order, a page per step,
+ * the periods carrying their converted net.
  */
-function loadSubscriptions(db: Database, projectId: string, groupBy: GroupBy | null): SubscriptionFacts[] {
+export function* readSubscriptions(
+  db: Database,
+  projectId: string,
+  groupBy: GroupBy | null,
+  pages = { heads: HEADS_PAGE, periods: PERIODS_PAGE },
+): Generator<void, SubscriptionFacts[]> {
   const key = groupBy ? `f.${GROUP_BY_COLUMN[groupBy]}` : "NULL";
-  const heads = db
-    .query<unknown, [string]>(
-      `SELECT s.provider, s.id, s.cancelled_at, ${key} FROM subscriptions s
-       ${groupBy ? "LEFT JOIN payments f ON f.id = COALESCE(s.first_payment_id, (SELECT payment_id FROM subscription_periods WHERE project_id = s.project_id AND provider = s.provider AND subscription_id = s.id ORDER BY period_start LIMIT 1))" : ""}
-       WHERE s.project_id = ?`,
-    )
-    .values(projectId) as [string, string, number | null, string | null][];
+  const heads = db.query<unknown, [string, string, string]>(
+    `SELECT s.provider, s.id, s.cancelled_at, ${key} FROM subscriptions s
+     ${groupBy ? "LEFT JOIN payments f ON f.id = COALESCE(s.first_payment_id, (SELECT payment_id FROM subscription_periods WHERE project_id = s.project_id AND provider = s.provider AND subscription_id = s.id ORDER BY period_start LIMIT 1))" : ""}
+     WHERE s.project_id = ? AND (s.provider, s.id) > (?, ?) ORDER BY s.provider, s.id LIMIT ${pages.heads}`,
+  );
   const subs = new Map<string, SubscriptionFacts>();
-  for (const [provider, id, cancelledAt, k] of heads) subs.set(`${provider}\u0000${id}`, { key: k, cancelledAt, periods: [] });
-  const periods = db
-    .query<unknown, [string]>(
-      `SELECT provider, subscription_id, period_start, period_end, interval, interval_count, reporting_net FROM subscription_periods WHERE project_id = ?
-       ORDER BY provider, subscription_id, period_start`,
-    )
-    .values(projectId) as [string, string, number, number, SubscriptionInterval, number, number | null][];
+  for (let after: [string, string] = ["", ""]; ; ) {
+    const page = heads.values(projectId, ...after) as [string, string, number | null, string | null][];
+    for (const [provider, id, cancelledAt, k] of page) subs.set(`${provider}\u0000${id}`, { key: k, cancelledAt, periods: [] });
+    if (page.length < pages.heads) break;
+    after = [page.at(-1)![0], page.at(-1)![1]];
+    yield;
+  }
+  const periods = db.query<unknown, [string, string, string, number]>(
+    `SELECT provider, subscription_id, period_start, period_end, interval, interval_count, reporting_net FROM subscription_periods
+     WHERE project_id = ? AND (provider, subscription_id, period_start) > (?, ?, ?) ORDER BY provider, subscription_id, period_start LIMIT ${pages.periods}`,
+  );
   let sub: SubscriptionFacts | undefined;
   let current = "";
-  for (const [provider, id, start, end, interval, count, net] of periods) {
-    const of = `${provider}\u0000${id}`;
-    if (of !== current) {
-      current = of;
-      sub = subs.get(of);
+  for (let after: [string, string, number] = ["", "", -Number.MAX_SAFE_INTEGER]; ; ) {
+    const page = periods.values(projectId, ...after) as [string, string, number, number, SubscriptionInterval, number, number | null][];
+    for (const [provider, id, start, end, interval, count, net] of page) {
+      const of = `${provider}\u0000${id}`;
+      if (of !== current) {
+        current = of;
+        sub = subs.get(of);
+      }
+      sub?.periods.push({ start, end, mrr: net === null ? null : monthlyAmount(net, interval, count) });
     }
-    sub?.periods.push({ start, end, mrr: net === null ? null : monthlyAmount(net, interval, count) });
+    if (page.length < pages.periods) break;
+    const last = page.at(-1)!;
+    after = [last[0], last[1], last[2]];
+    yield;
   }
   return [...subs.values()].filter((s) => s.periods.length > 0);
 }

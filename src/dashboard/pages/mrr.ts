@@ -9,13 +9,15 @@ import { dataPage } from "../../../views/pages/parts.ts";
 import { mrrPage } from "../../../views/pages/mrr.ts";
 
 const YEAR_MS = 365 * 86_400_000;
+/** What the page groups MRR by unless asked otherwise. */
+export const MRR_GROUP_BY: GroupBy = "campaign";
 
 export function mrrPages(router: DashboardRouter): void {
   router.get("/mrr", (req) => {
     const now = req.ctx.now();
     const { currency, timezone } = req.project;
     const requested = req.query.get("groupBy");
-    const groupBy: GroupBy = (GROUP_BY as readonly string[]).includes(requested ?? "") ? (requested as GroupBy) : "campaign";
+    const groupBy: GroupBy = (GROUP_BY as readonly string[]).includes(requested ?? "") ? (requested as GroupBy) : MRR_GROUP_BY;
     const months = monthSpans(now - YEAR_MS + 31 * 86_400_000, now, timezone);
     // One read serves both: the totals are the same subscriptions without their keys.
     const subs = subscriptionsOf(req.ctx.db, req.project.id, groupBy, now);

@@ -30,6 +30,11 @@ export interface PeopleQuery {
   key: string;
   /** Windows ending after this instant may still be written into (see `split`). */
   openFrom: number;
+  /**
+   * When the filter is one attribution value: the same query without it. Such a filter's totals are
+   * that value's row of the unfiltered report (the same visits and the same sales), which is kept.
+   */
+  single: { at: number; value: string; unfiltered: PeopleQuery } | null;
 }
 
 const personsIn = new WeakMap<PeopleWindow, { personOf: PersonOf; persons: Float64Array }>();
@@ -354,7 +359,10 @@ function earlierVisits(q: PeopleQuery, closed: PeopleWindow[], open: PeopleWindo
 
 /** Totals over the whole range, distinct over it: a visitor through two links counts once. */
 export function peopleTotals(q: PeopleQuery): PeopleCounts {
-  return remembered(q, "totals", () => finish(attributionRows(q, null).get("") ?? newRow()));
+  return remembered(q, "totals", () => {
+    const row = q.single ? attributionRows(q.single.unfiltered, q.single.at).get(q.single.value) : attributionRows(q, null).get("");
+    return finish(row ?? newRow());
+  });
 }
 
 /** Distinct visitors per chart bucket: `bucketOf` says which bucket a window falls in (-1: none). */
@@ -385,7 +393,14 @@ function addToBuckets(q: PeopleQuery, windows: PeopleWindow[], counters: Distinc
 /** One row per value of an attribution dimension: its visitors, and the people its sales were credited to. */
 export function peopleByAttribution(q: PeopleQuery, dimension: AttributionDimension): Map<string, PeopleCounts> {
   const at = ATTRIBUTION_DIMENSIONS.indexOf(dimension);
-  return remembered(q, `attribution|${dimension}`, () => new Map([...attributionRows(q, at)].map(([key, row]) => [key, finish(row)])));
+  return remembered(q, `attribution|${dimension}`, () => {
+    // Filtered by a value of this very dimension: the report is that value's row alone.
+    if (q.single?.at === at) {
+      const row = attributionRows(q.single.unfiltered, at).get(q.single.value);
+      return new Map(row ? [[q.single.value, finish(row)]] : []);
+    }
+    return new Map([...attributionRows(q, at)].map(([key, row]) => [key, finish(row)]));
+  });
 }
 
 export type TrafficBreakdown = Exclude<Breakdown, { kind: "attribution" }>;

@@ -38,17 +38,24 @@ export function reportingNet(countRenewals: boolean): (money: Money) => number |
 }
 
 export function peopleQuery(range: PeopleRange): PeopleQuery {
-  return {
-    windows: peopleWindows(range.db, range.projectId, range.from, range.to, range.timeZone, range.now),
-    personOf: personOf(range.db, range.projectId, range.now),
-    filter: contextTest(range.filter),
+  const windows = peopleWindows(range.db, range.projectId, range.from, range.to, range.timeZone, range.now);
+  const people = personOf(range.db, range.projectId, range.now);
+  const query = (filter: ContextFilter | undefined): PeopleQuery => ({
+    windows,
+    personOf: people,
+    filter: contextTest(filter),
     model: range.model ?? "last",
     convert: reportingNet(range.countRenewals ?? true),
-    key: JSON.stringify([range.projectId, range.filter ?? {}, range.model ?? "last", range.countRenewals ?? true]),
+    key: JSON.stringify([range.projectId, filter ?? {}, range.model ?? "last", range.countRenewals ?? true]),
     // Today takes the writes of live traffic, and the hour before now those of the counter fold: counts over
     // the days before are kept from one request to the next, and only today's windows are counted again.
     openFrom: Math.min(startOfLocalDay(localDate(range.now, range.timeZone), range.timeZone), Math.floor(range.now / HOUR_MS) * HOUR_MS - HOUR_MS),
-  };
+    single: null,
+  });
+  const filtered = query(range.filter);
+  const only = Object.entries(range.filter ?? {}) as [AttributionDimension, string][];
+  if (only.length === 1) filtered.single = { at: ATTRIBUTION_DIMENSIONS.indexOf(only[0]![0]), value: only[0]![1], unfiltered: query(undefined) };
+  return filtered;
 }
 
 const STEP_COLUMNS: [FunnelStepName, string][] = [

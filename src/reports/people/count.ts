@@ -32,7 +32,8 @@ export interface PeopleQuery {
   openFrom: number;
   /**
    * When the filter is one attribution value: the same query without it. Such a filter's totals are
-   * that value's row of the unfiltered report (the same visits and the same sales), which is kept.
+   * that value's row of the unfiltered report (the same visits and the same sales), read from there
+   * when that report is kept.
    */
   single: { at: number; value: string; unfiltered: PeopleQuery } | null;
 }
@@ -360,9 +361,17 @@ function earlierVisits(q: PeopleQuery, closed: PeopleWindow[], open: PeopleWindo
 /** Totals over the whole range, distinct over it: a visitor through two links counts once. */
 export function peopleTotals(q: PeopleQuery): PeopleCounts {
   return remembered(q, "totals", () => {
-    const row = q.single ? attributionRows(q.single.unfiltered, q.single.at).get(q.single.value) : attributionRows(q, null).get("");
+    const single = fromUnfiltered(q);
+    const row = single ? attributionRows(single.unfiltered, single.at).get(single.value) : attributionRows(q, null).get("");
     return finish(row ?? newRow());
   });
+}
+
+/** The query's one filtered value, when the unfiltered report by its dimension is kept in memory (else counting the filtered visits costs less). */
+function fromUnfiltered(q: PeopleQuery): PeopleQuery["single"] {
+  if (!q.single) return null;
+  const { closed } = split(q.single.unfiltered);
+  return closed.length > 0 && results.has(resultKey({ ...q.single.unfiltered, windows: closed }, `attribution state|${q.single.at}`)) ? q.single : null;
 }
 
 /** Distinct visitors per chart bucket: `bucketOf` says which bucket a window falls in (-1: none). */
@@ -395,9 +404,10 @@ export function peopleByAttribution(q: PeopleQuery, dimension: AttributionDimens
   const at = ATTRIBUTION_DIMENSIONS.indexOf(dimension);
   return remembered(q, `attribution|${dimension}`, () => {
     // Filtered by a value of this very dimension: the report is that value's row alone.
-    if (q.single?.at === at) {
-      const row = attributionRows(q.single.unfiltered, at).get(q.single.value);
-      return new Map(row ? [[q.single.value, finish(row)]] : []);
+    const single = fromUnfiltered(q);
+    if (single?.at === at) {
+      const row = attributionRows(single.unfiltered, at).get(single.value);
+      return new Map(row ? [[single.value, finish(row)]] : []);
     }
     return new Map([...attributionRows(q, at)].map(([key, row]) => [key, finish(row)]));
   });

@@ -97,38 +97,31 @@ function contextOf(row: ContextColumnsRow): Context {
 
 const contextKey = (context: Context) => Object.values(context).join("\u0000");
 
+const TRAFFIC_COUNTS = ["clicks", "sessions", "pageviews", "pricingViews", "signups", "signupsStarted"] as const satisfies readonly (keyof Traffic)[];
+const MONEY_SUMS = [
+  "payments",
+  "revenue",
+  "refunds",
+  "renewals",
+  "renewalRevenue",
+  "reportingRevenue",
+  "reportingRefunds",
+  "reportingRenewalRevenue",
+  "unconverted",
+] as const satisfies readonly (keyof MoneySums)[];
+
 export const emptyTraffic = (): Traffic => ({ clicks: 0, sessions: 0, pageviews: 0, pricingViews: 0, signups: 0, signupsStarted: 0 });
 export function addTraffic(total: Traffic, row: Traffic): void {
-  total.clicks += row.clicks;
-  total.sessions += row.sessions;
-  total.pageviews += row.pageviews;
-  total.pricingViews += row.pricingViews;
-  total.signups += row.signups;
-  total.signupsStarted += row.signupsStarted;
+  for (const count of TRAFFIC_COUNTS) total[count] += row[count];
 }
 
-export const emptyMoney = (currency: string): MoneySums => ({
-  currency,
-  payments: 0,
-  revenue: 0,
-  refunds: 0,
-  renewals: 0,
-  renewalRevenue: 0,
-  reportingRevenue: 0,
-  reportingRefunds: 0,
-  reportingRenewalRevenue: 0,
-  unconverted: 0,
-});
+export const emptyMoney = (currency: string): MoneySums => {
+  const sums = { currency } as MoneySums;
+  for (const sum of MONEY_SUMS) sums[sum] = 0;
+  return sums;
+};
 function addMoney(total: MoneySums, row: MoneySums): void {
-  total.payments += row.payments;
-  total.revenue += row.revenue;
-  total.refunds += row.refunds;
-  total.renewals += row.renewals;
-  total.renewalRevenue += row.renewalRevenue;
-  total.reportingRevenue += row.reportingRevenue;
-  total.reportingRefunds += row.reportingRefunds;
-  total.reportingRenewalRevenue += row.reportingRenewalRevenue;
-  total.unconverted += row.unconverted;
+  for (const sum of MONEY_SUMS) total[sum] += row[sum];
 }
 /** Adds `row` to its currency's sums in `into`. */
 export function addMoneyByCurrency(into: Map<string, MoneySums>, row: MoneySums): void {
@@ -137,7 +130,12 @@ export function addMoneyByCurrency(into: Map<string, MoneySums>, row: MoneySums)
   addMoney(total, row);
 }
 
-const trafficOf = (r: Traffic): Traffic => ({ clicks: r.clicks, sessions: r.sessions, pageviews: r.pageviews, pricingViews: r.pricingViews, signups: r.signups, signupsStarted: r.signupsStarted });
+/** A row's counts or sums alone, without the columns read beside them. */
+const trafficOf = (r: Traffic): Traffic => {
+  const traffic = emptyTraffic();
+  addTraffic(traffic, r);
+  return traffic;
+};
 const moneyOf = (r: MoneySums): MoneySums => {
   const sums = emptyMoney(r.currency);
   addMoney(sums, r);

@@ -5,7 +5,7 @@ import type { Database } from "bun:sqlite";
 import { peopleByAttribution, peopleQuery, type ContextFilter, type PeopleRange } from "./people/index.ts";
 
 import { GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
-import { addMoneyByCurrency, dayMoney, dayRowsWith, dayTraffic, foldedDays, type Context, type Day, type MoneySums } from "./days.ts";
+import { addMoneyByCurrency, dayMoney, dayRowsMatching, dayTraffic, foldedDays, type Context, type Day, type MoneySums } from "./days.ts";
 
 export { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
 export const MODELS = ["last", "first"] as const;
@@ -240,13 +240,10 @@ function sumDays(days: Day[], query: Omit<AttributionReportQuery, "groupBy"> & {
       for (const m of dayMoney(day, model, indexed.dimension).get(indexed.value)?.values() ?? []) addSums("", m);
       continue;
     }
-    // The day's rows with the first filter's value, checked against the others.
-    const [[dimension, value], ...others] = filter as [[GroupBy, string], ...[GroupBy, string][]];
-    const { traffic, money: moneyRows } = dayRowsWith(day, dimension, value);
-    const passes = (context: Context) => others.every(([other, wanted]) => context[other] === wanted);
+    const { traffic, money: moneyRows } = dayRowsMatching(day, filter);
     const keyOf = (context: Context) => (query.groupBy ? context[query.groupBy] : "");
-    for (const row of traffic) if (passes(row.context)) addClicks(keyOf(row.context), row.clicks);
-    for (const row of moneyRows) if (row.model === model && passes(row.context)) addSums(keyOf(row.context), row);
+    for (const row of traffic) addClicks(keyOf(row.context), row.clicks);
+    for (const row of moneyRows) if (row.model === model) addSums(keyOf(row.context), row);
   }
   return { clicks, money };
 }

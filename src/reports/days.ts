@@ -204,8 +204,18 @@ export function dayTraffic(day: Day, dimension: GroupBy | null): Map<string, Tra
   });
 }
 
+/** The day's rows whose context has every value of `filter`: only the rows with the first value are walked. */
+export function dayRowsMatching(day: Day, filter: readonly (readonly [GroupBy, string])[]): { traffic: TrafficRow[]; money: MoneyRow[] } {
+  if (filter.length === 0) return day;
+  const [[dimension, value], ...others] = filter as [readonly [GroupBy, string], ...(readonly [GroupBy, string])[]];
+  const rows = dayRowsWith(day, dimension, value);
+  if (others.length === 0) return rows;
+  const passes = (row: { context: Context }) => others.every(([other, wanted]) => row.context[other] === wanted);
+  return { traffic: rows.traffic.filter(passes), money: rows.money.filter(passes) };
+}
+
 /** The day's rows with `value` for `dimension` (what a filtered report walks), indexed on first use. */
-export function dayRowsWith(day: Day, dimension: GroupBy, value: string): { traffic: TrafficRow[]; money: MoneyRow[] } {
+function dayRowsWith(day: Day, dimension: GroupBy, value: string): { traffic: TrafficRow[]; money: MoneyRow[] } {
   const index = memo(day, `rows|${dimension}`, () => {
     const out = new Map<string, { traffic: TrafficRow[]; money: MoneyRow[] }>();
     const of = (context: Context) => {

@@ -7,7 +7,7 @@ import type { Buckets, TimeRange } from "./time.ts";
 import { trafficByHour, trafficTotals, type ContextFilter, type Dimension, type Traffic } from "./traffic.sql.ts";
 import { revenueByHour, revenueTotals, type Revenue } from "./payments.sql.ts";
 import { peopleQuery, visitorsPerBucket, type Model, type PeopleQuery } from "../../reports/people/index.ts";
-import { addMoneyByCurrency, addTraffic, dayMoney, dayTraffic, emptyTraffic, foldedDays, type Context, type Day, type MoneySums } from "../../reports/days.ts";
+import { addMoneyByCurrency, addTraffic, dayMoney, dayRowsMatching, dayTraffic, emptyTraffic, foldedDays, type Day, type MoneySums } from "../../reports/days.ts";
 
 export interface RollupQuery {
   db: Database;
@@ -26,20 +26,20 @@ export interface RollupQuery {
  * How a filter reads a folded day: none (whole day), one dimension (an index lookup), or several
  * (a walk over the day's contexts, for the rare URL that combines filters).
  */
-type Selector = { kind: "all" } | { kind: "one"; dimension: Dimension; value: string } | { kind: "rows"; test: (context: Context) => boolean };
+type Selector = { kind: "all" } | { kind: "one"; dimension: Dimension; value: string } | { kind: "rows"; filter: [Dimension, string][] };
 
 function selector(filter: ContextFilter = {}): Selector {
   const entries = Object.entries(filter) as [Dimension, string][];
   if (entries.length === 0) return { kind: "all" };
   if (entries.length === 1) return { kind: "one", dimension: entries[0]![0], value: entries[0]![1] };
-  return { kind: "rows", test: (context) => entries.every(([dimension, value]) => context[dimension] === value) };
+  return { kind: "rows", filter: entries };
 }
 
 function dayTrafficTotal(day: Day, select: Selector): Traffic {
   if (select.kind === "all") return dayTraffic(day, null).get("") ?? emptyTraffic();
   if (select.kind === "one") return dayTraffic(day, select.dimension).get(select.value) ?? emptyTraffic();
   const total = emptyTraffic();
-  for (const row of day.traffic) if (select.test(row.context)) addTraffic(total, row);
+  for (const row of dayRowsMatching(day, select.filter).traffic) addTraffic(total, row);
   return total;
 }
 
@@ -47,7 +47,7 @@ function dayRevenueTotal(day: Day, select: Selector): Iterable<MoneySums> {
   if (select.kind === "all") return dayMoney(day, "last", null).get("")?.values() ?? [];
   if (select.kind === "one") return dayMoney(day, "last", select.dimension).get(select.value)?.values() ?? [];
   const out = new Map<string, MoneySums>();
-  for (const row of day.money) if (row.model === "last" && select.test(row.context)) addMoneyByCurrency(out, row);
+  for (const row of dayRowsMatching(day, select.filter).money) if (row.model === "last") addMoneyByCurrency(out, row);
   return out.values();
 }
 

@@ -14,22 +14,28 @@ import { CounterBacklog } from "./counter-backlog.ts";
 // The WAL starts over only when a checkpoint has caught up with no commit in between, which a
 // worker racing a steady stream of commits rarely manages. So once the WAL is worth restarting
 // (32 MB), the worker passes again at once while each pass shortens its lag; when it is at most a
-// few frames behind it raises a shared flag and stands aside, and the queue, which sees the flag
-// when its flush ends, finishes the checkpoint before the next batch: it copies a few dozen frames
-// and fsyncs the database, ~4-6 ms. Told by a message instead, the queue learnt of it ~20 ms late
-// and then copied ~250 frames, 5-7 ms, twice a second under redirect load (bench/tracking.ts).
-// Finishing however far behind instead, at 128 MB, copied ~100 ms of frames and the next commit
-// truncated the file, two stalls of 20-35 ms that set the redirect's p99.
-// A WAL past the limit is finished however far behind the worker is.
+// few frames behind (or the WAL is past its limit) it offers a restart through a shared flag. The
+// queue, which sees the flag when its flush ends, holds its next commits, and the worker finishes
+// the checkpoint with no commit racing it: the frames of the last batch and an fsync, ~4-6 ms under
+// redirect load, during which only writes wait and the event loop goes on. The queue finished it
+// itself before: a batch of a currency re-conversion writes a few thousand frames, and copying them
+// held the event loop for 80-200 ms. Told by a message instead of the flag, the queue learnt of an
+// offer ~20 ms late, after ~250 more frames. A hold lasts at most `MAX_HOLD_MS`: past it, commits
+// race the worker again and the restart waits for a later offer.
 const CHECKPOINTER_SOURCE = `
 import { Database } from "bun:sqlite";
+import { openSync, fsyncSync, closeSync } from "node:fs";
+const IDLE = 0, OFFERED = 1, HOLDING = 2;
 let db = null;
+let path = null;
 let timer = null;
-let offered = null;
+let state = null;
+/** The WAL's length when the last restart's checkpoint finished: offering again before a commit would hold the queue for nothing. */
+let finishedAt = -1;
 const pass = () => db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
-function checkpoint({ limitPages, restartPages, behindFrames }) {
-  // The queue has yet to finish the restart offered last (holding the checkpoint lock would make it fail).
-  if (Atomics.load(offered, 0) === 1) return;
+function checkpoint({ limitPages, restartPages, behindFrames, answerMs }) {
+  // Still finishing the last restart (a hold the queue gave up on).
+  if (Atomics.load(state, 0) !== IDLE) return;
   try {
     let result = pass();
     for (let tries = 0; tries < 8 && result.log >= restartPages && result.log - result.checkpointed > behindFrames; tries++) {
@@ -37,12 +43,39 @@ function checkpoint({ limitPages, restartPages, behindFrames }) {
       result = pass();
       if (result.log - result.checkpointed >= behind) break;
     }
-    if (result.log > limitPages || (result.log >= restartPages && result.log - result.checkpointed <= behindFrames)) Atomics.store(offered, 0, 1);
+    if (result.log === finishedAt || !(result.log > limitPages || (result.log >= restartPages && result.log - result.checkpointed <= behindFrames))) return;
+    // The finishing pass fsyncs the WAL and the database, whose pages the passes above copied
+    // without a sync: synced here first, that pass writes out only what came since. Twice, as the
+    // commits of a long first sync (a WAL of a bulk rewrite) are still a lot to sync.
+    for (let round = 0; round < 2; round++) {
+      syncFile(path + "-wal");
+      syncFile(path);
+      pass();
+    }
+    Atomics.store(state, 0, OFFERED);
+    // The queue answers when a flush ends; with no writes coming the offer is withdrawn (the next commit then restarts the WAL by itself).
+    Atomics.wait(state, 0, OFFERED, answerMs);
+    if (Atomics.compareExchange(state, 0, OFFERED, IDLE) === OFFERED) return;
+    try {
+      const finished = pass();
+      if (finished.log === finished.checkpointed) finishedAt = finished.log;
+    } finally {
+      Atomics.store(state, 0, IDLE);
+    }
   } catch {}
+}
+function syncFile(name) {
+  const fd = openSync(name, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 self.onmessage = ({ data }) => {
   if (data.open) {
-    offered = new Int32Array(data.offered);
+    path = data.open;
+    state = new Int32Array(data.state);
     db = new Database(data.open);
     db.exec("PRAGMA busy_timeout = 5000");
     timer = setInterval(() => checkpoint(data), data.intervalMs);
@@ -56,24 +89,36 @@ self.onmessage = ({ data }) => {
 };
 `;
 
+const enum RestartState {
+  Idle = 0,
+  /** The worker has caught up and waits for the queue to hold its commits. */
+  Offered = 1,
+  /** The queue holds its commits while the worker finishes the checkpoint. */
+  Holding = 2,
+}
+
+/** The longest the queue holds its commits for a WAL restart: only a worker that stopped answering takes this long. */
+const MAX_HOLD_MS = 1000;
+
 class BackgroundCheckpointer {
   private readonly worker: Worker;
-  /** Set to 1 by the worker when it offers the queue a restart, back to 0 once the queue has checkpointed. */
-  private readonly offered = new Int32Array(new SharedArrayBuffer(4));
+  private readonly state = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(path: string, intervalMs = 100, limitPages = 32_768, restartPages = 8192, behindFrames = 32) {
     this.worker = new Worker(URL.createObjectURL(new Blob([CHECKPOINTER_SOURCE], { type: "application/javascript" })));
     (this.worker as Worker & { unref(): void }).unref();
-    this.worker.postMessage({ open: path, offered: this.offered.buffer, intervalMs, limitPages, restartPages: Math.min(restartPages, limitPages), behindFrames });
+    this.worker.postMessage({ open: path, state: this.state.buffer, intervalMs, limitPages, restartPages: Math.min(restartPages, limitPages), behindFrames, answerMs: intervalMs });
   }
 
-  restartOffered(): boolean {
-    return Atomics.load(this.offered, 0) === 1;
+  /** Takes a pending offer: the caller holds its commits until `finishing()` turns false. */
+  hold(): boolean {
+    if (Atomics.compareExchange(this.state, 0, RestartState.Offered, RestartState.Holding) !== RestartState.Offered) return false;
+    Atomics.notify(this.state, 0);
+    return true;
   }
 
-  /** The queue has checkpointed: the worker goes on with its passes. */
-  restartTaken(): void {
-    Atomics.store(this.offered, 0, 0);
+  finishing(): boolean {
+    return Atomics.load(this.state, 0) === RestartState.Holding;
   }
 
   stop(): void {
@@ -132,7 +177,10 @@ export class WriteQueue {
   private closed = false;
   private checkpointer: BackgroundCheckpointer | null = null;
   private checkpointerConsidered = false;
-  private walResetScheduled = false;
+  /** Set while the worker finishes a checkpoint that restarts the WAL: writes wait in `pending`. */
+  private holding = false;
+  /** How many times commits were held for a WAL restart, and the longest hold (bench/fx.ts). */
+  readonly restartHolds = { count: 0, longestMs: 0 };
   private readonly backlog: CounterBacklog | null;
   private foldTimer: Timer | null = null;
   // Prepared once: exec would compile them for every write or batch (~1 µs, and ~10 µs for BEGIN).
@@ -193,11 +241,33 @@ export class WriteQueue {
   /** Commits everything queued so far, synchronously. */
   flush(): void {
     this.scheduled = false;
-    if (this.closed) return;
+    if (this.closed || this.holding) return;
+    // Before the batch: the worker that offered is then a few frames behind, not a batch's worth.
+    if (this.checkpointer?.hold()) return this.holdForRestart(this.checkpointer);
     do this.commitBatch(this.pending.splice(0, this.options.maxBatch ?? 2000));
     while (this.pending.length > 0);
-    if (this.checkpointer?.restartOffered()) this.scheduleWalReset();
     this.scheduleFold();
+  }
+
+  /** Commits nothing until the worker has finished its checkpoint (or `MAX_HOLD_MS` has passed), then flushes what waited. */
+  private holdForRestart(checkpointer: BackgroundCheckpointer): void {
+    this.holding = true;
+    const since = performance.now();
+    const poll = () => {
+      if (this.closed) return;
+      if (checkpointer.finishing() && performance.now() - since < MAX_HOLD_MS) {
+        setTimeout(poll, 1);
+        return;
+      }
+      this.holding = false;
+      this.restartHolds.count++;
+      this.restartHolds.longestMs = Math.max(this.restartHolds.longestMs, performance.now() - since);
+      if (this.pending.length > 0) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      } else this.scheduleFold();
+    };
+    setTimeout(poll, 1);
   }
 
   /** `foldAll`: fold the whole counter backlog in this batch (on close). */
@@ -259,24 +329,9 @@ export class WriteQueue {
     this.foldTimer.unref();
   }
 
-  /** After the current batch's answers are out: finish the checkpoint with no commit racing it. */
-  private scheduleWalReset(): void {
-    if (this.walResetScheduled || this.closed) return;
-    this.walResetScheduled = true;
-    setImmediate(() => {
-      this.walResetScheduled = false;
-      if (this.closed) return;
-      try {
-        this.db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
-      } catch {
-        // Should the checkpoint fail, the worker offers again while the WAL is still long.
-      }
-      this.checkpointer?.restartTaken();
-    });
-  }
-
   /** Flushes what is queued and refuses further writes (graceful shutdown). */
   close(): void {
+    this.holding = false;
     this.flush();
     if (this.backlog) this.commitBatch([], true);
     this.closed = true;

@@ -8,7 +8,7 @@ import { startPaymentScheduler } from "./payments/pull.ts";
 import { startFoldWarmer } from "./dashboard/pages/warmup.ts";
 import { explainListenError } from "./startup.ts";
 import { currentSetupToken, setupUrl } from "./auth/setup-token.ts";
-import { resumConvertedRollup, rewriteReporting } from "./payments/ledger.ts";
+import { resumConvertedHours, resumConvertedPeriod, rewriteReporting } from "./payments/ledger.ts";
 import { startConversionJobs } from "./payments/fx/stored.ts";
 import { startFxFetcher } from "./payments/fx/fetcher.ts";
 import { loadIpCountries } from "./tracking/ip-country.ts";
@@ -46,7 +46,7 @@ export function startServer(config: Config, options: { hostname?: string; now?: 
   resolveIp = clientIpResolver(server, config.trustedProxies);
   const payments = startPaymentScheduler(instance.ctx);
   const warmer = startFoldWarmer(instance.ctx);
-  const conversions = startConversionJobs(instance.ctx, { rewrite: rewriteReporting, resum: resumConvertedRollup });
+  const conversions = startConversionJobs(instance.ctx, { rewrite: rewriteReporting, resum: { hours: resumConvertedHours, period: resumConvertedPeriod } });
   const rates = startFxFetcher(instance.ctx, () => conversions.kick());
   const host = options.hostname && options.hostname !== "0.0.0.0" ? options.hostname : "localhost";
   const url = `http://${host}:${server.port}`;

@@ -603,24 +603,22 @@ function periodFromRollup(model: "last" | "first", grain: "day" | "month"): stri
 }
 
 /**
- * Re-sums the rollup's converted columns of [from, to) from the ledger, after history was re-converted:
- * the hours of the span, the UTC day when the span ends it (`dayDone`), the UTC month when that ends it
- * (`monthDone`). Set-based, so SQLite adds up a span's payments in one pass per model.
+ * Re-sums the rollup's converted hourly columns of [from, to) from the ledger, after history was
+ * re-converted. Set-based, so SQLite adds up a span's payments in one pass per model; the day and
+ * month rows follow with `resumConvertedPeriod` once their hours are done.
  */
-export function resumConvertedRollup(db: Database, projectId: string, from: number, to: number, day: { start: number; done: boolean }, month: { start: number; end: number; done: boolean }): void {
+export function resumConvertedHours(db: Database, projectId: string, from: number, to: number): void {
   for (let hour = from; hour < to; hour += HOUR_MS) noteWrite(db, projectId, hour);
   for (const model of ["last", "first"] as const) {
     prepared(db, `UPDATE payment_stats_hourly SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND hour >= ? AND hour < ?`).run(projectId, from, to);
     prepared(db, hourlyFromLedger(model)).run(projectId, from, to);
-    if (day.done) {
-      prepared(db, `UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = 'day' AND period = ?`).run(projectId, day.start);
-      prepared(db, periodFromRollup(model, "day")).run(projectId, day.start, day.start + DAY_MS);
-    }
-    if (month.done) {
-      prepared(db, `UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = 'month' AND period = ?`).run(projectId, month.start);
-      prepared(db, periodFromRollup(model, "month")).run(projectId, month.start, month.end);
-    }
   }
+}
+
+/** Re-sums one model's converted columns of a UTC day (from its hours) or month (from its days) starting at `start`. */
+export function resumConvertedPeriod(db: Database, projectId: string, model: "last" | "first", grain: "day" | "month", start: number, end: number): void {
+  prepared(db, `UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = '${grain}' AND period = ?`).run(projectId, start);
+  prepared(db, periodFromRollup(model, grain)).run(projectId, start, end);
 }
 
 function retractRollup(db: Database, row: PaymentRow): void {

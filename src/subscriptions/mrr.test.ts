@@ -109,7 +109,7 @@ describe("subscriptions fed through the API", () => {
 
   test("subscriptions read a few rows at a time are the ones read at once", () => {
     const readAll = (pages: { heads: number; periods: number }) => {
-      const reading = readSubscriptions(server.instance.ctx.db, server.project.id, "campaign", pages);
+      const reading = readSubscriptions(server.instance.ctx.db, server.project.id, pages);
       let page = reading.next();
       let steps = 0;
       for (; !page.done; steps++) page = reading.next();

@@ -4,7 +4,7 @@
 import type { Database } from "bun:sqlite";
 import { multiplyHalfEven } from "../payments/fx/convert.ts";
 import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
-import { GROUP_BY_COLUMN, type GroupBy } from "../reports/attribution.ts";
+import { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "../reports/attribution.ts";
 import type { SubscriptionInterval } from "../payments/types.ts";
 import { subscriptionsSeq } from "../reports/writes.ts";
 
@@ -136,86 +136,114 @@ export function monthSpans(from: number, to: number, timezone: string): MonthSpa
   return spans;
 }
 
-const loaded = new WeakMap<Database, Map<string, { seq: number; at: number; subs: SubscriptionFacts[] }>>();
+/** A subscription with its first sale's value of every attribution dimension, in `GROUP_BY` order. */
+interface KeyedSubscription {
+  keys: (string | null)[];
+  cancelledAt: number | null;
+  periods: SubscriptionFacts["periods"];
+}
+
+interface Reading {
+  seq: number;
+  at: number;
+  subs: KeyedSubscription[];
+  /** The facts keyed by one dimension (or "total" for none), made when first asked for; they share the reading's periods. */
+  views: Map<GroupBy | "total", SubscriptionFacts[]>;
+}
+
+const loaded = new WeakMap<Database, Map<string, Reading>>();
 /** Read again after this long whatever this process saw written (another process may have written). */
 const MAX_AGE_MS = 5 * 60_000;
-/** A few groupings of a few projects: 50,000 subscriptions hold some 40 MB. */
-const MAX_LOADED = 8;
+/** The warm-up reads a project's subscriptions again this long before they would go stale, so a page never has to. */
+const REFRESH_WITHIN_MS = 60_000;
+/** One reading per project serves every grouping: 50,000 subscriptions hold some 40 MB. */
+const MAX_LOADED = 4;
 
 /**
- * The facts of every subscription of a project (see `readSubscriptions`), kept in memory until a
- * subscription, one of its periods or a payment crediting it changes (reading 400,000 periods takes
- * half a second). Callers only read what it returns.
+ * The facts of every subscription of a project, keyed by its first sale's attribution (`groupBy`,
+ * null for the total), kept in memory until a subscription, one of its periods or a payment
+ * crediting it changes (reading 400,000 periods takes half a second). Callers only read what it returns.
  */
 export function subscriptionsOf(db: Database, projectId: string, groupBy: GroupBy | null, now: number): readonly SubscriptionFacts[] {
-  const kept = keptSubscriptions(db, projectId, groupBy, now);
-  if (kept) return kept;
-  const seq = subscriptionsSeq(db, projectId);
-  const reading = readSubscriptions(db, projectId, groupBy);
-  let page = reading.next();
-  while (!page.done) page = reading.next();
-  keepSubscriptions(db, projectId, groupBy, { seq, at: now, subs: page.value });
-  return page.value;
+  let reading = keptReading(db, projectId, now, 0);
+  if (!reading) {
+    const seq = subscriptionsSeq(db, projectId);
+    const pages = readSubscriptions(db, projectId);
+    let page = pages.next();
+    while (!page.done) page = pages.next();
+    reading = keep(db, projectId, { seq, at: now, subs: page.value, views: new Map() });
+  }
+  return viewOf(reading, groupBy);
 }
 
 /**
  * Reads what `subscriptionsOf` would read, a page at a time with `pause()` awaited between pages, and
- * keeps it: the warm-up, so the MRR page's first view after a start reads memory.
+ * keeps it: the warm-up, so the MRR page's first view after a start (and after a change) reads memory.
  */
-export async function primeSubscriptions(db: Database, projectId: string, groupBy: GroupBy | null, now: number, pause: () => Promise<unknown>): Promise<void> {
-  if (keptSubscriptions(db, projectId, groupBy, now)) return;
+export async function primeSubscriptions(db: Database, projectId: string, now: number, pause: () => Promise<unknown>): Promise<void> {
+  if (keptReading(db, projectId, now, REFRESH_WITHIN_MS)) return;
   // Stamped before the first page: a change made meanwhile makes the reading stale.
   const seq = subscriptionsSeq(db, projectId);
-  const reading = readSubscriptions(db, projectId, groupBy);
-  let page = reading.next();
+  const pages = readSubscriptions(db, projectId);
+  let page = pages.next();
   while (!page.done) {
     await pause();
-    page = reading.next();
+    page = pages.next();
   }
-  keepSubscriptions(db, projectId, groupBy, { seq, at: now, subs: page.value });
+  const reading = keep(db, projectId, { seq, at: now, subs: page.value, views: new Map() });
+  // Every grouping's view, so that no first view builds one.
+  for (const groupBy of [...GROUP_BY, null]) {
+    await pause();
+    viewOf(reading, groupBy);
+  }
 }
 
-function keptSubscriptions(db: Database, projectId: string, groupBy: GroupBy | null, now: number): SubscriptionFacts[] | null {
-  const hit = loaded.get(db)?.get(`${projectId}|${groupBy}`);
-  return hit && hit.seq === subscriptionsSeq(db, projectId) && now >= hit.at && now - hit.at < MAX_AGE_MS ? hit.subs : null;
+function viewOf(reading: Reading, groupBy: GroupBy | null): SubscriptionFacts[] {
+  const name = groupBy ?? "total";
+  let view = reading.views.get(name);
+  if (!view) {
+    const at = groupBy ? GROUP_BY.indexOf(groupBy) : -1;
+    view = reading.subs.map((sub) => ({ key: at < 0 ? null : (sub.keys[at] ?? null), cancelledAt: sub.cancelledAt, periods: sub.periods }));
+    reading.views.set(name, view);
+  }
+  return view;
 }
 
-function keepSubscriptions(db: Database, projectId: string, groupBy: GroupBy | null, entry: { seq: number; at: number; subs: SubscriptionFacts[] }): void {
+/** The project's kept reading, unless something changed since or it is (within `freshForMs` of being) too old. */
+function keptReading(db: Database, projectId: string, now: number, freshForMs: number): Reading | null {
+  const hit = loaded.get(db)?.get(projectId);
+  return hit && hit.seq === subscriptionsSeq(db, projectId) && now >= hit.at && now - hit.at < MAX_AGE_MS - freshForMs ? hit : null;
+}
+
+function keep(db: Database, projectId: string, reading: Reading): Reading {
   let cache = loaded.get(db);
   if (!cache) loaded.set(db, (cache = new Map()));
-  const key = `${projectId}|${groupBy}`;
-  cache.delete(key);
-  cache.set(key, entry);
+  cache.delete(projectId);
+  cache.set(projectId, reading);
   for (const oldest of cache.keys()) {
     if (cache.size <= MAX_LOADED) break;
     cache.delete(oldest);
   }
+  return reading;
 }
 
 const HEADS_PAGE = 5_000;
 const PERIODS_PAGE = 20_000;
 
 /**
- * The facts of every subscription of a project, each keyed by its first sale's attribution (`groupBy`),
- * or null for the total: subscriptions and then their periods in primary-key order, a page per step,
- * the periods carrying their converted net.
+ * The facts of every subscription of a project, each with its first sale's attribution: subscriptions
+ * and then their periods in primary-key order, a page per step, the periods carrying their converted net.
  */
-export function* readSubscriptions(
-  db: Database,
-  projectId: string,
-  groupBy: GroupBy | null,
-  pages = { heads: HEADS_PAGE, periods: PERIODS_PAGE },
-): Generator<void, SubscriptionFacts[]> {
-  const key = groupBy ? `f.${GROUP_BY_COLUMN[groupBy]}` : "NULL";
+export function* readSubscriptions(db: Database, projectId: string, pages = { heads: HEADS_PAGE, periods: PERIODS_PAGE }): Generator<void, KeyedSubscription[]> {
   const heads = db.query<unknown, [string, string, string]>(
-    `SELECT s.provider, s.id, s.cancelled_at, ${key} FROM subscriptions s
-     ${groupBy ? "LEFT JOIN payments f ON f.id = COALESCE(s.first_payment_id, (SELECT payment_id FROM subscription_periods WHERE project_id = s.project_id AND provider = s.provider AND subscription_id = s.id ORDER BY period_start LIMIT 1))" : ""}
+    `SELECT s.provider, s.id, s.cancelled_at, ${GROUP_BY.map((dimension) => `f.${GROUP_BY_COLUMN[dimension]}`).join(", ")} FROM subscriptions s
+     LEFT JOIN payments f ON f.id = COALESCE(s.first_payment_id, (SELECT payment_id FROM subscription_periods WHERE project_id = s.project_id AND provider = s.provider AND subscription_id = s.id ORDER BY period_start LIMIT 1))
      WHERE s.project_id = ? AND (s.provider, s.id) > (?, ?) ORDER BY s.provider, s.id LIMIT ${pages.heads}`,
   );
-  const subs = new Map<string, SubscriptionFacts>();
+  const subs = new Map<string, KeyedSubscription>();
   for (let after: [string, string] = ["", ""]; ; ) {
-    const page = heads.values(projectId, ...after) as [string, string, number | null, string | null][];
-    for (const [provider, id, cancelledAt, k] of page) subs.set(`${provider}\u0000${id}`, { key: k, cancelledAt, periods: [] });
+    const page = heads.values(projectId, ...after) as [string, string, number | null, ...(string | null)[]][];
+    for (const [provider, id, cancelledAt, ...keys] of page) subs.set(`${provider}\u0000${id}`, { keys, cancelledAt, periods: [] });
     if (page.length < pages.heads) break;
     after = [page.at(-1)![0], page.at(-1)![1]];
     yield;
@@ -224,7 +252,7 @@ export function* readSubscriptions(
     `SELECT provider, subscription_id, period_start, period_end, interval, interval_count, reporting_net FROM subscription_periods
      WHERE project_id = ? AND (provider, subscription_id, period_start) > (?, ?, ?) ORDER BY provider, subscription_id, period_start LIMIT ${pages.periods}`,
   );
-  let sub: SubscriptionFacts | undefined;
+  let sub: KeyedSubscription | undefined;
   let current = "";
   for (let after: [string, string, number] = ["", "", -Number.MAX_SAFE_INTEGER]; ; ) {
     const page = periods.values(projectId, ...after) as [string, string, number, number, SubscriptionInterval, number, number | null][];

@@ -6,7 +6,6 @@ import { warmDays } from "../../reports/days.ts";
 import { peopleQuery, primePeople, trackedSteps, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
 import { localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
-import { MRR_GROUP_BY } from "./mrr.ts";
 import { primeSubscriptions } from "../../subscriptions/mrr.ts";
 import type { Project } from "../../projects/service.ts";
 
@@ -57,8 +56,8 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
     for (const project of listProjects(ctx.db)) {
       days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
       for (const primed of PRIMED_RANGES) await primeRange(ctx, project, primed, pause);
-      // What the MRR page and GET /reports/mrr read first.
-      for (const groupBy of [MRR_GROUP_BY, null]) await primeSubscriptions(ctx.db, project.id, groupBy, ctx.now(), pause);
+      // What the MRR page and GET /reports/mrr read.
+      await primeSubscriptions(ctx.db, project.id, ctx.now(), pause);
     }
     return days;
   };

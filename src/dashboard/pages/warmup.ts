@@ -3,7 +3,7 @@
 import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
-import { peopleQuery, primePeople, trackedSteps, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
+import { peopleQuery, personOf, primePeople, trackedSteps, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
 import { localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import { primeSubscriptions } from "../../subscriptions/mrr.ts";
@@ -54,6 +54,8 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
   const pass = async (onDay?: () => void) => {
     let days = 0;
     for (const project of listProjects(ctx.db)) {
+      // Read before they age out: the same links keep every kept count valid, and the read costs no page view.
+      personOf(ctx.db, project.id, ctx.now(), 2 * recheckMs);
       days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
       for (const primed of PRIMED_RANGES) await primeRange(ctx, project, primed, pause);
       // What the MRR page and GET /reports/mrr read.

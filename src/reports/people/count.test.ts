@@ -16,7 +16,7 @@ import { summaryReport } from "../summary.ts";
 import { DistinctCounter, EXACT_LIMIT, hashId } from "./distinct.ts";
 import { mergeWindows, readWindow, type PeopleWindow } from "./window.ts";
 import { FUNNEL_STEPS, funnel, peopleByAttribution, peopleByTraffic, peopleTotals, primePeople, visitorsPerBucket } from "./count.ts";
-import { ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, contextTest, peopleQuery } from "./index.ts";
+import { ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, contextTest, peopleQuery, personOf } from "./index.ts";
 import { random } from "../../../bench/seed-dashboard.ts";
 
 const HOUR = 3_600_000;
@@ -251,6 +251,19 @@ describe("counts kept over closed windows and extended with the open ones", () =
     expect(peopleByTraffic(primed, { kind: "page" })).toEqual(peopleByTraffic(whole, { kind: "page" }));
     expect(visitorsPerBucket(primed, 8, bucketOf)).toEqual(visitorsPerBucket(whole, 8, bucketOf));
     expect(funnel(primed, tracked)).toEqual(funnel(whole, tracked));
+  });
+
+  test("person links read again after they age out are the same links: the kept counts stay valid; a new link makes a new reading", () => {
+    const { db } = instance.ctx;
+    const first = personOf(db, project.id, NOW);
+    // Past the half hour links are kept, with nothing identified meanwhile.
+    const later = personOf(db, project.id, NOW + 31 * 60_000);
+    expect(later).toBe(first);
+    identifyProfile(db, project.id, { id: "late_user", email: "late@example.com" }, "late_visitor", NOW, "trusted");
+    const after = personOf(db, project.id, NOW + 32 * 60_000);
+    expect(after).not.toBe(first);
+    expect(after(hashId("late_visitor"))).not.toBe(hashId("late_visitor"));
+    expect(after.size).toBe(first.size + 1);
   });
 });
 

@@ -26,7 +26,7 @@ interface Cached {
 
 interface ProjectState {
   windows: Map<string, Cached>;
-  persons: { personOf: PersonOf; at: number; seq: number } | null;
+  persons: { personOf: PersonOf; links: Map<number, number>; at: number; seq: number } | null;
 }
 
 const states = new WeakMap<Database, Map<string, ProjectState>>();
@@ -126,16 +126,29 @@ export function peopleWindows(db: Database, projectId: string, from: number, to:
     .map((w) => peopleWindow(db, projectId, w.start, w.end, now));
 }
 
-/** Who is whom: a visitor's person is the profile it identified as most recently, else the visitor. */
-export function personOf(db: Database, projectId: string, now: number): PersonOf {
+/**
+ * Who is whom: a visitor's person is the profile it identified as most recently, else the visitor.
+ * `freshForMs`: read again if the links would age out within that long (the warm-up, so a page never has to).
+ */
+export function personOf(db: Database, projectId: string, now: number, freshForMs = 0): PersonOf {
   const s = state(db, projectId);
   const cached = s.persons;
+  const age = cached ? now - cached.at : 0;
   // A small map is cheap to read again at once; a large one at most every PERSONS_MS while identifies keep coming.
-  const changed = cached !== null && personsChangedSince(db, projectId, cached.seq) && (now - cached.at >= PERSONS_MS || now < cached.at || cached.personOf.size < 10_000);
-  if (!cached || now < cached.at || now - cached.at >= MAX_AGE_MS || changed) {
-    const map = readPersons(db, projectId);
-    // One function per reading of the links: counts keyed by it (see count.ts) stay valid while it does.
-    s.persons = { personOf: Object.assign((visitor: number) => map.get(visitor) ?? visitor, { size: map.size }), at: now, seq: writeSeq(db, projectId) };
+  const changed = cached !== null && personsChangedSince(db, projectId, cached.seq) && (age >= PERSONS_MS || age < 0 || cached.personOf.size < 10_000);
+  if (!cached || age < 0 || age >= MAX_AGE_MS - freshForMs || changed) {
+    const seq = writeSeq(db, projectId);
+    const links = readPersons(db, projectId);
+    // One function per reading of the links: counts keyed by it (see count.ts) stay valid while it does,
+    // so a reading that finds the same links keeps the function.
+    const personOf = cached && sameLinks(cached.links, links) ? cached.personOf : Object.assign((visitor: number) => links.get(visitor) ?? visitor, { size: links.size });
+    s.persons = { personOf, links: personOf === cached?.personOf ? cached.links : links, at: now, seq };
   }
   return s.persons!.personOf;
+}
+
+function sameLinks(a: Map<number, number>, b: Map<number, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [visitor, person] of b) if (a.get(visitor) !== person) return false;
+  return true;
 }

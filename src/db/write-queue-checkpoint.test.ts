@@ -46,3 +46,31 @@ test("commits never checkpoint inline, yet the WAL is checkpointed beside them a
     data.remove();
   }
 });
+
+test("a write queued as the server closes is committed even while the checkpointer offers a WAL restart", async () => {
+  const data = tempDataDir("checkpoint-close");
+  const path = join(data.dir, "c.sqlite");
+  const db = openDatabase(path);
+  db.exec("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
+  const queue = new WriteQueue(db, { walLimitPages: 64 });
+  try {
+    const insert = db.prepare("INSERT INTO blobs (body) VALUES (?)");
+    await queue.write(() => insert.run(new Uint8Array(400 * 1024).fill(7)));
+    // The WAL is past its limit and nothing else is written: the worker offers a restart and waits for an answer.
+    const state = (queue as unknown as { checkpointer: { state: Int32Array } }).checkpointer.state;
+    const waitingSince = performance.now();
+    while (Atomics.load(state, 0) === 0 && performance.now() - waitingSince < 3000) await Bun.sleep(1);
+    expect(Atomics.load(state, 0)).not.toBe(0);
+    const last = queue.write(() => insert.run(new Uint8Array(10).fill(1)));
+    queue.close();
+    const settled = await Promise.race([last.then(() => "committed"), Bun.sleep(2000).then(() => "still waiting")]);
+    expect(settled).toBe("committed");
+    const other = openDatabase(path);
+    expect(other.query<{ n: number }, []>("SELECT count(*) AS n FROM blobs").get()!.n).toBe(2);
+    other.close();
+  } finally {
+    queue.close();
+    db.close();
+    data.remove();
+  }
+});

@@ -21,16 +21,17 @@ import { CounterBacklog } from "./counter-backlog.ts";
 // itself before: a batch of a currency re-conversion writes a few thousand frames, and copying them
 // held the event loop for 80-200 ms. Told by a message instead of the flag, the queue learnt of an
 // offer ~20 ms late, after ~250 more frames. A hold lasts at most `MAX_HOLD_MS`: past it, commits
-// race the worker again and the restart waits for a later offer.
+// race the worker again and the restart waits for a later offer. A WAL past its limit is offered
+// at once, however far behind the worker is, and the queue holds until it has started over.
 const CHECKPOINTER_SOURCE = `
 import { Database } from "bun:sqlite";
 import { openSync, fsyncSync, closeSync } from "node:fs";
-const IDLE = 0, OFFERED = 1, HOLDING = 2;
+const IDLE = 0, OFFERED = 1, HOLDING = 2, OFFERED_PAST_LIMIT = 3;
 let db = null;
 let path = null;
 let timer = null;
 let state = null;
-/** The WAL's length when the last restart's checkpoint finished: offering again before a commit would hold the queue for nothing. */
+/** The WAL's length when a checkpoint last copied all of it: with no commit since, the next one restarts it by itself. */
 let finishedAt = -1;
 const pass = () => db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
 function checkpoint({ limitPages, restartPages, behindFrames, answerMs }) {
@@ -43,19 +44,27 @@ function checkpoint({ limitPages, restartPages, behindFrames, answerMs }) {
       result = pass();
       if (result.log - result.checkpointed >= behind) break;
     }
-    if (result.log === finishedAt || !(result.log > limitPages || (result.log >= restartPages && result.log - result.checkpointed <= behindFrames))) return;
-    // The finishing pass fsyncs the WAL and the database, whose pages the passes above copied
-    // without a sync: synced here first, that pass writes out only what came since. Twice, as the
-    // commits of a long first sync (a WAL of a bulk rewrite) are still a lot to sync.
-    for (let round = 0; round < 2; round++) {
-      syncFile(path + "-wal");
-      syncFile(path);
-      pass();
+    const pastLimit = result.log > limitPages;
+    if (result.log === finishedAt || !(pastLimit || (result.log >= restartPages && result.log - result.checkpointed <= behindFrames))) return;
+    if (!pastLimit) {
+      // A pass fsyncs the database only when it copies the whole WAL, which the passes above, racing
+      // commits, rarely did: synced here first, the finishing pass writes out only what came since.
+      // Twice, as the commits of a long first sync (a bulk rewrite's WAL) are still a lot to sync.
+      for (let round = 0; round < 2; round++) {
+        syncFile(path + "-wal");
+        syncFile(path);
+        result = pass();
+      }
     }
-    Atomics.store(state, 0, OFFERED);
-    // The queue answers when a flush ends; with no writes coming the offer is withdrawn (the next commit then restarts the WAL by itself).
-    Atomics.wait(state, 0, OFFERED, answerMs);
-    if (Atomics.compareExchange(state, 0, OFFERED, IDLE) === OFFERED) return;
+    // Past the limit the queue waits for the restart however long it takes, so the WAL stays bounded.
+    const offer = pastLimit ? OFFERED_PAST_LIMIT : OFFERED;
+    Atomics.store(state, 0, offer);
+    // The queue answers when its next flush starts; with no writes coming the offer is withdrawn.
+    Atomics.wait(state, 0, offer, answerMs);
+    if (Atomics.compareExchange(state, 0, offer, IDLE) === offer) {
+      if (result.log === result.checkpointed) finishedAt = result.log;
+      return;
+    }
     try {
       const finished = pass();
       if (finished.log === finished.checkpointed) finishedAt = finished.log;
@@ -95,10 +104,13 @@ const enum RestartState {
   Offered = 1,
   /** The queue holds its commits while the worker finishes the checkpoint. */
   Holding = 2,
+  /** The WAL is past its limit: the queue holds its commits until the restart is done. */
+  OfferedPastLimit = 3,
 }
 
-/** The longest the queue holds its commits for a WAL restart: only a worker that stopped answering takes this long. */
+/** The longest the queue holds its commits for a WAL restart within its limit; past the limit, `MAX_HOLD_PAST_LIMIT_MS`. Only a worker that stopped answering takes this long. */
 const MAX_HOLD_MS = 1000;
+const MAX_HOLD_PAST_LIMIT_MS = 30_000;
 
 class BackgroundCheckpointer {
   private readonly worker: Worker;
@@ -110,11 +122,14 @@ class BackgroundCheckpointer {
     this.worker.postMessage({ open: path, state: this.state.buffer, intervalMs, limitPages, restartPages: Math.min(restartPages, limitPages), behindFrames, answerMs: intervalMs });
   }
 
-  /** Takes a pending offer: the caller holds its commits until `finishing()` turns false. */
-  hold(): boolean {
-    if (Atomics.compareExchange(this.state, 0, RestartState.Offered, RestartState.Holding) !== RestartState.Offered) return false;
-    Atomics.notify(this.state, 0);
-    return true;
+  /** Takes a pending offer: the caller holds its commits until `finishing()` turns false, at most the time returned (null: no offer). */
+  hold(): number | null {
+    for (const [offer, longest] of [[RestartState.Offered, MAX_HOLD_MS], [RestartState.OfferedPastLimit, MAX_HOLD_PAST_LIMIT_MS]] as const) {
+      if (Atomics.compareExchange(this.state, 0, offer, RestartState.Holding) !== offer) continue;
+      Atomics.notify(this.state, 0);
+      return longest;
+    }
+    return null;
   }
 
   finishing(): boolean {
@@ -238,24 +253,29 @@ export class WriteQueue {
     return settled;
   }
 
-  /** Commits everything queued so far, synchronously. */
+  /** Commits everything queued so far, synchronously, unless a WAL restart is offered: then once it is done. */
   flush(): void {
     this.scheduled = false;
     if (this.closed || this.holding) return;
     // Before the batch: the worker that offered is then a few frames behind, not a batch's worth.
-    if (this.checkpointer?.hold()) return this.holdForRestart(this.checkpointer);
-    do this.commitBatch(this.pending.splice(0, this.options.maxBatch ?? 2000));
-    while (this.pending.length > 0);
+    const longest = this.checkpointer?.hold() ?? null;
+    if (longest !== null) return this.holdForRestart(this.checkpointer!, longest);
+    this.commitPending();
     this.scheduleFold();
   }
 
-  /** Commits nothing until the worker has finished its checkpoint (or `MAX_HOLD_MS` has passed), then flushes what waited. */
-  private holdForRestart(checkpointer: BackgroundCheckpointer): void {
+  private commitPending(): void {
+    do this.commitBatch(this.pending.splice(0, this.options.maxBatch ?? 2000));
+    while (this.pending.length > 0);
+  }
+
+  /** Commits nothing until the worker has finished its checkpoint (or `longestMs` has passed), then flushes what waited. */
+  private holdForRestart(checkpointer: BackgroundCheckpointer, longestMs: number): void {
     this.holding = true;
     const since = performance.now();
     const poll = () => {
       if (this.closed) return;
-      if (checkpointer.finishing() && performance.now() - since < MAX_HOLD_MS) {
+      if (checkpointer.finishing() && performance.now() - since < longestMs) {
         setTimeout(poll, 1);
         return;
       }
@@ -331,8 +351,10 @@ export class WriteQueue {
 
   /** Flushes what is queued and refuses further writes (graceful shutdown). */
   close(): void {
+    // Whatever is held or offered: commits racing the worker's checkpoint are safe, only the restart may wait.
     this.holding = false;
-    this.flush();
+    this.scheduled = false;
+    this.commitPending();
     if (this.backlog) this.commitBatch([], true);
     this.closed = true;
     if (this.foldTimer) clearTimeout(this.foldTimer);

@@ -3,7 +3,7 @@
 import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
-import { peopleQuery, personOf, primePeople, trackedSteps, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
+import { peopleQuery, personOf, primePeople, trackedSteps, warmPeopleWindows, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
 import { localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import { primeSubscriptions } from "../../subscriptions/mrr.ts";
@@ -124,8 +124,11 @@ async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRI
   const range = parseRange(new URLSearchParams({ range: primed.preset }), project.timezone, now);
   // Only the days before today are kept: reading today's windows here would only read them again.
   const today = startOfLocalDay(localDate(now, project.timezone), project.timezone);
-  const query = (from: number, to: number) =>
-    peopleQuery({ db: ctx.db, projectId: project.id, from, to: Math.min(to, today), timeZone: project.timezone, now, countRenewals: project.countRenewals });
+  // The windows first, a slice at a time: after writes into past days (a re-conversion re-sums every day) reading them all at once held the event loop 200-400 ms.
+  const query = async (from: number, to: number) => {
+    await warmPeopleWindows(ctx.db, project.id, from, Math.min(to, today), project.timezone, now, pause);
+    return peopleQuery({ db: ctx.db, projectId: project.id, from, to: Math.min(to, today), timeZone: project.timezone, now, countRenewals: project.countRenewals });
+  };
   const buckets = bucketsFor(range, project.timezone);
   const plan: PeoplePlan = {
     totals: true,
@@ -134,6 +137,6 @@ async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRI
     buckets: { count: buckets.starts.length, bucketOf: (w) => buckets.indexOf(w.start) },
     funnel: trackedSteps(ctx.db, project.id),
   };
-  await primePeople(query(range.from, range.to), plan, pause);
-  await primePeople(query(range.previousFrom, range.previousTo), { totals: true, attribution: [], traffic: [], buckets: null, funnel: null }, pause);
+  await primePeople(await query(range.from, range.to), plan, pause);
+  await primePeople(await query(range.previousFrom, range.previousTo), { totals: true, attribution: [], traffic: [], buckets: null, funnel: null }, pause);
 }

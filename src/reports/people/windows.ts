@@ -115,15 +115,27 @@ export function firstActivity(db: Database, projectId: string): number {
 
 /** The range's windows, cut as `windowBounds` says, skipping the time before the project's first data and after now. */
 export function peopleWindows(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number): PeopleWindow[] {
+  return rangeWindowBounds(db, projectId, from, to, timeZone, now).map((w) => peopleWindow(db, projectId, w.start, w.end, now));
+}
+
+/**
+ * Reads the range's windows that are not fresh in memory, each `sliceHours` at a time with `pause()`
+ * between reads, so that `peopleWindows` then finds them all (the warm-up, after writes into past days).
+ */
+export async function warmPeopleWindows(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number, pause: () => Promise<unknown>): Promise<void> {
+  for (const w of rangeWindowBounds(db, projectId, from, to, timeZone, now)) {
+    if (!hasFreshWindow(db, projectId, w.start, w.end, now)) await warmPeopleWindow(db, projectId, w.start, w.end, now, pause);
+  }
+}
+
+function rangeWindowBounds(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number): { start: number; end: number }[] {
   const hourly = to - from <= 2 * DAY_MS;
   const start = Math.max(from, firstActivity(db, projectId));
   const end = Math.min(to, now + DAY_MS);
   if (start >= end) return [];
   // Windows start on the hour or at local midnight even when the data starts later, so a window's key is the same whatever the range.
   const aligned = hourly ? Math.max(from, Math.floor(start / HOUR_MS) * HOUR_MS) : Math.max(from, startOfLocalDay(localDate(start, timeZone), timeZone));
-  return windowBounds(aligned, end, timeZone, hourly)
-    .flatMap((w) => (!hourly && w.start <= now && now < w.end ? windowBounds(w.start, w.end, timeZone, true) : [w]))
-    .map((w) => peopleWindow(db, projectId, w.start, w.end, now));
+  return windowBounds(aligned, end, timeZone, hourly).flatMap((w) => (!hourly && w.start <= now && now < w.end ? windowBounds(w.start, w.end, timeZone, true) : [w]));
 }
 
 /**

@@ -12,6 +12,7 @@ import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
 import { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
 import { firstActivity, hasFreshWindow, warmPeopleWindow } from "./people/windows.ts";
 import { writeSeq, writtenSince } from "./writes.ts";
+import { internRecord, internString } from "./interned.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -89,10 +90,13 @@ const FOLD_TRAFFIC_DAILY = FOLD_TRAFFIC.replace("context_stats_hourly", "context
 const FOLD_MONEY_DAILY = FOLD_MONEY.replace("payment_stats_hourly", "payment_stats_periods").replace("hour >= ? AND hour < ?", "grain = 'day' AND period >= ? AND period < ?");
 
 type ContextColumnsRow = Record<(typeof CONTEXT_COLUMNS)[number], string>;
+/** The row's context, one object shared by every day and row that names it (see interned.ts). */
 function contextOf(row: ContextColumnsRow): Context {
-  const context = {} as Context;
-  for (const [dimension, column] of Object.entries(GROUP_BY_COLUMN)) context[dimension as GroupBy] = row[column];
-  return context;
+  return internRecord(CONTEXT_COLUMNS.map((column) => row[column]).join("\u0000"), () => {
+    const context = {} as Context;
+    for (const [dimension, column] of Object.entries(GROUP_BY_COLUMN)) context[dimension as GroupBy] = row[column];
+    return context;
+  });
 }
 
 const contextKey = (context: Context) => Object.values(context).join("\u0000");
@@ -137,7 +141,7 @@ const trafficOf = (r: Traffic): Traffic => {
   return traffic;
 };
 const moneyOf = (r: MoneySums): MoneySums => {
-  const sums = emptyMoney(r.currency);
+  const sums = emptyMoney(internString(r.currency));
   addMoney(sums, r);
   return sums;
 };
@@ -151,7 +155,7 @@ function fold(db: Database, projectId: string, start: number, end: number): Day 
   const money = db
     .query<ContextColumnsRow & MoneySums & { model: Model }, [string, number, number]>(utcDay ? FOLD_MONEY_DAILY : FOLD_MONEY)
     .all(projectId, start, end)
-    .map((r) => ({ model: r.model, context: contextOf(r), ...moneyOf(r) }));
+    .map((r) => ({ model: internString(r.model) as Model, context: contextOf(r), ...moneyOf(r) }));
   return { start, end, traffic, money, memo: new Map() };
 }
 
@@ -176,7 +180,7 @@ async function foldInSlices(db: Database, projectId: string, start: number, end:
       const context = contextOf(r);
       const key = `${r.model}|${r.currency}|${contextKey(context)}`;
       let row = money.get(key);
-      if (!row) money.set(key, (row = { model: r.model, context, ...emptyMoney(r.currency) }));
+      if (!row) money.set(key, (row = { model: internString(r.model) as Model, context, ...emptyMoney(internString(r.currency)) }));
       addMoney(row, r);
     }
     await pause();

@@ -253,6 +253,20 @@ describe("counts kept over closed windows and extended with the open ones", () =
     expect(funnel(primed, tracked)).toEqual(funnel(whole, tracked));
   });
 
+  test("windows read apart keep one shared copy of each context and traits tuple, not copies of their strings", () => {
+    const { db } = instance.ctx;
+    const a = readWindow(db, project.id, START, START + 20 * DAY);
+    const b = readWindow(db, project.id, START + 10 * DAY, NOW);
+    const shared = a.contexts.filter((context) => b.contexts.includes(context));
+    // Tuples equal in content are the same object in both windows.
+    expect(shared.length).toBeGreaterThan(3);
+    for (const context of a.contexts) {
+      const twin = b.contexts.find((other) => other.join("|") === context.join("|"));
+      if (twin) expect(twin).toBe(context);
+    }
+    expect(a.traits.filter((traits) => b.traits.includes(traits)).length).toBeGreaterThan(0);
+  });
+
   test("person links read again after they age out are the same links: the kept counts stay valid; a new link makes a new reading", () => {
     const { db } = instance.ctx;
     const first = personOf(db, project.id, NOW);

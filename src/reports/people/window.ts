@@ -4,6 +4,7 @@
 import type { Database } from "bun:sqlite";
 import { hashId } from "./distinct.ts";
 import { COOKIELESS_ID_PATTERN } from "../../tracking/visitors.ts";
+import { internString, internTuple } from "../interned.ts";
 
 /** The attribution dimensions, in the order of a context tuple. */
 export const ATTRIBUTION_DIMENSIONS = ["link", "campaign", "source", "medium", "content", "lead"] as const;
@@ -146,6 +147,7 @@ const PAGES = `SELECT visitor_id AS visitorId, path, count(*) AS views FROM even
   WHERE project_id = ? AND ts >= ? AND ts < ? AND name = 'page_view' AND visitor_id IS NOT NULL GROUP BY visitor_id, path`;
 
 /** Interns tuples so a window keeps each distinct context (or set of traits) once. */
+/** Numbers a window's distinct tuples; the tuples kept are the copies shared across windows. */
 class Interner<T extends readonly string[]> {
   readonly list: T[] = [];
   private readonly index = new Map<string, number>();
@@ -154,7 +156,7 @@ class Interner<T extends readonly string[]> {
     let i = this.index.get(key);
     if (i === undefined) {
       i = this.list.length;
-      this.list.push(tuple);
+      this.list.push(internTuple(tuple, key));
       this.index.set(key, i);
     }
     return i;
@@ -217,7 +219,7 @@ export function readWindow(db: Database, projectId: string, start: number, end: 
     };
     const context = contexts.of([p.link ?? "", p.campaign ?? "", p.source ?? "", p.medium ?? "", p.content ?? "", p.lead ?? ""]);
     const firstContext = contexts.of([p.firstLink ?? "", p.firstCampaign ?? "", p.firstSource ?? "", p.firstMedium ?? "", p.firstContent ?? "", p.firstLead ?? ""]);
-    window.money.push({ payer, kind: p.kind, at: p.at, currency: p.currency, net: p.net, reportingNet: p.reportingNet, context, firstContext });
+    window.money.push({ payer, kind: internString(p.kind), at: p.at, currency: internString(p.currency), net: p.net, reportingNet: p.reportingNet, context, firstContext });
     if (p.kind === "sale") window.sales.push({ payer, at: p.at, context, firstContext });
   }
   let pages: PageViews | null = null;

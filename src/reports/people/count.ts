@@ -171,7 +171,7 @@ function eachSale(q: PeopleQuery, windows: PeopleWindow[], sale: (w: PeopleWindo
     const passes = passingContexts(q, w);
     for (const s of w.sales) {
       const context = saleContext(q, s);
-      if (!passes || passes[context]) sale(w, context, payerPerson(s.payer, q.personOf));
+      if (!passes || passes[context]) sale(w, context, payerPerson(s, q.personOf));
     }
   }
 }
@@ -526,7 +526,7 @@ function addFacts(q: PeopleQuery, w: PeopleWindow, facts: Facts): void {
   const passes = passingContexts(q, w);
   for (const m of w.money) {
     if (passes && !passes[saleContext(q, m)]) continue;
-    const person = payerPerson(m.payer, q.personOf);
+    const person = payerPerson(m, q.personOf);
     const net = q.convert(m);
     if (net === null) facts.unconverted.merge(person, 1, add);
     else facts.paid.merge(person, net, add);
@@ -777,7 +777,7 @@ function reachStep(q: PeopleQuery, step: number, windows: PeopleWindow[], before
   if (FUNNEL_STEPS[step] === "payment_completed") {
     for (const w of windows) {
       const passes = passingContexts(q, w);
-      for (const s of w.sales) if (!passes || passes[saleContext(q, s)]) reach(payerPerson(s.payer, q.personOf), s.at);
+      for (const s of w.sales) if (!passes || passes[saleContext(q, s)]) reach(payerPerson(s, q.personOf), s.at);
     }
   } else {
     eachVisit({ ...q, windows }, (w, i, person) => reach(person, w.stepAt[i * STEPS + step]!));

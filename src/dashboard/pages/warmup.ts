@@ -11,6 +11,7 @@ import type { Project } from "../../projects/service.ts";
 
 /** Covers the 365-day view (and the 30- and 90-day views with their previous periods). */
 export const WARM_DAYS = 366;
+const HOUR_MS = 3_600_000;
 /** How often the warmer looks again for days going stale (a fold goes stale after 5 minutes). */
 const RECHECK_MS = 30_000;
 
@@ -58,6 +59,10 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
       personOf(ctx.db, project.id, ctx.now(), 2 * recheckMs);
       days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
       for (const primed of PRIMED_RANGES) await primeRange(ctx, project, primed, pause);
+      // Today's closed hours, which every range ending today reads (a page then reads only the hours written since).
+      const now = ctx.now();
+      const today = startOfLocalDay(localDate(now, project.timezone), project.timezone);
+      await warmPeopleWindows(ctx.db, project.id, today, Math.floor(now / HOUR_MS) * HOUR_MS, project.timezone, now, pause);
       // What the MRR page and GET /reports/mrr read.
       await primeSubscriptions(ctx.db, project.id, ctx.now(), pause);
     }

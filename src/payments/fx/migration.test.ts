@@ -4,6 +4,8 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { migrate } from "../../db/migrate.ts";
 import { migrations } from "../../db/migrations.ts";
+import { resumConvertedHours, resumConvertedPeriod } from "../ledger.ts";
+import { convertChunk } from "./stored.ts";
 
 test("migration 020 fills the renewals' share of existing rollups and queues each project's history", () => {
   const db = new Database(":memory:");
@@ -64,5 +66,36 @@ test("migration 025 gives each paid period its payment's converted net, and the 
   expect(db.query("SELECT grain, payments, revenue, reporting_revenue FROM payment_stats_periods ORDER BY grain").all()).toEqual([
     { grain: "day", payments: 2, revenue: 3000, reporting_revenue: 3240 },
     { grain: "month", payments: 2, revenue: 3000, reporting_revenue: 3240 },
+  ]);
+});
+
+test("migration 026 keeps a re-conversion caught midway through its rollup where it was, and it finishes with day and month rows that match the ledger", () => {
+  const db = new Database(":memory:");
+  migrate(db, migrations.filter((m) => m.version <= 25));
+  db.run("INSERT INTO projects (id, name, token, created_at) VALUES ('prj_old', 'Old', 'bt_pub_old', 0)");
+  const hour = Date.parse("2026-11-03T10:00:00Z");
+  const day = Date.parse("2026-11-03T00:00:00Z");
+  db.run(
+    `INSERT INTO payments (id, project_id, provider, kind, payment_key, amount, tax, net, currency, occurred_at, received_at, method, attributed_at,
+       reporting_currency, reporting_amount, reporting_net, rate, rate_source, rate_date)
+     VALUES ('pay_1', 'prj_old', 'api', 'sale', 'k', 2900, 0, 2900, 'EUR', ?, 0, 'unattributed', 0, 'USD', 3132, 3132, 1.08, 'ecb', '2026-11-03')`,
+    [hour],
+  );
+  // The rollup still holds the value before the switch; the walk over payments is done, the re-sum is at the day's first hour.
+  for (const model of ["last", "first"]) {
+    db.run("INSERT INTO payment_stats_hourly (project_id, hour, model, currency, payments, revenue, reporting_revenue) VALUES ('prj_old', ?, ?, 'EUR', 1, 2900, 2900)", [hour, model]);
+  }
+  db.run("INSERT INTO fx_reconversions (project_id, after_rowid, done, total, started_at, rollup_hour, rollup_end) VALUES ('prj_old', 1, 1, 1, 0, ?, ?)", [day, day + 86_400_000]);
+  migrate(db, migrations);
+  expect(db.query("SELECT rollup_hour, rollup_step FROM fx_reconversions").get()).toEqual({ rollup_hour: day, rollup_step: null });
+  let chunks = 0;
+  while (convertChunk(db, () => {}, { hours: resumConvertedHours, period: resumConvertedPeriod }, 100) !== null) chunks++;
+  expect(chunks).toBeGreaterThan(8);
+  expect(db.query("SELECT count(*) AS n FROM fx_reconversions").get()).toEqual({ n: 0 });
+  expect(db.query("SELECT model, grain, reporting_revenue FROM payment_stats_periods ORDER BY model, grain").all()).toEqual([
+    { model: "first", grain: "day", reporting_revenue: 3132 },
+    { model: "first", grain: "month", reporting_revenue: 3132 },
+    { model: "last", grain: "day", reporting_revenue: 3132 },
+    { model: "last", grain: "month", reporting_revenue: 3132 },
   ]);
 });

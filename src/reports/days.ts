@@ -99,7 +99,6 @@ function contextOf(row: ContextColumnsRow): Context {
   });
 }
 
-const contextKey = (context: Context) => Object.values(context).join("\u0000");
 
 const TRAFFIC_COUNTS = ["clicks", "sessions", "pageviews", "pricingViews", "signups", "signupsStarted"] as const satisfies readonly (keyof Traffic)[];
 const MONEY_SUMS = [
@@ -165,27 +164,28 @@ function fold(db: Database, projectId: string, start: number, end: number): Day 
  * more than one slice (a few ms on a 10M-event database).
  */
 async function foldInSlices(db: Database, projectId: string, start: number, end: number, pause: () => Promise<unknown>, sliceHours = 2): Promise<Day> {
-  const traffic = new Map<string, TrafficRow>();
-  const money = new Map<string, MoneyRow>();
+  // Contexts are shared objects (see contextOf): a row's context is its key.
+  const traffic = new Map<Context, TrafficRow>();
+  const money = new Map<Context, Map<string, MoneyRow>>();
   for (let from = start; from < end; from += sliceHours * HOUR_MS) {
     const to = Math.min(end, from + sliceHours * HOUR_MS);
     for (const r of db.query<ContextColumnsRow & Traffic, [string, number, number]>(FOLD_TRAFFIC).all(projectId, from, to)) {
       const context = contextOf(r);
-      const key = contextKey(context);
-      let row = traffic.get(key);
-      if (!row) traffic.set(key, (row = { context, ...emptyTraffic() }));
+      let row = traffic.get(context);
+      if (!row) traffic.set(context, (row = { context, ...emptyTraffic() }));
       addTraffic(row, r);
     }
     for (const r of db.query<ContextColumnsRow & MoneySums & { model: Model }, [string, number, number]>(FOLD_MONEY).all(projectId, from, to)) {
       const context = contextOf(r);
-      const key = `${r.model}|${r.currency}|${contextKey(context)}`;
-      let row = money.get(key);
-      if (!row) money.set(key, (row = { model: internString(r.model) as Model, context, ...emptyMoney(internString(r.currency)) }));
+      let rows = money.get(context);
+      if (!rows) money.set(context, (rows = new Map()));
+      let row = rows.get(`${r.model}|${r.currency}`);
+      if (!row) rows.set(`${r.model}|${r.currency}`, (row = { model: internString(r.model) as Model, context, ...emptyMoney(internString(r.currency)) }));
       addMoney(row, r);
     }
     await pause();
   }
-  return { start, end, traffic: [...traffic.values()], money: [...money.values()], memo: new Map() };
+  return { start, end, traffic: [...traffic.values()], money: [...money.values()].flatMap((rows) => [...rows.values()]), memo: new Map() };
 }
 
 function memo<T>(day: Day, key: string, build: () => T): T {

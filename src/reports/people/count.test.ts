@@ -13,7 +13,7 @@ import { recordEvent } from "../../tracking/events.ts";
 import { identifyProfile } from "../../tracking/profiles.ts";
 import { attributionReport, GROUP_BY, GROUP_BY_COLUMN } from "../attribution.ts";
 import { summaryReport } from "../summary.ts";
-import { DistinctCounter, EXACT_LIMIT, hashId } from "./distinct.ts";
+import { DistinctCounter, EXACT_LIMIT, HashMap, HashSet, hashId } from "./distinct.ts";
 import { mergeWindows, readWindow, type PeopleWindow } from "./window.ts";
 import { FUNNEL_STEPS, funnel, peopleByAttribution, peopleByTraffic, peopleTotals, primePeople, visitorsPerBucket } from "./count.ts";
 import { ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, contextTest, peopleQuery, personOf } from "./index.ts";
@@ -207,6 +207,22 @@ describe("counts kept over closed windows and extended with the open ones", () =
     }
   });
 
+  test("a range extended by later writes gives what counting at once gives: people new since the last view are looked up in the kept windows", () => {
+    const { db } = instance.ctx;
+    const cut = NOW - 5 * DAY;
+    for (const variant of [{}, { filter: { campaign: "beta" } }]) {
+      const views = [NOW - 3 * DAY - 7 * HOUR, NOW - DAY, NOW].map((to) => ({ ...peopleQuery({ db, projectId: project.id, from: START, to, timeZone: "UTC", now: NOW, ...variant }), filter: contextTest(variant.filter) }));
+      const customersAfterCut = (to: number) => db.query<{ n: number }, [string, number, number]>("SELECT count(*) AS n FROM payments WHERE project_id = ? AND kind = 'sale' AND occurred_at >= ? AND occurred_at < ?").get(project.id, cut, to)!.n;
+      expect(customersAfterCut(NOW)).toBeGreaterThan(customersAfterCut(NOW - 3 * DAY - 7 * HOUR));
+      for (const [at, view] of views.entries()) {
+        const kept = { ...view, key: `extended|${JSON.stringify(variant)}`, openFrom: cut };
+        const whole = { ...view, key: `extended whole|${JSON.stringify(variant)}|${at}`, openFrom: Infinity };
+        for (const dimension of ATTRIBUTION_DIMENSIONS) expect(peopleByAttribution(kept, dimension)).toEqual(peopleByAttribution(whole, dimension));
+        for (const dimension of VISIT_DIMENSIONS) expect(peopleByTraffic(kept, { kind: "visit", dimension })).toEqual(peopleByTraffic(whole, { kind: "visit", dimension }));
+      }
+    }
+  });
+
   test("a filter on one attribution value reads its totals and its own report from the unfiltered rows, with what counting the filtered visits gives", () => {
     const { db } = instance.ctx;
     const link = db.query<{ id: string }, [string]>("SELECT link_id AS id FROM events WHERE project_id = ? AND link_id IS NOT NULL LIMIT 1").get(project.id)!.id;
@@ -294,5 +310,58 @@ describe("distinct counter", () => {
       for (let i = 0; i < n; i++) counter.add(hashId(`person-${n}-${i}`));
       expect(Math.abs(counter.count() - n) / n).toBeLessThan(0.01);
     }
+  });
+
+  test("a kept count extended with new visitors counts the union and leaves the kept one as it was", () => {
+    const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => hashId(`extended-${from + i}`));
+    for (const [kept, added] of [
+      [[0, 1_000], [500, 1_500]],
+      [[0, 2_000], [1_900, 2_500]],
+      [[0, 40_000], [39_000, 41_000]],
+      [[0, 40_000], [20_000, 80_000]],
+    ] as const) {
+      const base = new DistinctCounter();
+      const baseSet = new HashSet();
+      for (const id of ids(kept[0], kept[1])) {
+        base.add(id);
+        baseSet.add(id);
+      }
+      const baseCount = base.count();
+      const counter = base.extend();
+      const set = baseSet.extend();
+      for (const id of ids(added[0], added[1])) {
+        counter.add(id);
+        set.add(id);
+      }
+      const union = added[1] - kept[0];
+      if (union <= EXACT_LIMIT) expect(counter.count()).toBe(union);
+      else expect(Math.abs(counter.count() - union) / union).toBeLessThan(0.01);
+      expect(base.count()).toBe(baseCount);
+      expect([set.size, baseSet.size]).toEqual([union, kept[1] - kept[0]]);
+      expect([set.has(ids(added[1] - 1, added[1])[0]!), baseSet.has(ids(added[1] - 1, added[1])[0]!)]).toEqual([true, false]);
+      let seen = 0;
+      set.extend().forEach(() => seen++);
+      expect(seen).toBe(union);
+    }
+  });
+
+  test("a kept map extended with new entries reads both, combines over the kept values and leaves the kept map as it was", () => {
+    const kept = new HashMap();
+    for (let i = 0; i < 1_000; i++) kept.merge(hashId(`person-${i}`), i, Math.min);
+    const map = kept.extend();
+    for (let i = 500; i < 3_000; i++) map.merge(hashId(`person-${i}`), 10_000 + i, Math.min);
+    map.merge(hashId("person-10"), 1, Math.min);
+    expect([map.size, kept.size]).toEqual([3_000, 1_000]);
+    expect([map.get(hashId("person-10")), kept.get(hashId("person-10"))]).toEqual([1, 10]);
+    expect([map.get(hashId("person-600")), map.get(hashId("person-2000")), kept.get(hashId("person-2000"))]).toEqual([600, 12_000, undefined]);
+    let sum = 0;
+    let entries = 0;
+    map.extend().forEach((_, value) => {
+      sum += value;
+      entries++;
+    });
+    // 0..999 kept (person-10 now 1), 1000..2999 added at 10,000 + i.
+    expect(entries).toBe(3_000);
+    expect(sum).toBe((999 * 1_000) / 2 - 9 + 2_000 * 10_000 + (1_000 + 2_999) * 1_000);
   });
 });

@@ -209,16 +209,16 @@ function split(q: PeopleQuery): { closed: PeopleWindow[]; open: PeopleWindow[] }
   return { closed, open: q.windows.filter((w) => w.end > q.openFrom) };
 }
 
-/** A row state copied so a kept one stays as it was. */
-const cloneRow = (row: Row): Row => ({
-  visitors: row.visitors.clone(),
-  people: row.people.clone(),
-  signups: row.signups.clone(),
-  customers: row.customers.clone(),
-  converted: row.converted.clone(),
+/** A row state that extends a kept one, which stays as it was. */
+const extendRow = (row: Row): Row => ({
+  visitors: row.visitors.extend(),
+  people: row.people.extend(),
+  signups: row.signups.extend(),
+  customers: row.customers.extend(),
+  converted: row.converted.extend(),
   pageviews: row.pageviews,
 });
-const cloneRows = (rows: Map<string, Row>) => new Map([...rows].map(([key, row]) => [key, cloneRow(row)]));
+const extendRows = (rows: Map<string, Row>) => new Map([...rows].map(([key, row]) => [key, extendRow(row)]));
 
 /** Adds `person` to `key`'s set in a map of sets. */
 function addTo<K>(sets: Map<K, HashSet>, key: K, person: number): void {
@@ -313,7 +313,7 @@ function attributionRows(q: PeopleQuery, at: number | null): Map<string, Row> {
   const kept = remembered({ ...q, windows: closed }, `attribution state|${at}`, () => attributionState(q, at, closed));
   // Callers only read the rows: a range wholly in the past is the kept state itself.
   if (open.length === 0) return kept;
-  const rows = cloneRows(kept);
+  const rows = extendRows(kept);
   // A person who bought in the open windows converted if they visited with the row's value at any time in the range.
   const newCustomers = new Map<Row, HashSet>();
   const newPersons = new HashSet();
@@ -337,24 +337,45 @@ function attributionRows(q: PeopleQuery, at: number | null): Map<string, Row> {
   return rows;
 }
 
+/** The kept windows' visits of some people, and who those people are. */
+interface VisitsOfPersons {
+  persons: HashSet;
+  visits: { w: PeopleWindow; visits: number[] }[];
+}
+
 /**
  * The kept windows' visits of the people who bought or signed up in the open ones: what extending
  * each kept count looks at again, found by one walk per request however many counts a page shows.
+ * The visits found are kept with the kept windows and the next request walks only for people new
+ * since: today's page views alone walk nothing. (Callers check each visit's person, so visits of
+ * people found earlier do no harm.)
  */
-function earlierVisits(q: PeopleQuery, closed: PeopleWindow[], open: PeopleWindow[]): { w: PeopleWindow; visits: number[] }[] {
+function earlierVisits(q: PeopleQuery, closed: PeopleWindow[], open: PeopleWindow[]): VisitsOfPersons["visits"] {
   return remembered(q, "earlier visits", () => {
     const today = new HashSet();
     eachSale(q, open, (_, __, person) => today.add(person));
     eachVisit({ ...q, windows: open }, (w, i, person) => {
       if (signedUp(w.stepAt, i)) today.add(person);
     });
-    return closed.map((w) => {
-      const visits: number[] = [];
+    const keptKey = resultKey({ ...q, windows: closed }, "earlier visits of");
+    const known = results.get(keptKey) as VisitsOfPersons | undefined;
+    const fresh = new HashSet();
+    today.forEach((person) => known?.persons.has(person) || fresh.add(person));
+    if (known && fresh.size === 0) {
+      remember(keptKey, known);
+      return known.visits;
+    }
+    const persons = known?.persons.extend() ?? new HashSet();
+    fresh.forEach((person) => persons.add(person));
+    const visits = closed.map((w, at) => {
+      const found = known ? [...known.visits[at]!.visits] : [];
       eachVisit({ ...q, windows: [w] }, (_, i, person) => {
-        if (today.has(person)) visits.push(i);
+        if (fresh.has(person)) found.push(i);
       });
-      return { w, visits };
+      return { w, visits: found };
     });
+    remember(keptKey, { persons, visits });
+    return visits;
   });
 }
 
@@ -380,7 +401,7 @@ export function visitorsPerBucket(q: PeopleQuery, buckets: number, bucketOf: (w:
   return remembered(q, `buckets|${mapping}`, () => {
     const { closed, open } = split(q);
     const kept = remembered({ ...q, windows: closed }, `bucket counters|${closed.map(bucketOf).join(",")}`, () => bucketCounters(q, closed, buckets, bucketOf));
-    const counters = kept.map((c) => c.clone());
+    const counters = kept.map((c) => c.extend());
     addToBuckets(q, open, counters, bucketOf);
     return counters.map((c) => c.count());
   });
@@ -606,7 +627,7 @@ function trafficRows(q: PeopleQuery, breakdown: TrafficBreakdown): TrafficState 
   openFacts.signedUp.forEach((person) => facts.signedUp.has(person) || newSignups.add(person));
   const newCustomers = new HashSet();
   openFacts.customers.forEach((person) => facts.customers.has(person) || newCustomers.add(person));
-  const rows = cloneRows(kept.rows);
+  const rows = extendRows(kept.rows);
   const added = new Map<Row, number[]>();
   const onNewCustomer = (row: Row, person: number) => {
     const list = added.get(row);
@@ -792,7 +813,7 @@ function reachedPerStep(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>, wi
   let before: HashMap | null = null;
   return FUNNEL_STEPS.map((name, step) => {
     if (!tracked.has(name)) return null;
-    const now = kept?.[step]?.clone() ?? new HashMap();
+    const now = kept?.[step]?.extend() ?? new HashMap();
     reachStep(q, step, windows, before, now);
     return (before = now);
   });

@@ -20,10 +20,16 @@ function capacityFor(expected: number): number {
   return capacity;
 }
 
-/** An open-addressing set of hashes in a typed array: exact membership, no per-entry allocation. */
+/**
+ * An open-addressing set of hashes in a typed array: exact membership, no per-entry allocation. A set
+ * made by `extend` reads through to the one it extends and holds only its own additions.
+ */
 export class HashSet {
   private table: Float64Array;
   private mask: number;
+  private base: HashSet | null = null;
+  /** Entries in `table` (the base's are not). */
+  private own = 0;
   size = 0;
 
   constructor(expected = 8) {
@@ -31,23 +37,33 @@ export class HashSet {
     this.mask = this.table.length - 1;
   }
 
-  clone(): HashSet {
+  /**
+   * A set holding this one's entries and then its own, without copying this one: a count kept over past
+   * days and extended with today's visits copies only today's people. This set must not change afterwards.
+   */
+  extend(): HashSet {
     const copy = new HashSet();
-    copy.table = this.table.slice();
-    copy.mask = this.mask;
+    copy.base = this.base ?? this;
     copy.size = this.size;
+    if (this.base) {
+      copy.table = this.table.slice();
+      copy.mask = this.mask;
+      copy.own = this.own;
+    }
     return copy;
   }
 
   /** True when `hash` was not in the set yet. */
   add(hash: number): boolean {
+    if (this.base?.has(hash)) return false;
     const table = this.table;
     let i = hash & this.mask;
     for (;;) {
       const slot = table[i]!;
       if (slot === 0) {
         table[i] = hash;
-        if (++this.size * 2 > table.length) this.grow();
+        this.size++;
+        if (++this.own * 2 > table.length) this.grow();
         return true;
       }
       if (slot === hash) return false;
@@ -56,6 +72,7 @@ export class HashSet {
   }
 
   has(hash: number): boolean {
+    if (this.base?.has(hash)) return true;
     const table = this.table;
     let i = hash & this.mask;
     for (;;) {
@@ -68,6 +85,7 @@ export class HashSet {
 
   /** Calls `each` with every hash in the set. */
   forEach(each: (hash: number) => void): void {
+    this.base?.forEach(each);
     const table = this.table;
     for (let i = 0; i < table.length; i++) if (table[i] !== 0) each(table[i]!);
   }
@@ -91,8 +109,13 @@ export class HashSet {
 export class DistinctCounter {
   private exact: HashSet | null = new HashSet();
   private registers: Uint8Array | null = null;
-  /** The sketch's estimate while no register changed since it was read (reading one walks all 2^16). */
-  private estimated: number | null = null;
+  /** How many registers hold each value: what the estimate reads, kept as registers change. */
+  private histogram: Float64Array | null = null;
+  /**
+   * A counter made by `extend` shares the registers of the one it extends and keeps its own changes
+   * here: extending a year's sketch with today's visitors copies neither the 2^16 registers nor reads them.
+   */
+  private changed: Map<number, number> | null = null;
 
   add(hash: number): void {
     if (this.exact) {
@@ -104,19 +127,25 @@ export class DistinctCounter {
 
   count(): number {
     if (this.exact) return this.exact.size;
-    return (this.estimated ??= estimate(this.registers!));
+    return estimate(this.histogram!);
   }
 
-  clone(): DistinctCounter {
+  /** A counter that starts where this one is: this one must not change afterwards. */
+  extend(): DistinctCounter {
     const copy = new DistinctCounter();
-    copy.exact = this.exact?.clone() ?? null;
-    copy.registers = this.registers?.slice() ?? null;
-    copy.estimated = this.estimated;
+    copy.exact = this.exact?.extend() ?? null;
+    if (this.registers) {
+      copy.registers = this.registers;
+      copy.histogram = this.histogram!.slice();
+      copy.changed = new Map(this.changed ?? []);
+    }
     return copy;
   }
 
   private toSketch(): void {
     this.registers = new Uint8Array(M);
+    this.histogram = new Float64Array(Q + 2);
+    this.histogram[0] = M;
     this.exact!.forEach((hash) => this.addToSketch(hash));
     this.exact = null;
   }
@@ -128,18 +157,28 @@ export class DistinctCounter {
     const high = Math.floor(rest / 0x10);
     const rank = high > 0 ? Math.clz32(high) : 32 + (rest & 0xf ? Math.clz32(rest & 0xf) - 28 : 4);
     const value = rank + 1;
-    const registers = this.registers!;
-    if (value > registers[index]!) {
-      registers[index] = value;
-      this.estimated = null;
-    }
+    const changed = this.changed;
+    const current = changed ? (changed.get(index) ?? this.registers![index]!) : this.registers![index]!;
+    if (value <= current) return;
+    this.histogram![current]!--;
+    this.histogram![value]!++;
+    if (!changed) this.registers![index] = value;
+    else if (changed.set(index, value).size > MAX_CHANGED) this.ownRegisters();
+  }
+
+  /** Past a few thousand changes, a copy of the registers costs less than looking each one up. */
+  private ownRegisters(): void {
+    const registers = this.registers!.slice();
+    for (const [index, value] of this.changed!) registers[index] = value;
+    this.registers = registers;
+    this.changed = null;
   }
 }
 
-/** Ertl (2017), "New cardinality estimation algorithms for HyperLogLog sketches", the improved raw estimator. */
-export function estimate(registers: Uint8Array): number {
-  const histogram = new Float64Array(Q + 2);
-  for (let i = 0; i < registers.length; i++) histogram[registers[i]!]!++;
+const MAX_CHANGED = 4096;
+
+/** Ertl (2017), "New cardinality estimation algorithms for HyperLogLog sketches", the improved raw estimator, from the registers' histogram. */
+function estimate(histogram: Float64Array): number {
   let z = M * tau(1 - histogram[Q + 1]! / M);
   for (let k = Q; k >= 1; k--) z = 0.5 * (z + histogram[k]!);
   z += M * sigma(histogram[0]! / M);
@@ -171,11 +210,17 @@ function tau(x: number): number {
   }
 }
 
-/** A map from hashes to numbers in typed arrays, for per-person times and sums over many people. */
+/**
+ * A map from hashes to numbers in typed arrays, for per-person times and sums over many people. A map
+ * made by `extend` reads through to the one it extends and holds only its own entries.
+ */
 export class HashMap {
   private keys: Float64Array;
   private vals: Float64Array;
   private mask: number;
+  private base: HashMap | null = null;
+  /** Entries in `keys` (including those that replace a base entry). */
+  private own = 0;
   size = 0;
 
   constructor(expected = 8) {
@@ -184,50 +229,63 @@ export class HashMap {
     this.mask = this.keys.length - 1;
   }
 
-  clone(): HashMap {
+  /** A map holding this one's entries, then its own: this one must not change afterwards. */
+  extend(): HashMap {
     const copy = new HashMap();
-    copy.keys = this.keys.slice();
-    copy.vals = this.vals.slice();
-    copy.mask = this.mask;
+    copy.base = this.base ?? this;
     copy.size = this.size;
+    if (this.base) {
+      copy.keys = this.keys.slice();
+      copy.vals = this.vals.slice();
+      copy.mask = this.mask;
+      copy.own = this.own;
+    }
     return copy;
   }
 
   /** Calls `each` with every key and its value. */
   forEach(each: (hash: number, value: number) => void): void {
+    this.base?.forEach((hash, value) => this.slot(hash) < 0 && each(hash, value));
     const keys = this.keys;
     for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) each(keys[i]!, this.vals[i]!);
   }
 
   get(hash: number): number | undefined {
-    const keys = this.keys;
-    let i = hash & this.mask;
-    for (;;) {
-      const key = keys[i]!;
-      if (key === 0) return undefined;
-      if (key === hash) return this.vals[i];
-      i = (i + 1) & this.mask;
-    }
+    const i = this.slot(hash);
+    return i >= 0 ? this.vals[i] : this.base?.get(hash);
   }
 
   /** Sets `hash` to `combine(current, value)`, or to `value` when absent. */
   merge(hash: number, value: number, combine: (current: number, value: number) => number): void {
+    const i = this.slot(hash);
+    if (i >= 0) {
+      this.vals[i] = combine(this.vals[i]!, value);
+      return;
+    }
+    const inBase = this.base?.get(hash);
+    if (inBase === undefined) this.size++;
+    this.insert(hash, inBase === undefined ? value : combine(inBase, value));
+  }
+
+  /** Where `hash` is in this map's own entries, or -1. */
+  private slot(hash: number): number {
     const keys = this.keys;
     let i = hash & this.mask;
     for (;;) {
       const key = keys[i]!;
-      if (key === 0) {
-        keys[i] = hash;
-        this.vals[i] = value;
-        if (++this.size * 2 > keys.length) this.grow();
-        return;
-      }
-      if (key === hash) {
-        this.vals[i] = combine(this.vals[i]!, value);
-        return;
-      }
+      if (key === 0) return -1;
+      if (key === hash) return i;
       i = (i + 1) & this.mask;
     }
+  }
+
+  private insert(hash: number, value: number): void {
+    const keys = this.keys;
+    let i = hash & this.mask;
+    while (keys[i] !== 0) i = (i + 1) & this.mask;
+    keys[i] = hash;
+    this.vals[i] = value;
+    if (++this.own * 2 > keys.length) this.grow();
   }
 
   private grow(): void {
@@ -236,9 +294,7 @@ export class HashMap {
     this.keys = new Float64Array(keys.length * 2);
     this.vals = new Float64Array(keys.length * 2);
     this.mask = this.keys.length - 1;
-    this.size = 0;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.merge(keys[i]!, vals[i]!, keep);
+    this.own = 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.insert(keys[i]!, vals[i]!);
   }
 }
-
-const keep = (current: number) => current;

@@ -131,6 +131,8 @@ export interface RollupEntry {
 
 export const emptyEntry = (): RollupEntry => ({ clicks: 0, byCurrency: [], reporting: { payments: 0, revenue: 0, refunds: 0, net: 0, unconverted: 0 }, unconvertedByCurrency: [] });
 
+type SumsQuery = Omit<AttributionReportQuery, "groupBy"> & { groupBy: GroupBy | null };
+
 /** Clicks and money per key, as the rollups hold them (before renewals are left out or money converted). */
 interface KeySums {
   clicks: Map<string, number>;
@@ -146,7 +148,7 @@ interface KeySums {
 export function rollupSums(
   db: Database,
   projectId: string,
-  query: Omit<AttributionReportQuery, "groupBy"> & { groupBy: GroupBy | null },
+  query: SumsQuery,
   countRenewals = true,
   folding?: { timeZone: string; now: number },
 ): Map<string, RollupEntry> {
@@ -178,7 +180,7 @@ export function rollupSums(
   return out;
 }
 
-function sumTables(db: Database, projectId: string, query: Omit<AttributionReportQuery, "groupBy"> & { groupBy: GroupBy | null }): KeySums {
+function sumTables(db: Database, projectId: string, query: SumsQuery): KeySums {
   // Without a grouping, one row under '' holds the range's totals.
   const column = query.groupBy ? GROUP_BY_COLUMN[query.groupBy] : "''";
   const spans = reportSpans(query.from, query.to);
@@ -214,8 +216,46 @@ function sumTables(db: Database, projectId: string, query: Omit<AttributionRepor
   return { clicks, money };
 }
 
-/** The same sums over days folded in memory: per-dimension indexes when at most one dimension is involved, else a walk over each day's contexts. */
-function sumDays(days: Day[], query: Omit<AttributionReportQuery, "groupBy"> & { groupBy: GroupBy | null }): KeySums {
+const keptSums = new Map<string, KeySums>();
+const MAX_KEPT_SUMS = 200;
+const dayIds = new WeakMap<Day, number>();
+let lastDayId = 0;
+const dayId = (day: Day) => dayIds.get(day) ?? (dayIds.set(day, ++lastDayId), lastDayId);
+
+/**
+ * The same sums over days folded in memory. A day folded again after a write is a new Day, so the sums
+ * of all days but the last are kept by their days' identities: a view of a range ending today sums
+ * only today again, however long the range.
+ */
+function sumDays(days: Day[], query: SumsQuery): KeySums {
+  if (days.length < 2) return sumEachDay(days, query);
+  const past = days.slice(0, -1);
+  const key = `${query.model ?? "last"}|${query.groupBy}|${JSON.stringify(query.filter ?? {})}|${past.map(dayId).join(",")}`;
+  const kept = keptSums.get(key) ?? sumEachDay(past, query);
+  keptSums.delete(key);
+  keptSums.set(key, kept);
+  for (const oldest of keptSums.keys()) {
+    if (keptSums.size <= MAX_KEPT_SUMS) break;
+    keptSums.delete(oldest);
+  }
+  return addedSums(kept, sumEachDay(days.slice(-1), query));
+}
+
+/** `kept` plus `more`, in new maps where they differ: `kept` stays as it was. */
+function addedSums(kept: KeySums, more: KeySums): KeySums {
+  const clicks = new Map(kept.clicks);
+  for (const [key, n] of more.clicks) clicks.set(key, (clicks.get(key) ?? 0) + n);
+  const money = new Map(kept.money);
+  for (const [key, currencies] of more.money) {
+    const sums = new Map<string, MoneySums>();
+    for (const m of [...(kept.money.get(key)?.values() ?? []), ...currencies.values()]) addMoneyByCurrency(sums, m);
+    money.set(key, sums);
+  }
+  return { clicks, money };
+}
+
+/** Per-dimension indexes when at most one dimension is involved, else a walk over each day's contexts. */
+function sumEachDay(days: Day[], query: SumsQuery): KeySums {
   const model = query.model ?? "last";
   const filter = Object.entries(query.filter ?? {}) as [GroupBy, string][];
   const clicks = new Map<string, number>();

@@ -223,6 +223,18 @@ describe("counts kept over closed windows and extended with the open ones", () =
     }
   });
 
+  test("a filtered view after the unfiltered one picks its earlier visits out of the unfiltered one's, with what counting at once gives", () => {
+    const { db } = instance.ctx;
+    const cut = NOW - 5 * DAY;
+    const view = peopleQuery({ db, projectId: project.id, from: START, to: NOW, timeZone: "UTC", now: NOW, filter: { source: "twitter" } });
+    const unfiltered = { ...view.single!.unfiltered, key: "narrowed|unfiltered", openFrom: cut };
+    const filtered = { ...view, key: "narrowed|twitter", openFrom: cut, single: { ...view.single!, unfiltered } };
+    const whole = { ...view, key: "narrowed|twitter|whole", openFrom: Infinity, single: null };
+    peopleByAttribution(unfiltered, "campaign");
+    for (const dimension of ["campaign", "link"] as const) expect(peopleByAttribution(filtered, dimension)).toEqual(peopleByAttribution(whole, dimension));
+    expect(peopleByTraffic(filtered, { kind: "visit", dimension: "country" })).toEqual(peopleByTraffic(whole, { kind: "visit", dimension: "country" }));
+  });
+
   test("a filter on one attribution value reads its totals and its own report from the unfiltered rows, with what counting the filtered visits gives", () => {
     const { db } = instance.ctx;
     const link = db.query<{ id: string }, [string]>("SELECT link_id AS id FROM events WHERE project_id = ? AND link_id IS NOT NULL LIMIT 1").get(project.id)!.id;

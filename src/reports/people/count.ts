@@ -358,7 +358,7 @@ function earlierVisits(q: PeopleQuery, closed: PeopleWindow[], open: PeopleWindo
       if (signedUp(w.stepAt, i)) today.add(person);
     });
     const keptKey = resultKey({ ...q, windows: closed }, "earlier visits of");
-    const known = results.get(keptKey) as VisitsOfPersons | undefined;
+    const known = (results.get(keptKey) as VisitsOfPersons | undefined) ?? narrowedFromUnfiltered(q, closed, today);
     const fresh = new HashSet();
     today.forEach((person) => known?.persons.has(person) || fresh.add(person));
     if (known && fresh.size === 0) {
@@ -377,6 +377,26 @@ function earlierVisits(q: PeopleQuery, closed: PeopleWindow[], open: PeopleWindo
     remember(keptKey, { persons, visits });
     return visits;
   });
+}
+
+/**
+ * A filtered query's earlier visits out of the unfiltered query's, when those were looked up for all
+ * of `today` (a filtered query's people of today are some of the unfiltered one's): the filtered
+ * overview's first view picks them out instead of walking the kept windows again.
+ */
+function narrowedFromUnfiltered(q: PeopleQuery, closed: PeopleWindow[], today: HashSet): VisitsOfPersons | undefined {
+  if (!q.single) return undefined;
+  const unfiltered = results.get(resultKey({ ...q.single.unfiltered, windows: closed }, "earlier visits of")) as VisitsOfPersons | undefined;
+  let covered = unfiltered !== undefined;
+  today.forEach((person) => (covered &&= unfiltered!.persons.has(person)));
+  if (!covered) return undefined;
+  return {
+    persons: unfiltered!.persons,
+    visits: unfiltered!.visits.map(({ w, visits }) => {
+      const passes = passingContexts(q, w);
+      return { w, visits: passes ? visits.filter((i) => passes[w.context[i]!]) : visits };
+    }),
+  };
 }
 
 /** Totals over the whole range, distinct over it: a visitor through two links counts once. */
@@ -527,18 +547,27 @@ function eachTrafficVisit(
 
 /** Who signed up, who bought and what each paid in the windows. */
 function peopleFacts(q: PeopleQuery, windows: PeopleWindow[]): Facts {
-  const facts = emptyFacts(windows);
+  const facts = emptyFacts(q, windows);
   for (const w of windows) addFacts(q, w, facts);
   return facts;
 }
 
-/** Room for the windows' customers and payers. */
-const emptyFacts = (windows: PeopleWindow[]): Facts => ({
-  signedUp: new HashSet(),
-  customers: new HashSet(windows.reduce((n, w) => n + w.sales.length, 0)),
-  paid: new HashMap(windows.reduce((n, w) => n + w.money.length, 0)),
-  unconverted: new HashMap(),
-});
+/** Room for the customers and payers of the windows' sales and payments that pass the query's filter. */
+function emptyFacts(q: PeopleQuery, windows: PeopleWindow[]): Facts {
+  let sales = 0;
+  let payments = 0;
+  for (const w of windows) {
+    const passes = passingContexts(q, w);
+    if (!passes) {
+      sales += w.sales.length;
+      payments += w.money.length;
+      continue;
+    }
+    for (const s of w.sales) if (passes[saleContext(q, s)]) sales++;
+    for (const m of w.money) if (passes[saleContext(q, m)]) payments++;
+  }
+  return { signedUp: new HashSet(), customers: new HashSet(sales), paid: new HashMap(payments), unconverted: new HashMap() };
+}
 
 function addFacts(q: PeopleQuery, w: PeopleWindow, facts: Facts): void {
   eachVisit({ ...q, windows: [w] }, (_, i, person) => {
@@ -718,7 +747,7 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
     const factsKey = resultKey(kept, "people facts");
     let facts = results.get(factsKey) as Facts | undefined;
     if (!facts) {
-      const filling = emptyFacts(closed);
+      const filling = emptyFacts(q, closed);
       await each((w) => addFacts(q, w, filling));
       remember(factsKey, (facts = filling));
     }

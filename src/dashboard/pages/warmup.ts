@@ -3,7 +3,7 @@
 import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
-import { peopleQuery, personOf, primePeople, trackedSteps, warmPeopleWindows, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
+import { peopleQuery, primePeople, trackedSteps, warmPeopleWindows, warmPersons, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
 import { localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import { primeSubscriptions } from "../../subscriptions/mrr.ts";
@@ -56,7 +56,7 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
     let days = 0;
     for (const project of listProjects(ctx.db)) {
       // Read before they age out: the same links keep every kept count valid, and the read costs no page view.
-      personOf(ctx.db, project.id, ctx.now(), 2 * recheckMs);
+      await warmPersons(ctx.db, project.id, ctx.now(), 2 * recheckMs, pause);
       days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
       for (const primed of PRIMED_RANGES) await primeRange(ctx, project, primed, pause);
       // Today's closed hours, which every range ending today reads (a page then reads only the hours written since).

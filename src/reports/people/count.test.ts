@@ -14,9 +14,9 @@ import { identifyProfile } from "../../tracking/profiles.ts";
 import { attributionReport, GROUP_BY, GROUP_BY_COLUMN } from "../attribution.ts";
 import { summaryReport } from "../summary.ts";
 import { DistinctCounter, EXACT_LIMIT, HashMap, HashSet, hashId } from "./distinct.ts";
-import { mergeWindows, readWindow, type PeopleWindow } from "./window.ts";
+import { mergeWindows, profileHash, readPersons, readWindow, type PeopleWindow } from "./window.ts";
 import { FUNNEL_STEPS, funnel, peopleByAttribution, peopleByTraffic, peopleTotals, primePeople, visitorsPerBucket } from "./count.ts";
-import { ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, contextTest, peopleQuery, personOf } from "./index.ts";
+import { ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, contextTest, peopleQuery, personOf, warmPersons } from "./index.ts";
 import { random } from "../../../bench/seed-dashboard.ts";
 
 const HOUR = 3_600_000;
@@ -293,6 +293,31 @@ describe("counts kept over closed windows and extended with the open ones", () =
       if (twin) expect(twin).toBe(context);
     }
     expect(a.traits.filter((traits) => b.traits.includes(traits)).length).toBeGreaterThan(0);
+  });
+
+  test("person links read a page at a time are the same links whatever the page size: a visitor's latest identification wins across pages", async () => {
+    const { db } = instance.ctx;
+    identifyProfile(db, project.id, { id: "paged_a", email: "paged-a@example.com" }, "paged_visitor", NOW - 2 * DAY, "trusted");
+    identifyProfile(db, project.id, { id: "paged_b", email: "paged-b@example.com" }, "paged_visitor", NOW - DAY, "trusted");
+    const read = (pageSize?: number) => {
+      const pages = readPersons(db, project.id, pageSize);
+      let pagesRead = 1;
+      for (let next = pages.next(); ; next = pages.next(), pagesRead++) if (next.done) return { links: next.value, pagesRead };
+    };
+    const whole = read();
+    expect(whole.pagesRead).toBe(1);
+    expect(whole.links.get(hashId("paged_visitor"))).toBe(profileHash(db.query<{ id: string }, [string]>("SELECT id FROM profiles WHERE email = ?").get("paged-b@example.com")!.id));
+    for (const pageSize of [1, 2, 7]) {
+      const paged = read(pageSize);
+      expect(paged.pagesRead).toBeGreaterThan(whole.links.size / pageSize);
+      expect(paged.links).toEqual(whole.links);
+    }
+    // The warm-up reads them again (here, past their age limit) and a page then finds them read.
+    const later = NOW + 40 * 60_000;
+    await warmPersons(db, project.id, later, 0, async () => {});
+    const warmed = personOf(db, project.id, later);
+    expect(warmed.size).toBe(whole.links.size);
+    expect(warmed(hashId("paged_visitor"))).toBe(whole.links.get(hashId("paged_visitor"))!);
   });
 
   test("person links read again after they age out are the same links: the kept counts stay valid; a new link makes a new reading", () => {

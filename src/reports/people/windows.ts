@@ -66,7 +66,7 @@ export function peopleWindow(db: Database, projectId: string, start: number, end
 }
 
 /** Reads the window [start, end) into memory `sliceHours` at a time, awaiting `pause()` between reads (the background warm-up). */
-export async function warmPeopleWindow(db: Database, projectId: string, start: number, end: number, now: number, pause: () => Promise<unknown>, sliceHours = 2): Promise<void> {
+export async function warmPeopleWindow(db: Database, projectId: string, start: number, end: number, now: number, pause: () => Promise<unknown>, sliceHours = 1): Promise<void> {
   const s = state(db, projectId);
   const seq = writeSeq(db, projectId);
   const parts: PeopleWindow[] = [];
@@ -138,25 +138,52 @@ function rangeWindowBounds(db: Database, projectId: string, from: number, to: nu
   return windowBounds(aligned, end, timeZone, hourly).flatMap((w) => (!hourly && w.start <= now && now < w.end ? windowBounds(w.start, w.end, timeZone, true) : [w]));
 }
 
-/**
- * Who is whom: a visitor's person is the profile it identified as most recently, else the visitor.
- * `freshForMs`: read again if the links would age out within that long (the warm-up, so a page never has to).
- */
-export function personOf(db: Database, projectId: string, now: number, freshForMs = 0): PersonOf {
+/** Who is whom: a visitor's person is the profile it identified as most recently, else the visitor. */
+export function personOf(db: Database, projectId: string, now: number): PersonOf {
   const s = state(db, projectId);
-  const cached = s.persons;
-  const age = cached ? now - cached.at : 0;
-  // A small map is cheap to read again at once; a large one at most every PERSONS_MS while identifies keep coming.
-  const changed = cached !== null && personsChangedSince(db, projectId, cached.seq) && (age >= PERSONS_MS || age < 0 || cached.personOf.size < 10_000);
-  if (!cached || age < 0 || age >= MAX_AGE_MS - freshForMs || changed) {
+  if (personsDue(db, projectId, s, now, 0)) {
     const seq = writeSeq(db, projectId);
-    const links = readPersons(db, projectId);
-    // One function per reading of the links: counts keyed by it (see count.ts) stay valid while it does,
-    // so a reading that finds the same links keeps the function.
-    const personOf = cached && sameLinks(cached.links, links) ? cached.personOf : Object.assign((visitor: number) => links.get(visitor) ?? visitor, { size: links.size });
-    s.persons = { personOf, links: personOf === cached?.personOf ? cached.links : links, at: now, seq };
+    const pages = readPersons(db, projectId);
+    let read = pages.next();
+    while (!read.done) read = pages.next();
+    keepPersons(s, read.value, seq, now);
   }
   return s.persons!.personOf;
+}
+
+/**
+ * Reads the links again, a page at a time with `pause()` between pages, if they would age out within
+ * `freshForMs` or identifies changed them: the warm-up, so a page never has to.
+ */
+export async function warmPersons(db: Database, projectId: string, now: number, freshForMs: number, pause: () => Promise<unknown>): Promise<void> {
+  const s = state(db, projectId);
+  if (!personsDue(db, projectId, s, now, freshForMs)) return;
+  // Stamped before the first page: an identify that lands meanwhile makes the reading due again.
+  const seq = writeSeq(db, projectId);
+  const pages = readPersons(db, projectId);
+  let read = pages.next();
+  while (!read.done) {
+    await pause();
+    read = pages.next();
+  }
+  keepPersons(s, read.value, seq, now);
+}
+
+function personsDue(db: Database, projectId: string, s: ProjectState, now: number, freshForMs: number): boolean {
+  const cached = s.persons;
+  if (!cached) return true;
+  const age = now - cached.at;
+  // A small map is cheap to read again at once; a large one at most every PERSONS_MS while identifies keep coming.
+  const changed = personsChangedSince(db, projectId, cached.seq) && (age >= PERSONS_MS || age < 0 || cached.personOf.size < 10_000);
+  return age < 0 || age >= MAX_AGE_MS - freshForMs || changed;
+}
+
+function keepPersons(s: ProjectState, links: Map<number, number>, seq: number, now: number): void {
+  const cached = s.persons;
+  // One function per reading of the links: counts keyed by it (see count.ts) stay valid while it does,
+  // so a reading that finds the same links keeps the function.
+  const personOf = cached && sameLinks(cached.links, links) ? cached.personOf : Object.assign((visitor: number) => links.get(visitor) ?? visitor, { size: links.size });
+  s.persons = { personOf, links: personOf === cached?.personOf ? cached.links : links, at: now, seq };
 }
 
 function sameLinks(a: Map<number, number>, b: Map<number, number>): boolean {

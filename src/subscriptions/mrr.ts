@@ -1,6 +1,7 @@
 // MRR (SPEC §5): each subscription's paid periods normalised to a month, read as of each month's
 // end; new, expansion, contraction and churned MRR per month and attribution key, in the reporting
 // currency, credited to the subscription's first sale. The movements are a pure function of facts.
+import { readAllPages, readPagesPausing } from "../db/pages.ts";
 import type { Database } from "bun:sqlite";
 import { multiplyHalfEven } from "../payments/fx/convert.ts";
 import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
@@ -168,10 +169,7 @@ export function subscriptionsOf(db: Database, projectId: string, groupBy: GroupB
   let reading = keptReading(db, projectId, now, 0);
   if (!reading) {
     const seq = subscriptionsSeq(db, projectId);
-    const pages = readSubscriptions(db, projectId);
-    let page = pages.next();
-    while (!page.done) page = pages.next();
-    reading = keep(db, projectId, { seq, at: now, subs: page.value, views: new Map() });
+    reading = keep(db, projectId, { seq, at: now, subs: readAllPages(readSubscriptions(db, projectId)), views: new Map() });
   }
   return viewOf(reading, groupBy);
 }
@@ -184,13 +182,7 @@ export async function primeSubscriptions(db: Database, projectId: string, now: n
   if (keptReading(db, projectId, now, REFRESH_WITHIN_MS)) return;
   // Stamped before the first page: a change made meanwhile makes the reading stale.
   const seq = subscriptionsSeq(db, projectId);
-  const pages = readSubscriptions(db, projectId);
-  let page = pages.next();
-  while (!page.done) {
-    await pause();
-    page = pages.next();
-  }
-  const reading = keep(db, projectId, { seq, at: now, subs: page.value, views: new Map() });
+  const reading = keep(db, projectId, { seq, at: now, subs: await readPagesPausing(readSubscriptions(db, projectId), pause), views: new Map() });
   // Every grouping's view, so that no first view builds one.
   for (const groupBy of [...GROUP_BY, null]) {
     await pause();

@@ -5,6 +5,7 @@ import type { Database } from "bun:sqlite";
 import { addDays, localDate, startOfLocalDay } from "../../dashboard/range.ts";
 import { mergeWindows, readPersons, readWindow, type PeopleWindow, type PersonOf } from "./window.ts";
 import { personsChangedSince, writeSeq, writtenSince } from "../writes.ts";
+import { readAllPages, readPagesPausing } from "../../db/pages.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -143,10 +144,7 @@ export function personOf(db: Database, projectId: string, now: number): PersonOf
   const s = state(db, projectId);
   if (personsDue(db, projectId, s, now, 0)) {
     const seq = writeSeq(db, projectId);
-    const pages = readPersons(db, projectId);
-    let read = pages.next();
-    while (!read.done) read = pages.next();
-    keepPersons(s, read.value, seq, now);
+    keepPersons(s, readAllPages(readPersons(db, projectId)), seq, now);
   }
   return s.persons!.personOf;
 }
@@ -160,13 +158,7 @@ export async function warmPersons(db: Database, projectId: string, now: number, 
   if (!personsDue(db, projectId, s, now, freshForMs)) return;
   // Stamped before the first page: an identify that lands meanwhile makes the reading due again.
   const seq = writeSeq(db, projectId);
-  const pages = readPersons(db, projectId);
-  let read = pages.next();
-  while (!read.done) {
-    await pause();
-    read = pages.next();
-  }
-  keepPersons(s, read.value, seq, now);
+  keepPersons(s, await readPagesPausing(readPersons(db, projectId), pause), seq, now);
 }
 
 function personsDue(db: Database, projectId: string, s: ProjectState, now: number, freshForMs: number): boolean {

@@ -6,7 +6,7 @@ import { pullStripe } from "./stripe/pull.ts";
 import { pullPolar } from "./polar/pull.ts";
 import { explainStripeError } from "./stripe/client.ts";
 import { explainPolarError } from "./polar/client.ts";
-import { pruneRawEvents } from "./service.ts";
+import { pruneRawEvents, RAW_EVENT_PRUNE_BATCH } from "./service.ts";
 import { NATIVE_PROVIDERS } from "./native-providers.ts";
 
 export interface PullOutcome {
@@ -60,7 +60,7 @@ export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVA
   };
   const tick = () => {
     for (const { projectId, provider } of pullableIntegrations(ctx.db)) void runNow(projectId, provider);
-    void ctx.writes.write((db) => pruneRawEvents(db, ctx.now())).catch(() => {});
+    void pruneAllRawEvents(ctx).catch(() => {});
   };
   const first = setTimeout(tick, 0);
   const timer = setInterval(tick, intervalMs);
@@ -76,4 +76,14 @@ export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVA
   };
   schedulers.set(ctx, scheduler);
   return scheduler;
+}
+
+/** Deletes the raw events past retention a batch per write, so requests' writes go between batches. */
+export async function pruneAllRawEvents(ctx: AppContext): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await ctx.writes.write((db) => pruneRawEvents(db, ctx.now()));
+    total += deleted;
+    if (deleted < RAW_EVENT_PRUNE_BATCH) return total;
+  }
 }

@@ -210,8 +210,24 @@ export function rawEventsForPayment(db: Database, projectId: string, paymentId: 
 /** Raw payloads are for debugging recent deliveries; providers stop retrying long before this. */
 export const RAW_EVENT_RETENTION_DAYS = 90;
 
-export function pruneRawEvents(db: Database, now: number): number {
-  return db.query("DELETE FROM provider_events WHERE received_at < ?").run(now - RAW_EVENT_RETENTION_DAYS * 86_400_000).changes;
+/** Raw events deleted per write: an upgrade with a year of them must not hold writes for a second. */
+export const RAW_EVENT_PRUNE_BATCH = 2_000;
+
+/**
+ * Deletes up to `limit` raw events past retention, project by project along its (project, received)
+ * index; returns how many went. Call again while it returns `limit`.
+ */
+export function pruneRawEvents(db: Database, now: number, limit = RAW_EVENT_PRUNE_BATCH): number {
+  const before = now - RAW_EVENT_RETENTION_DAYS * 86_400_000;
+  const prune = db.query<unknown, [string, number, number]>(
+    "DELETE FROM provider_events WHERE id IN (SELECT id FROM provider_events WHERE project_id = ? AND received_at < ? LIMIT ?)",
+  );
+  let deleted = 0;
+  for (const { id } of db.query<{ id: string }, []>("SELECT id FROM projects").all()) {
+    if (deleted >= limit) break;
+    deleted += prune.run(id, before, limit - deleted).changes;
+  }
+  return deleted;
 }
 
 /**

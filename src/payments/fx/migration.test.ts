@@ -99,3 +99,27 @@ test("migration 026 keeps a re-conversion caught midway through its rollup where
     { model: "last", grain: "month", reporting_revenue: 3132 },
   ]);
 });
+
+test("a re-conversion an earlier version left at a whole month's step sums that month whole and finishes", () => {
+  const db = new Database(":memory:");
+  migrate(db, migrations);
+  db.run("INSERT INTO projects (id, name, token, created_at) VALUES ('prj_old', 'Old', 'bt_pub_old', 0)");
+  const month = Date.parse("2026-11-01T00:00:00Z");
+  // Hours and days already re-summed on 3 and 20 November; the month rows still hold the value before the switch.
+  for (const day of [Date.parse("2026-11-03T00:00:00Z"), Date.parse("2026-11-20T00:00:00Z")]) {
+    for (const model of ["last", "first"]) {
+      db.run("INSERT INTO payment_stats_hourly (project_id, hour, model, currency, payments, revenue, reporting_revenue) VALUES ('prj_old', ?, ?, 'EUR', 1, 2900, 3132)", [day + 36e5, model]);
+    }
+  }
+  db.run("UPDATE payment_stats_periods SET reporting_revenue = 5800 WHERE grain = 'month'");
+  db.run("INSERT INTO fx_reconversions (project_id, after_rowid, done, total, started_at, rollup_hour, rollup_end, rollup_step) VALUES ('prj_old', 1, 1, 1, 0, ?, ?, 'month last')", [
+    Date.parse("2026-11-20T00:00:00Z"),
+    Date.parse("2026-11-21T00:00:00Z"),
+  ]);
+  while (convertChunk(db, () => {}, { hours: resumConvertedHours, period: resumConvertedPeriod }, 100) !== null);
+  expect(db.query("SELECT count(*) AS n FROM fx_reconversions").get()).toEqual({ n: 0 });
+  expect(db.query("SELECT model, reporting_revenue FROM payment_stats_periods WHERE grain = 'month' AND period = ? ORDER BY model").all(month)).toEqual([
+    { model: "first", reporting_revenue: 6264 },
+    { model: "last", reporting_revenue: 6264 },
+  ]);
+});

@@ -203,10 +203,11 @@ export interface PaymentSeedOptions {
   seed?: number;
 }
 
+/** `rate`: US dollars per whole unit, as an ECB fixing would give; `centsPerMinor` folds in the currency's exponent (JPY has none). */
 const CURRENCIES = [
-  { code: "USD", weight: 0.8, amounts: [900, 1900, 4900, 9900] },
-  { code: "EUR", weight: 0.15, amounts: [900, 2900, 7900] },
-  { code: "JPY", weight: 0.05, amounts: [1500, 4800, 9800] },
+  { code: "USD", weight: 0.8, amounts: [900, 1900, 4900, 9900], rate: 1, centsPerMinor: 1 },
+  { code: "EUR", weight: 0.15, amounts: [900, 2900, 7900], rate: 1.08, centsPerMinor: 1.08 },
+  { code: "JPY", weight: 0.05, amounts: [1500, 4800, 9800], rate: 1.08 / 160.5, centsPerMinor: (1.08 / 160.5) * 100 },
 ];
 const METHODS = ["metadata_link", "metadata_link", "metadata_context", "session", "identify_email", "customer", "unattributed", "unattributed"] as const;
 
@@ -227,18 +228,23 @@ export function seedPayments(db: Database, options: PaymentSeedOptions): { payme
   const insertPayment = db.prepare(
     `INSERT INTO payments (id, project_id, provider, kind, payment_key, event_id, order_id, customer_id, customer_email, amount, tax, net, currency,
        metadata, description, occurred_at, received_at, method, link_id, campaign_id, source, medium, content, lead_id,
-       first_link_id, first_campaign_id, first_source, first_medium, first_content, first_lead_id, explanation, attributed_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       first_link_id, first_campaign_id, first_source, first_medium, first_content, first_lead_id, explanation, attributed_at,
+       reporting_currency, reporting_amount, reporting_net, rate, rate_source, rate_date)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?)`,
   );
   const insertEvent = db.prepare(
     `INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payment_ids, payload) VALUES (?, ?, ?, ?, 'webhook', ?, 'recorded a payment', ?, ?)`,
   );
   const linkEventToPayment = db.prepare("INSERT INTO provider_event_payments (payment_id, event_row) VALUES (?, ?)");
   const insertRollup = db.prepare(
-    `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds,
+       reporting_revenue, reporting_refunds, renewals, renewal_revenue, reporting_renewal_revenue)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency) DO UPDATE SET
-       payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds`,
+       payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds,
+       reporting_revenue = reporting_revenue + excluded.reporting_revenue, reporting_refunds = reporting_refunds + excluded.reporting_refunds,
+       renewals = renewals + excluded.renewals, renewal_revenue = renewal_revenue + excluded.renewal_revenue,
+       reporting_renewal_revenue = reporting_renewal_revenue + excluded.reporting_renewal_revenue`,
   );
   const pid = options.projectId;
   const hours = options.days * 24;
@@ -270,7 +276,11 @@ export function seedPayments(db: Database, options: PaymentSeedOptions): { payme
           ? [method === "metadata_context" ? null : link.id, link.campaign_id, link.source, link.medium, link.content, link.lead_id]
           : [null, null, null, null, null, null];
         const explanation = JSON.stringify(link ? [`Checkout metadata names link ${link.id}.`] : ["No metadata, session or identified email applies."]);
-        insertPayment.run(id, pid, provider, kind, `key_${n}`, eventId, `order_${n}`, `cus_${n % 150_000}`, email, amount, amount, currency.code, link ? JSON.stringify({ linkId: link.id }) : "{}", ts, ts, method, ...ctx, ...ctx, explanation, ts);
+        // Converted as the ledger stores it (a refund at its own day's rate here: the seeded rates do not move).
+        const reporting = Math.round(amount * currency.centsPerMinor);
+        const rateDate = new Date(ts).toISOString().slice(0, 10);
+        insertPayment.run(id, pid, provider, kind, `key_${n}`, eventId, `order_${n}`, `cus_${n % 150_000}`, email, amount, amount, currency.code, link ? JSON.stringify({ linkId: link.id }) : "{}", ts, ts, method, ...ctx, ...ctx, explanation, ts,
+          reporting, reporting, currency.rate, currency.code === "USD" ? "same" : "ecb", rateDate);
         if (eventId) {
           const event = insertEvent.run(pid, provider, eventId, provider === "stripe" ? "invoice.paid" : "order.paid", ts, JSON.stringify([id]), JSON.stringify({ id: eventId, type: "invoice.paid", data: { object: { id: `in_${n}`, amount_paid: gross, currency: currency.code.toLowerCase() } } }));
           linkEventToPayment.run(id, Number(event.lastInsertRowid));
@@ -278,14 +288,25 @@ export function seedPayments(db: Database, options: PaymentSeedOptions): { payme
         }
         const key = `${ctx.join("|")}|${currency.code}`;
         let entry = rollup.get(key);
-        if (!entry) rollup.set(key, (entry = [...ctx.map((v) => v ?? ""), currency.code, 0, 0, 0]));
+        // payments, revenue, refunds, reporting revenue and refunds, renewals, renewal revenue and its reporting value
+        if (!entry) rollup.set(key, (entry = [...ctx.map((v) => v ?? ""), currency.code, 0, 0, 0, 0, 0, 0, 0, 0]));
+        const sums = entry as number[];
         if (amount >= 0) {
-          (entry[7] as number) += 1;
-          (entry[8] as number) += amount;
-        } else (entry[9] as number) += -amount;
+          sums[7]! += 1;
+          sums[8]! += amount;
+          sums[10]! += reporting;
+          if (kind === "renewal") {
+            sums[12]! += 1;
+            sums[13]! += amount;
+            sums[14]! += reporting;
+          }
+        } else {
+          sums[9]! += -amount;
+          sums[11]! += -reporting;
+        }
       }
       for (const [, entry] of rollup) {
-        for (const model of ["last", "first"]) insertRollup.run(pid, hour, model, ...(entry as [string, string, string, string, string, string, string, number, number, number]));
+        for (const model of ["last", "first"]) insertRollup.run(pid, hour, model, ...(entry as [string, string, string, string, string, string, string, ...number[]]));
         rollupRows += 2;
       }
     })();

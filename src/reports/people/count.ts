@@ -184,13 +184,29 @@ function passingIn(q: PeopleQuery, w: PeopleWindow): { contexts: boolean[]; visi
   let byQuery = passing.get(w);
   if (!byQuery) passing.set(w, (byQuery = new Map()));
   let passes = byQuery.get(q.key);
-  if (!passes) {
-    const contexts = w.contexts.map(q.filter);
-    const visits: number[] = [];
-    for (let i = 0; i < w.context.length; i++) if (contexts[w.context[i]!]) visits.push(i);
-    byQuery.set(q.key, (passes = { contexts, visits: Uint32Array.from(visits) }));
-  }
+  if (!passes) byQuery.set(q.key, (passes = q.single ? passingOneValue(w, q.single) : passingFilter(w, q.filter)));
   return passes;
+}
+
+function passingFilter(w: PeopleWindow, filter: (context: Context) => boolean): { contexts: boolean[]; visits: Uint32Array } {
+  const contexts = w.contexts.map(filter);
+  const visits: number[] = [];
+  for (let i = 0; i < w.context.length; i++) if (contexts[w.context[i]!]) visits.push(i);
+  return { contexts, visits: Uint32Array.from(visits) };
+}
+
+/** A filter on one value compares key indexes the window has worked out already (the unfiltered report by that dimension read them). */
+function passingOneValue(w: PeopleWindow, single: { at: number; value: string }): { contexts: boolean[]; visits: Uint32Array } {
+  const { keys, keyOf } = keyIndex(w, single.at, "contexts");
+  const wanted = keys.indexOf(single.value);
+  const contexts = Array.from(keyOf, (key) => key === wanted);
+  if (wanted < 0) return { contexts, visits: new Uint32Array(0) };
+  const { context } = w;
+  let n = 0;
+  for (let i = 0; i < context.length; i++) if (keyOf[context[i]!] === wanted) n++;
+  const visits = new Uint32Array(n);
+  for (let i = 0, k = 0; k < n; i++) if (keyOf[context[i]!] === wanted) visits[k++] = i;
+  return { contexts, visits };
 }
 
 /** Which of a window's contexts pass the query's filter (null: all do). */

@@ -309,9 +309,15 @@ export function foldedDays(db: Database, projectId: string, from: number, to: nu
   // Days before the project's first data are empty: no read, nothing kept.
   const first = firstActivity(db, projectId);
   return bounds.map(({ start, end }) => {
-    if (end <= first) return { start, end, traffic: [], money: [], memo: new Map() };
     const key = foldKey(projectId, start, end);
     const hit = cache.get(key);
+    if (end <= first) {
+      // The same empty day each time: sums kept over a range are keyed by its days' identities.
+      if (hit && hit.day.traffic.length === 0 && hit.day.money.length === 0) return hit.day;
+      const day: Day = { start, end, traffic: [], money: [], memo: new Map() };
+      remember(cache, key, { at: now, seq: writeSeq(db, projectId), day });
+      return day;
+    }
     if (fresh(db, projectId, hit, start, end, now, maxAge(end, now))) return hit.day;
     const seq = writeSeq(db, projectId);
     const day = fold(db, projectId, start, end);

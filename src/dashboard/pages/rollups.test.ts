@@ -12,6 +12,7 @@ import { DAY_MS, HOUR_MS } from "./time.ts";
 import { EMPTY_CONTEXT } from "../../tracking/attribution-context.ts";
 import { bumpRollup, recordEvent } from "../../tracking/events.ts";
 import { GROUP_BY, rollupSums } from "../../reports/attribution.ts";
+import { foldedDays } from "../../reports/days.ts";
 import { noteWrite } from "../../reports/writes.ts";
 
 const data = tempDataDir("bantico-rollups");
@@ -115,6 +116,23 @@ describe("day-folded rollups", () => {
     const after = rollupSums(q.db, q.projectId, query, true, folding).get("")!;
     expect(after.reporting.payments).toBe(before.reporting.payments + 1);
     expect(after.byCurrency.find((m) => m.currency === "USD")!.revenue).toBe(before.byCurrency.find((m) => m.currency === "USD")!.revenue + 2500);
+  });
+
+  test("days before the project's first data are the same day at each view, until data arrives in them", () => {
+    const from = end - 20 * DAY_MS;
+    const days = () => foldedDays(q.db, q.projectId, from, end, "UTC", q.now)!;
+    const clicks = () => rollupSums(q.db, q.projectId, { groupBy: null, from, to: end }, true, { timeZone: "UTC", now: q.now }).get("")!.clicks;
+    const [first, again] = [days(), days()];
+    expect(first[0]!.traffic).toEqual([]);
+    // Sums kept over a range are keyed by its days' identities: a new empty day each view made them count the range again.
+    for (const [i, day] of first.entries()) expect(again[i]).toBe(day);
+    const before = clicks();
+    const hour = from + 5 * HOUR_MS;
+    recordEvent(q.db, { projectId: q.projectId, name: "page_view", ts: hour, context: EMPTY_CONTEXT });
+    bumpRollup(q.db, q.projectId, hour, EMPTY_CONTEXT, { clicks: 3 });
+    noteWrite(q.db, q.projectId, hour);
+    expect(days()[0]).not.toBe(first[0]);
+    expect(clicks()).toBe(before + 3);
   });
 
   test("the day still running is read again after ten seconds", () => {

@@ -4,6 +4,8 @@ import type { AppContext } from "../../context.ts";
 import { backgroundTurn } from "../../core/turns.ts";
 import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
+import { primeSums } from "../../reports/attribution.ts";
+import { GROUP_BY } from "../../reports/dimensions.ts";
 import { peopleQuery, primePeople, trackedSteps, warmPeopleWindows, warmPersons, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
 import { localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
@@ -144,5 +146,7 @@ async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRI
     funnel: trackedSteps(ctx.db, project.id),
   };
   await primePeople(await query(range.from, range.to), plan, pause);
+  // The money beside those counts: the range's totals and its sums by every attribution dimension.
+  for (const groupBy of [null, ...GROUP_BY]) await primeSums(ctx.db, project.id, { groupBy, from: range.from, to: range.to }, { timeZone: project.timezone, now }, pause);
   await primePeople(await query(range.previousFrom, range.previousTo), { totals: true, attribution: primed.previousAttribution, traffic: [], buckets: null, funnel: null }, pause);
 }

@@ -72,8 +72,11 @@ async function main(): Promise<void> {
     console.log(`memory after the warm-up: ${(memory.rss / 1e6).toFixed(0)} MB resident, ${(memory.heapUsed / 1e6).toFixed(0)} MB of JavaScript heap`);
     const pages: [string, string][] = [
       ["/healthz (baseline)", "/healthz"],
+      // The overview's top tables load as their own requests after the page, as a browser asks for them.
       ["overview", base],
+      ...topTables(base, ""),
       ["overview, filtered by source", `${base}?source=twitter`],
+      ...topTables(base, "?source=twitter", ", filtered"),
       ["links", `${base}/links`],
       ["link page", `${base}/links/${topLink}`],
       ["campaigns", `${base}/campaigns`],
@@ -155,3 +158,8 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** The overview's four top tables, each its own request. */
+function topTables(base: string, query: string, note = ""): [string, string][] {
+  return ["sources", "campaigns", "referrers", "countries"].map((card) => [`  its top ${card}${note}`, `${base}/overview/${card}${query}`]);
+}

@@ -44,6 +44,8 @@ afterAll(async () => {
 
 /** Full-page screenshots at 1280 and 390 px wide, then back to desktop. */
 async function snap(name: string) {
+  // Parts that load after the page (the overview's top tables) are in before the picture.
+  await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-desktop.png`), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });

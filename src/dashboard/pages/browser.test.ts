@@ -83,6 +83,10 @@ describe("in a real browser", () => {
 
     await page.goto(`${base}?range=today`);
     expect(await statValue("Clicks")).toBe("1");
+    // The top tables arrive after the page, each swapped in by htmx.
+    await page.locator(".top-card", { hasText: "Top sources" }).locator("td", { hasText: "newsletter" }).waitFor();
+    await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
+    expect(await page.locator(".top-card table").count()).toBe(4);
   }, 20_000);
 
   test("copying the short URL takes one click", async () => {
@@ -152,6 +156,7 @@ describe("in a real browser", () => {
       for (const [name, path] of pages) {
         const response = await page.goto(`${base}${path}`);
         expect({ name, status: response?.status() }).toEqual({ name, status: 200 });
+        await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
         // Nothing may overflow the page sideways (tables scroll inside their own box).
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
         expect({ name, label, overflow }).toEqual({ name, label, overflow: 0 });
@@ -163,6 +168,7 @@ describe("in a real browser", () => {
     await page.emulateMedia({ colorScheme: "dark" });
     for (const [name, path] of [["overview", "?range=today"], ["funnel", "/funnel?range=today"], ["link", `/links/${linkId}?range=today`]] as const) {
       await page.goto(`${base}${path}`);
+      await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
       const [text, background] = await page.evaluate(() => [getComputedStyle(document.body).color, getComputedStyle(document.body).backgroundColor]);
       expect(text).not.toBe(background);
       await page.screenshot({ path: join(SCREENSHOTS, `${name}-desktop-dark.png`), fullPage: true });

@@ -153,8 +153,14 @@ describe("overview", () => {
     expect(redirect.status).toBe(302);
     const overview = await (await owner.get(`${base}?range=today`)).text();
     expect(overview).toMatch(/<div class="label">Clicks<\/div><div class="value">[1-9]/);
-    expect(overview).toContain("podcast");
     expect(overview).toContain("<svg class=\"chart chart-time chart-wide\"");
+    // The top tables load as their own requests, with the page's range and filters.
+    const cards = [...overview.matchAll(/hx-get="([^"]+)" hx-trigger="load"/g)].map((m) => m[1]!.replaceAll("&amp;", "&"));
+    expect(cards).toEqual(["sources", "campaigns", "referrers", "countries"].map((card) => `${base}/overview/${card}?range=today`));
+    const sources = await (await owner.get(cards[0]!)).text();
+    expect(sources).toContain("<h2>Top sources</h2>");
+    expect(sources).toContain("podcast");
+    expect(await (await owner.get(cards[1]!)).text()).toContain("ov_campaign");
     const page = await (await owner.get(`${base}/links/${link.linkId}?range=today`)).text();
     expect(page).toMatch(/<div class="label">Clicks<\/div><div class="value">1<\/div>/);
   });
@@ -172,5 +178,9 @@ describe("overview", () => {
     const filtered = await (await owner.get(`${base}?range=today&source=nobody`)).text();
     expect(filtered).toMatch(/<div class="label">Clicks<\/div><div class="value">0<\/div>/);
     expect(filtered).toContain("source: <strong>nobody</strong>");
+    const card = await (await owner.get(`${base}/overview/sources?range=today&source=nobody`)).text();
+    expect(card).toContain("<h2>Top sources</h2>");
+    expect(card).not.toContain("podcast");
+    expect((await owner.get(`${base}/overview/secrets?range=today`)).status).toBe(404);
   });
 });

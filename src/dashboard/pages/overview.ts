@@ -2,7 +2,7 @@
 // their change against the previous period, charts over time, and the top sources, campaigns,
 // referrers and countries with what each brought in.
 import { html } from "../html.ts";
-import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
+import { DashboardError, renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { timeSeriesChart, formatCompact } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import { previous as before, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
@@ -15,14 +15,24 @@ import { breakdownTable, type BreakdownRow } from "../../../views/pages/reports.
 
 const TOP = 8;
 
+/** The overview's top tables: each loads as its own request once the page is shown, as Plausible's widgets do. */
+const TOP_CARDS = {
+  sources: { title: "Top sources", label: "Source", path: "/sources", by: undefined },
+  campaigns: { title: "Top campaigns", label: "Campaign", path: "/campaigns", by: undefined },
+  referrers: { title: "Top referrers", label: "Referrer", path: "/traffic", by: "referrer" },
+  countries: { title: "Top countries", label: "Country", path: "/traffic", by: "country" },
+} as const;
+type TopCard = keyof typeof TOP_CARDS;
+
+const allLink = (req: DashboardRequest, name: TopCard) => {
+  const { path, by } = TOP_CARDS[name];
+  return html`<p class="hint"><a href="${req.href(path, by ? { by } : {})}">All ${name} →</a></p>`;
+};
+
 function overview(req: DashboardRequest) {
   const range = req.range;
   const q = rollupQuery(req);
-  const { db } = req.ctx;
-  const now = req.ctx.now();
-  const scope = { from: range.from, to: range.to, filter: range.filters };
   const totals = summaryOf(q);
-  const empty = emptyState(req, "Nothing in this period.");
   const buckets = bucketsFor(range, range.timezone);
   const visitors = { label: "Visitors", points: visitorSeries(q, buckets) };
   const hourly = trafficSeries(q);
@@ -32,22 +42,12 @@ function overview(req: DashboardRequest) {
       timeSeriesChart({ title, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }),
       lines.map((l) => l.label),
     );
-  const card = <Row extends BreakdownRow>(title: string, label: string, rows: Row[], href: (row: Row) => string | null, more: { path: string; by?: string }, plural: string) =>
-    html`<section class="card"><h2>${title}</h2>${breakdownTable({
-      caption: `${title} by visitors`,
-      label,
-      rows,
-      totals,
-      href,
-      show: { compact: true },
-      noneLabel: more.by ? "(unknown)" : undefined,
-      limit: TOP,
-      empty,
-    })}<p class="hint"><a href="${req.href(more.path, more.by ? { by: more.by } : {})}">All ${plural} →</a></p></section>`;
-  const byVisitors = <Row extends BreakdownRow>(rows: Row[]) => rows.sort((a, b) => b.visitors - a.visitors || b.net - a.net);
-  const attribution = (groupBy: "source" | "campaign") => byVisitors(attributionReport(db, req.project, { groupBy, ...scope }, now));
-  const traffic = (groupBy: TrafficGroupBy) => trafficReport(db, req.project, { groupBy, ...scope }, now);
-  const drill = (path: string) => (row: { key: string | null }) => (row.key ? req.href(`${path}/${encodeURIComponent(row.key)}`) : null);
+  // A top table counts its own breakdown: over a year filtered on one value that is a few hundred
+  // milliseconds each, so the tiles and charts show first and the tables follow.
+  const placeholder = (name: TopCard) =>
+    html`<section class="card top-card" aria-busy="true" hx-get="${req.href(`/overview/${name}`)}" hx-trigger="load" hx-swap="outerHTML">
+      <h2>${TOP_CARDS[name].title}</h2><p class="muted">Counting…</p>${allLink(req, name)}
+    </section>`;
   return dataPage(
     statTiles(summaryTiles(totals, summaryOf(before(q, req)))),
     peopleNotice(req),
@@ -56,15 +56,44 @@ function overview(req: DashboardRequest) {
       ${chart("Signups", [{ label: "Signups", points: bucketize(hourly, buckets, (r) => r.signups) }])}
       ${revenueChart(q, buckets, req.href("/settings/rates"))}
     </div>
-    <div class="charts">
-      ${card("Top sources", "Source", attribution("source"), drill("/sources"), { path: "/sources" }, "sources")}
-      ${card("Top campaigns", "Campaign", attribution("campaign"), drill("/campaigns"), { path: "/campaigns" }, "campaigns")}
-      ${card("Top referrers", "Referrer", traffic("referrer"), () => null, { path: "/traffic", by: "referrer" }, "referrers")}
-      ${card("Top countries", "Country", traffic("country"), () => null, { path: "/traffic", by: "country" }, "countries")}
-    </div>`,
+    <div class="charts">${(Object.keys(TOP_CARDS) as TopCard[]).map(placeholder)}</div>`,
   );
 }
 
+/** One top table of the overview, as the fragment its placeholder swaps in. */
+function topCard(req: DashboardRequest, name: TopCard) {
+  const range = req.range;
+  const { db } = req.ctx;
+  const now = req.ctx.now();
+  const scope = { from: range.from, to: range.to, filter: range.filters };
+  const { title, label, by } = TOP_CARDS[name];
+  const byVisitors = <Row extends BreakdownRow>(rows: Row[]) => rows.sort((a, b) => b.visitors - a.visitors || b.net - a.net);
+  const drill = (path: string) => (row: { key: string | null }) => (row.key ? req.href(`${path}/${encodeURIComponent(row.key)}`) : null);
+  const table = <Row extends BreakdownRow>(rows: Row[], href: (row: Row) => string | null) =>
+    breakdownTable({
+      caption: `${title} by visitors`,
+      label,
+      rows,
+      totals: summaryOf(rollupQuery(req)),
+      href,
+      show: { compact: true },
+      noneLabel: by ? "(unknown)" : undefined,
+      limit: TOP,
+      empty: emptyState(req, "Nothing in this period."),
+    });
+  const body =
+    name === "sources" || name === "campaigns"
+      ? table(byVisitors(attributionReport(db, req.project, { groupBy: name === "sources" ? "source" : "campaign", ...scope }, now)), drill(TOP_CARDS[name].path))
+      : table(trafficReport(db, req.project, { groupBy: name === "referrers" ? "referrer" : "country", ...scope }, now), () => null);
+  return html`<section class="card top-card"><h2>${title}</h2>${body}${allLink(req, name)}</section>`;
+}
+
 export function overviewPage(router: DashboardRouter): void {
-  router.get("", (req) => renderPage(req, { title: "Overview", showRange: true, body: overview(req) }));
+  router
+    .get("", (req) => renderPage(req, { title: "Overview", showRange: true, body: overview(req) }))
+    .get("/overview/:card", (req) => {
+      const name = req.params.card ?? "";
+      if (!Object.hasOwn(TOP_CARDS, name)) throw new DashboardError(404, "The overview has no such table.");
+      return topCard(req, name as TopCard);
+    });
 }

@@ -278,20 +278,36 @@ function contextRows(w: PeopleWindow, at: number | null, rows: Map<string, Row>)
   return (context) => keyRows[keyOf[context]!]!;
 }
 
-/** Credits each sale's person to its row's customers; `onNew` hears of each person new to a row. */
-function addSales(q: PeopleQuery, at: number | null, windows: PeopleWindow[], rows: Map<string, Row>, onNew?: (row: Row, person: number) => void): void {
-  const credited: { row: Row; person: number }[] = [];
-  const rowsOf = new Map<PeopleWindow, (context: number) => Row>();
-  eachSale(q, windows, (w, context, person) => {
-    let rowOfContext = rowsOf.get(w);
-    if (!rowOfContext) rowsOf.set(w, (rowOfContext = contextRows(w, at, rows)));
-    credited.push({ row: rowOfContext(context), person });
-  });
-  // An empty row's set is sized once: growing sets of a few hundred thousand people costs more than filling them.
-  const perRow = new Map<Row, number>();
-  for (const { row } of credited) perRow.set(row, (perRow.get(row) ?? 0) + 1);
+/** Adds to `perRow` how many of the windows' sales each row is credited. */
+function countSales(q: PeopleQuery, at: number | null, windows: PeopleWindow[], rows: Map<string, Row>, perRow: Map<Row, number>): void {
+  for (const w of windows) {
+    const rowOfContext = contextRows(w, at, rows);
+    eachSale(q, [w], (_, context) => {
+      const row = rowOfContext(context);
+      perRow.set(row, (perRow.get(row) ?? 0) + 1);
+    });
+  }
+}
+
+/** Sizes each empty row's customers set once for all its sales: growing a set of a few hundred thousand people costs more than filling it (one growth held the warm-up ~100 ms). */
+function sizeCustomers(perRow: Map<Row, number>): void {
   for (const [row, sales] of perRow) if (row.customers.size === 0) row.customers = new HashSet(sales);
-  for (const { row, person } of credited) if (row.customers.add(person)) onNew?.(row, person);
+}
+
+/** Credits each sale's person to its row's customers; `onNew` hears of each person new to a row. `sized`: the sets are sized for these sales already. */
+function addSales(q: PeopleQuery, at: number | null, windows: PeopleWindow[], rows: Map<string, Row>, onNew?: (row: Row, person: number) => void, sized = false): void {
+  if (!sized) {
+    const perRow = new Map<Row, number>();
+    countSales(q, at, windows, rows, perRow);
+    sizeCustomers(perRow);
+  }
+  for (const w of windows) {
+    const rowOfContext = contextRows(w, at, rows);
+    eachSale(q, [w], (_, context, person) => {
+      const row = rowOfContext(context);
+      if (row.customers.add(person)) onNew?.(row, person);
+    });
+  }
 }
 
 /** Counts each visit in its row; a visitor who is one of the row's customers is converted. */
@@ -753,7 +769,10 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
     const key = resultKey(kept, `attribution state|${at}`);
     if (results.has(key)) continue;
     const rows = new Map<string, Row>();
-    await each((w) => addSales(q, at, [w], rows));
+    const perRow = new Map<Row, number>();
+    await each((w) => countSales(q, at, [w], rows, perRow));
+    sizeCustomers(perRow);
+    await each((w) => addSales(q, at, [w], rows, undefined, true));
     await each((w) => addVisits(q, at, [w], rows));
     remember(key, rows);
   }
@@ -792,7 +811,8 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
         reached.push(null);
         continue;
       }
-      const now: HashMap = new HashMap();
+      // Who reaches a step reached the one before: a map sized for them does not grow (a growth held the warm-up ~70 ms).
+      const now: HashMap = new HashMap(before?.size);
       await each((w) => reachStep(q, step, [w], before, now));
       reached.push((before = now));
     }

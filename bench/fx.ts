@@ -284,7 +284,12 @@ async function main() {
     console.log(`commits held for a WAL restart: ${stats.holds.count}, the longest ${stats.holds.longestMs.toFixed(1)} ms (writes wait, the event loop runs)`);
     console.log(`/healthz during re-conversion (${during.length.toLocaleString("en")} requests): ${fmt(during)}`);
     console.log(`/healthz on a bare Bun.serve, same duration (${bare.length.toLocaleString("en")} requests): ${fmt(bare)}   (baseline)`);
-    console.log(`goal: no request waits more than 50 ms → ${percentile(during, 100) < 50 ? "met" : "NOT met"}; p99 ratio to the bare server ${(percentile(during, 99) / percentile(bare, 99)).toFixed(1)}×`);
+    // The machine's own stalls show in the bare server's longest wait: read the longest beside it.
+    const longest = percentile(during, 100);
+    console.log(
+      `goal: no request waits more than 50 ms → ${longest < 50 ? "met" : "NOT met"} (longest ${longest.toFixed(1)} ms; the bare server's longest ${percentile(bare, 100).toFixed(1)} ms); ` +
+        `p99 ratio to the bare server ${(percentile(during, 99) / percentile(bare, 99)).toFixed(1)}×`,
+    );
 
     const after: number[] = [];
     for (let i = 0; i < REQUESTS; i++) after.push(await timed(`${bantico.url}/api/v1/reports/mrr`, api));

@@ -5,7 +5,7 @@ import type { Database } from "bun:sqlite";
 import { peopleByAttribution, peopleQuery, type ContextFilter, type PeopleRange } from "./people/index.ts";
 
 import { GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
-import { addMoneyByCurrency, dayMoney, dayRowsMatching, dayTraffic, foldedDays, type Context, type Day, type MoneySums } from "./days.ts";
+import { addMoneyByCurrency, dayMoney, dayRowsMatching, dayTraffic, foldedDays, keptDays, type Context, type Day, type MoneySums } from "./days.ts";
 
 export { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
 export const MODELS = ["last", "first"] as const;
@@ -253,14 +253,16 @@ const PRIME_SLICE_MS = 5;
 /**
  * Sums the days of a range but its last ahead, a few milliseconds between pauses, and keeps them as a view's
  * `rollupSums` would: the warm-up's, so a report's first view sums only today. Summing a year by
- * link at once took ~100 ms of the 365-day links page's first view.
+ * link at once took ~100 ms of the 365-day links page's first view. Says whether it summed: not when
+ * the sums are kept already, nor while a day of the range waits to be folded again.
  */
-export async function primeSums(db: Database, projectId: string, query: SumsQuery, folding: { timeZone: string; now: number }, pause: () => Promise<unknown>): Promise<void> {
-  const days = foldedDays(db, projectId, query.from, query.to, folding.timeZone, folding.now);
-  if (!days || days.length < 2) return;
+export async function primeSums(db: Database, projectId: string, query: SumsQuery, folding: { timeZone: string; now: number }, pause: () => Promise<unknown>): Promise<boolean> {
+  // Days refolded since the warm-up folded them (a re-conversion writes into every day) wait for its next pass.
+  const days = keptDays(db, projectId, query.from, query.to, folding.timeZone, folding.now);
+  if (!days || days.length < 2) return false;
   const past = days.slice(0, -1);
   const key = keptSumsKey(query, past);
-  if (keptSums.has(key)) return;
+  if (keptSums.has(key)) return false;
   let sums: KeySums = { clicks: new Map(), money: new Map() };
   let since = performance.now();
   for (const day of past) {
@@ -270,6 +272,7 @@ export async function primeSums(db: Database, projectId: string, query: SumsQuer
     since = performance.now();
   }
   keep(key, sums);
+  return true;
 }
 
 /** `kept` plus `more`, in new maps where they differ: `kept` stays as it was. */

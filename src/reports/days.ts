@@ -302,12 +302,25 @@ function fresh(db: Database, projectId: string, hit: Folded | undefined, start: 
  * local midnights.
  */
 export function foldedDays(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number): Day[] | null {
+  return daysOf(db, projectId, from, to, timeZone, now, false);
+}
+
+/** The same days when all but the last are folded and fresh in memory, else null: for background work that must not fold a year at once. */
+export function keptDays(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number): Day[] | null {
+  return daysOf(db, projectId, from, to, timeZone, now, true);
+}
+
+function daysOf(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number, onlyKept: boolean): Day[] | null {
   if (to - from <= 2 * DAY_MS || to - from > MAX_RANGE_DAYS * DAY_MS) return null;
   const bounds = localDays(from, to, timeZone);
   if (!bounds) return null;
   const cache = foldCache(db);
   // Days before the project's first data are empty: no read, nothing kept.
   const first = firstActivity(db, projectId);
+  if (onlyKept) {
+    const stale = bounds.slice(0, -1).some(({ start, end }) => end > first && !fresh(db, projectId, cache.get(foldKey(projectId, start, end)), start, end, now, maxAge(end, now)));
+    if (stale) return null;
+  }
   return bounds.map(({ start, end }) => {
     const key = foldKey(projectId, start, end);
     const hit = cache.get(key);

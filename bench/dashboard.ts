@@ -16,6 +16,7 @@ import { startServer } from "../src/server.ts";
 import { listProjects } from "../src/projects/service.ts";
 import { databasePath } from "../src/db/database.ts";
 import { signIn } from "../src/dashboard/test-client.ts";
+import { createApiKey } from "../src/auth/api-keys.ts";
 import { HOUR_MS } from "../src/dashboard/pages/time.ts";
 import { foldWarmer } from "../src/dashboard/pages/warmup.ts";
 import { seedDataDir } from "./seed-dashboard.ts";
@@ -94,8 +95,22 @@ async function main(): Promise<void> {
       ["profile page", `${base}/profiles/${encodeURIComponent(profile)}`],
       ["live events", `${base}/live`],
       ["live feed (poll)", `${base}/live/feed`],
+      // The REST API's reports, with an API key: the last 30 days by default, or from a year ago.
+      ["API reports/summary", "/api/v1/reports/summary"],
+      ["API reports/attribution by link", "/api/v1/reports/attribution?groupBy=link"],
+      ["API reports/attribution by campaign", "/api/v1/reports/attribution?groupBy=campaign"],
+      ["API reports/traffic by referrer", "/api/v1/reports/traffic?groupBy=referrer"],
+      ["API reports/traffic by page", "/api/v1/reports/traffic?groupBy=page"],
+      ["API reports/funnel", "/api/v1/reports/funnel"],
+      ["API reports/funnel, by source", "/api/v1/reports/funnel?source=twitter"],
     ];
-    const withRange = (path: string, range: string | null) => (range === null || path === "/healthz" ? path : `${path}${path.includes("?") ? "&" : "?"}range=${range}`);
+    const apiKey = createApiKey(db, project.id, "bench").key;
+    const withRange = (path: string, range: string | null) => {
+      if (range === null || path === "/healthz") return path;
+      const param = path.startsWith("/api/") ? `from=${new Date(Date.now() - 365 * 24 * HOUR_MS).toISOString()}` : `range=${range}`;
+      return `${path}${path.includes("?") ? "&" : "?"}${param}`;
+    };
+    const get = (path: string) => client.get(path, path.startsWith("/api/") ? { authorization: `Bearer ${apiKey}` } : undefined);
     let over = 0;
     for (const [label, range] of [["30-day range (default)", null], ["365-day range", "365d"]] as const) {
       console.log(`\n${label}, first view after warm-up, then ${REQUESTS} sequential requests per page; goal first and p95 < 300 ms`);
@@ -103,14 +118,14 @@ async function main(): Promise<void> {
       for (const [name, page] of pages) {
         const path = withRange(page, range);
         let t = performance.now();
-        const first = await client.get(path);
+        const first = await get(path);
         if (first.status !== 200) throw new Error(`${path} answered ${first.status}`);
         await first.arrayBuffer();
         const firstMs = performance.now() - t;
         const times: number[] = [];
         for (let i = 0; i < REQUESTS; i++) {
           t = performance.now();
-          const response = await client.get(path);
+          const response = await get(path);
           await response.arrayBuffer();
           times.push(performance.now() - t);
         }

@@ -17,6 +17,7 @@ import { listProjects } from "../src/projects/service.ts";
 import { databasePath } from "../src/db/database.ts";
 import { signIn } from "../src/dashboard/test-client.ts";
 import { createApiKey } from "../src/auth/api-keys.ts";
+import { addDays, localDate, startOfLocalDay } from "../src/dashboard/range.ts";
 import { HOUR_MS } from "../src/dashboard/pages/time.ts";
 import { foldWarmer } from "../src/dashboard/pages/warmup.ts";
 import { seedDataDir } from "./seed-dashboard.ts";
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
       ["mediums", `${base}/mediums`],
       ["contents", `${base}/contents`],
       ["leads", `${base}/leads`],
+      ["traffic: pages", `${base}/traffic`],
+      ["traffic: referrers", `${base}/traffic?by=referrer`],
       ["funnel", `${base}/funnel`],
       ["funnel, filtered by campaign", `${base}/funnel?campaign=campaign_1`],
       ["payments", `${base}/payments`],
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
       ["profile page", `${base}/profiles/${encodeURIComponent(profile)}`],
       ["live events", `${base}/live`],
       ["live feed (poll)", `${base}/live/feed`],
-      // The REST API's reports, with an API key: the last 30 days by default, or from a year ago.
+      // The REST API's reports, with an API key: the 30 days by default, or the 365 calendar days through today.
       ["API reports/summary", "/api/v1/reports/summary"],
       ["API reports/attribution by link", "/api/v1/reports/attribution?groupBy=link"],
       ["API reports/attribution by campaign", "/api/v1/reports/attribution?groupBy=campaign"],
@@ -107,7 +110,8 @@ async function main(): Promise<void> {
     const apiKey = createApiKey(db, project.id, "bench").key;
     const withRange = (path: string, range: string | null) => {
       if (range === null || path === "/healthz") return path;
-      const param = path.startsWith("/api/") ? `from=${new Date(Date.now() - 365 * 24 * HOUR_MS).toISOString()}` : `range=${range}`;
+      const yearAgo = startOfLocalDay(addDays(localDate(Date.now(), project.timezone), -364), project.timezone);
+      const param = path.startsWith("/api/") ? `from=${new Date(yearAgo).toISOString()}` : `range=${range}`;
       return `${path}${path.includes("?") ? "&" : "?"}${param}`;
     };
     const get = (path: string) => client.get(path, path.startsWith("/api/") ? { authorization: `Bearer ${apiKey}` } : undefined);

@@ -5,7 +5,7 @@
 // The erasure deletes with secure_delete ON, then overwrites every free page of the file with zeros
 // (earlier deletes may have left traces there), and the WAL is truncated afterwards, so no readable
 // copy stays in the files.
-import { notePersonsChanged } from "../reports/writes.ts";
+import { notePersonsChanged, noteWrite } from "../reports/writes.ts";
 import type { Database } from "bun:sqlite";
 import type { AppContext } from "../context.ts";
 import { normalizeEmail } from "../tracking/profiles.ts";
@@ -129,6 +129,11 @@ function eraseFromEvents(db: Database, projectId: string, person: Person, visito
     const props = erasePersonFromPayload(event.props!, person);
     if (props !== event.props) update.run(props, event.id);
   }
+  // People counts read visits' profiles from windows kept per hour: the hours changed are read again.
+  const hours = db
+    .query<{ ts: number }, [string, string]>("SELECT DISTINCT ts / 3600000 * 3600000 AS ts FROM events WHERE project_id = ? AND profile_id IN (SELECT value FROM json_each(?))")
+    .all(projectId, inList(person.profileIds));
+  for (const { ts } of hours) noteWrite(db, projectId, ts);
   return db.query("UPDATE events SET profile_id = NULL WHERE project_id = ? AND profile_id IN (SELECT value FROM json_each(?))").run(projectId, inList(person.profileIds))
     .changes;
 }
@@ -136,8 +141,8 @@ function eraseFromEvents(db: Database, projectId: string, person: Person, visito
 /** The person's payments keep amounts and attribution, and lose email, profile and the person in metadata, description and explanation. */
 function eraseFromPayments(db: Database, projectId: string, person: Person): string[] {
   const payments = db
-    .query<{ id: string; metadata: string; description: string; explanation: string; mismatches: string }, [string, string, string]>(
-      `SELECT id, metadata, description, explanation, mismatches FROM payments WHERE project_id = ?
+    .query<{ id: string; metadata: string; description: string; explanation: string; mismatches: string; occurred_at: number }, [string, string, string]>(
+      `SELECT id, metadata, description, explanation, mismatches, occurred_at FROM payments WHERE project_id = ?
          AND (customer_email IN (SELECT value FROM json_each(?)) OR profile_id IN (SELECT value FROM json_each(?)))`,
     )
     .all(projectId, inList(person.emails), inList(person.profileIds));
@@ -152,6 +157,8 @@ function eraseFromPayments(db: Database, projectId: string, person: Person): str
       erasePersonFromPayload(p.mismatches, person),
       p.id,
     );
+    // A sale's payer is read from its window: that hour is read again.
+    noteWrite(db, projectId, p.occurred_at);
   }
   return payments.map((p) => p.id);
 }

@@ -594,16 +594,16 @@ function hourlyFromLedger(model: "last" | "first"): string {
 }
 
 /**
- * Adds to the day (or month) rows of a model the sums of the period's hourly (or day) rows in
- * [?2, ?3). An upsert, so each sum finds its row by the primary key: an UPDATE ... FROM the grouped
- * rows matched them pairwise, 40-70 ms for a month's ~1,000 rows, against 22-36 ms.
+ * The day (or month) rows of a model, summed from the hourly (or day) rows of the period. An upsert,
+ * so each sum finds its row by the primary key: an UPDATE ... FROM the grouped rows matched them
+ * pairwise, 40-70 ms for a month's ~1,000 rows, against 22-36 ms.
  */
 function periodFromRollup(model: "last" | "first", grain: "day" | "month"): string {
   const source = grain === "day" ? `payment_stats_hourly WHERE project_id = ?1 AND model = '${model}' AND hour >= ?2 AND hour < ?3` : `payment_stats_periods WHERE project_id = ?1 AND model = '${model}' AND grain = 'day' AND period >= ?2 AND period < ?3`;
   const converted = ["reporting_revenue", "reporting_refunds", "unconverted", "reporting_renewal_revenue"];
   return `INSERT INTO payment_stats_periods (project_id, model, grain, period, ${KEYS}, ${converted.join(", ")})
-    SELECT ?1, '${model}', '${grain}', ?4, ${KEYS}, ${converted.map((column) => `SUM(${column})`).join(", ")} FROM ${source} GROUP BY ${KEYS}
-    ON CONFLICT DO UPDATE SET ${converted.map((column) => `${column} = ${column} + excluded.${column}`).join(", ")}`;
+    SELECT ?1, '${model}', '${grain}', ?2, ${KEYS}, ${converted.map((column) => `SUM(${column})`).join(", ")} FROM ${source} GROUP BY ${KEYS}
+    ON CONFLICT DO UPDATE SET ${converted.map((column) => `${column} = excluded.${column}`).join(", ")}`;
 }
 
 /**
@@ -619,14 +619,10 @@ export function resumConvertedHours(db: Database, projectId: string, from: numbe
   }
 }
 
-/**
- * Re-sums one model's converted columns of the UTC day (from its hours) or month (from its days)
- * starting at `start`, from the part of it in [from, to): zeroed first when `from` is its start, added
- * to otherwise, so a month's ~80,000 day rows can be summed a few days per write.
- */
-export function resumConvertedPeriod(db: Database, projectId: string, model: "last" | "first", grain: "day" | "month", start: number, from: number, to: number): void {
-  if (from === start) prepared(db, `UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = '${grain}' AND period = ?`).run(projectId, start);
-  prepared(db, periodFromRollup(model, grain)).run(projectId, from, to, start);
+/** Re-sums one model's converted columns of a UTC day (from its hours) or month (from its days) starting at `start`. */
+export function resumConvertedPeriod(db: Database, projectId: string, model: "last" | "first", grain: "day" | "month", start: number, end: number): void {
+  prepared(db, `UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = '${grain}' AND period = ?`).run(projectId, start);
+  prepared(db, periodFromRollup(model, grain)).run(projectId, start, end);
 }
 
 function retractRollup(db: Database, row: PaymentRow): void {

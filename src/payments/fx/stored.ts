@@ -232,7 +232,7 @@ const CHUNK_COLUMNS = `p.rowid AS rowid, p.id, p.project_id, p.kind, p.amount, p
 /** The ledger's re-sums of the rollup's converted columns (`resumConvertedHours`, `resumConvertedPeriod`). */
 export interface Resum {
   hours(db: Database, projectId: string, from: number, to: number): void;
-  period(db: Database, projectId: string, model: "last" | "first", grain: "day" | "month", start: number, from: number, to: number): void;
+  period(db: Database, projectId: string, model: "last" | "first", grain: "day" | "month", start: number, end: number): void;
 }
 
 /** Hours of rollup re-summed per chunk: about 350 payments at a million a year, ~4 ms. */
@@ -240,15 +240,9 @@ const RESUM_HOURS = 3;
 
 /**
  * After a day's hours, its day rows and then, when the month is whole, the month's, one model per
- * chunk: a month's rows summed for both models at once held the event loop for ~55 ms. A month is
- * summed `MONTH_PART_DAYS` of its days per chunk (`month last 0`, `month last 1`, …): for one model
- * at once it still took 20-30 ms. (A bare `month last` is a whole month, as jobs queued by earlier
- * versions name it.)
+ * chunk: a month's rows summed for both models at once held the event loop for ~55 ms.
  */
-type PeriodStep = `day ${Model}` | `month ${Model}` | `month ${Model} ${number}`;
-type Model = "last" | "first";
-
-const MONTH_PART_DAYS = 8;
+type PeriodStep = "day last" | "day first" | "month last" | "month first";
 
 interface Job {
   project_id: string;
@@ -318,25 +312,16 @@ export function convertChunk(db: Database, write: Rewrite, resum: Resum, limit: 
     placeAt(to < day + DAY_MS ? to : day, to < day + DAY_MS ? null : "day last");
     return 0;
   }
-  const [grain, model, partText] = step.split(" ") as ["day" | "month", Model, string | undefined];
-  const part = partText === undefined ? null : Number(partText);
-  if (grain === "day") resum.period(db, projectId, model, "day", day, day, day + DAY_MS);
-  else {
-    const from = part === null ? month.start : month.start + part * MONTH_PART_DAYS * DAY_MS;
-    const to = part === null ? month.end : Math.min(month.end, from + MONTH_PART_DAYS * DAY_MS);
-    resum.period(db, projectId, model, "month", month.start, from, to);
-    if (to < month.end) {
-      placeAt(day, `month ${model} ${part! + 1}`);
-      return 0;
-    }
-  }
+  const [grain, model] = step.split(" ") as ["day" | "month", "last" | "first"];
+  if (grain === "day") resum.period(db, projectId, model, "day", day, day + DAY_MS);
+  else resum.period(db, projectId, model, "month", month.start, month.end);
   if (model === "last") {
-    placeAt(day, grain === "day" ? "day first" : part === null ? "month first" : "month first 0");
+    placeAt(day, `${grain} first`);
     return 0;
   }
   // On to the next day the rollup has rows for; the month is whole when that lies beyond it.
   const next = nextRollupHour(db, projectId, day + DAY_MS, job.rollup_end);
-  if (grain === "day" && (next === null || next >= month.end)) placeAt(day, "month last 0");
+  if (grain === "day" && (next === null || next >= month.end)) placeAt(day, "month last");
   else if (next === null) finish();
   else placeAt(dayStart(next), null);
   return 0;

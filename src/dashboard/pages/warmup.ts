@@ -1,7 +1,6 @@
 // Keeps the last WARM_DAYS closed days of every project folded in memory from server start on, so a
 // page's first view after a restart reads memory instead of summing a month of hourly rollups.
 import type { AppContext } from "../../context.ts";
-import { backgroundTurn } from "../../core/turns.ts";
 import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
 import { primeSums } from "../../reports/attribution.ts";
@@ -45,14 +44,16 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
   let wake: () => void = () => {};
   let longestSliceMs = 0;
   let sliceStart = performance.now();
-  // A turn of the event loop between slices: redirects and collect requests waiting on the socket run here.
-  const pause = () => {
-    longestSliceMs = Math.max(longestSliceMs, performance.now() - sliceStart);
-    return backgroundTurn().then(() => {
-      sliceStart = performance.now();
-      if (stopped) throw new WarmupStopped();
+  // A macrotask between slices: redirects and collect requests waiting on the socket run here.
+  const pause = () =>
+    new Promise<void>((resolve, reject) => {
+      longestSliceMs = Math.max(longestSliceMs, performance.now() - sliceStart);
+      setTimeout(() => {
+        sliceStart = performance.now();
+        if (stopped) reject(new WarmupStopped());
+        else resolve();
+      }, 0);
     });
-  };
   const pass = async (onDay?: () => void) => {
     let days = 0;
     for (const project of listProjects(ctx.db)) {

@@ -6,7 +6,6 @@ import type { AppContext } from "../../context.ts";
 import { prepared } from "../../tracking/statements.ts";
 import { noteSubscriptionsChanged, noteWrite } from "../../reports/writes.ts";
 import { localDate } from "../../dashboard/range.ts";
-import { backgroundTurn } from "../../core/turns.ts";
 import { conversionRate, convertPayment, rateApplier, type ConversionInput, type ManualRate, type Reporting } from "./convert.ts";
 import type { ContextColumns, FirstTouchColumns } from "../../attribution/loader.ts";
 import { fixingFor, manualRates } from "./rates.ts";
@@ -366,8 +365,8 @@ export function conversionJobs(ctx: AppContext): ConversionJobs | null {
 }
 
 /**
- * Runs chunks one write at a time, each sized to last about `CHUNK_TARGET_MS`, each on its own
- * background turn of the event loop (see core/turns.ts), until nothing is queued; `kick` wakes it.
+ * Runs chunks one write at a time, each sized to last about `CHUNK_TARGET_MS`, yielding to the
+ * event loop between them, until nothing is queued; `kick` wakes it.
  */
 export function startConversionJobs(
   ctx: AppContext,
@@ -393,7 +392,7 @@ export function startConversionJobs(
     const rows = rowsOf(result);
     stats = { ...stats, chunks: stats.chunks + 1, rows: stats.rows + rows, longestChunkMs: Math.max(stats.longestChunkMs, ms), longestWorkMs: Math.max(stats.longestWorkMs, workMs) };
     limit = nextChunkRows(rows, limit, ms);
-    await backgroundTurn();
+    await new Promise((resolve) => setTimeout(resolve, 1));
     return result;
   };
   const rewriteCounted = (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => {

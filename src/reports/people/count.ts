@@ -294,13 +294,16 @@ function sizeCustomers(perRow: Map<Row, number>): void {
   for (const [row, sales] of perRow) if (row.customers.size === 0) row.customers = new HashSet(sales);
 }
 
-/** Credits each sale's person to its row's customers; `onNew` hears of each person new to a row. `sized`: the sets are sized for these sales already. */
-function addSales(q: PeopleQuery, at: number | null, windows: PeopleWindow[], rows: Map<string, Row>, onNew?: (row: Row, person: number) => void, sized = false): void {
-  if (!sized) {
-    const perRow = new Map<Row, number>();
-    countSales(q, at, windows, rows, perRow);
-    sizeCustomers(perRow);
-  }
+/** Sizes the rows' customers sets for the windows' sales, then credits each sale's person; `onNew` hears of each person new to a row. */
+function addSales(q: PeopleQuery, at: number | null, windows: PeopleWindow[], rows: Map<string, Row>, onNew?: (row: Row, person: number) => void): void {
+  const perRow = new Map<Row, number>();
+  countSales(q, at, windows, rows, perRow);
+  sizeCustomers(perRow);
+  creditSales(q, at, windows, rows, onNew);
+}
+
+/** Credits each sale's person to its row's customers, into sets sized already. */
+function creditSales(q: PeopleQuery, at: number | null, windows: PeopleWindow[], rows: Map<string, Row>, onNew?: (row: Row, person: number) => void): void {
   for (const w of windows) {
     const rowOfContext = contextRows(w, at, rows);
     eachSale(q, [w], (_, context, person) => {
@@ -772,7 +775,7 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
     const perRow = new Map<Row, number>();
     await each((w) => countSales(q, at, [w], rows, perRow));
     sizeCustomers(perRow);
-    await each((w) => addSales(q, at, [w], rows, undefined, true));
+    await each((w) => creditSales(q, at, [w], rows));
     await each((w) => addVisits(q, at, [w], rows));
     remember(key, rows);
   }

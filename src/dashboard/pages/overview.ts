@@ -9,7 +9,7 @@ import { previous as before, rollupQuery, trafficSeries, visitorSeries } from ".
 import { revenueChart, summaryOf, summaryTiles } from "./revenue.ts";
 import { emptyState, peopleNotice } from "./notices.ts";
 import { attributionReport } from "../../reports/attribution.ts";
-import { trafficReport, type TrafficGroupBy } from "../../reports/traffic.ts";
+import { trafficReport } from "../../reports/traffic.ts";
 import { chartCard, dataPage, statTiles } from "../../../views/pages/parts.ts";
 import { breakdownTable, type BreakdownRow } from "../../../views/pages/reports.ts";
 
@@ -17,10 +17,10 @@ const TOP = 8;
 
 /** The overview's top tables: each loads as its own request once the page is shown, as Plausible's widgets do. */
 const TOP_CARDS = {
-  sources: { title: "Top sources", label: "Source", path: "/sources", by: undefined },
-  campaigns: { title: "Top campaigns", label: "Campaign", path: "/campaigns", by: undefined },
-  referrers: { title: "Top referrers", label: "Referrer", path: "/traffic", by: "referrer" },
-  countries: { title: "Top countries", label: "Country", path: "/traffic", by: "country" },
+  sources: { title: "Top sources", label: "Source", path: "/sources", attribution: "source", by: undefined },
+  campaigns: { title: "Top campaigns", label: "Campaign", path: "/campaigns", attribution: "campaign", by: undefined },
+  referrers: { title: "Top referrers", label: "Referrer", path: "/traffic", attribution: undefined, by: "referrer" },
+  countries: { title: "Top countries", label: "Country", path: "/traffic", attribution: undefined, by: "country" },
 } as const;
 type TopCard = keyof typeof TOP_CARDS;
 
@@ -66,9 +66,7 @@ function topCard(req: DashboardRequest, name: TopCard) {
   const { db } = req.ctx;
   const now = req.ctx.now();
   const scope = { from: range.from, to: range.to, filter: range.filters };
-  const { title, label, by } = TOP_CARDS[name];
-  const byVisitors = <Row extends BreakdownRow>(rows: Row[]) => rows.sort((a, b) => b.visitors - a.visitors || b.net - a.net);
-  const drill = (path: string) => (row: { key: string | null }) => (row.key ? req.href(`${path}/${encodeURIComponent(row.key)}`) : null);
+  const { title, label, path, attribution, by } = TOP_CARDS[name];
   const table = <Row extends BreakdownRow>(rows: Row[], href: (row: Row) => string | null) =>
     breakdownTable({
       caption: `${title} by visitors`,
@@ -81,10 +79,12 @@ function topCard(req: DashboardRequest, name: TopCard) {
       limit: TOP,
       empty: emptyState(req, "Nothing in this period."),
     });
-  const body =
-    name === "sources" || name === "campaigns"
-      ? table(byVisitors(attributionReport(db, req.project, { groupBy: name === "sources" ? "source" : "campaign", ...scope }, now)), drill(TOP_CARDS[name].path))
-      : table(trafficReport(db, req.project, { groupBy: name === "referrers" ? "referrer" : "country", ...scope }, now), () => null);
+  const body = attribution
+    ? table(
+        attributionReport(db, req.project, { groupBy: attribution, ...scope }, now).sort((a, b) => b.visitors - a.visitors || b.net - a.net),
+        (row) => (row.key ? req.href(`${path}/${encodeURIComponent(row.key)}`) : null),
+      )
+    : table(trafficReport(db, req.project, { groupBy: by, ...scope }, now), () => null);
   return html`<section class="card top-card"><h2>${title}</h2>${body}${allLink(req, name)}</section>`;
 }
 

@@ -5,7 +5,7 @@ import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
 import { primeSums } from "../../reports/attribution.ts";
 import { GROUP_BY } from "../../reports/dimensions.ts";
-import { peopleQuery, primePeople, trackedSteps, warmPeopleWindows, warmPersons, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
+import { peopleQuery, peopleWindows, primePeople, trackedSteps, warmPeopleWindows, warmPersons, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
 import { localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import { primeSubscriptions } from "../../subscriptions/mrr.ts";
@@ -64,7 +64,10 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
       // Today's closed hours, which every range ending today reads (a page then reads only the hours written since).
       const now = ctx.now();
       const today = startOfLocalDay(localDate(now, project.timezone), project.timezone);
-      await warmPeopleWindows(ctx.db, project.id, today, Math.floor(now / HOUR_MS) * HOUR_MS, project.timezone, now, pause);
+      const hour = Math.floor(now / HOUR_MS) * HOUR_MS;
+      await warmPeopleWindows(ctx.db, project.id, today, hour, project.timezone, now, pause);
+      // And their pages viewed, which the pages report reads for today.
+      for (const w of peopleWindows(ctx.db, project.id, today, hour, project.timezone, now)) await w.pages.warm(pause);
       // What the MRR page and GET /reports/mrr read.
       await primeSubscriptions(ctx.db, project.id, ctx.now(), pause);
     }
@@ -124,9 +127,8 @@ const PRIMED_RANGES: { preset: RangePreset; attribution: readonly AttributionDim
 
 /**
  * Counts ahead, over the days before today, the people the preset's unfiltered pages show (the
- * overview's tiles, chart and tables, the funnel, the attribution reports named), and the previous
- * period's totals, so their first view counts only today. (Pages viewed are left to the traffic
- * page's first view: kept in memory they would be the largest part of it.)
+ * overview's tiles, chart and tables, the pages and referrers reports, the funnel, the attribution reports
+ * named), and the previous period's totals, so their first view counts only today.
  */
 async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRIMED_RANGES)[number], pause: () => Promise<unknown>): Promise<void> {
   const now = ctx.now();
@@ -142,7 +144,7 @@ async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRI
   const plan: PeoplePlan = {
     totals: true,
     attribution: primed.attribution,
-    traffic: [{ kind: "visit", dimension: "referrer" }, { kind: "visit", dimension: "country" }],
+    traffic: [{ kind: "page" }, { kind: "visit", dimension: "referrer" }, { kind: "visit", dimension: "country" }],
     buckets: { count: buckets.starts.length, bucketOf: (w) => buckets.indexOf(w.start) },
     funnel: trackedSteps(ctx.db, project.id),
   };

@@ -219,6 +219,7 @@ describe("counts kept over closed windows and extended with the open ones", () =
         const whole = { ...view, key: `extended whole|${JSON.stringify(variant)}|${at}`, openFrom: Infinity };
         for (const dimension of ATTRIBUTION_DIMENSIONS) expect(peopleByAttribution(kept, dimension)).toEqual(peopleByAttribution(whole, dimension));
         for (const dimension of VISIT_DIMENSIONS) expect(peopleByTraffic(kept, { kind: "visit", dimension })).toEqual(peopleByTraffic(whole, { kind: "visit", dimension }));
+        expect(peopleByTraffic(kept, { kind: "page" })).toEqual(peopleByTraffic(whole, { kind: "page" }));
       }
     }
   });
@@ -233,6 +234,7 @@ describe("counts kept over closed windows and extended with the open ones", () =
     peopleByAttribution(unfiltered, "campaign");
     for (const dimension of ["campaign", "link"] as const) expect(peopleByAttribution(filtered, dimension)).toEqual(peopleByAttribution(whole, dimension));
     expect(peopleByTraffic(filtered, { kind: "visit", dimension: "country" })).toEqual(peopleByTraffic(whole, { kind: "visit", dimension: "country" }));
+    expect(peopleByTraffic(filtered, { kind: "page" })).toEqual(peopleByTraffic(whole, { kind: "page" }));
   });
 
   test("a filter on one attribution value reads its totals and its own report from the unfiltered rows, with what counting the filtered visits gives", () => {

@@ -3,6 +3,7 @@
 import { DistinctCounter, HashMap, HashSet } from "./distinct.ts";
 import {
   ATTRIBUTION_DIMENSIONS,
+  eachPageOf,
   payerPerson,
   SIGNED_UP,
   VISIT_DIMENSIONS,
@@ -542,8 +543,6 @@ function eachTrafficVisit(
   windows: PeopleWindow[],
   rows: Map<string, Row>,
   visit: (row: Row, visitor: number, person: number, views: number) => void,
-  /** When given, only the visits of the people it accepts (checked first: a scan for a few people stays cheap). */
-  only?: (person: number) => boolean,
 ): void {
   if (breakdown.kind === "visit") {
     const at = VISIT_DIMENSIONS.indexOf(breakdown.dimension);
@@ -555,15 +554,13 @@ function eachTrafficVisit(
       const n = passed ? passed.length : person.length;
       for (let k = 0; k < n; k++) {
         const i = passed ? passed[k]! : k;
-        const p = person[i]!;
-        if (only && !only(p)) continue;
-        visit(keyRows[keyOf[w.trait[i]!]!]!, w.visitor[i]!, p, w.pageviews[i]!);
+        visit(keyRows[keyOf[w.trait[i]!]!]!, w.visitor[i]!, person[i]!, w.pageviews[i]!);
       }
     }
     return;
   }
   for (const w of windows) {
-    const pages = w.pages!();
+    const pages = w.pages.read();
     let visitorsInFilter: HashSet | null = null;
     if (q.filter) {
       const kept = new HashSet();
@@ -575,7 +572,7 @@ function eachTrafficVisit(
       const visitor = pages.visitor[i]!;
       if (visitorsInFilter && !visitorsInFilter.has(visitor)) continue;
       const person = q.personOf.size === 0 ? visitor : q.personOf(visitor);
-      if (!only || only(person)) visit(pathRows[pages.path[i]!]!, visitor, person, pages.views[i]!);
+      visit(pathRows[pages.path[i]!]!, visitor, person, pages.views[i]!);
     }
   }
 }
@@ -706,15 +703,17 @@ function trafficRows(q: PeopleQuery, breakdown: TrafficBreakdown): TrafficState 
         row.converted.add(person);
       }
     };
-    if (breakdown.kind === "visit") {
-      const at = VISIT_DIMENSIONS.indexOf(breakdown.dimension);
-      for (const { w, visits } of earlierVisits(q, closed, open)) {
-        const person = persons(w, q.personOf);
+    const at = breakdown.kind === "visit" ? VISIT_DIMENSIONS.indexOf(breakdown.dimension) : -1;
+    for (const { w, visits } of earlierVisits(q, closed, open)) {
+      const person = persons(w, q.personOf);
+      if (breakdown.kind === "visit") {
         const { keys, keyOf } = keyIndex(w, at, "traits");
         for (const i of visits) earlier(rowOf(rows, keys[keyOf[w.trait[i]!]!]!), person[i]!);
+        continue;
       }
-    } else {
-      eachTrafficVisit(q, breakdown, closed, rows, (row, _, person) => earlier(row, person), (person) => newSignups.has(person) || newCustomers.has(person));
+      // The pages the visitor of each of those visits viewed in the window (a visit passes the filter, so its visitor's pages count).
+      const pages = w.pages.read();
+      for (const i of visits) eachPageOf(pages, w.visitor[i]!, (row) => earlier(rowOf(rows, pages.paths[pages.path[row]!]!), person[i]!));
     }
   }
   countTrafficVisits(q, breakdown, open, rows, view, onNewCustomer);
@@ -789,6 +788,7 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
       await each((w) => addFacts(q, w, filling));
       remember(factsKey, (facts = filling));
     }
+    if (breakdown.kind === "page") for (const w of closed) await w.pages.warm(pause);
     const rows = new Map<string, Row>();
     const view = viewOf(facts, null);
     await each((w) => countTrafficVisits(q, breakdown, [w], rows, view));

@@ -80,4 +80,4 @@ export function trackedSteps(db: Database, projectId: string): Set<FunnelStepNam
 
 export * from "./count.ts";
 export { ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, type AttributionDimension, type VisitDimension } from "./window.ts";
-export { personOf, warmPeopleWindows, warmPersons } from "./windows.ts";
+export { peopleWindows, personOf, warmPeopleWindows, warmPersons } from "./windows.ts";

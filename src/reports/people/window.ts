@@ -68,15 +68,20 @@ export interface PeopleWindow {
   money: Money[];
   /** Whether any visitor here has a cookieless id (a new id each day). */
   cookieless: boolean;
-  /** Pages viewed, read on first use: it is the largest part of a window and only the pages report needs it. */
-  pages: (() => PageViews) | null;
+  pages: PagesViewed;
 }
 
-export interface PageViews {
+/** Pages viewed: one row per visitor and page (per part of a window read in parts), as read. */
+interface PageRows {
   paths: string[];
   visitor: Float64Array;
   path: Uint32Array;
   views: Uint32Array;
+}
+
+/** Page rows ordered by `floor(visitor / visitorScale)`: a visitor's rows are found by a binary search (`eachPageOf`). */
+export interface PageViews extends PageRows {
+  visitorScale: number;
 }
 
 /** A visitor's person: the profile it identified as, else itself (`size`: how many visitors are linked to a profile). */
@@ -143,6 +148,7 @@ type PaymentRow = Nullable<Record<AttributionDimension, string>> & {
   firstLead: string | null;
 };
 
+const HOUR_MS = 3_600_000;
 const PAGES = `SELECT visitor_id AS visitorId, path, count(*) AS views FROM events
   WHERE project_id = ? AND ts >= ? AND ts < ? AND name = 'page_view' AND visitor_id IS NOT NULL GROUP BY visitor_id, path`;
 
@@ -166,7 +172,7 @@ class Interner<T extends readonly string[]> {
 let windowsRead = 0;
 
 /** A window with room for `n` visits, each read gets a new id. */
-function emptyWindow(start: number, end: number, n: number, contexts: Interner<Context>, traits: Interner<VisitTraits>): PeopleWindow {
+function emptyWindow(start: number, end: number, n: number, contexts: Interner<Context>, traits: Interner<VisitTraits>, pages: PagesViewed): PeopleWindow {
   return {
     id: ++windowsRead,
     start,
@@ -181,7 +187,7 @@ function emptyWindow(start: number, end: number, n: number, contexts: Interner<C
     sales: [],
     money: [],
     cookieless: false,
-    pages: null,
+    pages,
   };
 }
 
@@ -191,7 +197,7 @@ export function readWindow(db: Database, projectId: string, start: number, end: 
   const traits = new Interner<VisitTraits>();
   const rows = db.query<VisitRow, [string, number, number]>(VISITS).all(projectId, start, end);
   const n = rows.length;
-  const window = emptyWindow(start, end, n, contexts, traits);
+  const window = emptyWindow(start, end, n, contexts, traits, new PagesViewed(db, projectId, start, end));
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     window.visitor[i] = visitorHash(r.visitorId);
@@ -216,15 +222,81 @@ export function readWindow(db: Database, projectId: string, start: number, end: 
     // A sale is its money row, not a copy: a million payments are a million objects fewer to keep and collect.
     if (p.kind === "sale") window.sales.push(money);
   }
-  let pages: PageViews | null = null;
-  window.pages = () => (pages ??= readPages(db, projectId, start, end));
   return window;
 }
 
-function readPages(db: Database, projectId: string, start: number, end: number): PageViews {
+/**
+ * The pages viewed in a window, read on first use: they are the largest part of a window and only
+ * the pages report needs them.
+ */
+export class PagesViewed {
+  private views: PageViews | null = null;
+  constructor(
+    private readonly db: Database,
+    private readonly projectId: string,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  /** The pages of another span of the same project (a window merged from parts). */
+  over(start: number, end: number): PagesViewed {
+    return new PagesViewed(this.db, this.projectId, start, end);
+  }
+
+  read(): PageViews {
+    return (this.views ??= byVisitor(readPages(this.db, this.projectId, this.start, this.end)));
+  }
+
+  /** Reads them an hour at a time, awaiting `pause()` between hours (a recent day's page views read at once held the event loop ~200 ms). */
+  async warm(pause: () => Promise<unknown>): Promise<void> {
+    const parts: PageRows[] = [];
+    for (let from = this.start; from < this.end && !this.views; from += HOUR_MS) {
+      parts.push(readPages(this.db, this.projectId, from, Math.min(this.end, from + HOUR_MS)));
+      await pause();
+    }
+    this.views ??= byVisitor(mergePages(parts));
+  }
+}
+
+/**
+ * The rows sorted by visitor, natively: each key packs the top bits of the visitor's 52-bit hash
+ * above the row's index, within the 53 bits a double holds exactly.
+ */
+function byVisitor(rows: PageRows): PageViews {
+  const n = rows.visitor.length;
+  const indexScale = 2 ** Math.ceil(Math.log2(n + 1));
+  // A hash is at most 2^52, so a key is at most 2^52 + n.
+  const visitorScale = indexScale;
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = Math.floor(rows.visitor[i]! / visitorScale) * indexScale + i;
+  keys.sort();
+  const out: PageViews = { paths: rows.paths, visitor: new Float64Array(n), path: new Uint32Array(n), views: new Uint32Array(n), visitorScale };
+  for (let k = 0; k < n; k++) {
+    const i = keys[k]! % indexScale;
+    out.visitor[k] = rows.visitor[i]!;
+    out.path[k] = rows.path[i]!;
+    out.views[k] = rows.views[i]!;
+  }
+  return out;
+}
+
+/** Calls `each` with the index of each row of `visitor`. */
+export function eachPageOf(pages: PageViews, visitor: number, each: (row: number) => void): void {
+  const top = Math.floor(visitor / pages.visitorScale);
+  let lo = 0;
+  let hi = pages.visitor.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (Math.floor(pages.visitor[mid]! / pages.visitorScale) < top) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < pages.visitor.length && Math.floor(pages.visitor[i]! / pages.visitorScale) === top; i++) if (pages.visitor[i] === visitor) each(i);
+}
+
+function readPages(db: Database, projectId: string, start: number, end: number): PageRows {
   const paths = new Interner<readonly [string]>();
   const rows = db.query<{ visitorId: string; path: string | null; views: number }, [string, number, number]>(PAGES).all(projectId, start, end);
-  const out: PageViews = { paths: [], visitor: new Float64Array(rows.length), path: new Uint32Array(rows.length), views: new Uint32Array(rows.length) };
+  const out: PageRows = { paths: [], visitor: new Float64Array(rows.length), path: new Uint32Array(rows.length), views: new Uint32Array(rows.length) };
   rows.forEach((r, i) => {
     out.visitor[i] = visitorHash(r.visitorId);
     out.path[i] = paths.of([pathKey(r.path)]);
@@ -284,7 +356,10 @@ export function mergeWindows(parts: PeopleWindow[]): PeopleWindow {
   const contexts = new Interner<Context>();
   const traits = new Interner<VisitTraits>();
   const n = parts.reduce((sum, p) => sum + p.visitor.length, 0);
-  const merged = emptyWindow(parts[0]!.start, parts.at(-1)!.end, n, contexts, traits);
+  const start = parts[0]!.start;
+  const end = parts.at(-1)!.end;
+  // Read over the whole span when asked: merging the parts' pages would keep every part alive for them.
+  const merged = emptyWindow(start, end, n, contexts, traits, parts[0]!.pages.over(start, end));
   merged.cookieless = parts.some((p) => p.cookieless);
   let offset = 0;
   for (const part of parts) {
@@ -304,15 +379,13 @@ export function mergeWindows(parts: PeopleWindow[]): PeopleWindow {
       if (money.kind === "sale") merged.sales.push(money);
     }
   }
-  let pages: PageViews | null = null;
-  merged.pages = () => (pages ??= mergePages(parts.map((p) => p.pages!())));
   return merged;
 }
 
-function mergePages(parts: PageViews[]): PageViews {
+function mergePages(parts: PageRows[]): PageRows {
   const paths = new Interner<readonly [string]>();
   const n = parts.reduce((sum, p) => sum + p.visitor.length, 0);
-  const out: PageViews = { paths: [], visitor: new Float64Array(n), path: new Uint32Array(n), views: new Uint32Array(n) };
+  const out: PageRows = { paths: [], visitor: new Float64Array(n), path: new Uint32Array(n), views: new Uint32Array(n) };
   let offset = 0;
   for (const part of parts) {
     const pathOf = part.paths.map((p) => paths.of([p]));

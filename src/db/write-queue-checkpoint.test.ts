@@ -74,3 +74,49 @@ test("a write queued as the server closes is committed even while the checkpoint
     data.remove();
   }
 });
+
+test("while the checkpointer is at the disk, a bulk write waits and the event loop runs; it lands when the worker is done, or after a second if it never is; small writes do not wait", async () => {
+  const data = tempDataDir("checkpoint-disk");
+  const path = join(data.dir, "c.sqlite");
+  const db = openDatabase(path);
+  db.exec("CREATE TABLE rows (id INTEGER PRIMARY KEY)");
+  const queue = new WriteQueue(db, { checkpointIntervalMs: 60_000 });
+  const other = openDatabase(path);
+  const count = () => other.query<{ n: number }, []>("SELECT count(*) AS n FROM rows").get()!.n;
+  try {
+    const insert = db.prepare("INSERT INTO rows DEFAULT VALUES");
+    await queue.write(() => insert.run());
+    const state = (queue as unknown as { checkpointer: { state: Int32Array } }).checkpointer.state;
+    // As the worker does before a pass or an fsync.
+    expect(Atomics.compareExchange(state, 1, 0, 2)).toBe(0);
+    // A small write races the worker, as redirects and collect do.
+    await queue.write(() => insert.run());
+    expect(count()).toBe(2);
+    let committed = false;
+    const write = queue.write(() => insert.run(), { bulk: true }).then(() => (committed = true));
+    let ticks = 0;
+    const ticking = setInterval(() => ticks++, 1);
+    await Bun.sleep(50);
+    clearInterval(ticking);
+    expect(ticks).toBeGreaterThan(10);
+    expect(committed).toBe(false);
+    expect(count()).toBe(2);
+    Atomics.store(state, 1, 0);
+    await write;
+    expect(count()).toBe(3);
+    expect(Atomics.load(state, 1)).toBe(0);
+
+    // A worker that never gives the disk back holds a bulk write a second at most.
+    Atomics.store(state, 1, 2);
+    const started = performance.now();
+    await queue.write(() => insert.run(), { bulk: true });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect(count()).toBe(4);
+    Atomics.store(state, 1, 0);
+  } finally {
+    other.close();
+    queue.close();
+    db.close();
+    data.remove();
+  }
+});

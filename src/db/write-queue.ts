@@ -23,6 +23,14 @@ import { CounterBacklog } from "./counter-backlog.ts";
 // offer ~20 ms late, after ~250 more frames. A hold lasts at most `MAX_HOLD_MS`: past it, commits
 // race the worker again and the restart waits for a later offer. A WAL past its limit is offered
 // at once, however far behind the worker is, and the queue holds until it has started over.
+//
+// The disk: a bulk commit (a chunk of a currency re-conversion, thousands of frames) that appends
+// to the WAL while the worker fsyncs the database (its own passes fsync too, once they copy the whole
+// WAL) waits in the kernel for that fsync, 40-100 ms, and holds the event loop all that time. So the
+// two take turns through a shared lock: the worker waits for a bulk commit in progress before a pass
+// or an fsync, and the queue, finding the worker at one, holds a batch with a bulk write while the
+// event loop goes on. Small commits (redirects, collect) still race the worker: taking turns there
+// cost a sixth of redirect throughput and doubled its p99 (bench/tracking.ts).
 const CHECKPOINTER_SOURCE = `
 import { Database } from "bun:sqlite";
 import { openSync, fsyncSync, closeSync } from "node:fs";
@@ -33,7 +41,17 @@ let timer = null;
 let state = null;
 /** The WAL's length when a checkpoint last copied all of it: with no commit since, the next one restarts it by itself. */
 let finishedAt = -1;
-const pass = () => db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
+const DISK_FREE = 0, DISK_COMMITTING = 1, DISK_SYNCING = 2;
+/** Runs io once the queue is not committing a bulk write, and keeps it from committing one meanwhile (see "The disk" above). */
+function holdingDisk(io) {
+  while (Atomics.compareExchange(state, 1, DISK_FREE, DISK_SYNCING) !== DISK_FREE) Atomics.wait(state, 1, DISK_COMMITTING, 2);
+  try {
+    return io();
+  } finally {
+    Atomics.store(state, 1, DISK_FREE);
+  }
+}
+const pass = () => holdingDisk(() => db.query("PRAGMA wal_checkpoint(PASSIVE)").get());
 function checkpoint({ limitPages, restartPages, behindFrames, answerMs }) {
   // Still finishing the last restart (a hold the queue gave up on).
   if (Atomics.load(state, 0) !== IDLE) return;
@@ -74,12 +92,14 @@ function checkpoint({ limitPages, restartPages, behindFrames, answerMs }) {
   } catch {}
 }
 function syncFile(name) {
-  const fd = openSync(name, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  holdingDisk(() => {
+    const fd = openSync(name, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
 }
 self.onmessage = ({ data }) => {
   if (data.open) {
@@ -108,13 +128,22 @@ const enum RestartState {
   OfferedPastLimit = 3,
 }
 
+const enum Disk {
+  Free = 0,
+  Committing = 1,
+  Syncing = 2,
+}
+
 /** The longest the queue holds its commits for a WAL restart within its limit; past the limit, `MAX_HOLD_PAST_LIMIT_MS`. Only a worker that stopped answering takes this long. */
 const MAX_HOLD_MS = 1000;
+/** The longest the queue holds a batch with a bulk write for the worker's pass or fsync; then it commits beside it. */
+const MAX_DISK_WAIT_MS = 1000;
 const MAX_HOLD_PAST_LIMIT_MS = 30_000;
 
 class BackgroundCheckpointer {
   private readonly worker: Worker;
-  private readonly state = new Int32Array(new SharedArrayBuffer(4));
+  /** [0]: the WAL restart's state; [1]: who has the disk (see "The disk" above). */
+  private readonly state = new Int32Array(new SharedArrayBuffer(8));
 
   constructor(path: string, intervalMs = 100, limitPages = 32_768, restartPages = 8192, behindFrames = 32) {
     this.worker = new Worker(URL.createObjectURL(new Blob([CHECKPOINTER_SOURCE], { type: "application/javascript" })));
@@ -134,6 +163,20 @@ class BackgroundCheckpointer {
 
   finishing(): boolean {
     return Atomics.load(this.state, 0) === RestartState.Holding;
+  }
+
+  /** Takes the disk for a commit, unless the worker is at a pass or an fsync. */
+  takeDisk(): boolean {
+    return Atomics.compareExchange(this.state, 1, Disk.Free, Disk.Committing) === Disk.Free;
+  }
+
+  releaseDisk(): void {
+    Atomics.store(this.state, 1, Disk.Free);
+    Atomics.notify(this.state, 1);
+  }
+
+  syncing(): boolean {
+    return Atomics.load(this.state, 1) === Disk.Syncing;
   }
 
   stop(): void {
@@ -182,6 +225,7 @@ export interface WriteQueueOptions {
 
 interface PendingWrite {
   apply: (db: Database) => unknown;
+  bulk: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -227,12 +271,15 @@ export class WriteQueue {
     this.checkpointer = new BackgroundCheckpointer(path, this.options.checkpointIntervalMs, this.options.walLimitPages);
   }
 
-  /** Runs `apply` inside the next group transaction; a throw rolls back only this write. */
-  write<T>(apply: (db: Database) => T): Promise<T> {
+  /**
+   * Runs `apply` inside the next group transaction; a throw rolls back only this write. `bulk`: it
+   * writes thousands of rows, and its batch takes turns at the disk with the checkpointer.
+   */
+  write<T>(apply: (db: Database) => T, { bulk = false }: { bulk?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the write queue is closed"));
     if (!this.checkpointerConsidered) this.startCheckpointer();
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ apply, bulk, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -253,14 +300,30 @@ export class WriteQueue {
     return settled;
   }
 
-  /** Commits everything queued so far, synchronously, unless a WAL restart is offered: then once it is done. */
-  flush(): void {
+  /**
+   * Commits everything queued so far, synchronously, unless a WAL restart is offered, or a bulk write
+   * is queued while the worker is at the disk: then once it is done (`force`: however long it has been).
+   */
+  flush(force = false): void {
     this.scheduled = false;
     if (this.closed || this.holding) return;
+    const checkpointer = this.checkpointer;
     // Before the batch: the worker that offered is then a few frames behind, not a batch's worth.
-    const longest = this.checkpointer?.hold() ?? null;
-    if (longest !== null) return this.holdForRestart(this.checkpointer!, longest);
-    this.commitPending();
+    const longest = checkpointer?.hold() ?? null;
+    if (longest !== null) {
+      return this.holdWhile(() => checkpointer!.finishing(), longest, (ms) => {
+        this.restartHolds.count++;
+        this.restartHolds.longestMs = Math.max(this.restartHolds.longestMs, ms);
+      });
+    }
+    const bulk = checkpointer !== null && this.pending.some((write) => write.bulk);
+    const tookDisk = bulk && checkpointer.takeDisk();
+    if (bulk && !tookDisk && !force) return this.holdWhile(() => checkpointer.syncing(), MAX_DISK_WAIT_MS, () => {}, true);
+    try {
+      this.commitPending();
+    } finally {
+      if (tookDisk) checkpointer!.releaseDisk();
+    }
     this.scheduleFold();
   }
 
@@ -269,22 +332,25 @@ export class WriteQueue {
     while (this.pending.length > 0);
   }
 
-  /** Commits nothing until the worker has finished its checkpoint (or `longestMs` has passed), then flushes what waited. */
-  private holdForRestart(checkpointer: BackgroundCheckpointer, longestMs: number): void {
+  /**
+   * Commits nothing while `busy()` (or until `longestMs` has passed), then flushes what waited; the
+   * event loop runs meanwhile. `force`: that flush commits even if the worker is still at the disk.
+   */
+  private holdWhile(busy: () => boolean, longestMs: number, held: (ms: number) => void, force = false): void {
     this.holding = true;
     const since = performance.now();
     const poll = () => {
       if (this.closed) return;
-      if (checkpointer.finishing() && performance.now() - since < longestMs) {
+      const waited = performance.now() - since;
+      if (busy() && waited < longestMs) {
         setTimeout(poll, 1);
         return;
       }
       this.holding = false;
-      this.restartHolds.count++;
-      this.restartHolds.longestMs = Math.max(this.restartHolds.longestMs, performance.now() - since);
+      held(waited);
       if (this.pending.length > 0) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => this.flush(force && waited >= longestMs));
       } else this.scheduleFold();
     };
     setTimeout(poll, 1);

@@ -382,12 +382,15 @@ export function startConversionJobs(
   const chunk = async <T>(work: (db: Database, limit: number) => T, rowsOf: (result: T) => number): Promise<T> => {
     const started = performance.now();
     let workMs = 0;
-    const result = await ctx.writes.write((db) => {
-      const begun = performance.now();
-      const out = work(db, limit);
-      workMs = performance.now() - begun;
-      return out;
-    });
+    const result = await ctx.writes.write(
+      (db) => {
+        const begun = performance.now();
+        const out = work(db, limit);
+        workMs = performance.now() - begun;
+        return out;
+      },
+      { bulk: true },
+    );
     const ms = performance.now() - started;
     const rows = rowsOf(result);
     stats = { ...stats, chunks: stats.chunks + 1, rows: stats.rows + rows, longestChunkMs: Math.max(stats.longestChunkMs, ms), longestWorkMs: Math.max(stats.longestWorkMs, workMs) };

@@ -5,7 +5,7 @@ import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
 import { primeSums } from "../../reports/attribution.ts";
 import { GROUP_BY } from "../../reports/dimensions.ts";
-import { peopleQuery, peopleWindows, primePeople, trackedSteps, warmPeopleWindows, warmPersons, ATTRIBUTION_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
+import { peopleQuery, peopleWindows, primePeople, trackedSteps, warmPeopleWindows, warmPersons, ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
 import { localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import { primeSubscriptions } from "../../subscriptions/mrr.ts";
@@ -127,8 +127,8 @@ const PRIMED_RANGES: { preset: RangePreset; attribution: readonly AttributionDim
 
 /**
  * Counts ahead, over the days before today, the people the preset's unfiltered pages show (the
- * overview's tiles, chart and tables, the pages and referrers reports, the funnel, the attribution reports
- * named), and the previous period's totals, so their first view counts only today.
+ * overview's tiles, chart and tables, every traffic report, the funnel, the attribution reports named),
+ * and the previous period's totals, so their first view counts only today.
  */
 async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRIMED_RANGES)[number], pause: () => Promise<unknown>): Promise<void> {
   const now = ctx.now();
@@ -144,7 +144,7 @@ async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRI
   const plan: PeoplePlan = {
     totals: true,
     attribution: primed.attribution,
-    traffic: [{ kind: "page" }, { kind: "visit", dimension: "referrer" }, { kind: "visit", dimension: "country" }],
+    traffic: [{ kind: "page" }, ...VISIT_DIMENSIONS.map((dimension) => ({ kind: "visit" as const, dimension }))],
     buckets: { count: buckets.starts.length, bucketOf: (w) => buckets.indexOf(w.start) },
     funnel: trackedSteps(ctx.db, project.id),
   };

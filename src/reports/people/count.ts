@@ -878,13 +878,19 @@ function reachStep(q: PeopleQuery, step: number, windows: PeopleWindow[], before
  * `kept`, the maps of the windows before them, which these extend (all their times are earlier).
  */
 function reachedPerStep(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>, windows: PeopleWindow[], kept: (HashMap | null)[] | null): (HashMap | null)[] {
-  let before: HashMap | null = null;
-  return FUNNEL_STEPS.map((name, step) => {
-    if (!tracked.has(name)) return null;
-    const now = kept?.[step]?.extend() ?? new HashMap();
-    reachStep(q, step, windows, before, now);
-    return (before = now);
-  });
+  const reached = FUNNEL_STEPS.map((name, step) => (tracked.has(name) ? (kept?.[step]?.extend() ?? new HashMap()) : null));
+  // Window by window, every step of one before the next, while its visits are in the cache. The same
+  // as step by step over all windows: windows come in time order and a step's times lie within its
+  // window, so a time in a later window never decides whether a visit of this one reached a step after the previous.
+  for (const w of windows) {
+    let before: HashMap | null = null;
+    reached.forEach((now, step) => {
+      if (!now) return;
+      reachStep(q, step, [w], before, now);
+      before = now;
+    });
+  }
+  return reached;
 }
 
 function funnelSteps(reached: (HashMap | null)[], tracked: ReadonlySet<FunnelStepName>): FunnelStep[] {

@@ -381,10 +381,11 @@ export function startConversionJobs(
   /** One chunk in its own write; adapts the next chunk's size to the time this one held the event loop. */
   const chunk = async <T>(work: (db: Database, limit: number) => T, rowsOf: (result: T) => number): Promise<T> => {
     const started = performance.now();
+    let begun = 0;
     let workMs = 0;
     const result = await ctx.writes.write(
       (db) => {
-        const begun = performance.now();
+        begun = performance.now();
         const out = work(db, limit);
         workMs = performance.now() - begun;
         return out;
@@ -394,7 +395,8 @@ export function startConversionJobs(
     const ms = performance.now() - started;
     const rows = rowsOf(result);
     stats = { ...stats, chunks: stats.chunks + 1, rows: stats.rows + rows, longestChunkMs: Math.max(stats.longestChunkMs, ms), longestWorkMs: Math.max(stats.longestWorkMs, workMs) };
-    limit = nextChunkRows(rows, limit, ms);
+    // Sized by the event loop's hold, its work to its commit: not by the wait for the checkpointer's turn at the disk.
+    limit = nextChunkRows(rows, limit, performance.now() - begun);
     await new Promise((resolve) => setTimeout(resolve, 1));
     return result;
   };

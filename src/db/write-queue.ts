@@ -275,11 +275,11 @@ export class WriteQueue {
    * Runs `apply` inside the next group transaction; a throw rolls back only this write. `bulk`: it
    * writes thousands of rows, and its batch takes turns at the disk with the checkpointer.
    */
-  write<T>(apply: (db: Database) => T, { bulk = false }: { bulk?: boolean } = {}): Promise<T> {
+  write<T>(apply: (db: Database) => T, options?: { bulk?: boolean }): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the write queue is closed"));
     if (!this.checkpointerConsidered) this.startCheckpointer();
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ apply, bulk, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ apply, bulk: options?.bulk === true, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -318,7 +318,7 @@ export class WriteQueue {
     }
     const bulk = checkpointer !== null && this.pending.some((write) => write.bulk);
     const tookDisk = bulk && checkpointer.takeDisk();
-    if (bulk && !tookDisk && !force) return this.holdWhile(() => checkpointer.syncing(), MAX_DISK_WAIT_MS, () => {}, true);
+    if (bulk && !tookDisk && !force) return this.holdWhile(() => checkpointer.syncing(), MAX_DISK_WAIT_MS, undefined, true);
     try {
       this.commitPending();
     } finally {
@@ -336,7 +336,7 @@ export class WriteQueue {
    * Commits nothing while `busy()` (or until `longestMs` has passed), then flushes what waited; the
    * event loop runs meanwhile. `force`: that flush commits even if the worker is still at the disk.
    */
-  private holdWhile(busy: () => boolean, longestMs: number, held: (ms: number) => void, force = false): void {
+  private holdWhile(busy: () => boolean, longestMs: number, held?: (ms: number) => void, force = false): void {
     this.holding = true;
     const since = performance.now();
     const poll = () => {
@@ -347,7 +347,7 @@ export class WriteQueue {
         return;
       }
       this.holding = false;
-      held(waited);
+      held?.(waited);
       if (this.pending.length > 0) {
         this.scheduled = true;
         setImmediate(() => this.flush(force && waited >= longestMs));

@@ -703,17 +703,16 @@ function trafficRows(q: PeopleQuery, breakdown: TrafficBreakdown): TrafficState 
         row.converted.add(person);
       }
     };
-    const at = breakdown.kind === "visit" ? VISIT_DIMENSIONS.indexOf(breakdown.dimension) : -1;
     for (const { w, visits } of earlierVisits(q, closed, open)) {
       const person = persons(w, q.personOf);
       if (breakdown.kind === "visit") {
-        const { keys, keyOf } = keyIndex(w, at, "traits");
+        const { keys, keyOf } = keyIndex(w, VISIT_DIMENSIONS.indexOf(breakdown.dimension), "traits");
         for (const i of visits) earlier(rowOf(rows, keys[keyOf[w.trait[i]!]!]!), person[i]!);
-        continue;
+      } else {
+        // The pages the visitor of each of those visits viewed in the window (a visit passes the filter, so its visitor's pages count).
+        const pages = w.pages.read();
+        for (const i of visits) eachPageOf(pages, w.visitor[i]!, (row) => earlier(rowOf(rows, pages.paths[pages.path[row]!]!), person[i]!));
       }
-      // The pages the visitor of each of those visits viewed in the window (a visit passes the filter, so its visitor's pages count).
-      const pages = w.pages.read();
-      for (const i of visits) eachPageOf(pages, w.visitor[i]!, (row) => earlier(rowOf(rows, pages.paths[pages.path[row]!]!), person[i]!));
     }
   }
   countTrafficVisits(q, breakdown, open, rows, view, onNewCustomer);

@@ -1,8 +1,9 @@
 import { expect, test } from "bun:test";
 import { openSync, readSync, closeSync } from "node:fs";
 import { join } from "node:path";
+import type { Database } from "bun:sqlite";
 import { openDatabase } from "./database.ts";
-import { WriteQueue } from "./write-queue.ts";
+import { WriteQueue, type WriteQueueOptions } from "./write-queue.ts";
 import { tempDataDir } from "../testing/harness.ts";
 
 /** The WAL header's salt changes each time the WAL starts over from its beginning. */
@@ -17,13 +18,27 @@ function walSalt(path: string): string {
   }
 }
 
-test("commits never checkpoint inline, yet the WAL is checkpointed beside them and starts over during a steady stream of writes", async () => {
-  const data = tempDataDir("checkpoint");
+/** A queue on a new database file with a `blobs` table; closed and removed after `body`. */
+async function withQueue(name: string, options: WriteQueueOptions, body: (opened: { path: string; db: Database; queue: WriteQueue }) => Promise<void>): Promise<void> {
+  const data = tempDataDir(name);
   const path = join(data.dir, "c.sqlite");
   const db = openDatabase(path);
-  db.exec("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
-  const queue = new WriteQueue(db, { checkpointIntervalMs: 10, walLimitPages: 256 });
+  db.exec("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)");
+  const queue = new WriteQueue(db, options);
   try {
+    await body({ path, db, queue });
+  } finally {
+    queue.close();
+    db.close();
+    data.remove();
+  }
+}
+
+/** The state the queue shares with its checkpointer: [0] the WAL restart, [1] the disk. */
+const sharedState = (queue: WriteQueue) => (queue as unknown as { checkpointer: { state: Int32Array } }).checkpointer.state;
+
+test("commits never checkpoint inline, yet the WAL is checkpointed beside them and starts over during a steady stream of writes", () =>
+  withQueue("checkpoint", { checkpointIntervalMs: 10, walLimitPages: 256 }, async ({ path, db, queue }) => {
     const insert = db.prepare("INSERT INTO blobs (body) VALUES (?)");
     const body = new Uint8Array(200 * 1024).fill(7);
     await queue.write(() => insert.run(body));
@@ -40,24 +55,14 @@ test("commits never checkpoint inline, yet the WAL is checkpointed beside them a
     const other = openDatabase(path);
     expect(other.query<{ n: number }, []>("SELECT count(*) AS n FROM blobs").get()!.n).toBe(writes);
     other.close();
-  } finally {
-    queue.close();
-    db.close();
-    data.remove();
-  }
-});
+  }));
 
-test("a write queued as the server closes is committed even while the checkpointer offers a WAL restart", async () => {
-  const data = tempDataDir("checkpoint-close");
-  const path = join(data.dir, "c.sqlite");
-  const db = openDatabase(path);
-  db.exec("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
-  const queue = new WriteQueue(db, { walLimitPages: 64 });
-  try {
+test("a write queued as the server closes is committed even while the checkpointer offers a WAL restart", () =>
+  withQueue("checkpoint-close", { walLimitPages: 64 }, async ({ path, db, queue }) => {
     const insert = db.prepare("INSERT INTO blobs (body) VALUES (?)");
     await queue.write(() => insert.run(new Uint8Array(400 * 1024).fill(7)));
     // The WAL is past its limit and nothing else is written: the worker offers a restart and waits for an answer.
-    const state = (queue as unknown as { checkpointer: { state: Int32Array } }).checkpointer.state;
+    const state = sharedState(queue);
     const waitingSince = performance.now();
     while (Atomics.load(state, 0) === 0 && performance.now() - waitingSince < 3000) await Bun.sleep(1);
     expect(Atomics.load(state, 0)).not.toBe(0);
@@ -68,25 +73,15 @@ test("a write queued as the server closes is committed even while the checkpoint
     const other = openDatabase(path);
     expect(other.query<{ n: number }, []>("SELECT count(*) AS n FROM blobs").get()!.n).toBe(2);
     other.close();
-  } finally {
-    queue.close();
-    db.close();
-    data.remove();
-  }
-});
+  }));
 
-test("while the checkpointer is at the disk, a bulk write waits and the event loop runs; it lands when the worker is done, or after a second if it never is; small writes do not wait", async () => {
-  const data = tempDataDir("checkpoint-disk");
-  const path = join(data.dir, "c.sqlite");
-  const db = openDatabase(path);
-  db.exec("CREATE TABLE rows (id INTEGER PRIMARY KEY)");
-  const queue = new WriteQueue(db, { checkpointIntervalMs: 60_000 });
-  const other = openDatabase(path);
-  const count = () => other.query<{ n: number }, []>("SELECT count(*) AS n FROM rows").get()!.n;
-  try {
-    const insert = db.prepare("INSERT INTO rows DEFAULT VALUES");
+test("while the checkpointer is at the disk, a bulk write waits and the event loop runs; it lands when the worker is done, or after a second if it never is; small writes do not wait", () =>
+  withQueue("checkpoint-disk", { checkpointIntervalMs: 60_000 }, async ({ path, db, queue }) => {
+    const other = openDatabase(path);
+    const count = () => other.query<{ n: number }, []>("SELECT count(*) AS n FROM blobs").get()!.n;
+    const insert = db.prepare("INSERT INTO blobs DEFAULT VALUES");
     await queue.write(() => insert.run());
-    const state = (queue as unknown as { checkpointer: { state: Int32Array } }).checkpointer.state;
+    const state = sharedState(queue);
     // As the worker does before a pass or an fsync.
     expect(Atomics.compareExchange(state, 1, 0, 2)).toBe(0);
     // A small write races the worker, as redirects and collect do.
@@ -113,10 +108,5 @@ test("while the checkpointer is at the disk, a bulk write waits and the event lo
     expect(performance.now() - started).toBeGreaterThanOrEqual(990);
     expect(count()).toBe(4);
     Atomics.store(state, 1, 0);
-  } finally {
     other.close();
-    queue.close();
-    db.close();
-    data.remove();
-  }
-});
+  }));

@@ -110,3 +110,29 @@ test("while the checkpointer is at the disk, a bulk write waits and the event lo
     Atomics.store(state, 1, 0);
     other.close();
   }));
+
+test("truncating the WAL waits for the checkpointer's pass instead of failing beside it, and leaves the WAL empty", () =>
+  withQueue("checkpoint-truncate", { checkpointIntervalMs: 1 }, async ({ path, db, queue }) => {
+    const insert = db.prepare("INSERT INTO blobs (body) VALUES (?)");
+    const body = new Uint8Array(64 * 1024).fill(7);
+    const walBytes = () => Bun.file(`${path}-wal`).size;
+    await queue.write(() => insert.run(body));
+    const state = sharedState(queue);
+    for (let round = 0; round < 40; round++) {
+      // Enough frames that the worker, passing every millisecond, is often mid-pass when the truncation starts.
+      await Promise.all(Array.from({ length: 8 }, () => queue.write(() => insert.run(body))));
+      expect(await queue.truncateWal()).toBe(true);
+      expect(walBytes()).toBe(0);
+    }
+    // As the worker does before a pass: the truncation waits for the disk, the event loop running.
+    await queue.write(() => insert.run(body));
+    expect(Atomics.compareExchange(state, 1, 0, 2)).toBe(0);
+    let truncated = null as boolean | null;
+    const truncation = queue.truncateWal().then((done) => (truncated = done));
+    await Bun.sleep(30);
+    expect(truncated).toBeNull();
+    Atomics.store(state, 1, 0);
+    await truncation;
+    expect(truncated).toBe(true);
+    expect(walBytes()).toBe(0);
+  }));

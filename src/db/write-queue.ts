@@ -415,6 +415,25 @@ export class WriteQueue {
     this.foldTimer.unref();
   }
 
+  /**
+   * Copies the whole WAL into the database and truncates it to zero bytes, with the disk taken from
+   * the checkpointer: beside one of its passes the truncation finds the checkpoint lock held and
+   * gives up. False when the worker kept the disk for `MAX_DISK_WAIT_MS` or a reader kept the WAL.
+   */
+  async truncateWal(): Promise<boolean> {
+    const checkpointer = this.checkpointer;
+    const since = performance.now();
+    while (checkpointer && !checkpointer.takeDisk()) {
+      if (performance.now() - since >= MAX_DISK_WAIT_MS) return false;
+      await Bun.sleep(1);
+    }
+    try {
+      return this.db.query<{ busy: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get()?.busy === 0;
+    } finally {
+      checkpointer?.releaseDisk();
+    }
+  }
+
   /** Flushes what is queued and refuses further writes (graceful shutdown). */
   close(): void {
     // Whatever is held or offered: commits racing the worker's checkpoint are safe, only the restart may wait.

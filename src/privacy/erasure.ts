@@ -54,7 +54,8 @@ export async function erasePerson(ctx: AppContext, projectId: string, key: Perso
     }
   });
   if (!erased) return null;
-  return { ...erased, walTruncated: truncateWal(ctx.db) };
+  // The WAL is otherwise reused from its start and keeps old frames, the erased data among them, past its current end.
+  return { ...erased, walTruncated: await ctx.writes.truncateWal() };
 }
 
 function findPerson(db: Database, projectId: string, key: PersonKey): Person | null {
@@ -198,14 +199,4 @@ function scrubFreePages(db: Database): void {
   db.exec("CREATE TABLE erasure_scrub (zeros BLOB)");
   db.query("INSERT INTO erasure_scrub (zeros) VALUES (zeroblob(?))").run(free * pageSize);
   db.exec("DROP TABLE erasure_scrub");
-}
-
-/**
- * Copies the WAL into the database and truncates it to zero bytes: the WAL is otherwise reused from
- * its start and keeps old frames, the erased data among them, past its current end. False when a
- * reader held it (the next erasure or checkpoint truncates it then).
- */
-function truncateWal(db: Database): boolean {
-  const result = db.query<{ busy: number; log: number }, []>("PRAGMA wal_checkpoint(TRUNCATE)").get();
-  return result?.busy === 0;
 }

@@ -129,15 +129,16 @@ export async function followLink(ctx: AppContext, request: Request, slug: string
 function describeClick(ctx: AppContext, request: Request, link: ActiveLink): Click {
   const ts = ctx.now();
   const userAgent = request.headers.get("user-agent") ?? "";
+  const ip = ctx.clientIp(request);
   return {
     clickId: timeOrderedId(ts, 8),
     link,
     ts,
     // The same cookieless id collect computes, so the click joins the visit that follows it.
-    visitorId: cookielessVisitorId(ctx.db, link.projectId, ctx.clientIp(request), userAgent, ts),
+    visitorId: cookielessVisitorId(ctx.db, link.projectId, ip, userAgent, ts),
     referrerHost: referrerHostOf(request),
     agent: classifyUserAgent(userAgent),
-    country: countryOf(ctx, request),
+    country: countryOf(ctx, request, ip),
   };
 }
 

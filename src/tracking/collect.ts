@@ -64,17 +64,18 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
 function describeHit(ctx: AppContext, request: Request, project: Project, hit: ParsedHit, pageUrl: URL, identify: Hit["identify"]): Hit {
   const userAgent = request.headers.get("user-agent") ?? "";
   const now = ctx.now();
+  const ip = ctx.clientIp(request);
   return {
     projectId: project.id,
     ts: now,
     name: hit.n,
     path: pageUrl.pathname,
     props: hit.p ?? null,
-    visitorIds: hit.v ? [hit.v] : cookielessVisitorIds(ctx.db, project.id, ctx.clientIp(request), userAgent, now),
+    visitorIds: hit.v ? [hit.v] : cookielessVisitorIds(ctx.db, project.id, ip, userAgent, now),
     sessionHint: hit.v ? (hit.s ?? null) : null,
     landing: readLanding(pageUrl, hit.r, project),
     agent: classifyUserAgent(userAgent),
-    country: countryOf(ctx, request),
+    country: countryOf(ctx, request, ip),
     isPricingPage: pricingPathMatcher(project.pricingPathPattern)(pageUrl.pathname),
     identify,
   };
@@ -197,11 +198,13 @@ function externalReferrerHost(referrer: string | null | undefined, pageHost: str
   return host;
 }
 
-/** The visitor's country: a trusted proxy's header wins, else the embedded IP-to-country database. The IP is not kept. */
-export function countryOf(ctx: AppContext, request: Request): string | null {
+/**
+ * The visitor's country: a trusted proxy's header wins, else the embedded IP-to-country database
+ * looked up with the request's client IP (`ctx.clientIp`, resolved once per request by the caller). The IP is not kept.
+ */
+export function countryOf(ctx: AppContext, request: Request, ip: string | null): string | null {
   const fromProxy = proxyCountryOf(ctx, request);
   if (fromProxy !== null) return fromProxy;
-  const ip = ctx.clientIp(request);
   return ip === null ? null : countryOfIp(ip);
 }
 

@@ -10,6 +10,8 @@ import { trafficTotals } from "./traffic.sql.ts";
 import { revenue, traffic, type RollupQuery } from "./rollups.ts";
 import { startFoldWarmer, WARM_DAYS } from "./warmup.ts";
 import { DAY_MS, HOUR_MS } from "./time.ts";
+import { openDatabase } from "../../db/database.ts";
+import { peopleByTraffic, peopleQuery } from "../../reports/people/index.ts";
 
 const data = tempDataDir("bantico-warmup");
 const end = Date.UTC(2026, 10, 20);
@@ -84,6 +86,32 @@ describe("fold warm-up after a start", () => {
       expect(usd(revenue(later, "USD")).revenue).toBe(before.revenue + 200000);
     } finally {
       await warmer.stop();
+    }
+  });
+
+  test("in the first hour after midnight, yesterday is counted at each view, and its pages are read ahead all the same", async () => {
+    const { db, projectId } = berlin;
+    const saved = clock;
+    // 00:30 in Berlin on the day after the seeded days: yesterday still takes late events.
+    clock = Date.UTC(2026, 10, 19, 23, 30);
+    const yesterday = { from: Date.UTC(2026, 10, 18, 23), to: Date.UTC(2026, 10, 19, 23) };
+    const pagesReport = (on: typeof db) =>
+      peopleByTraffic(peopleQuery({ db: on, projectId, from: berlin.range.from, to: clock, timeZone: "Europe/Berlin", now: clock }), { kind: "page" });
+    // Counted on a connection of its own, whose windows are read apart from the warmer's.
+    const apart = openDatabase(db.filename);
+    const expected = pagesReport(apart);
+    apart.close();
+    expect(expected.size).toBeGreaterThan(1);
+    const warmer = startFoldWarmer(instance.ctx, 10);
+    try {
+      await warmer.ready;
+      // Gone behind the warm-up's back: a view that read yesterday's page views only now would miss them.
+      const gone = db.query("DELETE FROM events WHERE project_id = ? AND name = 'page_view' AND ts >= ? AND ts < ?").run(projectId, yesterday.from, yesterday.to);
+      expect(gone.changes).toBeGreaterThan(0);
+      expect(pagesReport(db)).toEqual(expected);
+    } finally {
+      await warmer.stop();
+      clock = saved;
     }
   });
 });

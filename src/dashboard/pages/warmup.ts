@@ -5,8 +5,8 @@ import { listProjects } from "../../projects/service.ts";
 import { warmDays } from "../../reports/days.ts";
 import { primeSums } from "../../reports/attribution.ts";
 import { GROUP_BY } from "../../reports/dimensions.ts";
-import { peopleQuery, peopleWindows, primePeople, trackedSteps, warmPeopleWindows, warmPersons, ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
-import { localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
+import { openFrom, peopleQuery, peopleWindow, peopleWindows, primePeople, trackedSteps, warmPeopleWindows, warmPersons, ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, type AttributionDimension, type PeoplePlan } from "../../reports/people/index.ts";
+import { addDays, localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import { primeSubscriptions } from "../../subscriptions/mrr.ts";
 import type { Project } from "../../projects/service.ts";
@@ -68,6 +68,11 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
       await warmPeopleWindows(ctx.db, project.id, today, hour, project.timezone, now, pause);
       // And their pages viewed, which the pages report reads for today.
       for (const w of peopleWindows(ctx.db, project.id, today, hour, project.timezone, now)) await w.pages.warm(pause);
+      // In the first hour after midnight every range counts yesterday at each view too: its pages (~220 ms at 11M events) are read here.
+      if (openFrom(now, project.timezone) < today) {
+        const yesterday = startOfLocalDay(addDays(localDate(now, project.timezone), -1), project.timezone);
+        await peopleWindow(ctx.db, project.id, yesterday, today, now).pages.warm(pause);
+      }
       // What the MRR page and GET /reports/mrr read.
       await primeSubscriptions(ctx.db, project.id, ctx.now(), pause);
     }

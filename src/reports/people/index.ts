@@ -37,6 +37,14 @@ export function reportingNet(countRenewals: boolean): (money: Money) => number |
   return (money) => (!countRenewals && money.kind === "renewal" ? 0 : money.reportingNet);
 }
 
+/**
+ * Where the windows counted again at each view begin: today takes the writes of live traffic, and the
+ * hour before now those of the counter fold, so in the first hour after midnight yesterday too.
+ */
+export function openFrom(now: number, timeZone: string): number {
+  return Math.min(startOfLocalDay(localDate(now, timeZone), timeZone), Math.floor(now / HOUR_MS) * HOUR_MS - HOUR_MS);
+}
+
 export function peopleQuery(range: PeopleRange): PeopleQuery {
   const windows = peopleWindows(range.db, range.projectId, range.from, range.to, range.timeZone, range.now);
   const people = personOf(range.db, range.projectId, range.now);
@@ -47,9 +55,8 @@ export function peopleQuery(range: PeopleRange): PeopleQuery {
     model: range.model ?? "last",
     convert: reportingNet(range.countRenewals ?? true),
     key: JSON.stringify([range.projectId, filter ?? {}, range.model ?? "last", range.countRenewals ?? true]),
-    // Today takes the writes of live traffic, and the hour before now those of the counter fold: counts over
-    // the days before are kept from one request to the next, and only today's windows are counted again.
-    openFrom: Math.min(startOfLocalDay(localDate(range.now, range.timeZone), range.timeZone), Math.floor(range.now / HOUR_MS) * HOUR_MS - HOUR_MS),
+    // Counts over the days before are kept from one request to the next, and only the windows from here on are counted again.
+    openFrom: openFrom(range.now, range.timeZone),
     single: null,
   });
   const filtered = query(range.filter);
@@ -80,4 +87,4 @@ export function trackedSteps(db: Database, projectId: string): Set<FunnelStepNam
 
 export * from "./count.ts";
 export { ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, type AttributionDimension, type VisitDimension } from "./window.ts";
-export { peopleWindows, personOf, warmPeopleWindows, warmPersons } from "./windows.ts";
+export { peopleWindow, peopleWindows, personOf, warmPeopleWindows, warmPersons } from "./windows.ts";

@@ -1,7 +1,7 @@
 // The range's totals and its funnel (SPEC §6, §10): people distinct over the whole range, clicks and
 // money from the rollups.
 import type { Database } from "bun:sqlite";
-import { funnel, peopleQuery, peopleTotals, trackedSteps, type ContextFilter, type FunnelStep } from "./people/index.ts";
+import { funnel, peopleQuery, peopleTotals, trackedSteps, type AttributionDimension, type ContextFilter, type FunnelStep } from "./people/index.ts";
 import { byCurrencyOrder, emptyEntry, rollupSums, type AttributionReportRow, type ReportProject } from "./attribution.ts";
 
 /** The range's totals: an attribution row without its key, people distinct over the whole range. */
@@ -23,6 +23,9 @@ export function summaryReport(db: Database, project: ReportProject, range: { fro
     byCurrency,
   };
 }
+
+/** What a funnel can be narrowed by (the dashboard's pickers, the API's parameters). */
+export const FUNNEL_FILTERS = ["link", "campaign", "source"] as const satisfies readonly AttributionDimension[];
 
 export function funnelReport(db: Database, project: ReportProject, range: { from: number; to: number; filter?: ContextFilter }, now: number): FunnelStep[] {
   const q = peopleQuery({ db, projectId: project.id, ...range, timeZone: project.timezone, now, countRenewals: project.countRenewals });

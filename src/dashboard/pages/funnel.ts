@@ -5,7 +5,7 @@ import { html, raw } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { rangeQuery } from "../range.ts";
 import { barChart, formatCompact } from "../charts.ts";
-import { funnelReport } from "../../reports/summary.ts";
+import { FUNNEL_FILTERS, funnelReport } from "../../reports/summary.ts";
 import type { FunnelStep, FunnelStepName } from "../../reports/people/index.ts";
 import { emptyState } from "./notices.ts";
 import { dataPage, dataTable, formatCount, percent } from "../../../views/pages/parts.ts";
@@ -20,8 +20,7 @@ const STEP_LABELS: Record<FunnelStepName, string> = {
 };
 
 export function funnelSteps(req: DashboardRequest): FunnelStep[] {
-  const { link, campaign, source } = req.range.filters;
-  const filter = { ...(link ? { link } : {}), ...(campaign ? { campaign } : {}), ...(source ? { source } : {}) };
+  const filter = Object.fromEntries(FUNNEL_FILTERS.flatMap((dimension) => (req.range.filters[dimension] ? [[dimension, req.range.filters[dimension]]] : [])));
   return funnelReport(req.ctx.db, req.project, { from: req.range.from, to: req.range.to, filter }, req.ctx.now());
 }
 

@@ -11,7 +11,8 @@ import { revenue, traffic, type RollupQuery } from "./rollups.ts";
 import { startFoldWarmer, WARM_DAYS } from "./warmup.ts";
 import { DAY_MS, HOUR_MS } from "./time.ts";
 import { openDatabase } from "../../db/database.ts";
-import { peopleByTraffic, peopleQuery } from "../../reports/people/index.ts";
+import { funnel, funnelKept, peopleByAttribution, peopleByTraffic, peopleQuery, peopleTotals, trackedSteps, type ContextFilter } from "../../reports/people/index.ts";
+import { parseRange } from "../range.ts";
 
 const data = tempDataDir("bantico-warmup");
 const end = Date.UTC(2026, 10, 20);
@@ -112,6 +113,31 @@ describe("fold warm-up after a start", () => {
     } finally {
       await warmer.stop();
       clock = saved;
+    }
+  });
+
+  test("a year's funnel filtered on a value with a fifth of the visitors or more is counted ahead; a smaller value's at its first view", async () => {
+    const { db, projectId } = berlin;
+    const year = parseRange(new URLSearchParams({ range: "365d" }), "Europe/Berlin", clock);
+    const yearQuery = (filter?: ContextFilter) => peopleQuery({ db, projectId, from: year.from, to: year.to, timeZone: "Europe/Berlin", now: clock, filter });
+    const tracked = trackedSteps(db, projectId);
+    const warmer = startFoldWarmer(instance.ctx, 10);
+    try {
+      await warmer.ready;
+      const visitors = peopleTotals(yearQuery()).visitors;
+      const sources = [...peopleByAttribution(yearQuery(), "source")].filter(([value]) => value !== "").sort((a, b) => b[1].visitors - a[1].visitors);
+      const [large, largeCounts] = sources[0]!;
+      const [small, smallCounts] = sources.at(-1)!;
+      expect(largeCounts.visitors).toBeGreaterThanOrEqual(0.2 * visitors);
+      expect(smallCounts.visitors).toBeLessThan(0.2 * visitors);
+      expect(funnelKept(yearQuery({ source: large }), tracked)).toBe(true);
+      expect(funnelKept(yearQuery({ source: small }), tracked)).toBe(false);
+      // Counted ahead or at the view, the same steps as counting over every window at once.
+      const counted = funnel(yearQuery({ source: large }), tracked);
+      expect(counted).toEqual(funnel({ ...yearQuery({ source: large }), openFrom: Infinity }, tracked));
+      expect(counted[1]!.people).toBeGreaterThan(0);
+    } finally {
+      await warmer.stop();
     }
   });
 });

@@ -804,7 +804,7 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
   }
   if (plan.funnel) {
     const tracked = plan.funnel;
-    const key = resultKey(kept, `funnel state|${[...tracked].join(",")}`);
+    const key = resultKey(kept, funnelState(tracked));
     if (results.has(key)) return;
     const reached: (HashMap | null)[] = [];
     let before: HashMap | null = null;
@@ -843,13 +843,20 @@ export interface FunnelStep {
  * visit, a step's time is its first occurrence in that visit.
  */
 export function funnel(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>): FunnelStep[] {
-  const steps = [...tracked].join(",");
-  return remembered(q, `funnel|${steps}`, () => {
+  return remembered(q, `funnel|${[...tracked].join(",")}`, () => {
     const { closed, open } = split(q);
     if (closed.length === 0) return funnelSteps(reachedPerStep(q, tracked, q.windows, null), tracked);
-    const kept = remembered({ ...q, windows: closed }, `funnel state|${steps}`, () => reachedPerStep(q, tracked, closed, null));
+    const kept = remembered({ ...q, windows: closed }, funnelState(tracked), () => reachedPerStep(q, tracked, closed, null));
     return funnelSteps(open.length === 0 ? kept : reachedPerStep(q, tracked, open, kept), tracked);
   });
+}
+
+/** What the funnel's per-person times over the kept windows are remembered as. */
+const funnelState = (tracked: ReadonlySet<FunnelStepName>) => `funnel state|${[...tracked].join(",")}`;
+
+/** Whether the funnel over the query's kept (closed) windows is remembered, so a view counts only the open ones: what the warm-up counts ahead. */
+export function funnelKept(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>): boolean {
+  return results.has(resultKey({ ...q, windows: split(q).closed }, funnelState(tracked)));
 }
 
 /** When each person first reached `step` at or after reaching the previous tracked one (`before`), over some windows, into `now`. */

@@ -3,8 +3,11 @@ import { SQL } from "bun";
 import { StartupError } from "../../startup.ts";
 
 /**
- * `prepare: false` sends unnamed statements: 2026 reports of Bun.SQL's named-statement cache answering
- * with another statement's rows (issue 17) make the small parse cost per query worth paying.
+ * `prepare: false` sends unnamed statements. Bun 1.3's named-statement cache answered with another
+ * statement's rows under concurrency (oven-sh/bun#33665). On 1.4.5 the soak (src/db/postgres/soak.test.ts,
+ * bench/pg-soak.ts) finds no wrong answer either way, and named statements answer 27-44 % more queries
+ * per second. But a named statement binds a string to a `json` parameter as a JSON string, a scalar
+ * (migrate-to's batches then fail): switching needs every such parameter cast from text first.
  */
 export function connectPostgres(url: string, options: { max?: number } = {}): SQL {
   return new SQL(url, { prepare: false, max: options.max ?? 4, connectionTimeout: 10 });

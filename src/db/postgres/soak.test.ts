@@ -1,5 +1,5 @@
-// Bun.SQL under concurrency on a real PostgreSQL, with the named-statement cache off (as connectPostgres
-// uses it) and on: no answer belongs to another statement, a failing statement fails alone, the pool
+// Bun.SQL under concurrency on a real PostgreSQL, with unnamed statements (connectPostgres's choice) and
+// with its named-statement cache: no answer belongs to another statement, a failing statement fails alone, the pool
 // never stalls, and a cached statement survives another node's migration. Run on every Bun upgrade.
 import { describe, expect, test } from "bun:test";
 import { SQL } from "bun";

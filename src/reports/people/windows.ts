@@ -79,6 +79,12 @@ export async function warmPeopleWindow(db: Database, projectId: string, start: n
   remember(s, `${start}|${end}`, { at: now, seq, window: mergeWindows(parts) });
 }
 
+/** Reads the window [start, end) and then its pages viewed, each in slices, unless they are in memory and fresh. */
+export async function warmWindowAndPages(db: Database, projectId: string, start: number, end: number, now: number, pause: () => Promise<unknown>): Promise<void> {
+  if (!hasFreshWindow(db, projectId, start, end, now)) await warmPeopleWindow(db, projectId, start, end, now, pause);
+  await peopleWindow(db, projectId, start, end, now).pages.warm(pause);
+}
+
 /** True when the window is in memory and fresh (what a background warm-up skips). */
 export function hasFreshWindow(db: Database, projectId: string, start: number, end: number, now: number): boolean {
   const s = state(db, projectId);

@@ -24,6 +24,12 @@ const TOP_CARDS = {
 } as const;
 type TopCard = keyof typeof TOP_CARDS;
 
+/** What the top tables break down by: attribution dimensions, and visit traits (what the warm-up counts ahead for a view filtered on a large value). */
+export const TOP_TABLE_BREAKDOWNS = {
+  attribution: Object.values(TOP_CARDS).flatMap((card) => (card.attribution ? [card.attribution] : [])),
+  traffic: Object.values(TOP_CARDS).flatMap((card) => (card.by ? [{ kind: "visit" as const, dimension: card.by }] : [])),
+};
+
 const allLink = (req: DashboardRequest, name: TopCard) => {
   const { path, by } = TOP_CARDS[name];
   return html`<p class="hint"><a href="${req.href(path, by ? { by } : {})}">All ${name} →</a></p>`;

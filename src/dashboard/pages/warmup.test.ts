@@ -9,9 +9,10 @@ import { revenueTotals } from "./payments.sql.ts";
 import { trafficTotals } from "./traffic.sql.ts";
 import { revenue, traffic, type RollupQuery } from "./rollups.ts";
 import { startFoldWarmer, WARM_DAYS } from "./warmup.ts";
+import { TOP_TABLE_BREAKDOWNS } from "./overview.ts";
 import { DAY_MS, HOUR_MS } from "./time.ts";
 import { openDatabase } from "../../db/database.ts";
-import { funnel, funnelKept, peopleByAttribution, peopleByTraffic, peopleQuery, peopleTotals, trackedSteps, type ContextFilter } from "../../reports/people/index.ts";
+import { funnel, keptAhead, peopleByAttribution, peopleByTraffic, peopleQuery, peopleTotals, trackedSteps, type ContextFilter } from "../../reports/people/index.ts";
 import { parseRange } from "../range.ts";
 
 const data = tempDataDir("bantico-warmup");
@@ -116,7 +117,7 @@ describe("fold warm-up after a start", () => {
     }
   });
 
-  test("a year's funnel filtered on a value with a fifth of the visitors or more is counted ahead; a smaller value's at its first view", async () => {
+  test("a year's funnel and overview filtered on a value with a fifth of the visitors or more are counted ahead; a smaller value's at its first view", async () => {
     const { db, projectId } = berlin;
     const year = parseRange(new URLSearchParams({ range: "365d" }), "Europe/Berlin", clock);
     const yearQuery = (filter?: ContextFilter) => peopleQuery({ db, projectId, from: year.from, to: year.to, timeZone: "Europe/Berlin", now: clock, filter });
@@ -130,8 +131,14 @@ describe("fold warm-up after a start", () => {
       const [small, smallCounts] = sources.at(-1)!;
       expect(largeCounts.visitors).toBeGreaterThanOrEqual(0.2 * visitors);
       expect(smallCounts.visitors).toBeLessThan(0.2 * visitors);
-      expect(funnelKept(yearQuery({ source: large }), tracked)).toBe(true);
-      expect(funnelKept(yearQuery({ source: small }), tracked)).toBe(false);
+      const ahead = (filter: ContextFilter) => [
+        keptAhead(yearQuery(filter), { funnel: tracked }),
+        keptAhead(yearQuery(filter), { attribution: null }),
+        ...TOP_TABLE_BREAKDOWNS.attribution.map((dimension) => keptAhead(yearQuery(filter), { attribution: dimension })),
+        ...TOP_TABLE_BREAKDOWNS.traffic.map((breakdown) => keptAhead(yearQuery(filter), { traffic: breakdown })),
+      ];
+      expect(ahead({ source: large })).toEqual([true, true, true, true, true, true]);
+      expect(ahead({ source: small })).toEqual([false, false, false, false, false, false]);
       // Counted ahead or at the view, the same steps as counting over every window at once.
       const counted = funnel(yearQuery({ source: large }), tracked);
       expect(counted).toEqual(funnel({ ...yearQuery({ source: large }), openFrom: Infinity }, tracked));

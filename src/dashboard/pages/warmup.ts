@@ -7,6 +7,7 @@ import { primeSums } from "../../reports/attribution.ts";
 import { GROUP_BY } from "../../reports/dimensions.ts";
 import { openFrom, peopleByAttribution, peopleQuery, peopleTotals, peopleWindows, primePeople, trackedSteps, warmPeopleWindows, warmPersons, warmWindowAndPages, ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, type AttributionDimension, type ContextFilter, type PeoplePlan } from "../../reports/people/index.ts";
 import { FUNNEL_FILTERS } from "../../reports/summary.ts";
+import { TOP_TABLE_BREAKDOWNS } from "./overview.ts";
 import { addDays, localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import { primeSubscriptions } from "../../subscriptions/mrr.ts";
@@ -129,19 +130,19 @@ const PRIMED_RANGES: {
   preset: RangePreset;
   attribution: readonly AttributionDimension[];
   previousAttribution: readonly AttributionDimension[];
-  /** Also count ahead the funnel filtered on each value with `LARGE_VALUE_SHARE` of the range's visitors or more. */
-  largeValueFunnels: boolean;
+  /** Also count ahead the overview and the funnel filtered on each value with `LARGE_VALUE_SHARE` of the range's visitors or more. */
+  largeValues: boolean;
 }[] = [
   // The previous 30 days' reports give a view filtered on one value its previous totals (the tiles' change) without counting.
-  { preset: "30d", attribution: ATTRIBUTION_DIMENSIONS, previousAttribution: ATTRIBUTION_DIMENSIONS, largeValueFunnels: false },
-  { preset: "365d", attribution: ATTRIBUTION_DIMENSIONS, previousAttribution: [], largeValueFunnels: true },
+  { preset: "30d", attribution: ATTRIBUTION_DIMENSIONS, previousAttribution: ATTRIBUTION_DIMENSIONS, largeValues: false },
+  { preset: "365d", attribution: ATTRIBUTION_DIMENSIONS, previousAttribution: [], largeValues: true },
 ];
 
 /**
- * A funnel filtered on one value costs with that value's visits: over a year at 11M events the largest
- * source took 270-440 ms on first view, the next ones 240-250 ms, a campaign 90 ms; a 30-day range ~100 ms
- * at most. So a year's funnel is counted ahead for the few values with a fifth of the visitors or more
- * (~25 MB each): the largest ones, whose first view passed 300 ms.
+ * A view filtered on one value costs with that value's visits: over a year at 11M events, filtered on
+ * the largest source, the funnel took 270-440 ms on first view and the overview's top tables 110-310 ms
+ * (the next sources' funnels 240-250 ms, a campaign's 90 ms; a 30-day range ~100 ms at most). So over a
+ * year those views are counted ahead for the few values with a fifth of the visitors or more (~25-30 MB each).
  */
 const LARGE_VALUE_SHARE = 0.2;
 
@@ -170,13 +171,19 @@ async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRI
   };
   const unfiltered = await query(range.from, range.to);
   await primePeople(unfiltered, plan, pause);
-  if (primed.largeValueFunnels) {
+  if (primed.largeValues) {
     const visitors = peopleTotals(unfiltered).visitors;
+    // The overview's tiles, chart and top tables, and the funnel (which filters on these dimensions alone).
+    const filteredPlan: PeoplePlan = { ...plan, attribution: TOP_TABLE_BREAKDOWNS.attribution, traffic: TOP_TABLE_BREAKDOWNS.traffic };
     for (const dimension of FUNNEL_FILTERS) {
       for (const [value, counts] of peopleByAttribution(unfiltered, dimension)) {
         if (value === "" || visitors === 0 || counts.visitors < LARGE_VALUE_SHARE * visitors) continue;
-        const funnelOnly: PeoplePlan = { totals: false, attribution: [], traffic: [], buckets: null, funnel: plan.funnel };
-        await primePeople(await query(range.from, range.to, { [dimension]: value }), funnelOnly, pause);
+        const filter = { [dimension]: value };
+        await primePeople(await query(range.from, range.to, filter), filteredPlan, pause);
+        for (const groupBy of [null, ...TOP_TABLE_BREAKDOWNS.attribution]) {
+          await primeSums(ctx.db, project.id, { groupBy, from: range.from, to: range.to, filter }, { timeZone: project.timezone, now }, pause);
+        }
+        await primePeople(await query(range.previousFrom, range.previousTo, filter), { totals: true, attribution: [], traffic: [], buckets: null, funnel: null }, pause);
       }
     }
   }

@@ -244,6 +244,28 @@ function addTo<K>(sets: Map<K, HashSet>, key: K, person: number): void {
   set.add(person);
 }
 
+/** What the counts over the kept windows are remembered as: per attribution dimension (null: the totals), traffic breakdown, and funnel. */
+const attributionStateName = (at: number | null) => `attribution state|${at}`;
+const trafficStateName = (breakdown: TrafficBreakdown) => `traffic state|${breakdown.kind === "page" ? "page" : breakdown.dimension}`;
+const funnelStateName = (tracked: ReadonlySet<FunnelStepName>) => `funnel state|${[...tracked].join(",")}`;
+
+/**
+ * Whether the counts a report needs over the query's kept (closed) windows are remembered, so that its
+ * view counts only the open ones: what the warm-up counts ahead.
+ */
+export function keptAhead(
+  q: PeopleQuery,
+  report: { attribution: AttributionDimension | null } | { traffic: TrafficBreakdown } | { funnel: ReadonlySet<FunnelStepName> },
+): boolean {
+  const name =
+    "attribution" in report
+      ? attributionStateName(report.attribution === null ? null : ATTRIBUTION_DIMENSIONS.indexOf(report.attribution))
+      : "traffic" in report
+        ? trafficStateName(report.traffic)
+        : funnelStateName(report.funnel);
+  return results.has(resultKey({ ...q, windows: split(q).closed }, name));
+}
+
 const keyIndexes = new WeakMap<PeopleWindow, { keys: string[]; keyOf: Uint32Array }[]>();
 
 /** A window's distinct values at one position of its contexts (or visit traits), and each tuple's index among them: worked out once per window. */
@@ -346,7 +368,7 @@ function attributionState(q: PeopleQuery, at: number | null, windows: PeopleWind
 function attributionRows(q: PeopleQuery, at: number | null): Map<string, Row> {
   const { closed, open } = split(q);
   if (closed.length === 0) return attributionState(q, at, q.windows);
-  const kept = remembered({ ...q, windows: closed }, `attribution state|${at}`, () => attributionState(q, at, closed));
+  const kept = remembered({ ...q, windows: closed }, attributionStateName(at), () => attributionState(q, at, closed));
   // Callers only read the rows: a range wholly in the past is the kept state itself.
   if (open.length === 0) return kept;
   const rows = extendRows(kept);
@@ -448,7 +470,7 @@ export function peopleTotals(q: PeopleQuery): PeopleCounts {
 function fromUnfiltered(q: PeopleQuery): PeopleQuery["single"] {
   if (!q.single) return null;
   const { closed } = split(q.single.unfiltered);
-  return closed.length > 0 && results.has(resultKey({ ...q.single.unfiltered, windows: closed }, `attribution state|${q.single.at}`)) ? q.single : null;
+  return closed.length > 0 && results.has(resultKey({ ...q.single.unfiltered, windows: closed }, attributionStateName(q.single.at))) ? q.single : null;
 }
 
 /** Distinct visitors per chart bucket: `bucketOf` says which bucket a window falls in (-1: none). */
@@ -677,7 +699,7 @@ function trafficRows(q: PeopleQuery, breakdown: TrafficBreakdown): TrafficState 
   const { closed, open } = split(q);
   if (closed.length === 0) return trafficState(q, breakdown, q.windows, peopleFacts(q, q.windows));
   const facts = keptFacts(q, closed);
-  const kept = remembered({ ...q, windows: closed }, `traffic state|${breakdown.kind === "page" ? "page" : breakdown.dimension}`, () =>
+  const kept = remembered({ ...q, windows: closed }, trafficStateName(breakdown), () =>
     trafficState(q, breakdown, closed, facts),
   );
   if (open.length === 0) return kept;
@@ -767,7 +789,7 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
   };
   const ats = [...(plan.totals ? [null] : []), ...plan.attribution.map((dimension) => ATTRIBUTION_DIMENSIONS.indexOf(dimension))];
   for (const at of ats) {
-    const key = resultKey(kept, `attribution state|${at}`);
+    const key = resultKey(kept, attributionStateName(at));
     if (results.has(key)) continue;
     const rows = new Map<string, Row>();
     const perRow = new Map<Row, number>();
@@ -778,7 +800,7 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
     remember(key, rows);
   }
   for (const breakdown of plan.traffic) {
-    const key = resultKey(kept, `traffic state|${breakdown.kind === "page" ? "page" : breakdown.dimension}`);
+    const key = resultKey(kept, trafficStateName(breakdown));
     if (results.has(key)) continue;
     const factsKey = resultKey(kept, "people facts");
     let facts = results.get(factsKey) as Facts | undefined;
@@ -804,7 +826,7 @@ export async function primePeople(q: PeopleQuery, plan: PeoplePlan, pause: () =>
   }
   if (plan.funnel) {
     const tracked = plan.funnel;
-    const key = resultKey(kept, funnelState(tracked));
+    const key = resultKey(kept, funnelStateName(tracked));
     if (results.has(key)) return;
     const reached: (HashMap | null)[] = [];
     let before: HashMap | null = null;
@@ -846,18 +868,11 @@ export function funnel(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>): Fu
   return remembered(q, `funnel|${[...tracked].join(",")}`, () => {
     const { closed, open } = split(q);
     if (closed.length === 0) return funnelSteps(reachedPerStep(q, tracked, q.windows, null), tracked);
-    const kept = remembered({ ...q, windows: closed }, funnelState(tracked), () => reachedPerStep(q, tracked, closed, null));
+    const kept = remembered({ ...q, windows: closed }, funnelStateName(tracked), () => reachedPerStep(q, tracked, closed, null));
     return funnelSteps(open.length === 0 ? kept : reachedPerStep(q, tracked, open, kept), tracked);
   });
 }
 
-/** What the funnel's per-person times over the kept windows are remembered as. */
-const funnelState = (tracked: ReadonlySet<FunnelStepName>) => `funnel state|${[...tracked].join(",")}`;
-
-/** Whether the funnel over the query's kept (closed) windows is remembered, so a view counts only the open ones: what the warm-up counts ahead. */
-export function funnelKept(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>): boolean {
-  return results.has(resultKey({ ...q, windows: split(q).closed }, funnelState(tracked)));
-}
 
 /** When each person first reached `step` at or after reaching the previous tracked one (`before`), over some windows, into `now`. */
 function reachStep(q: PeopleQuery, step: number, windows: PeopleWindow[], before: HashMap | null, now: HashMap): void {

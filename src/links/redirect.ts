@@ -138,7 +138,7 @@ function describeClick(ctx: AppContext, request: Request, link: ActiveLink): Cli
     visitorId: cookielessVisitorId(ctx.db, link.projectId, ip, userAgent, ts),
     referrerHost: referrerHostOf(request),
     agent: classifyUserAgent(userAgent),
-    country: countryOf(ctx, request, ip),
+    country: countryOf(ctx, request, () => ip),
   };
 }
 

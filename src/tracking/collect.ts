@@ -64,18 +64,20 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
 function describeHit(ctx: AppContext, request: Request, project: Project, hit: ParsedHit, pageUrl: URL, identify: Hit["identify"]): Hit {
   const userAgent = request.headers.get("user-agent") ?? "";
   const now = ctx.now();
-  const ip = ctx.clientIp(request);
+  // Resolved at most once, and only when a cookieless id or the country needs it (a proxy's country header and a tracker's id need none).
+  let ip: string | null | undefined;
+  const clientIp = () => (ip === undefined ? (ip = ctx.clientIp(request)) : ip);
   return {
     projectId: project.id,
     ts: now,
     name: hit.n,
     path: pageUrl.pathname,
     props: hit.p ?? null,
-    visitorIds: hit.v ? [hit.v] : cookielessVisitorIds(ctx.db, project.id, ip, userAgent, now),
+    visitorIds: hit.v ? [hit.v] : cookielessVisitorIds(ctx.db, project.id, clientIp(), userAgent, now),
     sessionHint: hit.v ? (hit.s ?? null) : null,
     landing: readLanding(pageUrl, hit.r, project),
     agent: classifyUserAgent(userAgent),
-    country: countryOf(ctx, request, ip),
+    country: countryOf(ctx, request, clientIp),
     isPricingPage: pricingPathMatcher(project.pricingPathPattern)(pageUrl.pathname),
     identify,
   };
@@ -200,11 +202,12 @@ function externalReferrerHost(referrer: string | null | undefined, pageHost: str
 
 /**
  * The visitor's country: a trusted proxy's header wins, else the embedded IP-to-country database
- * looked up with the request's client IP (`ctx.clientIp`, resolved once per request by the caller). The IP is not kept.
+ * looked up with the request's client IP (`clientIp`: the caller's, resolved at most once per request). The IP is not kept.
  */
-export function countryOf(ctx: AppContext, request: Request, ip: string | null): string | null {
+export function countryOf(ctx: AppContext, request: Request, clientIp: () => string | null): string | null {
   const fromProxy = proxyCountryOf(ctx, request);
   if (fromProxy !== null) return fromProxy;
+  const ip = clientIp();
   return ip === null ? null : countryOfIp(ip);
 }
 

@@ -873,7 +873,6 @@ export function funnel(q: PeopleQuery, tracked: ReadonlySet<FunnelStepName>): Fu
   });
 }
 
-
 /** When each person first reached `step` at or after reaching the previous tracked one (`before`), over some windows, into `now`. */
 function reachStep(q: PeopleQuery, step: number, windows: PeopleWindow[], before: HashMap | null, now: HashMap): void {
   const reach = (person: number, at: number) => {

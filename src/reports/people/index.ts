@@ -87,4 +87,4 @@ export function trackedSteps(db: Database, projectId: string): Set<FunnelStepNam
 
 export * from "./count.ts";
 export { ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, type AttributionDimension, type VisitDimension } from "./window.ts";
-export { peopleWindows, personOf, warmPeopleWindows, warmPersons, warmWindowAndPages } from "./windows.ts";
+export { personOf, warmPeopleWindows, warmPersons, warmWindowAndPages } from "./windows.ts";

@@ -127,11 +127,22 @@ export function peopleWindows(db: Database, projectId: string, from: number, to:
 
 /**
  * Reads the range's windows that are not fresh in memory, each `sliceHours` at a time with `pause()`
- * between reads, so that `peopleWindows` then finds them all (the warm-up, after writes into past days).
+ * between reads, so that `peopleWindows` then finds them all (the warm-up, after writes into past days);
+ * with `pages`, their pages viewed too.
  */
-export async function warmPeopleWindows(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number, pause: () => Promise<unknown>): Promise<void> {
+export async function warmPeopleWindows(
+  db: Database,
+  projectId: string,
+  from: number,
+  to: number,
+  timeZone: string,
+  now: number,
+  pause: () => Promise<unknown>,
+  options?: { pages: boolean },
+): Promise<void> {
   for (const w of rangeWindowBounds(db, projectId, from, to, timeZone, now)) {
-    if (!hasFreshWindow(db, projectId, w.start, w.end, now)) await warmPeopleWindow(db, projectId, w.start, w.end, now, pause);
+    if (options?.pages) await warmWindowAndPages(db, projectId, w.start, w.end, now, pause);
+    else if (!hasFreshWindow(db, projectId, w.start, w.end, now)) await warmPeopleWindow(db, projectId, w.start, w.end, now, pause);
   }
 }
 

@@ -3,8 +3,11 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "./config.ts";
 import type { WriteQueue } from "./db/write-queue.ts";
+import type { Storage } from "./db/storage/storage.ts";
 
 export interface AppContext {
+  /** Capabilities moved to the storage interface (either engine) use `storage`; the others still `db`. */
+  storage: Storage;
   db: Database;
   writes: WriteQueue;
   config: Config;

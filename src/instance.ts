@@ -6,6 +6,7 @@ import { databasePath, openDatabase } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { migrations } from "./db/migrations.ts";
 import { WriteQueue } from "./db/write-queue.ts";
+import { sqliteStorage } from "./db/storage/sqlite.ts";
 import { loadOrCreateSecret } from "./core/secret.ts";
 import { explainDatabaseError, prepareDataDir } from "./startup.ts";
 
@@ -31,6 +32,7 @@ export function openInstance(config: Config, edges: Partial<Pick<AppContext, "no
   const secret = config.secret ?? loadOrCreateSecret(config.dataDir);
   const writes = new WriteQueue(db, { counterBacklog: options.serving ?? false });
   const ctx: AppContext = {
+    storage: sqliteStorage(db),
     db,
     writes,
     config,

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { openDatabase } from "./database.ts";
 import { WriteQueue } from "./write-queue.ts";
+import { sqliteStorage } from "./storage/sqlite.ts";
 import { tempDataDir } from "../testing/harness.ts";
 
 function setup() {
@@ -51,6 +52,29 @@ describe("group commit", () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect(db.query<{ value: string }, []>("SELECT value FROM items ORDER BY id").all().map((r) => r.value)).toEqual(["a", "b"]);
+    done();
+  });
+
+  test("a batch waits for a storage transaction open across awaits, and survives its rollback", async () => {
+    const { db, queue, done } = setup();
+    const storage = sqliteStorage(db);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transaction = storage
+      .transaction(async (tx) => {
+        await tx.run("INSERT INTO items (value) VALUES ('in the transaction')");
+        await held;
+        throw new Error("rolled back");
+      })
+      .catch(() => "rolled back");
+    let queued = false;
+    const write = queue.write(() => db.query("INSERT INTO items (value) VALUES ('queued')").run()).then(() => (queued = true));
+    await Bun.sleep(30);
+    expect(queued).toBe(false);
+    release();
+    await transaction;
+    await write;
+    expect(db.query<{ value: string }, []>("SELECT value FROM items").all().map((r) => r.value)).toEqual(["queued"]);
     done();
   });
 

@@ -307,6 +307,8 @@ export class WriteQueue {
   flush(force = false): void {
     this.scheduled = false;
     if (this.closed || this.holding) return;
+    // A storage transaction (./storage/sqlite.ts) is open across awaits: a batch now would join it.
+    if (this.db.inTransaction) return this.holdWhile(() => this.db.inTransaction, Number.POSITIVE_INFINITY);
     const checkpointer = this.checkpointer;
     // Before the batch: the worker that offered is then a few frames behind, not a batch's worth.
     const longest = checkpointer?.hold() ?? null;

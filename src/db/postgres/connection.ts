@@ -9,8 +9,8 @@ import { StartupError } from "../../startup.ts";
  * per second. But a named statement binds a string to a `json` parameter as a JSON string, a scalar
  * (migrate-to's batches then fail): switching needs every such parameter cast from text first.
  */
-export function connectPostgres(url: string, options: { max?: number } = {}): SQL {
-  return new SQL(url, { prepare: false, max: options.max ?? 4, connectionTimeout: 10 });
+export function connectPostgres(url: string, options: { max?: number; integers?: boolean } = {}): SQL {
+  return new SQL(url, { prepare: false, max: options.max ?? 4, connectionTimeout: 10, bigint: options.integers ?? false });
 }
 
 /** The URL as it may be shown: without its password. */

@@ -1,0 +1,80 @@
+// Storage over the embedded SQLite file: each call runs at once on the one connection.
+import type { Database, SQLQueryBindings } from "bun:sqlite";
+import type { SqlValue, Storage } from "./storage.ts";
+
+type Bindings = SQLQueryBindings[];
+
+/**
+ * A transaction stays open across its awaits, and SQLite has one transaction per connection: calls
+ * from outside it (and the write queue's batches, which check `db.inTransaction`) wait until it ends.
+ */
+export function sqliteStorage(db: Database): Storage {
+  let open: Promise<void> | null = null;
+  const outside = async (): Promise<void> => {
+    while (open) await open;
+  };
+  const direct = directStorage(db);
+  return {
+    engine: "sqlite",
+    async all(sql, params) {
+      await outside();
+      return direct.all(sql, params);
+    },
+    async get(sql, params) {
+      await outside();
+      return direct.get(sql, params);
+    },
+    async run(sql, params) {
+      await outside();
+      return direct.run(sql, params);
+    },
+    async transaction(work) {
+      await outside();
+      let end!: () => void;
+      open = new Promise((resolve) => (end = resolve));
+      try {
+        db.exec("BEGIN IMMEDIATE");
+        try {
+          const value = await work(direct);
+          db.exec("COMMIT");
+          return value;
+        } catch (error) {
+          if (db.inTransaction) db.exec("ROLLBACK");
+          throw error;
+        }
+      } finally {
+        open = null;
+        end();
+      }
+    },
+  };
+}
+
+/** Inside a transaction: no waiting, and a nested transaction is a savepoint. */
+function directStorage(db: Database): Storage {
+  const self: Storage = {
+    engine: "sqlite",
+    async all<Row>(sql: string, params: readonly SqlValue[] = []) {
+      return db.query<Row, Bindings>(sql).all(...(params as Bindings));
+    },
+    async get<Row>(sql: string, params: readonly SqlValue[] = []) {
+      return db.query<Row, Bindings>(sql).get(...(params as Bindings));
+    },
+    async run(sql, params = []) {
+      return { changes: db.query(sql).run(...(params as Bindings)).changes };
+    },
+    async transaction(work) {
+      db.exec("SAVEPOINT nested");
+      try {
+        const value = await work(self);
+        db.exec("RELEASE nested");
+        return value;
+      } catch (error) {
+        db.exec("ROLLBACK TO nested");
+        db.exec("RELEASE nested");
+        throw error;
+      }
+    },
+  };
+  return self;
+}

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   else console.log(`reusing seeded data in ${dataDir}`);
   console.log(`seeding total: ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
 
-  const server = startServer(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0" }), { hostname: "127.0.0.1" });
+  const server = await startServer(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0" }), { hostname: "127.0.0.1" });
   try {
     const db = server.instance.ctx.db;
     const project = listProjects(db)[0]!;

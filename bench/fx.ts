@@ -37,7 +37,7 @@ async function serveBantico(dataDir: string) {
   const { loadConfig } = await import("../src/config.ts");
   const { startServer } = await import("../src/server.ts");
   const { conversionJobs } = await import("../src/payments/fx/stored.ts");
-  const server = startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: dataDir, BANTICO_SECRET: SECRET, BANTICO_FX_URL: "off" }), { hostname: "127.0.0.1" });
+  const server = await startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: dataDir, BANTICO_SECRET: SECRET, BANTICO_FX_URL: "off" }), { hostname: "127.0.0.1" });
   process.on("message", async (message) => {
     if (message !== "idle") return;
     const jobs = conversionJobs(server.instance.ctx)!;

@@ -30,7 +30,7 @@ async function serveBantico(dataDir: string) {
   const { startServer } = await import("../src/server.ts");
   const { createProject } = await import("../src/projects/service.ts");
   const { connectIntegration } = await import("../src/payments/integrations.ts");
-  const server = startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: dataDir, BANTICO_SECRET: "bench-secret-bench-secret-bench-secret" }), { hostname: "127.0.0.1" });
+  const server = await startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: dataDir, BANTICO_SECRET: "bench-secret-bench-secret-bench-secret" }), { hostname: "127.0.0.1" });
   const project = createProject(server.instance.ctx.db, { name: "Bench" });
   await connectIntegration(server.instance.ctx, project.id, "stripe", { webhookSecret: SECRET });
   server.instance.ctx.db.query(

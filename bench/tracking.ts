@@ -57,7 +57,7 @@ async function wrk(url: string, script: string): Promise<WrkResult> {
 }
 
 const work = mkdtempSync(join(tmpdir(), "bantico-bench-"));
-const server = startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: join(work, "data") }), { hostname: "127.0.0.1" });
+const server = await startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: join(work, "data") }), { hostname: "127.0.0.1" });
 const db = server.instance.ctx.db;
 const project = createProject(db, { name: "Bench" });
 

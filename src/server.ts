@@ -22,7 +22,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export function startServer(config: Config, options: { hostname?: string; now?: () => number } = {}): RunningServer {
+export async function startServer(config: Config, options: { hostname?: string; now?: () => number } = {}): Promise<RunningServer> {
   let resolveIp: (request: Request) => string | null = () => null;
   const instance = openInstance(config, { now: options.now, clientIp: (request) => resolveIp(request) }, { serving: true });
   const app = createApp(instance.ctx);

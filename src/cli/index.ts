@@ -117,7 +117,7 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       return 0;
     case "serve": {
       expectNoMore([sub, ...rest]);
-      const server = startServer(config());
+      const server = await startServer(config());
       const { applied } = server.instance;
       if (applied.length > 0 && !args.flags.json) io.err(`applied migrations: ${applied.join(", ")}\n`);
       print({ url: server.url, dataDir: server.instance.ctx.config.dataDir }, `Bantico listening on ${server.url} (data in ${server.instance.ctx.config.dataDir})`);

@@ -57,14 +57,14 @@ function expectNoPlaintextCredentials(dir: string) {
 
 let dirCount = 0;
 /** Starts (or restarts, same data dir) the real server with the SDKs pointed at `fakeUrl`. */
-function start(
+async function start(
   fakeUrl: string,
   dir = `${data.dir}/${++dirCount}`,
   existing?: { project: Project; key: string },
   env: Record<string, string> = {},
-): Instance & { dir: string; key: string } {
+): Promise<Instance & { dir: string; key: string }> {
   const config = loadConfig({ PORT: "0", BANTICO_DATA_DIR: dir, BANTICO_SECRET: "a-test-secret-that-is-long-enough-000000", BANTICO_FX_URL: "off", ...env });
-  const server = startServer(config, { hostname: "127.0.0.1" });
+  const server = await startServer(config, { hostname: "127.0.0.1" });
   setProviderEndpoints(server.instance.ctx, { stripe: fakeUrl, polar: fakeUrl });
   const project = existing?.project ?? createProject(server.instance.ctx.db, { name: "Pull" });
   const key = existing?.key ?? createApiKey(server.instance.ctx.db, project.id).key;
@@ -146,7 +146,7 @@ async function waitForStatus(instance: Instance, provider: "stripe" | "polar", d
 describe("Stripe connection and pull", () => {
   test("a key without Events read access is refused, naming the missing permission, and nothing is stored", async () => {
     const fake = stripeFake([]);
-    const instance = start(fake.url);
+    const instance = await start(fake.url);
     cleanups.push(fake.stop, () => instance.server.stop());
     const response = await instance.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: "rk_test_noevents" } });
     expect(response.status).toBe(400);
@@ -166,7 +166,7 @@ describe("Stripe connection and pull", () => {
     );
     events.push(stripeEvent("checkout.session.completed", checkoutSession({ metadata: { campaignId: "too_old" } }), { created: now - 40 * DAY_S }));
     const fake = stripeFake(events);
-    const instance = start(fake.url);
+    const instance = await start(fake.url);
     cleanups.push(fake.stop, () => instance.server.stop());
     // The same payment arrives by webhook before the pull sees it.
     const connected = await instance.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY, webhookSecret: WEBHOOK_SECRET } });
@@ -194,7 +194,7 @@ describe("Stripe connection and pull", () => {
 
   test("with a public URL, connect creates the webhook endpoint when the key may, and says how otherwise", async () => {
     const allowed = stripeFake([], { mayCreateEndpoints: true });
-    const instance = start(allowed.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
+    const instance = await start(allowed.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
     cleanups.push(allowed.stop, () => instance.server.stop());
     const connected = await (await instance.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).json();
     expect(connected).toMatchObject({ status: "connected", hasWebhookSecret: true });
@@ -212,7 +212,7 @@ describe("Stripe connection and pull", () => {
     expect(deleted.authorization).toBe(`Bearer ${STRIPE_KEY}`);
 
     const readOnly = stripeFake([]);
-    const other = start(readOnly.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
+    const other = await start(readOnly.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
     cleanups.push(readOnly.stop, () => other.server.stop());
     const pullOnly = await (await other.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).json();
     expect(pullOnly).toMatchObject({ status: "connected", hasWebhookSecret: false });
@@ -228,7 +228,7 @@ describe("Stripe connection and pull", () => {
     // The third page fails once (Stripe down, or the process killed while asking for it).
     const failAfter = events[199]!.id;
     const fake = stripeFake(events, { failOnceAfter: failAfter });
-    const first = start(fake.url);
+    const first = await start(fake.url);
     cleanups.push(fake.stop);
     expect((await first.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).status).toBe(200);
     const midway = await waitForStatus(first, "stripe", (s) => s.status === "error");
@@ -239,7 +239,7 @@ describe("Stripe connection and pull", () => {
     await first.server.stop();
 
     const requestsBefore = fake.requests.length;
-    const second = start(fake.url, first.dir, { project: first.project, key: first.key });
+    const second = await start(fake.url, first.dir, { project: first.project, key: first.key });
     cleanups.push(() => second.server.stop());
     await waitForStatus(second, "stripe", (s) => s.backfill.state === "done");
     const resumed = fake.requests.slice(requestsBefore).filter((r) => r.path === "/v1/events");
@@ -291,7 +291,7 @@ function polarFake(orders: ReturnType<typeof polarOrder>[], options: { failPageO
 describe("Polar connection and pull", () => {
   test("a token without orders:read, or an invalid token, is refused and nothing is stored", async () => {
     const fake = polarFake([]);
-    const instance = start(fake.url);
+    const instance = await start(fake.url);
     cleanups.push(fake.stop, () => instance.server.stop());
     const noScope = await instance.api("/api/v1/integrations/polar", { method: "PUT", json: { accessToken: "polar_oat_noscope" } });
     expect(noScope.status).toBe(400);
@@ -307,7 +307,7 @@ describe("Polar connection and pull", () => {
   test("with a public URL, connect creates the webhook endpoint, and a disconnect deletes it or says it could not", async () => {
     for (const mayDeleteEndpoints of [true, false]) {
       const fake = polarFake([], { mayDeleteEndpoints });
-      const instance = start(fake.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
+      const instance = await start(fake.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });
       cleanups.push(fake.stop, () => instance.server.stop());
       const connected = await (await instance.api("/api/v1/integrations/polar", { method: "PUT", json: { accessToken: POLAR_TOKEN } })).json();
       expect(connected).toMatchObject({ status: "connected", hasWebhookSecret: true });
@@ -331,7 +331,7 @@ describe("Polar connection and pull", () => {
     const orders = Array.from({ length: 250 }, (_, i) => polarOrder({ created_at: new Date(base + i * 60_000).toISOString(), metadata: { source: "polar_pull" } }));
     orders[3] = { ...orders[3]!, status: "partially_refunded", refunded_amount: 1200, refunded_tax_amount: 200 };
     const fake = polarFake(orders, { failPageOnce: 2 });
-    const first = start(fake.url);
+    const first = await start(fake.url);
     cleanups.push(fake.stop);
     const connected = await first.api("/api/v1/integrations/polar", { method: "PUT", json: { accessToken: POLAR_TOKEN, webhookSecret: "polar_whs_pull" } });
     expect(connected.status).toBe(200);
@@ -341,7 +341,7 @@ describe("Polar connection and pull", () => {
     await first.server.stop();
 
     const requestsBefore = fake.requests.length;
-    const second = start(fake.url, first.dir, { project: first.project, key: first.key });
+    const second = await start(fake.url, first.dir, { project: first.project, key: first.key });
     cleanups.push(() => second.server.stop());
     await waitForStatus(second, "polar", (s) => s.backfill.state === "done");
     const pages = fake.requests.slice(requestsBefore).filter((r) => !r.query.has("status")).map((r) => r.query.get("page"));

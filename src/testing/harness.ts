@@ -27,7 +27,7 @@ export async function startTestServer(
   const data = tempDataDir();
   // No test reaches the ECB: a test that wants rates serves its own feed through BANTICO_FX_URL.
   const config = { ...loadConfig({ PORT: "0", BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off", ...options.env }), ...options.config };
-  const server = startServer(config, { hostname: "127.0.0.1", now: options.now });
+  const server = await startServer(config, { hostname: "127.0.0.1", now: options.now });
   const project = createProject(server.instance.ctx.db, { name: "Test project" });
   const { key } = createApiKey(server.instance.ctx.db, project.id, "tests");
   return {

@@ -12,6 +12,8 @@ export interface AppContext {
   writes: WriteQueue;
   config: Config;
   secret: string;
+  /** This process among the nodes sharing the database: the holder of the job leases it takes (src/db/leases.ts). */
+  nodeId: string;
   now: () => number;
   /** The visitor's IP, or null when unknown (no socket in `app.handle` tests). Never stored. */
   clientIp: (request: Request) => string | null;

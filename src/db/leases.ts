@@ -1,0 +1,53 @@
+// Scheduled work that must run once however many nodes share the database (SPEC §11) holds a lease:
+// a row naming its node until a time. The node renews it while it works; a node that dies stops
+// renewing, and once the lease has expired the next node to try takes it over, resuming from what
+// the work itself stored (a pull's cursor, a re-conversion's step).
+import { hostname } from "node:os";
+import type { AppContext } from "../context.ts";
+import { randomString } from "../core/ids.ts";
+import type { Storage } from "./storage/storage.ts";
+
+export const LEASE_MS = 60_000;
+
+/** This process, as a lease holder: unique however many nodes run on one host. */
+export function newNodeId(): string {
+  return `${hostname()}/${process.pid}/${randomString(6)}`;
+}
+
+const TAKE = `INSERT INTO job_leases (name, holder, expires_at) VALUES (?, ?, ?)
+  ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+  WHERE job_leases.holder = excluded.holder OR job_leases.expires_at <= ?
+  RETURNING holder`;
+
+/** Takes the lease or renews it for `holder`; false while another holder's has not expired. */
+export async function takeLease(storage: Storage, name: string, holder: string, now: number, ms = LEASE_MS): Promise<boolean> {
+  return (await storage.get(TAKE, [name, holder, now + ms, now])) !== null;
+}
+
+export async function releaseLease(storage: Storage, name: string, holder: string): Promise<void> {
+  await storage.run("DELETE FROM job_leases WHERE name = ? AND holder = ?", [name, holder]);
+}
+
+export type LeaseContext = Pick<AppContext, "storage" | "nodeId" | "now">;
+
+/**
+ * Runs `work` holding the lease `name`, renewed every third of its length, and releases it after;
+ * null without running it while another node holds the lease. `lost()` turns true when a renewal
+ * finds the lease taken over (this node stalled past its expiry): `work` stops at its next step.
+ */
+export async function whileHolding<T>(ctx: LeaseContext, name: string, work: (lost: () => boolean) => Promise<T>, ms = LEASE_MS): Promise<{ value: T } | null> {
+  if (!(await takeLease(ctx.storage, name, ctx.nodeId, ctx.now(), ms))) return null;
+  let lost = false;
+  const renewal = setInterval(() => {
+    takeLease(ctx.storage, name, ctx.nodeId, ctx.now(), ms).then(
+      (held) => (lost ||= !held),
+      () => {},
+    );
+  }, ms / 3);
+  try {
+    return { value: await work(() => lost) };
+  } finally {
+    clearInterval(renewal);
+    if (!lost) await releaseLease(ctx.storage, name, ctx.nodeId).catch(() => {});
+  }
+}

@@ -192,6 +192,26 @@ describe("Stripe connection and pull", () => {
     expect(listPayments(instance.server.instance.ctx.db, instance.project.id, { limit: 1000 }).payments).toHaveLength(230);
   });
 
+  test("while another node holds an integration's pull it is not pulled here; once that node's lease has expired, this node backfills it", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const events = Array.from({ length: 12 }, (_, i) => stripeEvent("checkout.session.completed", checkoutSession({ amount_total: 500 + i }), { created: now - i * 600 }));
+    const fake = stripeFake(events);
+    const instance = await start(fake.url);
+    cleanups.push(fake.stop, () => instance.server.stop());
+    const { ctx } = instance.server.instance;
+    const lease = `pull:${instance.project.id}:stripe`;
+    await ctx.storage.run("INSERT INTO job_leases (name, holder, expires_at) VALUES (?, 'another-node', ?)", [lease, Date.now() + 60_000]);
+    expect((await instance.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).status).toBe(200);
+    expect(await finishPull(instance, "stripe")).toMatchObject({ processed: 0, elsewhere: true });
+    expect(fake.requests.filter((r) => r.path === "/v1/events" && r.query.has("created[gt]"))).toHaveLength(0);
+    // The other node died: its lease ran out.
+    await ctx.storage.run("UPDATE job_leases SET expires_at = ? WHERE name = ?", [Date.now() - 1, lease]);
+    expect(await finishPull(instance, "stripe")).toMatchObject({ processed: 12, complete: true });
+    expect(listPayments(ctx.db, instance.project.id, { limit: 100 }).payments).toHaveLength(12);
+    // Released when done: no row is left holding the integration.
+    expect(await ctx.storage.all("SELECT holder FROM job_leases WHERE name = ?", [lease])).toEqual([]);
+  });
+
   test("with a public URL, connect creates the webhook endpoint when the key may, and says how otherwise", async () => {
     const allowed = stripeFake([], { mayCreateEndpoints: true });
     const instance = await start(allowed.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });

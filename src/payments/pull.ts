@@ -8,12 +8,15 @@ import { explainStripeError } from "./stripe/client.ts";
 import { explainPolarError } from "./polar/client.ts";
 import { pruneRawEvents, RAW_EVENT_PRUNE_BATCH } from "./service.ts";
 import { NATIVE_PROVIDERS } from "./native-providers.ts";
+import { whileHolding } from "../db/leases.ts";
 
 export interface PullOutcome {
   processed: number;
   /** false when stopped before the pass ended (shutdown); the cursor says where to resume. */
   complete: boolean;
   error?: string;
+  /** Another node is pulling this integration (it holds the lease). */
+  elsewhere?: true;
 }
 
 export const PULL_INTERVAL_MS = 5 * 60_000;
@@ -48,19 +51,23 @@ export function paymentScheduler(ctx: AppContext): PaymentScheduler | null {
 export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVAL_MS): PaymentScheduler {
   const running = new Map<string, Promise<PullOutcome>>();
   let stopped = false;
-  const shouldStop = () => stopped;
   const runNow = (projectId: string, provider: IntegrationProvider): Promise<PullOutcome> => {
     const key = `${projectId}:${provider}`;
     const current = running.get(key);
     if (current) return current;
     if (stopped) return Promise.resolve({ processed: 0, complete: false });
-    const run = runPull(ctx, projectId, provider, shouldStop).finally(() => running.delete(key));
+    const run = whileHolding(ctx, `pull:${key}`, (lost) => runPull(ctx, projectId, provider, () => stopped || lost()))
+      .then(
+        (outcome): PullOutcome => (outcome === null ? { processed: 0, complete: false, elsewhere: true } : outcome.value),
+        (error): PullOutcome => ({ processed: 0, complete: false, error: (error as Error).message }),
+      )
+      .finally(() => running.delete(key));
     running.set(key, run);
     return run;
   };
   const tick = () => {
     for (const { projectId, provider } of pullableIntegrations(ctx.db)) void runNow(projectId, provider);
-    void pruneAllRawEvents(ctx).catch(() => {});
+    void whileHolding(ctx, "prune-raw-events", () => pruneAllRawEvents(ctx)).catch(() => {});
   };
   const first = setTimeout(tick, 0);
   const timer = setInterval(tick, intervalMs);

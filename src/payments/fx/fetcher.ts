@@ -4,6 +4,7 @@
 import type { AppContext } from "../../context.ts";
 import { lastPublishedWorkingDay, parseEcbXml } from "./ecb.ts";
 import { latestFixingDay, recordFeedAttempt, storeFixings } from "./rates.ts";
+import { whileHolding } from "../../db/leases.ts";
 
 export const FX_CHECK_INTERVAL_MS = 60_000;
 const FETCH_TIMEOUT_MS = 20_000;
@@ -53,7 +54,12 @@ export function startFxFetcher(ctx: AppContext, onRates: () => void, intervalMs 
     if (added.length > 0) onRates();
     return error;
   };
-  const runNow = () => (running ??= attempt().finally(() => (running = null)));
+  const attemptOnce = () =>
+    whileHolding(ctx, "fx-fetch", attempt).then(
+      (outcome) => (outcome === null ? "another node is fetching the rates" : outcome.value),
+      (error: Error) => error.message,
+    );
+  const runNow = () => (running ??= attemptOnce().finally(() => (running = null)));
   const tick = () => {
     if (!running && fetchDue(ctx.now(), latestFixingDay(ctx.db), failures, lastAttemptAt)) void runNow();
   };

@@ -10,6 +10,7 @@ import { conversionRate, convertPayment, rateApplier, type ConversionInput, type
 import type { ContextColumns, FirstTouchColumns } from "../../attribution/loader.ts";
 import { fixingFor, manualRates } from "./rates.ts";
 import { updateProjectSettings, type Project, type ProjectSettings } from "../../projects/service.ts";
+import { LEASE_MS, whileHolding } from "../../db/leases.ts";
 
 /** The columns of a payment row that conversion reads and writes. */
 export interface ConvertibleRow {
@@ -409,16 +410,18 @@ export function startConversionJobs(
     for (const { row, next } of changes) writeReporting(db, row, next);
     stats.changed += changes.length;
   };
-  const run = async () => {
+  const run = async (lost: () => boolean) => {
+    const halted = () => stopped || lost();
     do {
       again = false;
-      for (let cursor: number | null = 0; cursor !== null && !stopped; ) {
+      for (let cursor: number | null = 0; cursor !== null && !halted(); ) {
         const after: number = cursor;
         cursor = (await chunk((db, n) => convertPendingChunk(db, after, (changes) => rewriteCounted(db, changes), n), (r) => r.rows)).last;
       }
-      while (!stopped && (await chunk((db, n) => convertChunk(db, (changes) => writeCounted(db, changes), ledger.resum, n), (r) => r ?? 0)) !== null);
-    } while (again && !stopped);
+      while (!halted() && (await chunk((db, n) => convertChunk(db, (changes) => writeCounted(db, changes), ledger.resum, n), (r) => r ?? 0)) !== null);
+    } while (again && !halted());
   };
+  let retry: Timer | null = null;
   const kick = () => {
     if (stopped) return;
     if (running) {
@@ -426,7 +429,11 @@ export function startConversionJobs(
       return;
     }
     stats = { chunks: 0, rows: 0, changed: 0, longestChunkMs: 0, longestWorkMs: 0 };
-    running = run()
+    running = whileHolding(ctx, "currency-conversion", run)
+      .then((outcome) => {
+        // Another node converts: what it has not seen yet is tried again once its turn may be over.
+        if (outcome === null && !stopped) retry ??= setTimeout(() => ((retry = null), kick()), LEASE_MS / 3);
+      })
       .catch((error) => console.error("currency conversion failed:", (error as Error).message))
       .finally(() => {
         running = null;
@@ -440,6 +447,7 @@ export function startConversionJobs(
     },
     async stop() {
       stopped = true;
+      if (retry) clearTimeout(retry);
       await running;
       jobsByContext.delete(ctx);
     },

@@ -10,11 +10,16 @@ import { postgresMigrations } from "../db/postgres/migrations.ts";
 import { postgresStorage } from "../db/storage/postgres.ts";
 import { sqliteStorage } from "../db/storage/sqlite.ts";
 import type { Engine, Storage } from "../db/storage/storage.ts";
+import type { JobQueue } from "../db/storage/jobs.ts";
+import { WriteQueue } from "../db/write-queue.ts";
+import { PostgresWriteQueue } from "../db/postgres/write-queue.ts";
 import { tempDataDir } from "./harness.ts";
 import { freshPostgresDatabase } from "./postgres.ts";
 
 export interface TestDatabase {
   storage: Storage;
+  /** The engine's group commit for write jobs. */
+  writes: JobQueue;
   /** The PostgreSQL URL, for a second node's connection; null on SQLite. */
   url: string | null;
   close(): Promise<void>;
@@ -27,18 +32,23 @@ export async function freshDatabase(engine: Engine): Promise<TestDatabase> {
     const data = tempDataDir("bantico-storage");
     const db = openDatabase(`${data.dir}/bantico.sqlite`);
     migrate(db, migrations);
-    return { storage: sqliteStorage(db), url: null, close: async () => (db.close(), data.remove()) };
+    const writes = new WriteQueue(db);
+    return { storage: sqliteStorage(db), writes, url: null, close: async () => (writes.close(), db.close(), data.remove()) };
   }
   const url = await freshPostgresDatabase();
   const sql = connectPostgres(url, { integers: true });
   await migratePostgres(sql, postgresMigrations);
-  return { storage: postgresStorage(sql), url, close: () => sql.close() };
+  return postgresNode(url, sql);
 }
 
 /** Opens another connection to a PostgreSQL test database: a second node. */
 export function connectNode(url: string): TestDatabase {
-  const sql = connectPostgres(url, { integers: true });
-  return { storage: postgresStorage(sql), url, close: () => sql.close() };
+  return postgresNode(url, connectPostgres(url, { integers: true }));
+}
+
+function postgresNode(url: string, sql: ReturnType<typeof connectPostgres>): TestDatabase {
+  const writes = new PostgresWriteQueue(sql);
+  return { storage: postgresStorage(sql), writes, url, close: async () => (await writes.close(), await sql.close()) };
 }
 
 /** `describe(name)` once per engine, the engine passed to the body. */

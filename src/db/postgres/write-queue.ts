@@ -1,0 +1,78 @@
+// Group commit on PostgreSQL: write jobs that arrive together share one transaction, and each caller's
+// promise resolves only once it is committed, as the SQLite write queue does (../write-queue.ts). One
+// batch is in flight at a time: the next one gathers meanwhile, so under load batches grow and commits
+// stay few. A batch whose transaction fails (one job's statement failed, and PostgreSQL aborts the
+// whole transaction) runs again one job per transaction, so only the failing job's caller sees an error.
+import type { SQL, TransactionSQL } from "bun";
+import { runJob, type Job, type JobQueue } from "../storage/jobs.ts";
+import { postgresStorage } from "../storage/postgres.ts";
+
+interface QueuedJob {
+  job: Job<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export class PostgresWriteQueue implements JobQueue {
+  private pending: QueuedJob[] = [];
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+  /** How many transactions committed batches, for tests and the bench. */
+  commits = 0;
+
+  constructor(
+    private readonly sql: SQL,
+    private readonly maxBatch = 1000,
+  ) {}
+
+  job<T>(job: Job<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error("the write queue is closed"));
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ job, resolve: resolve as (value: unknown) => void, reject });
+      this.flushing ??= new Promise<void>((start) => setImmediate(start)).then(() => this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, this.maxBatch);
+        let values: unknown[];
+        try {
+          values = await this.sql.begin((tx) => this.runAll(tx, batch));
+          this.commits++;
+        } catch {
+          await this.runAlone(batch);
+          continue;
+        }
+        batch.forEach((item, i) => item.resolve(values[i]));
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  private async runAll(tx: TransactionSQL, batch: QueuedJob[]): Promise<unknown[]> {
+    const storage = postgresStorage(tx, true);
+    const values: unknown[] = [];
+    for (const item of batch) values.push(await runJob(storage, item.job));
+    return values;
+  }
+
+  private async runAlone(batch: QueuedJob[]): Promise<void> {
+    for (const item of batch) {
+      try {
+        item.resolve(await this.sql.begin((tx) => runJob(postgresStorage(tx, true), item.job)));
+        this.commits++;
+      } catch (error) {
+        item.reject(error);
+      }
+    }
+  }
+
+  /** Commits what is queued, then refuses further jobs. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.flushing) await this.flushing;
+  }
+}

@@ -1,0 +1,63 @@
+import { afterEach, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { connectNode, describeOnEngines, freshDatabase, type TestDatabase } from "../../testing/engines.ts";
+import { PostgresWriteQueue } from "../postgres/write-queue.ts";
+import type { Job } from "./jobs.ts";
+import type { Engine } from "./storage.ts";
+
+const open: TestDatabase[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((db) => db.close()));
+});
+async function database(engine: Engine): Promise<TestDatabase> {
+  const db = await freshDatabase(engine);
+  open.push(db);
+  return db;
+}
+
+/** Adds a user, then reads back how many there are: what the batch committed before it included. */
+const addUser =
+  (id: string): Job<number> =>
+  function* (tx) {
+    yield* tx.run("INSERT INTO users (id, email, password_hash, role, created_at) VALUES (?, ?, 'x', 'viewer', ?)", [id, `${id}@example.com`, 1]);
+    return (yield* tx.get<{ n: number }>("SELECT count(*) AS n FROM users"))!.n;
+  };
+
+/** What another connection (another node, on PostgreSQL) sees. */
+async function countElsewhere(db: TestDatabase, path: string | null): Promise<number> {
+  if (db.url) {
+    const other = connectNode(db.url);
+    try {
+      return (await other.storage.get<{ n: number }>("SELECT count(*) AS n FROM users"))!.n;
+    } finally {
+      await other.close();
+    }
+  }
+  const other = new Database(path!, { readonly: true });
+  try {
+    return other.query<{ n: number }, []>("SELECT count(*) AS n FROM users").get()!.n;
+  } finally {
+    other.close();
+  }
+}
+
+describeOnEngines("write jobs", (engine) => {
+  test("jobs queued together run in order, each seeing the ones before, and are committed when they resolve", async () => {
+    const db = await database(engine);
+    const path = engine === "sqlite" ? (await db.storage.get<{ file: string }>("SELECT file FROM pragma_database_list WHERE name = 'main'"))!.file : null;
+    const counts = await Promise.all(Array.from({ length: 300 }, (_, i) => db.writes.job(addUser(`u${i}`))));
+    expect(counts).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(await countElsewhere(db, path)).toBe(300);
+    // On PostgreSQL the 300 jobs shared a few transactions, as on SQLite.
+    if (db.writes instanceof PostgresWriteQueue) expect(db.writes.commits).toBeLessThanOrEqual(3);
+  });
+
+  test("a job whose statement fails rejects alone; the others of its batch are committed", async () => {
+    const db = await database(engine);
+    await db.writes.job(addUser("taken"));
+    const outcomes = await Promise.allSettled(["a", "b", "taken", "c"].map((id) => db.writes.job(addUser(id))));
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+    const ids = await db.storage.all<{ id: string }>("SELECT id FROM users ORDER BY id");
+    expect(ids.map((r) => r.id)).toEqual(["a", "b", "c", "taken"]);
+  });
+});

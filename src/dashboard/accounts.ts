@@ -16,7 +16,7 @@ import {
 } from "../auth/users.ts";
 import { hasOwner, setupTokenMatches, spendSetupToken } from "../auth/setup-token.ts";
 import { countUserSessions, createSession, csrfMatches, deleteSession, deleteUserSessions, findSession, SESSION_COOKIE } from "../auth/sessions.ts";
-import { FailureLimiter } from "../auth/rate-limit.ts";
+import { LoginThrottle } from "../auth/rate-limit.ts";
 import { randomString } from "../core/ids.ts";
 import { clearCookie, isSecureRequest, LAST_PROJECT_COOKIE, readCookie, sessionCookie, setCookie } from "./cookies.ts";
 import { canWrite, CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext, type SignedInRequest } from "./routing.ts";
@@ -26,11 +26,6 @@ import type { FieldErrors } from "../../views/components.ts";
 
 /** Before sign-in there is no session: forms carry a token that must equal this cookie (double submit). */
 const PRE_SESSION_COOKIE = "bantico_csrf";
-
-const LOGIN_LIMIT_PER_IP_AND_ACCOUNT = { limit: 5, windowMs: 15 * 60_000 };
-const LOGIN_LIMIT_PER_IP = { limit: 30, windowMs: 15 * 60_000 };
-// Guesses spread over many addresses still reach one account: after 10 a day, each one waits twice as long as the last.
-const LOGIN_LIMIT_PER_ACCOUNT = { limit: 10, windowMs: 24 * 60 * 60_000, backoff: { firstMs: 60_000, maxMs: 15 * 60_000 } };
 
 function preSessionToken(request: Request): { token: string; cookie: string | null } {
   const existing = readCookie(request, PRE_SESSION_COOKIE);
@@ -54,9 +49,7 @@ function see(location: string, cookies: (string | null)[] = []): Response {
 
 /** The public routes (setup, login, logout) and the signed-in account routes. */
 export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
-  const perIpAndAccount = new FailureLimiter(LOGIN_LIMIT_PER_IP_AND_ACCOUNT);
-  const perIp = new FailureLimiter(LOGIN_LIMIT_PER_IP);
-  const perAccount = new FailureLimiter(LOGIN_LIMIT_PER_ACCOUNT);
+  const throttle = new LoginThrottle(ctx.storage, ctx.secret);
   const secure = (request: Request) => isSecureRequest(request, ctx.config);
   const preSessionCookie = (request: Request, token: string | null) =>
     token ? setCookie(PRE_SESSION_COOKIE, token, { maxAgeSeconds: 86_400, secure: secure(request) }) : null;
@@ -217,11 +210,9 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         if (!csrfMatches(readCookie(request, PRE_SESSION_COOKIE) ?? "", formString(form, CSRF_FIELD))) {
           return renderLogin(request, { email, next, error: "The sign-in form expired. Please try again." }, 403);
         }
-        const ip = ctx.clientIp(request) ?? "unknown";
-        const account = normalizeEmail(email);
-        const ipAndAccount = `${ip}|${account}`;
+        const attempt = { ip: ctx.clientIp(request) ?? "unknown", account: normalizeEmail(email) };
         const now = ctx.now();
-        const wait = Math.max(perIpAndAccount.retryAfter(ipAndAccount, now), perIp.retryAfter(ip, now), perAccount.retryAfter(account, now));
+        const wait = await throttle.retryAfter(attempt, now);
         if (wait > 0) {
           const minutes = Math.ceil(wait / 60_000);
           const response = renderLogin(request, { email, next, error: `Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` }, 429);
@@ -230,13 +221,10 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         }
         const user = email && password ? await verifyPassword(ctx.storage, email, password) : null;
         if (!user) {
-          perIpAndAccount.recordFailure(ipAndAccount, now);
-          perIp.recordFailure(ip, now);
-          perAccount.recordFailure(account, now);
+          await throttle.recordFailure(attempt, now);
           return renderLogin(request, { email, next, error: "Wrong email or password." }, 401);
         }
-        perIpAndAccount.reset(ipAndAccount);
-        perAccount.reset(account);
+        await throttle.recordSuccess(attempt);
         const { token } = await createSession(ctx.storage, user.id, now);
         return see(next ?? "/dashboard", [sessionCookie(token, secure(request))]);
       },

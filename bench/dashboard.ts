@@ -112,7 +112,7 @@ async function main(): Promise<void> {
       ["API reports/funnel", "/api/v1/reports/funnel"],
       ["API reports/funnel, by source", "/api/v1/reports/funnel?source=twitter"],
     ];
-    const apiKey = createApiKey(db, project.id, "bench").key;
+    const apiKey = (await createApiKey(server.instance.ctx.storage, project.id, "bench")).key;
     const withRange = (path: string, range: string | null) => {
       if (range === null || path === "/healthz") return path;
       const yearAgo = startOfLocalDay(addDays(localDate(Date.now(), project.timezone), -364), project.timezone);

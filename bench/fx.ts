@@ -116,9 +116,9 @@ async function seed(dataDir: string) {
   const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0", BANTICO_SECRET: SECRET }));
   const db = instance.ctx.db;
   const project = createProject(db, { name: "Bench" });
-  await createUser(db, { email: EMAIL, password: PASSWORD, role: "owner" });
+  await createUser(instance.ctx.storage, { email: EMAIL, password: PASSWORD, role: "owner" });
   // The API key is shown only once: the bench keeps it beside the seeded data.
-  await Bun.write(join(dataDir, "bench-api-key"), createApiKey(db, project.id).key);
+  await Bun.write(join(dataDir, "bench-api-key"), (await createApiKey(instance.ctx.storage, project.id)).key);
   db.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000");
   const t0 = performance.now();
   const end = Date.now();

@@ -326,7 +326,7 @@ export async function seedDataDir(
   const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0" }));
   const db = instance.ctx.db;
   const project = createProject(db, { name: "Bench" });
-  if (options.owner) await createUser(db, { ...options.owner, role: "owner" });
+  if (options.owner) await createUser(instance.ctx.storage, { ...options.owner, role: "owner" });
   db.exec("PRAGMA journal_mode = OFF");
   db.exec("PRAGMA synchronous = OFF");
   db.exec("PRAGMA cache_size = -1000000");

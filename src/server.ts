@@ -50,7 +50,7 @@ export async function startServer(config: Config, options: { hostname?: string; 
   const rates = startFxFetcher(instance.ctx, () => conversions.kick());
   const host = options.hostname && options.hostname !== "0.0.0.0" ? options.hostname : "localhost";
   const url = `http://${host}:${server.port}`;
-  const token = currentSetupToken(instance.ctx.db, instance.ctx.now());
+  const token = await currentSetupToken(instance.ctx.storage, instance.ctx.now());
   return {
     url,
     setupUrl: token ? setupUrl(config.baseUrl ?? url, token) : null,

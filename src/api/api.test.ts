@@ -31,7 +31,7 @@ describe("API authentication", () => {
 
   test("a key only ever sees the project it was made for", async () => {
     const other = createProject(server.instance.ctx.db, { name: "Other" });
-    const { key } = createApiKey(server.instance.ctx.db, other.id);
+    const { key } = await createApiKey(server.instance.ctx.storage, other.id);
     const body = (await (await get("/api/v1/project", key)).json()) as { id: string };
     expect(body.id).toBe(other.id);
   });
@@ -44,17 +44,17 @@ describe("API authentication", () => {
   });
 
   test("a revoked key stops working at once", async () => {
-    const { db } = server.instance.ctx;
-    const created = createApiKey(db, server.project.id, "to revoke");
+    const { storage } = server.instance.ctx;
+    const created = await createApiKey(storage, server.project.id, "to revoke");
     expect((await get("/api/v1/project", created.key)).status).toBe(200);
-    expect(revokeApiKey(db, server.project.id, created.id)).toBe(true);
+    expect(await revokeApiKey(storage, server.project.id, created.id)).toBe(true);
     await expectError(await get("/api/v1/project", created.key), 401, "unauthorized");
-    expect(listApiKeys(db, server.project.id).find((k) => k.id === created.id)?.revokedAt).not.toBeNull();
+    expect((await listApiKeys(storage, server.project.id)).find((k) => k.id === created.id)?.revokedAt).not.toBeNull();
   });
 
   test("a key's last use is recorded", async () => {
     await server.api("/api/v1/project");
-    const key = listApiKeys(server.instance.ctx.db, server.project.id).find((k) => k.name === "tests")!;
+    const key = (await listApiKeys(server.instance.ctx.storage, server.project.id)).find((k) => k.name === "tests")!;
     expect(key.lastUsedAt).toBeGreaterThan(0);
   });
 });

@@ -1,9 +1,9 @@
 // Dashboard sessions: a random token in an HttpOnly cookie, its SHA-256 in dashboard_sessions,
 // and a per-session CSRF token that every form and htmx request sends back.
-import type { Database } from "bun:sqlite";
 import { timingSafeEqual } from "node:crypto";
 import { randomString } from "../core/ids.ts";
 import { sha256Hex } from "../core/secret.ts";
+import type { Storage } from "../db/storage/storage.ts";
 import type { Role, User } from "./users.ts";
 
 export const SESSION_COOKIE = "bantico_session";
@@ -20,15 +20,16 @@ export interface DashboardSession {
   user: User;
 }
 
-export function createSession(db: Database, userId: string, now: number): { token: string } {
+export async function createSession(storage: Storage, userId: string, now: number): Promise<{ token: string }> {
   const token = randomString(43);
   const csrfToken = randomString(32);
   const tokenHash = sha256Hex(token);
-  db.query(
+  await storage.run(
     "INSERT INTO dashboard_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-  ).run(tokenHash, userId, csrfToken, now, now, now + SESSION_TTL_MS);
+    [tokenHash, userId, csrfToken, now, now, now + SESSION_TTL_MS],
+  );
   // Opportunistic clean-up keeps the table small without a scheduler.
-  db.query("DELETE FROM dashboard_sessions WHERE expires_at <= ?").run(now);
+  await storage.run("DELETE FROM dashboard_sessions WHERE expires_at <= ?", [now]);
   return { token };
 }
 
@@ -43,19 +44,18 @@ interface SessionRow {
 }
 
 /** The live session for a cookie token, or null (unknown, expired, or its user removed). */
-export function findSession(db: Database, token: string | undefined | null, now: number): DashboardSession | null {
+export async function findSession(storage: Storage, token: string | undefined | null, now: number): Promise<DashboardSession | null> {
   if (!token || token.length > 100) return null;
-  const row = db
-    .query<SessionRow, [string, number]>(
-      `SELECT s.token_hash, s.csrf_token, s.expires_at, u.id AS user_id, u.email, u.role, u.created_at AS user_created_at
-       FROM dashboard_sessions s JOIN users u ON u.id = s.user_id
-       WHERE s.token_hash = ? AND s.expires_at > ?`,
-    )
-    .get(sha256Hex(token), now);
+  const row = await storage.get<SessionRow>(
+    `SELECT s.token_hash, s.csrf_token, s.expires_at, u.id AS user_id, u.email, u.role, u.created_at AS user_created_at
+     FROM dashboard_sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.token_hash = ? AND s.expires_at > ?`,
+    [sha256Hex(token), now],
+  );
   if (!row) return null;
   const renewed = row.expires_at - now < RENEW_WHEN_LEFT_MS;
   const expiresAt = renewed ? now + SESSION_TTL_MS : row.expires_at;
-  if (renewed) db.query("UPDATE dashboard_sessions SET expires_at = ?, last_seen_at = ? WHERE token_hash = ?").run(expiresAt, now, row.token_hash);
+  if (renewed) await storage.run("UPDATE dashboard_sessions SET expires_at = ?, last_seen_at = ? WHERE token_hash = ?", [expiresAt, now, row.token_hash]);
   return {
     tokenHash: row.token_hash,
     csrfToken: row.csrf_token,
@@ -65,18 +65,18 @@ export function findSession(db: Database, token: string | undefined | null, now:
   };
 }
 
-export function deleteSession(db: Database, token: string | undefined | null): void {
-  if (token) db.query("DELETE FROM dashboard_sessions WHERE token_hash = ?").run(sha256Hex(token));
+export async function deleteSession(storage: Storage, token: string | undefined | null): Promise<void> {
+  if (token) await storage.run("DELETE FROM dashboard_sessions WHERE token_hash = ?", [sha256Hex(token)]);
 }
 
 /** Signs a user out everywhere except, optionally, the session they are using. */
-export function deleteUserSessions(db: Database, userId: string, exceptTokenHash?: string): void {
-  db.query("DELETE FROM dashboard_sessions WHERE user_id = ? AND token_hash != ?").run(userId, exceptTokenHash ?? "");
+export async function deleteUserSessions(storage: Storage, userId: string, exceptTokenHash?: string): Promise<void> {
+  await storage.run("DELETE FROM dashboard_sessions WHERE user_id = ? AND token_hash != ?", [userId, exceptTokenHash ?? ""]);
 }
 
 /** Live sessions of a user (each browser or device signed in). */
-export function countUserSessions(db: Database, userId: string, now: number): number {
-  return db.query<{ n: number }, [string, number]>("SELECT count(*) AS n FROM dashboard_sessions WHERE user_id = ? AND expires_at > ?").get(userId, now)!.n;
+export async function countUserSessions(storage: Storage, userId: string, now: number): Promise<number> {
+  return (await storage.get<{ n: number }>("SELECT count(*) AS n FROM dashboard_sessions WHERE user_id = ? AND expires_at > ?", [userId, now]))!.n;
 }
 
 /** Constant-time comparison of a submitted CSRF token with the expected one. */

@@ -1,5 +1,5 @@
 // Dashboard users: an email, an argon2id password hash and a role (on every project, or per project: access.ts).
-import type { Database } from "bun:sqlite";
+import type { Storage } from "../db/storage/storage.ts";
 import { newId } from "../core/ids.ts";
 import { addMember, isMemberRole, type MemberRole } from "./access.ts";
 
@@ -16,7 +16,8 @@ export interface User {
 export class UserInputError extends Error {}
 
 export const MIN_PASSWORD_LENGTH = 8;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// No NUL: PostgreSQL's text cannot hold it, and no address has one.
+const EMAIL = /^[^\s@\0]+@[^\s@\0]+\.[^\s@\0]+$/;
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -24,7 +25,7 @@ export function normalizeEmail(email: string): string {
 
 /** Creates a user; with `projectId` the role (admin or viewer) holds on that project only, else on every project. */
 export async function createUser(
-  db: Database,
+  storage: Storage,
   input: { email: string; password: string; role?: Role; projectId?: string },
   now = Date.now(),
 ): Promise<User> {
@@ -34,33 +35,37 @@ export async function createUser(
   if (input.password.length < MIN_PASSWORD_LENGTH) throw new UserInputError(`the password needs at least ${MIN_PASSWORD_LENGTH} characters`);
   if (!ROLES.includes(role)) throw new UserInputError(`role must be one of ${ROLES.join(", ")}`);
   if (input.projectId !== undefined && !isMemberRole(role)) throw new UserInputError("an owner holds every project: give --role admin or viewer with --project");
-  if (findUserByEmail(db, email)) throw new UserInputError(`a user with email ${email} already exists`);
+  if (await findUserByEmail(storage, email)) throw new UserInputError(`a user with email ${email} already exists`);
   const passwordHash = await hashPassword(input.password);
   const projectId = input.projectId;
-  if (projectId === undefined) return insertUser(db, { email, passwordHash, role }, now);
-  return db.transaction(() => {
-    const user = insertUser(db, { email, passwordHash, role: "viewer", everyProject: false }, now);
-    addMember(db, projectId, user.id, role as MemberRole, now);
+  if (projectId === undefined) return insertUser(storage, { email, passwordHash, role }, now);
+  return storage.transaction(async (tx) => {
+    const user = await insertUser(tx, { email, passwordHash, role: "viewer", everyProject: false }, now);
+    await addMember(tx, projectId, user.id, role as MemberRole, now);
     return user;
-  })();
+  });
 }
 
 export function hashPassword(password: string): Promise<string> {
   return Bun.password.hash(password, { algorithm: "argon2id" });
 }
 
-/** Inserts a user whose password is already hashed (synchronous, so it can sit in a transaction). */
-export function insertUser(db: Database, input: { email: string; passwordHash: string; role: Role; everyProject?: boolean }, now = Date.now()): User {
+/** Inserts a user whose password is already hashed (so the insert can sit in a short transaction). */
+export async function insertUser(
+  storage: Storage,
+  input: { email: string; passwordHash: string; role: Role; everyProject?: boolean },
+  now = Date.now(),
+): Promise<User> {
   const email = normalizeEmail(input.email);
   const id = newId("usr", 12);
-  db.query("INSERT INTO users (id, email, password_hash, role, created_at, every_project) VALUES (?, ?, ?, ?, ?, ?)").run(
+  await storage.run("INSERT INTO users (id, email, password_hash, role, created_at, every_project) VALUES (?, ?, ?, ?, ?, ?)", [
     id,
     email,
     input.passwordHash,
     input.role,
     now,
     input.everyProject === false ? 0 : 1,
-  );
+  ]);
   return { id, email, role: input.role, createdAt: now };
 }
 
@@ -73,29 +78,8 @@ export function validateCredentials(email: string, password: string): { email?: 
   return errors;
 }
 
-export async function setPassword(db: Database, userId: string, password: string): Promise<void> {
-  db.query("UPDATE users SET password_hash = ? WHERE id = ?").run(await hashPassword(password), userId);
-}
-
-export function getUser(db: Database, id: string): User | null {
-  const row = db.query<Omit<UserRow, "password_hash">, [string]>("SELECT id, email, role, created_at FROM users WHERE id = ?").get(id);
-  return row ? { id: row.id, email: row.email, role: row.role, createdAt: row.created_at } : null;
-}
-
-export function listUsers(db: Database): User[] {
-  return db
-    .query<Omit<UserRow, "password_hash">, []>("SELECT id, email, role, created_at FROM users ORDER BY created_at, email")
-    .all()
-    .map((row) => ({ id: row.id, email: row.email, role: row.role, createdAt: row.created_at }));
-}
-
-export function setUserRole(db: Database, id: string, role: Role): boolean {
-  return db.query("UPDATE users SET role = ? WHERE id = ?").run(role, id).changes > 0;
-}
-
-/** Removes a user; their sessions go with them (ON DELETE CASCADE). */
-export function deleteUser(db: Database, id: string): boolean {
-  return db.query("DELETE FROM users WHERE id = ?").run(id).changes > 0;
+export async function setPassword(storage: Storage, userId: string, password: string): Promise<void> {
+  await storage.run("UPDATE users SET password_hash = ? WHERE id = ?", [await hashPassword(password), userId]);
 }
 
 interface UserRow {
@@ -103,19 +87,39 @@ interface UserRow {
   email: string;
   role: Role;
   created_at: number;
-  password_hash: string;
 }
 
-export function findUserByEmail(db: Database, email: string): (User & { passwordHash: string }) | null {
-  const row = db
-    .query<UserRow, [string]>("SELECT id, email, role, created_at, password_hash FROM users WHERE email = ?")
-    .get(normalizeEmail(email));
-  return row ? { id: row.id, email: row.email, role: row.role, createdAt: row.created_at, passwordHash: row.password_hash } : null;
+const toUser = (row: UserRow): User => ({ id: row.id, email: row.email, role: row.role, createdAt: row.created_at });
+
+export async function getUser(storage: Storage, id: string): Promise<User | null> {
+  const row = await storage.get<UserRow>("SELECT id, email, role, created_at FROM users WHERE id = ?", [id]);
+  return row ? toUser(row) : null;
+}
+
+export async function listUsers(storage: Storage): Promise<User[]> {
+  return (await storage.all<UserRow>("SELECT id, email, role, created_at FROM users ORDER BY created_at, email")).map(toUser);
+}
+
+export async function setUserRole(storage: Storage, id: string, role: Role): Promise<boolean> {
+  return (await storage.run("UPDATE users SET role = ? WHERE id = ?", [role, id])).changes > 0;
+}
+
+/** Removes a user; their sessions go with them (ON DELETE CASCADE). */
+export async function deleteUser(storage: Storage, id: string): Promise<boolean> {
+  return (await storage.run("DELETE FROM users WHERE id = ?", [id])).changes > 0;
+}
+
+export async function findUserByEmail(storage: Storage, email: string): Promise<(User & { passwordHash: string }) | null> {
+  const normalized = normalizeEmail(email);
+  // Whatever is typed into the sign-in form arrives here: text no stored address can match is not looked up (PostgreSQL refuses a NUL).
+  if (!EMAIL.test(normalized)) return null;
+  const row = await storage.get<UserRow & { password_hash: string }>("SELECT id, email, role, created_at, password_hash FROM users WHERE email = ?", [normalized]);
+  return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
 }
 
 /** The user when the password is right, else null; takes the same time for an unknown email. */
-export async function verifyPassword(db: Database, email: string, password: string): Promise<User | null> {
-  const user = findUserByEmail(db, email);
+export async function verifyPassword(storage: Storage, email: string, password: string): Promise<User | null> {
+  const user = await findUserByEmail(storage, email);
   const hash = user?.passwordHash ?? unknownUserHash();
   const ok = await Bun.password.verify(password, hash);
   if (!user || !ok) return null;
@@ -129,6 +133,6 @@ function unknownUserHash(): string {
   return (cachedUnknownUserHash ??= Bun.password.hashSync("not-a-real-password", { algorithm: "argon2id" }));
 }
 
-export function countUsers(db: Database): number {
-  return db.query<{ n: number }, []>("SELECT count(*) AS n FROM users").get()!.n;
+export async function countUsers(storage: Storage): Promise<number> {
+  return (await storage.get<{ n: number }>("SELECT count(*) AS n FROM users"))!.n;
 }

@@ -175,7 +175,7 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       if (projectId !== undefined && role === "owner") throw new UsageError("an owner holds every project: give --role admin or viewer with --project");
       return withInstance(config(), async ({ ctx }) => {
         if (projectId !== undefined && !getProject(ctx.db, projectId)) throw new CommandError(`no project with id ${projectId}`);
-        const user = await createUser(ctx.db, { email, password, role: role as Role, projectId });
+        const user = await createUser(ctx.storage, { email, password, role: role as Role, projectId });
         print({ id: user.id, email: user.email, role }, `created ${role} ${user.email} (${user.id})${projectId ? ` on project ${projectId} only` : ""}`);
         return 0;
       });
@@ -184,9 +184,9 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       if (sub !== "create") throw new UsageError(`unknown command: apikey ${sub ?? ""}`.trim());
       expectNoMore(rest);
       const projectId = requireFlag(args, "project");
-      return withInstance(config(), ({ ctx }) => {
+      return withInstance(config(), async ({ ctx }) => {
         if (!getProject(ctx.db, projectId)) throw new CommandError(`no project with id ${projectId}`);
-        const created = createApiKey(ctx.db, projectId, (args.flags.name as string | undefined) ?? "");
+        const created = await createApiKey(ctx.storage, projectId, (args.flags.name as string | undefined) ?? "");
         print(
           { key: created.key, prefix: created.prefix, projectId: created.projectId },
           `created API key for ${projectId} (shown only now, keep it safe):\n  ${created.key}`,
@@ -233,8 +233,8 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
     case "setup-link": {
       expectNoMore([sub, ...rest]);
       const cfg = config();
-      return withInstance(cfg, ({ ctx }) => {
-        const token = currentSetupToken(ctx.db, ctx.now());
+      return withInstance(cfg, async ({ ctx }) => {
+        const token = await currentSetupToken(ctx.storage, ctx.now());
         const base = cfg.baseUrl ?? `http://localhost:${cfg.port}`;
         if (!token) throw new CommandError(`this instance already has an owner, so there is no setup link: sign in at ${base}/login`);
         const url = setupUrl(base, token);

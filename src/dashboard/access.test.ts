@@ -88,7 +88,7 @@ function request(client: DashboardClient, method: string, path: string, htmx: bo
 
 async function member(projectId: string, role: "admin" | "viewer"): Promise<DashboardClient> {
   const email = `${role}-of-${projectId}-${crypto.randomUUID().slice(0, 6)}@example.com`;
-  await createUser(server.instance.ctx.db, { email, password: PASSWORD, role, projectId });
+  await createUser(server.instance.ctx.storage, { email, password: PASSWORD, role, projectId });
   return signIn(server, email, PASSWORD);
 }
 
@@ -97,7 +97,7 @@ beforeAll(async () => {
   owner = await userWithRole(server, "owner");
   const ownerId = server.instance.ctx.db.query<{ id: string }, [string]>("SELECT id FROM users WHERE email = ?").get(owner.email)!.id;
   const other = createProject(server.instance.ctx.db, { name: "Other founder's project" });
-  const otherKey = createApiKey(server.instance.ctx.db, other.id, "tests").key;
+  const otherKey = (await createApiKey(server.instance.ctx.storage, other.id, "tests")).key;
   a = await seed(server.project, server.apiKey, ownerId);
   b = await seed(other, otherKey, ownerId);
 });

@@ -2,7 +2,7 @@
 // and the entry redirects (/ and /dashboard).
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
-import { createProject, updateProjectSettings } from "../projects/service.ts";
+import { createProject, listProjects, updateProjectSettings } from "../projects/service.ts";
 import { accessOf, visibleProjects } from "../auth/access.ts";
 import { projectNameError, TIMEZONES } from "./project-settings.ts";
 import {
@@ -16,7 +16,7 @@ import {
 } from "../auth/users.ts";
 import { hasOwner, setupTokenMatches, spendSetupToken } from "../auth/setup-token.ts";
 import { countUserSessions, createSession, csrfMatches, deleteSession, deleteUserSessions, findSession, SESSION_COOKIE } from "../auth/sessions.ts";
-import { FailureLimiter } from "../auth/rate-limit.ts";
+import { LoginThrottle } from "../auth/rate-limit.ts";
 import { randomString } from "../core/ids.ts";
 import { clearCookie, isSecureRequest, LAST_PROJECT_COOKIE, readCookie, sessionCookie, setCookie } from "./cookies.ts";
 import { canWrite, CSRF_FIELD, DashboardRouter, formString, pageResponse, redirectTo, renderPage, safeNext, type SignedInRequest } from "./routing.ts";
@@ -26,11 +26,6 @@ import type { FieldErrors } from "../../views/components.ts";
 
 /** Before sign-in there is no session: forms carry a token that must equal this cookie (double submit). */
 const PRE_SESSION_COOKIE = "bantico_csrf";
-
-const LOGIN_LIMIT_PER_IP_AND_ACCOUNT = { limit: 5, windowMs: 15 * 60_000 };
-const LOGIN_LIMIT_PER_IP = { limit: 30, windowMs: 15 * 60_000 };
-// Guesses spread over many addresses still reach one account: after 10 a day, each one waits twice as long as the last.
-const LOGIN_LIMIT_PER_ACCOUNT = { limit: 10, windowMs: 24 * 60 * 60_000, backoff: { firstMs: 60_000, maxMs: 15 * 60_000 } };
 
 function preSessionToken(request: Request): { token: string; cookie: string | null } {
   const existing = readCookie(request, PRE_SESSION_COOKIE);
@@ -54,13 +49,11 @@ function see(location: string, cookies: (string | null)[] = []): Response {
 
 /** The public routes (setup, login, logout) and the signed-in account routes. */
 export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
-  const perIpAndAccount = new FailureLimiter(LOGIN_LIMIT_PER_IP_AND_ACCOUNT);
-  const perIp = new FailureLimiter(LOGIN_LIMIT_PER_IP);
-  const perAccount = new FailureLimiter(LOGIN_LIMIT_PER_ACCOUNT);
+  const throttle = new LoginThrottle(ctx.storage, ctx.secret);
   const secure = (request: Request) => isSecureRequest(request, ctx.config);
   const preSessionCookie = (request: Request, token: string | null) =>
     token ? setCookie(PRE_SESSION_COOKIE, token, { maxAgeSeconds: 86_400, secure: secure(request) }) : null;
-  const currentSession = (request: Request) => findSession(ctx.db, readCookie(request, SESSION_COOKIE), ctx.now());
+  const currentSession = (request: Request) => findSession(ctx.storage, readCookie(request, SESSION_COOKIE), ctx.now());
 
   function renderSetup(request: Request, setupToken: string, values: Record<string, string>, errors: FieldErrors, status = 200, formError: string | null = null) {
     const { token, cookie } = preSessionToken(request);
@@ -76,24 +69,24 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
   }
 
   // "owner", "admin of every project", or a member's role on each of their projects.
-  const roleDescription = (req: SignedInRequest) => {
-    const access = accessOf(ctx.db, req.user.id);
+  const roleDescription = async (req: SignedInRequest) => {
+    const access = await accessOf(ctx.storage, req.user.id);
     if (access.everyProject) return req.user.role === "owner" ? "owner" : `${req.user.role} of every project`;
     return req.projects.map((project) => `${access.roles.get(project.id)} of ${project.name}`).join(", ") || "member of no project";
   };
 
-  const account = (req: SignedInRequest, errors: FieldErrors) =>
+  const account = async (req: SignedInRequest, errors: FieldErrors) =>
     accountPage({
       csrfToken: req.session.csrfToken,
       email: req.user.email,
-      role: roleDescription(req),
-      otherSessions: countUserSessions(ctx.db, req.user.id, ctx.now()) - 1,
+      role: await roleDescription(req),
+      otherSessions: (await countUserSessions(ctx.storage, req.user.id, ctx.now())) - 1,
       errors,
     });
 
   router
-    .account("GET", "/account", (req) =>
-      renderPage(req, { title: "Account", body: account(req, {}) }),
+    .account("GET", "/account", async (req) =>
+      renderPage(req, { title: "Account", body: await account(req, {}) }),
     )
     .account(
       "POST",
@@ -103,25 +96,25 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         const next = formString(req.form, "newPassword");
         const confirm = formString(req.form, "confirmPassword");
         const errors: FieldErrors = {};
-        if (!(await verifyPassword(ctx.db, req.user.email, current))) errors.currentPassword = "This is not your current password.";
+        if (!(await verifyPassword(ctx.storage, req.user.email, current))) errors.currentPassword = "This is not your current password.";
         const check = validateCredentials(req.user.email, next);
         if (check.password) errors.newPassword = check.password;
         else if (next !== confirm) errors.confirmPassword = "The two new passwords differ.";
         if (Object.keys(errors).length > 0) {
-          return pageResponse(renderPage(req, { title: "Account", body: account(req, errors) }), 422);
+          return pageResponse(renderPage(req, { title: "Account", body: await account(req, errors) }), 422);
         }
-        await setPassword(ctx.db, req.user.id, next);
-        deleteUserSessions(ctx.db, req.user.id, req.session.tokenHash);
-        return renderPage(req, { title: "Account", body: account(req, {}), flash: { kind: "ok", text: "Password changed. Your other sessions were signed out." } });
+        await setPassword(ctx.storage, req.user.id, next);
+        await deleteUserSessions(ctx.storage, req.user.id, req.session.tokenHash);
+        return renderPage(req, { title: "Account", body: await account(req, {}), flash: { kind: "ok", text: "Password changed. Your other sessions were signed out." } });
       },
       { role: "viewer" },
     )
     .account(
       "POST",
       "/account/sign-out-others",
-      (req) => {
-        deleteUserSessions(ctx.db, req.user.id, req.session.tokenHash);
-        return renderPage(req, { title: "Account", body: account(req, {}), flash: { kind: "ok", text: "Signed out everywhere else." } });
+      async (req) => {
+        await deleteUserSessions(ctx.storage, req.user.id, req.session.tokenHash);
+        return renderPage(req, { title: "Account", body: await account(req, {}), flash: { kind: "ok", text: "Signed out everywhere else." } });
       },
       { role: "viewer" },
     )
@@ -140,34 +133,34 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
     });
 
   return new Elysia()
-    .get("/", ({ request }) => {
-      if (countUsers(ctx.db) === 0) return see("/setup");
-      return see(currentSession(request) ? "/dashboard" : "/login");
+    .get("/", async ({ request }) => {
+      if ((await countUsers(ctx.storage)) === 0) return see("/setup");
+      return see((await currentSession(request)) ? "/dashboard" : "/login");
     })
-    .get("/dashboard", ({ request }) => {
-      if (countUsers(ctx.db) === 0) return see("/setup");
-      const session = currentSession(request);
+    .get("/dashboard", async ({ request }) => {
+      if ((await countUsers(ctx.storage)) === 0) return see("/setup");
+      const session = await currentSession(request);
       if (!session) return see("/login?next=%2Fdashboard");
-      const projects = visibleProjects(ctx.db, session.user);
+      const projects = visibleProjects(listProjects(ctx.db), await accessOf(ctx.storage, session.user.id));
       const last = readCookie(request, LAST_PROJECT_COOKIE);
       const project = projects.find((p) => p.id === last) ?? projects[0];
       if (project) return see(`/dashboard/${project.id}`);
       // A member whose projects were all removed has nothing to open and may not create one.
       return see(canWrite(session.user) ? "/projects/new" : "/account");
     })
-    .get("/setup", ({ request }) => {
-      if (hasOwner(ctx.db)) return see("/login");
+    .get("/setup", async ({ request }) => {
+      if (await hasOwner(ctx.storage)) return see("/login");
       const setupToken = new URL(request.url).searchParams.get("token");
-      if (!setupTokenMatches(ctx.db, setupToken)) return setupLinkNeeded();
+      if (!(await setupTokenMatches(ctx.storage, setupToken))) return setupLinkNeeded();
       return renderSetup(request, setupToken!, { email: "", projectName: "", timezone: "" }, {});
     })
     .post(
       "/setup",
       async ({ request }) => {
-        if (hasOwner(ctx.db)) return see("/login");
+        if (await hasOwner(ctx.storage)) return see("/login");
         const form = await readPublicForm(request);
         const setupToken = formString(form, "token");
-        if (!setupTokenMatches(ctx.db, setupToken)) return setupLinkNeeded();
+        if (!(await setupTokenMatches(ctx.storage, setupToken))) return setupLinkNeeded();
         const values = {
           email: formString(form, "email").trim(),
           projectName: formString(form, "projectName").trim(),
@@ -183,27 +176,28 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         if (Object.keys(errors).length > 0) return renderSetup(request, setupToken, values, errors, 422);
         const passwordHash = await hashPassword(password);
         // Checked again inside the transaction: two setup forms submitted at once create one owner.
-        const created = ctx.db.transaction(() => {
-          if (hasOwner(ctx.db)) return null;
-          spendSetupToken(ctx.db);
-          const user = insertUser(ctx.db, { email: values.email, passwordHash, role: "owner" }, ctx.now());
+        // Projects are still written through `db`: on SQLite, its one connection, they join this transaction.
+        const created = await ctx.storage.transaction(async (tx) => {
+          if (await hasOwner(tx)) return null;
+          await spendSetupToken(tx);
+          const user = await insertUser(tx, { email: values.email, passwordHash, role: "owner" }, ctx.now());
           let project = createProject(ctx.db, { name: values.projectName }, ctx.now());
           // The browser's own timezone (filled in by dashboard.js), so days in reports are the founder's days.
           if (TIMEZONES.includes(values.timezone)) project = updateProjectSettings(ctx.db, project.id, { timezone: values.timezone })!;
           return { user, project };
-        })();
+        });
         if (!created) return see("/login");
-        const { token } = createSession(ctx.db, created.user.id, ctx.now());
+        const { token } = await createSession(ctx.storage, created.user.id, ctx.now());
         return see(`/dashboard/${created.project.id}/install`, [sessionCookie(token, secure(request))]);
       },
       { parse: "none" },
     )
-    .get("/login", ({ request }) => {
-      if (countUsers(ctx.db) === 0) return see("/setup");
+    .get("/login", async ({ request }) => {
+      if ((await countUsers(ctx.storage)) === 0) return see("/setup");
       const url = new URL(request.url);
       const next = safeNext(url.searchParams.get("next"));
       const expired = url.searchParams.get("reason") === "expired";
-      if (!expired && currentSession(request)) return see(next ?? "/dashboard");
+      if (!expired && (await currentSession(request))) return see(next ?? "/dashboard");
       return renderLogin(request, { next, notice: expired ? "Your session expired or the form was stale. Sign in to continue where you were." : null });
     })
     .post(
@@ -216,27 +210,22 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         if (!csrfMatches(readCookie(request, PRE_SESSION_COOKIE) ?? "", formString(form, CSRF_FIELD))) {
           return renderLogin(request, { email, next, error: "The sign-in form expired. Please try again." }, 403);
         }
-        const ip = ctx.clientIp(request) ?? "unknown";
-        const account = normalizeEmail(email);
-        const ipAndAccount = `${ip}|${account}`;
+        const attempt = { ip: ctx.clientIp(request) ?? "unknown", account: normalizeEmail(email) };
         const now = ctx.now();
-        const wait = Math.max(perIpAndAccount.retryAfter(ipAndAccount, now), perIp.retryAfter(ip, now), perAccount.retryAfter(account, now));
+        const wait = await throttle.retryAfter(attempt, now);
         if (wait > 0) {
           const minutes = Math.ceil(wait / 60_000);
           const response = renderLogin(request, { email, next, error: `Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` }, 429);
           response.headers.set("retry-after", String(Math.ceil(wait / 1000)));
           return response;
         }
-        const user = email && password ? await verifyPassword(ctx.db, email, password) : null;
+        const user = email && password ? await verifyPassword(ctx.storage, email, password) : null;
         if (!user) {
-          perIpAndAccount.recordFailure(ipAndAccount, now);
-          perIp.recordFailure(ip, now);
-          perAccount.recordFailure(account, now);
+          await throttle.recordFailure(attempt, now);
           return renderLogin(request, { email, next, error: "Wrong email or password." }, 401);
         }
-        perIpAndAccount.reset(ipAndAccount);
-        perAccount.reset(account);
-        const { token } = createSession(ctx.db, user.id, now);
+        await throttle.recordSuccess(attempt);
+        const { token } = await createSession(ctx.storage, user.id, now);
         return see(next ?? "/dashboard", [sessionCookie(token, secure(request))]);
       },
       { parse: "none" },
@@ -245,11 +234,11 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
       "/logout",
       async ({ request }) => {
         const token = readCookie(request, SESSION_COOKIE);
-        const session = findSession(ctx.db, token, ctx.now());
+        const session = await findSession(ctx.storage, token, ctx.now());
         const form = await readPublicForm(request);
         const submitted = request.headers.get("x-csrf-token") ?? formString(form, CSRF_FIELD);
         // Without the session's CSRF token a foreign page could sign people out; only the owner of the page may.
-        if (session && csrfMatches(session.csrfToken, submitted)) deleteSession(ctx.db, token);
+        if (session && csrfMatches(session.csrfToken, submitted)) await deleteSession(ctx.storage, token);
         else if (session) return see("/dashboard");
         return see("/login", [clearCookie(SESSION_COOKIE, secure(request))]);
       },

@@ -149,7 +149,7 @@ test("revoking a key with htmx swaps its row in place; htmx requests carry the C
   expect(new URL(page.url()).pathname).toBe(`${projectPath}/settings/api-keys`);
   // A bare hx-post outside any form sends no _csrf field: only the header from <body hx-headers:inherited>.
   const projectId = projectPath.split("/")[2]!;
-  const { id } = createApiKey(server.instance.ctx.db, projectId, "header probe");
+  const { id } = await createApiKey(server.instance.ctx.storage, projectId, "header probe");
   await page.evaluate((action) => {
     const button = document.createElement("button");
     button.id = "hx-probe";

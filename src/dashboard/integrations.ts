@@ -24,7 +24,7 @@ function fieldFor(code: string): "credential" | "webhookSecret" {
  * `renderSettings` re-renders the whole settings page with the errors for one provider (422),
  * so the form keeps its place and the message sits next to its field.
  */
-export function integrationPages(renderSettings: (req: DashboardRequest, errors: Partial<Record<IntegrationProvider, FieldErrors>>) => Response) {
+export function integrationPages(renderSettings: (req: DashboardRequest, errors: Partial<Record<IntegrationProvider, FieldErrors>>) => Promise<Response>) {
   return (router: DashboardRouter) => {
     router
       .post("/settings/integrations/:provider", async (req) => {

@@ -5,7 +5,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
 import { publicBaseUrl } from "../config.ts";
-import type { Project } from "../projects/service.ts";
+import { listProjects, type Project } from "../projects/service.ts";
 import { accessOf, roleOnProject, visibleProjects } from "../auth/access.ts";
 import { csrfMatches, findSession, SESSION_COOKIE, type DashboardSession } from "../auth/sessions.ts";
 import type { Role, User } from "../auth/users.ts";
@@ -158,15 +158,15 @@ export class DashboardRouter {
       return response;
     };
     try {
-      session = findSession(ctx.db, token, ctx.now());
+      session = await findSession(ctx.storage, token, ctx.now());
       if (!session) return toLogin(request, url, isHtmx, method === "GET" ? null : "expired");
       const form = method === "GET" ? new FormData() : await readForm(request);
       if (method !== "GET") {
         const submitted = request.headers.get(CSRF_HEADER) ?? formString(form, CSRF_FIELD);
         if (!sameOrigin(request, url, ctx) || !csrfMatches(session.csrfToken, submitted)) return toLogin(request, url, isHtmx, "expired");
       }
-      const access = accessOf(ctx.db, session.user.id);
-      const projects = visibleProjects(ctx.db, session.user, access);
+      const access = await accessOf(ctx.storage, session.user.id);
+      const projects = visibleProjects(listProjects(ctx.db), access);
       req = {
         ctx,
         request,

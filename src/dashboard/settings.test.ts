@@ -100,7 +100,7 @@ describe("API keys", () => {
   });
 
   test("revoking a key stops it at the API; a viewer cannot revoke", async () => {
-    const { id, key } = createApiKey(server.instance.ctx.db, server.project.id, "to revoke");
+    const { id, key } = await createApiKey(server.instance.ctx.storage, server.project.id, "to revoke");
     expect((await viewer.post(`${settingsPath}/api-keys/${id}/revoke`)).status).toBe(403);
     expect((await viewer.post(`${settingsPath}/api-keys`, { name: "viewer key" })).status).toBe(403);
     const response = await admin.post(`${settingsPath}/api-keys/${id}/revoke`);
@@ -111,7 +111,7 @@ describe("API keys", () => {
 
   test("another project's keys are neither listed nor revocable from this project", async () => {
     const other = createProject(server.instance.ctx.db, { name: "Other" });
-    const { id, prefix, key } = createApiKey(server.instance.ctx.db, other.id, "other project key");
+    const { id, prefix, key } = await createApiKey(server.instance.ctx.storage, other.id, "other project key");
     const page = await (await admin.get(`${settingsPath}/api-keys`)).text();
     expect(page).not.toContain(prefix);
     expect(page).not.toContain(other.token);

@@ -68,8 +68,8 @@ function ratesView(req: DashboardRequest, values: Record<string, string> = {}, e
 }
 
 export function settingsPages(integrations: IntegrationsSource) {
-  function view(req: DashboardRequest, overrides: Partial<SettingsView> = {}): SettingsView {
-    const db = req.ctx.db;
+  async function view(req: DashboardRequest, overrides: Partial<SettingsView> = {}): Promise<SettingsView> {
+    const storage = req.ctx.storage;
     return {
       projectId: req.project.id,
       token: req.project.token,
@@ -83,10 +83,10 @@ export function settingsPages(integrations: IntegrationsSource) {
       timezones: TIMEZONES,
       integrations: integrations ? integrations(req) : null,
       integrationErrors: {},
-      apiKeys: listApiKeys(db, req.project.id),
+      apiKeys: await listApiKeys(storage, req.project.id),
       apiKeyErrors: {},
       newApiKey: null,
-      team: projectTeam(db, req.project.id),
+      team: await projectTeam(storage, req.project.id),
       teamValues: {},
       teamErrors: {},
       privacyValue: "",
@@ -104,12 +104,12 @@ export function settingsPages(integrations: IntegrationsSource) {
     return SETTINGS_SECTIONS.find((s) => s.id === id) ?? SETTINGS_SECTIONS[0];
   }
 
-  function page(req: DashboardRequest, overrides: Partial<SettingsView> = {}, flash: Flash | null = null, status = 200): Response {
+  async function page(req: DashboardRequest, overrides: Partial<SettingsView> = {}, flash: Flash | null = null, status = 200): Promise<Response> {
     const saved = req.query.get("saved");
     const message = flash ?? (saved && FLASHES[saved] ? { kind: "ok" as const, text: FLASHES[saved]! } : null);
     const section = sectionOf(req);
     const title = section.id === "project" ? "Settings" : `Settings: ${section.label}`;
-    return pageResponse(renderPage(req, { title, body: settingsPage(view(req, overrides), section.id), flash: message }), status);
+    return pageResponse(renderPage(req, { title, body: settingsPage(await view(req, overrides), section.id), flash: message }), status);
   }
 
   const actor = (req: DashboardRequest): TeamActor => ({ userId: req.user.id, projectId: req.project.id, isOwner: req.user.role === "owner" });
@@ -163,37 +163,37 @@ export function settingsPages(integrations: IntegrationsSource) {
         }
         return back(req, "rate_removed", "rates");
       })
-      .post("/settings/api-keys", (req) => {
+      .post("/settings/api-keys", async (req) => {
         const name = formString(req.form, "name").trim();
         if (name.length > 100) return page(req, { apiKeyErrors: { name: "Keep the name under 100 characters." } }, null, 422);
-        const created = createApiKey(req.ctx.db, req.project.id, name, req.ctx.now());
+        const created = await createApiKey(req.ctx.storage, req.project.id, name, req.ctx.now());
         // Rendered, not redirected: the key must never sit in a URL or in history.
         return page(req, { newApiKey: created.key }, { kind: "ok", text: "API key created." });
       })
-      .post("/settings/api-keys/:keyId/revoke", (req) => {
+      .post("/settings/api-keys/:keyId/revoke", async (req) => {
         const keyId = req.params.keyId ?? "";
-        if (!revokeApiKey(req.ctx.db, req.project.id, keyId, req.ctx.now())) {
+        if (!(await revokeApiKey(req.ctx.storage, req.project.id, keyId, req.ctx.now()))) {
           throw new DashboardError(404, "This project has no such active API key.");
         }
         if (!req.htmx) return back(req, "revoked", "api-keys");
-        const key = listApiKeys(req.ctx.db, req.project.id).find((k) => k.id === keyId)!;
+        const key = (await listApiKeys(req.ctx.storage, req.project.id)).find((k) => k.id === keyId)!;
         const base = `/dashboard/${req.project.id}/settings`;
         return apiKeyRow(key, { base, csrfToken: req.session.csrfToken, canWrite: true, timezone: req.project.timezone });
       })
       // Admins of this project add, change and remove its members; only owners touch people on every project.
       .post("/settings/team", async (req) => {
         const values = { email: formString(req.form, "email").trim(), role: formString(req.form, "role"), scope: formString(req.form, "scope") || "project" };
-        const errors = await addTeammate(req.ctx.db, actor(req), { ...values, password: formString(req.form, "password") }, req.ctx.now());
+        const errors = await addTeammate(req.ctx.storage, actor(req), { ...values, password: formString(req.form, "password") }, req.ctx.now());
         if (Object.keys(errors).length > 0) return page(req, { teamValues: values, teamErrors: errors }, null, 422);
         return back(req, "teammate", "team");
       })
-      .post("/settings/team/:userId/role", (req) => {
-        const problem = changeRole(req.ctx.db, actor(req), req.params.userId ?? "", formString(req.form, "role"));
+      .post("/settings/team/:userId/role", async (req) => {
+        const problem = await changeRole(req.ctx.storage, actor(req), req.params.userId ?? "", formString(req.form, "role"));
         if (problem) return page(req, {}, { kind: "error", text: problem }, 409);
         return back(req, "role", "team");
       })
-      .post("/settings/team/:userId/remove", (req) => {
-        const problem = removeTeammate(req.ctx.db, actor(req), req.params.userId ?? "");
+      .post("/settings/team/:userId/remove", async (req) => {
+        const problem = await removeTeammate(req.ctx.storage, actor(req), req.params.userId ?? "");
         if (problem) return page(req, {}, { kind: "error", text: problem }, 409);
         return back(req, "removed", "team");
       })

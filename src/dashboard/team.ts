@@ -1,6 +1,6 @@
 // Team changes on a project's settings: add someone to this project or (owners) to every project, change a
 // role, remove someone; never leave the instance without an owner.
-import type { Database } from "bun:sqlite";
+import type { Storage } from "../db/storage/storage.ts";
 import { createUser, deleteUser, findUserByEmail, getUser, listUsers, ROLES, setUserRole, validateCredentials, type Role } from "../auth/users.ts";
 import { accessOf, addMember, isMemberRole, removeMember, setMemberRole, type MemberRole } from "../auth/access.ts";
 
@@ -19,7 +19,7 @@ export function parseRole(value: string): Role | null {
 
 /** `scope` "project": this project only (admin or viewer); "every": every project (owners only). */
 export async function addTeammate(
-  db: Database,
+  storage: Storage,
   actor: TeamActor,
   input: { email: string; password: string; role: string; scope: string },
   now: number,
@@ -32,28 +32,28 @@ export async function addTeammate(
   if (!role) errors.role = everyProject ? "Choose owner, admin or viewer." : "Choose admin or viewer.";
   else if (!everyProject && !isMemberRole(role)) errors.role = "An owner holds every project: choose admin or viewer, or every project.";
 
-  const existing = findUserByEmail(db, input.email);
-  const existingAccess = existing ? accessOf(db, existing.id) : null;
+  const existing = await findUserByEmail(storage, input.email);
+  const existingAccess = existing ? await accessOf(storage, existing.id) : null;
   if (existing && (everyProject || existingAccess!.everyProject)) errors.email = `${existing.email} is already on the team and sees every project.`;
   else if (existing && existingAccess!.roles.has(actor.projectId)) errors.email = `${existing.email} is already a member of this project.`;
   else if (!existing) Object.assign(errors, validateCredentials(input.email, input.password));
   if (Object.keys(errors).length > 0) return errors;
 
   // Someone already member of other projects joins this one with the account they have.
-  if (existing) addMember(db, actor.projectId, existing.id, role as MemberRole, now);
-  else await createUser(db, { email: input.email, password: input.password, role: role!, projectId: everyProject ? undefined : actor.projectId }, now);
+  if (existing) await addMember(storage, actor.projectId, existing.id, role as MemberRole, now);
+  else await createUser(storage, { email: input.email, password: input.password, role: role!, projectId: everyProject ? undefined : actor.projectId }, now);
   return {};
 }
 
-function ownerCount(db: Database): number {
-  return listUsers(db).filter((u) => u.role === "owner").length;
+async function ownerCount(storage: Storage): Promise<number> {
+  return (await listUsers(storage)).filter((u) => u.role === "owner").length;
 }
 
 /** Someone this actor may manage on this project: a member of it, or (for owners) anyone for every project. */
-function managed(db: Database, actor: TeamActor, userId: string) {
-  const user = getUser(db, userId);
+async function managed(storage: Storage, actor: TeamActor, userId: string) {
+  const user = await getUser(storage, userId);
   if (!user) return null;
-  const access = accessOf(db, userId);
+  const access = await accessOf(storage, userId);
   if (access.everyProject) return actor.isOwner ? { user, everyProject: true } : null;
   return access.roles.has(actor.projectId) ? { user, everyProject: false } : null;
 }
@@ -61,31 +61,31 @@ function managed(db: Database, actor: TeamActor, userId: string) {
 const NOT_MANAGED = "There is no such teammate on this project, or changing them needs an owner.";
 
 /** null when done, else why not. */
-export function changeRole(db: Database, actor: TeamActor, userId: string, roleValue: string): string | null {
-  const target = managed(db, actor, userId);
+export async function changeRole(storage: Storage, actor: TeamActor, userId: string, roleValue: string): Promise<string | null> {
+  const target = await managed(storage, actor, userId);
   if (!target) return NOT_MANAGED;
   const role = parseRole(roleValue);
   if (!target.everyProject) {
     if (!role || !isMemberRole(role)) return "Choose admin or viewer: an owner holds every project.";
-    setMemberRole(db, actor.projectId, userId, role);
+    await setMemberRole(storage, actor.projectId, userId, role);
     return null;
   }
   if (!role) return "Choose owner, admin or viewer.";
-  if (target.user.role === "owner" && role !== "owner" && ownerCount(db) === 1) return "The instance needs an owner: make someone else owner first.";
-  setUserRole(db, userId, role);
+  if (target.user.role === "owner" && role !== "owner" && (await ownerCount(storage)) === 1) return "The instance needs an owner: make someone else owner first.";
+  await setUserRole(storage, userId, role);
   return null;
 }
 
 /** A member leaves this project; someone on every project leaves the team. */
-export function removeTeammate(db: Database, actor: TeamActor, userId: string): string | null {
+export async function removeTeammate(storage: Storage, actor: TeamActor, userId: string): Promise<string | null> {
   if (userId === actor.userId) return "You cannot remove yourself.";
-  const target = managed(db, actor, userId);
+  const target = await managed(storage, actor, userId);
   if (!target) return NOT_MANAGED;
   if (!target.everyProject) {
-    removeMember(db, actor.projectId, userId);
+    await removeMember(storage, actor.projectId, userId);
     return null;
   }
-  if (target.user.role === "owner" && ownerCount(db) === 1) return "The instance needs an owner.";
-  deleteUser(db, userId);
+  if (target.user.role === "owner" && (await ownerCount(storage)) === 1) return "The instance needs an owner.";
+  await deleteUser(storage, userId);
   return null;
 }

@@ -61,7 +61,7 @@ export async function signIn(server: Pick<TestServer, "url">, email: string, pas
 /** Creates a user with a role (argon2id, as in production) and signs them in. */
 export async function userWithRole(server: TestServer, role: Role, email = `${role}-${crypto.randomUUID().slice(0, 8)}@example.com`): Promise<DashboardClient> {
   const password = "correct horse battery";
-  await createUser(server.instance.ctx.db, { email, password, role });
+  await createUser(server.instance.ctx.storage, { email, password, role });
   return signIn(server, email, password);
 }
 

@@ -22,6 +22,7 @@ import reportingCurrency from "../../migrations/020_reporting_currency.sql" with
 import subscriptions from "../../migrations/021_subscriptions.sql" with { type: "text" };
 import fastReconversion from "../../migrations/025_fast_reconversion.sql" with { type: "text" };
 import reconversionSteps from "../../migrations/026_reconversion_steps.sql" with { type: "text" };
+import loginFailures from "../../migrations/027_login_failures.sql" with { type: "text" };
 import jobLeases from "../../migrations/028_job_leases.sql" with { type: "text" };
 
 export const migrations: readonly Migration[] = [
@@ -54,5 +55,6 @@ export const migrations: readonly Migration[] = [
   { version: 24, name: "024_attribution_doctor.sql", sql: attributionDoctor },
   { version: 25, name: "025_fast_reconversion.sql", sql: fastReconversion },
   { version: 26, name: "026_reconversion_steps.sql", sql: reconversionSteps },
+  { version: 27, name: "027_login_failures.sql", sql: loginFailures },
   { version: 28, name: "028_job_leases.sql", sql: jobLeases },
 ];

@@ -142,7 +142,7 @@ describe("destinations with control characters or whitespace", () => {
   });
 
   test("are refused next to the field by the dashboard's create and edit forms, and nothing is stored", async () => {
-    await createUser(server.instance.ctx.db, { email: "links-owner@example.com", password: "correct horse battery", role: "owner" });
+    await createUser(server.instance.ctx.storage, { email: "links-owner@example.com", password: "correct horse battery", role: "owner" });
     const owner = await signIn(server, "links-owner@example.com", "correct horse battery");
     const kept = await createLink({ destinationUrl: "https://a.example/kept-form", slug: "kept-form" });
     const base = `/dashboard/${server.project.id}/links`;

@@ -67,7 +67,7 @@ async function start(
   const server = await startServer(config, { hostname: "127.0.0.1" });
   setProviderEndpoints(server.instance.ctx, { stripe: fakeUrl, polar: fakeUrl });
   const project = existing?.project ?? createProject(server.instance.ctx.db, { name: "Pull" });
-  const key = existing?.key ?? createApiKey(server.instance.ctx.db, project.id).key;
+  const key = existing?.key ?? (await createApiKey(server.instance.ctx.storage, project.id)).key;
   return {
     server,
     project,

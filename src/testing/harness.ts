@@ -29,7 +29,7 @@ export async function startTestServer(
   const config = { ...loadConfig({ PORT: "0", BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off", ...options.env }), ...options.config };
   const server = await startServer(config, { hostname: "127.0.0.1", now: options.now });
   const project = createProject(server.instance.ctx.db, { name: "Test project" });
-  const { key } = createApiKey(server.instance.ctx.db, project.id, "tests");
+  const { key } = await createApiKey(server.instance.ctx.storage, project.id, "tests");
   return {
     ...server,
     project,

@@ -33,7 +33,7 @@ async function statValue(label: string): Promise<string> {
 
 beforeAll(async () => {
   server = await startTestServer();
-  await createUser(server.instance.ctx.db, { email: EMAIL, password: PASSWORD, role: "owner" });
+  await createUser(server.instance.ctx.storage, { email: EMAIL, password: PASSWORD, role: "owner" });
   base = `${server.url}/dashboard/${server.project.id}`;
   browser = await launchBrowser();
   // Headless Chromium names itself "HeadlessChrome", which link tracking rightly treats as a bot; a person's browser does not.

@@ -25,9 +25,9 @@ interface Site {
   key: string;
 }
 
-function newSite(name: string): Site {
+async function newSite(name: string): Promise<Site> {
   const project = createProject(server.instance.ctx.db, { name });
-  return { project, key: createApiKey(server.instance.ctx.db, project.id, "tests").key };
+  return { project, key: (await createApiKey(server.instance.ctx.storage, project.id, "tests")).key };
 }
 
 async function collect(site: Site, at: number, fields: { n?: string; u: string; v?: string }) {
@@ -72,7 +72,7 @@ const row = async (site: Site, report: string, key: string, from: number, to = E
 
 describe("visitors are people counted once over the range", () => {
   test("a persist-mode visitor on 5 days counts once over 30 days and once in each of the 5 days", async () => {
-    const site = newSite("Five days");
+    const site = await newSite("Five days");
     for (let d = 4; d >= 0; d--) await collect(site, TODAY - d * DAY, { u: "https://site.example/?utm_campaign=spring", v: "persisted_visitor_a" });
     await collect(site, TODAY - 2 * DAY + HOUR, { u: "https://site.example/?utm_campaign=spring", v: "persisted_visitor_b" });
     // Server-side events with past timestamps count as that visitor's activity on their day.
@@ -88,7 +88,7 @@ describe("visitors are people counted once over the range", () => {
   });
 
   test("one visitor through two links on one day counts once in the total and once in each link's row", async () => {
-    const site = newSite("Two links");
+    const site = await newSite("Two links");
     const one = createLink(server.instance.ctx.db, site.project.id, { destinationUrl: "https://site.example/one", slug: "people-one", campaignId: "launch" });
     const two = createLink(server.instance.ctx.db, site.project.id, { destinationUrl: "https://site.example/two", slug: "people-two", campaignId: "launch" });
     await collect(site, TODAY, { u: await click("people-one", TODAY), v: "persisted_visitor_c" });
@@ -105,7 +105,7 @@ describe("visitors are people counted once over the range", () => {
   });
 
   test("a cookieless visitor on two days counts twice, and the pages say so", async () => {
-    const site = newSite("Cookieless");
+    const site = await newSite("Cookieless");
     await collect(site, TODAY - DAY, { u: "https://site.example/" });
     await collect(site, TODAY - DAY + 10 * 60_000, { u: "https://site.example/docs" });
     await collect(site, TODAY, { u: "https://site.example/" });
@@ -117,7 +117,7 @@ describe("visitors are people counted once over the range", () => {
 
 describe("traffic breakdowns", () => {
   test("a click whose landing never reports still counts under its device, browser and OS", async () => {
-    const site = newSite("Click only");
+    const site = await newSite("Click only");
     createLink(server.instance.ctx.db, site.project.id, { destinationUrl: "https://elsewhere.example/", slug: "people-click-only" });
     await click("people-click-only", TODAY);
     clock = TODAY;
@@ -130,7 +130,7 @@ describe("traffic breakdowns", () => {
 
 describe("customers and conversion", () => {
   test("a customer whose visit lies before the range is a customer of the row, never a conversion above 100 %", async () => {
-    const site = newSite("Earlier visit");
+    const site = await newSite("Earlier visit");
     await collect(site, TODAY - 10 * DAY, { u: "https://site.example/?utm_campaign=webinar", v: "persisted_visitor_d" });
     await collect(site, TODAY - 2 * DAY, { u: "https://site.example/?utm_campaign=webinar", v: "persisted_visitor_e" });
     clock = TODAY;
@@ -144,7 +144,7 @@ describe("customers and conversion", () => {
   });
 
   test("a profile's visitors on two devices are one person: one customer, one conversion", async () => {
-    const site = newSite("Two devices");
+    const site = await newSite("Two devices");
     await collect(site, TODAY - 3 * DAY, { u: "https://site.example/?utm_source=newsletter", v: "persisted_phone_f" });
     await collect(site, TODAY - DAY, { u: "https://site.example/?utm_source=newsletter", v: "persisted_laptop_f" });
     clock = TODAY;
@@ -157,7 +157,7 @@ describe("customers and conversion", () => {
 
 describe("the funnel counts people in journey order", () => {
   test("a site that never sends signup_started: the step is not tracked and skipped, nothing passes 100 %", async () => {
-    const site = newSite("No signup_started");
+    const site = await newSite("No signup_started");
     createLink(server.instance.ctx.db, site.project.id, { destinationUrl: "https://site.example/", slug: "funnel-x", campaignId: "funnel" });
     // G: click → page → pricing → signup → pays. H: click → page. I: page only (no click). J: signs up before clicking.
     await collect(site, TODAY - 5 * HOUR, { u: await click("funnel-x", TODAY - 5 * HOUR), v: "persisted_visitor_g" });
@@ -189,7 +189,7 @@ describe("the funnel counts people in journey order", () => {
 
 describe("bad report requests", () => {
   test("an unknown grouping or an empty range is refused with 400", async () => {
-    const site = newSite("Bad requests");
+    const site = await newSite("Bad requests");
     for (const path of ["/reports/traffic?groupBy=planet", `/reports/summary?from=${END}&to=${END - DAY}`, "/reports/funnel?from=someday"]) {
       const response = await fetch(`${server.url}/api/v1${path}`, { headers: { authorization: `Bearer ${site.key}` } });
       expect(response.status).toBe(400);

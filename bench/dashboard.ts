@@ -22,6 +22,7 @@ import { HOUR_MS } from "../src/dashboard/pages/time.ts";
 import { foldWarmer } from "../src/dashboard/pages/warmup.ts";
 import { seedDataDir } from "./seed-dashboard.ts";
 import { percentile } from "./lib.ts";
+import { sqliteStorage } from "../src/db/storage/sqlite.ts";
 
 function flag(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   const server = await startServer(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0" }), { hostname: "127.0.0.1" });
   try {
     const db = server.instance.ctx.db;
-    const project = listProjects(db)[0]!;
+    const project = (await listProjects(sqliteStorage(db)))[0]!;
     const client = await signIn(server, EMAIL, PASSWORD);
     const topLink = db.query<{ link_id: string }, [string]>("SELECT link_id FROM clicks WHERE project_id = ? ORDER BY ts DESC LIMIT 1").get(project.id)!.link_id;
     const payment = db.query<{ id: string }, [string]>("SELECT id FROM payments WHERE project_id = ? ORDER BY occurred_at DESC LIMIT 1").get(project.id)!.id;

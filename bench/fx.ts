@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { percentile } from "./lib.ts";
+import { sqliteStorage } from "../src/db/storage/sqlite.ts";
 
 function flag(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -115,7 +116,7 @@ async function seed(dataDir: string) {
   const { createApiKey } = await import("../src/auth/api-keys.ts");
   const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0", BANTICO_SECRET: SECRET }));
   const db = instance.ctx.db;
-  const project = createProject(db, { name: "Bench" });
+  const project = await createProject(sqliteStorage(db), { name: "Bench" });
   await createUser(instance.ctx.storage, { email: EMAIL, password: PASSWORD, role: "owner" });
   // The API key is shown only once: the bench keeps it beside the seeded data.
   await Bun.write(join(dataDir, "bench-api-key"), (await createApiKey(instance.ctx.storage, project.id)).key);

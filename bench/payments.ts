@@ -31,7 +31,7 @@ async function serveBantico(dataDir: string) {
   const { createProject } = await import("../src/projects/service.ts");
   const { connectIntegration } = await import("../src/payments/integrations.ts");
   const server = await startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: dataDir, BANTICO_SECRET: "bench-secret-bench-secret-bench-secret" }), { hostname: "127.0.0.1" });
-  const project = createProject(server.instance.ctx.db, { name: "Bench" });
+  const project = await createProject(server.instance.ctx.storage, { name: "Bench" });
   await connectIntegration(server.instance.ctx, project.id, "stripe", { webhookSecret: SECRET });
   server.instance.ctx.db.query(
     "INSERT INTO links (id, project_id, slug, destination_url, campaign_id, source, created_at, updated_at) VALUES ('lnk_bench', ?, 'bench', 'https://example.com', 'bench', 'bench', 0, 0)",

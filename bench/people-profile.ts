@@ -3,12 +3,13 @@ import { loadConfig } from "../src/config.ts";
 import { openInstance } from "../src/instance.ts";
 import { listProjects } from "../src/projects/service.ts";
 import { peopleQuery, peopleTotals, peopleByAttribution, peopleByTraffic, funnel, trackedSteps } from "../src/reports/people/index.ts";
+import { sqliteStorage } from "../src/db/storage/sqlite.ts";
 
 const dir = process.argv[2]!;
 const days = Number(process.argv[3] ?? "30");
 const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: dir, PORT: "0", BANTICO_FX_URL: "off" }));
 const db = instance.ctx.db;
-const project = listProjects(db)[0]!;
+const project = (await listProjects(sqliteStorage(db)))[0]!;
 const now = Date.now();
 const to = Math.ceil(now / 86_400_000) * 86_400_000;
 const from = to - days * 86_400_000;

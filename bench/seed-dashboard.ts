@@ -7,6 +7,7 @@ import { createProject } from "../src/projects/service.ts";
 import { createUser } from "../src/auth/users.ts";
 import { DAY_MS, HOUR_MS } from "../src/dashboard/pages/time.ts";
 import { bumpRollup } from "../src/tracking/events.ts";
+import { sqliteStorage } from "../src/db/storage/sqlite.ts";
 
 export interface SeedOptions {
   projectId: string;
@@ -325,7 +326,7 @@ export async function seedDataDir(
 ): Promise<void> {
   const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0" }));
   const db = instance.ctx.db;
-  const project = createProject(db, { name: "Bench" });
+  const project = await createProject(sqliteStorage(db), { name: "Bench" });
   if (options.owner) await createUser(instance.ctx.storage, { ...options.owner, role: "owner" });
   db.exec("PRAGMA journal_mode = OFF");
   db.exec("PRAGMA synchronous = OFF");

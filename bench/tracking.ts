@@ -11,6 +11,7 @@ import { createProject } from "../src/projects/service.ts";
 import { createLink } from "../src/links/service.ts";
 import { trackerAsset } from "../src/tracking/script.ts";
 import { median } from "./lib.ts";
+import { sqliteStorage } from "../src/db/storage/sqlite.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -59,7 +60,7 @@ async function wrk(url: string, script: string): Promise<WrkResult> {
 const work = mkdtempSync(join(tmpdir(), "bantico-bench-"));
 const server = await startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: join(work, "data") }), { hostname: "127.0.0.1" });
 const db = server.instance.ctx.db;
-const project = createProject(db, { name: "Bench" });
+const project = await createProject(sqliteStorage(db), { name: "Bench" });
 
 const slugs: string[] = [];
 db.transaction(() => {

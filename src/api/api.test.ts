@@ -30,7 +30,7 @@ describe("API authentication", () => {
   });
 
   test("a key only ever sees the project it was made for", async () => {
-    const other = createProject(server.instance.ctx.db, { name: "Other" });
+    const other = await createProject(server.instance.ctx.storage, { name: "Other" });
     const { key } = await createApiKey(server.instance.ctx.storage, other.id);
     const body = (await (await get("/api/v1/project", key)).json()) as { id: string };
     expect(body.id).toBe(other.id);

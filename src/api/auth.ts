@@ -8,7 +8,7 @@ export async function requireApiProject(ctx: AppContext, authorization: string |
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   if (!match) throw unauthorized("send the API key as 'Authorization: Bearer <key>'");
   const projectId = await projectIdForApiKey(ctx.storage, match[1]!, ctx.now());
-  const project = projectId ? getProject(ctx.db, projectId) : null;
+  const project = projectId ? await getProject(ctx.storage, projectId) : null;
   if (!project) throw unauthorized("the API key is unknown or revoked");
   return project;
 }

@@ -155,8 +155,8 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
     case "project":
       if (sub !== "create") throw new UsageError(`unknown command: project ${sub ?? ""}`.trim());
       expectNoMore(rest);
-      return withInstance(config(), ({ ctx }) => {
-        const project = createProject(ctx.db, { name: requireFlag(args, "name") });
+      return withInstance(config(), async ({ ctx }) => {
+        const project = await createProject(ctx.storage, { name: requireFlag(args, "name") });
         print(
           { id: project.id, name: project.name, token: project.token },
           `created project ${project.name}\n  id:    ${project.id}\n  token: ${project.token}`,
@@ -174,7 +174,7 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       const projectId = args.flags.project === undefined ? undefined : requireFlag(args, "project");
       if (projectId !== undefined && role === "owner") throw new UsageError("an owner holds every project: give --role admin or viewer with --project");
       return withInstance(config(), async ({ ctx }) => {
-        if (projectId !== undefined && !getProject(ctx.db, projectId)) throw new CommandError(`no project with id ${projectId}`);
+        if (projectId !== undefined && !await getProject(ctx.storage, projectId)) throw new CommandError(`no project with id ${projectId}`);
         const user = await createUser(ctx.storage, { email, password, role: role as Role, projectId });
         print({ id: user.id, email: user.email, role }, `created ${role} ${user.email} (${user.id})${projectId ? ` on project ${projectId} only` : ""}`);
         return 0;
@@ -185,7 +185,7 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       expectNoMore(rest);
       const projectId = requireFlag(args, "project");
       return withInstance(config(), async ({ ctx }) => {
-        if (!getProject(ctx.db, projectId)) throw new CommandError(`no project with id ${projectId}`);
+        if (!(await getProject(ctx.storage, projectId))) throw new CommandError(`no project with id ${projectId}`);
         const created = await createApiKey(ctx.storage, projectId, (args.flags.name as string | undefined) ?? "");
         print(
           { key: created.key, prefix: created.prefix, projectId: created.projectId },
@@ -220,7 +220,7 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       const projectId = requireFlag(args, "project");
       const email = requireFlag(args, "email");
       return withInstance(config(), async ({ ctx }) => {
-        if (!getProject(ctx.db, projectId)) throw new CommandError(`no project with id ${projectId}`);
+        if (!(await getProject(ctx.storage, projectId))) throw new CommandError(`no project with id ${projectId}`);
         // Nothing to erase is a success too: afterwards the project holds nothing of this person.
         const erased = await erasePerson(ctx, projectId, { email });
         print(

@@ -96,7 +96,7 @@ beforeAll(async () => {
   server = await startTestServer();
   owner = await userWithRole(server, "owner");
   const ownerId = server.instance.ctx.db.query<{ id: string }, [string]>("SELECT id FROM users WHERE email = ?").get(owner.email)!.id;
-  const other = createProject(server.instance.ctx.db, { name: "Other founder's project" });
+  const other = await createProject(server.instance.ctx.storage, { name: "Other founder's project" });
   const otherKey = (await createApiKey(server.instance.ctx.storage, other.id, "tests")).key;
   a = await seed(server.project, server.apiKey, ownerId);
   b = await seed(other, otherKey, ownerId);

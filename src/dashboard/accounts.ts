@@ -122,13 +122,13 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
       renderPage(req, { title: "New project", body: newProjectPage({ csrfToken: req.session.csrfToken, name: "", errors: {} }) }),
       { role: "admin" },
     )
-    .account("POST", "/projects/new", (req) => {
+    .account("POST", "/projects/new", async (req) => {
       const name = formString(req.form, "name").trim();
       const error = projectNameError(name);
       if (error) {
         return pageResponse(renderPage(req, { title: "New project", body: newProjectPage({ csrfToken: req.session.csrfToken, name, errors: { name: error } }) }), 422);
       }
-      const project = createProject(ctx.db, { name }, ctx.now());
+      const project = await createProject(ctx.storage, { name }, ctx.now());
       return redirectTo(req, `/dashboard/${project.id}/install`);
     });
 
@@ -141,7 +141,7 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
       if ((await countUsers(ctx.storage)) === 0) return see("/setup");
       const session = await currentSession(request);
       if (!session) return see("/login?next=%2Fdashboard");
-      const projects = visibleProjects(listProjects(ctx.db), await accessOf(ctx.storage, session.user.id));
+      const projects = visibleProjects(await listProjects(ctx.storage), await accessOf(ctx.storage, session.user.id));
       const last = readCookie(request, LAST_PROJECT_COOKIE);
       const project = projects.find((p) => p.id === last) ?? projects[0];
       if (project) return see(`/dashboard/${project.id}`);
@@ -181,9 +181,9 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
           if (await hasOwner(tx)) return null;
           await spendSetupToken(tx);
           const user = await insertUser(tx, { email: values.email, passwordHash, role: "owner" }, ctx.now());
-          let project = createProject(ctx.db, { name: values.projectName }, ctx.now());
+          let project = await createProject(tx, { name: values.projectName }, ctx.now());
           // The browser's own timezone (filled in by dashboard.js), so days in reports are the founder's days.
-          if (TIMEZONES.includes(values.timezone)) project = updateProjectSettings(ctx.db, project.id, { timezone: values.timezone })!;
+          if (TIMEZONES.includes(values.timezone)) project = (await updateProjectSettings(tx, project.id, { timezone: values.timezone }))!;
           return { user, project };
         });
         if (!created) return see("/login");

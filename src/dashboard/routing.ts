@@ -166,7 +166,7 @@ export class DashboardRouter {
         if (!sameOrigin(request, url, ctx) || !csrfMatches(session.csrfToken, submitted)) return toLogin(request, url, isHtmx, "expired");
       }
       const access = await accessOf(ctx.storage, session.user.id);
-      const projects = visibleProjects(listProjects(ctx.db), access);
+      const projects = visibleProjects(await listProjects(ctx.storage), access);
       req = {
         ctx,
         request,

@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { createProject, getProject } from "../projects/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";
 import { signIn, userWithRole, type DashboardClient } from "./test-client.ts";
+import { sqliteStorage } from "../db/storage/sqlite.ts";
 
 let server: TestServer;
 let owner: DashboardClient;
@@ -34,7 +35,7 @@ describe("project settings", () => {
     const response = await admin.post(`${settingsPath}/project`, validSettings);
     expect(response.status).toBe(303);
     expect(response.headers.get("location")).toBe(`${settingsPath}?saved=project#project`);
-    const project = getProject(server.instance.ctx.db, server.project.id)!;
+    const project = (await getProject(server.instance.ctx.storage, server.project.id))!;
     expect(project).toMatchObject({ name: "Renamed", currency: "EUR", timezone: "Europe/Berlin", lookbackDays: 30, pricingPathPattern: "/plans*" });
     expect(project.allowedHostnames).toEqual(["example.com", "*.example.org"]);
     const page = await (await admin.get(`${settingsPath}?saved=project`)).text();
@@ -42,7 +43,7 @@ describe("project settings", () => {
   });
 
   test("every bad field gets its own message and nothing is saved", async () => {
-    const before = getProject(server.instance.ctx.db, server.project.id);
+    const before = await getProject(server.instance.ctx.storage, server.project.id);
     const response = await admin.post(`${settingsPath}/project`, {
       name: " ",
       allowedHostnames: "not a host!",
@@ -63,7 +64,7 @@ describe("project settings", () => {
     ] as const) {
       expect(html).toMatch(new RegExp(`id="f-${name}-error">[^<]*${message.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
     }
-    expect(getProject(server.instance.ctx.db, server.project.id)).toEqual(before);
+    expect(await getProject(server.instance.ctx.storage, server.project.id)).toEqual(before);
   });
 
   test("junk a user can type never yields a 500", async () => {
@@ -81,7 +82,7 @@ describe("project settings", () => {
     expect(page).toContain("<fieldset disabled>");
     const response = await viewer.post(`${settingsPath}/project`, { ...validSettings, name: "Viewer was here" });
     expect(response.status).toBe(403);
-    expect(getProject(server.instance.ctx.db, server.project.id)!.name).not.toBe("Viewer was here");
+    expect((await getProject(server.instance.ctx.storage, server.project.id))!.name).not.toBe("Viewer was here");
   });
 });
 
@@ -110,7 +111,7 @@ describe("API keys", () => {
   });
 
   test("another project's keys are neither listed nor revocable from this project", async () => {
-    const other = createProject(server.instance.ctx.db, { name: "Other" });
+    const other = await createProject(server.instance.ctx.storage, { name: "Other" });
     const { id, prefix, key } = await createApiKey(server.instance.ctx.storage, other.id, "other project key");
     const page = await (await admin.get(`${settingsPath}/api-keys`)).text();
     expect(page).not.toContain(prefix);
@@ -172,7 +173,7 @@ describe("team", () => {
 
 describe("signed identify", () => {
   test("an admin sees the identify secret, rotates it with a 24-hour grace for the old one, and can end the grace; a viewer never sees it", async () => {
-    const before = getProject(server.instance.ctx.db, server.project.id)!.identifySecret;
+    const before = (await getProject(server.instance.ctx.storage, server.project.id))!.identifySecret;
     expect(await (await admin.get(`${settingsPath}/tracker`)).text()).toContain(before);
     const viewerPage = await (await viewer.get(`${settingsPath}/tracker`)).text();
     expect(viewerPage).not.toContain(before);
@@ -181,7 +182,7 @@ describe("signed identify", () => {
 
     const rotated = await admin.post(`${settingsPath}/identify-secret/rotate`);
     expect(rotated.headers.get("location")).toBe(`${settingsPath}/tracker?saved=identify_rotated#identify`);
-    const project = getProject(server.instance.ctx.db, server.project.id)!;
+    const project = (await getProject(server.instance.ctx.storage, server.project.id))!;
     expect(project.identifySecret).not.toBe(before);
     expect(project.previousIdentifySecret?.secret).toBe(before);
     expect(project.previousIdentifySecret!.validUntil - Date.now()).toBeGreaterThan(23 * 3_600_000);
@@ -190,23 +191,23 @@ describe("signed identify", () => {
     expect(page).toContain("The secret it replaced still verifies until");
 
     await admin.post(`${settingsPath}/identify-secret/revoke-previous`);
-    expect(getProject(server.instance.ctx.db, server.project.id)!.previousIdentifySecret).toBeNull();
+    expect((await getProject(server.instance.ctx.storage, server.project.id))!.previousIdentifySecret).toBeNull();
     expect(await (await admin.get(`${settingsPath}/tracker`)).text()).not.toContain("The secret it replaced still verifies until");
   });
 
   test("the verified-only email attribution checkbox is saved with the other settings", async () => {
     await admin.post(`${settingsPath}/project`, { ...validSettings, verifiedEmailAttributionOnly: "on" });
-    expect(getProject(server.instance.ctx.db, server.project.id)!.verifiedEmailAttributionOnly).toBe(true);
+    expect((await getProject(server.instance.ctx.storage, server.project.id))!.verifiedEmailAttributionOnly).toBe(true);
     expect(await (await admin.get(settingsPath)).text()).toMatch(/name="verifiedEmailAttributionOnly"[^>]*checked/);
     await admin.post(`${settingsPath}/project`, validSettings);
-    expect(getProject(server.instance.ctx.db, server.project.id)!.verifiedEmailAttributionOnly).toBe(false);
+    expect((await getProject(server.instance.ctx.storage, server.project.id))!.verifiedEmailAttributionOnly).toBe(false);
   });
 });
 
 describe("privacy", () => {
   test("deleting a person's data removes the profile and its links in this project only", async () => {
     const db = server.instance.ctx.db;
-    const other = createProject(db, { name: "Other site" });
+    const other = await createProject(sqliteStorage(db), { name: "Other site" });
     for (const projectId of [server.project.id, other.id]) {
       db.query("INSERT INTO profiles (project_id, id, email, name, created_at, updated_at) VALUES (?, 'user_1', 'ada@example.com', 'Ada', 0, 0)").run(projectId);
       db.query("INSERT INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES (?, 'v1', 'user_1', 0)").run(projectId);
@@ -270,7 +271,7 @@ describe("escaping", () => {
   test("a project name, hostname or teammate email with markup is shown as text", async () => {
     const evil = `<img src=x onerror=alert(1)><script>alert(2)</script>`;
     const db = server.instance.ctx.db;
-    const project = createProject(db, { name: evil });
+    const project = await createProject(sqliteStorage(db), { name: evil });
     db.query("UPDATE projects SET allowed_hostnames = ? WHERE id = ?").run(JSON.stringify([evil]), project.id);
     const html = await (await owner.get(`/dashboard/${project.id}/settings`)).text();
     expect(html).not.toContain("<img src=x");

@@ -123,7 +123,7 @@ export function settingsPages(integrations: IntegrationsSource) {
         if (!SETTINGS_SECTIONS.some((s) => s.id === req.params.section)) throw new DashboardError(404, "There is no such settings page.");
         return page(req);
       })
-      .post("/settings/project", (req) => {
+      .post("/settings/project", async (req) => {
         const form: SettingsForm = {
           name: formString(req.form, "name"),
           allowedHostnames: formString(req.form, "allowedHostnames"),
@@ -139,15 +139,15 @@ export function settingsPages(integrations: IntegrationsSource) {
           const values = { ...form, verifiedEmailAttributionOnly };
           return page(req, { project: { values, errors } }, { kind: "error", text: "Nothing was saved: check the fields marked below." }, 422);
         }
-        changeProjectSettings(req.ctx, req.project, { ...settings, verifiedEmailAttributionOnly: verifiedEmailAttributionOnly !== "" });
+        await changeProjectSettings(req.ctx, req.project, { ...settings, verifiedEmailAttributionOnly: verifiedEmailAttributionOnly !== "" });
         return back(req, "project", "project");
       })
-      .post("/settings/identify-secret/rotate", (req) => {
-        rotateIdentifySecret(req.ctx.db, req.project.id, req.ctx.now());
+      .post("/settings/identify-secret/rotate", async (req) => {
+        await rotateIdentifySecret(req.ctx.storage, req.project.id, req.ctx.now());
         return back(req, "identify_rotated", "identify");
       })
-      .post("/settings/identify-secret/revoke-previous", (req) => {
-        revokePreviousIdentifySecret(req.ctx.db, req.project.id);
+      .post("/settings/identify-secret/revoke-previous", async (req) => {
+        await revokePreviousIdentifySecret(req.ctx.storage, req.project.id);
         return back(req, "identify_previous_revoked", "identify");
       })
       .post("/settings/rates", async (req) => {

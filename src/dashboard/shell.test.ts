@@ -149,7 +149,7 @@ describe("signed-in access", () => {
   });
 
   test("the layout offers every section, the project switcher and the date range", async () => {
-    const other = createProject(server.instance.ctx.db, { name: "Second site" });
+    const other = await createProject(server.instance.ctx.storage, { name: "Second site" });
     const html = await (await owner.get(`/dashboard/${server.project.id}/links?range=7d&source=newsletter`)).text();
     for (const label of ["Overview", "Links", "Campaigns", "Sources", "Mediums", "Contents", "Leads", "Funnel", "Payments", "Profiles", "Live", "Settings"]) {
       expect(html).toContain(`>${label}</a>`);
@@ -161,7 +161,7 @@ describe("signed-in access", () => {
   });
 
   test("/dashboard opens the project looked at last", async () => {
-    const second = createProject(server.instance.ctx.db, { name: "Looked at last" });
+    const second = await createProject(server.instance.ctx.storage, { name: "Looked at last" });
     const page = await owner.get(`/dashboard/${second.id}/settings`);
     const remembered = page.headers.getSetCookie().find((c) => c.startsWith("bantico_project="))!;
     expect(remembered).toStartWith(`bantico_project=${second.id}; Path=/; HttpOnly; SameSite=Lax`);

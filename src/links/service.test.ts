@@ -7,14 +7,15 @@ import { ApiError } from "../http/errors.ts";
 import { createProject } from "../projects/service.ts";
 import { createLink, deleteLink, getLink, listLinks, updateLink } from "./service.ts";
 import { findActiveLink } from "./directory.ts";
+import { sqliteStorage } from "../db/storage/sqlite.ts";
 
 let db: Database;
 let projectId: string;
 
-beforeEach(() => {
+beforeEach(async () => {
   db = openDatabase(":memory:");
   migrate(db, migrations);
-  projectId = createProject(db, { name: "Links" }).id;
+  projectId = (await createProject(sqliteStorage(db), { name: "Links" })).id;
 });
 afterEach(() => db.close());
 
@@ -51,9 +52,9 @@ describe("creating a tracked link", () => {
     }
   });
 
-  test("a slug already taken, in any project, answers 409", () => {
+  test("a slug already taken, in any project, answers 409", async () => {
     createLink(db, projectId, { destinationUrl: "https://example.com", slug: "launch" });
-    const other = createProject(db, { name: "Other" }).id;
+    const other = (await createProject(sqliteStorage(db), { name: "Other" })).id;
     const error = failure(() => createLink(db, other, { destinationUrl: "https://example.org", slug: "launch" }));
     expect(error.httpStatus).toBe(409);
     expect(error.code).toBe("slug_taken");
@@ -92,9 +93,9 @@ describe("changing a tracked link", () => {
     expect(getLink(db, projectId, link.linkId)).toBeNull();
   });
 
-  test("a link of another project can be neither read, changed nor deleted", () => {
+  test("a link of another project can be neither read, changed nor deleted", async () => {
     const link = createLink(db, projectId, { destinationUrl: "https://example.com" });
-    const other = createProject(db, { name: "Other" }).id;
+    const other = (await createProject(sqliteStorage(db), { name: "Other" })).id;
     expect(getLink(db, other, link.linkId)).toBeNull();
     expect(failure(() => updateLink(db, other, link.linkId, { title: "x" })).httpStatus).toBe(404);
     expect(failure(() => deleteLink(db, other, link.linkId)).httpStatus).toBe(404);

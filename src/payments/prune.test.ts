@@ -7,6 +7,7 @@ import { createProject } from "../projects/service.ts";
 import { tempDataDir } from "../testing/harness.ts";
 import { pruneAllRawEvents } from "./pull.ts";
 import { RAW_EVENT_PRUNE_BATCH, RAW_EVENT_RETENTION_DAYS } from "./service.ts";
+import { sqliteStorage } from "../db/storage/sqlite.ts";
 
 const data = tempDataDir("bantico-prune");
 const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off" }));
@@ -22,7 +23,7 @@ test("events past retention go in batches, across projects, with their payment l
   const { db } = ctx;
   const now = ctx.now();
   const cutoff = now - RAW_EVENT_RETENTION_DAYS * DAY;
-  const projects = [createProject(db, { name: "A" }), createProject(db, { name: "B" })];
+  const projects = [await createProject(sqliteStorage(db), { name: "A" }), await createProject(sqliteStorage(db), { name: "B" })];
   const insert = db.prepare(
     "INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payload) VALUES (?, 'stripe', ?, 'charge.succeeded', 'webhook', ?, 'recorded', '{}')",
   );

@@ -66,7 +66,7 @@ async function start(
   const config = loadConfig({ PORT: "0", BANTICO_DATA_DIR: dir, BANTICO_SECRET: "a-test-secret-that-is-long-enough-000000", BANTICO_FX_URL: "off", ...env });
   const server = await startServer(config, { hostname: "127.0.0.1" });
   setProviderEndpoints(server.instance.ctx, { stripe: fakeUrl, polar: fakeUrl });
-  const project = existing?.project ?? createProject(server.instance.ctx.db, { name: "Pull" });
+  const project = existing?.project ?? await createProject(server.instance.ctx.storage, { name: "Pull" });
   const key = existing?.key ?? (await createApiKey(server.instance.ctx.storage, project.id)).key;
   return {
     server,

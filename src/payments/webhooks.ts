@@ -23,8 +23,8 @@ const stripeVerifier = new Stripe("sk_signature_verification_only");
 
 const noStore = { "cache-control": "no-store" };
 
-function webhookSecretFor(ctx: AppContext, projectId: string, provider: IntegrationProvider): string | Response {
-  if (!getProject(ctx.db, projectId)) return errorResponse(404, "unknown_project", `there is no project ${projectId}`);
+async function webhookSecretFor(ctx: AppContext, projectId: string, provider: IntegrationProvider): Promise<string | Response> {
+  if (!(await getProject(ctx.storage, projectId))) return errorResponse(404, "unknown_project", `there is no project ${projectId}`);
   const secret = integrationSecret(ctx, projectId, provider, "webhookSecret");
   if (!secret) {
     return errorResponse(404, "webhook_not_configured", `project ${projectId} has no ${PROVIDER_NAMES[provider]} webhook secret; connect it first`);
@@ -74,7 +74,7 @@ async function record(
 }
 
 async function stripeWebhook(ctx: AppContext, projectId: string, request: Request): Promise<Response> {
-  const secret = webhookSecretFor(ctx, projectId, "stripe");
+  const secret = await webhookSecretFor(ctx, projectId, "stripe");
   if (secret instanceof Response) return secret;
   const signature = request.headers.get("stripe-signature");
   if (!signature) return errorResponse(400, "missing_signature", "the Stripe-Signature header is missing");
@@ -100,7 +100,7 @@ async function stripeWebhook(ctx: AppContext, projectId: string, request: Reques
 }
 
 async function polarWebhook(ctx: AppContext, projectId: string, request: Request): Promise<Response> {
-  const secret = webhookSecretFor(ctx, projectId, "polar");
+  const secret = await webhookSecretFor(ctx, projectId, "polar");
   if (secret instanceof Response) return secret;
   const raw = await request.text();
   const headers: Record<string, string> = {};
@@ -133,7 +133,7 @@ async function polarWebhook(ctx: AppContext, projectId: string, request: Request
 
 /** Dodo, Lemon Squeezy, Paddle and Creem: the signature first, then the body; a refusal stores nothing. */
 async function nativeWebhook(ctx: AppContext, provider: NativeProvider, projectId: string, request: Request): Promise<Response> {
-  const secret = webhookSecretFor(ctx, projectId, provider.id);
+  const secret = await webhookSecretFor(ctx, projectId, provider.id);
   if (secret instanceof Response) return secret;
   const raw = await request.text();
   const check = provider.checkSignature(raw, request.headers, secret, ctx.now());

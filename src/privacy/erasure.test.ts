@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { checkoutSession, sendStripe, stripeEvent, uid } from "../payments/testing.ts";
 import { userWithRole } from "../dashboard/test-client.ts";
+import { sqliteStorage } from "../db/storage/sqlite.ts";
 
 const SECRET = "whsec_test_bantico_erasure";
 const UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -148,7 +149,7 @@ describe("erasing a person", () => {
   });
 
   test("an API key erases only in its own project", async () => {
-    const otherProject = (await import("../projects/service.ts")).createProject(db(), { name: "Elsewhere" });
+    const otherProject = await (await import("../projects/service.ts")).createProject(sqliteStorage(db()), { name: "Elsewhere" });
     db().query("INSERT INTO profiles (project_id, id, email, name, created_at, updated_at) VALUES (?, 'user_x', 'cross@example.com', 'Cross', 0, 0)").run(otherProject.id);
     expect((await server.api("/api/v1/profiles/user_x", { method: "DELETE" })).status).toBe(404);
     expect((await server.api("/api/v1/profiles?email=cross%40example.com", { method: "DELETE" })).status).toBe(404);

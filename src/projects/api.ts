@@ -73,5 +73,5 @@ export function projectApi(ctx: AppContext) {
   return new Elysia({ prefix: "/api/v1" })
     .resolve(resolveApiProject(ctx))
     .get("/project", ({ project }) => publicProject(project))
-    .patch("/project", ({ project, body }) => publicProject(changeProjectSettings(ctx, project, patchedSettings(project, body))!));
+    .patch("/project", async ({ project, body }) => publicProject((await changeProjectSettings(ctx, project, patchedSettings(project, body)))!));
 }

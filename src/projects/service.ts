@@ -1,6 +1,6 @@
 // Projects: the unit a snippet token, an API key and every report belong to.
-import type { Database } from "bun:sqlite";
 import { newId, randomString } from "../core/ids.ts";
+import type { Storage } from "../db/storage/storage.ts";
 
 export interface Project {
   id: string;
@@ -63,31 +63,37 @@ function toProject(row: ProjectRow): Project {
   };
 }
 
-export function createProject(db: Database, input: { name: string }, now = Date.now()): Project {
+export async function createProject(storage: Storage, input: { name: string }, now = Date.now()): Promise<Project> {
   const name = input.name.trim();
   if (!name) throw new Error("a project needs a name");
   const id = newId("prj", 12);
   const token = `bt_pub_${randomString(20)}`;
-  db.query("INSERT INTO projects (id, name, token, identify_secret, created_at) VALUES (?, ?, ?, ?, ?)").run(id, name, token, newIdentifySecret(), now);
-  return getProject(db, id)!;
+  await storage.run("INSERT INTO projects (id, name, token, identify_secret, created_at) VALUES (?, ?, ?, ?, ?)", [id, name, token, newIdentifySecret(), now]);
+  return (await getProject(storage, id))!;
 }
 
-export function getProject(db: Database, id: string): Project | null {
-  const row = db.query<ProjectRow, [string]>(`SELECT ${COLUMNS} FROM projects WHERE id = ?`).get(id);
+export async function getProject(storage: Storage, id: string): Promise<Project | null> {
+  const row = await storage.get<ProjectRow>(`SELECT ${COLUMNS} FROM projects WHERE id = ?`, [id]);
   return row ? toProject(row) : null;
 }
 
 // Collect looks its project up by token on every event. A copy at most a second old is fresh
-// enough: settings saved in this process drop it at once, and another process's within a second.
+// enough: settings saved on this node drop it at once, and another node's (or process's) within a second.
 const TOKEN_CACHE_MS = 1000;
-const byToken = new WeakMap<Database, Map<string, { project: Project; readAt: number }>>();
+const byToken = new WeakMap<Storage, Map<string, { project: Project; readAt: number }>>();
 
-export function getProjectByToken(db: Database, token: string, now = performance.now()): Project | null {
-  let cache = byToken.get(db);
-  if (!cache) byToken.set(db, (cache = new Map()));
-  const cached = cache.get(token);
-  if (cached && now - cached.readAt < TOKEN_CACHE_MS) return cached.project;
-  const row = db.query<ProjectRow, [string]>(`SELECT ${COLUMNS} FROM projects WHERE token = ?`).get(token);
+/** The project whose snippet token this is: from a copy at most a second old, without a query (the collect path). */
+export function cachedProjectByToken(storage: Storage, token: string, now = performance.now()): Project | undefined {
+  const cached = byToken.get(storage)?.get(token);
+  return cached && now - cached.readAt < TOKEN_CACHE_MS ? cached.project : undefined;
+}
+
+export async function getProjectByToken(storage: Storage, token: string, now = performance.now()): Promise<Project | null> {
+  const cached = cachedProjectByToken(storage, token, now);
+  if (cached) return cached;
+  let cache = byToken.get(storage);
+  if (!cache) byToken.set(storage, (cache = new Map()));
+  const row = await storage.get<ProjectRow>(`SELECT ${COLUMNS} FROM projects WHERE token = ?`, [token]);
   if (!row) {
     cache.delete(token);
     return null;
@@ -97,8 +103,8 @@ export function getProjectByToken(db: Database, token: string, now = performance
   return project;
 }
 
-export function listProjects(db: Database): Project[] {
-  return db.query<ProjectRow, []>(`SELECT ${COLUMNS} FROM projects ORDER BY created_at, id`).all().map(toProject);
+export async function listProjects(storage: Storage): Promise<Project[]> {
+  return (await storage.all<ProjectRow>(`SELECT ${COLUMNS} FROM projects ORDER BY created_at, id`)).map(toProject);
 }
 
 export interface ProjectSettings {
@@ -112,26 +118,27 @@ export interface ProjectSettings {
   countRenewals?: boolean;
 }
 
-export function updateProjectSettings(db: Database, id: string, settings: ProjectSettings): Project | null {
-  const current = getProject(db, id);
+export async function updateProjectSettings(storage: Storage, id: string, settings: ProjectSettings): Promise<Project | null> {
+  const current = await getProject(storage, id);
   if (!current) return null;
   const next = { ...current, ...settings };
-  db.query(
+  await storage.run(
     `UPDATE projects SET name = ?, currency = ?, timezone = ?, allowed_hostnames = ?, lookback_days = ?, pricing_path_pattern = ?,
      verified_email_attribution_only = ?, count_renewals = ? WHERE id = ?`,
-  ).run(
-    next.name,
-    next.currency.toUpperCase(),
-    next.timezone,
-    JSON.stringify(next.allowedHostnames),
-    next.lookbackDays,
-    next.pricingPathPattern,
-    next.verifiedEmailAttributionOnly ? 1 : 0,
-    next.countRenewals ? 1 : 0,
-    id,
+    [
+      next.name,
+      next.currency.toUpperCase(),
+      next.timezone,
+      JSON.stringify(next.allowedHostnames),
+      next.lookbackDays,
+      next.pricingPathPattern,
+      next.verifiedEmailAttributionOnly ? 1 : 0,
+      next.countRenewals ? 1 : 0,
+      id,
+    ],
   );
-  byToken.get(db)?.delete(current.token);
-  return getProject(db, id);
+  byToken.get(storage)?.delete(current.token);
+  return getProject(storage, id);
 }
 
 function newIdentifySecret(): string {
@@ -142,24 +149,24 @@ function newIdentifySecret(): string {
 export const IDENTIFY_SECRET_GRACE_MS = 24 * 3_600_000;
 
 /** A new identify secret; the replaced one stays valid for IDENTIFY_SECRET_GRACE_MS (revokePreviousIdentifySecret ends that early). */
-export function rotateIdentifySecret(db: Database, id: string, now: number): Project | null {
-  const current = getProject(db, id);
+export async function rotateIdentifySecret(storage: Storage, id: string, now: number): Promise<Project | null> {
+  const current = await getProject(storage, id);
   if (!current) return null;
-  db.query("UPDATE projects SET identify_secret = ?, previous_identify_secret = ?, previous_identify_secret_until = ? WHERE id = ?").run(
+  await storage.run("UPDATE projects SET identify_secret = ?, previous_identify_secret = ?, previous_identify_secret_until = ? WHERE id = ?", [
     newIdentifySecret(),
     current.identifySecret,
     now + IDENTIFY_SECRET_GRACE_MS,
     id,
-  );
-  byToken.get(db)?.delete(current.token);
-  return getProject(db, id);
+  ]);
+  byToken.get(storage)?.delete(current.token);
+  return getProject(storage, id);
 }
 
 /** Ends the grace period of the secret the last rotation replaced. */
-export function revokePreviousIdentifySecret(db: Database, id: string): Project | null {
-  const current = getProject(db, id);
+export async function revokePreviousIdentifySecret(storage: Storage, id: string): Promise<Project | null> {
+  const current = await getProject(storage, id);
   if (!current) return null;
-  db.query("UPDATE projects SET previous_identify_secret = NULL, previous_identify_secret_until = NULL WHERE id = ?").run(id);
-  byToken.get(db)?.delete(current.token);
-  return getProject(db, id);
+  await storage.run("UPDATE projects SET previous_identify_secret = NULL, previous_identify_secret_until = NULL WHERE id = ?", [id]);
+  byToken.get(storage)?.delete(current.token);
+  return getProject(storage, id);
 }

@@ -11,6 +11,7 @@ import { seedLink } from "../payments/testing.ts";
 import { EMPTY_CONTEXT } from "../tracking/attribution-context.ts";
 import { bumpRollup } from "../tracking/events.ts";
 import { attributionReport, reportSpans } from "./attribution.ts";
+import { sqliteStorage } from "../db/storage/sqlite.ts";
 
 const data = tempDataDir("bantico-report");
 const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, BANTICO_SECRET: "report-test-secret-report-test-secret" }));
@@ -22,9 +23,9 @@ afterAll(() => {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-test("whole days and edge hours add up to the same totals as the ledger", () => {
+test("whole days and edge hours add up to the same totals as the ledger", async () => {
   const { db } = instance.ctx;
-  const project = createProject(db, { name: "Report" });
+  const project = await createProject(sqliteStorage(db), { name: "Report" });
   seedLink(db, project.id, { id: "lnk_days", campaignId: "days" });
   const base = Date.UTC(2026, 9, 10);
   // One 1000-cent sale every 5 hours for 10 days, and traffic in the same hours.

@@ -28,7 +28,7 @@ export async function startTestServer(
   // No test reaches the ECB: a test that wants rates serves its own feed through BANTICO_FX_URL.
   const config = { ...loadConfig({ PORT: "0", BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off", ...options.env }), ...options.config };
   const server = await startServer(config, { hostname: "127.0.0.1", now: options.now });
-  const project = createProject(server.instance.ctx.db, { name: "Test project" });
+  const project = await createProject(server.instance.ctx.storage, { name: "Test project" });
   const { key } = await createApiKey(server.instance.ctx.storage, project.id, "tests");
   return {
     ...server,

@@ -3,6 +3,7 @@ import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { updateProjectSettings } from "../projects/service.ts";
 import { hostnameAllowed } from "./collect.ts";
 import { pricingPathMatcher } from "./pricing-pattern.ts";
+import { sqliteStorage } from "../db/storage/sqlite.ts";
 
 const UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
 const MINUTE = 60_000;
@@ -63,7 +64,7 @@ describe("bad input stores nothing", () => {
   }
 
   test("a host outside the allowed hostnames is refused, one inside is stored", async () => {
-    updateProjectSettings(db(), server.project.id, { allowedHostnames: ["site.example", "*.app.example"] });
+    await updateProjectSettings(sqliteStorage(db()), server.project.id, { allowedHostnames: ["site.example", "*.app.example"] });
     try {
       const refused = await collect(hit({ u: "https://evil.example/" }));
       expect(refused.status).toBe(403);
@@ -71,7 +72,7 @@ describe("bad input stores nothing", () => {
       await stored(hit({ u: "https://eu.app.example/dash" }));
       await stored(hit({ u: "https://site.example/" }));
     } finally {
-      updateProjectSettings(db(), server.project.id, { allowedHostnames: [] });
+      await updateProjectSettings(sqliteStorage(db()), server.project.id, { allowedHostnames: [] });
     }
   });
 });

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import type { AppContext } from "../context.ts";
 import { ApiError, badRequest, errorResponse } from "../http/errors.ts";
-import { getProjectByToken, type Project } from "../projects/service.ts";
+import { cachedProjectByToken, getProjectByToken, type Project } from "../projects/service.ts";
 import { blankToNull } from "./attribution-context.ts";
 import { countryOfIp } from "./ip-country.ts";
 import { storeHit, type Hit, type Landing, type StoredHit } from "./journey.ts";
@@ -40,7 +40,7 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
   try {
     const body = await readBody(request);
     const hit = parseHit(body);
-    const project = resolveProject(ctx, hit.t);
+    const project = cachedProjectByToken(ctx.storage, hit.t) ?? (await resolveProject(ctx, hit.t));
     const pageUrl = checkHostname(project, hit.u);
     const identify = checkIdentifyHash(project, hit.i, ctx.now());
     const bot = detectBot(request);
@@ -145,8 +145,8 @@ function parseHit(body: string): ParsedHit {
   return parsed.data;
 }
 
-function resolveProject(ctx: AppContext, token: string): Project {
-  const project = getProjectByToken(ctx.db, token);
+async function resolveProject(ctx: AppContext, token: string): Promise<Project> {
+  const project = await getProjectByToken(ctx.storage, token);
   if (!project) throw new ApiError(403, "unknown_token", "no project has this token");
   return project;
 }

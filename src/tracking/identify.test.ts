@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { revokePreviousIdentifySecret, rotateIdentifySecret } from "../projects/service.ts";
+import { sqliteStorage } from "../db/storage/sqlite.ts";
 
 const UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 let server: TestServer;
@@ -144,13 +145,13 @@ describe("signed identify", () => {
 
   test("after a rotation the previous secret verifies until it is revoked; the new one verifies at once", async () => {
     const old = await identifySecret();
-    rotateIdentifySecret(db(), server.project.id, Date.now());
+    await rotateIdentifySecret(sqliteStorage(db()), server.project.id, Date.now());
     const fresh = await identifySecret();
     expect(fresh).not.toBe(old);
     const id = unique("user_");
     expect((await collect({ id, name: "Old secret", hash: sign(old, id) })).status).toBe(200);
     expect((await collect({ id, name: "New secret", hash: sign(fresh, id) })).status).toBe(200);
-    revokePreviousIdentifySecret(db(), server.project.id);
+    await revokePreviousIdentifySecret(sqliteStorage(db()), server.project.id);
     expect((await collect({ id, name: "Old again", hash: sign(old, id) })).status).toBe(403);
     expect(profile(id)?.name).toBe("New secret");
   });

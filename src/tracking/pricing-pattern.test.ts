@@ -78,7 +78,7 @@ describe("on the server", () => {
     server.instance.ctx.db.query<{ n: number }, [string]>("SELECT count(*) AS n FROM events WHERE project_id = ? AND name = 'pricing_view'").get(server.project.id)!.n;
 
   test("a 4,000-character path under /*/*/*/pricing* is judged quickly while /healthz keeps answering", async () => {
-    updateProjectSettings(server.instance.ctx.db, server.project.id, { pricingPathPattern: "/*/*/*/pricing*" });
+    await updateProjectSettings(server.instance.ctx.storage, server.project.id, { pricingPathPattern: "/*/*/*/pricing*" });
     const longPath = `/${"a/".repeat(2000)}`;
     const started = performance.now();
     const pageView = view(longPath);
@@ -96,7 +96,7 @@ describe("on the server", () => {
 
   test("settings refuse a pattern that is too long, has control characters or an alternative not starting with /, and keep the old one", async () => {
     const admin = await userWithRole(server, "admin");
-    updateProjectSettings(server.instance.ctx.db, server.project.id, { pricingPathPattern: "/pricing*" });
+    await updateProjectSettings(server.instance.ctx.storage, server.project.id, { pricingPathPattern: "/pricing*" });
     const form = { name: "Test project", allowedHostnames: "", currency: "USD", timezone: "UTC", lookbackDays: "90" };
     for (const [pattern, message] of [
       [`/${"*".repeat(200)}`, "under 200 characters"],
@@ -107,10 +107,10 @@ describe("on the server", () => {
       const response = await admin.post(`/dashboard/${server.project.id}/settings/project`, { ...form, pricingPathPattern: pattern });
       expect(response.status).toBe(422);
       expect(await response.text()).toContain(message);
-      expect(getProject(server.instance.ctx.db, server.project.id)!.pricingPathPattern).toBe("/pricing*");
+      expect((await getProject(server.instance.ctx.storage, server.project.id))!.pricingPathPattern).toBe("/pricing*");
     }
     const saved = await admin.post(`/dashboard/${server.project.id}/settings/project`, { ...form, pricingPathPattern: "/pricing*,/*/plans" });
     expect(saved.status).toBe(303);
-    expect(getProject(server.instance.ctx.db, server.project.id)!.pricingPathPattern).toBe("/pricing*,/*/plans");
+    expect((await getProject(server.instance.ctx.storage, server.project.id))!.pricingPathPattern).toBe("/pricing*,/*/plans");
   });
 });

@@ -133,7 +133,7 @@ describe("permissions", () => {
   });
 
   test("another project's link is never shown, edited or archived through this project", async () => {
-    const other = createProject(server.instance.ctx.db, { name: "Other site" });
+    const other = await createProject(server.instance.ctx.storage, { name: "Other site" });
     const foreign = createLink(server.instance.ctx.db, other.id, { destinationUrl: "https://other.example/", title: "Foreign link" });
     expect(await (await owner.get(`${base}/links`)).text()).not.toContain("Foreign link");
     for (const path of [`/links/${foreign.linkId}`, `/links/${foreign.linkId}/edit`, `/links/${foreign.linkId}/qr.svg`]) {
@@ -166,7 +166,7 @@ describe("overview", () => {
   });
 
   test("another project's traffic never reaches this overview", async () => {
-    const other = createProject(server.instance.ctx.db, { name: "Quiet site" });
+    const other = await createProject(server.instance.ctx.storage, { name: "Quiet site" });
     createLink(server.instance.ctx.db, server.project.id, { destinationUrl: "https://example.com/noisy", slug: "noisy" });
     await fetch(`${server.url}/l/noisy`, { redirect: "manual", headers: { "user-agent": BROWSER_UA } });
     const quiet = await (await owner.get(`/dashboard/${other.id}?range=today`)).text();

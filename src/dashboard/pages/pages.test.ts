@@ -126,7 +126,7 @@ describe("raw provider events", () => {
     expect(page).toContain("&quot;checkout.session.completed&quot;");
     expect(page).toContain("stripe webhook");
     // Another project never sees this project's provider events.
-    const other = createProject(server.instance.ctx.db, { name: "No webhooks" });
+    const other = await createProject(server.instance.ctx.storage, { name: "No webhooks" });
     expect(await (await owner.get(`/dashboard/${other.id}/payments/events`)).text()).not.toContain(event.id);
   });
 });
@@ -225,7 +225,7 @@ describe("permissions and isolation", () => {
   });
 
   test("another project's payments, profiles and numbers are never visible", async () => {
-    const other = createProject(server.instance.ctx.db, { name: "Other" });
+    const other = await createProject(server.instance.ctx.storage, { name: "Other" });
     const otherBase = `/dashboard/${other.id}`;
     expect((await owner.get(`${otherBase}/payments/${linkedPaymentId}`)).status).toBe(404);
     expect((await owner.get(`${otherBase}/profiles/user_1`)).status).toBe(404);

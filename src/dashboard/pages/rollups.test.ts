@@ -14,16 +14,17 @@ import { bumpRollup, recordEvent } from "../../tracking/events.ts";
 import { GROUP_BY, primeSums, rollupSums } from "../../reports/attribution.ts";
 import { foldedDays } from "../../reports/days.ts";
 import { noteWrite } from "../../reports/writes.ts";
+import { sqliteStorage } from "../../db/storage/sqlite.ts";
 
 const data = tempDataDir("bantico-rollups");
 let instance: Instance;
 let q: RollupQuery;
 const end = Date.UTC(2026, 10, 20);
 
-beforeAll(() => {
+beforeAll(async () => {
   instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, PORT: "0" }));
   const db = instance.ctx.db;
-  const project = createProject(db, { name: "Rollups" });
+  const project = await createProject(sqliteStorage(db), { name: "Rollups" });
   seedJourneys(db, { projectId: project.id, events: 40_000, end, days: 12, links: 40 });
   seedPayments(db, { projectId: project.id, payments: 3_000, end, days: 12 });
   q = { db, projectId: project.id, range: { from: end - 10 * DAY_MS, to: end }, timeZone: "UTC", now: end + DAY_MS, currency: "USD" };
@@ -169,8 +170,8 @@ describe("day-folded rollups", () => {
 });
 
 describe("signup_started", () => {
-  test("the funnel's started signups per range and filter equal a direct count of the recorded events", () => {
-    const project = createProject(q.db, { name: "Signups" });
+  test("the funnel's started signups per range and filter equal a direct count of the recorded events", async () => {
+    const project = await createProject(sqliteStorage(q.db), { name: "Signups" });
     const contexts = [EMPTY_CONTEXT, { ...EMPTY_CONTEXT, campaignId: "spring", source: "twitter" }, { ...EMPTY_CONTEXT, source: "newsletter" }];
     q.db.transaction(() => {
       for (let i = 0; i < 600; i++) {

@@ -14,6 +14,7 @@ import { DAY_MS, HOUR_MS } from "./time.ts";
 import { openDatabase } from "../../db/database.ts";
 import { funnel, keptAhead, peopleByAttribution, peopleByTraffic, peopleQuery, peopleTotals, trackedSteps, type ContextFilter } from "../../reports/people/index.ts";
 import { parseRange } from "../range.ts";
+import { sqliteStorage } from "../../db/storage/sqlite.ts";
 
 const data = tempDataDir("bantico-warmup");
 const end = Date.UTC(2026, 10, 20);
@@ -21,13 +22,13 @@ let clock = end + 12 * HOUR_MS;
 let instance: Instance;
 let berlin: RollupQuery;
 
-beforeAll(() => {
+beforeAll(async () => {
   instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, PORT: "0" }), { now: () => clock });
   const db = instance.ctx.db;
   // The seeder fills one project: the other, in UTC, has no data but is warmed all the same.
-  createProject(db, { name: "Quiet" });
-  const project = createProject(db, { name: "Berlin" });
-  updateProjectSettings(db, project.id, { timezone: "Europe/Berlin" });
+  await createProject(sqliteStorage(db), { name: "Quiet" });
+  const project = await createProject(sqliteStorage(db), { name: "Berlin" });
+  await updateProjectSettings(sqliteStorage(db), project.id, { timezone: "Europe/Berlin" });
   seedJourneys(db, { projectId: project.id, events: 30_000, end, days: 12, links: 20 });
   seedPayments(db, { projectId: project.id, payments: 2_000, end, days: 12 });
   berlin = { db, projectId: project.id, range: { from: Date.UTC(2026, 10, 8, 23), to: Date.UTC(2026, 10, 18, 23) }, timeZone: "Europe/Berlin", now: clock, currency: "USD" };

@@ -58,7 +58,7 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
     });
   const pass = async (onDay?: () => void) => {
     let days = 0;
-    for (const project of listProjects(ctx.db)) {
+    for (const project of await listProjects(ctx.storage)) {
       // Read before they age out: the same links keep every kept count valid, and the read costs no page view.
       await warmPersons(ctx.db, project.id, ctx.now(), 2 * recheckMs, pause);
       days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
@@ -82,7 +82,7 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
   const run = async (): Promise<WarmupStats> => {
     const started = performance.now();
     await pause();
-    warmer.progress = { done: 0, total: listProjects(ctx.db).length * WARM_DAYS };
+    warmer.progress = { done: 0, total: (await listProjects(ctx.storage)).length * WARM_DAYS };
     const days = await pass(() => warmer.progress && warmer.progress.done++);
     warmer.progress = null;
     return { days, ms: performance.now() - started, longestSliceMs };

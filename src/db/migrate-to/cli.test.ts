@@ -33,10 +33,10 @@ const sqliteCount = (dir: string, table: string) => {
 };
 
 /** A data dir with `events` seeded events (and their sessions, clicks and links); returns the dir. */
-function seededDataDir(events: number): string {
+async function seededDataDir(events: number): Promise<string> {
   const dir = dataDir();
   const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: dir, BANTICO_FX_URL: "off" }));
-  const project = createProject(instance.ctx.db, { name: "Seeded" });
+  const project = await createProject(instance.ctx.storage, { name: "Seeded" });
   seedJourneys(instance.ctx.db, { projectId: project.id, events, end: Date.now(), days: 30, links: 50 });
   instance.close();
   return dir;
@@ -129,7 +129,7 @@ describe("bantico with PostgreSQL", () => {
   });
 
   test("migrate-to killed midway resumes on the next run and verifies; --json prints the summary", async () => {
-    const dir = seededDataDir(40_000);
+    const dir = await seededDataDir(40_000);
     const { url, sql } = await postgres();
     const first = spawnMigrateTo(url, dir);
     const progress = await readUntil(first.stderr, /^events: [\d,]+ of [\d,]+ rows \((?:[1-9]\d)%\)$/m);

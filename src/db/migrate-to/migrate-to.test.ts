@@ -16,6 +16,7 @@ import { freshPostgresDatabase } from "../../testing/postgres.ts";
 import { tempDataDir } from "../../testing/harness.ts";
 import { migrateTo, type CopyProgress } from "./index.ts";
 import { SqliteSource } from "./source.ts";
+import { sqliteStorage } from "../storage/sqlite.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -35,12 +36,12 @@ const AWKWARD_NAME = "Åsa\tØberg\n\\N \\x00 \r\"quoted\" 🧪";
 const END = Date.UTC(2026, 10, 1);
 
 /** A data dir whose SQLite database holds a bit of everything: seeded journeys and payments, and the awkward values. */
-function realisticDataDir(): string {
+async function realisticDataDir(): Promise<string> {
   const data = tempDataDir("migrate-to");
   cleanups.push(() => data.remove());
   const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off" }));
   const db = instance.ctx.db;
-  const project = createProject(db, { name: "Zoë’s Café ☕" }, END - 40 * DAY);
+  const project = await createProject(sqliteStorage(db), { name: "Zoë’s Café ☕" }, END - 40 * DAY);
   seedJourneys(db, { projectId: project.id, events: 4000, end: END, days: 30, links: 25 });
   seedPayments(db, { projectId: project.id, payments: 300, end: END, days: 30 });
   const big = (id: string, amount: bigint) =>
@@ -96,7 +97,7 @@ const countOf = async (sql: SQL, table: string) => Number((await sql.unsafe<{ n:
 
 describe("bantico migrate-to", () => {
   test("a realistic database arrives whole: every row, the 64-bit amounts, unicode, JSON text, NULLs and bytes; ids continue after the copied ones", async () => {
-    const dataDir = realisticDataDir();
+    const dataDir = await realisticDataDir();
     const { url, sql } = await postgres();
     const summary = await migrateTo({ sqlitePath: databasePath(dataDir), postgresUrl: url, batchRows: 700 });
     const sqlite = sqliteOf(dataDir);
@@ -150,7 +151,7 @@ describe("bantico migrate-to", () => {
   });
 
   test("an interrupted copy resumes where it stopped: no row twice, none missing", async () => {
-    const dataDir = realisticDataDir();
+    const dataDir = await realisticDataDir();
     const { url, sql } = await postgres();
     const seen: CopyProgress[] = [];
     const interrupted = migrateTo({
@@ -183,8 +184,8 @@ describe("bantico migrate-to", () => {
     expect(again.copiedNow).toBe(0);
   });
 
-  test("a batch stops at its size cap however few rows it holds, and the next one continues after it", () => {
-    const source = new SqliteSource(databasePath(realisticDataDir()));
+  test("a batch stops at its size cap however few rows it holds, and the next one continues after it", async () => {
+    const source = new SqliteSource(databasePath(await realisticDataDir()));
     cleanups.push(() => source.close());
     const table = { name: "provider_events", columns: [{ name: "id", kind: "integer" as const }, { name: "payload", kind: "text" as const }] };
     const first = source.readBatch(table, null, 100, 1);
@@ -196,7 +197,7 @@ describe("bantico migrate-to", () => {
   });
 
   test("a second migrate-to into the same database at the same time is refused, and the first one finishes", async () => {
-    const dataDir = realisticDataDir();
+    const dataDir = await realisticDataDir();
     const { url } = await postgres();
     let second: Promise<Error | null> | null = null;
     const first = migrateTo({
@@ -212,7 +213,7 @@ describe("bantico migrate-to", () => {
   });
 
   test("a copy that no longer matches SQLite fails verification, naming the table and column", async () => {
-    const dataDir = realisticDataDir();
+    const dataDir = await realisticDataDir();
     const { url, sql } = await postgres();
     await migrateTo({ sqlitePath: databasePath(dataDir), postgresUrl: url });
     await sql.unsafe("UPDATE payments SET amount = amount + 1 WHERE id = 'pay_big_1'");
@@ -227,7 +228,7 @@ describe("bantico migrate-to", () => {
   });
 
   test("a database migrate-to did not start is refused when it holds anything, and left as it was", async () => {
-    const dataDir = realisticDataDir();
+    const dataDir = await realisticDataDir();
     const foreign = await postgres();
     await foreign.sql.unsafe("CREATE TABLE invoices (id INTEGER)");
     await expect(migrateTo({ sqlitePath: databasePath(dataDir), postgresUrl: foreign.url })).rejects.toThrow(
@@ -254,8 +255,8 @@ describe("bantico migrate-to", () => {
     old.close();
     await expect(migrateTo({ sqlitePath: databasePath(empty.dir), postgresUrl: url })).rejects.toThrow('is at an older schema than this version of Bantico: run "bantico migrate"');
 
-    const first = realisticDataDir();
-    const other = realisticDataDir();
+    const first = await realisticDataDir();
+    const other = await realisticDataDir();
     await migrateTo({ sqlitePath: databasePath(first), postgresUrl: url, onProgress: () => {
       throw new Error("stop");
     } }).catch(() => {});

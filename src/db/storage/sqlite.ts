@@ -24,6 +24,15 @@ type Bindings = SQLQueryBindings[];
  * from outside it (and the write queue's batches, which check `db.inTransaction`) wait until it ends.
  */
 export function sqliteStorage(db: Database): Storage {
+  let storage = storages.get(db);
+  if (!storage) storages.set(db, (storage = newSqliteStorage(db)));
+  return storage;
+}
+
+/** One per database: its open transaction is the connection's. */
+const storages = new WeakMap<Database, Storage>();
+
+function newSqliteStorage(db: Database): Storage {
   let open: Promise<void> | null = null;
   const outside = async (): Promise<void> => {
     while (open) await open;

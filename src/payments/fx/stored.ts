@@ -461,8 +461,8 @@ export function startConversionJobs(
  * Saves a project's settings; a new reporting currency or timezone (which moves payments' days)
  * queues its history for conversion in the background and answers at once.
  */
-export function changeProjectSettings(ctx: AppContext, before: Project, settings: ProjectSettings): Project | null {
-  const after = updateProjectSettings(ctx.db, before.id, settings);
+export async function changeProjectSettings(ctx: AppContext, before: Project, settings: ProjectSettings): Promise<Project | null> {
+  const after = await updateProjectSettings(ctx.storage, before.id, settings);
   if (after && (after.currency !== before.currency || after.timezone !== before.timezone)) {
     queueReconversion(ctx.db, before.id, ctx.now());
     conversionJobs(ctx)?.kick();

@@ -14,7 +14,7 @@ import { settlementOf } from "./adapter.ts";
  * the payment as it was: its conversion then uses the ECB rate, never a guess.
  */
 export async function withStripeSettlements(ctx: AppContext, projectId: string, ops: LedgerOp[]): Promise<LedgerOp[]> {
-  const reporting = getProject(ctx.db, projectId)?.currency;
+  const reporting = (await getProject(ctx.storage, projectId))?.currency;
   const wanted = (p: IncomingPayment) =>
     p.provider === "stripe" && (p.kind === "sale" || p.kind === "renewal") && !p.settlement && p.currency !== reporting && (p.paymentIntentId || p.chargeId);
   if (!ops.some((op) => op.op === "payment" && wanted(op.payment))) return ops;

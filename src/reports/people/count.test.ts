@@ -121,9 +121,9 @@ function bruteForce(db: Database, projectId: string, from: number, to: number, c
   return out;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, BANTICO_SECRET: "people-test-secret-people-test-secret" }));
-  project = createProject(instance.ctx.db, { name: "Generated" });
+  project = await createProject(instance.ctx.storage, { name: "Generated" });
   generate(instance.ctx.db, project.id, 7);
 }, 60_000);
 afterAll(() => {

@@ -26,7 +26,7 @@ interface Site {
 }
 
 async function newSite(name: string): Promise<Site> {
-  const project = createProject(server.instance.ctx.db, { name });
+  const project = await createProject(server.instance.ctx.storage, { name });
   return { project, key: (await createApiKey(server.instance.ctx.storage, project.id, "tests")).key };
 }
 

@@ -25,6 +25,20 @@ function toActiveLink(link: TrackedLink): ActiveLink {
   return { linkId, projectId, slug, destinationUrl, context: { linkId, campaignId, source, medium, content, leadId } };
 }
 
+function sameActiveLink(a: ActiveLink, b: ActiveLink): boolean {
+  const [x, y] = [a.context, b.context];
+  return (
+    a.linkId === b.linkId &&
+    a.projectId === b.projectId &&
+    a.destinationUrl === b.destinationUrl &&
+    x.campaignId === y.campaignId &&
+    x.source === y.source &&
+    x.medium === y.medium &&
+    x.content === y.content &&
+    x.leadId === y.leadId
+  );
+}
+
 class LinkDirectory {
   readonly bySlug = new Map<string, ActiveLink>();
   private readonly slugById = new Map<string, string>();
@@ -58,7 +72,9 @@ class LinkDirectory {
     while (this.reading) await this.reading;
   }
 
-  private apply(linkId: string, link: TrackedLink | null): void {
+  /** `previous`: where an unchanged link's object is kept from, so the redirect's per-link work (redirect.ts) stays done. */
+  private apply(linkId: string, link: TrackedLink | null, previous = this.bySlug): void {
+    const kept = link && previous.get(link.slug);
     const slug = this.slugById.get(linkId);
     if (slug !== undefined) {
       this.slugById.delete(linkId);
@@ -66,7 +82,8 @@ class LinkDirectory {
       if (this.bySlug.get(slug)?.linkId === linkId) this.bySlug.delete(slug);
     }
     if (!link || link.archived) return;
-    this.bySlug.set(link.slug, toActiveLink(link));
+    const active = toActiveLink(link);
+    this.bySlug.set(link.slug, kept && sameActiveLink(kept, active) ? kept : active);
     this.slugById.set(linkId, link.slug);
   }
 
@@ -88,9 +105,10 @@ class LinkDirectory {
         // Changes noticed until now are in the full read; those noticed while it runs are read after it.
         this.stale.clear();
         const rows = await this.storage.all<LinkRow>(`${LINK_SELECT} WHERE l.archived = 0`);
+        const previous = new Map(this.bySlug);
         this.bySlug.clear();
         this.slugById.clear();
-        for (const row of rows) this.apply(row.id, toLink(row));
+        for (const row of rows) this.apply(row.id, toLink(row), previous);
       } else {
         const ids = [...this.stale].slice(0, RELOAD_BATCH);
         for (const id of ids) this.stale.delete(id);

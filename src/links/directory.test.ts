@@ -1,30 +1,11 @@
-// Two nodes on one PostgreSQL database: a link changed through one is found (or not) by the other's redirect within a second.
+// The redirect's link directory: two nodes on one PostgreSQL database see each other's changes within a second, and a read
+// under way never undoes a change this node has just made.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import type { SqlValue, Storage } from "../db/storage/storage.ts";
 import { connectNode, freshDatabase, type TestDatabase } from "../testing/engines.ts";
 import { createLink, deleteLink, updateLink } from "./service.ts";
 import { findActiveLink, openLinkDirectory, type OpenLinkDirectory } from "./directory.ts";
 import { insertProject } from "./testing.ts";
-
-let nodeA: TestDatabase;
-let nodeB: TestDatabase;
-let directories: OpenLinkDirectory[];
-let projectId: string;
-
-beforeEach(async () => {
-  nodeA = await freshDatabase("postgres");
-  nodeB = connectNode(nodeA.url!);
-  directories = [];
-  projectId = await insertProject(nodeA.storage, "Two nodes");
-});
-afterEach(async () => {
-  await Promise.all(directories.map((directory) => directory.stop()));
-  await nodeB.close();
-  await nodeA.close();
-});
-
-async function open(node: TestDatabase, options: { resyncMs?: number } = {}) {
-  directories.push(await openLinkDirectory(node.storage, options));
-}
 
 /** What `read` gives once it equals `expected`, polling for up to a second. */
 async function withinASecond<T>(read: () => T, expected: T): Promise<T> {
@@ -33,9 +14,30 @@ async function withinASecond<T>(read: () => T, expected: T): Promise<T> {
   return read();
 }
 
-const destinationOn = (node: TestDatabase, slug: string) => findActiveLink(node.storage, slug)?.destinationUrl ?? null;
+const destinationOn = (node: { storage: Storage }, slug: string) => findActiveLink(node.storage, slug)?.destinationUrl ?? null;
 
 describe("the link directory on two nodes (postgres)", () => {
+  let nodeA: TestDatabase;
+  let nodeB: TestDatabase;
+  let directories: OpenLinkDirectory[];
+  let projectId: string;
+
+  beforeEach(async () => {
+    nodeA = await freshDatabase("postgres");
+    nodeB = connectNode(nodeA.url!);
+    directories = [];
+    projectId = await insertProject(nodeA.storage, "Two nodes");
+  });
+  afterEach(async () => {
+    await Promise.all(directories.map((directory) => directory.stop()));
+    await nodeB.close();
+    await nodeA.close();
+  });
+
+  async function open(node: TestDatabase, options: { resyncMs?: number } = {}) {
+    directories.push(await openLinkDirectory(node.storage, options));
+  }
+
   test("a link existing when a node starts, and one created on the other node afterwards, both redirect there", async () => {
     await createLink(nodeA.storage, projectId, { destinationUrl: "https://example.com/before", slug: "before" });
     await open(nodeA);
@@ -102,5 +104,40 @@ describe("the link directory on two nodes (postgres)", () => {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && destinationOn(nodeB, "dropped") !== "https://example.com/while-down") await Bun.sleep(20);
     expect(destinationOn(nodeB, "dropped")).toBe("https://example.com/while-down");
+  });
+});
+
+describe("the link directory while a read is under way", () => {
+  test("a change made on this node after the read began is not undone by what the read brings back", async () => {
+    const database = await freshDatabase("sqlite");
+    const project = await insertProject(database.storage, "Slow read");
+    let notice!: (linkId: string) => void;
+    let holdNextRead = false;
+    let release!: () => void;
+    const storage: Storage = {
+      ...database.storage,
+      async all<Row>(sql: string, params?: readonly SqlValue[]) {
+        const rows = await database.storage.all<Row>(sql, params);
+        if (holdNextRead) {
+          holdNextRead = false;
+          await new Promise<void>((resolve) => (release = resolve));
+        }
+        return rows;
+      },
+      async listen(_channel, onNotice) {
+        notice = onNotice;
+        return { unlisten: async () => {} };
+      },
+    };
+    const directory = await openLinkDirectory(storage);
+    const link = await createLink(storage, project, { destinationUrl: "https://example.com/read-before", slug: "raced" });
+    holdNextRead = true;
+    notice(link.linkId);
+    await updateLink(storage, project, link.linkId, { destinationUrl: "https://example.com/changed-here" });
+    expect(destinationOn({ storage }, "raced")).toBe("https://example.com/changed-here");
+    release();
+    await directory.stop();
+    expect(destinationOn({ storage }, "raced")).toBe("https://example.com/changed-here");
+    await database.close();
   });
 });

@@ -107,7 +107,14 @@ describe("the link directory on two nodes (postgres)", () => {
   });
 });
 
-describe("the link directory while a read is under way", () => {
+describe("the link directory on one node", () => {
+  test("one that cannot read its links fails to open, rather than answering 404 for every link", async () => {
+    const database = await freshDatabase("sqlite");
+    const broken: Storage = { ...database.storage, all: () => Promise.reject(new Error("disk on fire")) };
+    await expect(openLinkDirectory(broken)).rejects.toThrow("disk on fire");
+    await database.close();
+  });
+
   test("a change made on this node after the read began is not undone by what the read brings back", async () => {
     const database = await freshDatabase("sqlite");
     const project = await insertProject(database.storage, "Slow read");

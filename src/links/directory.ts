@@ -25,18 +25,10 @@ function toActiveLink(link: TrackedLink): ActiveLink {
   return { linkId, projectId, slug, destinationUrl, context: { linkId, campaignId, source, medium, content, leadId } };
 }
 
+const CONTEXT_FIELDS = ["campaignId", "source", "medium", "content", "leadId"] as const;
+
 function sameActiveLink(a: ActiveLink, b: ActiveLink): boolean {
-  const [x, y] = [a.context, b.context];
-  return (
-    a.linkId === b.linkId &&
-    a.projectId === b.projectId &&
-    a.destinationUrl === b.destinationUrl &&
-    x.campaignId === y.campaignId &&
-    x.source === y.source &&
-    x.medium === y.medium &&
-    x.content === y.content &&
-    x.leadId === y.leadId
-  );
+  return a.linkId === b.linkId && a.projectId === b.projectId && a.destinationUrl === b.destinationUrl && CONTEXT_FIELDS.every((field) => a.context[field] === b.context[field]);
 }
 
 class LinkDirectory {
@@ -48,6 +40,10 @@ class LinkDirectory {
   /** While a read runs: each link changed on this node meanwhile, newer than what the read may bring back. */
   private readonly changedHere = new Map<string, { order: number; link: TrackedLink | null }>();
   private localChanges = 0;
+  /** Until the directory is open, a failed read fails the opening; after, it is told and the next resync tries again. */
+  onReadFailure: (error: unknown) => void = (error) => {
+    throw error;
+  };
 
   constructor(private readonly storage: Storage) {}
 
@@ -90,7 +86,7 @@ class LinkDirectory {
   /** One read at a time, each started after the one before was applied: an older read never overwrites a newer one. */
   private startReading(): void {
     this.reading ??= this.readPending()
-      .catch((error) => console.error("link directory: reading links failed; the next resync tries again:", error))
+      .catch((error) => this.onReadFailure(error))
       .finally(() => {
         this.reading = null;
         this.changedHere.clear();
@@ -134,18 +130,24 @@ export interface OpenLinkDirectory {
  */
 export async function openLinkDirectory(storage: Storage, options: { resyncMs?: number } = {}): Promise<OpenLinkDirectory> {
   const directory = new LinkDirectory(storage);
-  let reconnected = false;
+  let listenedBefore = false;
   // Listening before the first read: a change committed in between is read again rather than missed.
   const subscription = await storage.listen?.(
     LINK_CHANGES,
     (linkId) => directory.reload(linkId),
     () => {
-      if (reconnected) directory.resync();
-      reconnected = true;
+      if (listenedBefore) directory.resync();
+      listenedBefore = true;
     },
   );
-  directory.resync();
-  await directory.settled();
+  try {
+    directory.resync();
+    await directory.settled();
+  } catch (error) {
+    await subscription?.unlisten();
+    throw error;
+  }
+  directory.onReadFailure = (error) => console.error("link directory: reading links failed; the next resync tries again:", error);
   directories.set(storage, directory);
   const timer = subscription ? setInterval(() => directory.resync(), options.resyncMs ?? RESYNC_MS) : null;
   return {

@@ -109,6 +109,17 @@ describeOnEngines("tracked links", (engine) => {
       expect((await getLink(storage, projectId, link.linkId))?.slug).toBe("mine");
     });
 
+    test("two requests at once for one slug, creating or renaming, get one link and one 409", async () => {
+      const statuses = async (attempts: Promise<unknown>[]) =>
+        (await Promise.allSettled(attempts)).map((result) => (result.status === "fulfilled" ? 200 : (result.reason as ApiError).httpStatus)).sort();
+      const create = () => createLink(storage, projectId, { destinationUrl: "https://example.com", slug: "contested" });
+      expect(await statuses([create(), create()])).toEqual([200, 409]);
+
+      const [one, two] = await Promise.all(["a", "b"].map((slug) => createLink(storage, projectId, { destinationUrl: "https://example.com", slug })));
+      const rename = (linkId: string) => updateLink(storage, projectId, linkId, { slug: "renamed" });
+      expect(await statuses([rename(one!.linkId), rename(two!.linkId)])).toEqual([200, 409]);
+    });
+
     test("archived links are left out of the list unless asked for", async () => {
       const kept = await createLink(storage, projectId, { destinationUrl: "https://example.com/kept" });
       const archived = await createLink(storage, projectId, { destinationUrl: "https://example.com/old" });

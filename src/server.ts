@@ -12,6 +12,7 @@ import { resumConvertedHours, resumConvertedPeriod, rewriteReporting } from "./p
 import { startConversionJobs } from "./payments/fx/stored.ts";
 import { startFxFetcher } from "./payments/fx/fetcher.ts";
 import { loadIpCountries } from "./tracking/ip-country.ts";
+import { openLinkDirectory, type OpenLinkDirectory } from "./links/directory.ts";
 
 export interface RunningServer {
   url: string;
@@ -27,6 +28,14 @@ export async function startServer(config: Config, options: { hostname?: string; 
   const instance = openInstance(config, { now: options.now, clientIp: (request) => resolveIp(request) }, { serving: true });
   const app = createApp(instance.ctx);
   loadIpCountries(); // before listening, so no visitor waits for it
+  let links: OpenLinkDirectory;
+  try {
+    // Before listening too: the redirect reads only this directory.
+    links = await openLinkDirectory(instance.ctx.storage);
+  } catch (error) {
+    instance.close();
+    throw error;
+  }
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
@@ -40,6 +49,7 @@ export async function startServer(config: Config, options: { hostname?: string; 
       fetch: (request) => app.fetch(request),
     });
   } catch (error) {
+    await links.stop();
     instance.close();
     throw explainListenError(config.port, error) ?? error;
   }
@@ -62,6 +72,7 @@ export async function startServer(config: Config, options: { hostname?: string; 
       await rates?.stop();
       await conversions.stop();
       await server.stop();
+      await links.stop();
       instance.close();
     },
   };

@@ -71,9 +71,10 @@ export function linkApi(ctx: AppContext) {
   const base = (request: Request) => publicBaseUrl(ctx.config, request);
   return new Elysia({ prefix: "/api/v1" })
     .resolve(resolveApiProject(ctx))
-    .post("/links", ({ project, body, request, set }) => {
+    .post("/links", async ({ project, body, request, set }) => {
+      const link = await createLink(ctx.storage, project.id, body as never, ctx.now());
       set.status = 201;
-      return publicLink(createLink(ctx.db, project.id, body as never, ctx.now()), base(request));
+      return publicLink(link, base(request));
     })
     .get(
       "/links",
@@ -81,28 +82,30 @@ export function linkApi(ctx: AppContext) {
         await ctx.writes.settle();
         const baseUrl = base(request);
         return {
-          links: listLinks(ctx.db, project.id, {
-            includeArchived: query.includeArchived === "true",
-            campaignId: query.campaignId,
-            limit: query.limit,
-            offset: query.offset,
-          }).map((link) => publicLink(link, baseUrl)),
+          links: (
+            await listLinks(ctx.storage, project.id, {
+              includeArchived: query.includeArchived === "true",
+              campaignId: query.campaignId,
+              limit: query.limit,
+              offset: query.offset,
+            })
+          ).map((link) => publicLink(link, baseUrl)),
         };
       },
       { query: listQuery },
     )
     .get("/links/:linkId", async ({ project, params, request }) => {
       await ctx.writes.settle();
-      const link = getLink(ctx.db, project.id, params.linkId);
+      const link = await getLink(ctx.storage, project.id, params.linkId);
       if (!link) throw notFound("no such link");
       return publicLink(link, base(request));
     })
     .patch("/links/:linkId", async ({ project, params, body, request }) => {
       await ctx.writes.settle();
-      return publicLink(updateLink(ctx.db, project.id, params.linkId, body as never, ctx.now()), base(request));
+      return publicLink(await updateLink(ctx.storage, project.id, params.linkId, body as never, ctx.now()), base(request));
     })
-    .delete("/links/:linkId", ({ project, params, set }) => {
-      deleteLink(ctx.db, project.id, params.linkId);
+    .delete("/links/:linkId", async ({ project, params, set }) => {
+      await deleteLink(ctx.storage, project.id, params.linkId);
       set.status = 204;
       return null;
     });

@@ -135,7 +135,7 @@ describe("destinations with control characters or whitespace", () => {
       expect(linkCount()).toBe(before);
       const updated = await server.api(`/api/v1/links/${kept.linkId}`, { method: "PATCH", json: { destinationUrl, title: "changed" } });
       expect({ destinationUrl, status: updated.status }).toEqual({ destinationUrl, status: 400 });
-      expect(getLink(server.instance.ctx.db, server.project.id, kept.linkId)).toMatchObject({ destinationUrl: "https://a.example/kept", title: "" });
+      expect(await getLink(server.instance.ctx.storage, server.project.id, kept.linkId)).toMatchObject({ destinationUrl: "https://a.example/kept", title: "" });
     }
     // Whitespace around a pasted URL is not part of it.
     expect((await server.api("/api/v1/links", { method: "POST", json: { destinationUrl: " https://a.example/padded\n", slug: "padded" } })).status).toBe(201);
@@ -154,16 +154,16 @@ describe("destinations with control characters or whitespace", () => {
       expect(linkCount()).toBe(before);
       const edited = await owner.post(`${base}/${kept.linkId}`, { destinationUrl, slug: kept.slug });
       expect({ destinationUrl, status: edited.status }).toEqual({ destinationUrl, status: 422 });
-      expect(getLink(server.instance.ctx.db, server.project.id, kept.linkId)!.destinationUrl).toBe("https://a.example/kept-form");
+      expect((await getLink(server.instance.ctx.storage, server.project.id, kept.linkId))!.destinationUrl).toBe("https://a.example/kept-form");
     }
   });
 
   /** A link whose destination was stored before these were refused, or edited in the database by hand. */
   async function storedAsIs(slug: string, destinationUrl: string) {
     const link = await createLink({ destinationUrl: "https://a.example/placeholder", slug });
-    const db = server.instance.ctx.db;
-    db.query("UPDATE links SET destination_url = ? WHERE id = ?").run(destinationUrl, link.linkId);
-    rememberLink(db, getLink(db, server.project.id, link.linkId)!);
+    const { storage } = server.instance.ctx;
+    await storage.run("UPDATE links SET destination_url = ? WHERE id = ?", [destinationUrl, link.linkId]);
+    rememberLink(storage, link.linkId, await getLink(storage, server.project.id, link.linkId));
     return link;
   }
 

@@ -110,7 +110,7 @@ function redirect(location: string): Response {
 
 /** The redirect, as a list of steps: find the link, let bots through uncounted, record the click, redirect. */
 export async function followLink(ctx: AppContext, request: Request, slug: string): Promise<Response> {
-  const link = findActiveLink(ctx.db, slug);
+  const link = findActiveLink(ctx.storage, slug);
   if (!link) return notFoundPage();
   const queryAt = request.url.indexOf("?");
   const query = queryAt === -1 || queryAt === request.url.length - 1 ? null : new URLSearchParams(request.url.slice(queryAt + 1));

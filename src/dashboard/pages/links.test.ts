@@ -81,7 +81,7 @@ describe("creating a link", () => {
 
 describe("editing and archiving", () => {
   test("an edit changes the fields and clearing a context field removes it", async () => {
-    const link = createLink(server.instance.ctx.db, server.project.id, { destinationUrl: "https://example.com/e", campaignId: "c1", source: "s1", title: "Before" });
+    const link = await createLink(server.instance.ctx.storage, server.project.id, { destinationUrl: "https://example.com/e", campaignId: "c1", source: "s1", title: "Before" });
     const form = await (await owner.get(`${base}/links/${link.linkId}/edit`)).text();
     expect(form).toContain('value="Before"');
     const response = await owner.post(`${base}/links/${link.linkId}`, { destinationUrl: "https://example.com/after", slug: link.slug, title: "After", campaignId: "c2", source: "" });
@@ -93,7 +93,7 @@ describe("editing and archiving", () => {
   });
 
   test("an archived link stops redirecting, leaves the active list and can be restored", async () => {
-    const link = createLink(server.instance.ctx.db, server.project.id, { destinationUrl: "https://example.com/arch", slug: "to-archive", title: "Archive me" });
+    const link = await createLink(server.instance.ctx.storage, server.project.id, { destinationUrl: "https://example.com/arch", slug: "to-archive", title: "Archive me" });
     expect((await fetch(`${server.url}/l/to-archive`, { redirect: "manual", headers: { "user-agent": BROWSER_UA } })).status).toBe(302);
     expect((await owner.post(`${base}/links/${link.linkId}/archive`, { archived: "1" })).status).toBe(303);
     expect((await fetch(`${server.url}/l/to-archive`, { redirect: "manual", headers: { "user-agent": BROWSER_UA } })).status).toBe(404);
@@ -104,7 +104,7 @@ describe("editing and archiving", () => {
   });
 
   test("the QR code downloads as an SVG file", async () => {
-    const link = createLink(server.instance.ctx.db, server.project.id, { destinationUrl: "https://example.com/qr", slug: "qr-me" });
+    const link = await createLink(server.instance.ctx.storage, server.project.id, { destinationUrl: "https://example.com/qr", slug: "qr-me" });
     const response = await owner.get(`${base}/links/${link.linkId}/qr.svg`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("image/svg+xml; charset=utf-8");
@@ -115,7 +115,7 @@ describe("editing and archiving", () => {
 
 describe("permissions", () => {
   test("a viewer reads links but cannot create, edit or archive one", async () => {
-    const link = createLink(server.instance.ctx.db, server.project.id, { destinationUrl: "https://example.com/v", title: "Viewer can see" });
+    const link = await createLink(server.instance.ctx.storage, server.project.id, { destinationUrl: "https://example.com/v", title: "Viewer can see" });
     expect(await (await viewer.get(`${base}/links`)).text()).toContain("Viewer can see");
     const page = await (await viewer.get(`${base}/links/${link.linkId}`)).text();
     expect(page).toContain("Viewer can see");
@@ -134,7 +134,7 @@ describe("permissions", () => {
 
   test("another project's link is never shown, edited or archived through this project", async () => {
     const other = await createProject(server.instance.ctx.storage, { name: "Other site" });
-    const foreign = createLink(server.instance.ctx.db, other.id, { destinationUrl: "https://other.example/", title: "Foreign link" });
+    const foreign = await createLink(server.instance.ctx.storage, other.id, { destinationUrl: "https://other.example/", title: "Foreign link" });
     expect(await (await owner.get(`${base}/links`)).text()).not.toContain("Foreign link");
     for (const path of [`/links/${foreign.linkId}`, `/links/${foreign.linkId}/edit`, `/links/${foreign.linkId}/qr.svg`]) {
       expect((await owner.get(`${base}${path}`)).status).toBe(404);
@@ -148,7 +148,7 @@ describe("permissions", () => {
 
 describe("overview", () => {
   test("a followed link shows up as a click and a visitor on the overview and the link's page", async () => {
-    const link = createLink(server.instance.ctx.db, server.project.id, { destinationUrl: "https://example.com/ov", slug: "overview-click", source: "podcast", campaignId: "ov_campaign" });
+    const link = await createLink(server.instance.ctx.storage, server.project.id, { destinationUrl: "https://example.com/ov", slug: "overview-click", source: "podcast", campaignId: "ov_campaign" });
     const redirect = await fetch(`${server.url}/l/overview-click`, { redirect: "manual", headers: { "user-agent": BROWSER_UA } });
     expect(redirect.status).toBe(302);
     const overview = await (await owner.get(`${base}?range=today`)).text();
@@ -167,7 +167,7 @@ describe("overview", () => {
 
   test("another project's traffic never reaches this overview", async () => {
     const other = await createProject(server.instance.ctx.storage, { name: "Quiet site" });
-    createLink(server.instance.ctx.db, server.project.id, { destinationUrl: "https://example.com/noisy", slug: "noisy" });
+    await createLink(server.instance.ctx.storage, server.project.id, { destinationUrl: "https://example.com/noisy", slug: "noisy" });
     await fetch(`${server.url}/l/noisy`, { redirect: "manual", headers: { "user-agent": BROWSER_UA } });
     const quiet = await (await owner.get(`/dashboard/${other.id}?range=today`)).text();
     expect(quiet).toMatch(/<div class="label">Clicks<\/div><div class="value">0<\/div>/);

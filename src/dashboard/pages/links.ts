@@ -20,8 +20,8 @@ import type { FieldErrors } from "../../../views/components.ts";
 import { chartCard, dataPage, statTiles } from "../../../views/pages/parts.ts";
 import { LINK_FORM_FIELDS, linkForm, linkFormValues, linkList, linkPage, utmPreview, type LinkFormValues } from "../../../views/pages/links.ts";
 
-function requireLink(req: DashboardRequest): TrackedLink {
-  const link = getLink(req.ctx.db, req.project.id, req.params.linkId ?? "");
+async function requireLink(req: DashboardRequest): Promise<TrackedLink> {
+  const link = await getLink(req.ctx.storage, req.project.id, req.params.linkId ?? "");
   if (!link) throw new DashboardError(404, "There is no such link in this project.");
   return link;
 }
@@ -90,7 +90,7 @@ function formPage(req: DashboardRequest, options: { link: TrackedLink | null; va
 }
 
 /** Saves the form through the link service; answers 422 with the form and its messages when refused. */
-function save(req: DashboardRequest, link: TrackedLink | null) {
+async function save(req: DashboardRequest, link: TrackedLink | null) {
   const values = readValues(req.form);
   const errors = fieldErrors(values);
   if (Object.keys(errors).length > 0) return formPage(req, { link, values, errors, status: 422 });
@@ -98,8 +98,8 @@ function save(req: DashboardRequest, link: TrackedLink | null) {
     const input = toInput(values);
     const now = req.ctx.now();
     const saved = link
-      ? updateLink(req.ctx.db, req.project.id, link.linkId, { ...input, slug: input.slug ?? link.slug }, now)
-      : createLink(req.ctx.db, req.project.id, input, now);
+      ? await updateLink(req.ctx.storage, req.project.id, link.linkId, { ...input, slug: input.slug ?? link.slug }, now)
+      : await createLink(req.ctx.storage, req.project.id, input, now);
     return redirectTo(req, req.href(`/links/${encodeURIComponent(saved.linkId)}`));
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
@@ -165,26 +165,26 @@ export function linksPages(router: DashboardRouter): void {
     .get("/links/new", (req) => formPage(req, { link: null, values: linkFormValues(null), errors: {}, status: 200 }), { role: "admin" })
     .post("/links", (req) => save(req, null))
     .get("/links/preview", (req) => utmPreview(previewTarget(req, readValues(req.query))))
-    .get("/links/:linkId", (req) => {
-      const link = requireLink(req);
+    .get("/links/:linkId", async (req) => {
+      const link = await requireLink(req);
       return renderPage(req, { title: link.title || link.slug, showRange: true, body: dataPage(linkDetail(req, link)) });
     })
     .get(
       "/links/:linkId/edit",
-      (req) => {
-        const link = requireLink(req);
+      async (req) => {
+        const link = await requireLink(req);
         return formPage(req, { link, values: linkFormValues(link), errors: {}, status: 200 });
       },
       { role: "admin" },
     )
-    .post("/links/:linkId", (req) => save(req, requireLink(req)))
-    .post("/links/:linkId/archive", (req) => {
-      const link = requireLink(req);
-      updateLink(req.ctx.db, req.project.id, link.linkId, { archived: formString(req.form, "archived") !== "0" }, req.ctx.now());
+    .post("/links/:linkId", async (req) => save(req, await requireLink(req)))
+    .post("/links/:linkId/archive", async (req) => {
+      const link = await requireLink(req);
+      await updateLink(req.ctx.storage, req.project.id, link.linkId, { archived: formString(req.form, "archived") !== "0" }, req.ctx.now());
       return redirectTo(req, req.href(`/links/${encodeURIComponent(link.linkId)}`));
     })
-    .get("/links/:linkId/qr.svg", (req) => {
-      const link = requireLink(req);
+    .get("/links/:linkId/qr.svg", async (req) => {
+      const link = await requireLink(req);
       const svg = `<?xml version="1.0" encoding="UTF-8"?>\n${qrSvg(shortUrl(req.baseUrl, link.slug), { size: 512 })}`;
       return new Response(svg, {
         headers: {

@@ -28,8 +28,7 @@ beforeAll(async () => {
   owner = await userWithRole(server, "owner");
   viewer = await userWithRole(server, "viewer");
   base = `/dashboard/${server.project.id}`;
-  const db = server.instance.ctx.db;
-  link = createLink(db, server.project.id, { destinationUrl: "https://example.com/", slug: "spring", title: "Spring tweet", campaignId: "spring_launch", source: "twitter", medium: "social" });
+  link = await createLink(server.instance.ctx.storage, server.project.id, { destinationUrl: "https://example.com/", slug: "spring", title: "Spring tweet", campaignId: "spring_launch", source: "twitter", medium: "social" });
   await fetch(`${server.url}/l/spring`, { redirect: "manual", headers: { "user-agent": BROWSER_UA } });
   await api("/identify", { id: "user_1", email: "ada@example.com", name: "Ada", visitorId: "visitor_ada_0001", traits: { plan: XSS } });
   for (const name of ["signup_started", "signup_completed"]) await api("/events", { name, visitorId: "visitor_ada_0001", props: { note: XSS } });
@@ -176,7 +175,7 @@ describe("profiles and live events", () => {
 
 describe("CSV exports", () => {
   test("links, payments and events download as CSV with formulas neutralised", async () => {
-    createLink(server.instance.ctx.db, server.project.id, { destinationUrl: "https://example.com/f", title: "=HYPERLINK(\"http://evil\")" });
+    await createLink(server.instance.ctx.storage, server.project.id, { destinationUrl: "https://example.com/f", title: "=HYPERLINK(\"http://evil\")" });
     const links = await owner.get(`${base}/export/links.csv`);
     expect(links.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     const linksCsv = await links.text();

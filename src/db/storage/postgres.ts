@@ -6,6 +6,9 @@ import type { SqlValue, Storage } from "./storage.ts";
 export function postgresStorage(sql: SQL, inTransaction = false): Storage {
   return {
     engine: "postgres",
+    notify: (channel, payload) => sql.notify(channel, payload),
+    // LISTEN holds a connection of its own, opened by the pool, not the transaction's.
+    listen: inTransaction ? undefined : (channel, onNotice, onListening) => sql.listen(channel, onNotice, onListening),
     async all<Row>(text: string, params: readonly SqlValue[] = []) {
       return rowsOf<Row>(await sql.unsafe(numberedPlaceholders(text), params as SqlValue[]));
     },

@@ -33,27 +33,26 @@ export function sqliteStorage(db: Database): Storage {
 const storages = new WeakMap<Database, Storage>();
 
 function newSqliteStorage(db: Database): Storage {
+  // Each call checks `open` and then runs (or opens its transaction) with no await in between: a check in
+  // a helper of its own would resume a microtask later, after another transaction could have begun.
   let open: Promise<void> | null = null;
-  const outside = async (): Promise<void> => {
-    while (open) await open;
-  };
   const direct = directStorage(db);
   return {
     engine: "sqlite",
     async all(sql, params) {
-      await outside();
+      while (open) await open;
       return direct.all(sql, params);
     },
     async get(sql, params) {
-      await outside();
+      while (open) await open;
       return direct.get(sql, params);
     },
     async run(sql, params) {
-      await outside();
+      while (open) await open;
       return direct.run(sql, params);
     },
     async transaction(work) {
-      await outside();
+      while (open) await open;
       let end!: () => void;
       open = new Promise((resolve) => (end = resolve));
       try {

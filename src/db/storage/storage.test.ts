@@ -51,6 +51,13 @@ describeOnEngines("storage", (engine) => {
     expect(ids.map((r) => r.id)).toEqual(["a", "b", "d"]);
   });
 
+  test("two transactions begun at once both commit", async () => {
+    const { storage } = await database(engine);
+    await Promise.all(["a", "b"].map((id) => storage.transaction((tx) => tx.run(insertUser, [id, `${id}@example.com`, 1]))));
+    const ids = await storage.all<{ id: string }>("SELECT id FROM users ORDER BY id");
+    expect(ids.map((r) => r.id)).toEqual(["a", "b"]);
+  });
+
   test("a write from outside waits for an open transaction instead of joining it", async () => {
     const { storage } = await database(engine);
     let release!: () => void;

@@ -20,4 +20,21 @@ export interface Storage {
    * only calls on `tx`: on SQLite every other caller waits for the transaction to end.
    */
   transaction<T>(work: (tx: Storage) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only, where several nodes share the database (SPEC §11); SQLite's file has one node. Tells
+   * every node listening on `channel`, this one included; on a transaction's storage, once it commits.
+   */
+  notify?(channel: string, payload: string): Promise<void>;
+  /**
+   * PostgreSQL only, and not on a transaction's storage: `onNotice` gets each payload sent on `channel`.
+   * `onListening` runs once listening and again after each reconnect: notices sent while the
+   * connection was down are lost.
+   */
+  listen?(channel: string, onNotice: (payload: string) => void, onListening?: () => void): Promise<{ unlisten(): Promise<void> }>;
+}
+
+/** A UNIQUE constraint refused the row, as either engine reports it. */
+export function isUniqueViolation(error: unknown): boolean {
+  const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || errno === "23505";
 }

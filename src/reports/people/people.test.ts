@@ -89,8 +89,8 @@ describe("visitors are people counted once over the range", () => {
 
   test("one visitor through two links on one day counts once in the total and once in each link's row", async () => {
     const site = await newSite("Two links");
-    const one = createLink(server.instance.ctx.db, site.project.id, { destinationUrl: "https://site.example/one", slug: "people-one", campaignId: "launch" });
-    const two = createLink(server.instance.ctx.db, site.project.id, { destinationUrl: "https://site.example/two", slug: "people-two", campaignId: "launch" });
+    const one = await createLink(server.instance.ctx.storage, site.project.id, { destinationUrl: "https://site.example/one", slug: "people-one", campaignId: "launch" });
+    const two = await createLink(server.instance.ctx.storage, site.project.id, { destinationUrl: "https://site.example/two", slug: "people-two", campaignId: "launch" });
     await collect(site, TODAY, { u: await click("people-one", TODAY), v: "persisted_visitor_c" });
     await collect(site, TODAY + 5 * 60_000, { u: await click("people-two", TODAY + 4 * 60_000), v: "persisted_visitor_c" });
 
@@ -118,7 +118,7 @@ describe("visitors are people counted once over the range", () => {
 describe("traffic breakdowns", () => {
   test("a click whose landing never reports still counts under its device, browser and OS", async () => {
     const site = await newSite("Click only");
-    createLink(server.instance.ctx.db, site.project.id, { destinationUrl: "https://elsewhere.example/", slug: "people-click-only" });
+    await createLink(server.instance.ctx.storage, site.project.id, { destinationUrl: "https://elsewhere.example/", slug: "people-click-only" });
     await click("people-click-only", TODAY);
     clock = TODAY;
     const from = END - DAY;
@@ -158,7 +158,7 @@ describe("customers and conversion", () => {
 describe("the funnel counts people in journey order", () => {
   test("a site that never sends signup_started: the step is not tracked and skipped, nothing passes 100 %", async () => {
     const site = await newSite("No signup_started");
-    createLink(server.instance.ctx.db, site.project.id, { destinationUrl: "https://site.example/", slug: "funnel-x", campaignId: "funnel" });
+    await createLink(server.instance.ctx.storage, site.project.id, { destinationUrl: "https://site.example/", slug: "funnel-x", campaignId: "funnel" });
     // G: click → page → pricing → signup → pays. H: click → page. I: page only (no click). J: signs up before clicking.
     await collect(site, TODAY - 5 * HOUR, { u: await click("funnel-x", TODAY - 5 * HOUR), v: "persisted_visitor_g" });
     await collect(site, TODAY - 5 * HOUR + 60_000, { u: "https://site.example/pricing", v: "persisted_visitor_g" });

@@ -1,6 +1,7 @@
 // Storage over PostgreSQL through Bun.SQL: the same SQL text, with `?` numbered as PostgreSQL wants.
 import type { SQL, TransactionSQL } from "bun";
 import type { SqlValue, Storage } from "./storage.ts";
+import { badRequest } from "../../http/errors.ts";
 
 /** `sql` must be opened with `bigint: true` (connectPostgres's `integers` option), so BIGINT values are told apart from text. */
 export function postgresStorage(sql: SQL, inTransaction = false): Storage {
@@ -10,13 +11,13 @@ export function postgresStorage(sql: SQL, inTransaction = false): Storage {
     // LISTEN holds a connection of its own, opened by the pool, not the transaction's.
     listen: inTransaction ? undefined : (channel, onNotice, onListening) => sql.listen(channel, onNotice, onListening),
     async all<Row>(text: string, params: readonly SqlValue[] = []) {
-      return rowsOf<Row>(await sql.unsafe(numberedPlaceholders(text), params as SqlValue[]));
+      return rowsOf<Row>(await sql.unsafe(numberedPlaceholders(text), storable(params)));
     },
     async get<Row>(text: string, params: readonly SqlValue[] = []) {
-      return rowsOf<Row>(await sql.unsafe(numberedPlaceholders(text), params as SqlValue[]))[0] ?? null;
+      return rowsOf<Row>(await sql.unsafe(numberedPlaceholders(text), storable(params)))[0] ?? null;
     },
     async run(text, params = []) {
-      const result = await sql.unsafe(numberedPlaceholders(text), params as SqlValue[]);
+      const result = await sql.unsafe(numberedPlaceholders(text), storable(params));
       return { changes: (result as unknown as { count: number }).count ?? 0 };
     },
     async transaction(work) {
@@ -26,6 +27,15 @@ export function postgresStorage(sql: SQL, inTransaction = false): Storage {
       return sql.begin(inside) as Promise<never>;
     },
   };
+}
+
+/**
+ * PostgreSQL's text cannot hold NUL (SQLite's can): refused as bad input (400), not left to become the
+ * server error PostgreSQL's own refusal would be.
+ */
+function storable(params: readonly SqlValue[]): SqlValue[] {
+  for (const value of params) if (typeof value === "string" && value.includes("\0")) throw badRequest("text may not contain the NUL character", "invalid_text");
+  return params as SqlValue[];
 }
 
 /** BIGINT (counts, timestamps, money in minor units) as a number, as bun:sqlite gives it. */

@@ -1,6 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { describeOnEngines, freshDatabase, type TestDatabase } from "../../testing/engines.ts";
 import { numberedPlaceholders } from "./postgres.ts";
+import { ApiError } from "../../http/errors.ts";
 
 const open: TestDatabase[] = [];
 afterEach(async () => {
@@ -78,6 +79,14 @@ describeOnEngines("storage", (engine) => {
     const ids = await storage.all<{ id: string }>("SELECT id FROM users ORDER BY id");
     expect(ids.map((r) => r.id)).toEqual(["out"]);
   });
+});
+
+test("on PostgreSQL, text holding NUL is refused as bad input and stores nothing", async () => {
+  const { storage } = await database("postgres");
+  const refused = await storage.run(insertUser, ["nul", "a\0b@example.com", 1]).catch((error: ApiError) => error);
+  expect(refused).toBeInstanceOf(ApiError);
+  expect((refused as ApiError).httpStatus).toBe(400);
+  expect(await storage.all("SELECT id FROM users")).toEqual([]);
 });
 
 test("placeholders are numbered outside quotes and comments", () => {

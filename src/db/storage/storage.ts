@@ -1,7 +1,8 @@
 // The one way capability code reaches its tables on either engine: SQLite (the embedded default) or
 // PostgreSQL (several nodes, SPEC §11). SQL is written once with `?` placeholders, in the subset both
 // engines read alike (ON CONFLICT upserts, RETURNING, CAST(... AS BIGINT) around sums); where they
-// differ, `engine` picks the text (see ./dialect.ts). Every call is async, as PostgreSQL's are.
+// differ, `engine` picks the text. Every call is async, as PostgreSQL's are; writes that share a group
+// commit are jobs (./jobs.ts).
 
 export type SqlValue = string | number | bigint | boolean | null | Uint8Array;
 

@@ -2,7 +2,7 @@
 import type { AppContext } from "../context.ts";
 import { countryOf } from "../tracking/collect.ts";
 import { classifyUserAgent, detectBot } from "../tracking/user-agent.ts";
-import { cookielessVisitorId } from "../tracking/visitors.ts";
+import { cachedSalts, cookielessVisitorId, loadSalts, type Salts } from "../tracking/visitors.ts";
 import { timeOrderedId } from "../tracking/statements.ts";
 import { recordClick, type Click } from "./clicks.ts";
 import { findActiveLink, type ActiveLink } from "./directory.ts";
@@ -114,7 +114,8 @@ export async function followLink(ctx: AppContext, request: Request, slug: string
   if (!link) return notFoundPage();
   const queryAt = request.url.indexOf("?");
   const query = queryAt === -1 || queryAt === request.url.length - 1 ? null : new URLSearchParams(request.url.slice(queryAt + 1));
-  const click = detectBot(request) ? null : describeClick(ctx, request, link);
+  const ts = ctx.now();
+  const click = detectBot(request) ? null : describeClick(ctx, request, link, ts, cachedSalts(ctx.storage, ts) ?? (await loadSalts(ctx.storage, ts)));
   // The response is built before the click is stored: a click is counted only when the visitor is redirected.
   let response: Response;
   try {
@@ -126,8 +127,7 @@ export async function followLink(ctx: AppContext, request: Request, slug: string
   return response;
 }
 
-function describeClick(ctx: AppContext, request: Request, link: ActiveLink): Click {
-  const ts = ctx.now();
+function describeClick(ctx: AppContext, request: Request, link: ActiveLink, ts: number, salts: Salts): Click {
   const userAgent = request.headers.get("user-agent") ?? "";
   const ip = ctx.clientIp(request);
   return {
@@ -135,7 +135,7 @@ function describeClick(ctx: AppContext, request: Request, link: ActiveLink): Cli
     link,
     ts,
     // The same cookieless id collect computes, so the click joins the visit that follows it.
-    visitorId: cookielessVisitorId(ctx.db, link.projectId, ip, userAgent, ts),
+    visitorId: cookielessVisitorId(salts, link.projectId, ip, userAgent),
     referrerHost: referrerHostOf(request),
     agent: classifyUserAgent(userAgent),
     country: countryOf(ctx, request, () => ip),

@@ -11,7 +11,7 @@ import { eventNameSchema, propsSchema, scriptIdentifySchema } from "./model.ts";
 import { identifyHashValid } from "./identify-signature.ts";
 import { pricingPathMatcher } from "./pricing-pattern.ts";
 import { classifyUserAgent, detectBot } from "./user-agent.ts";
-import { cookielessVisitorIds, VISITOR_ID_PATTERN } from "./visitors.ts";
+import { cachedSalts, cookielessVisitorIds, loadSalts, VISITOR_ID_PATTERN, type Salts } from "./visitors.ts";
 
 export const MAX_COLLECT_BYTES = 32 * 1024;
 
@@ -45,7 +45,9 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
     const identify = checkIdentifyHash(project, hit.i, ctx.now());
     const bot = detectBot(request);
     if (bot) return answer(202, { dropped: bot });
-    const visit = describeHit(ctx, request, project, hit, pageUrl, identify);
+    const now = ctx.now();
+    const salts = hit.v ? null : (cachedSalts(ctx.storage, now) ?? (await loadSalts(ctx.storage, now)));
+    const visit = describeHit(ctx, request, project, hit, pageUrl, identify, now, salts);
     const stored = await ctx.writes.write((db) => {
       const hitStored = storeHit(db, visit);
       noteTrackerHost(db, project.id, pageUrl.hostname, Boolean(hit.v), visit.ts);
@@ -61,9 +63,9 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
 }
 
 /** Everything the journey needs, derived from the request: user-agent class, visitor ids, landing context, pricing page. */
-function describeHit(ctx: AppContext, request: Request, project: Project, hit: ParsedHit, pageUrl: URL, identify: Hit["identify"]): Hit {
+/** `salts`: the cookieless id's, null when the tracker sent its own id. */
+function describeHit(ctx: AppContext, request: Request, project: Project, hit: ParsedHit, pageUrl: URL, identify: Hit["identify"], now: number, salts: Salts | null): Hit {
   const userAgent = request.headers.get("user-agent") ?? "";
-  const now = ctx.now();
   // Resolved at most once, and only when a cookieless id or the country needs it (a proxy's country header and a tracker's id need none).
   let ip: string | null | undefined;
   const clientIp = () => (ip === undefined ? (ip = ctx.clientIp(request)) : ip);
@@ -73,7 +75,7 @@ function describeHit(ctx: AppContext, request: Request, project: Project, hit: P
     name: hit.n,
     path: pageUrl.pathname,
     props: hit.p ?? null,
-    visitorIds: hit.v ? [hit.v] : cookielessVisitorIds(ctx.db, project.id, clientIp(), userAgent, now),
+    visitorIds: salts ? cookielessVisitorIds(salts, project.id, clientIp(), userAgent) : [hit.v!],
     sessionHint: hit.v ? (hit.s ?? null) : null,
     landing: readLanding(pageUrl, hit.r, project),
     agent: classifyUserAgent(userAgent),

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { connectNode, describeOnEngines, freshDatabase, type TestDatabase } from "../testing/engines.ts";
+import { describeOnEngines, twoNodes, type TestDatabase } from "../testing/engines.ts";
 import { takeLease, whileHolding } from "./leases.ts";
 import type { Storage } from "./storage/storage.ts";
 
@@ -8,19 +8,10 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((db) => db.close()));
 });
 
-/** Two nodes on one database: on PostgreSQL each with its own connections; SQLite has one node, seen twice. */
-async function twoNodes(engine: "sqlite" | "postgres"): Promise<[Storage, Storage]> {
-  const first = await freshDatabase(engine);
-  open.push(first);
-  if (!first.url) return [first.storage, first.storage];
-  const second = connectNode(first.url);
-  open.push(second);
-  return [first.storage, second.storage];
-}
 
 describeOnEngines("job leases", (engine) => {
   test("a lease is held by one node until it expires, renewed by its holder, then taken over", async () => {
-    const [a, b] = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     expect(await takeLease(a, "pull:p1:stripe", "node-a", 1_000, 60_000)).toBe(true);
     expect(await takeLease(b, "pull:p1:stripe", "node-b", 30_000, 60_000)).toBe(false);
     expect(await takeLease(a, "pull:p1:stripe", "node-a", 50_000, 60_000)).toBe(true);
@@ -34,7 +25,7 @@ describeOnEngines("job leases", (engine) => {
   });
 
   test("work started on two nodes at once runs on one, and the other node runs it once the first released it", async () => {
-    const [a, b] = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     for (let round = 0; round < 10; round++) {
       let runs = 0;
       let refused!: () => void;
@@ -59,7 +50,7 @@ describeOnEngines("job leases", (engine) => {
   });
 
   test("a node whose lease was taken over while it stalled is told so, and stops", async () => {
-    const [a, b] = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     let steps = 0;
     const outcome = whileHolding(
       { storage: a, nodeId: "node-a", now: Date.now },

@@ -51,6 +51,19 @@ function postgresNode(url: string, sql: ReturnType<typeof connectPostgres>): Tes
   return { storage: postgresStorage(sql), writes, url, close: async () => (await writes.close(), await sql.close()) };
 }
 
+/**
+ * Two nodes on one fresh database: on PostgreSQL each with connections of its own; SQLite's file has
+ * one node, so there its second is itself. What is opened goes into `opened`, for the test to close.
+ */
+export async function twoNodes(engine: Engine, opened: TestDatabase[]): Promise<[Storage, Storage]> {
+  const first = await freshDatabase(engine);
+  opened.push(first);
+  if (!first.url) return [first.storage, first.storage];
+  const second = connectNode(first.url);
+  opened.push(second);
+  return [first.storage, second.storage];
+}
+
 /** `describe(name)` once per engine, the engine passed to the body. */
 export function describeOnEngines(name: string, body: (engine: Engine) => void): void {
   for (const engine of ENGINES) describe(`${name} (${engine})`, () => body(engine));

@@ -1,6 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { connectNode, describeOnEngines, freshDatabase, type TestDatabase } from "../testing/engines.ts";
-import type { Engine, Storage } from "../db/storage/storage.ts";
+import { describeOnEngines, twoNodes, type TestDatabase } from "../testing/engines.ts";
 import { cachedSalts, cookielessVisitorId, cookielessVisitorIds, loadSalts } from "./visitors.ts";
 
 const open: TestDatabase[] = [];
@@ -8,15 +7,6 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((db) => db.close()));
 });
 
-/** Two nodes on one database; SQLite's file has one node, so its second is itself. */
-async function twoNodes(engine: Engine): Promise<[Storage, Storage]> {
-  const first = await freshDatabase(engine);
-  open.push(first);
-  if (!first.url) return [first.storage, first.storage];
-  const second = connectNode(first.url);
-  open.push(second);
-  return [first.storage, second.storage];
-}
 
 const DAY = 86_400_000;
 const MONDAY = Date.UTC(2026, 11, 7, 9);
@@ -24,7 +14,7 @@ const visitor = ["prj_a", "203.0.113.9", "Mozilla/5.0 (Windows NT 10.0; Win64; x
 
 describeOnEngines("cookieless visitor ids", (engine) => {
   test("nodes that first hash on the same day at the same moment share one salt, so a visitor has one id on every node", async () => {
-    const [a, b] = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     const [onA, onB] = await Promise.all([loadSalts(a, MONDAY), loadSalts(b, MONDAY + 1)]);
     expect(cookielessVisitorId(onA, ...visitor)).toBe(cookielessVisitorId(onB, ...visitor));
     expect(cookielessVisitorId(onA, ...visitor)).toMatch(/^[0-9a-f]{24}$/);
@@ -34,7 +24,7 @@ describeOnEngines("cookieless visitor ids", (engine) => {
   });
 
   test("the next day has a new salt and keeps yesterday's for sessions across midnight; the day after, Monday's is deleted", async () => {
-    const [a, b] = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     const monday = await loadSalts(a, MONDAY);
     expect(cachedSalts(a, MONDAY + DAY)).toBeUndefined();
     const tuesday = await loadSalts(b, MONDAY + DAY);

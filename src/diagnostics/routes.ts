@@ -22,5 +22,5 @@ export const diagnosticsOperations: ApiOperation[] = [
 export function diagnosticsApi(ctx: AppContext) {
   return new Elysia({ prefix: "/api/v1" })
     .resolve(resolveApiProject(ctx))
-    .get("/diagnostics", ({ project }) => ({ findings: diagnose(loadDoctorFacts(ctx.db, project.id, ctx.now())) }));
+    .get("/diagnostics", async ({ project }) => ({ findings: diagnose(await loadDoctorFacts(ctx.storage, project.id, ctx.now())) }));
 }

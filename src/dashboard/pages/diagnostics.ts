@@ -17,8 +17,8 @@ function finding(req: DashboardRequest, f: Finding) {
   </li>`;
 }
 
-function doctor(req: DashboardRequest) {
-  const findings = diagnose(loadDoctorFacts(req.ctx.db, req.project.id, req.ctx.now())).sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
+async function doctor(req: DashboardRequest) {
+  const findings = diagnose(await loadDoctorFacts(req.ctx.storage, req.project.id, req.ctx.now())).sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
   return html`<section class="card">
     <h2>Findings</h2>
     <p class="muted">What Bantico's troubleshooting guide asks you to check, run on this project's last 60 days of payments and 30 days of tracking. The same list is at <code>GET /api/v1/diagnostics</code>.</p>
@@ -28,5 +28,5 @@ function doctor(req: DashboardRequest) {
 }
 
 export function diagnosticsPage(router: DashboardRouter): void {
-  router.get("/diagnostics", (req) => renderPage(req, { title: "Attribution doctor", body: dataPage(doctor(req)) }));
+  router.get("/diagnostics", async (req) => renderPage(req, { title: "Attribution doctor", body: dataPage(await doctor(req)) }));
 }

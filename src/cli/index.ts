@@ -6,6 +6,9 @@ import { databasePath } from "../db/database.ts";
 import { connectPostgres, explainPostgresError } from "../db/postgres/connection.ts";
 import { migratePostgres } from "../db/postgres/migrate.ts";
 import { postgresMigrations } from "../db/postgres/migrations.ts";
+import { postgresStorage } from "../db/storage/postgres.ts";
+import type { AppContext } from "../context.ts";
+import type { SQL } from "bun";
 import { migrateTo, MigrateToError, type CopyProgress, type MigrateToSummary } from "../db/migrate-to/index.ts";
 import { MigrationError } from "../db/migrate.ts";
 import { openInstance, type Instance } from "../instance.ts";
@@ -47,7 +50,7 @@ Options (before or after the command):
   --json        machine-readable output
 
 Environment: PORT (3000), BANTICO_DATA_DIR (./data), BANTICO_BASE_URL, BANTICO_SECRET, BANTICO_TRUSTED_PROXIES,
-BANTICO_DATABASE_URL (PostgreSQL: only migrate and migrate-to use it in this version; serve and the other commands refuse it).
+BANTICO_DATABASE_URL (PostgreSQL: migrate, migrate-to, project, user, apikey and setup-link use it in this version; serve, backup and erase refuse it).
 `;
 
 export interface CliIo {
@@ -87,8 +90,11 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
 
 class CommandError extends Error {}
 
-/** Commands whose capabilities still talk to SQLite only (issue 17 ports them): with BANTICO_DATABASE_URL they refuse rather than pretend. */
-const SQLITE_ONLY = new Set(["serve", "project", "user", "apikey", "backup", "erase", "setup-link"]);
+/**
+ * Commands whose capabilities still talk to SQLite only (issue 17 ports them): with BANTICO_DATABASE_URL
+ * they refuse rather than pretend. project, user, apikey and setup-link run on either engine (withStorage).
+ */
+const SQLITE_ONLY = new Set(["serve", "backup", "erase"]);
 
 function notOnPostgresYet(command: string, config: Config): CommandError {
   const what = command === "serve" ? "serving from PostgreSQL" : `"bantico ${command}" on PostgreSQL`;
@@ -155,7 +161,7 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
     case "project":
       if (sub !== "create") throw new UsageError(`unknown command: project ${sub ?? ""}`.trim());
       expectNoMore(rest);
-      return withInstance(config(), async ({ ctx }) => {
+      return withStorage(config(), async (ctx) => {
         const project = await createProject(ctx.storage, { name: requireFlag(args, "name") });
         print(
           { id: project.id, name: project.name, token: project.token },
@@ -173,8 +179,8 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       // With --project the role holds on that project only; the user sees no other.
       const projectId = args.flags.project === undefined ? undefined : requireFlag(args, "project");
       if (projectId !== undefined && role === "owner") throw new UsageError("an owner holds every project: give --role admin or viewer with --project");
-      return withInstance(config(), async ({ ctx }) => {
-        if (projectId !== undefined && !await getProject(ctx.storage, projectId)) throw new CommandError(`no project with id ${projectId}`);
+      return withStorage(config(), async (ctx) => {
+        if (projectId !== undefined && !(await getProject(ctx.storage, projectId))) throw new CommandError(`no project with id ${projectId}`);
         const user = await createUser(ctx.storage, { email, password, role: role as Role, projectId });
         print({ id: user.id, email: user.email, role }, `created ${role} ${user.email} (${user.id})${projectId ? ` on project ${projectId} only` : ""}`);
         return 0;
@@ -184,7 +190,7 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       if (sub !== "create") throw new UsageError(`unknown command: apikey ${sub ?? ""}`.trim());
       expectNoMore(rest);
       const projectId = requireFlag(args, "project");
-      return withInstance(config(), async ({ ctx }) => {
+      return withStorage(config(), async (ctx) => {
         if (!(await getProject(ctx.storage, projectId))) throw new CommandError(`no project with id ${projectId}`);
         const created = await createApiKey(ctx.storage, projectId, (args.flags.name as string | undefined) ?? "");
         print(
@@ -233,7 +239,7 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
     case "setup-link": {
       expectNoMore([sub, ...rest]);
       const cfg = config();
-      return withInstance(cfg, async ({ ctx }) => {
+      return withStorage(cfg, async (ctx) => {
         const token = await currentSetupToken(ctx.storage, ctx.now());
         const base = cfg.baseUrl ?? `http://localhost:${cfg.port}`;
         if (!token) throw new CommandError(`this instance already has an owner, so there is no setup link: sign in at ${base}/login`);
@@ -257,11 +263,31 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
 }
 
 async function migratePostgresAt(url: string): Promise<string[]> {
-  const sql = connectPostgres(url, { max: 1 });
+  const { sql, applied } = await connectMigrated(url);
+  await sql.close();
+  return applied;
+}
+
+/** A connection to PostgreSQL at `url`, its schema migrated first; a failure told in one line. */
+async function connectMigrated(url: string): Promise<{ sql: SQL; applied: string[] }> {
+  const sql = connectPostgres(url, { max: 1, integers: true });
   try {
-    return await migratePostgres(sql, postgresMigrations);
+    return { sql, applied: await migratePostgres(sql, postgresMigrations) };
   } catch (error) {
+    await sql.close();
     throw explainPostgresError(url, error) ?? error;
+  }
+}
+
+/**
+ * For commands whose capabilities talk to the storage interface alone: the PostgreSQL database
+ * BANTICO_DATABASE_URL names (migrated first, as every start does), else the data dir's SQLite file.
+ */
+async function withStorage(config: Config, run: (ctx: Pick<AppContext, "storage" | "now">) => Promise<number>): Promise<number> {
+  if (!config.databaseUrl) return withInstance(config, ({ ctx }) => run(ctx));
+  const { sql } = await connectMigrated(config.databaseUrl);
+  try {
+    return await run({ storage: postgresStorage(sql), now: Date.now });
   } finally {
     await sql.close();
   }

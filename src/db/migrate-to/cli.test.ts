@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { SQL } from "bun";
 import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
 import { seedJourneys } from "../../../bench/seed-dashboard.ts";
 import { loadConfig } from "../../config.ts";
 import { openInstance } from "../../instance.ts";
@@ -62,9 +63,37 @@ describe("bantico with PostgreSQL", () => {
     expect([newer.code, newer.stderr]).toEqual([1, `bantico: the database has migration ${future} that this version of Bantico does not know: upgrade Bantico, or restore a backup\n`]);
   });
 
+  test("project, user, apikey and setup-link run on PostgreSQL: what one run creates the next one finds there, and nothing lands in SQLite", async () => {
+    const { url, sql } = await postgres();
+    const dir = dataDir();
+    const env = { BANTICO_DATABASE_URL: url };
+    const made = bantico(["project", "create", "--name", "On Postgres", "--json", "--data", dir], { env });
+    expect(made.stderr).toBe("");
+    const project = JSON.parse(made.stdout);
+    expect(project.name).toBe("On Postgres");
+    expect(project.id).toStartWith("prj_");
+    expect(project.token).toStartWith("bt_pub_");
+    const keyRun = bantico(["apikey", "create", "--project", project.id, "--json", "--data", dir], { env });
+    expect(keyRun.stderr).toBe("");
+    const key = JSON.parse(keyRun.stdout);
+    expect(key).toMatchObject({ projectId: project.id });
+    const viewer = bantico(["user", "create", "--email", "viewer@example.com", "--password", "a long enough password", "--role", "viewer", "--project", project.id, "--data", dir], { env });
+    expect([viewer.code, viewer.stderr]).toEqual([0, ""]);
+    const missing = bantico(["apikey", "create", "--project", "prj_nowhere", "--data", dir], { env });
+    expect([missing.code, missing.stderr]).toEqual([1, "bantico: no project with id prj_nowhere\n"]);
+    // No owner yet: every node, and every run, gives the one setup link.
+    const first = bantico(["setup-link", "--data", dir], { env }).stdout;
+    expect(first).toMatch(/\/setup\?token=/);
+    expect(bantico(["setup-link", "--data", dir], { env }).stdout).toBe(first);
+    expect(await sql.unsafe("SELECT name FROM projects")).toEqual([{ name: "On Postgres" }] as never);
+    expect(await countOf(sql, "api_keys")).toBe(1);
+    expect(await countOf(sql, "users")).toBe(1);
+    expect(existsSync(databasePath(dir))).toBe(false);
+  });
+
   test("serve and the commands not ported yet refuse BANTICO_DATABASE_URL in one line rather than use SQLite", async () => {
     const { url } = await postgres();
-    for (const args of [["serve"], ["project", "create", "--name", "X"]]) {
+    for (const args of [["serve"], ["erase", "--project", "prj_x", "--email", "a@example.com"]]) {
       const result = bantico([...args, "--data", dataDir()], { env: { BANTICO_DATABASE_URL: url, PORT: "0" } });
       expect(result.code).toBe(1);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
@@ -152,6 +181,6 @@ describe("bantico with PostgreSQL", () => {
     expect(await countOf(sql, "events")).toBe(total);
 
     const text = bantico(["migrate-to", "--data", dir], { env: { BANTICO_DATABASE_URL: url } });
-    expect(text.stdout).toMatch(/^resumed: copied 0 rows in [\d.]+ s \(0 rows\/s\) from .+ to postgres:\/\/.+\nverified: all 34 tables \([\d,]+ rows\) have the same row counts and column sums in both databases\n$/);
+    expect(text.stdout).toMatch(/^resumed: copied 0 rows in [\d.]+ s \(0 rows\/s\) from .+ to postgres:\/\/.+\nverified: all 36 tables \([\d,]+ rows\) have the same row counts and column sums in both databases\n$/);
   });
 });

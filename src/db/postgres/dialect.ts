@@ -1,4 +1,6 @@
 // What PostgreSQL says differently from SQLite, for code that writes the same rows to either engine.
+import type { Engine } from "../storage/storage.ts";
+
 /** A table or column name as both engines read it. */
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -18,4 +20,14 @@ export function insertJsonRowsSql(table: string, columns: readonly string[]): st
 export function moveIdentityPastSql(table: string, column: string): string {
   const quotedTable = quoteIdentifier(table);
   return `SELECT setval(pg_get_serial_sequence('${quotedTable.replaceAll("'", "''")}', '${column.replaceAll("'", "''")}'), COALESCE(max(${quoteIdentifier(column)}), 0) + 1, false) FROM ${quotedTable}`;
+}
+
+/** A statement's text for each engine, built once, where the two say something differently. */
+export function perEngine(build: (engine: Engine) => string): Readonly<Record<Engine, string>> {
+  return { sqlite: build("sqlite"), postgres: build("postgres") };
+}
+
+/** The larger of two values: SQLite's two-argument max(), PostgreSQL's GREATEST (its max() is only an aggregate). */
+export function greatest(engine: Engine, a: string, b: string): string {
+  return `${engine === "sqlite" ? "max" : "GREATEST"}(${a}, ${b})`;
 }

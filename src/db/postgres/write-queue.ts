@@ -3,8 +3,10 @@
 // batch is in flight at a time: the next one gathers meanwhile, so under load batches grow and commits
 // stay few. A batch whose transaction fails (one job's statement failed, and PostgreSQL aborts the
 // whole transaction) runs again one job per transaction, so only the failing job's caller sees an error.
+// Each transaction writes its jobs' batch sums once per key just before COMMIT, and applies their write
+// notes once committed (../storage/jobs.ts).
 import type { SQL, TransactionSQL } from "bun";
-import { runJob, type Job, type JobQueue } from "../storage/jobs.ts";
+import { JobBatch, runJob, type Job, type JobQueue } from "../storage/jobs.ts";
 import { postgresStorage } from "../storage/postgres.ts";
 
 interface QueuedJob {
@@ -20,9 +22,14 @@ export class PostgresWriteQueue implements JobQueue {
   /** How many transactions committed batches, for tests and the bench. */
   commits = 0;
 
+  /**
+   * `notesFor`: what this node's in-memory readers (reports) key their write notes by
+   * (src/reports/writes.ts); by default the connection.
+   */
   constructor(
     private readonly sql: SQL,
     private readonly maxBatch = 1000,
+    private readonly notesFor: object = sql,
   ) {}
 
   job<T>(job: Job<T>): Promise<T> {
@@ -39,8 +46,7 @@ export class PostgresWriteQueue implements JobQueue {
         const batch = this.pending.splice(0, this.maxBatch);
         let values: unknown[];
         try {
-          values = await this.sql.begin((tx) => this.runAll(tx, batch));
-          this.commits++;
+          values = await this.commit(batch);
         } catch {
           await this.runAlone(batch);
           continue;
@@ -52,18 +58,25 @@ export class PostgresWriteQueue implements JobQueue {
     }
   }
 
-  private async runAll(tx: TransactionSQL, batch: QueuedJob[]): Promise<unknown[]> {
-    const storage = postgresStorage(tx, true);
-    const values: unknown[] = [];
-    for (const item of batch) values.push(await runJob(storage, item.job));
+  /** One transaction: the jobs in order, then their sums; their notes once it is committed. */
+  private async commit(batch: QueuedJob[]): Promise<unknown[]> {
+    const effects = new JobBatch();
+    const values = await this.sql.begin(async (tx: TransactionSQL) => {
+      const storage = postgresStorage(tx, true);
+      const values: unknown[] = [];
+      for (const item of batch) values.push(await runJob(storage, item.job, effects));
+      await effects.writeSums(storage);
+      return values;
+    });
+    this.commits++;
+    effects.applyNotes(this.notesFor);
     return values;
   }
 
   private async runAlone(batch: QueuedJob[]): Promise<void> {
     for (const item of batch) {
       try {
-        item.resolve(await this.sql.begin((tx) => runJob(postgresStorage(tx, true), item.job)));
-        this.commits++;
+        item.resolve((await this.commit([item]))[0]);
       } catch (error) {
         item.reject(error);
       }

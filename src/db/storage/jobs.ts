@@ -4,27 +4,61 @@
 // other code runs between its statements and the batch keeps SQLite's speed (src/db/write-queue.ts); on
 // PostgreSQL each answer is awaited (src/db/postgres/write-queue.ts).
 //
+// Beside SQL a job yields what a write does beyond its rows: a batch sum (`tx.sum`, a counter added up
+// per batch and written once per key before COMMIT) and a write note (`tx.note`, telling in-memory
+// readers such as reports what changed). On SQLite both happen at once, inside the batch, as before
+// jobs; on PostgreSQL the queue keeps them in the batch's `JobBatch` and writes the sums before COMMIT
+// and applies the notes after it.
+//
 // A job touches only the database: a batch that fails on PostgreSQL is run again one job at a time, so
-// what a job does in memory belongs after its promise resolves. A statement that fails ends the job (the
-// job cannot catch it: PostgreSQL aborts the transaction), so "insert unless present" is ON CONFLICT.
+// what a job does in memory belongs after its promise resolves (or in a note). A statement that fails
+// ends the job (the job cannot catch it: PostgreSQL aborts the transaction), so "insert unless present"
+// is ON CONFLICT.
 import type { Database, SQLQueryBindings } from "bun:sqlite";
 import { statementFor } from "./sqlite.ts";
 import type { Engine, SqlValue, Storage } from "./storage.ts";
 
-export interface JobStatement {
-  kind: "all" | "get" | "run";
-  sql: string;
-  params: readonly SqlValue[];
+/** A counter summed per batch and key (src/db/batch-sums.ts). */
+export interface JobSums {
+  /** On SQLite: inside a queued write, into the batch's sums; anywhere else, written at once. */
+  add(db: Database, key: string, params: SqlValue[], values: number[]): void;
+  /** Folds a later job's values for the same key into an earlier one's. */
+  merge(into: number[], more: number[]): void;
+  /** The upsert that adds one key's values to its table. */
+  write(tx: JobTx, params: readonly SqlValue[], values: number[]): JobSteps<void>;
 }
+
+/**
+ * Tells in-memory readers that something was written (src/reports/writes.ts); `source` is what they
+ * read through: the Database on SQLite, the queue's `notesFor` on PostgreSQL.
+ */
+export type WriteNote = (source: object, projectId: string, ts: number) => void;
+
+export type JobStatement =
+  | { kind: "all" | "get" | "run"; sql: string; params: readonly SqlValue[] }
+  | { kind: "sum"; sums: JobSums; key: string; params: SqlValue[]; values: number[] }
+  | { kind: "note"; note: WriteNote; projectId: string; ts: number }
+  | { kind: "sqlite"; work: (db: Database) => unknown };
 
 export interface JobTx {
   readonly engine: Engine;
-  all<Row>(sql: string, params?: readonly SqlValue[]): Generator<JobStatement, Row[], unknown>;
-  get<Row>(sql: string, params?: readonly SqlValue[]): Generator<JobStatement, Row | null, unknown>;
-  run(sql: string, params?: readonly SqlValue[]): Generator<JobStatement, { changes: number }, unknown>;
+  all<Row>(sql: string, params?: readonly SqlValue[]): JobSteps<Row[]>;
+  get<Row>(sql: string, params?: readonly SqlValue[]): JobSteps<Row | null>;
+  run(sql: string, params?: readonly SqlValue[]): JobSteps<{ changes: number }>;
+  /** Adds `values` to the counter row `params` names; `key` is `params` joined by NUL. */
+  sum(sums: JobSums, key: string, params: SqlValue[], values: number[]): JobSteps<void>;
+  note(note: WriteNote, projectId: string, ts?: number): JobSteps<void>;
+  /**
+   * Code not on the storage interface yet (the payments ledger), with SQLite's connection, inside the
+   * batch. On PostgreSQL it fails the job: call it only where PostgreSQL has nothing for it to do.
+   */
+  sqliteOnly<T>(work: (db: Database) => T): JobSteps<T>;
 }
 
-export type Job<T> = (tx: JobTx) => Generator<JobStatement, T, unknown>;
+/** What a job, or a helper it calls with `yield*`, is: its statements, then its value. */
+export type JobSteps<T> = Generator<JobStatement, T, unknown>;
+
+export type Job<T> = (tx: JobTx) => JobSteps<T>;
 
 /** Where jobs are queued for the next group commit: the SQLite write queue, or PostgreSQL's. */
 export interface JobQueue {
@@ -35,41 +69,117 @@ export interface JobQueue {
 function jobTx(engine: Engine): JobTx {
   return {
     engine,
-    *all<Row>(sql: string, params: readonly SqlValue[] = []): Generator<JobStatement, Row[], unknown> {
+    *all<Row>(sql: string, params: readonly SqlValue[] = []): JobSteps<Row[]> {
       return (yield { kind: "all", sql, params }) as Row[];
     },
-    *get<Row>(sql: string, params: readonly SqlValue[] = []): Generator<JobStatement, Row | null, unknown> {
+    *get<Row>(sql: string, params: readonly SqlValue[] = []): JobSteps<Row | null> {
       return (yield { kind: "get", sql, params }) as Row | null;
     },
-    *run(sql: string, params: readonly SqlValue[] = []): Generator<JobStatement, { changes: number }, unknown> {
+    *run(sql: string, params: readonly SqlValue[] = []): JobSteps<{ changes: number }> {
       return (yield { kind: "run", sql, params }) as { changes: number };
+    },
+    *sum(sums: JobSums, key: string, params: SqlValue[], values: number[]): JobSteps<void> {
+      yield { kind: "sum", sums, key, params, values };
+    },
+    *note(note: WriteNote, projectId: string, ts = 0): JobSteps<void> {
+      yield { kind: "note", note, projectId, ts };
+    },
+    *sqliteOnly<T>(work: (db: Database) => T): JobSteps<T> {
+      return (yield { kind: "sqlite", work }) as T;
     },
   };
 }
 
 const sqliteTx = jobTx("sqlite");
 const postgresTx = jobTx("postgres");
+const txOn = (storage: Storage) => (storage.engine === "sqlite" ? sqliteTx : postgresTx);
 
 /** Runs a job to its end on SQLite, synchronously: inside a queued write. */
 export function runJobOnSqlite<T>(db: Database, job: Job<T>): T {
   const steps = job(sqliteTx);
   let step = steps.next();
   while (!step.done) {
-    const { kind, sql, params } = step.value;
-    const statement = statementFor(db, sql);
-    const bindings = params as SQLQueryBindings[];
-    step = steps.next(kind === "all" ? statement.all(...bindings) : kind === "get" ? statement.get(...bindings) : { changes: statement.run(...bindings).changes });
+    const statement = step.value;
+    switch (statement.kind) {
+      case "get":
+        step = steps.next(statementFor(db, statement.sql).get(...(statement.params as SQLQueryBindings[])));
+        break;
+      case "run":
+        step = steps.next({ changes: statementFor(db, statement.sql).run(...(statement.params as SQLQueryBindings[])).changes });
+        break;
+      case "all":
+        step = steps.next(statementFor(db, statement.sql).all(...(statement.params as SQLQueryBindings[])));
+        break;
+      case "sum":
+        statement.sums.add(db, statement.key, statement.params, statement.values);
+        step = steps.next();
+        break;
+      case "note":
+        statement.note(db, statement.projectId, statement.ts);
+        step = steps.next();
+        break;
+      case "sqlite":
+        step = steps.next(statement.work(db));
+        break;
+    }
   }
   return step.value;
 }
 
-/** Runs a job through a storage (inside a PostgreSQL transaction), awaiting each statement. */
-export async function runJob<T>(storage: Storage, job: Job<T>): Promise<T> {
-  const steps = job(storage.engine === "sqlite" ? sqliteTx : postgresTx);
+interface SummedKey {
+  params: readonly SqlValue[];
+  values: number[];
+}
+
+/**
+ * One PostgreSQL batch's sums and notes. Kept per attempt: a batch that fails is dropped whole with its
+ * transaction, and each job run again alone gets a batch of its own.
+ */
+export class JobBatch {
+  private readonly sums = new Map<JobSums, Map<string, SummedKey>>();
+  private readonly notes: Extract<JobStatement, { kind: "note" }>[] = [];
+
+  add(statement: JobStatement): void {
+    if (statement.kind === "note") this.notes.push(statement);
+    else if (statement.kind === "sum") {
+      let keys = this.sums.get(statement.sums);
+      if (!keys) this.sums.set(statement.sums, (keys = new Map()));
+      const known = keys.get(statement.key);
+      if (known) statement.sums.merge(known.values, statement.values);
+      else keys.set(statement.key, { params: statement.params, values: statement.values });
+    }
+  }
+
+  /** Inside the batch's transaction, just before COMMIT: each key once. */
+  async writeSums(storage: Storage): Promise<void> {
+    for (const [sums, keys] of this.sums) {
+      for (const { params, values } of keys.values()) await runStatements(storage, sums.write(txOn(storage), params, values), this);
+    }
+  }
+
+  /**
+   * Once committed. Only this node's readers hear of it: the step that lets reports on every node see
+   * every node's writes within 10 s (SPEC §11) sends these notes to the other nodes through NOTIFY.
+   */
+  applyNotes(source: object): void {
+    for (const { note, projectId, ts } of this.notes) note(source, projectId, ts);
+  }
+}
+
+/** Runs a job through a storage inside a PostgreSQL transaction, awaiting each statement; its sums and notes go to `batch`. */
+export function runJob<T>(storage: Storage, job: Job<T>, batch: JobBatch): Promise<T> {
+  return runStatements(storage, job(txOn(storage)), batch);
+}
+
+async function runStatements<T>(storage: Storage, steps: JobSteps<T>, batch: JobBatch): Promise<T> {
   let step = steps.next();
   while (!step.done) {
-    const { kind, sql, params } = step.value;
-    step = steps.next(await storage[kind](sql, params));
+    const statement = step.value;
+    if (statement.kind === "sqlite") throw new Error("this write is not on PostgreSQL yet: it needs SQLite's connection");
+    if (statement.kind === "sum" || statement.kind === "note") {
+      batch.add(statement);
+      step = steps.next();
+    } else step = steps.next(await storage[statement.kind](statement.sql, statement.params));
   }
   return step.value;
 }

@@ -2,6 +2,7 @@
 // flight against a bare Bun.serve baseline, and the attribution report over 1,000,000 payments and
 // 10,000,000 events. Servers run in child processes on loopback; every loop is bounded.
 // Env: BENCH_PAYMENTS, BENCH_EVENTS (row counts), BENCH_ROUNDS, BENCH_DELIVERIES, BENCH_ONLY=webhooks|report.
+import { runJobOnSqlite } from "../src/db/storage/jobs.ts";
 import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -281,7 +282,7 @@ function seedEvents(db: Database, start: number, span: number) {
     for (const [c, [clicks, , pageviews, signups]] of counters) {
       const [linkId, campaignId, source, medium, content, leadId] = contexts[c]!;
       const context = { linkId: linkId ?? null, campaignId: campaignId ?? null, source: source ?? null, medium: medium ?? null, content: content ?? null, leadId: leadId ?? null };
-      bumpRollup(db, "prj_bench", hour, context, { clicks, pageviews, signups });
+      runJobOnSqlite(db, (tx) => bumpRollup(tx, "prj_bench", hour, context, { clicks, pageviews, signups }));
     }
     counters.clear();
   };

@@ -1,5 +1,6 @@
 // Seeds a data dir with a realistic journey history (links, clicks, sessions, events, profiles and the
 // hourly rollup kept consistent with them) fast enough for a benchmark: batched inserts, one pass in time order.
+import { runJobOnSqlite } from "../src/db/storage/jobs.ts";
 import type { Database } from "bun:sqlite";
 import { loadConfig } from "../src/config.ts";
 import { openInstance } from "../src/instance.ts";
@@ -176,14 +177,14 @@ export function seedJourneys(db: Database, options: SeedOptions): SeedResult {
       flushEvents();
       events += made;
       for (const { ctx, c } of rollup.values()) {
-        bumpRollup(db, pid, hour, ctx, {
+        runJobOnSqlite(db, (tx) => bumpRollup(tx, pid, hour, ctx, {
           clicks: c[0]!,
           sessions: c[2]!,
           pageviews: c[3]!,
           pricingViews: c[4]!,
           signups: c[5]!,
           signupsStarted: c[6]!,
-        });
+        }));
         rollupRows++;
       }
     })();

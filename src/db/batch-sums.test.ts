@@ -11,7 +11,9 @@ function setup() {
   const db = openDatabase(path);
   db.exec("CREATE TABLE totals (name TEXT PRIMARY KEY, n INTEGER NOT NULL, upserts INTEGER NOT NULL DEFAULT 1)");
   const sums = new BatchSums(
-    (target, [name], [n]) => target.query("INSERT INTO totals (name, n) VALUES (?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, upserts = upserts + 1").run(name!, n!),
+    function* (tx, [name], [n]) {
+      yield* tx.run("INSERT INTO totals (name, n) VALUES (?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, upserts = upserts + 1", [name!, n!]);
+    },
     (into, [n]) => (into[0]! += n!),
   );
   const read = (name: string) => openDatabase(path).query<{ n: number; upserts: number }, [string]>("SELECT n, upserts FROM totals WHERE name = ?").get(name);

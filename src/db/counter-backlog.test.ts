@@ -12,8 +12,9 @@ import { tempDataDir } from "../testing/harness.ts";
 import "../tracking/events.ts";
 
 const totals = new BatchSums(
-  (db, [name], [n, last]) =>
-    db.query("INSERT INTO totals (name, n, last) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, last = max(last, excluded.last)").run(name!, n!, last!),
+  function* (tx, [name], [n, last]) {
+    yield* tx.run("INSERT INTO totals (name, n, last) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, last = max(last, excluded.last)", [name!, n!, last!]);
+  },
   (into, [n, last]) => {
     into[0]! += n!;
     into[1] = Math.max(into[1]!, last!);

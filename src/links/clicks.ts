@@ -1,7 +1,6 @@
 // A click on a tracked link: the clicks row, and the link_clicked event whose rollup also moves the link's counter.
-import type { Database } from "bun:sqlite";
+import type { JobSteps, JobTx } from "../db/storage/jobs.ts";
 import { recordEvent } from "../tracking/events.ts";
-import { prepared } from "../tracking/statements.ts";
 import type { UserAgentClass } from "../tracking/user-agent.ts";
 import type { ActiveLink } from "./directory.ts";
 
@@ -18,11 +17,10 @@ export interface Click {
 const INSERT_CLICK = `INSERT INTO clicks (id, project_id, link_id, ts, visitor_id, referrer_host, browser, os, device, country)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-
-/** Call inside a write. */
-export function recordClick(db: Database, click: Click): void {
+/** A write job, either engine. */
+export function* recordClick(tx: JobTx, click: Click): JobSteps<void> {
   const { link } = click;
-  prepared(db, INSERT_CLICK).run(
+  yield* tx.run(INSERT_CLICK, [
     click.clickId,
     link.projectId,
     link.linkId,
@@ -33,8 +31,8 @@ export function recordClick(db: Database, click: Click): void {
     click.agent.os,
     click.agent.device,
     click.country,
-  );
-  recordEvent(db, {
+  ]);
+  yield* recordEvent(tx, {
     projectId: link.projectId,
     name: "link_clicked",
     ts: click.ts,

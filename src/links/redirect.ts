@@ -123,7 +123,7 @@ export async function followLink(ctx: AppContext, request: Request, slug: string
   } catch {
     return notFoundPage();
   }
-  if (click) await ctx.writes.write((db) => recordClick(db, click));
+  if (click) await ctx.writes.job((tx) => recordClick(tx, click));
   return response;
 }
 

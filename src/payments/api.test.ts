@@ -1,5 +1,6 @@
 // The payments REST API: recording payments from any provider, listing them with their
 // attribution, the attribution report, and re-attribution after a late identify.
+import { runJobOnSqlite } from "../db/storage/jobs.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { expectReportMatchesLedger, seedLink, seedProfile, seedSession, uid } from "./testing.ts";
@@ -156,13 +157,13 @@ describe("GET /api/v1/payments and the attribution report", () => {
     const hour = Math.floor((Date.now() - 2 * DAY) / 3_600_000) * 3_600_000;
     const context = { ...EMPTY_CONTEXT, linkId: "lnk_rollup", campaignId: "rollup_campaign" };
     seedLink(db(), server.project.id, { id: "lnk_rollup", campaignId: "rollup_campaign" });
-    bumpRollup(db(), server.project.id, hour, context, { clicks: 40 });
+    runJobOnSqlite(db(), (tx) => bumpRollup(tx, server.project.id, hour, context, { clicks: 40 }));
     const visitors = [uid("v"), uid("v"), uid("v")];
     for (const [i, visitorId] of visitors.entries()) {
-      recordEvent(db(), { projectId: server.project.id, name: "page_view", ts: hour + i * 60_000, visitorId, context });
-      recordEvent(db(), { projectId: server.project.id, name: "page_view", ts: hour + DAY / 2 + i * 60_000, visitorId, context });
+      runJobOnSqlite(db(), (tx) => recordEvent(tx, { projectId: server.project.id, name: "page_view", ts: hour + i * 60_000, visitorId, context }));
+      runJobOnSqlite(db(), (tx) => recordEvent(tx, { projectId: server.project.id, name: "page_view", ts: hour + DAY / 2 + i * 60_000, visitorId, context }));
     }
-    recordEvent(db(), { projectId: server.project.id, name: "signup_completed", ts: hour + 600_000, visitorId: visitors[0]!, context });
+    runJobOnSqlite(db(), (tx) => recordEvent(tx, { projectId: server.project.id, name: "signup_completed", ts: hour + 600_000, visitorId: visitors[0]!, context }));
     await post({ transactionId: uid("txn"), amount: 2000, currency: "USD", timestamp: hour + 900_000, metadata: { linkId: "lnk_rollup", visitorId: visitors[0]! } });
     const report = await (await server.api(`/api/v1/reports/attribution?groupBy=link&from=${hour - DAY}`)).json();
     const row = report.rows.find((r: { key: string }) => r.key === "lnk_rollup");

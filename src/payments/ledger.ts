@@ -8,6 +8,7 @@ import { newId } from "../core/ids.ts";
 import { attribute, type Attribution } from "../attribution/engine.ts";
 import { contextFromRow, loadCandidates, type ContextColumns, type FirstTouchColumns } from "../attribution/loader.ts";
 import { recordEvent } from "../tracking/events.ts";
+import { runJobOnSqlite } from "../db/storage/jobs.ts";
 import { mergeMetadata, readBanticoMetadata } from "./metadata.ts";
 import { paymentMoneyProblem } from "./money.ts";
 import type { Reporting } from "./fx/convert.ts";
@@ -634,7 +635,7 @@ function syncJourneyEvent(db: Database, row: PaymentRow): void {
   if (row.journey_event_id !== null) prepared(db, "DELETE FROM events WHERE id = ?").run(row.journey_event_id);
   let eventId: number | null = null;
   if ((row.kind === "sale" || row.kind === "renewal") && row.method !== "unattributed" && row.visitor_id) {
-    eventId = recordEvent(db, {
+    eventId = runJobOnSqlite(db, (tx) => recordEvent(tx, {
       projectId: row.project_id,
       name: "payment_completed",
       ts: row.occurred_at,
@@ -643,7 +644,7 @@ function syncJourneyEvent(db: Database, row: PaymentRow): void {
       profileId: row.profile_id,
       props: { paymentId: row.id, kind: row.kind, amount: row.amount, net: row.net, currency: row.currency, provider: row.provider, method: row.method },
       context: contextFromRow(row),
-    });
+    }));
   }
   prepared(db, "UPDATE payments SET journey_event_id = ? WHERE id = ?").run(eventId, row.id);
 }

@@ -1,5 +1,6 @@
 // The report reads whole days from daily rollups and edge hours from hourly ones: the sums must
 // match the ledger whatever the range, also after a payment is re-attributed.
+import { runJobOnSqlite } from "../db/storage/jobs.ts";
 import { afterAll, expect, test } from "bun:test";
 import { loadConfig } from "../config.ts";
 import { openInstance } from "../instance.ts";
@@ -33,8 +34,8 @@ test("whole days and edge hours add up to the same totals as the ledger", async 
   const context = { ...EMPTY_CONTEXT, linkId: "lnk_days", campaignId: "days" };
   times.forEach((at, i) => {
     recordPayment(db, project.id, { ...emptyPayment("api"), kind: "sale", key: `api:t${i}`, amount: 1000, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: at }, null, at);
-    bumpRollup(db, project.id, at, context, { clicks: 1 });
-    bumpRollup(db, project.id, at, context, { clicks: 1 });
+    runJobOnSqlite(db, (tx) => bumpRollup(tx, project.id, at, context, { clicks: 1 }));
+    runJobOnSqlite(db, (tx) => bumpRollup(tx, project.id, at, context, { clicks: 1 }));
   });
   const expectFor = (from: number, to: number) => {
     const inRange = times.filter((t) => Math.floor(t / HOUR) * HOUR >= Math.floor(from / HOUR) * HOUR && t < to).length;

@@ -1,8 +1,8 @@
 // /api/v1/events and /api/v1/identify: server-side events and identified profiles (SPEC §6).
-import type { Database } from "bun:sqlite";
 import { Elysia } from "elysia";
 import { z } from "zod";
 import type { AppContext } from "../context.ts";
+import type { JobSteps, JobTx } from "../db/storage/jobs.ts";
 import { resolveApiProject } from "../api/auth.ts";
 import type { ApiOperation } from "../api/openapi.ts";
 import { badRequest } from "../http/errors.ts";
@@ -11,7 +11,6 @@ import type { Project } from "../projects/service.ts";
 import { recordEvent } from "./events.ts";
 import { eventNameSchema, identifySchema, propsSchema, timestampSchema } from "./model.ts";
 import { findProfileIdByEmail, identifyProfile, latestVisitorOfProfile, normalizeEmail, visitorIdsOfProfile } from "./profiles.ts";
-import { prepared } from "./statements.ts";
 import { VISITOR_ID_PATTERN } from "./visitors.ts";
 
 const visitorIdSchema = z.string().regex(VISITOR_ID_PATTERN, "is not a Bantico visitor id");
@@ -64,13 +63,13 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
 }
 
 /** A server-side event joins the visitor's latest session within the lookback window, and takes its context. */
-function latestSessionId(db: Database, project: Project, visitorId: string, now: number): string | null {
-  return (
-    prepared<{ id: string }, [string, string, number]>(
-      db,
-      "SELECT id FROM sessions WHERE project_id = ? AND visitor_id = ? AND started_at >= ? ORDER BY started_at DESC LIMIT 1",
-    ).get(project.id, visitorId, now - project.lookbackDays * 86_400_000)?.id ?? null
-  );
+function* latestSessionId(tx: JobTx, project: Project, visitorId: string, now: number): JobSteps<string | null> {
+  const row = yield* tx.get<{ id: string }>("SELECT id FROM sessions WHERE project_id = ? AND visitor_id = ? AND started_at >= ? ORDER BY started_at DESC LIMIT 1", [
+    project.id,
+    visitorId,
+    now - project.lookbackDays * 86_400_000,
+  ]);
+  return row?.id ?? null;
 }
 
 export function trackingApi(ctx: AppContext) {
@@ -80,16 +79,16 @@ export function trackingApi(ctx: AppContext) {
     .post("/events", async ({ project, body, set }) => {
       const input = parse(events, body);
       const ts = input.timestamp ?? ctx.now();
-      const stored = await ctx.writes.write((db) => {
+      const stored = await ctx.writes.job(function* (tx) {
         // userId names the profile; an email alone finds it, or becomes its id, so payments can match it later.
-        const knownByEmail = !input.userId && input.email ? findProfileIdByEmail(db, project.id, input.email) : null;
+        const knownByEmail = !input.userId && input.email ? yield* findProfileIdByEmail(tx, project.id, input.email) : null;
         const profileKey = input.userId ?? knownByEmail ?? normalizeEmail(input.email);
         const profileId = profileKey
-          ? identifyProfile(db, project.id, { id: profileKey, email: input.email }, input.visitorId ?? null, ts, "trusted").id
+          ? (yield* identifyProfile(tx, project.id, { id: profileKey, email: input.email }, input.visitorId ?? null, ts, "trusted")).id
           : null;
-        const visitorId = input.visitorId ?? (profileId ? latestVisitorOfProfile(db, project.id, profileId) : null);
-        const sessionId = visitorId ? latestSessionId(db, project, visitorId, ts) : null;
-        const eventId = recordEvent(db, { projectId: project.id, name: input.name, ts, visitorId, sessionId, profileId, props: input.props ?? null });
+        const visitorId = input.visitorId ?? (profileId ? yield* latestVisitorOfProfile(tx, project.id, profileId) : null);
+        const sessionId = visitorId ? yield* latestSessionId(tx, project, visitorId, ts) : null;
+        const eventId = yield* recordEvent(tx, { projectId: project.id, name: input.name, ts, visitorId, sessionId, profileId, props: input.props ?? null });
         return { eventId, visitorId, sessionId, profileId };
       });
       set.status = 201;
@@ -98,13 +97,15 @@ export function trackingApi(ctx: AppContext) {
     .post("/identify", async ({ project, body }) => {
       const input = parse(identifyBody, body);
       const now = ctx.now();
-      return ctx.writes.write((db) => {
+      return ctx.writes.job(function* (tx) {
         const visitorId = input.visitorId ?? null;
-        const profile = identifyProfile(db, project.id, input, visitorId, now, "trusted");
+        const profile = yield* identifyProfile(tx, project.id, input, visitorId, now, "trusted");
         if (visitorId) {
-          recordEvent(db, { projectId: project.id, name: "identify", ts: now, visitorId, profileId: profile.id, sessionId: latestSessionId(db, project, visitorId, now) });
+          const sessionId = yield* latestSessionId(tx, project, visitorId, now);
+          yield* recordEvent(tx, { projectId: project.id, name: "identify", ts: now, visitorId, profileId: profile.id, sessionId });
         }
-        return { id: profile.id, email: profile.email, name: profile.name, traits: profile.traits, visitorIds: visitorIdsOfProfile(db, project.id, profile.id) };
+        const visitorIds = yield* visitorIdsOfProfile(tx, project.id, profile.id);
+        return { id: profile.id, email: profile.email, name: profile.name, traits: profile.traits, visitorIds };
       });
     });
 }

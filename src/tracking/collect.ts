@@ -48,9 +48,9 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
     const now = ctx.now();
     const salts = hit.v ? null : (cachedSalts(ctx.storage, now) ?? (await loadSalts(ctx.storage, now)));
     const visit = describeHit(ctx, request, project, hit, pageUrl, identify, now, salts);
-    const stored = await ctx.writes.write((db) => {
-      const hitStored = storeHit(db, visit);
-      noteTrackerHost(db, project.id, pageUrl.hostname, Boolean(hit.v), visit.ts);
+    const stored = await ctx.writes.job(function* (tx) {
+      const hitStored = yield* storeHit(tx, visit);
+      yield* noteTrackerHost(tx, project.id, pageUrl.hostname, Boolean(hit.v), visit.ts);
       return hitStored;
     });
     return answer(200, sessionAnswer(stored));

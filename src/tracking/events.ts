@@ -1,7 +1,9 @@
-// Records one event in a visitor's journey, with its hourly rollup, inside the caller's transaction.
-import type { Database, SQLQueryBindings } from "bun:sqlite";
+// Records one event in a visitor's journey, with its hourly rollup, as part of a write job (either engine).
 import { BatchSums } from "../db/batch-sums.ts";
 import { registerDeferredCounter } from "../db/counter-backlog.ts";
+import { greatest, perEngine } from "../db/postgres/dialect.ts";
+import type { JobSteps, JobTx } from "../db/storage/jobs.ts";
+import type { SqlValue } from "../db/storage/storage.ts";
 import { contextFromColumns, contextValues, EMPTY_CONTEXT, type AttributionContext, type ContextColumns } from "./attribution-context.ts";
 import { prepared } from "./statements.ts";
 import { noteWrite } from "../reports/writes.ts";
@@ -45,28 +47,27 @@ const COUNTED_EVENTS: Record<string, keyof RollupIncrements> = {
 };
 
 const INSERT_EVENT = `INSERT INTO events (project_id, ts, name, visitor_id, session_id, profile_id, path, props,
-  link_id, campaign_id, source, medium, content, lead_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  link_id, campaign_id, source, medium, content, lead_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`;
 
-const BUMP_ROLLUP = `INSERT INTO context_stats_hourly (project_id, hour, link_id, campaign_id, source, medium, content, lead_id,
-  clicks, visitors, sessions, pageviews, pricing_views, signups, signups_started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (project_id, hour, link_id, campaign_id, source, medium, content, lead_id) DO UPDATE SET
-  clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
-  pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups,
-  signups_started = signups_started + excluded.signups_started`;
+const COUNT_COLUMNS = ["clicks", "visitors", "sessions", "pageviews", "pricing_views", "signups", "signups_started"];
+const CONTEXT_KEY_COLUMNS = "link_id, campaign_id, source, medium, content, lead_id";
+/** Each counter column plus the inserted row's (the table named, as PostgreSQL finds a bare column ambiguous there). */
+const addCounts = (table: string) => COUNT_COLUMNS.map((column) => `${column} = ${table}.${column} + excluded.${column}`).join(", ");
 
-const BUMP_PERIOD = `INSERT INTO context_stats_periods (project_id, grain, period, link_id, campaign_id, source, medium, content, lead_id,
-  clicks, visitors, sessions, pageviews, pricing_views, signups, signups_started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT DO UPDATE SET
-  clicks = clicks + excluded.clicks, visitors = visitors + excluded.visitors, sessions = sessions + excluded.sessions,
-  pageviews = pageviews + excluded.pageviews, pricing_views = pricing_views + excluded.pricing_views, signups = signups + excluded.signups,
-  signups_started = signups_started + excluded.signups_started`;
+const BUMP_ROLLUP = `INSERT INTO context_stats_hourly (project_id, hour, ${CONTEXT_KEY_COLUMNS}, ${COUNT_COLUMNS.join(", ")})
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (project_id, hour, ${CONTEXT_KEY_COLUMNS}) DO UPDATE SET ${addCounts("context_stats_hourly")}`;
+
+const BUMP_PERIOD = `INSERT INTO context_stats_periods (project_id, grain, period, ${CONTEXT_KEY_COLUMNS}, ${COUNT_COLUMNS.join(", ")})
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (project_id, grain, period, ${CONTEXT_KEY_COLUMNS}) DO UPDATE SET ${addCounts("context_stats_periods")}`;
 
 const SESSION_CONTEXT = "SELECT link_id, campaign_id, source, medium, content, lead_id FROM sessions WHERE id = ?";
 
-/** Inserts the event and moves its rollup counter; returns the event's id. Call inside a write. */
-export function recordEvent(db: Database, event: EventInput): number {
-  const context = event.context ?? (event.context === undefined && event.sessionId ? sessionContext(db, event.sessionId) : EMPTY_CONTEXT);
-  const result = prepared(db, INSERT_EVENT).run(
+/** Inserts the event and moves its rollup counter; returns the event's id. */
+export function* recordEvent(tx: JobTx, event: EventInput): JobSteps<number> {
+  const context = event.context ?? (event.context === undefined && event.sessionId ? yield* sessionContext(tx, event.sessionId) : EMPTY_CONTEXT);
+  const inserted = yield* tx.get<{ id: number }>(INSERT_EVENT, [
     event.projectId,
     event.ts,
     event.name,
@@ -76,16 +77,19 @@ export function recordEvent(db: Database, event: EventInput): number {
     event.path ?? null,
     event.props && Object.keys(event.props).length > 0 ? JSON.stringify(event.props) : null,
     ...contextValues(context),
-  );
-  noteWrite(db, event.projectId, event.ts);
+  ]);
+  yield* tx.note(noteWrite, event.projectId, event.ts);
   const counter = COUNTED_EVENTS[event.name];
-  if (counter === "clicks") bumpRollup(db, event.projectId, event.ts, context, { clicks: 1, linkClicks: context.linkId ? 1 : 0, lastClickedAt: event.ts });
-  else if (counter) bumpRollup(db, event.projectId, event.ts, context, { [counter]: 1 });
-  return Number(result.lastInsertRowid);
+  if (counter === "clicks") yield* bumpRollup(tx, event.projectId, event.ts, context, { clicks: 1, linkClicks: context.linkId ? 1 : 0, lastClickedAt: event.ts });
+  else if (counter) yield* bumpRollup(tx, event.projectId, event.ts, context, { [counter]: 1 });
+  return inserted!.id;
 }
 
-const COUNT_LINK_CLICKS = `INSERT INTO link_counters (link_id, project_id, clicks, last_clicked_at) VALUES (?, ?, ?, ?)
-  ON CONFLICT (link_id) DO UPDATE SET clicks = clicks + excluded.clicks, last_clicked_at = max(coalesce(last_clicked_at, 0), excluded.last_clicked_at)`;
+const COUNT_LINK_CLICKS = perEngine(
+  (engine) => `INSERT INTO link_counters (link_id, project_id, clicks, last_clicked_at) VALUES (?, ?, ?, ?)
+  ON CONFLICT (link_id) DO UPDATE SET clicks = link_counters.clicks + excluded.clicks,
+  last_clicked_at = ${greatest(engine, "coalesce(link_counters.last_clicked_at, 0)", "excluded.last_clicked_at")}`,
+);
 
 const ROLLUP_COUNTS = 7;
 const LINK_CLICKS = 7;
@@ -96,24 +100,23 @@ const LAST_CLICKED_AT = 8;
  * counter: one sum per key carries them all, so a click costs one counter entry rather than two.
  * Sums written before the link's counter joined them have no link clicks, as theirs went apart.
  */
-function writeRollup(db: Database, [projectId, hour, ...context]: SQLQueryBindings[], values: number[]): void {
+function* writeRollup(tx: JobTx, [projectId, hour, ...context]: readonly SqlValue[], values: number[]): JobSteps<void> {
   const counts = values.slice(0, ROLLUP_COUNTS);
-  prepared(db, BUMP_ROLLUP).run(projectId!, hour!, ...context, ...counts);
+  yield* tx.run(BUMP_ROLLUP, [projectId!, hour!, ...context, ...counts]);
   // Days folded in memory before this counter reached the rollups are folded again.
-  noteWrite(db, projectId as string, hour as number);
+  yield* tx.note(noteWrite, projectId as string, hour as number);
   const at = new Date(hour as number);
-  const bumpPeriod = prepared(db, BUMP_PERIOD);
-  bumpPeriod.run(projectId!, "day", (hour as number) - ((hour as number) % DAY_MS), ...context, ...counts);
-  bumpPeriod.run(projectId!, "month", Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1), ...context, ...counts);
+  yield* tx.run(BUMP_PERIOD, [projectId!, "day", (hour as number) - ((hour as number) % DAY_MS), ...context, ...counts]);
+  yield* tx.run(BUMP_PERIOD, [projectId!, "month", Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1), ...context, ...counts]);
   const linkClicks = values[LINK_CLICKS] ?? 0;
-  if (linkClicks > 0) prepared(db, COUNT_LINK_CLICKS).run(context[0]!, projectId!, linkClicks, values[LAST_CLICKED_AT]!);
+  if (linkClicks > 0) yield* tx.run(COUNT_LINK_CLICKS[tx.engine], [context[0]!, projectId!, linkClicks, values[LAST_CLICKED_AT]!]);
 }
 
 // Link counters used to wait in the backlog apart from the rollup, as [clicks, last click's ts] per
 // link; a backlog left by a crash of that version still holds such sums, and recovery folds them here.
 registerDeferredCounter({
   name: "link_counters",
-  write: (db, [linkId, projectId], [clicks, lastClickedAt]) => prepared(db, COUNT_LINK_CLICKS).run(linkId!, projectId!, clicks!, lastClickedAt!),
+  write: (db, [linkId, projectId], [clicks, lastClickedAt]) => prepared(db, COUNT_LINK_CLICKS.sqlite).run(linkId!, projectId!, clicks!, lastClickedAt!),
   merge: (into, [clicks, lastClickedAt]) => {
     into[0]! += clicks!;
     into[1] = Math.max(into[1]!, lastClickedAt!);
@@ -134,7 +137,7 @@ const hourlyRollup = new BatchSums(
  * all-time counter (once per batch and key inside a queued write). The only writer of
  * context_stats_hourly, context_stats_periods and link_counters.
  */
-export function bumpRollup(db: Database, projectId: string, ts: number, context: AttributionContext, by: RollupIncrements): void {
+export function* bumpRollup(tx: JobTx, projectId: string, ts: number, context: AttributionContext, by: RollupIncrements): JobSteps<void> {
   const key = [projectId, Math.floor(ts / HOUR_MS) * HOUR_MS, ...contextValues(context).map((value) => value ?? "")];
   const counts = [
     by.clicks ?? 0,
@@ -149,10 +152,10 @@ export function bumpRollup(db: Database, projectId: string, ts: number, context:
     by.linkClicks ?? 0,
     by.lastClickedAt ?? 0,
   ];
-  hourlyRollup.add(db, key.join("\u0000"), key, counts);
+  yield* tx.sum(hourlyRollup, key.join("\u0000"), key, counts);
 }
 
-export function sessionContext(db: Database, sessionId: string): AttributionContext {
-  const row = prepared<ContextColumns, [string]>(db, SESSION_CONTEXT).get(sessionId);
+export function* sessionContext(tx: JobTx, sessionId: string): JobSteps<AttributionContext> {
+  const row = yield* tx.get<ContextColumns>(SESSION_CONTEXT, [sessionId]);
   return row ? contextFromColumns(row) : EMPTY_CONTEXT;
 }

@@ -1,6 +1,7 @@
 // Stores one tracker hit: picks the visitor, continues or starts the session (30 min idle, first
 // attribution context kept), links clicks and profiles, then records the event(s) with their rollups.
-import type { Database } from "bun:sqlite";
+// A write job: the same code on SQLite and PostgreSQL.
+import type { JobSteps, JobTx } from "../db/storage/jobs.ts";
 import {
   contextFromColumns,
   contextValues,
@@ -13,7 +14,7 @@ import {
 import { bumpRollup, recordEvent } from "./events.ts";
 import { noteWrite } from "../reports/writes.ts";
 import { identifyProfile, profileIdOfVisitor, type IdentifyInput, type IdentifyTrust } from "./profiles.ts";
-import { prepared, timeOrderedId } from "./statements.ts";
+import { timeOrderedId } from "./statements.ts";
 import type { UserAgentClass } from "./user-agent.ts";
 
 export const SESSION_IDLE_MS = 30 * 60_000;
@@ -85,9 +86,9 @@ interface LandedClick {
 }
 
 /** The context a landing carries explicitly: the tracked link's, else the utm_* parameters; and the click it names, when found. */
-export function landingContext(db: Database, projectId: string, landing: Landing): { context: AttributionContext; click: LandedClick | null } {
+export function* landingContext(tx: JobTx, projectId: string, landing: Landing): JobSteps<{ context: AttributionContext; click: LandedClick | null }> {
   if (landing.clickId) {
-    const click = prepared<ContextColumns & { visitor_id: string | null; ts: number }, [string, string]>(db, CLICK_CONTEXT).get(landing.clickId, projectId);
+    const click = yield* tx.get<ContextColumns & { visitor_id: string | null; ts: number }>(CLICK_CONTEXT, [landing.clickId, projectId]);
     if (click) return { context: contextFromColumns(click), click: { id: landing.clickId, visitorId: click.visitor_id, ts: click.ts } };
   }
   const { utm } = landing;
@@ -97,26 +98,30 @@ export function landingContext(db: Database, projectId: string, landing: Landing
   };
 }
 
-function findLiveSession(db: Database, hit: Hit): SessionRow | null {
+function* findLiveSession(tx: JobTx, hit: Hit): JobSteps<SessionRow | null> {
   const since = hit.ts - SESSION_IDLE_MS;
   // Sessions whose recorded last_seen_at may lag their last hit by up to a step.
   const candidatesSince = since - LAST_SEEN_STEP_MS;
-  const live = (row: SessionRow | null) =>
-    row && (row.last_seen_at >= since || prepared(db, ACTIVE_SINCE).get(hit.projectId, row.visitor_id, since) !== null) ? row : null;
   if (hit.sessionHint) {
-    const hinted = live(prepared<SessionRow, [string, string, string, number]>(db, HINTED_SESSION).get(hit.sessionHint, hit.projectId, hit.visitorIds[0]!, candidatesSince));
+    const hinted = yield* stillLive(tx, hit, since, yield* tx.get<SessionRow>(HINTED_SESSION, [hit.sessionHint, hit.projectId, hit.visitorIds[0]!, candidatesSince]));
     if (hinted) return hinted;
   }
   for (const visitorId of hit.visitorIds) {
-    const found = live(prepared<SessionRow, [string, string, number]>(db, LIVE_SESSION).get(hit.projectId, visitorId, candidatesSince));
+    const found = yield* stillLive(tx, hit, since, yield* tx.get<SessionRow>(LIVE_SESSION, [hit.projectId, visitorId, candidatesSince]));
     if (found) return found;
   }
   return null;
 }
 
-function startSession(db: Database, hit: Hit, visitorId: string, clickId: string | null, context: AttributionContext): string {
+/** The session, if it is live at `since`: its last_seen_at says so, or, when that lags, the visitor's latest event. */
+function* stillLive(tx: JobTx, hit: Hit, since: number, row: SessionRow | null): JobSteps<SessionRow | null> {
+  if (!row) return null;
+  return row.last_seen_at >= since || (yield* tx.get(ACTIVE_SINCE, [hit.projectId, row.visitor_id, since])) !== null ? row : null;
+}
+
+function* startSession(tx: JobTx, hit: Hit, visitorId: string, clickId: string | null, context: AttributionContext): JobSteps<string> {
   const sessionId = `ses_${timeOrderedId(hit.ts)}`;
-  prepared(db, CREATE_SESSION).run(
+  yield* tx.run(CREATE_SESSION, [
     sessionId,
     hit.projectId,
     visitorId,
@@ -130,16 +135,15 @@ function startSession(db: Database, hit: Hit, visitorId: string, clickId: string
     hit.agent.os,
     hit.agent.device,
     hit.country,
-  );
-  bumpRollup(db, hit.projectId, hit.ts, context, { sessions: 1 });
+  ]);
+  yield* bumpRollup(tx, hit.projectId, hit.ts, context, { sessions: 1 });
   return sessionId;
 }
 
-/** Call inside a write. */
-export function storeHit(db: Database, hit: Hit): StoredHit {
-  const live = findLiveSession(db, hit);
+export function* storeHit(tx: JobTx, hit: Hit): JobSteps<StoredHit> {
+  const live = yield* findLiveSession(tx, hit);
   const visitorId = live?.visitor_id ?? hit.visitorIds[0]!;
-  const landing = landingContext(db, hit.projectId, hit.landing);
+  const landing = yield* landingContext(tx, hit.projectId, hit.landing);
   const clickId = landing.click?.id ?? null;
   const incoming = landing.context;
 
@@ -149,40 +153,40 @@ export function storeHit(db: Database, hit: Hit): StoredHit {
   if (!live || (!isEmptyContext(incoming) && !isEmptyContext(liveContext) && !sameContext(incoming, liveContext))) {
     // A new tracked click or campaign mid-session starts a new session, so each session keeps one context.
     context = isEmptyContext(incoming) && hit.landing.referrerHost ? { ...EMPTY_CONTEXT, source: hit.landing.referrerHost } : incoming;
-    sessionId = startSession(db, hit, visitorId, clickId, context);
+    sessionId = yield* startSession(tx, hit, visitorId, clickId, context);
   } else if (!isEmptyContext(incoming) && isEmptyContext(liveContext)) {
     context = incoming;
     sessionId = live.id;
-    prepared(db, ADOPT_CONTEXT).run(clickId, ...contextValues(context), hit.ts, sessionId);
+    yield* tx.run(ADOPT_CONTEXT, [clickId, ...contextValues(context), hit.ts, sessionId]);
   } else {
     context = liveContext;
     sessionId = live.id;
-    if (hit.ts - live.last_seen_at >= LAST_SEEN_STEP_MS) prepared(db, "UPDATE sessions SET last_seen_at = ? WHERE id = ?").run(hit.ts, sessionId);
+    if (hit.ts - live.last_seen_at >= LAST_SEEN_STEP_MS) yield* tx.run("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [hit.ts, sessionId]);
   }
 
-  if (landing.click) attachClickToVisitor(db, hit.projectId, landing.click, visitorId);
+  if (landing.click) yield* attachClickToVisitor(tx, hit.projectId, landing.click, visitorId);
 
   const profileId = hit.identify
-    ? identifyProfile(db, hit.projectId, hit.identify, visitorId, hit.ts, hit.identify.trust).id
-    : profileIdOfVisitor(db, hit.projectId, visitorId);
+    ? (yield* identifyProfile(tx, hit.projectId, hit.identify, visitorId, hit.ts, hit.identify.trust)).id
+    : yield* profileIdOfVisitor(tx, hit.projectId, visitorId);
 
   const event = { projectId: hit.projectId, ts: hit.ts, visitorId, sessionId, profileId, path: hit.path, context };
-  recordEvent(db, { ...event, name: hit.name, props: hit.props });
-  if (hit.name === "page_view" && hit.isPricingPage) recordEvent(db, { ...event, name: "pricing_view" });
+  yield* recordEvent(tx, { ...event, name: hit.name, props: hit.props });
+  if (hit.name === "page_view" && hit.isPricingPage) yield* recordEvent(tx, { ...event, name: "pricing_view" });
   return { visitorId, sessionId, profileId, context };
 }
 
 /** The click was recorded with the cookieless id of the moment; the landing page knows the real visitor. */
-function attachClickToVisitor(db: Database, projectId: string, click: LandedClick, visitorId: string): void {
+function* attachClickToVisitor(tx: JobTx, projectId: string, click: LandedClick, visitorId: string): JobSteps<void> {
   if (click.visitorId === visitorId) return;
-  prepared(db, "UPDATE clicks SET visitor_id = ? WHERE id = ?").run(visitorId, click.id);
+  yield* tx.run("UPDATE clicks SET visitor_id = ? WHERE id = ?", [visitorId, click.id]);
   if (click.visitorId) {
-    prepared(db, "UPDATE events SET visitor_id = ? WHERE project_id = ? AND visitor_id = ? AND ts = ? AND name = 'link_clicked'").run(
+    yield* tx.run("UPDATE events SET visitor_id = ? WHERE project_id = ? AND visitor_id = ? AND ts = ? AND name = 'link_clicked'", [
       visitorId,
       projectId,
       click.visitorId,
       click.ts,
-    );
-    noteWrite(db, projectId, click.ts);
+    ]);
+    yield* tx.note(noteWrite, projectId, click.ts);
   }
 }

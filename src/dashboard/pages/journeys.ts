@@ -4,6 +4,7 @@ import { DashboardError, renderPage, type DashboardRequest, type DashboardRouter
 import { listPayments } from "../../payments/service.ts";
 import { findProfile, latestEvents, listProfiles, profileJourney, visitorJourney } from "./journeys.sql.ts";
 import { profileIdOfVisitor } from "../../tracking/profiles.ts";
+import { runJobOnSqlite } from "../../db/storage/jobs.ts";
 import { paymentLinks } from "./payments.ts";
 import { field } from "../../../views/components.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
@@ -56,7 +57,7 @@ export function journeyPages(router: DashboardRouter): void {
       const visitorId = req.params.visitorId ?? "";
       const events = visitorJourney(req.ctx.db, req.project.id, visitorId);
       if (events.length === 0) throw new DashboardError(404, "This project has no events of such a visitor.");
-      const profileId = profileIdOfVisitor(req.ctx.db, req.project.id, visitorId);
+      const profileId = runJobOnSqlite(req.ctx.db, (tx) => profileIdOfVisitor(tx, req.project.id, visitorId));
       const body = html`<section class="card">
           <dl class="facts">
             <dt>Visitor</dt><dd><code>${visitorId}</code></dd>

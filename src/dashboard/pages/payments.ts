@@ -9,6 +9,7 @@ import { PROVIDERS, type Provider } from "../../payments/types.ts";
 import { explanationTrail } from "./payments.sql.ts";
 import { keyLabels } from "../../reports/attribution.ts";
 import { findProfileIdByEmail } from "../../tracking/profiles.ts";
+import { runJobOnSqlite } from "../../db/storage/jobs.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
 import { convertedSummary, paymentDetail, paymentFilters, paymentsTable, rawEventList, type PaymentLinks } from "../../../views/pages/payments.ts";
 import type { ConvertedTotals } from "../../payments/fx/sums.ts";
@@ -32,7 +33,7 @@ export function paymentLinks(req: DashboardRequest): PaymentLinks {
     linkTitle: (linkId) => (titles ??= keyLabels(req.ctx.db, req.project.id, "link")).get(linkId) ?? null,
     visitor: (visitorId) => req.href(`/visitors/${encodeURIComponent(visitorId)}`),
     profile: (profileId) => req.href(`/profiles/${encodeURIComponent(profileId)}`),
-    profileOfEmail: (email) => findProfileIdByEmail(req.ctx.db, req.project.id, email),
+    profileOfEmail: (email) => runJobOnSqlite(req.ctx.db, (tx) => findProfileIdByEmail(tx, req.project.id, email)),
     timezone: req.project.timezone,
   };
 }

@@ -1,4 +1,5 @@
 // Day-folded rollups must give exactly what summing the hourly rollups gives, and pick up late data.
+import { runJobOnSqlite } from "../../db/storage/jobs.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { loadConfig } from "../../config.ts";
 import { openInstance, type Instance } from "../../instance.ts";
@@ -154,8 +155,8 @@ describe("day-folded rollups", () => {
     for (const [i, day] of first.entries()) expect(again[i]).toBe(day);
     const before = clicks();
     const hour = from + 5 * HOUR_MS;
-    recordEvent(q.db, { projectId: q.projectId, name: "page_view", ts: hour, context: EMPTY_CONTEXT });
-    bumpRollup(q.db, q.projectId, hour, EMPTY_CONTEXT, { clicks: 3 });
+    runJobOnSqlite(q.db, (tx) => recordEvent(tx, { projectId: q.projectId, name: "page_view", ts: hour, context: EMPTY_CONTEXT }));
+    runJobOnSqlite(q.db, (tx) => bumpRollup(tx, q.projectId, hour, EMPTY_CONTEXT, { clicks: 3 }));
     noteWrite(q.db, q.projectId, hour);
     expect(days()[0]).not.toBe(first[0]);
     expect(clicks()).toBe(before + 3);
@@ -164,7 +165,7 @@ describe("day-folded rollups", () => {
   test("the day still running is read again after ten seconds", () => {
     const today = { ...q, now: end - 2 * HOUR_MS };
     const before = traffic(today).clicks;
-    bumpRollup(q.db, q.projectId, end - 3 * HOUR_MS, EMPTY_CONTEXT, { clicks: 7 });
+    runJobOnSqlite(q.db, (tx) => bumpRollup(tx, q.projectId, end - 3 * HOUR_MS, EMPTY_CONTEXT, { clicks: 7 }));
     expect(traffic({ ...today, now: today.now + 11_000 }).clicks).toBe(before + 7);
   });
 });
@@ -175,8 +176,8 @@ describe("signup_started", () => {
     const contexts = [EMPTY_CONTEXT, { ...EMPTY_CONTEXT, campaignId: "spring", source: "twitter" }, { ...EMPTY_CONTEXT, source: "newsletter" }];
     q.db.transaction(() => {
       for (let i = 0; i < 600; i++) {
-        recordEvent(q.db, { projectId: project.id, name: "signup_started", ts: end - 12 * DAY_MS + i * 41 * 60_000, context: contexts[i % 3] });
-        recordEvent(q.db, { projectId: project.id, name: "page_view", ts: end - 12 * DAY_MS + i * 37 * 60_000, context: contexts[i % 2] });
+        runJobOnSqlite(q.db, (tx) => recordEvent(tx, { projectId: project.id, name: "signup_started", ts: end - 12 * DAY_MS + i * 41 * 60_000, context: contexts[i % 3] }));
+        runJobOnSqlite(q.db, (tx) => recordEvent(tx, { projectId: project.id, name: "page_view", ts: end - 12 * DAY_MS + i * 37 * 60_000, context: contexts[i % 2] }));
       }
     })();
     const signups = { ...q, projectId: project.id };

@@ -1,5 +1,6 @@
 // People counts against a brute-force count over the raw rows, on generated journeys in a real SQLite
 // file: every breakdown, several ranges, and conversion never above 100 %.
+import { runJobOnSqlite } from "../../db/storage/jobs.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Database } from "bun:sqlite";
 import { loadConfig } from "../../config.ts";
@@ -60,12 +61,12 @@ function generate(db: Database, projectId: string, seed: number): void {
         db.query("INSERT INTO sessions (id, project_id, visitor_id, started_at, last_seen_at, link_id, campaign_id, source, country, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").run(
           sessionId, projectId, visitorId, at, at + 600_000, context.linkId, context.campaignId, context.source, pick(["DE", "FR", "US", null]), pick(["desktop", "mobile"]),
         );
-        if (context.linkId) recordEvent(db, { projectId, name: "link_clicked", ts: at - 1000, visitorId, context });
+        if (context.linkId) runJobOnSqlite(db, (tx) => recordEvent(tx, { projectId, name: "link_clicked", ts: at - 1000, visitorId, context }));
         const views = 1 + Math.floor(rnd() * 3);
-        for (let p = 0; p < views; p++) recordEvent(db, { projectId, name: "page_view", ts: at + p * 60_000, visitorId, sessionId, path: pick(["/", "/pricing", "/docs"]), context });
-        if (rnd() < 0.2) recordEvent(db, { projectId, name: "signup_completed", ts: at + 300_000, visitorId, sessionId, context });
+        for (let p = 0; p < views; p++) runJobOnSqlite(db, (tx) => recordEvent(tx, { projectId, name: "page_view", ts: at + p * 60_000, visitorId, sessionId, path: pick(["/", "/pricing", "/docs"]), context }));
+        if (rnd() < 0.2) runJobOnSqlite(db, (tx) => recordEvent(tx, { projectId, name: "signup_completed", ts: at + 300_000, visitorId, sessionId, context }));
       }
-      if (rnd() < 0.15) identifyProfile(db, projectId, { id: `gen${seed}_user_${v % 200}`, email: `user${v % 200}@gen${seed}.example` }, visitorId, lastAt, "trusted");
+      if (rnd() < 0.15) runJobOnSqlite(db, (tx) => identifyProfile(tx, projectId, { id: `gen${seed}_user_${v % 200}`, email: `user${v % 200}@gen${seed}.example` }, visitorId, lastAt, "trusted"));
     }
   })();
   for (let n = 0; n < 90; n++) {
@@ -299,8 +300,8 @@ describe("counts kept over closed windows and extended with the open ones", () =
 
   test("person links read a page at a time are the same links whatever the page size: a visitor's latest identification wins across pages", async () => {
     const { db } = instance.ctx;
-    identifyProfile(db, project.id, { id: "paged_a", email: "paged-a@example.com" }, "paged_visitor", NOW - 2 * DAY, "trusted");
-    identifyProfile(db, project.id, { id: "paged_b", email: "paged-b@example.com" }, "paged_visitor", NOW - DAY, "trusted");
+    runJobOnSqlite(db, (tx) => identifyProfile(tx, project.id, { id: "paged_a", email: "paged-a@example.com" }, "paged_visitor", NOW - 2 * DAY, "trusted"));
+    runJobOnSqlite(db, (tx) => identifyProfile(tx, project.id, { id: "paged_b", email: "paged-b@example.com" }, "paged_visitor", NOW - DAY, "trusted"));
     const read = (pageSize?: number) => {
       const pages = readPersons(db, project.id, pageSize);
       let pagesRead = 1;
@@ -328,7 +329,7 @@ describe("counts kept over closed windows and extended with the open ones", () =
     // Past the half hour links are kept, with nothing identified meanwhile.
     const later = personOf(db, project.id, NOW + 31 * 60_000);
     expect(later).toBe(first);
-    identifyProfile(db, project.id, { id: "late_user", email: "late@example.com" }, "late_visitor", NOW, "trusted");
+    runJobOnSqlite(db, (tx) => identifyProfile(tx, project.id, { id: "late_user", email: "late@example.com" }, "late_visitor", NOW, "trusted"));
     const after = personOf(db, project.id, NOW + 32 * 60_000);
     expect(after).not.toBe(first);
     expect(after(hashId("late_visitor"))).not.toBe(hashId("late_visitor"));

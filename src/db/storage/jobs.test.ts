@@ -61,3 +61,21 @@ describeOnEngines("write jobs", (engine) => {
     expect(ids.map((r) => r.id)).toEqual(["a", "b", "c", "taken"]);
   });
 });
+
+describeOnEngines("write notes", (engine) => {
+  test("each committed job's notes are heard once, on PostgreSQL even when its batch ran again job by job", async () => {
+    const db = await database(engine);
+    await db.writes.job(addUser("taken"));
+    const heard: string[] = [];
+    const hear = (_source: object, projectId: string) => heard.push(projectId);
+    const noted = (id: string): Job<number> =>
+      function* (tx) {
+        yield* tx.note(hear, id);
+        return yield* addUser(id)(tx);
+      };
+    const outcomes = await Promise.allSettled(["a", "b", "taken", "c"].map((id) => db.writes.job(noted(id))));
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+    // SQLite hears a note at once, inside the batch, as before jobs: the failed job's too (a reader reads again for nothing).
+    expect(heard.sort()).toEqual(engine === "sqlite" ? ["a", "b", "c", "taken"] : ["a", "b", "c"]);
+  });
+});

@@ -4,17 +4,22 @@ import type { SqlValue, Storage } from "./storage.ts";
 import { prepared } from "../../tracking/statements.ts";
 
 const KEPT_STATEMENTS = 1000;
-const kept = new WeakMap<Database, Set<string>>();
+/** The kept statements by text, per database: one lookup on the hot paths, as `prepared` does. */
+const kept = new WeakMap<Database, Map<string, Statement>>();
 
 /**
  * The statement for `sql`, prepared once per database; past a thousand texts (SQL built with varying
  * lists), bun:sqlite's own cache of the last 20 instead, so memory stays bounded.
  */
 export function statementFor<Row = unknown>(db: Database, sql: string): Statement<Row, Bindings> {
-  let texts = kept.get(db);
-  if (!texts) kept.set(db, (texts = new Set()));
-  if (texts.has(sql) || (texts.size < KEPT_STATEMENTS && texts.add(sql))) return prepared<Row, Bindings>(db, sql);
-  return db.query<Row, Bindings>(sql);
+  let statements = kept.get(db);
+  if (!statements) kept.set(db, (statements = new Map()));
+  let statement = statements.get(sql);
+  if (!statement) {
+    if (statements.size >= KEPT_STATEMENTS) return db.query<Row, Bindings>(sql);
+    statements.set(sql, (statement = prepared(db, sql)));
+  }
+  return statement as Statement<Row, Bindings>;
 }
 
 type Bindings = SQLQueryBindings[];

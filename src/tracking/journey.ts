@@ -1,7 +1,7 @@
 // Stores one tracker hit: picks the visitor, continues or starts the session (30 min idle, first
 // attribution context kept), links clicks and profiles, then records the event(s) with their rollups.
 // A write job: the same code on SQLite and PostgreSQL.
-import type { JobSteps, JobTx } from "../db/storage/jobs.ts";
+import { answered, type JobSteps, type JobTx } from "../db/storage/jobs.ts";
 import {
   contextFromColumns,
   contextValues,
@@ -86,12 +86,17 @@ interface LandedClick {
 }
 
 /** The context a landing carries explicitly: the tracked link's, else the utm_* parameters; and the click it names, when found. */
-export function* landingContext(tx: JobTx, projectId: string, landing: Landing): JobSteps<{ context: AttributionContext; click: LandedClick | null }> {
-  if (landing.clickId) {
-    const click = yield* tx.get<ContextColumns & { visitor_id: string | null; ts: number }>(CLICK_CONTEXT, [landing.clickId, projectId]);
-    if (click) return { context: contextFromColumns(click), click: { id: landing.clickId, visitorId: click.visitor_id, ts: click.ts } };
-  }
-  const { utm } = landing;
+export function landingContext(tx: JobTx, projectId: string, landing: Landing): JobSteps<{ context: AttributionContext; click: LandedClick | null }> {
+  // Most hits name no click: no query, and no generator for one.
+  return landing.clickId ? landedClick(tx, projectId, landing, landing.clickId) : answered(utmLanding(landing));
+}
+
+function* landedClick(tx: JobTx, projectId: string, landing: Landing, clickId: string): JobSteps<{ context: AttributionContext; click: LandedClick | null }> {
+  const click = yield* tx.get<ContextColumns & { visitor_id: string | null; ts: number }>(CLICK_CONTEXT, [clickId, projectId]);
+  return click ? { context: contextFromColumns(click), click: { id: clickId, visitorId: click.visitor_id, ts: click.ts } } : utmLanding(landing);
+}
+
+function utmLanding({ utm }: Landing): { context: AttributionContext; click: null } {
   return {
     context: { linkId: null, campaignId: utm.campaign, source: utm.source, medium: utm.medium, content: utm.content, leadId: null },
     click: null,
@@ -114,9 +119,12 @@ function* findLiveSession(tx: JobTx, hit: Hit): JobSteps<SessionRow | null> {
 }
 
 /** The session, if it is live at `since`: its last_seen_at says so, or, when that lags, the visitor's latest event. */
-function* stillLive(tx: JobTx, hit: Hit, since: number, row: SessionRow | null): JobSteps<SessionRow | null> {
-  if (!row) return null;
-  return row.last_seen_at >= since || (yield* tx.get(ACTIVE_SINCE, [hit.projectId, row.visitor_id, since])) !== null ? row : null;
+function stillLive(tx: JobTx, hit: Hit, since: number, row: SessionRow | null): JobSteps<SessionRow | null> {
+  return !row || row.last_seen_at >= since ? answered(row) : activeSince(tx, hit, since, row);
+}
+
+function* activeSince(tx: JobTx, hit: Hit, since: number, row: SessionRow): JobSteps<SessionRow | null> {
+  return (yield* tx.get(ACTIVE_SINCE, [hit.projectId, row.visitor_id, since])) !== null ? row : null;
 }
 
 function* startSession(tx: JobTx, hit: Hit, visitorId: string, clickId: string | null, context: AttributionContext): JobSteps<string> {

@@ -1,8 +1,10 @@
 // Write jobs: the writes that share a group commit, one code for both engines. A job is a generator
-// that yields its statements and gets each one's answer back: `const row = yield* tx.get<Row>(sql, params)`.
-// On SQLite the write queue runs it to its end at once, inside its synchronous batch transaction, so no
-// other code runs between its statements and the batch keeps SQLite's speed (src/db/write-queue.ts); on
-// PostgreSQL each answer is awaited (src/db/postgres/write-queue.ts).
+// that yields its statements and gets each one's answer back: `const row = yield* tx.get<Row>(sql, params)`
+// (`yield*` each call at once). On SQLite the write queue runs it to its end at once, inside its
+// synchronous batch transaction: each statement runs where it is called and `yield*` finds it answered,
+// so no other code runs between its statements and the batch keeps SQLite's speed
+// (src/db/write-queue.ts). On PostgreSQL the statements are yielded and each answer is awaited
+// (src/db/postgres/write-queue.ts).
 //
 // Beside SQL a job yields what a write does beyond its rows: a batch sum (`tx.sum`, a counter added up
 // per batch and written once per key before COMMIT) and a write note (`tx.note`, telling in-memory
@@ -72,86 +74,160 @@ export interface JobQueue {
 }
 
 /**
- * What `yield* tx.get(…)` and the other kinds delegate to: an iterator that hands out its statement,
- * then the answer it is sent. Built by hand, as a generator for every statement cost the journey about
- * 3 µs a hit more than the synchronous code before jobs (bench/tracking.ts collect).
+ * What `yield* tx.get(…)` and the other kinds delegate to on PostgreSQL: the statement itself, as an
+ * iterator that hands itself out, then the answer it is sent. One object per statement.
  */
-class Step {
+abstract class Step {
   done = false;
-  value: unknown;
-  private sent = false;
-
-  constructor(statement: JobStatement) {
-    this.value = statement;
-  }
+  value: unknown = this;
+  private handedOut = false;
 
   [Symbol.iterator](): this {
     return this;
   }
 
   next(answer?: unknown): this {
-    if (this.sent) {
+    if (!this.handedOut) this.handedOut = true;
+    else {
       this.done = true;
       this.value = answer;
-    } else this.sent = true;
+    }
     return this;
   }
 }
 
-const step = <T>(statement: JobStatement) => new Step(statement) as unknown as JobSteps<T>;
-
-function jobTx(engine: Engine): JobTx {
-  return {
-    engine,
-    all: <Row>(sql: string, params: readonly SqlValue[] = []) => step<Row[]>({ kind: "all", sql, params }),
-    get: <Row>(sql: string, params: readonly SqlValue[] = []) => step<Row | null>({ kind: "get", sql, params }),
-    run: (sql: string, params: readonly SqlValue[] = []) => step<{ changes: number }>({ kind: "run", sql, params }),
-    insert: (sql: string, params: readonly SqlValue[]) => step<number>({ kind: "insert", sql: engine === "postgres" ? returningId(sql) : sql, params }),
-    sum: (sums: JobSums, key: string, params: SqlValue[], values: number[]) => step<void>({ kind: "sum", sums, key, params, values }),
-    note: (note: WriteNote, projectId: string, ts = 0) => step<void>({ kind: "note", note, projectId, ts }),
-    sqliteOnly: <T>(work: (db: Database) => T) => step<T>({ kind: "sqlite", work }),
-  };
+class SqlStep extends Step {
+  constructor(
+    readonly kind: "all" | "get" | "run" | "insert",
+    readonly sql: string,
+    readonly params: readonly SqlValue[],
+  ) {
+    super();
+  }
 }
+
+class SumStep extends Step {
+  readonly kind = "sum";
+  constructor(
+    readonly sums: JobSums,
+    readonly key: string,
+    readonly params: SqlValue[],
+    readonly values: number[],
+  ) {
+    super();
+  }
+}
+
+class NoteStep extends Step {
+  readonly kind = "note";
+  constructor(
+    readonly note: WriteNote,
+    readonly projectId: string,
+    readonly ts: number,
+  ) {
+    super();
+  }
+}
+
+class SqliteStep extends Step {
+  readonly kind = "sqlite";
+  constructor(readonly work: (db: Database) => unknown) {
+    super();
+  }
+}
+
+const asSteps = <T>(step: Step | Answered<unknown>) => step as unknown as JobSteps<T>;
 
 const withReturning = new Map<string, string>();
 const returningId = (sql: string) => withReturning.get(sql) ?? withReturning.set(sql, `${sql} RETURNING id`).get(sql)!;
 
-const sqliteTx = jobTx("sqlite");
-const postgresTx = jobTx("postgres");
-const txOn = (storage: Storage) => (storage.engine === "sqlite" ? sqliteTx : postgresTx);
+const postgresTx: JobTx = {
+  engine: "postgres",
+  all: <Row>(sql: string, params: readonly SqlValue[] = []) => asSteps<Row[]>(new SqlStep("all", sql, params)),
+  get: <Row>(sql: string, params: readonly SqlValue[] = []) => asSteps<Row | null>(new SqlStep("get", sql, params)),
+  run: (sql: string, params: readonly SqlValue[] = []) => asSteps<{ changes: number }>(new SqlStep("run", sql, params)),
+  insert: (sql: string, params: readonly SqlValue[]) => asSteps<number>(new SqlStep("insert", returningId(sql), params)),
+  sum: (sums: JobSums, key: string, params: SqlValue[], values: number[]) => asSteps<void>(new SumStep(sums, key, params, values)),
+  note: (note: WriteNote, projectId: string, ts = 0) => asSteps<void>(new NoteStep(note, projectId, ts)),
+  sqliteOnly: <T>(work: (db: Database) => T) => asSteps<T>(new SqliteStep(work)),
+};
+
+/** An iterator already done, with its value: what `yield*` finds when there is nothing to wait for. */
+class Answered<T> {
+  readonly done = true;
+  constructor(public value: T) {}
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): this {
+    return this;
+  }
+}
+
+/** Steps with no statement, only a value: for a helper that finds it needs no query. */
+export function answered<T>(value: T): JobSteps<T> {
+  return asSteps<T>(new Answered(value));
+}
+
+/**
+ * SQLite's tx: each statement runs as it is called, inside the batch, and its answer is returned
+ * already done, so a job runs to its end without suspending. Yielding every statement to a loop cost
+ * collect a few µs a hit in generator resumes, statement objects and their garbage (bench/tracking.ts).
+ * One per connection, with one answer object reused: the `yield*` around each call reads it before
+ * any other statement can run.
+ */
+class SqliteJobTx implements JobTx {
+  readonly engine = "sqlite";
+  private readonly answer = new Answered<unknown>(null);
+
+  constructor(private readonly db: Database) {}
+
+  private answering<T>(value: T): JobSteps<T> {
+    this.answer.value = value;
+    return asSteps<T>(this.answer);
+  }
+
+  all<Row>(sql: string, params: readonly SqlValue[] = []): JobSteps<Row[]> {
+    return this.answering(statementFor<Row>(this.db, sql).all(...(params as SQLQueryBindings[])));
+  }
+
+  get<Row>(sql: string, params: readonly SqlValue[] = []): JobSteps<Row | null> {
+    return this.answering(statementFor<Row>(this.db, sql).get(...(params as SQLQueryBindings[])));
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): JobSteps<{ changes: number }> {
+    return this.answering({ changes: statementFor(this.db, sql).run(...(params as SQLQueryBindings[])).changes });
+  }
+
+  insert(sql: string, params: readonly SqlValue[]): JobSteps<number> {
+    return this.answering(Number(statementFor(this.db, sql).run(...(params as SQLQueryBindings[])).lastInsertRowid));
+  }
+
+  sum(sums: JobSums, key: string, params: SqlValue[], values: number[]): JobSteps<void> {
+    sums.add(this.db, key, params, values);
+    return this.answering(undefined);
+  }
+
+  note(note: WriteNote, projectId: string, ts = 0): JobSteps<void> {
+    note(this.db, projectId, ts);
+    return this.answering(undefined);
+  }
+
+  sqliteOnly<T>(work: (db: Database) => T): JobSteps<T> {
+    return this.answering(work(this.db));
+  }
+}
+
+const sqliteTxs = new WeakMap<Database, SqliteJobTx>();
 
 /** Runs a job to its end on SQLite, synchronously: inside a queued write. */
 export function runJobOnSqlite<T>(db: Database, job: Job<T>): T {
-  const steps = job(sqliteTx);
-  let step = steps.next();
-  while (!step.done) {
-    const statement = step.value;
-    switch (statement.kind) {
-      case "get":
-        step = steps.next(statementFor(db, statement.sql).get(...(statement.params as SQLQueryBindings[])));
-        break;
-      case "run":
-        step = steps.next({ changes: statementFor(db, statement.sql).run(...(statement.params as SQLQueryBindings[])).changes });
-        break;
-      case "all":
-        step = steps.next(statementFor(db, statement.sql).all(...(statement.params as SQLQueryBindings[])));
-        break;
-      case "insert":
-        step = steps.next(Number(statementFor(db, statement.sql).run(...(statement.params as SQLQueryBindings[])).lastInsertRowid));
-        break;
-      case "sum":
-        statement.sums.add(db, statement.key, statement.params, statement.values);
-        step = steps.next();
-        break;
-      case "note":
-        statement.note(db, statement.projectId, statement.ts);
-        step = steps.next();
-        break;
-      case "sqlite":
-        step = steps.next(statement.work(db));
-        break;
-    }
-  }
+  let tx = sqliteTxs.get(db);
+  if (!tx) sqliteTxs.set(db, (tx = new SqliteJobTx(db)));
+  const step = job(tx).next();
+  if (!step.done) throw new Error("a write job yielded something other than its tx's statements");
   return step.value;
 }
 
@@ -182,7 +258,7 @@ export class JobBatch {
   /** Inside the batch's transaction, just before COMMIT: each key once. */
   async writeSums(storage: Storage): Promise<void> {
     for (const [sums, keys] of this.sums) {
-      for (const { params, values } of keys.values()) await runStatements(storage, sums.write(txOn(storage), params, values), this);
+      for (const { params, values } of keys.values()) await runStatements(storage, sums.write(postgresTx, params, values), this);
     }
   }
 
@@ -195,9 +271,9 @@ export class JobBatch {
   }
 }
 
-/** Runs a job through a storage inside a PostgreSQL transaction, awaiting each statement; its sums and notes go to `batch`. */
+/** Runs a job through a PostgreSQL transaction's storage, awaiting each statement; its sums and notes go to `batch`. */
 export function runJob<T>(storage: Storage, job: Job<T>, batch: JobBatch): Promise<T> {
-  return runStatements(storage, job(txOn(storage)), batch);
+  return runStatements(storage, job(postgresTx), batch);
 }
 
 async function runStatements<T>(storage: Storage, steps: JobSteps<T>, batch: JobBatch): Promise<T> {

@@ -36,6 +36,7 @@ export interface JobSums {
  */
 export type WriteNote = (source: object, projectId: string, ts: number) => void;
 
+/** What a job yields on PostgreSQL, for the queue to run; on SQLite each runs where it is called. */
 export type JobStatement =
   | { kind: "all" | "get" | "run" | "insert"; sql: string; params: readonly SqlValue[] }
   | { kind: "sum"; sums: JobSums; key: string; params: SqlValue[]; values: number[] }
@@ -73,83 +74,33 @@ export interface JobQueue {
   job<T>(job: Job<T>, options?: { bulk?: boolean }): Promise<T>;
 }
 
-/**
- * What `yield* tx.get(…)` and the other kinds delegate to on PostgreSQL: the statement itself, as an
- * iterator that hands itself out, then the answer it is sent. One object per statement.
- */
-abstract class Step {
-  done = false;
-  value: unknown = this;
-  private handedOut = false;
-
-  [Symbol.iterator](): this {
-    return this;
-  }
-
-  next(answer?: unknown): this {
-    if (!this.handedOut) this.handedOut = true;
-    else {
-      this.done = true;
-      this.value = answer;
-    }
-    return this;
-  }
-}
-
-class SqlStep extends Step {
-  constructor(
-    readonly kind: "all" | "get" | "run" | "insert",
-    readonly sql: string,
-    readonly params: readonly SqlValue[],
-  ) {
-    super();
-  }
-}
-
-class SumStep extends Step {
-  readonly kind = "sum";
-  constructor(
-    readonly sums: JobSums,
-    readonly key: string,
-    readonly params: SqlValue[],
-    readonly values: number[],
-  ) {
-    super();
-  }
-}
-
-class NoteStep extends Step {
-  readonly kind = "note";
-  constructor(
-    readonly note: WriteNote,
-    readonly projectId: string,
-    readonly ts: number,
-  ) {
-    super();
-  }
-}
-
-class SqliteStep extends Step {
-  readonly kind = "sqlite";
-  constructor(readonly work: (db: Database) => unknown) {
-    super();
-  }
-}
-
-const asSteps = <T>(step: Step | Answered<unknown>) => step as unknown as JobSteps<T>;
-
 const withReturning = new Map<string, string>();
 const returningId = (sql: string) => withReturning.get(sql) ?? withReturning.set(sql, `${sql} RETURNING id`).get(sql)!;
 
+/** PostgreSQL's tx: each statement is yielded, for the queue to await its answer. */
 const postgresTx: JobTx = {
   engine: "postgres",
-  all: <Row>(sql: string, params: readonly SqlValue[] = []) => asSteps<Row[]>(new SqlStep("all", sql, params)),
-  get: <Row>(sql: string, params: readonly SqlValue[] = []) => asSteps<Row | null>(new SqlStep("get", sql, params)),
-  run: (sql: string, params: readonly SqlValue[] = []) => asSteps<{ changes: number }>(new SqlStep("run", sql, params)),
-  insert: (sql: string, params: readonly SqlValue[]) => asSteps<number>(new SqlStep("insert", returningId(sql), params)),
-  sum: (sums: JobSums, key: string, params: SqlValue[], values: number[]) => asSteps<void>(new SumStep(sums, key, params, values)),
-  note: (note: WriteNote, projectId: string, ts = 0) => asSteps<void>(new NoteStep(note, projectId, ts)),
-  sqliteOnly: <T>(work: (db: Database) => T) => asSteps<T>(new SqliteStep(work)),
+  *all<Row>(sql: string, params: readonly SqlValue[] = []): JobSteps<Row[]> {
+    return (yield { kind: "all", sql, params }) as Row[];
+  },
+  *get<Row>(sql: string, params: readonly SqlValue[] = []): JobSteps<Row | null> {
+    return (yield { kind: "get", sql, params }) as Row | null;
+  },
+  *run(sql: string, params: readonly SqlValue[] = []): JobSteps<{ changes: number }> {
+    return (yield { kind: "run", sql, params }) as { changes: number };
+  },
+  *insert(sql: string, params: readonly SqlValue[]): JobSteps<number> {
+    return (yield { kind: "insert", sql: returningId(sql), params }) as number;
+  },
+  *sum(sums: JobSums, key: string, params: SqlValue[], values: number[]): JobSteps<void> {
+    yield { kind: "sum", sums, key, params, values };
+  },
+  *note(note: WriteNote, projectId: string, ts = 0): JobSteps<void> {
+    yield { kind: "note", note, projectId, ts };
+  },
+  *sqliteOnly<T>(work: (db: Database) => T): JobSteps<T> {
+    return (yield { kind: "sqlite", work }) as T;
+  },
 };
 
 /** An iterator already done, with its value: what `yield*` finds when there is nothing to wait for. */
@@ -165,6 +116,8 @@ class Answered<T> {
     return this;
   }
 }
+
+const asSteps = <T>(answer: Answered<unknown>) => answer as unknown as JobSteps<T>;
 
 /** Steps with no statement, only a value: for a helper that finds it needs no query. */
 export function answered<T>(value: T): JobSteps<T> {

@@ -29,6 +29,8 @@ export function sqliteStorage(db: Database): Storage {
   return storage;
 }
 
+const STUCK_MS = 10_000;
+
 /** One per database: its open transaction is the connection's. */
 const storages = new WeakMap<Database, Storage>();
 
@@ -55,6 +57,8 @@ function newSqliteStorage(db: Database): Storage {
       while (open) await open;
       let end!: () => void;
       open = new Promise((resolve) => (end = resolve));
+      // Every write waits meanwhile, the write queue's too: a body that awaits ctx.storage instead of tx waits for itself.
+      const stuck = setTimeout(() => console.error(`a SQLite storage transaction has been open for ${STUCK_MS / 1000} s, and every write waits for it: does its body await the storage instead of its tx?`), STUCK_MS);
       try {
         db.exec("BEGIN IMMEDIATE");
         try {
@@ -66,6 +70,7 @@ function newSqliteStorage(db: Database): Storage {
           throw error;
         }
       } finally {
+        clearTimeout(stuck);
         open = null;
         end();
       }

@@ -8,7 +8,7 @@
 // what a job does in memory belongs after its promise resolves. A statement that fails ends the job (the
 // job cannot catch it: PostgreSQL aborts the transaction), so "insert unless present" is ON CONFLICT.
 import type { Database, SQLQueryBindings } from "bun:sqlite";
-import { statementFor } from "./sqlite.ts";
+import { prepared } from "../../tracking/statements.ts";
 import type { Engine, SqlValue, Storage } from "./storage.ts";
 
 export interface JobStatement {
@@ -56,7 +56,7 @@ export function runJobOnSqlite<T>(db: Database, job: Job<T>): T {
   let step = steps.next();
   while (!step.done) {
     const { kind, sql, params } = step.value;
-    const statement = statementFor(db, sql);
+    const statement = prepared(db, sql);
     const bindings = params as SQLQueryBindings[];
     step = steps.next(kind === "all" ? statement.all(...bindings) : kind === "get" ? statement.get(...bindings) : { changes: statement.run(...bindings).changes });
   }

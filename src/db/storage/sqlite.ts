@@ -1,21 +1,7 @@
 // Storage over the embedded SQLite file: each call runs at once on the one connection.
-import type { Database, SQLQueryBindings, Statement } from "bun:sqlite";
+import type { Database, SQLQueryBindings } from "bun:sqlite";
 import type { SqlValue, Storage } from "./storage.ts";
 import { prepared } from "../../tracking/statements.ts";
-
-const KEPT_STATEMENTS = 1000;
-const kept = new WeakMap<Database, Set<string>>();
-
-/**
- * The statement for `sql`, prepared once per database; past a thousand texts (SQL built with varying
- * lists), bun:sqlite's own cache of the last 20 instead, so memory stays bounded.
- */
-export function statementFor<Row = unknown>(db: Database, sql: string): Statement<Row, Bindings> {
-  let texts = kept.get(db);
-  if (!texts) kept.set(db, (texts = new Set()));
-  if (texts.has(sql) || (texts.size < KEPT_STATEMENTS && texts.add(sql))) return prepared<Row, Bindings>(db, sql);
-  return db.query<Row, Bindings>(sql);
-}
 
 type Bindings = SQLQueryBindings[];
 
@@ -83,13 +69,13 @@ function directStorage(db: Database): Storage {
   const self: Storage = {
     engine: "sqlite",
     async all<Row>(sql: string, params: readonly SqlValue[] = []) {
-      return statementFor<Row>(db, sql).all(...(params as Bindings));
+      return prepared<Row, Bindings>(db, sql).all(...(params as Bindings));
     },
     async get<Row>(sql: string, params: readonly SqlValue[] = []) {
-      return statementFor<Row>(db, sql).get(...(params as Bindings));
+      return prepared<Row, Bindings>(db, sql).get(...(params as Bindings));
     },
     async run(sql, params = []) {
-      return { changes: statementFor(db, sql).run(...(params as Bindings)).changes };
+      return { changes: prepared(db, sql).run(...(params as Bindings)).changes };
     },
     async transaction(work) {
       db.exec("SAVEPOINT nested");

@@ -36,8 +36,9 @@ export type LeaseContext = Pick<AppContext, "storage" | "nodeId" | "now">;
  * may hold it by now): `work` stops at its next step.
  */
 export async function whileHolding<T>(ctx: LeaseContext, name: string, work: (lost: () => boolean) => Promise<T>, ms = LEASE_MS): Promise<{ value: T } | null> {
-  let heldUntil = ctx.now() + ms;
-  if (!(await takeLease(ctx.storage, name, ctx.nodeId, heldUntil - ms, ms))) return null;
+  const takenAt = ctx.now();
+  if (!(await takeLease(ctx.storage, name, ctx.nodeId, takenAt, ms))) return null;
+  let heldUntil = takenAt + ms;
   let takenOver = false;
   let renewing: Promise<void> = Promise.resolve();
   const renewal = setInterval(() => {

@@ -7,7 +7,7 @@ import { migrate } from "./db/migrate.ts";
 import { migrations } from "./db/migrations.ts";
 import { WriteQueue } from "./db/write-queue.ts";
 import { sqliteStorage } from "./db/storage/sqlite.ts";
-import { newNodeId } from "./db/leases.ts";
+import { SQLITE_NODE_ID } from "./db/leases.ts";
 import { loadOrCreateSecret } from "./core/secret.ts";
 import { explainDatabaseError, prepareDataDir } from "./startup.ts";
 
@@ -38,7 +38,7 @@ export function openInstance(config: Config, edges: Partial<Pick<AppContext, "no
     writes,
     config,
     secret,
-    nodeId: newNodeId(),
+    nodeId: SQLITE_NODE_ID,
     now: edges.now ?? Date.now,
     clientIp: edges.clientIp ?? (() => null),
   };

@@ -2,13 +2,13 @@
 // On PostgreSQL "node B" is a second connection to the same database, as a second `bantico serve` has;
 // on SQLite one process serves the file, so both nodes are the same storage.
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
-import type { Engine, Storage } from "../db/storage/storage.ts";
-import { connectNode, describeOnEngines, freshDatabase, type TestDatabase } from "../testing/engines.ts";
+import type { Storage } from "../db/storage/storage.ts";
+import { describeOnEngines, twoNodes, type TestDatabase } from "../testing/engines.ts";
 import { accessOf, removeMember } from "./access.ts";
 import { createApiKey, listApiKeys, projectIdForApiKey, revokeApiKey } from "./api-keys.ts";
 import { LoginThrottle } from "./rate-limit.ts";
 import { createSession, deleteSession, findSession, SESSION_TTL_MS } from "./sessions.ts";
-import { currentSetupToken, setupTokenMatches } from "./setup-token.ts";
+import { createFirstOwner, currentSetupToken, setupTokenMatches } from "./setup-token.ts";
 import { createUser, getUser, insertUser, verifyPassword } from "./users.ts";
 
 // The first PostgreSQL test starts the test cluster, and passwords are hashed with argon2 as in production.
@@ -19,16 +19,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((db) => db.close()));
 });
 
-async function twoNodes(engine: Engine): Promise<{ a: Storage; b: Storage }> {
-  const first = await freshDatabase(engine);
-  open.push(first);
-  if (first.url === null) return { a: first.storage, b: first.storage };
-  const second = connectNode(first.url);
-  open.push(second);
-  return { a: first.storage, b: second.storage };
-}
-
-// Projects are not on the storage interface yet: the tests insert the row they need.
+// The tests give their projects fixed ids.
 async function insertProject(storage: Storage, id: string): Promise<void> {
   await storage.run("INSERT INTO projects (id, name, token, created_at) VALUES (?, ?, ?, ?)", [id, id, `bt_pub_${id}`, 1]);
 }
@@ -40,7 +31,7 @@ const MINUTE = 60_000;
 
 describeOnEngines("auth across nodes", (engine) => {
   test("a session made at sign-in on one node is valid on the other, and signing out on either ends it", async () => {
-    const { a, b } = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     const user = await createUser(a, { email: "Owner@Example.com", password: PASSWORD }, NOW);
     expect(await verifyPassword(b, "owner@example.com", PASSWORD)).toEqual(user);
     expect(await verifyPassword(b, "owner@example.com", "not the password")).toBeNull();
@@ -58,7 +49,7 @@ describeOnEngines("auth across nodes", (engine) => {
   });
 
   test("a session used in its second half is extended, and the other node sees the new end", async () => {
-    const { a, b } = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     const user = await createUser(a, { email: "owner@example.com", password: PASSWORD }, NOW);
     const { token } = await createSession(a, user.id, NOW);
     const later = NOW + 20 * 86_400_000;
@@ -68,7 +59,7 @@ describeOnEngines("auth across nodes", (engine) => {
   });
 
   test("an API key made on one node opens its project on the other until revoked there, and its use is written once a minute", async () => {
-    const { a, b } = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     await insertProject(a, "prj_a");
     const { id, key } = await createApiKey(a, "prj_a", "server", NOW);
     expect(await projectIdForApiKey(b, key, NOW)).toBe("prj_a");
@@ -88,7 +79,7 @@ describeOnEngines("auth across nodes", (engine) => {
   });
 
   test("a member added on one node sees the project on the other; leaving their last project removes them and their sessions", async () => {
-    const { a, b } = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     await insertProject(a, "prj_a");
     await insertProject(a, "prj_b");
     const member = await createUser(a, { email: "viewer@example.com", password: PASSWORD, role: "viewer", projectId: "prj_a" }, NOW);
@@ -104,7 +95,7 @@ describeOnEngines("auth across nodes", (engine) => {
   });
 
   test("nodes starting together print the same setup link, and it stops working once there is an owner", async () => {
-    const { a, b } = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     const [fromA, fromB] = await Promise.all([currentSetupToken(a, NOW), currentSetupToken(b, NOW)]);
     expect(fromA).not.toBeNull();
     expect(fromB).toBe(fromA);
@@ -115,8 +106,22 @@ describeOnEngines("auth across nodes", (engine) => {
     expect(await currentSetupToken(b, NOW)).toBeNull();
   });
 
+  test("the setup form submitted on two nodes at once makes one owner and one project, however often it is tried", async () => {
+    for (let round = 0; round < 6; round++) {
+      const [a, b] = await twoNodes(engine, open);
+      // Both nodes connected before: the two transactions then overlap.
+      await Promise.all([currentSetupToken(a, NOW), b.get("SELECT 1")]);
+      const setup = (storage: Storage, email: string) => createFirstOwner(storage, { email, passwordHash: "x", projectName: "First", timezone: "Europe/Berlin" }, NOW);
+      const outcomes = await Promise.all([setup(a, "first@example.com"), setup(b, "second@example.com")]);
+      expect(outcomes.filter((created) => created !== null)).toHaveLength(1);
+      expect(await a.all("SELECT role FROM users")).toEqual([{ role: "owner" }]);
+      expect(await a.all("SELECT name, timezone FROM projects")).toEqual([{ name: "First", timezone: "Europe/Berlin" }]);
+      expect(await currentSetupToken(b, NOW)).toBeNull();
+    }
+  });
+
   test("wrong passwords tried on one node hold back the same address and account on the other", async () => {
-    const { a, b } = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     const onA = new LoginThrottle(a, SECRET);
     const onB = new LoginThrottle(b, SECRET);
     const attempt = { ip: "203.0.113.9", account: "owner@example.com" };
@@ -136,7 +141,7 @@ describeOnEngines("auth across nodes", (engine) => {
   });
 
   test("guesses at one account from many addresses on both nodes earn a doubling wait, and failures past their window are deleted", async () => {
-    const { a, b } = await twoNodes(engine);
+    const [a, b] = await twoNodes(engine, open);
     const nodes = [new LoginThrottle(a, SECRET), new LoginThrottle(b, SECRET)];
     const account = "owner@example.com";
     let now = NOW;
@@ -156,7 +161,7 @@ describeOnEngines("auth across nodes", (engine) => {
   });
 
   test("whatever is typed into the sign-in form gets an answer, not an error", async () => {
-    const { a } = await twoNodes(engine);
+    const [a] = await twoNodes(engine, open);
     await createUser(a, { email: "owner@example.com", password: PASSWORD }, NOW);
     const throttle = new LoginThrottle(a, SECRET);
     for (const typed of ["", "owner@example.com\0", "\0", "o'wner@example.com; --", "x".repeat(10_000), "\uD800@example.com"]) {

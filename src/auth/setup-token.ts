@@ -2,6 +2,8 @@
 import type { Storage } from "../db/storage/storage.ts";
 import { randomString } from "../core/ids.ts";
 import { csrfMatches } from "./sessions.ts";
+import { insertUser, type User } from "./users.ts";
+import { createProject, updateProjectSettings, type Project } from "../projects/service.ts";
 
 export async function hasOwner(storage: Storage): Promise<boolean> {
   return (await storage.get("SELECT 1 FROM users WHERE role = 'owner' LIMIT 1")) !== null;
@@ -25,7 +27,22 @@ export async function setupTokenMatches(storage: Storage, submitted: string | nu
   return row !== null && !(await hasOwner(storage)) && csrfMatches(row.token, submitted);
 }
 
-/** Used once: called in the transaction that creates the owner. */
-export async function spendSetupToken(storage: Storage): Promise<void> {
-  await storage.run("DELETE FROM setup_token");
+/**
+ * The first owner and their first project, in one transaction; null when the instance has an owner or
+ * another setup spent the token first. Two setups submitted at once check for an owner at the same
+ * moment on PostgreSQL: the second DELETE of the token waits for the first to commit, then finds
+ * nothing, so only one goes on.
+ */
+export async function createFirstOwner(
+  storage: Storage,
+  input: { email: string; passwordHash: string; projectName: string; timezone: string | null },
+  now: number,
+): Promise<{ user: User; project: Project } | null> {
+  return storage.transaction(async (tx) => {
+    if (await hasOwner(tx)) return null;
+    if ((await tx.run("DELETE FROM setup_token WHERE id = 1")).changes === 0) return null;
+    const user = await insertUser(tx, { email: input.email, passwordHash: input.passwordHash, role: "owner" }, now);
+    const project = await createProject(tx, { name: input.projectName }, now);
+    return { user, project: input.timezone ? (await updateProjectSettings(tx, project.id, { timezone: input.timezone }))! : project };
+  });
 }

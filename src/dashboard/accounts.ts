@@ -2,19 +2,18 @@
 // and the entry redirects (/ and /dashboard).
 import { Elysia } from "elysia";
 import type { AppContext } from "../context.ts";
-import { createProject, listProjects, updateProjectSettings } from "../projects/service.ts";
+import { createProject, listProjects } from "../projects/service.ts";
 import { accessOf, visibleProjects } from "../auth/access.ts";
 import { projectNameError, TIMEZONES } from "./project-settings.ts";
 import {
   countUsers,
   hashPassword,
-  insertUser,
   normalizeEmail,
   setPassword,
   validateCredentials,
   verifyPassword,
 } from "../auth/users.ts";
-import { hasOwner, setupTokenMatches, spendSetupToken } from "../auth/setup-token.ts";
+import { createFirstOwner, hasOwner, setupTokenMatches } from "../auth/setup-token.ts";
 import { countUserSessions, createSession, csrfMatches, deleteSession, deleteUserSessions, findSession, SESSION_COOKIE } from "../auth/sessions.ts";
 import { LoginThrottle } from "../auth/rate-limit.ts";
 import { randomString } from "../core/ids.ts";
@@ -175,17 +174,9 @@ export function accountRoutes(ctx: AppContext, router: DashboardRouter) {
         if (nameError) errors.projectName = nameError;
         if (Object.keys(errors).length > 0) return renderSetup(request, setupToken, values, errors, 422);
         const passwordHash = await hashPassword(password);
-        // Checked again inside the transaction: two setup forms submitted at once create one owner.
-        // Projects are still written through `db`: on SQLite, its one connection, they join this transaction.
-        const created = await ctx.storage.transaction(async (tx) => {
-          if (await hasOwner(tx)) return null;
-          await spendSetupToken(tx);
-          const user = await insertUser(tx, { email: values.email, passwordHash, role: "owner" }, ctx.now());
-          let project = await createProject(tx, { name: values.projectName }, ctx.now());
-          // The browser's own timezone (filled in by dashboard.js), so days in reports are the founder's days.
-          if (TIMEZONES.includes(values.timezone)) project = (await updateProjectSettings(tx, project.id, { timezone: values.timezone }))!;
-          return { user, project };
-        });
+        // The browser's own timezone (filled in by dashboard.js), so days in reports are the founder's days.
+        const timezone = TIMEZONES.includes(values.timezone) ? values.timezone : null;
+        const created = await createFirstOwner(ctx.storage, { email: values.email, passwordHash, projectName: values.projectName, timezone }, ctx.now());
         if (!created) return see("/login");
         const { token } = await createSession(ctx.storage, created.user.id, ctx.now());
         return see(`/dashboard/${created.project.id}/install`, [sessionCookie(token, secure(request))]);

@@ -1,7 +1,7 @@
 // Team changes on a project's settings: add someone to this project or (owners) to every project, change a
 // role, remove someone; never leave the instance without an owner.
 import type { Storage } from "../db/storage/storage.ts";
-import { createUser, deleteUser, findUserByEmail, getUser, listUsers, ROLES, setUserRole, validateCredentials, type Role } from "../auth/users.ts";
+import { createUser, deleteUser, findUserByEmail, getUser, ROLES, setUserRole, validateCredentials, type Role } from "../auth/users.ts";
 import { accessOf, addMember, isMemberRole, removeMember, setMemberRole, type MemberRole } from "../auth/access.ts";
 
 export type TeamErrors = Partial<Record<"email" | "password" | "role" | "scope", string>>;
@@ -45,8 +45,18 @@ export async function addTeammate(
   return {};
 }
 
-async function ownerCount(storage: Storage): Promise<number> {
-  return (await listUsers(storage)).filter((u) => u.role === "owner").length;
+/**
+ * Runs `change` (a demotion or removal of `userId`) unless it would leave the instance without an owner;
+ * false when refused. The owners are locked meanwhile (SQLite's transaction holds the writer lock; on
+ * PostgreSQL, FOR UPDATE), so two owners demoting each other at once cannot both pass the check.
+ */
+async function unlessLastOwner(storage: Storage, userId: string, change: (tx: Storage) => Promise<unknown>): Promise<boolean> {
+  return storage.transaction(async (tx) => {
+    const owners = await tx.all<{ id: string }>(`SELECT id FROM users WHERE role = 'owner'${tx.engine === "postgres" ? " FOR UPDATE" : ""}`);
+    if (owners.length === 1 && owners[0]!.id === userId) return false;
+    await change(tx);
+    return true;
+  });
 }
 
 /** Someone this actor may manage on this project: a member of it, or (for owners) anyone for every project. */
@@ -71,8 +81,8 @@ export async function changeRole(storage: Storage, actor: TeamActor, userId: str
     return null;
   }
   if (!role) return "Choose owner, admin or viewer.";
-  if (target.user.role === "owner" && role !== "owner" && (await ownerCount(storage)) === 1) return "The instance needs an owner: make someone else owner first.";
-  await setUserRole(storage, userId, role);
+  if (role === "owner") await setUserRole(storage, userId, role);
+  else if (!(await unlessLastOwner(storage, userId, (tx) => setUserRole(tx, userId, role)))) return "The instance needs an owner: make someone else owner first.";
   return null;
 }
 
@@ -85,7 +95,6 @@ export async function removeTeammate(storage: Storage, actor: TeamActor, userId:
     await removeMember(storage, actor.projectId, userId);
     return null;
   }
-  if (target.user.role === "owner" && (await ownerCount(storage)) === 1) return "The instance needs an owner.";
-  await deleteUser(storage, userId);
+  if (!(await unlessLastOwner(storage, userId, (tx) => deleteUser(tx, userId)))) return "The instance needs an owner.";
   return null;
 }

@@ -49,6 +49,28 @@ describeOnEngines("job leases", (engine) => {
     }
   });
 
+  test("a node whose renewals keep failing stops once its lease has run out, when another node may take it", async () => {
+    const [a] = await twoNodes(engine, open);
+    let failing = false;
+    const flaky: Storage = { ...a, get: (sql, params) => (failing ? Promise.reject(new Error("connection reset")) : a.get(sql, params)) };
+    const logged: string[] = [];
+    const log = console.error;
+    console.error = (message: string) => logged.push(message);
+    try {
+      const started = Date.now();
+      const outcome = await whileHolding({ storage: flaky, nodeId: "node-a", now: Date.now }, "fx-fetch", async (lost) => {
+        failing = true;
+        while (!lost()) await Bun.sleep(10);
+        return Date.now() - started;
+      }, 300);
+      expect(outcome!.value).toBeGreaterThanOrEqual(290);
+      expect(outcome!.value).toBeLessThan(1000);
+      expect(logged.some((message) => message.includes("lease fx-fetch: renewal failed (connection reset)"))).toBe(true);
+    } finally {
+      console.error = log;
+    }
+  });
+
   test("a node whose lease was taken over while it stalled is told so, and stops", async () => {
     const [a, b] = await twoNodes(engine, open);
     let steps = 0;

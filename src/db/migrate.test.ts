@@ -51,6 +51,19 @@ describe("migrations", () => {
     });
   });
 
+  test("a database of the release before login limits and job leases (026) migrates forward, keeps its owner and takes both", () => {
+    withDatabase((db) => {
+      migrate(db, migrations.filter((m) => m.version <= 26));
+      db.query("INSERT INTO users (id, email, password_hash, role, created_at) VALUES ('usr_old', 'owner@example.com', 'x', 'owner', 1)").run();
+      expect(migrate(db, migrations)).toEqual(["027_login_failures.sql", "028_job_leases.sql"]);
+      expect(db.query("SELECT email, role FROM users").all()).toEqual([{ email: "owner@example.com", role: "owner" }]);
+      db.query("INSERT INTO login_failures (key, at, expires_at) VALUES ('k', 1, 2)").run();
+      db.query("INSERT INTO job_leases (name, holder, expires_at) VALUES ('fx-fetch', 'sqlite', 2)").run();
+      expect(db.query("SELECT count(*) AS n FROM login_failures").get()).toEqual({ n: 1 });
+      expect(db.query("SELECT holder FROM job_leases").get()).toEqual({ holder: "sqlite" });
+    });
+  });
+
   test("signups started before the signup_started rollup existed are counted in it after the upgrade", () => {
     withDatabase((db) => {
       const before = migrations.filter((m) => m.version < 8);

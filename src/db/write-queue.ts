@@ -369,8 +369,10 @@ export class WriteQueue implements JobQueue {
     const backlog = this.backlog;
     if (batch.length === 0 && !foldAll && !backlog?.workDue()) return;
     const outcomes: { ok: boolean; value: unknown }[] = [];
+    let began = false;
     try {
       this.begin.run();
+      began = true;
       const running: RunningBatch = { work: new Map(), backlog };
       for (const item of batch) {
         this.savepoint.run();
@@ -393,7 +395,8 @@ export class WriteQueue implements JobQueue {
       this.commit.run();
     } catch (error) {
       runningBatches.delete(this.db);
-      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      // Only its own: a storage transaction open at close (./storage/sqlite.ts) is not the batch's to undo.
+      if (began && this.db.inTransaction) this.db.exec("ROLLBACK");
       backlog?.rolledBack();
       for (const item of batch) item.reject(error);
       return;

@@ -7,6 +7,7 @@ import type { IntegrationProvider } from "../payments/integrations.ts";
 import type { DoctorFacts } from "./doctor.ts";
 
 const WINDOW_MS = 60 * 86_400_000;
+const EMAIL_BATCH = 100;
 
 export async function loadDoctorFacts(storage: Storage, projectId: string, now: number): Promise<DoctorFacts> {
   const payments = (
@@ -32,9 +33,15 @@ export async function loadDoctorFacts(storage: Storage, projectId: string, now: 
   );
   const emails = [...new Set(payments.map((p) => p.email).filter((e): e is string => e !== null))];
   const profileEmails = new Set<string>();
-  // INDEXED BY is SQLite's own; PostgreSQL chooses its index by statistics.
-  const known = `SELECT email FROM profiles ${storage.engine === "sqlite" ? "INDEXED BY profiles_email" : ""} WHERE project_id = ? AND email = ?`;
-  for (const email of emails) if (await storage.get(known, [projectId, email])) profileEmails.add(email);
+  // INDEXED BY is SQLite's own; PostgreSQL chooses its index by statistics. The emails go EMAIL_BATCH at a
+  // time, the last batch padded with its first email, so one statement serves every batch.
+  const known = `SELECT email FROM profiles ${storage.engine === "sqlite" ? "INDEXED BY profiles_email" : ""}
+    WHERE project_id = ? AND email IN (${Array(EMAIL_BATCH).fill("?").join(", ")})`;
+  for (let at = 0; at < emails.length; at += EMAIL_BATCH) {
+    const batch = emails.slice(at, at + EMAIL_BATCH);
+    const padded = [...batch, ...Array<string>(EMAIL_BATCH - batch.length).fill(batch[0]!)];
+    for (const row of await storage.all<{ email: string }>(known, [projectId, ...padded])) profileEmails.add(row.email);
+  }
   const integrations = (
     await storage.all<{
       provider: IntegrationProvider;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Storage } from "../db/storage/storage.ts";
-import { describeOnEngines, freshDatabase, type TestDatabase } from "../testing/engines.ts";
+import { connectNode, describeOnEngines, freshDatabase, type TestDatabase } from "../testing/engines.ts";
 import { ApiError } from "../http/errors.ts";
 import { createLink, deleteLink, getLink, listLinks, updateLink } from "./service.ts";
 import { findActiveLink, openLinkDirectory } from "./directory.ts";
@@ -118,6 +118,23 @@ describeOnEngines("tracked links", (engine) => {
       const [one, two] = await Promise.all(["a", "b"].map((slug) => createLink(storage, projectId, { destinationUrl: "https://example.com", slug })));
       const rename = (linkId: string) => updateLink(storage, projectId, linkId, { slug: "renamed" });
       expect(await statuses([rename(one!.linkId), rename(two!.linkId)])).toEqual([200, 409]);
+    });
+
+    test("two edits of one link at once, on two nodes, both stay: neither writes back what it read before the other", async () => {
+      const other = database.url ? connectNode(database.url) : database;
+      try {
+        await other.storage.get("SELECT 1");
+        for (let round = 0; round < 6; round++) {
+          const link = await createLink(storage, projectId, { destinationUrl: "https://example.com/before", title: "Before" });
+          await Promise.all([
+            updateLink(storage, projectId, link.linkId, { title: `Title ${round}` }),
+            updateLink(other.storage, projectId, link.linkId, { destinationUrl: `https://example.com/after-${round}` }),
+          ]);
+          expect(await getLink(storage, projectId, link.linkId)).toMatchObject({ title: `Title ${round}`, destinationUrl: `https://example.com/after-${round}` });
+        }
+      } finally {
+        if (other !== database) await other.close();
+      }
     });
 
     test("archived links are left out of the list unless asked for", async () => {

@@ -80,6 +80,9 @@ export async function listLinks(storage: Storage, projectId: string, options: Li
 export async function updateLink(storage: Storage, projectId: string, linkId: string, input: LinkUpdateInput, now = Date.now()): Promise<TrackedLink> {
   const patch = validate(linkUpdateSchema, input);
   const link = await storage.transaction(async (tx) => {
+    // The link stays as read until this commits: on PostgreSQL another node's edit would otherwise be
+    // overwritten with the fields read before it (SQLite's transaction already holds the writer lock).
+    if (tx.engine === "postgres") await tx.run("SELECT 1 FROM links WHERE id = ? FOR UPDATE", [linkId]);
     const current = await getLink(tx, projectId, linkId);
     if (!current) throw notFound("no such link");
     const next = {

@@ -212,6 +212,18 @@ describe("Stripe connection and pull", () => {
     expect(await ctx.storage.all("SELECT holder FROM job_leases WHERE name = ?", [lease])).toEqual([]);
   });
 
+  test("a lease left by the server that served this data dir before (it crashed mid-pull) does not hold back the restarted one", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const fake = stripeFake(Array.from({ length: 3 }, (_, i) => stripeEvent("checkout.session.completed", checkoutSession({ amount_total: 700 + i }), { created: now - i * 600 })));
+    const instance = await start(fake.url);
+    cleanups.push(fake.stop, () => instance.server.stop());
+    const { ctx } = instance.server.instance;
+    await ctx.storage.run("INSERT INTO job_leases (name, holder, expires_at) VALUES (?, ?, ?)", [`pull:${instance.project.id}:stripe`, ctx.nodeId, Date.now() + 60_000]);
+    expect((await instance.api("/api/v1/integrations/stripe", { method: "PUT", json: { apiKey: STRIPE_KEY } })).status).toBe(200);
+    expect(await finishPull(instance, "stripe")).toMatchObject({ complete: true });
+    expect(listPayments(ctx.db, instance.project.id, { limit: 100 }).payments).toHaveLength(3);
+  });
+
   test("with a public URL, connect creates the webhook endpoint when the key may, and says how otherwise", async () => {
     const allowed = stripeFake([], { mayCreateEndpoints: true });
     const instance = await start(allowed.url, undefined, undefined, { BANTICO_BASE_URL: "https://bantico.example.com" });

@@ -8,7 +8,7 @@ import { explainStripeError } from "./stripe/client.ts";
 import { explainPolarError } from "./polar/client.ts";
 import { pruneRawEvents, RAW_EVENT_PRUNE_BATCH } from "./service.ts";
 import { NATIVE_PROVIDERS } from "./native-providers.ts";
-import { whileHolding } from "../db/leases.ts";
+import { LEASE_MS, whileHolding } from "../db/leases.ts";
 
 export interface PullOutcome {
   processed: number;
@@ -50,6 +50,8 @@ export function paymentScheduler(ctx: AppContext): PaymentScheduler | null {
 /** Pulls every connected integration at start (resuming an interrupted backfill) and then every interval. */
 export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVAL_MS): PaymentScheduler {
   const running = new Map<string, Promise<PullOutcome>>();
+  const retries = new Set<Timer>();
+  let pruning: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const runNow = (projectId: string, provider: IntegrationProvider): Promise<PullOutcome> => {
     const key = `${projectId}:${provider}`;
@@ -58,8 +60,17 @@ export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVA
     if (stopped) return Promise.resolve({ processed: 0, complete: false });
     const run = whileHolding(ctx, `pull:${key}`, (lost) => runPull(ctx, projectId, provider, () => stopped || lost()))
       .then(
-        (outcome): PullOutcome => (outcome === null ? { processed: 0, complete: false, elsewhere: true } : outcome.value),
-        (error): PullOutcome => ({ processed: 0, complete: false, error: (error as Error).message }),
+        (outcome): PullOutcome => {
+          if (outcome !== null) return outcome.value;
+          // Another node pulls it: if that node dies mid-backfill, this one resumes once the lease has run out.
+          const retry = setTimeout(() => (retries.delete(retry), void runNow(projectId, provider)), LEASE_MS);
+          retries.add(retry);
+          return { processed: 0, complete: false, elsewhere: true };
+        },
+        (error: Error): PullOutcome => {
+          console.error(`pull ${key} failed: ${error.message}`);
+          return { processed: 0, complete: false, error: error.message };
+        },
       )
       .finally(() => running.delete(key));
     running.set(key, run);
@@ -67,7 +78,7 @@ export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVA
   };
   const tick = () => {
     for (const { projectId, provider } of pullableIntegrations(ctx.db)) void runNow(projectId, provider);
-    void whileHolding(ctx, "prune-raw-events", () => pruneAllRawEvents(ctx)).catch(() => {});
+    pruning = whileHolding(ctx, "prune-raw-events", () => pruneAllRawEvents(ctx)).catch((error: Error) => console.error(`pruning raw events failed: ${error.message}`));
   };
   const first = setTimeout(tick, 0);
   const timer = setInterval(tick, intervalMs);
@@ -77,7 +88,8 @@ export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVA
       stopped = true;
       clearTimeout(first);
       clearInterval(timer);
-      await Promise.allSettled([...running.values()]);
+      for (const retry of retries) clearTimeout(retry);
+      await Promise.allSettled([...running.values(), pruning]);
       schedulers.delete(ctx);
     },
   };

@@ -3,12 +3,17 @@ import type { Database, SQLQueryBindings, Statement } from "bun:sqlite";
 import { randomString } from "../core/ids.ts";
 
 const cache = new WeakMap<Database, Map<string, Statement>>();
+const KEPT_STATEMENTS = 1000;
 
+/** Past a thousand texts (SQL built with varying lists), bun:sqlite's own cache of the last 20, so memory stays bounded. */
 export function prepared<Row = unknown, Params extends SQLQueryBindings[] = SQLQueryBindings[]>(db: Database, sql: string): Statement<Row, Params> {
   let statements = cache.get(db);
   if (!statements) cache.set(db, (statements = new Map()));
   let statement = statements.get(sql);
-  if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+  if (!statement) {
+    if (statements.size >= KEPT_STATEMENTS) return db.query(sql) as unknown as Statement<Row, Params>;
+    statements.set(sql, (statement = db.prepare(sql)));
+  }
   return statement as unknown as Statement<Row, Params>;
 }
 

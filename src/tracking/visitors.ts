@@ -13,7 +13,7 @@ export interface Salts {
 
 const DAY_MS = 86_400_000;
 const cache = new WeakMap<Storage, Salts>();
-const loading = new WeakMap<Storage, Promise<Salts>>();
+const loading = new WeakMap<Storage, { dayStart: number; read: Promise<Salts> }>();
 
 export function utcDay(ts: number): string {
   return new Date(ts).toISOString().slice(0, 10);
@@ -27,14 +27,16 @@ export function cachedSalts(storage: Storage, now: number): Salts | undefined {
 
 /**
  * Reads today's and yesterday's salts, creating today's if no node has yet (every node sharing the
- * database then hashes with the same salt) and deleting older ones. Calls made together share one read.
+ * database then hashes with the same salt) and deleting older ones. Calls made together for one day share one read.
  */
 export function loadSalts(storage: Storage, now: number): Promise<Salts> {
-  let read = loading.get(storage);
-  if (!read) {
-    read = readSalts(storage, now).finally(() => loading.delete(storage));
-    loading.set(storage, read);
-  }
+  const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
+  const pending = loading.get(storage);
+  if (pending?.dayStart === dayStart) return pending.read;
+  const read = readSalts(storage, now).finally(() => {
+    if (loading.get(storage)?.read === read) loading.delete(storage);
+  });
+  loading.set(storage, { dayStart, read });
   return read;
 }
 

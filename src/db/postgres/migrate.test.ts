@@ -32,6 +32,17 @@ describe("PostgreSQL migrations", () => {
     expect(await migratePostgres(sql, postgresMigrations)).toEqual([]);
   });
 
+  test("a database at 026, the schema before login limits and job leases, migrates forward and keeps its rows", async () => {
+    const sql = await freshDatabase();
+    await migratePostgres(sql, postgresMigrations.filter((m) => m.version <= 26));
+    await sql.unsafe("INSERT INTO users (id, email, password_hash, role, created_at) VALUES ('usr_old', 'owner@example.com', 'x', 'owner', 1)");
+    expect(await migratePostgres(sql, postgresMigrations)).toEqual(["027_login_failures.sql", "028_job_leases.sql"]);
+    expect(await sql.unsafe("SELECT email, role FROM users")).toEqual([{ email: "owner@example.com", role: "owner" }] as never);
+    await sql.unsafe("INSERT INTO login_failures (key, at, expires_at) VALUES ('k', 1, 2)");
+    await sql.unsafe("INSERT INTO job_leases (name, holder, expires_at) VALUES ('fx-fetch', 'node-a', 2)");
+    expect(await sql.unsafe("SELECT holder FROM job_leases")).toEqual([{ holder: "node-a" }] as never);
+  });
+
   test("the PostgreSQL schema is at the SQLite schema's version, with the same tables and columns", async () => {
     const latest = (list: readonly { version: number }[]) => Math.max(...list.map((m) => m.version));
     expect(latest(postgresMigrations)).toBe(latest(sqliteMigrations));

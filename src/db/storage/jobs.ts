@@ -17,7 +17,7 @@
 // ends the job (the job cannot catch it: PostgreSQL aborts the transaction), so "insert unless present"
 // is ON CONFLICT.
 import type { Database, SQLQueryBindings } from "bun:sqlite";
-import { statementFor } from "./sqlite.ts";
+import { prepared } from "../../tracking/statements.ts";
 import type { Engine, SqlValue, Storage } from "./storage.ts";
 
 /** A counter summed per batch and key (src/db/batch-sums.ts). */
@@ -143,19 +143,19 @@ class SqliteJobTx implements JobTx {
   }
 
   all<Row>(sql: string, params: readonly SqlValue[] = []): JobSteps<Row[]> {
-    return this.answering(statementFor<Row>(this.db, sql).all(...(params as SQLQueryBindings[])));
+    return this.answering(prepared<Row>(this.db, sql).all(...(params as SQLQueryBindings[])));
   }
 
   get<Row>(sql: string, params: readonly SqlValue[] = []): JobSteps<Row | null> {
-    return this.answering(statementFor<Row>(this.db, sql).get(...(params as SQLQueryBindings[])));
+    return this.answering(prepared<Row>(this.db, sql).get(...(params as SQLQueryBindings[])));
   }
 
   run(sql: string, params: readonly SqlValue[] = []): JobSteps<{ changes: number }> {
-    return this.answering({ changes: statementFor(this.db, sql).run(...(params as SQLQueryBindings[])).changes });
+    return this.answering({ changes: prepared(this.db, sql).run(...(params as SQLQueryBindings[])).changes });
   }
 
   insert(sql: string, params: readonly SqlValue[]): JobSteps<number> {
-    return this.answering(Number(statementFor(this.db, sql).run(...(params as SQLQueryBindings[])).lastInsertRowid));
+    return this.answering(Number(prepared(this.db, sql).run(...(params as SQLQueryBindings[])).lastInsertRowid));
   }
 
   sum(sums: JobSums, key: string, params: SqlValue[], values: number[]): JobSteps<void> {

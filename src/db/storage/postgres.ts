@@ -68,6 +68,13 @@ export function numberedPlaceholders(text: string): string {
       const stop = end === -1 ? text.length : end;
       out += text.slice(i, stop);
       i = stop - 1;
+    } else if (c === "/" && text[i + 1] === "*") {
+      const end = text.indexOf("*/", i + 2);
+      const stop = end === -1 ? text.length : end + 2;
+      out += text.slice(i, stop);
+      i = stop - 1;
+    } else if (c === "$" && text[i + 1] === "$") {
+      throw new Error("dollar-quoted text in storage SQL: its quotes are not followed; write a '…' literal");
     } else if (c === "?") out += `$${++n}`;
     else out += c;
   }

@@ -1,26 +1,7 @@
 // Storage over the embedded SQLite file: each call runs at once on the one connection.
-import type { Database, SQLQueryBindings, Statement } from "bun:sqlite";
+import type { Database, SQLQueryBindings } from "bun:sqlite";
 import type { SqlValue, Storage } from "./storage.ts";
 import { prepared } from "../../tracking/statements.ts";
-
-const KEPT_STATEMENTS = 1000;
-/** The kept statements by text, per database: one lookup on the hot paths, as `prepared` does. */
-const kept = new WeakMap<Database, Map<string, Statement>>();
-
-/**
- * The statement for `sql`, prepared once per database; past a thousand texts (SQL built with varying
- * lists), bun:sqlite's own cache of the last 20 instead, so memory stays bounded.
- */
-export function statementFor<Row = unknown>(db: Database, sql: string): Statement<Row, Bindings> {
-  let statements = kept.get(db);
-  if (!statements) kept.set(db, (statements = new Map()));
-  let statement = statements.get(sql);
-  if (!statement) {
-    if (statements.size >= KEPT_STATEMENTS) return db.query<Row, Bindings>(sql);
-    statements.set(sql, (statement = prepared(db, sql)));
-  }
-  return statement as Statement<Row, Bindings>;
-}
 
 type Bindings = SQLQueryBindings[];
 
@@ -33,6 +14,8 @@ export function sqliteStorage(db: Database): Storage {
   if (!storage) storages.set(db, (storage = newSqliteStorage(db)));
   return storage;
 }
+
+const STUCK_MS = 10_000;
 
 /** One per database: its open transaction is the connection's. */
 const storages = new WeakMap<Database, Storage>();
@@ -60,6 +43,8 @@ function newSqliteStorage(db: Database): Storage {
       while (open) await open;
       let end!: () => void;
       open = new Promise((resolve) => (end = resolve));
+      // Every write waits meanwhile, the write queue's too: a body that awaits ctx.storage instead of tx waits for itself.
+      const stuck = setTimeout(() => console.error(`a SQLite storage transaction has been open for ${STUCK_MS / 1000} s, and every write waits for it: does its body await the storage instead of its tx?`), STUCK_MS);
       try {
         db.exec("BEGIN IMMEDIATE");
         try {
@@ -71,6 +56,7 @@ function newSqliteStorage(db: Database): Storage {
           throw error;
         }
       } finally {
+        clearTimeout(stuck);
         open = null;
         end();
       }
@@ -83,13 +69,13 @@ function directStorage(db: Database): Storage {
   const self: Storage = {
     engine: "sqlite",
     async all<Row>(sql: string, params: readonly SqlValue[] = []) {
-      return statementFor<Row>(db, sql).all(...(params as Bindings));
+      return prepared<Row, Bindings>(db, sql).all(...(params as Bindings));
     },
     async get<Row>(sql: string, params: readonly SqlValue[] = []) {
-      return statementFor<Row>(db, sql).get(...(params as Bindings));
+      return prepared<Row, Bindings>(db, sql).get(...(params as Bindings));
     },
     async run(sql, params = []) {
-      return { changes: statementFor(db, sql).run(...(params as Bindings)).changes };
+      return { changes: prepared(db, sql).run(...(params as Bindings)).changes };
     },
     async transaction(work) {
       db.exec("SAVEPOINT nested");

@@ -90,5 +90,6 @@ test("on PostgreSQL, text holding NUL is refused as bad input and stores nothing
 });
 
 test("placeholders are numbered outside quotes and comments", () => {
-  expect(numberedPlaceholders(`SELECT '?', "a?b", ? -- what?\n, ?, 'it''s ?'`)).toBe(`SELECT '?', "a?b", $1 -- what?\n, $2, 'it''s ?'`);
+  expect(numberedPlaceholders(`SELECT '?', "a?b", ? -- what?\n, ?, 'it''s ?' /* and ? here */, ?`)).toBe(`SELECT '?', "a?b", $1 -- what?\n, $2, 'it''s ?' /* and ? here */, $3`);
+  expect(() => numberedPlaceholders("SELECT $$it's ?$$, ?")).toThrow(/dollar-quoted/);
 });

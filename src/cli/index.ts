@@ -17,7 +17,8 @@ import { StartupError } from "../startup.ts";
 import { createProject, getProject } from "../projects/service.ts";
 import { createUser, ROLES, UserInputError, type Role } from "../auth/users.ts";
 import { createApiKey } from "../auth/api-keys.ts";
-import { describeErasure, erasePerson } from "../privacy/erasure.ts";
+import { describeErasure, erasePerson, type ErasureContext } from "../privacy/erasure.ts";
+import { PostgresWriteQueue } from "../db/postgres/write-queue.ts";
 import { currentSetupToken, setupUrl } from "../auth/setup-token.ts";
 import { parseCommandLine, requireFlag, UsageError, type ParsedArgs } from "./args.ts";
 import packageJson from "../../package.json" with { type: "json" };
@@ -50,7 +51,7 @@ Options (before or after the command):
   --json        machine-readable output
 
 Environment: PORT (3000), BANTICO_DATA_DIR (./data), BANTICO_BASE_URL, BANTICO_SECRET, BANTICO_TRUSTED_PROXIES,
-BANTICO_DATABASE_URL (PostgreSQL: migrate, migrate-to, project, user, apikey and setup-link use it in this version; serve, backup and erase refuse it).
+BANTICO_DATABASE_URL (PostgreSQL: migrate, migrate-to, project, user, apikey, setup-link and erase use it in this version; serve and backup refuse it).
 `;
 
 export interface CliIo {
@@ -92,9 +93,9 @@ class CommandError extends Error {}
 
 /**
  * Commands whose capabilities still talk to SQLite only (issue 17 ports them): with BANTICO_DATABASE_URL
- * they refuse rather than pretend. project, user, apikey and setup-link run on either engine (withStorage).
+ * they refuse rather than pretend. project, user, apikey, setup-link and erase run on either engine (withStorage).
  */
-const SQLITE_ONLY = new Set(["serve", "backup", "erase"]);
+const SQLITE_ONLY = new Set(["serve", "backup"]);
 
 function notOnPostgresYet(command: string, config: Config): CommandError {
   const what = command === "serve" ? "serving from PostgreSQL" : `"bantico ${command}" on PostgreSQL`;
@@ -225,7 +226,7 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       expectNoMore([sub, ...rest]);
       const projectId = requireFlag(args, "project");
       const email = requireFlag(args, "email");
-      return withInstance(config(), async ({ ctx }) => {
+      return withStorage(config(), async (ctx) => {
         if (!(await getProject(ctx.storage, projectId))) throw new CommandError(`no project with id ${projectId}`);
         // Nothing to erase is a success too: afterwards the project holds nothing of this person.
         const erased = await erasePerson(ctx, projectId, { email });
@@ -283,12 +284,14 @@ async function connectMigrated(url: string): Promise<{ sql: SQL; applied: string
  * For commands whose capabilities talk to the storage interface alone: the PostgreSQL database
  * BANTICO_DATABASE_URL names (migrated first, as every start does), else the data dir's SQLite file.
  */
-async function withStorage(config: Config, run: (ctx: Pick<AppContext, "storage" | "now">) => Promise<number>): Promise<number> {
+async function withStorage(config: Config, run: (ctx: Pick<AppContext, "storage" | "now"> & ErasureContext) => Promise<number>): Promise<number> {
   if (!config.databaseUrl) return withInstance(config, ({ ctx }) => run(ctx));
   const { sql } = await connectMigrated(config.databaseUrl);
+  const writes = new PostgresWriteQueue(sql);
   try {
-    return await run({ storage: postgresStorage(sql), now: Date.now });
+    return await run({ storage: postgresStorage(sql), writes, now: Date.now });
   } finally {
+    await writes.close();
     await sql.close();
   }
 }

@@ -31,3 +31,8 @@ export function perEngine(build: (engine: Engine) => string): Readonly<Record<En
 export function greatest(engine: Engine, a: string, b: string): string {
   return `${engine === "sqlite" ? "max" : "GREATEST"}(${a}, ${b})`;
 }
+
+/** `column IN` the strings of a JSON array passed as one parameter: SQLite's json_each, PostgreSQL's jsonb_array_elements_text. */
+export function inJsonList(engine: Engine, column: string): string {
+  return engine === "sqlite" ? `${column} IN (SELECT value FROM json_each(?))` : `${column} IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))`;
+}

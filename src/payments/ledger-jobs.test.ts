@@ -6,7 +6,9 @@ import type { Engine, Storage } from "../db/storage/storage.ts";
 import { createProject } from "../projects/service.ts";
 import { describeOnEngines, twoNodeDatabases, type TestDatabase } from "../testing/engines.ts";
 import { storeHit, type Hit } from "../tracking/journey.ts";
+import { recordEventReceived, recordSignatureFailure, savePullProgress } from "./integrations.ts";
 import { applyProviderEvent } from "./ledger.ts";
+import { storeFixings } from "./fx/rates.ts";
 import { emptyPayment, type IncomingPayment, type LedgerOp, type ProviderEvent } from "./types.ts";
 
 const HOUR_MS = 3_600_000;
@@ -33,8 +35,8 @@ function payment(kind: IncomingPayment["kind"], key: string, amount: number, mor
   return { op: "payment", payment: { ...emptyPayment("stripe"), kind, key, amount, tax: 0, currency: "USD", occurredAt: START, ...more } };
 }
 
-function apply(queue: JobQueue, projectId: string, event: ProviderEvent, ops: LedgerOp[]) {
-  return queue.job((tx) => applyProviderEvent(tx, projectId, event, ops, NOW));
+function apply(queue: JobQueue, projectId: string, event: ProviderEvent, ops: LedgerOp[], now = NOW) {
+  return queue.job((tx) => applyProviderEvent(tx, projectId, event, ops, now));
 }
 
 function visit(projectId: string, visitorId: string, ts: number, more: Partial<Hit> = {}): Hit {
@@ -154,6 +156,66 @@ describeOnEngines("the payments ledger as write jobs", (engine) => {
       profile_id: "user_bo",
     });
     expect(await rollupTotals(node.storage, projectId)).toEqual([{ link_id: "", currency: "USD", payments: 1, revenue: 2900, refunds: 0, unconverted: 0 }]);
+  });
+
+  test("a subscription's checkout metadata reaches its first invoice, each payment pays a period, a cancellation ends it, and a EUR sale converts at the ECB fixing", async () => {
+    const { node, projectId } = await setup(engine);
+    expect(await node.writes.job((tx) => storeFixings(tx, [{ date: "2026-03-13", perEur: { USD: "1.0850" } }]))).toEqual(["2026-03-13"]);
+    const checkout: LedgerOp = { op: "checkout_context", provider: "stripe", subscriptionId: "sub_1", sessionId: "cs_sub", metadata: { source: "podcast" }, email: "cy@example.com" };
+    await apply(node.writes, projectId, stripeEvent(), [checkout]);
+    const monthly = { interval: "month" as const, intervalCount: 1 };
+    const invoice = (key: string, occurredAt: number) => payment("sale", key, 2900, { subscriptionId: "sub_1", kindFromSubscription: true, subscription: monthly, occurredAt });
+    const APRIL = Date.UTC(2026, 3, 14, 9, 30);
+    const [first] = (await apply(node.writes, projectId, stripeEvent(), [invoice("in_1", START)])).paymentIds;
+    const [renewal] = (await apply(node.writes, projectId, stripeEvent(), [invoice("in_2", APRIL)], APRIL)).paymentIds;
+    await apply(node.writes, projectId, stripeEvent(), [{ op: "subscription_cancel", provider: "stripe", subscriptionId: "sub_1", at: Date.UTC(2026, 4, 14, 9, 30) }], APRIL);
+
+    expect(await node.storage.all("SELECT id, kind, method, source, customer_email, checkout_session_id, parent_payment_id FROM payments ORDER BY occurred_at")).toEqual([
+      { id: first, kind: "sale", method: "metadata_context", source: "podcast", customer_email: "cy@example.com", checkout_session_id: "cs_sub", parent_payment_id: null },
+      { id: renewal, kind: "renewal", method: "customer", source: "podcast", customer_email: null, checkout_session_id: null, parent_payment_id: first },
+    ]);
+    expect(await node.storage.all("SELECT period_start, period_end, payment_id, reporting_net FROM subscription_periods ORDER BY period_start")).toEqual([
+      { period_start: START, period_end: APRIL, payment_id: first, reporting_net: 2900 },
+      { period_start: APRIL, period_end: Date.UTC(2026, 4, 14, 9, 30), payment_id: renewal, reporting_net: 2900 },
+    ]);
+    expect(await node.storage.get("SELECT first_payment_id, cancelled_at FROM subscriptions WHERE id = 'sub_1'")).toEqual({ first_payment_id: first, cancelled_at: Date.UTC(2026, 4, 14, 9, 30) });
+
+    // Saturday the 14th takes Friday's fixing: 100.00 EUR at 1.0850 USD is 108.50 USD.
+    const [euros] = (await apply(node.writes, projectId, stripeEvent(), [payment("sale", "cs_eur", 10_000, { currency: "EUR" })])).paymentIds;
+    expect(await node.storage.get("SELECT reporting_currency, reporting_net, rate_source, rate_date FROM payments WHERE id = ?", [euros!])).toEqual({
+      reporting_currency: "USD",
+      reporting_net: 10_850,
+      rate_source: "ecb",
+      rate_date: "2026-03-13",
+    });
+  });
+
+  test("a pulled page is saved with its progress in one job, and the integration counts deliveries and refused signatures", async () => {
+    const { node, projectId } = await setup(engine);
+    await node.storage.run(
+      "INSERT INTO integrations (project_id, provider, status, connected_at, updated_at, backfill_state, backfill_from) VALUES (?, 'stripe', 'connected', ?, ?, 'running', ?)",
+      [projectId, START, START, START - 30 * 24 * HOUR_MS],
+    );
+    const pulled = { ...stripeEvent(), via: "pull" as const };
+    const page = (passComplete: boolean) =>
+      node.writes.job(function* (tx) {
+        yield* applyProviderEvent(tx, projectId, pulled, [payment("sale", "in_pulled", 1200)], NOW);
+        yield* savePullProgress(tx, projectId, "stripe", { cursor: { page: passComplete ? 2 : 1 }, processed: 100, fraction: passComplete ? null : 0.5, passComplete }, NOW);
+      });
+    const progress = () => node.storage.get("SELECT cursor, last_pull_at, backfill_state, backfill_processed, backfill_progress, backfill_done_at FROM integrations WHERE project_id = ?", [projectId]);
+    await page(false);
+    expect(await progress()).toEqual({ cursor: '{"page":1}', last_pull_at: NOW, backfill_state: "running", backfill_processed: 100, backfill_progress: 0.5, backfill_done_at: null });
+    await page(true);
+    expect(await progress()).toEqual({ cursor: '{"page":2}', last_pull_at: NOW, backfill_state: "done", backfill_processed: 200, backfill_progress: 1, backfill_done_at: NOW });
+    expect(await count(node.storage, "payments")).toBe(1);
+
+    await node.writes.job((tx) => recordEventReceived(tx, projectId, "stripe", NOW + 1));
+    await node.writes.job((tx) => recordSignatureFailure(tx, projectId, "stripe", "stale_timestamp", NOW + 2));
+    expect(await node.storage.get("SELECT last_event_at, signature_failures, last_signature_failure FROM integrations WHERE project_id = ?", [projectId])).toEqual({
+      last_event_at: NOW + 1,
+      signature_failures: 1,
+      last_signature_failure: "stale_timestamp",
+    });
   });
 
   test("the same event delivered to two nodes at once is recorded once, and both deliveries are answered", async () => {

@@ -1,7 +1,7 @@
 // Loads what the attribution engine weighs for one payment: the named link, the visitor's
 // sessions, the profiles matching the customer's email, and earlier payments it may inherit from.
-import { prepared } from "../tracking/statements.ts";
-import type { Database } from "bun:sqlite";
+import { perEngine } from "../db/postgres/dialect.ts";
+import type { JobSteps, JobTx } from "../db/storage/jobs.ts";
 import type { BanticoMetadata } from "../payments/metadata.ts";
 import type { ContextColumns } from "../tracking/attribution-context.ts";
 import { CLOCK_TOLERANCE_MS, type AttributionCandidates, type AttributionContext, type AttributionMethod, type LinkRecord, type PriorAttribution, type Touch } from "./engine.ts";
@@ -88,60 +88,62 @@ function toPrior(row: PriorRow): PriorAttribution {
   };
 }
 
-export function loadCandidates(
-  db: Database,
+const SESSIONS_OF_VISITOR = `SELECT ${SESSION_COLUMNS} FROM sessions WHERE project_id = ? AND visitor_id = ? AND started_at BETWEEN ? AND ?`;
+
+// INDEXED BY, SQLite's own: see PROFILES_BY_EMAIL in src/tracking/profiles.ts.
+const PROFILES_WITH_EMAIL = perEngine(
+  (engine) => `SELECT id FROM profiles ${engine === "sqlite" ? "INDEXED BY profiles_email " : ""}WHERE project_id = ? AND email = ? AND email_verified >= ?`,
+);
+
+export function* loadCandidates(
+  tx: JobTx,
   projectId: string,
   metadata: BanticoMetadata,
   refs: PaymentRefs,
   lookbackDays: number,
   /** Only profiles whose email, and visitors whose link to them, came from the API or a signed identify. */
   verifiedEmailsOnly = false,
-): AttributionCandidates {
+): JobSteps<AttributionCandidates> {
   const from = refs.occurredAt - lookbackDays * DAY_MS;
-  const sessionsOfVisitor = prepared<SessionRow, [string, string, number, number]>(
-    db,
-    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE project_id = ? AND visitor_id = ? AND started_at BETWEEN ? AND ?`,
-  );
+  const touchesOf = function* (visitorId: string): JobSteps<Touch[]> {
+    return (yield* tx.all<SessionRow>(SESSIONS_OF_VISITOR, [projectId, visitorId, from, refs.occurredAt + CLOCK_TOLERANCE_MS])).map(toTouch);
+  };
 
   let link: LinkRecord | null = null;
   if (metadata.linkId) {
-    const row = prepared<ContextColumns & { id: string; title: string }, [string, string]>(
-        db,
-        "SELECT id, title, id AS link_id, campaign_id, source, medium, content, lead_id FROM links WHERE project_id = ? AND id = ?",
-      )
-      .get(projectId, metadata.linkId);
+    const row = yield* tx.get<ContextColumns & { id: string; title: string }>(
+      "SELECT id, title, id AS link_id, campaign_id, source, medium, content, lead_id FROM links WHERE project_id = ? AND id = ?",
+      [projectId, metadata.linkId],
+    );
     if (row) link = { linkId: row.id, title: row.title, context: contextFromRow(row) };
   }
 
   let visitorId = metadata.visitorId;
   if (!visitorId && metadata.sessionId) {
-    visitorId =
-      prepared<{ visitor_id: string }, [string, string]>(db, "SELECT visitor_id FROM sessions WHERE project_id = ? AND id = ?").get(projectId, metadata.sessionId)
-        ?.visitor_id ?? null;
+    visitorId = (yield* tx.get<{ visitor_id: string }>("SELECT visitor_id FROM sessions WHERE project_id = ? AND id = ?", [projectId, metadata.sessionId]))?.visitor_id ?? null;
   }
-  const visitorTouches = visitorId ? sessionsOfVisitor.all(projectId, visitorId, from, refs.occurredAt + CLOCK_TOLERANCE_MS).map(toTouch) : [];
+  const visitorTouches = visitorId ? yield* touchesOf(visitorId) : [];
 
   const profiles: AttributionCandidates["profiles"] = [];
   if (refs.email) {
     const verified = verifiedEmailsOnly ? 1 : 0;
-    const profileRows = prepared<{ id: string }, [string, string, number]>(
-      db,
-      "SELECT id FROM profiles INDEXED BY profiles_email WHERE project_id = ? AND email = ? AND email_verified >= ?",
-    ).all(projectId, refs.email, verified);
-    for (const { id } of profileRows) {
-      const visitors = prepared<{ visitor_id: string }, [string, string, number]>(
-        db,
-        "SELECT visitor_id FROM profile_visitors WHERE project_id = ? AND profile_id = ? AND verified >= ?",
-      ).all(projectId, id, verified);
-      profiles.push({ profileId: id, touches: visitors.flatMap((v) => sessionsOfVisitor.all(projectId, v.visitor_id, from, refs.occurredAt + CLOCK_TOLERANCE_MS).map(toTouch)) });
+    for (const { id } of yield* tx.all<{ id: string }>(PROFILES_WITH_EMAIL[tx.engine], [projectId, refs.email, verified])) {
+      const visitors = yield* tx.all<{ visitor_id: string }>("SELECT visitor_id FROM profile_visitors WHERE project_id = ? AND profile_id = ? AND verified >= ?", [
+        projectId,
+        id,
+        verified,
+      ]);
+      const touches: Touch[] = [];
+      for (const visitor of visitors) touches.push(...(yield* touchesOf(visitor.visitor_id)));
+      profiles.push({ profileId: id, touches });
     }
   }
 
   const orderPrior = refs.parentPaymentId
-    ? prepared<PriorRow, [string, string]>(db, `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND id = ?`).get(projectId, refs.parentPaymentId)
+    ? yield* tx.get<PriorRow>(`SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND id = ?`, [projectId, refs.parentPaymentId])
     : null;
 
-  const customerPrior = loadCustomerPrior(db, projectId, refs);
+  const customerPrior = yield* loadCustomerPrior(tx, projectId, refs);
 
   return {
     link,
@@ -153,23 +155,21 @@ export function loadCandidates(
 }
 
 /** The same customer's latest earlier attributed payment; only renewals, refunds and disputes may inherit it. */
-function loadCustomerPrior(db: Database, projectId: string, refs: PaymentRefs): PriorRow | null {
+function* loadCustomerPrior(tx: JobTx, projectId: string, refs: PaymentRefs): JobSteps<PriorRow | null> {
   if (refs.kind === "sale") return null;
   const self = refs.paymentId ?? "";
   const earlier = "AND occurred_at <= ? AND id != ? AND kind IN ('sale', 'renewal') AND method != 'unattributed' ORDER BY occurred_at DESC LIMIT 1";
   if (refs.customerId) {
-    return prepared<PriorRow, [string, string, string, number, string]>(
-      db,
-      `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND provider = ? AND customer_id = ? ${earlier}`,
-    ).get(projectId, refs.provider, refs.customerId, refs.occurredAt, self);
-  }
-  if (refs.email) {
-    return prepared<PriorRow, [string, string, number, string]>(db, `SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND customer_email = ? ${earlier}`).get(
+    return yield* tx.get<PriorRow>(`SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND provider = ? AND customer_id = ? ${earlier}`, [
       projectId,
-      refs.email,
+      refs.provider,
+      refs.customerId,
       refs.occurredAt,
       self,
-    );
+    ]);
+  }
+  if (refs.email) {
+    return yield* tx.get<PriorRow>(`SELECT ${PRIOR_COLUMNS} FROM payments WHERE project_id = ? AND customer_email = ? ${earlier}`, [projectId, refs.email, refs.occurredAt, self]);
   }
   return null;
 }

@@ -11,6 +11,7 @@ import { integrationPages } from "./integrations.ts";
 import { apiKeyRow, settingsPage, SETTINGS_SECTIONS, type IntegrationView, type RatesView, type SettingsView } from "../../views/settings.ts";
 import { changeManualRates, validateManualRate } from "../payments/fx/routes.ts";
 import { feedStatus, manualRates } from "../payments/fx/rates.ts";
+import { runJobOnSqlite } from "../db/storage/jobs.ts";
 import { conversionProgress } from "../payments/fx/stored.ts";
 import { unconvertedByCurrency } from "../payments/fx/sums.ts";
 import type { Flash } from "../../views/layout.ts";
@@ -59,7 +60,7 @@ function ratesView(req: DashboardRequest, values: Record<string, string> = {}, e
     reportingCurrency: req.project.currency,
     feedUrl: req.ctx.config.fxUrl,
     feed: feedStatus(req.ctx.db),
-    manual: manualRates(req.ctx.db, req.project.id),
+    manual: runJobOnSqlite(req.ctx.db, (tx) => manualRates(tx, req.project.id)),
     unconverted: unconvertedByCurrency(req.ctx.db, req.project.id),
     progress: progress.running ? progress : null,
     values,

@@ -2,6 +2,7 @@
 // and the status a founder reads (last event, last pull, last error, backfill progress).
 import { prepared } from "../tracking/statements.ts";
 import type { Database } from "bun:sqlite";
+import type { JobSteps, JobTx } from "../db/storage/jobs.ts";
 import type { AppContext } from "../context.ts";
 import { seal, unseal } from "../core/secret.ts";
 import { ApiError, badRequest } from "../http/errors.ts";
@@ -219,32 +220,23 @@ export function pullState<Cursor>(db: Database, projectId: string, provider: Int
 }
 
 /** Saves pull progress in the same transaction as the payments it pulled, so a restart resumes exactly there. */
-export function savePullProgress(
-  db: Database,
+export function* savePullProgress(
+  tx: JobTx,
   projectId: string,
   provider: IntegrationProvider,
   progress: { cursor: unknown; processed: number; fraction: number | null; passComplete: boolean },
   now: number,
-): void {
-  prepared(
-    db,
+): JobSteps<void> {
+  const passComplete = progress.passComplete ? 1 : 0;
+  // `? = 1`, not a bare `?`: PostgreSQL wants a boolean there, and 1 is an integer.
+  yield* tx.run(
     `UPDATE integrations SET cursor = ?, last_pull_at = ?, status = 'connected', last_error = NULL, last_error_at = NULL,
        backfill_processed = backfill_processed + CASE WHEN backfill_state = 'running' THEN ? ELSE 0 END,
-       backfill_progress = CASE WHEN backfill_state != 'running' THEN backfill_progress WHEN ? THEN 1 ELSE COALESCE(?, backfill_progress) END,
-       backfill_done_at = CASE WHEN backfill_state = 'running' AND ? THEN ? ELSE backfill_done_at END,
-       backfill_state = CASE WHEN backfill_state = 'running' AND ? THEN 'done' ELSE backfill_state END
+       backfill_progress = CASE WHEN backfill_state != 'running' THEN backfill_progress WHEN ? = 1 THEN 1 ELSE COALESCE(?, backfill_progress) END,
+       backfill_done_at = CASE WHEN backfill_state = 'running' AND ? = 1 THEN ? ELSE backfill_done_at END,
+       backfill_state = CASE WHEN backfill_state = 'running' AND ? = 1 THEN 'done' ELSE backfill_state END
      WHERE project_id = ? AND provider = ?`,
-  ).run(
-    JSON.stringify(progress.cursor),
-    now,
-    progress.processed,
-    progress.passComplete ? 1 : 0,
-    progress.fraction,
-    progress.passComplete ? 1 : 0,
-    now,
-    progress.passComplete ? 1 : 0,
-    projectId,
-    provider,
+    [JSON.stringify(progress.cursor), now, progress.processed, passComplete, progress.fraction, passComplete, now, passComplete, projectId, provider],
   );
 }
 
@@ -253,15 +245,15 @@ export function recordIntegrationError(db: Database, projectId: string, provider
 }
 
 /** A delivery refused for its signature: counted for the attribution doctor (the delivery itself stores nothing). */
-export function recordSignatureFailure(db: Database, projectId: string, provider: IntegrationProvider, code: string, now: number): void {
-  prepared(
-    db,
+export function* recordSignatureFailure(tx: JobTx, projectId: string, provider: IntegrationProvider, code: string, now: number): JobSteps<void> {
+  yield* tx.run(
     "UPDATE integrations SET signature_failures = signature_failures + 1, last_signature_failure_at = ?, last_signature_failure = ? WHERE project_id = ? AND provider = ?",
-  ).run(now, code, projectId, provider);
+    [now, code, projectId, provider],
+  );
 }
 
-export function recordEventReceived(db: Database, projectId: string, provider: IntegrationProvider, now: number): void {
-  prepared(db, "UPDATE integrations SET last_event_at = ? WHERE project_id = ? AND provider = ?").run(now, projectId, provider);
+export function* recordEventReceived(tx: JobTx, projectId: string, provider: IntegrationProvider, now: number): JobSteps<void> {
+  yield* tx.run("UPDATE integrations SET last_event_at = ? WHERE project_id = ? AND provider = ?", [now, projectId, provider]);
 }
 
 /** Integrations that can pull (they have a credential), for the scheduler. */

@@ -1,18 +1,20 @@
 // The payments ledger: records what adapters produce, once, attributes each payment, keeps the
-// revenue rollup and the visitor's journey in step. Every function here is synchronous and meant
-// to run inside one write transaction (`ctx.writes.write(db => …)`).
+// revenue rollup and the visitor's journey in step. Its writes are write jobs (src/db/storage/jobs.ts),
+// one code for SQLite and PostgreSQL, meant to run in one job with the event they belong to. The
+// re-conversion's rollup rewrites (`rewriteReporting`, `resumConverted*`) still take SQLite's connection.
+import type { Database } from "bun:sqlite";
 import { noteSubscriptionsChanged, noteWrite } from "../reports/writes.ts";
 import { prepared } from "../tracking/statements.ts";
-import type { Database } from "bun:sqlite";
 import { newId } from "../core/ids.ts";
 import { attribute, type Attribution } from "../attribution/engine.ts";
 import { contextFromRow, loadCandidates, type ContextColumns, type FirstTouchColumns } from "../attribution/loader.ts";
 import { recordEvent } from "../tracking/events.ts";
-import { runJobOnSqlite } from "../db/storage/jobs.ts";
+import type { JobSteps, JobTx } from "../db/storage/jobs.ts";
+import type { Storage } from "../db/storage/storage.ts";
 import { mergeMetadata, readBanticoMetadata } from "./metadata.ts";
 import { paymentMoneyProblem } from "./money.ts";
 import type { Reporting } from "./fx/convert.ts";
-import { reportingFor, writeReporting, type ChunkRow, type ConvertibleRow } from "./fx/stored.ts";
+import { reportingFor, storeReportings, writeReporting, type ChunkRow, type ConvertibleRow } from "./fx/stored.ts";
 import { cancelSubscription, recordSubscriptionPayment } from "../subscriptions/store.ts";
 import type { IncomingPayment, LedgerOp, ProviderEvent } from "./types.ts";
 
@@ -60,38 +62,40 @@ export interface ApplyResult {
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
-function getPayment(db: Database, id: string): PaymentRow | null {
-  return prepared<PaymentRow, [string]>(db, "SELECT * FROM payments WHERE id = ?").get(id);
+function getPayment(tx: JobTx, id: string): JobSteps<PaymentRow | null> {
+  return tx.get<PaymentRow>("SELECT * FROM payments WHERE id = ?", [id]);
 }
 
-function attributionSettings(db: Database, projectId: string): { lookbackDays: number; verifiedEmailsOnly: boolean } {
-  const row = prepared<{ lookback_days: number; verified_email_attribution_only: number }, [string]>(
-    db,
+function paymentByKey(tx: JobTx, projectId: string, provider: string, key: string): JobSteps<PaymentRow | null> {
+  return tx.get<PaymentRow>("SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_key = ?", [projectId, provider, key]);
+}
+
+function* attributionSettings(tx: JobTx, projectId: string): JobSteps<{ lookbackDays: number; verifiedEmailsOnly: boolean }> {
+  const row = yield* tx.get<{ lookback_days: number; verified_email_attribution_only: number }>(
     "SELECT lookback_days, verified_email_attribution_only FROM projects WHERE id = ?",
-  ).get(projectId);
+    [projectId],
+  );
   return { lookbackDays: row?.lookback_days ?? 90, verifiedEmailsOnly: row?.verified_email_attribution_only === 1 };
 }
 
 /** True when this provider event was recorded before (a retried delivery, or a pull of an event a webhook brought). */
-export function providerEventSeen(db: Database, projectId: string, event: ProviderEvent): boolean {
-  return (
-    prepared<{ yes: number }, [string, string, string]>(db, "SELECT 1 AS yes FROM provider_events WHERE project_id = ? AND provider = ? AND event_id = ?").get(
-      projectId,
-      event.provider,
-      event.eventId,
-    ) !== null
-  );
+export async function providerEventSeen(storage: Storage, projectId: string, event: ProviderEvent): Promise<boolean> {
+  const row = await storage.get("SELECT 1 AS yes FROM provider_events WHERE project_id = ? AND provider = ? AND event_id = ?", [projectId, event.provider, event.eventId]);
+  return row !== null;
 }
 
-/** Applies one provider event's operations; an event id seen before changes nothing. */
-export function applyProviderEvent(db: Database, projectId: string, event: ProviderEvent | null, ops: LedgerOp[], now: number): ApplyResult {
+const RECORD_PROVIDER_EVENT = `INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payload)
+  VALUES (?, ?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT (project_id, provider, event_id) DO NOTHING RETURNING id`;
+
+/**
+ * Applies one provider event's operations; an event id seen before changes nothing. The event's row
+ * goes in first: when two nodes apply the same event at once, PostgreSQL holds the second insert until
+ * the first transaction ends, and then finds the event recorded, so the second is a duplicate.
+ */
+export function* applyProviderEvent(tx: JobTx, projectId: string, event: ProviderEvent | null, ops: LedgerOp[], now: number): JobSteps<ApplyResult> {
   let eventRowId: number | null = null;
   if (event) {
-    const inserted = prepared<{ id: number }, [string, string, string, string, string, number, string]>(
-      db,
-      `INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payload)
-       VALUES (?, ?, ?, ?, ?, ?, 'processing', ?) ON CONFLICT DO NOTHING RETURNING id`,
-    ).get(projectId, event.provider, event.eventId, event.type, event.via, now, event.payload);
+    const inserted = yield* tx.get<{ id: number }>(RECORD_PROVIDER_EVENT, [projectId, event.provider, event.eventId, event.type, event.via, now, event.payload]);
     if (!inserted) return { duplicate: true, paymentIds: [], outcome: `event ${event.eventId} was already processed` };
     eventRowId = inserted.id;
   }
@@ -99,69 +103,83 @@ export function applyProviderEvent(db: Database, projectId: string, event: Provi
   const outcomes: string[] = [];
   let duplicate = ops.length > 0;
   for (const op of ops) {
-    const result =
-      op.op === "payment"
-        ? recordPayment(db, projectId, op.payment, event?.eventId ?? null, now)
-        : op.op === "checkout_context"
-          ? recordCheckoutContext(db, projectId, op, now)
-          : op.op === "subscription_order"
-            ? linkSubscriptionOrder(db, projectId, op, now)
-            : op.op === "invoice_payment"
-              ? linkInvoicePayment(db, projectId, op, now)
-              : subscriptionCancelled(db, projectId, op, now);
+    const result = yield* applyOp(tx, projectId, op, event?.eventId ?? null, now);
     paymentIds.push(...result.paymentIds);
     outcomes.push(result.outcome);
     duplicate &&= result.duplicate;
   }
   const outcome = outcomes.join("; ") || "nothing to record";
   if (eventRowId !== null) {
-    prepared(db, "UPDATE provider_events SET outcome = ?, payment_ids = ? WHERE id = ?").run(outcome, JSON.stringify(paymentIds), eventRowId);
-    const link = prepared(db, "INSERT OR IGNORE INTO provider_event_payments (payment_id, event_row) VALUES (?, ?)");
-    for (const paymentId of new Set(paymentIds)) link.run(paymentId, eventRowId);
+    yield* tx.run("UPDATE provider_events SET outcome = ?, payment_ids = ? WHERE id = ?", [outcome, JSON.stringify(paymentIds), eventRowId]);
+    for (const paymentId of new Set(paymentIds)) {
+      yield* tx.run("INSERT INTO provider_event_payments (payment_id, event_row) VALUES (?, ?) ON CONFLICT (payment_id, event_row) DO NOTHING", [paymentId, eventRowId]);
+    }
   }
   return { duplicate, paymentIds, outcome };
 }
 
-function findSamePayment(db: Database, projectId: string, p: IncomingPayment): PaymentRow | null {
-  const byKey = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_key = ?")
-    .get(projectId, p.provider, p.key);
+function applyOp(tx: JobTx, projectId: string, op: LedgerOp, eventId: string | null, now: number): JobSteps<ApplyResult> {
+  switch (op.op) {
+    case "payment":
+      return recordPayment(tx, projectId, op.payment, eventId, now);
+    case "checkout_context":
+      return recordCheckoutContext(tx, projectId, op, now);
+    case "subscription_order":
+      return linkSubscriptionOrder(tx, projectId, op, now);
+    case "invoice_payment":
+      return linkInvoicePayment(tx, projectId, op, now);
+    case "subscription_cancel":
+      return subscriptionCancelled(tx, projectId, op, now);
+  }
+}
+
+function* findSamePayment(tx: JobTx, projectId: string, p: IncomingPayment): JobSteps<PaymentRow | null> {
+  const byKey = yield* paymentByKey(tx, projectId, p.provider, p.key);
   if (byKey || p.kind === "refund" || p.kind === "dispute") return byKey;
   if (p.paymentIntentId) {
-    const byIntent = prepared<PaymentRow, [string, string, string]>(
-      db,
+    const byIntent = yield* tx.get<PaymentRow>(
       "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_intent_id = ? AND kind IN ('sale', 'renewal') LIMIT 1",
-    ).get(projectId, p.provider, p.paymentIntentId);
+      [projectId, p.provider, p.paymentIntentId],
+    );
     if (byIntent) return byIntent;
   }
   if (p.orderId) {
-    return prepared<PaymentRow, [string, string, string]>(
-      db,
-      "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal') LIMIT 1",
-    ).get(projectId, p.provider, p.orderId);
+    return yield* tx.get<PaymentRow>("SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal') LIMIT 1", [
+      projectId,
+      p.provider,
+      p.orderId,
+    ]);
   }
   return null;
 }
 
-function findParent(db: Database, projectId: string, p: IncomingPayment): PaymentRow | null {
+function* findParent(tx: JobTx, projectId: string, p: IncomingPayment): JobSteps<PaymentRow | null> {
   const parent = p.parent;
   if (!parent) return null;
-  const one = (column: string, value: string | null | undefined) =>
-    value
-      ? prepared<PaymentRow, [string, string, string]>(
-        db,
-        `SELECT * FROM payments WHERE project_id = ? AND provider = ? AND ${column} = ? AND kind IN ('sale', 'renewal') ORDER BY occurred_at LIMIT 1`,
-      ).get(projectId, p.provider, value)
-      : null;
-  return one("payment_intent_id", parent.paymentIntentId) ?? one("charge_id", parent.chargeId) ?? one("order_id", parent.orderId) ?? one("subscription_id", parent.subscriptionId);
+  for (const [column, value] of [
+    ["payment_intent_id", parent.paymentIntentId],
+    ["charge_id", parent.chargeId],
+    ["order_id", parent.orderId],
+    ["subscription_id", parent.subscriptionId],
+  ] as const) {
+    if (!value) continue;
+    const row = yield* tx.get<PaymentRow>(
+      `SELECT * FROM payments WHERE project_id = ? AND provider = ? AND ${column} = ? AND kind IN ('sale', 'renewal') ORDER BY occurred_at LIMIT 1`,
+      [projectId, p.provider, value],
+    );
+    if (row) return row;
+  }
+  return null;
 }
 
 /** Refunds arrive as running totals: the step to record is what the total adds to the refunds already recorded. */
-function refundStep(db: Database, projectId: string, p: IncomingPayment): { amount: number; tax: number | null; key: string } | null {
+function* refundStep(tx: JobTx, projectId: string, p: IncomingPayment): JobSteps<{ amount: number; tax: number | null; key: string } | null> {
   const c = p.cumulativeRefund!;
-  const recorded = prepared<{ amount: number; tax: number }, [string, string, string]>(
-    db,
-    "SELECT -COALESCE(SUM(amount), 0) AS amount, -COALESCE(SUM(tax), 0) AS tax FROM payments WHERE project_id = ? AND provider = ? AND refund_scope = ? AND kind = 'refund'",
-  ).get(projectId, p.provider, c.scope)!;
+  const recorded = (yield* tx.get<{ amount: number; tax: number }>(
+    `SELECT CAST(-COALESCE(SUM(amount), 0) AS BIGINT) AS amount, CAST(-COALESCE(SUM(tax), 0) AS BIGINT) AS tax
+     FROM payments WHERE project_id = ? AND provider = ? AND refund_scope = ? AND kind = 'refund'`,
+    [projectId, p.provider, c.scope],
+  ))!;
   const step = c.total - recorded.amount;
   if (step <= 0) return null;
   return { amount: -step, tax: c.totalTax === null ? null : -(c.totalTax - recorded.tax), key: `refund:${c.scope}:${c.total}` };
@@ -178,21 +196,29 @@ function plausiblePaymentTime(occurredAt: number, now: number): number {
   return Number.isFinite(occurredAt) && occurredAt > 0 && occurredAt <= now + LATEST_PLAUSIBLE_PAYMENT_AHEAD_MS ? occurredAt : now;
 }
 
-export function recordPayment(db: Database, projectId: string, incoming: IncomingPayment, eventId: string | null, now: number): ApplyResult {
+// ON CONFLICT: on PostgreSQL another node may record the same payment (another event that carries it)
+// between findSamePayment's look and this insert.
+const INSERT_PAYMENT = `INSERT INTO payments (id, project_id, provider, kind, payment_key, event_id, order_id, payment_intent_id, charge_id, checkout_session_id,
+    subscription_id, customer_id, parent_payment_id, refund_scope, customer_email, amount, tax, net, currency, metadata, description,
+    occurred_at, received_at, method, explanation, attributed_at, attribution_note, settlement_currency, settlement_amount)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unattributed', '[]', ?, ?, ?, ?)
+  ON CONFLICT (project_id, provider, payment_key) DO NOTHING`;
+
+export function* recordPayment(tx: JobTx, projectId: string, incoming: IncomingPayment, eventId: string | null, now: number): JobSteps<ApplyResult> {
   const problem = paymentMoneyProblem(incoming);
   if (problem) return { duplicate: false, paymentIds: [], outcome: `refused ${incoming.key}: ${problem}` };
   let p = { ...incoming, occurredAt: plausiblePaymentTime(incoming.occurredAt, now) };
   if (p.cumulativeRefund) {
-    const step = refundStep(db, projectId, p);
+    const step = yield* refundStep(tx, projectId, p);
     if (!step) return { duplicate: true, paymentIds: [], outcome: `refunds of ${p.cumulativeRefund.scope} up to ${p.cumulativeRefund.total} are already recorded` };
     p = { ...p, ...step };
   }
 
-  if (p.subscriptionId && (p.kind === "sale" || p.kind === "renewal") && !firstOfSubscription(db, projectId, p.provider, p.subscriptionId)) {
-    const checkout = prepared<{ metadata: string; customer_email: string | null; session_id: string }, [string, string, string]>(
-      db,
+  if (p.subscriptionId && (p.kind === "sale" || p.kind === "renewal") && !(yield* firstOfSubscription(tx, projectId, p.provider, p.subscriptionId))) {
+    const checkout = yield* tx.get<{ metadata: string; customer_email: string | null; session_id: string }>(
       "SELECT metadata, customer_email, session_id FROM checkout_contexts WHERE project_id = ? AND provider = ? AND subscription_id = ?",
-    ).get(projectId, p.provider, p.subscriptionId);
+      [projectId, p.provider, p.subscriptionId],
+    );
     if (checkout) {
       p = {
         ...p,
@@ -203,24 +229,18 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
     }
   }
 
-  const existing = findSamePayment(db, projectId, p);
-  if (existing) return mergeIntoExisting(db, existing, p, now);
+  const existing = yield* findSamePayment(tx, projectId, p);
+  if (existing) return yield* mergeIntoExisting(tx, existing, p, now);
   if (p.kindFromSubscription && p.subscriptionId) {
-    const first = firstOfSubscription(db, projectId, p.provider, p.subscriptionId);
+    const first = yield* firstOfSubscription(tx, projectId, p.provider, p.subscriptionId);
     p = first ? { ...p, kind: "renewal", parent: { ...p.parent, subscriptionId: p.subscriptionId } } : { ...p, kind: "sale" };
   }
 
-  const parent = p.kind === "sale" ? null : findParent(db, projectId, p);
+  const parent = p.kind === "sale" ? null : yield* findParent(tx, projectId, p);
   let tax = p.tax;
   if (tax === null) tax = parent && parent.amount !== 0 ? Math.round((p.amount * parent.tax) / parent.amount) : 0;
   const id = newId("pay", 16);
-  prepared(
-    db,
-    `INSERT INTO payments (id, project_id, provider, kind, payment_key, event_id, order_id, payment_intent_id, charge_id, checkout_session_id,
-       subscription_id, customer_id, parent_payment_id, refund_scope, customer_email, amount, tax, net, currency, metadata, description,
-       occurred_at, received_at, method, explanation, attributed_at, attribution_note, settlement_currency, settlement_amount)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unattributed', '[]', ?, ?, ?, ?)`,
-  ).run(
+  const inserted = yield* tx.run(INSERT_PAYMENT, [
     id,
     projectId,
     p.provider,
@@ -248,18 +268,19 @@ export function recordPayment(db: Database, projectId: string, incoming: Incomin
     p.attributionNote ?? null,
     p.settlement?.currency ?? null,
     p.settlement?.amount ?? null,
-  );
-  attributeStored(db, id, now, false);
+  ]);
+  if (inserted.changes === 0) return yield* mergeIntoExisting(tx, (yield* paymentByKey(tx, projectId, p.provider, p.key))!, p, now);
+  yield* attributeStored(tx, id, now, false);
   if (p.subscriptionId && (p.kind === "sale" || p.kind === "renewal")) {
-    recordSubscriptionPayment(db, projectId, { id, provider: p.provider, kind: p.kind, subscriptionId: p.subscriptionId, occurredAt: p.occurredAt, terms: p.subscription }, now);
+    yield* recordSubscriptionPayment(tx, projectId, { id, provider: p.provider, kind: p.kind, subscriptionId: p.subscriptionId, occurredAt: p.occurredAt, terms: p.subscription }, now);
   }
-  if (p.subscriptionId && p.kind === "sale") reattributeDependents(db, projectId, p.provider, p.subscriptionId, id, now);
-  if (p.kind === "sale" || p.kind === "renewal") adoptOrphans(db, projectId, p, id, now);
+  if (p.subscriptionId && p.kind === "sale") yield* reattributeDependents(tx, projectId, p.provider, p.subscriptionId, id, now);
+  if (p.kind === "sale" || p.kind === "renewal") yield* adoptOrphans(tx, projectId, p, id, now);
   return { duplicate: false, paymentIds: [id], outcome: `recorded ${p.kind} ${id}` };
 }
 
 /** Refunds and disputes that arrived before their sale (deliveries come out of order): attach and re-attribute them. */
-function adoptOrphans(db: Database, projectId: string, sale: IncomingPayment, saleId: string, now: number): void {
+function* adoptOrphans(tx: JobTx, projectId: string, sale: IncomingPayment, saleId: string, now: number): JobSteps<void> {
   // One indexed lookup per id: an OR across columns would scan the ledger, a UNION builds temporary b-trees.
   const orphans = new Set<string>();
   for (const [column, value] of [
@@ -268,20 +289,20 @@ function adoptOrphans(db: Database, projectId: string, sale: IncomingPayment, sa
     ["order_id", sale.orderId],
   ] as const) {
     if (!value) continue;
-    const rows = prepared<{ id: string }, [string, string, string]>(
-      db,
+    const rows = yield* tx.all<{ id: string }>(
       `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND ${column} = ? AND kind IN ('refund', 'dispute') AND parent_payment_id IS NULL`,
-    ).all(projectId, sale.provider, value);
+      [projectId, sale.provider, value],
+    );
     for (const row of rows) orphans.add(row.id);
   }
   for (const id of orphans) {
-    prepared(db, "UPDATE payments SET parent_payment_id = ? WHERE id = ?").run(saleId, id);
-    attributeStored(db, id, now, true);
+    yield* tx.run("UPDATE payments SET parent_payment_id = ? WHERE id = ?", [saleId, id]);
+    yield* attributeStored(tx, id, now, true);
   }
 }
 
 /** The same payment seen again (retry, pull, or a richer object): fill gaps, re-attribute if it learned something. */
-function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPayment, now: number): ApplyResult {
+function* mergeIntoExisting(tx: JobTx, existing: PaymentRow, p: IncomingPayment, now: number): JobSteps<ApplyResult> {
   const oldMetadata = JSON.parse(existing.metadata) as Record<string, string>;
   const metadata = mergeMetadata(oldMetadata, p.metadata);
   // A payment intent first recorded on its own turns out to pay an invoice or a checkout: take the richer facts.
@@ -291,21 +312,21 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
   const learned = JSON.stringify(metadata) !== existing.metadata || email !== existing.customer_email || upgrade || settles;
   if (!learned) return { duplicate: true, paymentIds: [existing.id], outcome: `already recorded as ${existing.id}` };
   // Retract what the payment counted for before its amounts change; attributing it again adds the new figures.
-  retractRollup(db, existing);
-  prepared(
-    db,
+  yield* retractRollup(tx, existing);
+  yield* tx.run(
     `UPDATE payments SET metadata = ?, customer_email = ?, order_id = COALESCE(order_id, ?), payment_intent_id = COALESCE(payment_intent_id, ?),
        charge_id = COALESCE(charge_id, ?), checkout_session_id = COALESCE(checkout_session_id, ?), subscription_id = COALESCE(subscription_id, ?),
        customer_id = COALESCE(customer_id, ?) WHERE id = ?`,
-  ).run(JSON.stringify(metadata), email, p.orderId, p.paymentIntentId, p.chargeId, p.checkoutSessionId, p.subscriptionId, p.customerId, existing.id);
+    [JSON.stringify(metadata), email, p.orderId, p.paymentIntentId, p.chargeId, p.checkoutSessionId, p.subscriptionId, p.customerId, existing.id],
+  );
   // A webhook with the checkout's custom data makes the backfill's "attributed by email only" note untrue.
-  if (!p.attributionNote) prepared(db, "UPDATE payments SET attribution_note = NULL WHERE id = ?").run(existing.id);
+  if (!p.attributionNote) yield* tx.run("UPDATE payments SET attribution_note = NULL WHERE id = ?", [existing.id]);
   if (settles) {
-    prepared(db, "UPDATE payments SET settlement_currency = ?, settlement_amount = ? WHERE id = ?").run(p.settlement!.currency, p.settlement!.amount, existing.id);
+    yield* tx.run("UPDATE payments SET settlement_currency = ?, settlement_amount = ? WHERE id = ?", [p.settlement!.currency, p.settlement!.amount, existing.id]);
   }
   if (upgrade) {
     const tax = p.tax ?? existing.tax;
-    prepared(db, "UPDATE payments SET payment_key = ?, kind = ?, amount = ?, tax = ?, net = ?, description = ? WHERE id = ?").run(
+    yield* tx.run("UPDATE payments SET payment_key = ?, kind = ?, amount = ?, tax = ?, net = ?, description = ? WHERE id = ?", [
       p.key,
       p.kind,
       p.amount,
@@ -313,54 +334,52 @@ function mergeIntoExisting(db: Database, existing: PaymentRow, p: IncomingPaymen
       p.amount - tax,
       p.description,
       existing.id,
-    );
+    ]);
   }
-  attributeStored(db, existing.id, now, false);
+  yield* attributeStored(tx, existing.id, now, false);
   return { duplicate: false, paymentIds: [existing.id], outcome: `updated ${existing.id} with what ${p.key} adds` };
 }
 
 /** A subscription's first payment: a sale, or the first paid renewal of one that started with a free trial. */
-function firstOfSubscription(db: Database, projectId: string, provider: string, subscriptionId: string): PaymentRow | null {
-  return prepared<PaymentRow, [string, string, string]>(
-      db,
-      `SELECT * FROM payments WHERE project_id = ? AND provider = ? AND subscription_id = ? AND kind IN ('sale', 'renewal')
-       ORDER BY kind = 'sale' DESC, occurred_at LIMIT 1`,
-    )
-    .get(projectId, provider, subscriptionId);
+function firstOfSubscription(tx: JobTx, projectId: string, provider: string, subscriptionId: string): JobSteps<PaymentRow | null> {
+  return tx.get<PaymentRow>(
+    `SELECT * FROM payments WHERE project_id = ? AND provider = ? AND subscription_id = ? AND kind IN ('sale', 'renewal')
+     ORDER BY kind = 'sale' DESC, occurred_at LIMIT 1`,
+    [projectId, provider, subscriptionId],
+  );
 }
 
-function recordCheckoutContext(db: Database, projectId: string, op: Extract<LedgerOp, { op: "checkout_context" }>, now: number): ApplyResult {
-  prepared(
-    db,
-    `INSERT INTO checkout_contexts (project_id, provider, subscription_id, session_id, metadata, customer_email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET metadata = excluded.metadata, customer_email = COALESCE(excluded.customer_email, customer_email)`,
-  ).run(projectId, op.provider, op.subscriptionId, op.sessionId, JSON.stringify(op.metadata), op.email, now);
-  const first = firstOfSubscription(db, projectId, op.provider, op.subscriptionId);
+const UPSERT_CHECKOUT_CONTEXT = `INSERT INTO checkout_contexts (project_id, provider, subscription_id, session_id, metadata, customer_email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (project_id, provider, subscription_id) DO UPDATE SET metadata = excluded.metadata,
+    customer_email = COALESCE(excluded.customer_email, checkout_contexts.customer_email)`;
+
+function* recordCheckoutContext(tx: JobTx, projectId: string, op: Extract<LedgerOp, { op: "checkout_context" }>, now: number): JobSteps<ApplyResult> {
+  yield* tx.run(UPSERT_CHECKOUT_CONTEXT, [projectId, op.provider, op.subscriptionId, op.sessionId, JSON.stringify(op.metadata), op.email, now]);
+  const first = yield* firstOfSubscription(tx, projectId, op.provider, op.subscriptionId);
   if (!first) return { duplicate: false, paymentIds: [], outcome: `kept checkout metadata for subscription ${op.subscriptionId} until its first invoice arrives` };
   const metadata = mergeMetadata(JSON.parse(first.metadata) as Record<string, string>, op.metadata);
-  prepared(db, "UPDATE payments SET metadata = ?, customer_email = COALESCE(customer_email, ?), checkout_session_id = COALESCE(checkout_session_id, ?) WHERE id = ?").run(
+  yield* tx.run("UPDATE payments SET metadata = ?, customer_email = COALESCE(customer_email, ?), checkout_session_id = COALESCE(checkout_session_id, ?) WHERE id = ?", [
     JSON.stringify(metadata),
     op.email,
     op.sessionId,
     first.id,
-  );
-  attributeStored(db, first.id, now, true);
-  reattributeDependents(db, projectId, op.provider, op.subscriptionId, first.id, now);
+  ]);
+  yield* attributeStored(tx, first.id, now, true);
+  yield* reattributeDependents(tx, projectId, op.provider, op.subscriptionId, first.id, now);
   return { duplicate: false, paymentIds: [first.id], outcome: `added checkout metadata to ${first.id}` };
 }
 
-function linkSubscriptionOrder(db: Database, projectId: string, op: Extract<LedgerOp, { op: "subscription_order" }>, now: number): ApplyResult {
-  const order = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind = 'sale'")
-    .get(projectId, op.provider, op.orderId);
+function* linkSubscriptionOrder(tx: JobTx, projectId: string, op: Extract<LedgerOp, { op: "subscription_order" }>, now: number): JobSteps<ApplyResult> {
+  const order = yield* tx.get<PaymentRow>("SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind = 'sale'", [projectId, op.provider, op.orderId]);
   if (!order) return { duplicate: false, paymentIds: [], outcome: `order ${op.orderId} of subscription ${op.subscriptionId} is not recorded yet` };
   if (order.subscription_id === op.subscriptionId) return { duplicate: true, paymentIds: [order.id], outcome: `subscription ${op.subscriptionId} is already linked to ${order.id}` };
-  prepared(db, "UPDATE payments SET subscription_id = ? WHERE id = ?").run(op.subscriptionId, order.id);
-  reattributeDependents(db, projectId, op.provider, op.subscriptionId, order.id, now);
+  yield* tx.run("UPDATE payments SET subscription_id = ? WHERE id = ?", [op.subscriptionId, order.id]);
+  yield* reattributeDependents(tx, projectId, op.provider, op.subscriptionId, order.id, now);
   return { duplicate: false, paymentIds: [order.id], outcome: `linked subscription ${op.subscriptionId} to its first order ${order.id}` };
 }
 
-function subscriptionCancelled(db: Database, projectId: string, op: Extract<LedgerOp, { op: "subscription_cancel" }>, now: number): ApplyResult {
-  const known = cancelSubscription(db, projectId, op.provider, op.subscriptionId, op.at, now);
+function* subscriptionCancelled(tx: JobTx, projectId: string, op: Extract<LedgerOp, { op: "subscription_cancel" }>, now: number): JobSteps<ApplyResult> {
+  const known = yield* cancelSubscription(tx, projectId, op.provider, op.subscriptionId, op.at, now);
   return {
     duplicate: false,
     paymentIds: [],
@@ -368,61 +387,71 @@ function subscriptionCancelled(db: Database, projectId: string, op: Extract<Ledg
   };
 }
 
-function linkInvoicePayment(db: Database, projectId: string, op: Extract<LedgerOp, { op: "invoice_payment" }>, now: number): ApplyResult {
-  const invoice = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal')")
-    .get(projectId, op.provider, op.invoiceId);
-  const direct = prepared<PaymentRow, [string, string, string]>(db, "SELECT * FROM payments WHERE project_id = ? AND provider = ? AND payment_key = ?")
-    .get(projectId, op.provider, `pi:${op.paymentIntentId}`);
+function* linkInvoicePayment(tx: JobTx, projectId: string, op: Extract<LedgerOp, { op: "invoice_payment" }>, now: number): JobSteps<ApplyResult> {
+  const invoice = yield* tx.get<PaymentRow>("SELECT * FROM payments WHERE project_id = ? AND provider = ? AND order_id = ? AND kind IN ('sale', 'renewal')", [
+    projectId,
+    op.provider,
+    op.invoiceId,
+  ]);
+  const direct = yield* paymentByKey(tx, projectId, op.provider, `pi:${op.paymentIntentId}`);
   if (invoice && direct && invoice.id !== direct.id) {
-    // The payment intent was counted on its own before we knew it paid this invoice: count it once.
-    prepared(db, "UPDATE OR IGNORE provider_event_payments SET payment_id = ? WHERE payment_id = ?").run(invoice.id, direct.id);
-    deletePayment(db, direct);
-    prepared(db, "UPDATE payments SET payment_intent_id = ? WHERE id = ?").run(op.paymentIntentId, invoice.id);
+    // The payment intent was counted on its own before we knew it paid this invoice: count it once. Its
+    // events now name the invoice's payment (an event that named both already does).
+    yield* tx.run(
+      "INSERT INTO provider_event_payments (payment_id, event_row) SELECT ?, event_row FROM provider_event_payments WHERE payment_id = ? ON CONFLICT (payment_id, event_row) DO NOTHING",
+      [invoice.id, direct.id],
+    );
+    yield* deletePayment(tx, direct);
+    yield* tx.run("UPDATE payments SET payment_intent_id = ? WHERE id = ?", [op.paymentIntentId, invoice.id]);
     return { duplicate: false, paymentIds: [invoice.id], outcome: `payment intent ${op.paymentIntentId} belongs to ${invoice.id}; removed its separate entry` };
   }
   if (invoice) {
-    prepared(db, "UPDATE payments SET payment_intent_id = COALESCE(payment_intent_id, ?) WHERE id = ?").run(op.paymentIntentId, invoice.id);
+    yield* tx.run("UPDATE payments SET payment_intent_id = COALESCE(payment_intent_id, ?) WHERE id = ?", [op.paymentIntentId, invoice.id]);
     return { duplicate: invoice.payment_intent_id === op.paymentIntentId, paymentIds: [invoice.id], outcome: `linked ${op.paymentIntentId} to ${invoice.id}` };
   }
   if (direct) {
-    prepared(db, "UPDATE payments SET order_id = COALESCE(order_id, ?) WHERE id = ?").run(op.invoiceId, direct.id);
+    yield* tx.run("UPDATE payments SET order_id = COALESCE(order_id, ?) WHERE id = ?", [op.invoiceId, direct.id]);
     return { duplicate: false, paymentIds: [direct.id], outcome: `linked ${direct.id} to invoice ${op.invoiceId}` };
   }
   return { duplicate: false, paymentIds: [], outcome: `neither invoice ${op.invoiceId} nor payment intent ${op.paymentIntentId} is recorded yet` };
 }
 
-function deletePayment(db: Database, row: PaymentRow): void {
-  retractRollup(db, row);
-  if (row.journey_event_id !== null) prepared(db, "DELETE FROM events WHERE id = ?").run(row.journey_event_id);
-  prepared(db, "UPDATE payments SET parent_payment_id = NULL WHERE parent_payment_id = ?").run(row.id);
-  prepared(db, "DELETE FROM payments WHERE id = ?").run(row.id);
+function* deletePayment(tx: JobTx, row: PaymentRow): JobSteps<void> {
+  yield* retractRollup(tx, row);
+  if (row.journey_event_id !== null) yield* tx.run("DELETE FROM events WHERE id = ?", [row.journey_event_id]);
+  yield* tx.run("DELETE FROM provider_event_payments WHERE payment_id = ?", [row.id]);
+  yield* tx.run("UPDATE payments SET parent_payment_id = NULL WHERE parent_payment_id = ?", [row.id]);
+  yield* tx.run("DELETE FROM payments WHERE id = ?", [row.id]);
 }
 
 /** Renewals that arrived before their subscription's first payment: re-attribute them now. */
-function reattributeDependents(db: Database, projectId: string, provider: string, subscriptionId: string, firstId: string, now: number): void {
-  const rows = prepared<{ id: string }, [string, string, string, string]>(
-      db,
-      `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND subscription_id = ? AND id != ? AND method IN ('customer', 'unattributed')
-       ORDER BY occurred_at`,
-    )
-    .all(projectId, provider, subscriptionId, firstId);
+function* reattributeDependents(tx: JobTx, projectId: string, provider: string, subscriptionId: string, firstId: string, now: number): JobSteps<void> {
+  const rows = yield* tx.all<{ id: string }>(
+    `SELECT id FROM payments WHERE project_id = ? AND provider = ? AND subscription_id = ? AND id != ? AND method IN ('customer', 'unattributed')
+     ORDER BY occurred_at`,
+    [projectId, provider, subscriptionId, firstId],
+  );
   for (const { id } of rows) {
-    prepared(db, "UPDATE payments SET parent_payment_id = COALESCE(parent_payment_id, ?) WHERE id = ?").run(firstId, id);
-    attributeStored(db, id, now, true);
+    yield* tx.run("UPDATE payments SET parent_payment_id = COALESCE(parent_payment_id, ?) WHERE id = ?", [firstId, id]);
+    yield* attributeStored(tx, id, now, true);
   }
 }
 
+const STORE_ATTRIBUTION = `UPDATE payments SET method = ?, link_id = ?, campaign_id = ?, source = ?, medium = ?, content = ?, lead_id = ?,
+    first_link_id = ?, first_campaign_id = ?, first_source = ?, first_medium = ?, first_content = ?, first_lead_id = ?,
+    visitor_id = ?, session_id = ?, profile_id = ?, explanation = ?, mismatches = ?, attributed_at = ? WHERE id = ?`;
+
 /** (Re)computes a stored payment's attribution and keeps the rollup and journey in step. */
-export function attributeStored(db: Database, paymentId: string, now: number, retract: boolean): Attribution {
-  const row = getPayment(db, paymentId)!;
-  noteWrite(db, row.project_id, row.occurred_at);
+export function* attributeStored(tx: JobTx, paymentId: string, now: number, retract: boolean): JobSteps<Attribution> {
+  const row = (yield* getPayment(tx, paymentId))!;
+  yield* tx.note(noteWrite, row.project_id, row.occurred_at);
   // A subscription's sale credits its MRR to the sale's attribution.
-  if (row.subscription_id) noteSubscriptionsChanged(db, row.project_id);
-  if (retract) retractRollup(db, row);
+  if (row.subscription_id) yield* tx.note(noteSubscriptionsChanged, row.project_id);
+  if (retract) yield* retractRollup(tx, row);
   const metadata = readBanticoMetadata(JSON.parse(row.metadata) as Record<string, string>);
-  const { lookbackDays: days, verifiedEmailsOnly } = attributionSettings(db, row.project_id);
-  const candidates = loadCandidates(
-    db,
+  const { lookbackDays: days, verifiedEmailsOnly } = yield* attributionSettings(tx, row.project_id);
+  const candidates = yield* loadCandidates(
+    tx,
     row.project_id,
     metadata,
     {
@@ -452,12 +481,7 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
   );
   const c = result.context;
   const f = result.firstContext;
-  prepared(
-    db,
-    `UPDATE payments SET method = ?, link_id = ?, campaign_id = ?, source = ?, medium = ?, content = ?, lead_id = ?,
-       first_link_id = ?, first_campaign_id = ?, first_source = ?, first_medium = ?, first_content = ?, first_lead_id = ?,
-       visitor_id = ?, session_id = ?, profile_id = ?, explanation = ?, mismatches = ?, attributed_at = ? WHERE id = ?`,
-  ).run(
+  yield* tx.run(STORE_ATTRIBUTION, [
     result.method,
     c.linkId,
     c.campaignId,
@@ -478,12 +502,12 @@ export function attributeStored(db: Database, paymentId: string, now: number, re
     JSON.stringify(result.mismatches),
     now,
     row.id,
-  );
-  const attributed = getPayment(db, row.id)!;
-  writeReporting(db, attributed, reportingFor(db, attributed));
-  const updated = getPayment(db, row.id)!;
-  applyRollup(db, updated, 1);
-  syncJourneyEvent(db, updated);
+  ]);
+  const attributed = (yield* getPayment(tx, row.id))!;
+  yield* writeReporting(tx, attributed, yield* reportingFor(tx, attributed));
+  const updated = (yield* getPayment(tx, row.id))!;
+  yield* applyRollup(tx, updated, 1);
+  yield* syncJourneyEvent(tx, updated);
   return result;
 }
 
@@ -493,25 +517,22 @@ function rollupKey(row: ContextColumns & FirstTouchColumns, model: "last" | "fir
   return columns.map((column) => (row[`${prefix}${column}` as keyof (ContextColumns & FirstTouchColumns)] as string | null) ?? "");
 }
 
+const ROLLUP_SUMS = ["payments", "revenue", "refunds", "reporting_revenue", "reporting_refunds", "unconverted", "renewals", "renewal_revenue", "reporting_renewal_revenue"];
+
+const ADD_TO_ROLLUP = `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, ${ROLLUP_SUMS.join(", ")})
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (project_id, model, hour, link_id, campaign_id, source, medium, content, lead_id, currency)
+  DO UPDATE SET ${ROLLUP_SUMS.map((column) => `${column} = payment_stats_hourly.${column} + excluded.${column}`).join(", ")}`;
+
 /** A payment's share of the rollup: per-currency sums, and converted sums (reporting_net; a row without a rate counts as unconverted). */
-function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
+function* applyRollup(tx: JobTx, row: PaymentRow, sign: 1 | -1): JobSteps<void> {
   const earning = row.kind === "sale" || row.kind === "renewal";
   const renewal = row.kind === "renewal";
   const hour = Math.floor(row.occurred_at / HOUR_MS) * HOUR_MS;
-  noteWrite(db, row.project_id, hour);
+  yield* tx.note(noteWrite, row.project_id, hour);
   const converted = row.reporting_net ?? 0;
-  const upsert = prepared(
-    db,
-    `INSERT INTO payment_stats_hourly (project_id, hour, model, link_id, campaign_id, source, medium, content, lead_id, currency, payments, revenue, refunds,
-       reporting_revenue, reporting_refunds, unconverted, renewals, renewal_revenue, reporting_renewal_revenue)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET payments = payments + excluded.payments, revenue = revenue + excluded.revenue, refunds = refunds + excluded.refunds,
-       reporting_revenue = reporting_revenue + excluded.reporting_revenue, reporting_refunds = reporting_refunds + excluded.reporting_refunds,
-       unconverted = unconverted + excluded.unconverted, renewals = renewals + excluded.renewals, renewal_revenue = renewal_revenue + excluded.renewal_revenue,
-       reporting_renewal_revenue = reporting_renewal_revenue + excluded.reporting_renewal_revenue`,
-  );
   for (const model of ["last", "first"] as const) {
-    upsert.run(
+    yield* tx.run(ADD_TO_ROLLUP, [
       row.project_id,
       hour,
       model,
@@ -526,7 +547,7 @@ function applyRollup(db: Database, row: PaymentRow, sign: 1 | -1): void {
       renewal ? sign : 0,
       renewal ? sign * row.net : 0,
       renewal ? sign * converted : 0,
-    );
+    ]);
   }
 }
 
@@ -546,8 +567,8 @@ export function rewriteReporting(db: Database, changes: readonly { row: ChunkRow
     if (delta) values.forEach((value, i) => (delta.values[i]! += value));
     else into.set(key, { params, values: [...values] });
   };
+  storeReportings(db, changes);
   for (const { row, next } of changes) {
-    writeReporting(db, row, next);
     const share = (net: number | null, source: string | null) => {
       const converted = net ?? 0;
       const earning = row.kind === "sale" || row.kind === "renewal";
@@ -626,16 +647,16 @@ export function resumConvertedPeriod(db: Database, projectId: string, model: "la
   prepared(db, periodFromRollup(model, grain)).run(projectId, start, end);
 }
 
-function retractRollup(db: Database, row: PaymentRow): void {
-  applyRollup(db, row, -1);
+function retractRollup(tx: JobTx, row: PaymentRow): JobSteps<void> {
+  return applyRollup(tx, row, -1);
 }
 
 /** A sale or renewal traced to a visitor appears in that visitor's journey as `payment_completed`. */
-function syncJourneyEvent(db: Database, row: PaymentRow): void {
-  if (row.journey_event_id !== null) prepared(db, "DELETE FROM events WHERE id = ?").run(row.journey_event_id);
+function* syncJourneyEvent(tx: JobTx, row: PaymentRow): JobSteps<void> {
+  if (row.journey_event_id !== null) yield* tx.run("DELETE FROM events WHERE id = ?", [row.journey_event_id]);
   let eventId: number | null = null;
   if ((row.kind === "sale" || row.kind === "renewal") && row.method !== "unattributed" && row.visitor_id) {
-    eventId = runJobOnSqlite(db, (tx) => recordEvent(tx, {
+    eventId = yield* recordEvent(tx, {
       projectId: row.project_id,
       name: "payment_completed",
       ts: row.occurred_at,
@@ -644,25 +665,24 @@ function syncJourneyEvent(db: Database, row: PaymentRow): void {
       profileId: row.profile_id,
       props: { paymentId: row.id, kind: row.kind, amount: row.amount, net: row.net, currency: row.currency, provider: row.provider, method: row.method },
       context: contextFromRow(row),
-    }));
+    });
   }
-  prepared(db, "UPDATE payments SET journey_event_id = ? WHERE id = ?").run(eventId, row.id);
+  yield* tx.run("UPDATE payments SET journey_event_id = ? WHERE id = ?", [eventId, row.id]);
 }
 
 /**
  * A profile just got this email, or a visitor joined it (a late identify): payments that could not
  * be traced are attributed again, oldest first so renewals can inherit. Returns the ids that changed.
  */
-export function reattributePaymentsForEmail(db: Database, projectId: string, email: string, now: number): string[] {
+export function* reattributePaymentsForEmail(tx: JobTx, projectId: string, email: string, now: number): JobSteps<string[]> {
   const normalized = email.trim().toLowerCase();
-  const rows = prepared<{ id: string; method: string }, [string, string]>(
-      db,
-      "SELECT id, method FROM payments WHERE project_id = ? AND customer_email = ? AND method = 'unattributed' ORDER BY occurred_at",
-    )
-    .all(projectId, normalized);
+  const rows = yield* tx.all<{ id: string; method: string }>(
+    "SELECT id, method FROM payments WHERE project_id = ? AND customer_email = ? AND method = 'unattributed' ORDER BY occurred_at",
+    [projectId, normalized],
+  );
   const changed: string[] = [];
   for (const { id, method } of rows) {
-    if (attributeStored(db, id, now, true).method !== method) changed.push(id);
+    if ((yield* attributeStored(tx, id, now, true)).method !== method) changed.push(id);
   }
   return changed;
 }

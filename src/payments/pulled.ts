@@ -41,18 +41,18 @@ export async function pullPass(
   const startedAt = ctx.now();
   let processed = 0;
   for await (const page of read(credential, since)) {
-    await ctx.writes.write((db) => {
+    await ctx.writes.job(function* (tx) {
       for (const item of page.items) {
         if (!("ops" in item.result) || item.result.ops.length === 0) continue;
-        applyProviderEvent(db, projectId, { provider, eventId: item.eventId, type: item.type, via: "pull", payload: JSON.stringify(item.payload) }, item.result.ops, ctx.now());
+        yield* applyProviderEvent(tx, projectId, { provider, eventId: item.eventId, type: item.type, via: "pull", payload: JSON.stringify(item.payload) }, item.result.ops, ctx.now());
       }
-      savePullProgress(db, projectId, provider, { cursor: { since }, processed: page.items.length, fraction: page.fraction, passComplete: false }, ctx.now());
+      yield* savePullProgress(tx, projectId, provider, { cursor: { since }, processed: page.items.length, fraction: page.fraction, passComplete: false }, ctx.now());
     });
     processed += page.items.length;
     if (shouldStop()) return { processed, complete: false };
   }
-  await ctx.writes.write((db) =>
-    savePullProgress(db, projectId, provider, { cursor: { since: startedAt - OVERLAP_MS }, processed: 0, fraction: 1, passComplete: true }, ctx.now()),
+  await ctx.writes.job((tx) =>
+    savePullProgress(tx, projectId, provider, { cursor: { since: startedAt - OVERLAP_MS }, processed: 0, fraction: 1, passComplete: true }, ctx.now()),
   );
   return { processed, complete: true };
 }

@@ -183,18 +183,18 @@ export function paymentApi(ctx: AppContext) {
       "/payments",
       async ({ project, body, set }) => {
         apiPaymentToIncoming(body, ctx.now());
-        const outcome = await ctx.writes.write((db) => {
+        const outcome = await ctx.writes.job(function* (tx) {
           const paidBefore =
             body.subscription !== undefined &&
-            db
-              .query<{ id: string }, [string, string, string]>("SELECT id FROM payments WHERE project_id = ? AND provider = 'api' AND subscription_id = ? AND payment_key != ? LIMIT 1")
-              .get(project.id, body.subscription.id, `api:${body.transactionId.trim()}`) !== null;
+            (yield* tx.get("SELECT id FROM payments WHERE project_id = ? AND provider = 'api' AND subscription_id = ? AND payment_key != ? LIMIT 1", [
+              project.id,
+              body.subscription.id,
+              `api:${body.transactionId.trim()}`,
+            ])) !== null;
           const incoming = apiPaymentToIncoming(body, ctx.now(), paidBefore);
-          const existing = db
-            .query<PaymentRow, [string, string]>("SELECT * FROM payments WHERE project_id = ? AND provider = 'api' AND payment_key = ?")
-            .get(project.id, incoming.key);
+          const existing = yield* tx.get<PaymentRow>("SELECT * FROM payments WHERE project_id = ? AND provider = 'api' AND payment_key = ?", [project.id, incoming.key]);
           if (!sameTransaction(existing, incoming.amount, incoming.currency, incoming.kind)) return { conflict: existing!.id };
-          return { ...recordPayment(db, project.id, incoming, null, ctx.now()), conflict: null };
+          return { ...(yield* recordPayment(tx, project.id, incoming, null, ctx.now())), conflict: null };
         });
         if (!("paymentIds" in outcome)) throw conflict(`transaction ${body.transactionId} was recorded before with a different amount, currency or kind`, "transaction_conflict");
         set.status = outcome.duplicate ? 200 : 201;

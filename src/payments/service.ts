@@ -233,8 +233,8 @@ export function pruneRawEvents(db: Database, now: number, limit = RAW_EVENT_PRUN
 /**
  * Call when a profile gains an email (identify): payments by that email that arrived before the
  * visitor identified are attributed again. Resolves to the ids whose method changed.
- * Inside an existing write transaction, call `reattributePaymentsForEmail(db, …)` instead.
+ * Inside a write job, `yield* reattributePaymentsForEmail(tx, …)` instead.
  */
 export function reattributeForEmail(ctx: AppContext, projectId: string, email: string): Promise<string[]> {
-  return ctx.writes.write((db) => reattributePaymentsForEmail(db, projectId, email, ctx.now()));
+  return ctx.writes.job((tx) => reattributePaymentsForEmail(tx, projectId, email, ctx.now()));
 }

@@ -5,7 +5,7 @@ import { Elysia } from "elysia";
 import Stripe from "stripe";
 import { webhooks as polarWebhooks } from "@polar-sh/sdk/2026-10";
 import type { AppContext } from "../context.ts";
-import { errorResponse } from "../http/errors.ts";
+import { ApiError, errorResponse } from "../http/errors.ts";
 import { getProject } from "../projects/service.ts";
 import { applyProviderEvent, providerEventSeen } from "./ledger.ts";
 import { paymentMoneyProblem } from "./money.ts";
@@ -34,7 +34,7 @@ async function webhookSecretFor(ctx: AppContext, projectId: string, provider: In
 
 /** Refuses a delivery whose signature does not verify, and counts it for the attribution doctor. */
 async function refuseSignature(ctx: AppContext, projectId: string, provider: IntegrationProvider, code: "invalid_signature" | "stale_timestamp", message: string): Promise<Response> {
-  await ctx.writes.write((db) => recordSignatureFailure(db, projectId, provider, code, ctx.now())).catch(() => {});
+  await ctx.writes.job((tx) => recordSignatureFailure(tx, projectId, provider, code, ctx.now())).catch(() => {});
   return errorResponse(400, code, message);
 }
 
@@ -55,19 +55,21 @@ async function record(
   }
   if ("ignored" in result) return Response.json({ received: true, ignored: result.ignored }, { headers: noStore });
   // A retried delivery changes nothing (applyProviderEvent): it need not ask the provider for more first.
-  const ops = providerEventSeen(ctx.db, projectId, event) ? result.ops : await enrich(result.ops);
+  const ops = (await providerEventSeen(ctx.storage, projectId, event)) ? result.ops : await enrich(result.ops);
   for (const op of ops) {
     const problem = op.op === "payment" ? paymentMoneyProblem(op.payment) : null;
     if (problem) return errorResponse(400, "invalid_payload", problem);
   }
   try {
-    const applied = await ctx.writes.write((db) => {
-      const outcome = applyProviderEvent(db, projectId, event, ops, ctx.now());
-      recordEventReceived(db, projectId, event.provider as IntegrationProvider, ctx.now());
+    const applied = await ctx.writes.job(function* (tx) {
+      const outcome = yield* applyProviderEvent(tx, projectId, event, ops, ctx.now());
+      yield* recordEventReceived(tx, projectId, event.provider as IntegrationProvider, ctx.now());
       return outcome;
     });
     return Response.json({ received: true, duplicate: applied.duplicate, payments: applied.paymentIds }, { headers: noStore });
   } catch (error) {
+    // Text the database refuses (PostgreSQL's cannot hold NUL): the provider sent something we cannot store.
+    if (error instanceof ApiError) return errorResponse(error.httpStatus, error.code, error.message);
     console.error(`${event.provider} webhook ${event.eventId} for ${projectId} failed:`, (error as Error).message);
     return errorResponse(500, "internal_error", "the event could not be recorded; the provider will retry");
   }

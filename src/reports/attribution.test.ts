@@ -33,7 +33,7 @@ test("whole days and edge hours add up to the same totals as the ledger", async 
   const times = Array.from({ length: 48 }, (_, i) => base + i * 5 * HOUR + 17 * 60_000);
   const context = { ...EMPTY_CONTEXT, linkId: "lnk_days", campaignId: "days" };
   times.forEach((at, i) => {
-    recordPayment(db, project.id, { ...emptyPayment("api"), kind: "sale", key: `api:t${i}`, amount: 1000, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: at }, null, at);
+    runJobOnSqlite(db, (tx) => recordPayment(tx, project.id, { ...emptyPayment("api"), kind: "sale", key: `api:t${i}`, amount: 1000, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: at }, null, at));
     runJobOnSqlite(db, (tx) => bumpRollup(tx, project.id, at, context, { clicks: 1 }));
     runJobOnSqlite(db, (tx) => bumpRollup(tx, project.id, at, context, { clicks: 1 }));
   });
@@ -52,7 +52,7 @@ test("whole days and edge hours add up to the same totals as the ledger", async 
   expectFor(base + 5 * HOUR, base + 9 * DAY + 2 * HOUR);
 
   // A refund moves the daily rollup too.
-  recordPayment(db, project.id, { ...emptyPayment("api"), kind: "refund", key: "api:r1", amount: -400, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: times[3]! }, null, times[3]!);
+  runJobOnSqlite(db, (tx) => recordPayment(tx, project.id, { ...emptyPayment("api"), kind: "refund", key: "api:r1", amount: -400, tax: 0, currency: "USD", metadata: { linkId: "lnk_days" }, occurredAt: times[3]! }, null, times[3]!));
   const [row] = attributionReport(db, project, { groupBy: "campaign", from: base, to: base + 10 * DAY }, base + 10 * DAY);
   expect(row).toMatchObject({ key: "days", payments: 48, revenue: 48_000, refunds: 400, net: 47_600 });
 });

@@ -42,7 +42,7 @@ export function subscriptionApi(ctx: AppContext) {
       "/subscriptions/:subscriptionId/cancel",
       async ({ project, params, body }) => {
         const at = body?.at === undefined ? ctx.now() : parseTimeBound(String(body.at), "at")!;
-        const known = await ctx.writes.write((db) => cancelSubscription(db, project.id, "api", params.subscriptionId, at, ctx.now()));
+        const known = await ctx.writes.job((tx) => cancelSubscription(tx, project.id, "api", params.subscriptionId, at, ctx.now()));
         if (!known) throw notFound(`there is no subscription ${params.subscriptionId} sent through the API`);
         return { id: params.subscriptionId, cancelledAt: new Date(at).toISOString() };
       },

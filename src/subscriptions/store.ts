@@ -1,7 +1,6 @@
 // Subscriptions and their paid periods, written by the ledger in its transaction: each sale or
 // renewal of a subscription pays one period; a cancellation ends its MRR.
-import type { Database } from "bun:sqlite";
-import { prepared } from "../tracking/statements.ts";
+import type { JobSteps, JobTx } from "../db/storage/jobs.ts";
 import { noteSubscriptionsChanged } from "../reports/writes.ts";
 import type { SubscriptionInterval, SubscriptionTerms } from "../payments/types.ts";
 
@@ -22,59 +21,45 @@ interface StoredTerms {
   interval_count: number;
 }
 
+const UPSERT_SUBSCRIPTION = `INSERT INTO subscriptions (project_id, provider, id, first_payment_id, interval, interval_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (project_id, provider, id) DO UPDATE SET interval = excluded.interval, interval_count = excluded.interval_count, updated_at = excluded.updated_at,
+    first_payment_id = COALESCE(subscriptions.first_payment_id, excluded.first_payment_id)`;
+
+const UPSERT_PERIOD = `INSERT INTO subscription_periods (project_id, provider, subscription_id, period_start, period_end, payment_id, interval, interval_count, reporting_net)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT reporting_net FROM payments WHERE id = ?))
+  ON CONFLICT (project_id, provider, subscription_id, period_start) DO UPDATE SET period_end = excluded.period_end, payment_id = excluded.payment_id,
+    interval = excluded.interval, interval_count = excluded.interval_count, reporting_net = excluded.reporting_net`;
+
 /** A sale or renewal of a subscription: the subscription exists, and the period it pays is recorded. */
-export function recordSubscriptionPayment(
-  db: Database,
+export function* recordSubscriptionPayment(
+  tx: JobTx,
   projectId: string,
   payment: { id: string; provider: string; kind: string; subscriptionId: string; occurredAt: number; terms: SubscriptionTerms | null | undefined },
   now: number,
-): void {
-  const stored = prepared<StoredTerms, [string, string, string]>(db, "SELECT interval, interval_count FROM subscriptions WHERE project_id = ? AND provider = ? AND id = ?").get(
+): JobSteps<void> {
+  const stored = yield* tx.get<StoredTerms>("SELECT interval, interval_count FROM subscriptions WHERE project_id = ? AND provider = ? AND id = ?", [
     projectId,
     payment.provider,
     payment.subscriptionId,
-  );
+  ]);
   const interval = payment.terms?.interval ?? stored?.interval;
   const count = payment.terms?.intervalCount ?? stored?.interval_count ?? 1;
   if (!interval) return;
-  noteSubscriptionsChanged(db, projectId);
-  prepared(
-    db,
-    `INSERT INTO subscriptions (project_id, provider, id, first_payment_id, interval, interval_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET interval = excluded.interval, interval_count = excluded.interval_count, updated_at = excluded.updated_at,
-       first_payment_id = COALESCE(first_payment_id, excluded.first_payment_id)`,
-  ).run(projectId, payment.provider, payment.subscriptionId, payment.kind === "sale" ? payment.id : null, interval, count, now, now);
+  yield* tx.note(noteSubscriptionsChanged, projectId);
+  yield* tx.run(UPSERT_SUBSCRIPTION, [projectId, payment.provider, payment.subscriptionId, payment.kind === "sale" ? payment.id : null, interval, count, now, now]);
   if (payment.kind === "sale") {
     // The first sale carries the attribution, whatever arrived before it.
-    prepared(db, "UPDATE subscriptions SET first_payment_id = ? WHERE project_id = ? AND provider = ? AND id = ?").run(payment.id, projectId, payment.provider, payment.subscriptionId);
+    yield* tx.run("UPDATE subscriptions SET first_payment_id = ? WHERE project_id = ? AND provider = ? AND id = ?", [payment.id, projectId, payment.provider, payment.subscriptionId]);
   }
   const start = payment.terms?.periodStart ?? payment.occurredAt;
   const end = payment.terms?.periodEnd ?? addIntervals(start, interval, count);
   if (end <= start) return;
-  prepared(
-    db,
-    `INSERT INTO subscription_periods (project_id, provider, subscription_id, period_start, period_end, payment_id, interval, interval_count, reporting_net)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT reporting_net FROM payments WHERE id = ?))
-     ON CONFLICT DO UPDATE SET period_end = excluded.period_end, payment_id = excluded.payment_id, interval = excluded.interval, interval_count = excluded.interval_count,
-       reporting_net = excluded.reporting_net`,
-  ).run(projectId, payment.provider, payment.subscriptionId, start, end, payment.id, interval, count, payment.id);
+  yield* tx.run(UPSERT_PERIOD, [projectId, payment.provider, payment.subscriptionId, start, end, payment.id, interval, count, payment.id]);
 }
 
 /** Ends a subscription's MRR at `at`; false when the subscription is unknown. */
-export function cancelSubscription(db: Database, projectId: string, provider: string, subscriptionId: string, at: number, now: number): boolean {
-  noteSubscriptionsChanged(db, projectId);
-  return (
-    prepared(db, "UPDATE subscriptions SET cancelled_at = ?, updated_at = ? WHERE project_id = ? AND provider = ? AND id = ?").run(at, now, projectId, provider, subscriptionId)
-      .changes > 0
-  );
-}
-
-/** Records a subscription's terms before its first payment (Stripe and Polar subscription events). */
-export function recordSubscriptionTerms(db: Database, projectId: string, provider: string, subscriptionId: string, terms: SubscriptionTerms, now: number): void {
-  noteSubscriptionsChanged(db, projectId);
-  prepared(
-    db,
-    `INSERT INTO subscriptions (project_id, provider, id, interval, interval_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET interval = excluded.interval, interval_count = excluded.interval_count, updated_at = excluded.updated_at`,
-  ).run(projectId, provider, subscriptionId, terms.interval, terms.intervalCount, now, now);
+export function* cancelSubscription(tx: JobTx, projectId: string, provider: string, subscriptionId: string, at: number, now: number): JobSteps<boolean> {
+  yield* tx.note(noteSubscriptionsChanged, projectId);
+  const { changes } = yield* tx.run("UPDATE subscriptions SET cancelled_at = ?, updated_at = ? WHERE project_id = ? AND provider = ? AND id = ?", [at, now, projectId, provider, subscriptionId]);
+  return changes > 0;
 }

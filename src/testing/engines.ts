@@ -52,15 +52,22 @@ function postgresNode(url: string, sql: ReturnType<typeof connectPostgres>): Tes
 }
 
 /**
- * Two nodes on one fresh database: on PostgreSQL each with connections of its own; SQLite's file has
- * one node, so there its second is itself. What is opened goes into `opened`, for the test to close.
+ * Two nodes on one fresh database: on PostgreSQL each with connections and a write queue of its own;
+ * SQLite's file has one node, so there its second is itself. What is opened goes into `opened`, for the
+ * test to close.
  */
-export async function twoNodes(engine: Engine, opened: TestDatabase[]): Promise<[Storage, Storage]> {
+export async function twoNodeDatabases(engine: Engine, opened: TestDatabase[]): Promise<[TestDatabase, TestDatabase]> {
   const first = await freshDatabase(engine);
   opened.push(first);
-  if (!first.url) return [first.storage, first.storage];
+  if (!first.url) return [first, first];
   const second = connectNode(first.url);
   opened.push(second);
+  return [first, second];
+}
+
+/** The storages of `twoNodeDatabases`. */
+export async function twoNodes(engine: Engine, opened: TestDatabase[]): Promise<[Storage, Storage]> {
+  const [first, second] = await twoNodeDatabases(engine, opened);
   return [first.storage, second.storage];
 }
 

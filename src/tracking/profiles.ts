@@ -72,21 +72,9 @@ export function* identifyProfile(tx: JobTx, projectId: string, input: IdentifyIn
     yield* tx.note(notePersonsChanged, projectId);
   }
   const profile = (yield* getProfile(tx, projectId, input.id))!;
-  if (profile.email) yield* reattributeWaitingPayments(tx, projectId, profile.email, now);
+  // Payments that arrived before this customer identified can be traced now (SPEC §5, late identify).
+  if (profile.email) yield* reattributePaymentsForEmail(tx, projectId, profile.email, now);
   return profile;
-}
-
-/**
- * Payments that arrived before this customer identified can be traced now (SPEC §5, late identify).
- * The payments ledger is SQLite's alone so far; on PostgreSQL, where no node records payments yet, a
- * payment waiting for this email (one brought over by migrate-to) fails the identify rather than stay untraced.
- */
-function* reattributeWaitingPayments(tx: JobTx, projectId: string, email: string, now: number): JobSteps<void> {
-  if (tx.engine === "postgres") {
-    const waiting = yield* tx.get("SELECT 1 AS yes FROM payments WHERE project_id = ? AND customer_email = ? AND method = 'unattributed' LIMIT 1", [projectId, email]);
-    if (!waiting) return;
-  }
-  yield* tx.sqliteOnly((db) => reattributePaymentsForEmail(db, projectId, email, now));
 }
 
 /** The traits after a JSON merge patch (RFC 7396: a null removes a trait); refused when that grows them past the cap. */

@@ -40,8 +40,7 @@ export type WriteNote = (source: object, projectId: string, ts: number) => void;
 export type JobStatement =
   | { kind: "all" | "get" | "run" | "insert"; sql: string; params: readonly SqlValue[] }
   | { kind: "sum"; sums: JobSums; key: string; params: SqlValue[]; values: number[] }
-  | { kind: "note"; note: WriteNote; projectId: string; ts: number }
-  | { kind: "sqlite"; work: (db: Database) => unknown };
+  | { kind: "note"; note: WriteNote; projectId: string; ts: number };
 
 export interface JobTx {
   readonly engine: Engine;
@@ -56,11 +55,6 @@ export interface JobTx {
   /** Adds `values` to the counter row `params` names; `key` is `params` joined by NUL. */
   sum(sums: JobSums, key: string, params: SqlValue[], values: number[]): JobSteps<void>;
   note(note: WriteNote, projectId: string, ts?: number): JobSteps<void>;
-  /**
-   * Code not on the storage interface yet (the payments ledger), with SQLite's connection, inside the
-   * batch. On PostgreSQL it fails the job: call it only where PostgreSQL has nothing for it to do.
-   */
-  sqliteOnly<T>(work: (db: Database) => T): JobSteps<T>;
 }
 
 /** What a job, or a helper it calls with `yield*`, is: its statements, then its value. */
@@ -97,9 +91,6 @@ const postgresTx: JobTx = {
   },
   *note(note: WriteNote, projectId: string, ts = 0): JobSteps<void> {
     yield { kind: "note", note, projectId, ts };
-  },
-  *sqliteOnly<T>(work: (db: Database) => T): JobSteps<T> {
-    return (yield { kind: "sqlite", work }) as T;
   },
 };
 
@@ -167,10 +158,6 @@ class SqliteJobTx implements JobTx {
     note(this.db, projectId, ts);
     return this.answering(undefined);
   }
-
-  sqliteOnly<T>(work: (db: Database) => T): JobSteps<T> {
-    return this.answering(work(this.db));
-  }
 }
 
 const sqliteTxs = new WeakMap<Database, SqliteJobTx>();
@@ -233,7 +220,6 @@ async function runStatements<T>(storage: Storage, steps: JobSteps<T>, batch: Job
   let step = steps.next();
   while (!step.done) {
     const statement = step.value;
-    if (statement.kind === "sqlite") throw new Error("this write is not on PostgreSQL yet: it needs SQLite's connection");
     if (statement.kind === "sum" || statement.kind === "note") {
       batch.add(statement);
       step = steps.next();

@@ -29,8 +29,8 @@ async function* pages(base: string, key: string, path: string, since: number): A
   }
 }
 
-function isRecorded(ctx: AppContext, projectId: string, key: string): boolean {
-  return ctx.db.query("SELECT 1 FROM payments WHERE project_id = ? AND provider = 'dodo' AND payment_key = ?").get(projectId, key) !== null;
+async function isRecorded(ctx: AppContext, projectId: string, key: string): Promise<boolean> {
+  return (await ctx.storage.get("SELECT 1 AS yes FROM payments WHERE project_id = ? AND provider = 'dodo' AND payment_key = ?", [projectId, key])) !== null;
 }
 
 export const dodo: NativeProvider = {
@@ -64,7 +64,7 @@ export const dodo: NativeProvider = {
           const id = str(summary?.payment_id);
           if (!summary || !id || shouldStop()) continue;
           // The list lacks tax and refunds: a payment not on the ledger yet is read in full.
-          const full = isRecorded(ctx, projectId, `pay:${id}`) ? summary : (obj(await get(live, key, `/payments/${encodeURIComponent(id)}`)) ?? summary);
+          const full = (await isRecorded(ctx, projectId, `pay:${id}`)) ? summary : (obj(await get(live, key, `/payments/${encodeURIComponent(id)}`)) ?? summary);
           items.push({ eventId: `payment:${id}:${String(full.refund_status ?? "")}`, type: "payment (pulled)", payload: full, result: dodoPaymentToOps(full) });
         }
         yield { items, fraction: null };

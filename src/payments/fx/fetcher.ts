@@ -5,6 +5,7 @@ import type { AppContext } from "../../context.ts";
 import { lastPublishedWorkingDay, parseEcbXml } from "./ecb.ts";
 import { latestFixingDay, recordFeedAttempt, storeFixings } from "./rates.ts";
 import { whileHolding } from "../../db/leases.ts";
+import { runJobOnSqlite } from "../../db/storage/jobs.ts";
 
 export const FX_CHECK_INTERVAL_MS = 60_000;
 const FETCH_TIMEOUT_MS = 20_000;
@@ -45,7 +46,7 @@ export function startFxFetcher(ctx: AppContext, onRates: () => void, intervalMs 
       const response = await fetch(url, { signal: AbortSignal.any([abort.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]), headers: { accept: "application/xml, text/xml" } });
       if (!response.ok) throw new Error(`the feed answered HTTP ${response.status}`);
       const fixings = parseEcbXml(await response.text());
-      added = await ctx.writes.write((db) => storeFixings(db, fixings));
+      added = await ctx.writes.job((tx) => storeFixings(tx, fixings));
     } catch (e) {
       error = abort.signal.aborted ? "stopped" : `${(e as Error).name === "TimeoutError" ? "the feed did not answer in time" : (e as Error).message}`;
     }
@@ -61,7 +62,7 @@ export function startFxFetcher(ctx: AppContext, onRates: () => void, intervalMs 
     );
   const runNow = () => (running ??= attemptOnce().finally(() => (running = null)));
   const tick = () => {
-    if (!running && fetchDue(ctx.now(), latestFixingDay(ctx.db), failures, lastAttemptAt)) void runNow();
+    if (!running && fetchDue(ctx.now(), runJobOnSqlite(ctx.db, latestFixingDay), failures, lastAttemptAt)) void runNow();
   };
   const first = setTimeout(tick, 0);
   const timer = setInterval(tick, intervalMs);

@@ -2,23 +2,32 @@
 // and the feed's health. The lookups the conversion needs, and nothing else.
 import type { Database } from "bun:sqlite";
 import { prepared } from "../../tracking/statements.ts";
+import { runJobOnSqlite, type JobSteps, type JobTx } from "../../db/storage/jobs.ts";
 import { isTargetClosingDay } from "./ecb.ts";
 import type { EcbFixing, ManualRate } from "./convert.ts";
 
 /** Stores fixings (a day already stored is replaced); returns the days that were new. */
-export function storeFixings(db: Database, fixings: readonly EcbFixing[]): string[] {
-  const known = new Set(prepared<{ day: string }, []>(db, "SELECT DISTINCT day FROM fx_rates").all().map((r) => r.day));
-  const upsert = prepared(db, "INSERT INTO fx_rates (day, currency, rate) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET rate = excluded.rate");
-  for (const fixing of fixings) for (const [currency, rate] of Object.entries(fixing.perEur)) upsert.run(fixing.date, currency, rate);
-  fixingCache.delete(db);
+export function* storeFixings(tx: JobTx, fixings: readonly EcbFixing[]): JobSteps<string[]> {
+  const known = new Set((yield* tx.all<{ day: string }>("SELECT DISTINCT day FROM fx_rates")).map((r) => r.day));
+  for (const fixing of fixings) {
+    for (const [currency, rate] of Object.entries(fixing.perEur)) {
+      yield* tx.run("INSERT INTO fx_rates (day, currency, rate) VALUES (?, ?, ?) ON CONFLICT (day, currency) DO UPDATE SET rate = excluded.rate", [fixing.date, currency, rate]);
+    }
+  }
+  fixingCaches.delete(tx);
   return fixings.map((f) => f.date).filter((day) => !known.has(day));
 }
 
-export function latestFixingDay(db: Database): string | null {
-  return prepared<{ day: string | null }, []>(db, "SELECT MAX(day) AS day FROM fx_rates").get()?.day ?? null;
+export function* latestFixingDay(tx: JobTx): JobSteps<string | null> {
+  return (yield* tx.get<{ day: string | null }>("SELECT MAX(day) AS day FROM fx_rates"))?.day ?? null;
 }
 
-const fixingCache = new WeakMap<Database, Map<string, EcbFixing | null>>();
+/**
+ * Fixings looked up, per SQLite connection (its job tx is one per connection): a payment converts
+ * without a query once its day is known, and storeFixings, on that connection too, forgets them. Not
+ * on PostgreSQL, where another node may store fixings.
+ */
+const fixingCaches = new WeakMap<JobTx, Map<string, EcbFixing | null>>();
 
 function addDay(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
@@ -29,29 +38,34 @@ function addDay(date: string, days: number): string {
  * because a later fixing exists or every day since is a TARGET closing day. Null when the day's
  * rate may still come (it is converted when it arrives) or no fixing is that old.
  */
-export function fixingFor(db: Database, day: string): EcbFixing | null {
-  let cache = fixingCache.get(db);
-  if (!cache) fixingCache.set(db, (cache = new Map()));
-  if (cache.has(day)) return cache.get(day)!;
-  const fixingDay = prepared<{ day: string | null }, [string]>(db, "SELECT MAX(day) AS day FROM fx_rates WHERE day <= ?").get(day)?.day ?? null;
+export function* fixingFor(tx: JobTx, day: string): JobSteps<EcbFixing | null> {
+  let cache: Map<string, EcbFixing | null> | null = null;
+  if (tx.engine === "sqlite") {
+    cache = fixingCaches.get(tx) ?? null;
+    if (!cache) fixingCaches.set(tx, (cache = new Map()));
+    if (cache.has(day)) return cache.get(day)!;
+  }
+  const fixingDay = (yield* tx.get<{ day: string | null }>("SELECT MAX(day) AS day FROM fx_rates WHERE day <= ?", [day]))?.day ?? null;
   let fixing: EcbFixing | null = null;
   if (fixingDay) {
-    let settled = fixingDay === day || (latestFixingDay(db) ?? "") > day;
+    let settled = fixingDay === day || ((yield* latestFixingDay(tx)) ?? "") > day;
     for (let d = addDay(fixingDay, 1); !settled && d <= day && isTargetClosingDay(d); d = addDay(d, 1)) settled = d === day;
     if (settled) {
-      const rows = prepared<{ currency: string; rate: string }, [string]>(db, "SELECT currency, rate FROM fx_rates WHERE day = ?").all(fixingDay);
+      const rows = yield* tx.all<{ currency: string; rate: string }>("SELECT currency, rate FROM fx_rates WHERE day = ?", [fixingDay]);
       fixing = { date: fixingDay, perEur: Object.fromEntries(rows.map((r) => [r.currency, r.rate])) };
     }
   }
-  if (cache.size > 5000) cache.clear();
-  cache.set(day, fixing);
+  if (cache) {
+    if (cache.size > 5000) cache.clear();
+    cache.set(day, fixing);
+  }
   return fixing;
 }
 
 /** The latest fixing stored, for settings and GET /fx/rates. */
-export function latestFixing(db: Database): EcbFixing | null {
-  const day = latestFixingDay(db);
-  return day ? fixingFor(db, day) : null;
+export function* latestFixing(tx: JobTx): JobSteps<EcbFixing | null> {
+  const day = yield* latestFixingDay(tx);
+  return day ? yield* fixingFor(tx, day) : null;
 }
 
 interface ManualRow {
@@ -61,10 +75,9 @@ interface ManualRow {
   from_day: string;
 }
 
-export function manualRates(db: Database, projectId: string): ManualRate[] {
-  return prepared<ManualRow, [string]>(db, "SELECT currency, per, rate, from_day FROM fx_manual_rates WHERE project_id = ? ORDER BY currency, from_day")
-    .all(projectId)
-    .map((r) => ({ currency: r.currency, per: r.per, rate: r.rate, from: r.from_day || null }));
+export function* manualRates(tx: JobTx, projectId: string): JobSteps<ManualRate[]> {
+  const rows = yield* tx.all<ManualRow>("SELECT currency, per, rate, from_day FROM fx_manual_rates WHERE project_id = ? ORDER BY currency, from_day", [projectId]);
+  return rows.map((r) => ({ currency: r.currency, per: r.per, rate: r.rate, from: r.from_day || null }));
 }
 
 export function putManualRate(db: Database, projectId: string, rate: ManualRate, now: number): void {
@@ -98,7 +111,7 @@ export function feedStatus(db: Database): FeedStatus {
     lastSuccessAt: row?.last_success_at ?? null,
     lastError: row?.last_error ?? null,
     failures: row?.failures ?? 0,
-    latestDay: latestFixingDay(db),
+    latestDay: runJobOnSqlite(db, latestFixingDay),
   };
 }
 

@@ -10,6 +10,7 @@ import { normalizeCurrency, unknownCurrencyMessage } from "../money.ts";
 import { parseRate, type ManualRate } from "./convert.ts";
 import { deleteManualRates, latestFixing, manualRates, putManualRate } from "./rates.ts";
 import { conversionJobs, queueReconversion } from "./stored.ts";
+import { runJobOnSqlite } from "../../db/storage/jobs.ts";
 
 const rateBody = z.object({
   per: z.string().max(40).describe("The currency the rate is quoted in: 1 {currency} = rate units of per"),
@@ -63,8 +64,8 @@ export function validateManualRate(input: { currency: string; per: string; rate:
 }
 
 export function listRates(ctx: AppContext, projectId: string): z.infer<typeof rateEntry>[] {
-  const manual = manualRates(ctx.db, projectId).map((m) => ({ currency: m.currency, per: m.per, rate: Number(m.rate), source: "manual" as const, from: m.from }));
-  const fixing = latestFixing(ctx.db);
+  const manual = runJobOnSqlite(ctx.db, (tx) => manualRates(tx, projectId)).map((m) => ({ currency: m.currency, per: m.per, rate: Number(m.rate), source: "manual" as const, from: m.from }));
+  const fixing = runJobOnSqlite(ctx.db, latestFixing);
   const ecb = fixing
     ? Object.entries(fixing.perEur).map(([currency, rate]) => ({ currency: "EUR", per: currency, rate: Number(rate), source: "ecb" as const, from: fixing.date }))
     : [];

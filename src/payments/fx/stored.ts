@@ -11,6 +11,7 @@ import type { ContextColumns, FirstTouchColumns } from "../../attribution/loader
 import { fixingFor, manualRates } from "./rates.ts";
 import { updateProjectSettings, type Project, type ProjectSettings } from "../../projects/service.ts";
 import { LEASE_MS, whileHolding } from "../../db/leases.ts";
+import { runJobOnSqlite, type JobSteps, type JobTx } from "../../db/storage/jobs.ts";
 
 /** The columns of a payment row that conversion reads and writes. */
 export interface ConvertibleRow {
@@ -51,11 +52,8 @@ export interface ChunkRow extends ConvertibleRow, ContextColumns, FirstTouchColu
 }
 
 /** The project settings conversion depends on. */
-export function reportingSettings(db: Database, projectId: string): { currency: string; timezone: string } {
-  return prepared<{ currency: string; timezone: string }, [string]>(db, "SELECT currency, timezone FROM projects WHERE id = ?").get(projectId) ?? {
-    currency: "USD",
-    timezone: "UTC",
-  };
+export function* reportingSettings(tx: JobTx, projectId: string): JobSteps<{ currency: string; timezone: string }> {
+  return (yield* tx.get<{ currency: string; timezone: string }>("SELECT currency, timezone FROM projects WHERE id = ?", [projectId])) ?? { currency: "USD", timezone: "UTC" };
 }
 
 const QUARTER_HOUR_MS = 900_000;
@@ -89,18 +87,20 @@ export function conversionInput(row: ConvertibleRow, basis: Basis, timezone: str
 }
 
 /** The row's basis: its sale's for a refund or dispute whose sale is recorded, else its own. */
-function saleBasis(db: Database, row: ConvertibleRow): Basis {
+function* saleBasis(tx: JobTx, row: ConvertibleRow): JobSteps<Basis> {
   const sale =
     refundsOnSale(row.kind) && row.parent_payment_id
-      ? prepared<Basis, [string]>(db, "SELECT occurred_at, amount, settlement_currency, settlement_amount FROM payments WHERE id = ?").get(row.parent_payment_id)
+      ? yield* tx.get<Basis>("SELECT occurred_at, amount, settlement_currency, settlement_amount FROM payments WHERE id = ?", [row.parent_payment_id])
       : null;
   return sale ?? row;
 }
 
 /** The row's reporting value with the rates stored now. */
-export function reportingFor(db: Database, row: ConvertibleRow, settings = reportingSettings(db, row.project_id), manual = manualRates(db, row.project_id)): Reporting {
-  const input = conversionInput(row, saleBasis(db, row), settings.timezone);
-  return convertPayment(input, settings.currency, { ecb: fixingFor(db, input.day), manual });
+export function* reportingFor(tx: JobTx, row: ConvertibleRow): JobSteps<Reporting> {
+  const settings = yield* reportingSettings(tx, row.project_id);
+  const manual = yield* manualRates(tx, row.project_id);
+  const input = conversionInput(row, yield* saleBasis(tx, row), settings.timezone);
+  return convertPayment(input, settings.currency, { ecb: yield* fixingFor(tx, input.day), manual });
 }
 
 /** The reporting value as the API shows it (SPEC §6), from the stored columns; null before the first conversion. */
@@ -127,17 +127,30 @@ function sameReporting(row: ConvertibleRow, r: Reporting): boolean {
   );
 }
 
+const REPORTING_COLUMNS = "reporting_currency = ?, reporting_amount = ?, reporting_net = ?, rate = ?, rate_source = ?, rate_date = ?";
+
 /** Stores a payment's reporting value, and the MRR of the subscription period it paid follows it; what reads its hour in memory reads it again. */
-export function writeReporting(db: Database, payment: Pick<ConvertibleRow, "id" | "project_id" | "kind" | "subscription_id" | "occurred_at"> & { rowid?: number }, r: Reporting): void {
-  noteWrite(db, payment.project_id, payment.occurred_at);
-  const columns = "reporting_currency = ?, reporting_amount = ?, reporting_net = ?, rate = ?, rate_source = ?, rate_date = ?";
+export function* writeReporting(
+  tx: JobTx,
+  payment: Pick<ConvertibleRow, "id" | "project_id" | "kind" | "subscription_id" | "occurred_at"> & { rowid?: number },
+  r: Reporting,
+): JobSteps<void> {
+  yield* tx.note(noteWrite, payment.project_id, payment.occurred_at);
+  const values = [r.currency, r.amount, r.net, r.rate, r.rateSource, r.rateDate];
   // By rowid when the caller read it (the background job): one lookup instead of the id's index and then the row.
-  if (payment.rowid === undefined) prepared(db, `UPDATE payments SET ${columns} WHERE id = ?`).run(r.currency, r.amount, r.net, r.rate, r.rateSource, r.rateDate, payment.id);
-  else prepared(db, `UPDATE payments SET ${columns} WHERE rowid = ?`).run(r.currency, r.amount, r.net, r.rate, r.rateSource, r.rateDate, payment.rowid);
+  if (payment.rowid === undefined) yield* tx.run(`UPDATE payments SET ${REPORTING_COLUMNS} WHERE id = ?`, [...values, payment.id]);
+  else yield* tx.run(`UPDATE payments SET ${REPORTING_COLUMNS} WHERE rowid = ?`, [...values, payment.rowid]);
   if (payment.subscription_id && (payment.kind === "sale" || payment.kind === "renewal")) {
-    prepared(db, "UPDATE subscription_periods SET reporting_net = ? WHERE payment_id = ?").run(r.net, payment.id);
-    noteSubscriptionsChanged(db, payment.project_id);
+    yield* tx.run("UPDATE subscription_periods SET reporting_net = ? WHERE payment_id = ?", [r.net, payment.id]);
+    yield* tx.note(noteSubscriptionsChanged, payment.project_id);
   }
+}
+
+/** Stores changed reporting values on SQLite's connection, for the re-conversion's chunks (SQLite's alone so far). */
+export function storeReportings(db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]): void {
+  runJobOnSqlite(db, function* (tx) {
+    for (const { row, next } of changes) yield* writeReporting(tx, row, next);
+  });
 }
 
 /** Stores the changed reporting values and moves the rollup with them (the ledger's `rewriteReporting`). */
@@ -157,7 +170,10 @@ export function reconvertRows(db: Database, rows: readonly ChunkRow[], rewrite: 
   const appliers = new Map<string, ReturnType<typeof rateApplier>>();
   const convert = (row: ChunkRow): Reporting => {
     let project = projects.get(row.project_id);
-    if (!project) projects.set(row.project_id, (project = { ...reportingSettings(db, row.project_id), manual: manualRates(db, row.project_id) }));
+    if (!project) {
+      const settings = runJobOnSqlite(db, (tx) => reportingSettings(tx, row.project_id));
+      projects.set(row.project_id, (project = { ...settings, manual: runJobOnSqlite(db, (tx) => manualRates(tx, row.project_id)) }));
+    }
     const basis: Basis =
       refundsOnSale(row.kind) && row.sale_occurred_at !== null
         ? { occurred_at: row.sale_occurred_at, amount: row.sale_amount!, settlement_currency: row.sale_settlement_currency, settlement_amount: row.sale_settlement_amount }
@@ -167,7 +183,7 @@ export function reconvertRows(db: Database, rows: readonly ChunkRow[], rewrite: 
     const key = `${row.project_id}\u0000${input.day}\u0000${input.currency}`;
     let apply = appliers.get(key);
     if (!apply) {
-      const rate = conversionRate({ ...input, settlement: null }, project.currency, { ecb: fixingFor(db, input.day), manual: project.manual });
+      const rate = conversionRate({ ...input, settlement: null }, project.currency, { ecb: runJobOnSqlite(db, (tx) => fixingFor(tx, input.day)), manual: project.manual });
       appliers.set(key, (apply = rateApplier(rate, input.currency, project.currency)));
     }
     return apply(input.amount, input.net);
@@ -407,7 +423,7 @@ export function startConversionJobs(
   };
   /** A whole history's walk stores the values alone: its rollup is re-summed once the walk is over. */
   const writeCounted = (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => {
-    for (const { row, next } of changes) writeReporting(db, row, next);
+    storeReportings(db, changes);
     stats.changed += changes.length;
   };
   const run = async (lost: () => boolean) => {

@@ -2,6 +2,7 @@
 // and the reference the rollup's converted columns must match. Sums are exact whatever their size.
 import type { Database } from "bun:sqlite";
 import { reportingSettings } from "./stored.ts";
+import { runJobOnSqlite } from "../../db/storage/jobs.ts";
 
 /**
  * SQL for an exact sum of an integer expression: split at 10^9 so neither half can overflow
@@ -32,7 +33,7 @@ export interface ConvertedTotals {
 
 /** The project's converted money over [from, to), honouring its "count renewals" setting. */
 export function convertedTotals(db: Database, projectId: string, range: { from: number; to: number }): ConvertedTotals {
-  const { currency } = reportingSettings(db, projectId);
+  const { currency } = runJobOnSqlite(db, (tx) => reportingSettings(tx, projectId));
   const countRenewals = db.query<{ c: number }, [string]>("SELECT count_renewals AS c FROM projects WHERE id = ?").get(projectId)?.c !== 0;
   const earning = countRenewals ? "kind IN ('sale', 'renewal')" : "kind = 'sale'";
   const row = db

@@ -1,6 +1,6 @@
 // Pulls Polar orders (orders.list, page-based, oldest first) into the ledger, and re-reads recently
 // refunded orders so refunds of older orders are seen too. The page is saved with its payments.
-import type { Database } from "bun:sqlite";
+import type { JobSteps, JobTx } from "../../db/storage/jobs.ts";
 import type { AppContext } from "../../context.ts";
 import { applyProviderEvent } from "../ledger.ts";
 import { integrationSecret, pullState, savePullProgress } from "../integrations.ts";
@@ -20,13 +20,13 @@ const OVERLAP_MS = 60_000;
 const PAGE_SIZE = 100;
 const REFUND_PAGES = 10;
 
-function recordOrders(ctx: AppContext, projectId: string, orders: PolarOrderLike[], db: Database): void {
+function* recordOrders(tx: JobTx, ctx: AppContext, projectId: string, orders: PolarOrderLike[]): JobSteps<void> {
   for (const order of orders) {
     const result = polarOrderToOps(order);
     if (!("ops" in result)) continue;
     // Pulled orders have no event id: one per order state keeps the raw payload and the event-level dedupe.
     const eventId = `order:${order.id}:${order.status}:${order.refunded_amount}`;
-    applyProviderEvent(db, projectId, { provider: "polar", eventId, type: `order (pulled, ${order.status})`, via: "pull", payload: JSON.stringify(order) }, result.ops, ctx.now());
+    yield* applyProviderEvent(tx, projectId, { provider: "polar", eventId, type: `order (pulled, ${order.status})`, via: "pull", payload: JSON.stringify(order) }, result.ops, ctx.now());
   }
 }
 
@@ -46,9 +46,9 @@ export async function pullPolar(ctx: AppContext, projectId: string, shouldStop: 
       ? { createdAfter: new Date(Date.parse(cursor.startedAt) - OVERLAP_MS).toISOString(), page: 1, startedAt: new Date(ctx.now()).toISOString() }
       : { ...cursor, page: cursor.page + 1 };
     const fraction = list.pagination.max_page > 0 ? Math.min(1, cursor.page / list.pagination.max_page) : 1;
-    await ctx.writes.write((db) => {
-      recordOrders(ctx, projectId, orders, db);
-      savePullProgress(db, projectId, "polar", { cursor: next, processed: orders.length, fraction, passComplete: complete }, ctx.now());
+    await ctx.writes.job(function* (tx) {
+      yield* recordOrders(tx, ctx, projectId, orders);
+      yield* savePullProgress(tx, projectId, "polar", { cursor: next, processed: orders.length, fraction, passComplete: complete }, ctx.now());
     });
     processed += orders.length;
     Object.assign(cursor, next);
@@ -60,7 +60,7 @@ export async function pullPolar(ctx: AppContext, projectId: string, shouldStop: 
   for (let page = 1; page <= REFUND_PAGES && !shouldStop(); page++) {
     const list = await polar.orders.list({ status: ["refunded", "partially_refunded"], created_after: refundWindow, page, limit: PAGE_SIZE });
     const orders = list.items as unknown as PolarOrderLike[];
-    await ctx.writes.write((db) => recordOrders(ctx, projectId, orders, db));
+    await ctx.writes.job((tx) => recordOrders(tx, ctx, projectId, orders));
     processed += orders.length;
     if (page >= list.pagination.max_page) break;
   }

@@ -46,12 +46,12 @@ export async function pullStripe(ctx: AppContext, projectId: string, shouldStop:
         return { event, ops: "ops" in result ? await withStripeSettlements(ctx, projectId, result.ops) : [] };
       }),
     );
-    await ctx.writes.write((db) => {
+    await ctx.writes.job(function* (tx) {
       for (const { event, ops } of adapted) {
         if (ops.length === 0) continue;
-        applyProviderEvent(db, projectId, { provider: "stripe", eventId: event.id, type: event.type, via: "pull", payload: JSON.stringify(event) }, ops, ctx.now());
+        yield* applyProviderEvent(tx, projectId, { provider: "stripe", eventId: event.id, type: event.type, via: "pull", payload: JSON.stringify(event) }, ops, ctx.now());
       }
-      savePullProgress(db, projectId, "stripe", { cursor, processed: events.length, fraction, passComplete: complete }, ctx.now());
+      yield* savePullProgress(tx, projectId, "stripe", { cursor, processed: events.length, fraction, passComplete: complete }, ctx.now());
     });
     processed += events.length;
     if (complete) return { processed, complete: true };

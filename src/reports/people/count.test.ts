@@ -74,7 +74,7 @@ function generate(db: Database, projectId: string, seed: number): void {
     const at = START + Math.floor(rnd() * DAYS * DAY);
     const metadata: Record<string, string> = rnd() < 0.5 ? { visitorId: `gen${seed}_visitor_${v}` } : rnd() < 0.5 ? { linkId: pick(links).linkId } : {};
     const email = rnd() < 0.5 ? `user${v % 200}@gen${seed}.example` : null;
-    recordPayment(db, projectId, { ...emptyPayment("api"), kind: "sale", key: `api:gen${seed}_${n}`, amount: 1000 + n, tax: 0, currency: "USD", metadata, email, occurredAt: at }, null, at);
+    runJobOnSqlite(db, (tx) => recordPayment(tx, projectId, { ...emptyPayment("api"), kind: "sale", key: `api:gen${seed}_${n}`, amount: 1000 + n, tax: 0, currency: "USD", metadata, email, occurredAt: at }, null, at));
   }
 }
 

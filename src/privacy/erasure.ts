@@ -77,14 +77,13 @@ const ERASED_TABLES = "profiles, profile_visitors, events, payments, checkout_co
  * overwrites every free page with zeros (earlier deletes may have left traces there).
  */
 export function* erasePersonJob(tx: JobTx, projectId: string, key: PersonKey): JobSteps<ErasedRows | null> {
-  if (tx.engine !== "sqlite") return yield* eraseInTransaction(tx, projectId, key);
-  yield* tx.sqliteOnly((db) => db.exec("PRAGMA secure_delete = ON"));
+  yield* tx.onSqlite((db) => db.exec("PRAGMA secure_delete = ON"));
   try {
     const done = yield* eraseInTransaction(tx, projectId, key);
-    if (done) yield* tx.sqliteOnly(scrubFreePages);
+    if (done) yield* tx.onSqlite(scrubFreePages);
     return done;
   } finally {
-    yield* tx.sqliteOnly((db) => db.exec("PRAGMA secure_delete = FAST"));
+    yield* tx.onSqlite((db) => db.exec("PRAGMA secure_delete = FAST"));
   }
 }
 

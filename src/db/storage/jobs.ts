@@ -55,6 +55,8 @@ export interface JobTx {
   /** Adds `values` to the counter row `params` names; `key` is `params` joined by NUL. */
   sum(sums: JobSums, key: string, params: SqlValue[], values: number[]): JobSteps<void>;
   note(note: WriteNote, projectId: string, ts?: number): JobSteps<void>;
+  /** SQLite's housekeeping inside the batch, with its connection (a pragma, a scrub of free pages); nothing on PostgreSQL. */
+  onSqlite(work: (db: Database) => void): JobSteps<void>;
 }
 
 /** What a job, or a helper it calls with `yield*`, is: its statements, then its value. */
@@ -92,6 +94,7 @@ const postgresTx: JobTx = {
   *note(note: WriteNote, projectId: string, ts = 0): JobSteps<void> {
     yield { kind: "note", note, projectId, ts };
   },
+  onSqlite: () => answered(undefined),
 };
 
 /** An iterator already done, with its value: what `yield*` finds when there is nothing to wait for. */
@@ -156,6 +159,11 @@ class SqliteJobTx implements JobTx {
 
   note(note: WriteNote, projectId: string, ts = 0): JobSteps<void> {
     note(this.db, projectId, ts);
+    return this.answering(undefined);
+  }
+
+  onSqlite(work: (db: Database) => void): JobSteps<void> {
+    work(this.db);
     return this.answering(undefined);
   }
 }

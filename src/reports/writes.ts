@@ -2,7 +2,8 @@
 // know whether they still hold. Every write that changes a report calls `noteWrite` with the time it
 // is about; readers stamp what they read with `writeSeq` and ask `writtenSince` later. Keyed by what
 // the readers read through: the Database on SQLite, the write queue's `notesFor` on PostgreSQL, whose
-// write jobs note their writes once committed (src/db/storage/jobs.ts).
+// write jobs note their writes once committed (src/db/storage/jobs.ts), and other nodes' writes once
+// they hear of them (./node-notes.ts).
 
 const HOUR_MS = 3_600_000;
 
@@ -14,6 +15,8 @@ interface WriteLog {
   personsSeq: number;
   /** The number of the last change to a subscription, its periods or the payments that credit it. */
   subscriptionsSeq: number;
+  /** The number of the last time notes may have been missed: everything read before it is stale. */
+  everythingSeq: number;
 }
 
 const logs = new WeakMap<object, Map<string, WriteLog>>();
@@ -22,7 +25,7 @@ function log(source: object, projectId: string): WriteLog {
   let projects = logs.get(source);
   if (!projects) logs.set(source, (projects = new Map()));
   let l = projects.get(projectId);
-  if (!l) projects.set(projectId, (l = { seq: 0, writtenHours: new Map(), personsSeq: 0, subscriptionsSeq: 0 }));
+  if (!l) projects.set(projectId, (l = { seq: 0, writtenHours: new Map(), personsSeq: 0, subscriptionsSeq: 0, everythingSeq: 0 }));
   return l;
 }
 
@@ -36,6 +39,14 @@ export function noteWrite(source: object, projectId: string, ts: number): void {
 export function notePersonsChanged(source: object, projectId: string): void {
   const l = log(source, projectId);
   l.personsSeq = ++l.seq;
+}
+
+/**
+ * Notes may have been missed (other nodes' notes, while this node was not listening): every reading
+ * of every project taken before now is stale.
+ */
+export function noteEverythingChanged(source: object): void {
+  for (const l of logs.get(source)?.values() ?? []) l.everythingSeq = l.personsSeq = l.subscriptionsSeq = ++l.seq;
 }
 
 /** A subscription, one of its periods, or a payment that may be a subscription's first sale changed: MRR reads them again. */
@@ -58,6 +69,7 @@ export function writeSeq(source: object, projectId: string): number {
 export function writtenSince(source: object, projectId: string, start: number, end: number, seq: number): boolean {
   const l = log(source, projectId);
   if (seq === l.seq) return false;
+  if (seq < l.everythingSeq) return true;
   for (let hour = Math.floor(start / HOUR_MS); hour * HOUR_MS < end; hour++) if ((l.writtenHours.get(hour) ?? 0) > seq) return true;
   return false;
 }

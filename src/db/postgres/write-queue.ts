@@ -6,7 +6,7 @@
 // Each transaction writes its jobs' batch sums once per key just before COMMIT, and applies their write
 // notes once committed (../storage/jobs.ts).
 import type { SQL, TransactionSQL } from "bun";
-import { JobBatch, runJob, type Job, type JobQueue } from "../storage/jobs.ts";
+import { JobBatch, runJob, type Job, type JobNote, type JobQueue } from "../storage/jobs.ts";
 import { postgresStorage } from "../storage/postgres.ts";
 
 interface QueuedJob {
@@ -24,12 +24,14 @@ export class PostgresWriteQueue implements JobQueue {
 
   /**
    * `notesFor`: what this node's in-memory readers (reports) key their write notes by
-   * (src/reports/writes.ts); by default the connection.
+   * (src/reports/writes.ts); by default the connection. `announce`: the NOTIFYs that tell the other
+   * nodes of a batch's notes, sent inside its transaction so they go out only if it commits.
    */
   constructor(
     private readonly sql: SQL,
     private readonly maxBatch = 1000,
     private readonly notesFor: object = sql,
+    private readonly announce: (notes: readonly JobNote[]) => { channel: string; payload: string }[] = () => [],
   ) {}
 
   job<T>(job: Job<T>): Promise<T> {
@@ -66,6 +68,7 @@ export class PostgresWriteQueue implements JobQueue {
       const values: unknown[] = [];
       for (const item of batch) values.push(await runJob(storage, item.job, effects));
       await effects.writeSums(storage);
+      for (const { channel, payload } of this.announce(effects.notes)) await storage.notify!(channel, payload);
       return values;
     });
     this.commits++;

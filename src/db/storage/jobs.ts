@@ -188,9 +188,11 @@ interface SummedKey {
  * One PostgreSQL batch's sums and notes. Kept per attempt: a batch that fails is dropped whole with its
  * transaction, and each job run again alone gets a batch of its own.
  */
+export type JobNote = Extract<JobStatement, { kind: "note" }>;
+
 export class JobBatch {
   private readonly sums = new Map<JobSums, Map<string, SummedKey>>();
-  private readonly notes: Extract<JobStatement, { kind: "note" }>[] = [];
+  readonly notes: JobNote[] = [];
 
   add(statement: JobStatement): void {
     if (statement.kind === "note") this.notes.push(statement);
@@ -210,10 +212,7 @@ export class JobBatch {
     }
   }
 
-  /**
-   * Once committed. Only this node's readers hear of it: the step that lets reports on every node see
-   * every node's writes within 10 s (SPEC §11) sends these notes to the other nodes through NOTIFY.
-   */
+  /** Once committed, for this node's readers; the queue's `announce` tells the other nodes (src/reports/node-notes.ts). */
   applyNotes(source: object): void {
     for (const { note, projectId, ts } of this.notes) note(source, projectId, ts);
   }

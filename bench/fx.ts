@@ -8,6 +8,7 @@
 //   npx bun bench/fx.ts [--payments N] [--requests N] [--keep DIR]
 //
 // --keep DIR seeds into DIR once and reuses it (its reporting currency then alternates USD/EUR).
+import type { WriteQueue } from "../src/db/write-queue.ts";
 import type { Database } from "bun:sqlite";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,7 +44,7 @@ async function serveBantico(dataDir: string) {
     if (message !== "idle") return;
     const jobs = conversionJobs(server.instance.ctx)!;
     await jobs.idle();
-    process.send!({ ...jobs.stats(), holds: server.instance.ctx.writes.restartHolds });
+    process.send!({ ...jobs.stats(), holds: (server.instance.ctx.writes as WriteQueue).restartHolds });
   });
   // Measured like bench/dashboard.ts: first views after the warm-up that follows a start.
   const { foldWarmer } = await import("../src/dashboard/pages/warmup.ts");

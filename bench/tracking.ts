@@ -68,7 +68,7 @@ for (let i = 0; i < LINKS; i++) {
   slugs.push(link.slug);
 }
 // Ten thousand commits left a long WAL: checkpointed now, so the phases below start as after a quiet spell.
-await server.instance.ctx.writes.truncateWal();
+await server.instance.ctx.writes.truncateWal?.();
 
 const redirectScript = join(work, "redirect.lua");
 writeFileSync(

@@ -2,14 +2,24 @@
 // that tests replace (clock, client IP).
 import type { Database } from "bun:sqlite";
 import type { Config } from "./config.ts";
-import type { WriteQueue } from "./db/write-queue.ts";
 import type { Storage } from "./db/storage/storage.ts";
+import type { JobQueue } from "./db/storage/jobs.ts";
+
+/** The group commit: SQLite's write queue (src/db/write-queue.ts) or PostgreSQL's (src/db/postgres/write-queue.ts). */
+export interface AppWrites extends JobQueue {
+  /** SQLite's connection inside its batch, for code not yet written as jobs; refused on PostgreSQL. */
+  write<T>(apply: (db: Database) => T, options?: { bulk?: boolean }): Promise<T>;
+  /** Resolves once the counters of the writes resolved so far are in their tables (SQLite may keep them in a backlog a while). */
+  settle(): Promise<void>;
+  /** SQLite only: checkpoints and empties the WAL. */
+  truncateWal?(): Promise<boolean>;
+}
 
 export interface AppContext {
   /** Capabilities moved to the storage interface (either engine) use `storage`; the others still `db`. */
   storage: Storage;
   db: Database;
-  writes: WriteQueue;
+  writes: AppWrites;
   config: Config;
   secret: string;
   /** This process among the nodes sharing the database: the holder of the job leases it takes (src/db/leases.ts). */

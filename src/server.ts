@@ -1,7 +1,7 @@
 // `bantico serve`: the HTTP server over an open instance, with a graceful stop.
 import type { Config } from "./config.ts";
 import { createApp } from "./app.ts";
-import { openInstance, type Instance } from "./instance.ts";
+import { openAnyInstance, type Instance } from "./instance.ts";
 import { clientIpResolver } from "./http/client-ip.ts";
 import { hotRoutes } from "./http/hot-routes.ts";
 import { startPaymentScheduler } from "./payments/pull.ts";
@@ -25,7 +25,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, options: { hostname?: string; now?: () => number } = {}): Promise<RunningServer> {
   let resolveIp: (request: Request) => string | null = () => null;
-  const instance = openInstance(config, { now: options.now, clientIp: (request) => resolveIp(request) }, { serving: true });
+  const instance = await openAnyInstance(config, { now: options.now, clientIp: (request) => resolveIp(request) }, { serving: true });
   const app = createApp(instance.ctx);
   loadIpCountries(); // before listening, so no visitor waits for it
   let links: OpenLinkDirectory;
@@ -33,7 +33,7 @@ export async function startServer(config: Config, options: { hostname?: string; 
     // Before listening too: the redirect reads only this directory.
     links = await openLinkDirectory(instance.ctx.storage);
   } catch (error) {
-    instance.close();
+    await instance.close();
     throw error;
   }
   let server: ReturnType<typeof Bun.serve>;
@@ -50,14 +50,16 @@ export async function startServer(config: Config, options: { hostname?: string; 
     });
   } catch (error) {
     await links.stop();
-    instance.close();
+    await instance.close();
     throw explainListenError(config.port, error) ?? error;
   }
   resolveIp = clientIpResolver(server, config.trustedProxies);
-  const payments = startPaymentScheduler(instance.ctx);
-  const warmer = startFoldWarmer(instance.ctx);
-  const conversions = startConversionJobs(instance.ctx, { rewrite: rewriteReporting, resum: { hours: resumConvertedHours, period: resumConvertedPeriod } });
-  const rates = startFxFetcher(instance.ctx, () => conversions.kick());
+  // Background work still reading SQLite's connection runs on SQLite only, until it is on the storage interface.
+  const onSqlite = instance.ctx.storage.engine === "sqlite";
+  const payments = onSqlite ? startPaymentScheduler(instance.ctx) : null;
+  const warmer = onSqlite ? startFoldWarmer(instance.ctx) : null;
+  const conversions = onSqlite ? startConversionJobs(instance.ctx, { rewrite: rewriteReporting, resum: { hours: resumConvertedHours, period: resumConvertedPeriod } }) : null;
+  const rates = conversions && startFxFetcher(instance.ctx, () => conversions.kick());
   const host = options.hostname && options.hostname !== "0.0.0.0" ? options.hostname : "localhost";
   const url = `http://${host}:${server.port}`;
   const token = await currentSetupToken(instance.ctx.storage, instance.ctx.now());
@@ -67,13 +69,13 @@ export async function startServer(config: Config, options: { hostname?: string; 
     port: server.port!,
     instance,
     async stop() {
-      await payments.stop();
-      await warmer.stop();
+      await payments?.stop();
+      await warmer?.stop();
       await rates?.stop();
-      await conversions.stop();
+      await conversions?.stop();
       await server.stop();
       await links.stop();
-      instance.close();
+      await instance.close();
     },
   };
 }

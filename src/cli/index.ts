@@ -3,7 +3,7 @@ import { existsSync, renameSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ConfigError, loadConfig, parsePostgresUrl, type Config } from "../config.ts";
 import { databasePath } from "../db/database.ts";
-import { connectPostgres, explainPostgresError } from "../db/postgres/connection.ts";
+import { connectPostgres, displayPostgresUrl, explainPostgresError } from "../db/postgres/connection.ts";
 import { migratePostgres } from "../db/postgres/migrate.ts";
 import { postgresMigrations } from "../db/postgres/migrations.ts";
 import { postgresStorage } from "../db/storage/postgres.ts";
@@ -51,7 +51,7 @@ Options (before or after the command):
   --json        machine-readable output
 
 Environment: PORT (3000), BANTICO_DATA_DIR (./data), BANTICO_BASE_URL, BANTICO_SECRET, BANTICO_TRUSTED_PROXIES,
-BANTICO_DATABASE_URL (PostgreSQL: migrate, migrate-to, project, user, apikey, setup-link and erase use it in this version; serve and backup refuse it).
+BANTICO_DATABASE_URL (PostgreSQL: serve, migrate, migrate-to, project, user, apikey, setup-link and erase use it; backup refuses it, and reports answer 503 there in this version).
 `;
 
 export interface CliIo {
@@ -95,10 +95,14 @@ class CommandError extends Error {}
  * Commands whose capabilities still talk to SQLite only (issue 17 ports them): with BANTICO_DATABASE_URL
  * they refuse rather than pretend. project, user, apikey, setup-link and erase run on either engine (withStorage).
  */
-const SQLITE_ONLY = new Set(["serve", "backup"]);
+const SQLITE_ONLY = new Set(["backup"]);
+
+/** What a server on PostgreSQL cannot do yet, said once at its start (issue 17 ports the rest). */
+const POSTGRES_PREVIEW =
+  "on PostgreSQL, this version tracks, redirects, records payments and serves the API's writes on every node; the reports, and the dashboard pages and API reads built on them, answer 503 until they run on PostgreSQL too";
 
 function notOnPostgresYet(command: string, config: Config): CommandError {
-  const what = command === "serve" ? "serving from PostgreSQL" : `"bantico ${command}" on PostgreSQL`;
+  const what = `"bantico ${command}" on PostgreSQL`;
   return new CommandError(
     `${what} (BANTICO_DATABASE_URL) is not available in this version yet: unset BANTICO_DATABASE_URL to keep using SQLite in ${config.dataDir}; "bantico migrate-to URL" can copy it into PostgreSQL ahead of the move`,
   );
@@ -127,7 +131,10 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       const server = await startServer(config());
       const { applied } = server.instance;
       if (applied.length > 0 && !args.flags.json) io.err(`applied migrations: ${applied.join(", ")}\n`);
-      print({ url: server.url, dataDir: server.instance.ctx.config.dataDir }, `Bantico listening on ${server.url} (data in ${server.instance.ctx.config.dataDir})`);
+      const { config: served, nodeId } = server.instance.ctx;
+      const where = served.databaseUrl ? `data in PostgreSQL at ${displayPostgresUrl(served.databaseUrl)}, node ${nodeId}` : `data in ${served.dataDir}`;
+      print({ url: server.url, dataDir: served.dataDir, ...(served.databaseUrl ? { nodeId } : {}) }, `Bantico listening on ${server.url} (${where})`);
+      if (served.databaseUrl) io.err(`${POSTGRES_PREVIEW}\n`);
       // After the listening line: scripts (and .ci/run) take the first URL in the log as the server's.
       if (server.setupUrl) print({ setupUrl: server.setupUrl }, `No owner yet: open ${server.setupUrl} to create one (this link works once)`);
       const shutdown = () => {

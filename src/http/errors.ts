@@ -16,6 +16,13 @@ export const unauthorized = (message = "a valid API key is required") => new Api
 export const notFound = (message = "not found") => new ApiError(404, "not_found", message);
 export const conflict = (message: string, code = "conflict") => new ApiError(409, code, message);
 
+/** What code not yet on the storage interface meets on PostgreSQL: a 503 that says so, never a 500 or SQLite. */
+export class NotOnPostgresYet extends ApiError {
+  constructor() {
+    super(503, "not_available_on_postgresql", "this page or endpoint does not run on PostgreSQL in this version yet; SQLite (BANTICO_DATABASE_URL unset) has it");
+  }
+}
+
 export function errorResponse(status: number, code: string, message: string): Response {
   return Response.json({ error: { code, message } }, { status, headers: { "cache-control": "no-store" } });
 }

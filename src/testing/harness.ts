@@ -6,6 +6,11 @@ import { loadConfig, type Config } from "../config.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { createProject, type Project } from "../projects/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";
+import type { Engine } from "../db/storage/storage.ts";
+import { freshPostgresDatabase } from "./postgres.ts";
+
+/** The secret test servers on PostgreSQL share, as every node of one database must. */
+export const TEST_SECRET = "test-secret-shared-by-every-node-0123456789abcdef";
 
 export function tempDataDir(label = "bantico"): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), `${label}-`));
@@ -20,13 +25,17 @@ export interface TestServer extends RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts the real server on 127.0.0.1 with a fresh data dir, one project and one API key. */
+/**
+ * Starts the real server on 127.0.0.1 with a fresh data dir, one project and one API key; on a fresh
+ * SQLite file, or with `engine: "postgres"` a fresh database on the test PostgreSQL server.
+ */
 export async function startTestServer(
-  options: { env?: Record<string, string>; now?: () => number; config?: Partial<Config> } = {},
+  options: { env?: Record<string, string>; now?: () => number; config?: Partial<Config>; engine?: Engine } = {},
 ): Promise<TestServer> {
   const data = tempDataDir();
+  const onPostgres = options.engine === "postgres" ? { BANTICO_DATABASE_URL: await freshPostgresDatabase(), BANTICO_SECRET: TEST_SECRET } : {};
   // No test reaches the ECB: a test that wants rates serves its own feed through BANTICO_FX_URL.
-  const config = { ...loadConfig({ PORT: "0", BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off", ...options.env }), ...options.config };
+  const config = { ...loadConfig({ PORT: "0", BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off", ...onPostgres, ...options.env }), ...options.config };
   const server = await startServer(config, { hostname: "127.0.0.1", now: options.now });
   const project = await createProject(server.instance.ctx.storage, { name: "Test project" });
   const { key } = await createApiKey(server.instance.ctx.storage, project.id, "tests");

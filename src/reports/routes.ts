@@ -9,7 +9,8 @@ import { attributionReport, GROUP_BY, MODELS } from "./attribution.ts";
 import { FUNNEL_STEPS } from "./people/index.ts";
 import { DAY_MS, parseTimeBound } from "./range.ts";
 import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
-import { funnelReport, summaryReport } from "./summary.ts";
+import { funnelReport, summaryOn } from "./summary.ts";
+import { reportDb } from "./source.ts";
 import { TRAFFIC_GROUP_BY, trafficReport } from "./traffic.ts";
 
 const rangeQuery = z.object({
@@ -131,7 +132,7 @@ export function reportApi(ctx: AppContext) {
       "/reports/summary",
       async ({ project, query }) => {
         await ctx.writes.settle();
-        return summaryReport(ctx.db, project, readRange(query, ctx.now(), project.timezone), ctx.now());
+        return summaryOn(reportDb(ctx), project, readRange(query, ctx.now(), project.timezone), ctx.now());
       },
       { query: rangeQuery },
     )

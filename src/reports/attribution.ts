@@ -9,6 +9,7 @@ import { addMoneyByCurrency, dayMoney, dayRowsMatching, dayTraffic, foldedDays, 
 import { postgresText } from "../db/postgres/dialect.ts";
 import type { Engine, Storage } from "../db/storage/storage.ts";
 import { NotPrimed, notesKey, PostgresReports, type ReportDb } from "./source.ts";
+import { primeReport } from "./prime.ts";
 
 export { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
 export const MODELS = ["last", "first"] as const;
@@ -378,26 +379,52 @@ function sumEachDay(days: Day[], query: SumsQuery): KeySums {
 
 /** What a person reads for each key: link titles, campaign and lead names. */
 export function keyLabels(db: Database, projectId: string, groupBy: GroupBy): Map<string, string> {
-  const sql =
-    groupBy === "link"
+  const sql = labelsSql(groupBy);
+  if (!sql) return new Map();
+  return new Map(db.query<{ key: string; label: string }, [string]>(sql).all(projectId).map((r) => [r.key, r.label]));
+}
+
+/** The same labels read through a storage (PostgreSQL's prime). */
+export async function keyLabelsFrom(storage: Storage, projectId: string, groupBy: GroupBy): Promise<Map<string, string>> {
+  const sql = labelsSql(groupBy);
+  if (!sql) return new Map();
+  return new Map((await storage.all<{ key: string; label: string }>(sql, [projectId])).map((r) => [r.key, r.label]));
+}
+
+// The same text on both engines.
+function labelsSql(groupBy: GroupBy): string | null {
+  return groupBy === "link"
       ? "SELECT id AS key, coalesce(nullif(title, ''), slug) AS label FROM links WHERE project_id = ?"
       : groupBy === "campaign"
         ? "SELECT campaign_id AS key, name AS label FROM campaigns WHERE project_id = ? AND name <> ''"
         : groupBy === "lead"
           ? "SELECT lead_id AS key, coalesce(nullif(name, ''), company) AS label FROM leads WHERE project_id = ? AND coalesce(nullif(name, ''), company) IS NOT NULL"
           : null;
-  if (!sql) return new Map();
-  return new Map(db.query<{ key: string; label: string }, [string]>(sql).all(projectId).map((r) => [r.key, r.label]));
 }
 
 /** The reporting currency's sums first, then the others by net. */
 export const byCurrencyOrder = (currency: string) => (a: CurrencySums, b: CurrencySums) => Number(b.currency === currency) - Number(a.currency === currency) || b.net - a.net;
 
+/** The attribution report on either engine: on PostgreSQL its reads primed first, then the same computation (see source.ts). */
+export async function attributionOn(db: ReportDb, project: ReportProject, query: AttributionReportQuery, now: number): Promise<AttributionReportRow[]> {
+  if (!(db instanceof PostgresReports)) return attributionReport(db, project, query, now);
+  const range = { projectId: project.id, from: query.from, to: query.to, timeZone: project.timezone, now };
+  const [labels] = await Promise.all([
+    keyLabelsFrom(db.storage, project.id, query.groupBy),
+    primeReport(db, range, [{ groupBy: query.groupBy, model: query.model, filter: query.filter }]),
+  ]);
+  return attributionRows(db, project, query, now, labels);
+}
+
 export function attributionReport(db: Database, project: ReportProject, query: AttributionReportQuery, now: number): AttributionReportRow[] {
+  return attributionRows(db, project, query, now, keyLabels(db, project.id, query.groupBy));
+}
+
+/** On PostgreSQL, only after its prime (`attributionOn`). */
+function attributionRows(db: ReportDb, project: ReportProject, query: AttributionReportQuery, now: number, labels: Map<string, string>): AttributionReportRow[] {
   const range: PeopleRange = { db, projectId: project.id, from: query.from, to: query.to, timeZone: project.timezone, now, countRenewals: project.countRenewals, model: query.model, filter: query.filter };
   const people = peopleByAttribution(peopleQuery(range), query.groupBy);
   const sums = rollupSums(db, project.id, query, project.countRenewals, { timeZone: project.timezone, now });
-  const labels = keyLabels(db, project.id, query.groupBy);
   const rows: AttributionReportRow[] = [];
   for (const key of new Set([...sums.keys(), ...people.keys()])) {
     const p = people.get(key);

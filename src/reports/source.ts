@@ -26,8 +26,9 @@
 // NOTIFY (the next step, SPEC §11's 10 s); until then a kept window, day or persons map on
 // PostgreSQL counts as fresh only if it was read at least OTHER_NODES_MS after its end (the persons
 // map: if read within OTHER_NODES_MS), so anything touching the last ~10 s is read again by every
-// report. Past windows written late by another node wait for the broadcast notes (or the 30 min
-// age limit both engines have).
+// report. That covers what is stamped as it is written (collect, clicks); what another node writes
+// into a past window (a webhook's payment dated minutes back, an import, a re-conversion) waits for
+// the broadcast notes, or the 30 min age limit both engines have.
 import type { Database } from "bun:sqlite";
 import type { Storage } from "../db/storage/storage.ts";
 

@@ -20,6 +20,11 @@ export interface AppContext {
   storage: Storage;
   db: Database;
   writes: AppWrites;
+  /**
+   * PostgreSQL: what this node's write notes are keyed by (its write queue's `notesFor`), which its
+   * reports' in-memory caches follow (src/reports/source.ts). SQLite's notes are keyed by `db`.
+   */
+  reportNotes?: object;
   config: Config;
   secret: string;
   /** This process among the nodes sharing the database: the holder of the job leases it takes (src/db/leases.ts). */

@@ -92,6 +92,7 @@ async function openPostgresInstance(config: Config, url: string, edges: Partial<
       throw new NotOnPostgresYet();
     },
     writes,
+    reportNotes: readers,
     config,
     secret: config.secret,
     nodeId,

@@ -5,7 +5,11 @@ import type { Database } from "bun:sqlite";
 import { peopleByAttribution, peopleQuery, type ContextFilter, type PeopleRange } from "./people/index.ts";
 
 import { GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
-import { addMoneyByCurrency, dayMoney, dayRowsMatching, dayTraffic, foldedDays, keptDays, type Context, type Day, type MoneySums } from "./days.ts";
+import { addMoneyByCurrency, dayMoney, dayRowsMatching, dayTraffic, foldedDays, keptDays, primeFoldedDays, type Context, type Day, type MoneySums } from "./days.ts";
+import { postgresText } from "../db/postgres/dialect.ts";
+import type { Engine, Storage } from "../db/storage/storage.ts";
+import { NotPrimed, notesKey, PostgresReports, type ReportDb } from "./source.ts";
+import { primeReport } from "./prime.ts";
 
 export { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
 export const MODELS = ["last", "first"] as const;
@@ -146,7 +150,7 @@ interface KeySums {
  * other from the rollup tables.
  */
 export function rollupSums(
-  db: Database,
+  db: ReportDb,
   projectId: string,
   query: SumsQuery,
   countRenewals = true,
@@ -180,7 +184,65 @@ export function rollupSums(
   return out;
 }
 
-function sumTables(db: Database, projectId: string, query: SumsQuery): KeySums {
+function sumTables(db: ReportDb, projectId: string, query: SumsQuery): KeySums {
+  // PostgreSQL: as the prime read them a moment ago (primeRollupSums).
+  if (db instanceof PostgresReports) {
+    const sums = primedTableSums.get(notesKey(db))?.get(tableSumsKey(projectId, query));
+    if (!sums) throw new NotPrimed("the rollup tables' sums");
+    return sums;
+  }
+  const reads = tableSumsReads("sqlite", projectId, query);
+  const clicks = new Map<string, number>();
+  for (const t of db.query<{ key: string; clicks: number }, (string | number)[]>(reads.clicks.sql).all(...reads.clicks.params)) clicks.set(t.key, t.clicks);
+  return { clicks, money: moneyByKey(db.query<MoneySums & { key: string }, (string | number)[]>(reads.money.sql).all(...reads.money.params)) };
+}
+
+/** The same sums read through a storage (PostgreSQL's prime). */
+async function sumTablesFrom(storage: Storage, projectId: string, query: SumsQuery): Promise<KeySums> {
+  const reads = tableSumsReads(storage.engine, projectId, query);
+  const [clickRows, moneyRows] = await Promise.all([
+    storage.all<{ key: string; clicks: number }>(reads.clicks.sql, reads.clicks.params),
+    storage.all<MoneySums & { key: string }>(reads.money.sql, reads.money.params),
+  ]);
+  return { clicks: new Map(clickRows.map((t) => [t.key, t.clicks])), money: moneyByKey(moneyRows) };
+}
+
+function moneyByKey(rows: (MoneySums & { key: string })[]): Map<string, Map<string, MoneySums>> {
+  const money = new Map<string, Map<string, MoneySums>>();
+  for (const { key, ...m } of rows) {
+    let currencies = money.get(key);
+    if (!currencies) money.set(key, (currencies = new Map()));
+    currencies.set(m.currency, m);
+  }
+  return money;
+}
+
+/** Sums read from the tables by the last prime, per notes key, project and query; the last few only. */
+const primedTableSums = new WeakMap<object, Map<string, KeySums>>();
+const MAX_PRIMED_TABLE_SUMS = 50;
+const tableSumsKey = (projectId: string, query: SumsQuery) => JSON.stringify([projectId, query.groupBy, query.from, query.to, query.model ?? "last", query.filter ?? {}]);
+
+/**
+ * PostgreSQL: what `rollupSums` will sum, read into memory: the range's folded days, or for a range
+ * `foldedDays` leaves to the tables (or without `folding`), the tables' sums, read again at every prime
+ * as SQLite reads them at every report.
+ */
+export async function primeRollupSums(db: PostgresReports, projectId: string, query: SumsQuery, folding?: { timeZone: string; now: number }): Promise<void> {
+  if (folding && (await primeFoldedDays(db, projectId, query.from, query.to, folding.timeZone, folding.now))) return;
+  const sums = await sumTablesFrom(db.storage, projectId, query);
+  let kept = primedTableSums.get(db.notes);
+  if (!kept) primedTableSums.set(db.notes, (kept = new Map()));
+  const key = tableSumsKey(projectId, query);
+  kept.delete(key);
+  kept.set(key, sums);
+  for (const oldest of kept.keys()) {
+    if (kept.size <= MAX_PRIMED_TABLE_SUMS) break;
+    kept.delete(oldest);
+  }
+}
+
+/** The two reads of `sumTables`, on either engine. */
+function tableSumsReads(engine: Engine, projectId: string, query: SumsQuery): Record<"clicks" | "money", { sql: string; params: (string | number)[] }> {
   // Without a grouping, one row under '' holds the range's totals.
   const column = query.groupBy ? GROUP_BY_COLUMN[query.groupBy] : "''";
   const spans = reportSpans(query.from, query.to);
@@ -191,29 +253,22 @@ function sumTables(db: Database, projectId: string, query: SumsQuery): KeySums {
     const { table, where } = source(span, kind);
     return `SELECT ${column} AS key, ${columns} FROM ${table} WHERE project_id = ?${kind === "money" ? " AND model = ?" : ""} AND ${where}${narrow}`;
   };
-  const clicks = new Map<string, number>();
-  for (const t of db
-    .query<{ key: string; clicks: number }, (string | number)[]>(
-      `SELECT key, SUM(clicks) AS clicks FROM (${spans.map((span) => part(span, "traffic", "clicks")).join(" UNION ALL ")}) GROUP BY key`,
-    )
-    .all(...spans.flatMap((span) => [projectId, span.from, span.to, ...values]))) {
-    clicks.set(t.key, t.clicks);
-  }
+  // PostgreSQL names a derived table, and reads the SQLite text through postgresText.
+  const text = (sql: string) => (engine === "sqlite" ? sql : postgresText(sql.replace(/\) GROUP BY key/, ") AS spans GROUP BY key")));
   const moneyColumns = "currency, payments, revenue, refunds, renewals, renewal_revenue, reporting_revenue, reporting_refunds, reporting_renewal_revenue, unconverted";
-  const money = new Map<string, Map<string, MoneySums>>();
-  for (const { key, ...m } of db
-    .query<MoneySums & { key: string }, (string | number)[]>(
-      `SELECT key, currency, SUM(payments) AS payments, SUM(revenue) AS revenue, SUM(refunds) AS refunds, SUM(renewals) AS renewals,
+  return {
+    clicks: {
+      sql: text(`SELECT key, SUM(clicks) AS clicks FROM (${spans.map((span) => part(span, "traffic", "clicks")).join(" UNION ALL ")}) GROUP BY key`),
+      params: spans.flatMap((span) => [projectId, span.from, span.to, ...values]),
+    },
+    money: {
+      sql: text(`SELECT key, currency, SUM(payments) AS payments, SUM(revenue) AS revenue, SUM(refunds) AS refunds, SUM(renewals) AS renewals,
          SUM(renewal_revenue) AS renewalRevenue, SUM(reporting_revenue) AS reportingRevenue, SUM(reporting_refunds) AS reportingRefunds,
          SUM(reporting_renewal_revenue) AS reportingRenewalRevenue, SUM(unconverted) AS unconverted
-       FROM (${spans.map((span) => part(span, "money", moneyColumns)).join(" UNION ALL ")}) GROUP BY key, currency`,
-    )
-    .all(...spans.flatMap((span) => [projectId, query.model ?? "last", span.from, span.to, ...values]))) {
-    let currencies = money.get(key);
-    if (!currencies) money.set(key, (currencies = new Map()));
-    currencies.set(m.currency, m);
-  }
-  return { clicks, money };
+       FROM (${spans.map((span) => part(span, "money", moneyColumns)).join(" UNION ALL ")}) GROUP BY key, currency`),
+      params: spans.flatMap((span) => [projectId, query.model ?? "last", span.from, span.to, ...values]),
+    },
+  };
 }
 
 const keptSums = new Map<string, KeySums>();
@@ -324,26 +379,52 @@ function sumEachDay(days: Day[], query: SumsQuery): KeySums {
 
 /** What a person reads for each key: link titles, campaign and lead names. */
 export function keyLabels(db: Database, projectId: string, groupBy: GroupBy): Map<string, string> {
-  const sql =
-    groupBy === "link"
+  const sql = labelsSql(groupBy);
+  if (!sql) return new Map();
+  return new Map(db.query<{ key: string; label: string }, [string]>(sql).all(projectId).map((r) => [r.key, r.label]));
+}
+
+/** The same labels read through a storage (PostgreSQL's prime). */
+export async function keyLabelsFrom(storage: Storage, projectId: string, groupBy: GroupBy): Promise<Map<string, string>> {
+  const sql = labelsSql(groupBy);
+  if (!sql) return new Map();
+  return new Map((await storage.all<{ key: string; label: string }>(sql, [projectId])).map((r) => [r.key, r.label]));
+}
+
+// The same text on both engines.
+function labelsSql(groupBy: GroupBy): string | null {
+  return groupBy === "link"
       ? "SELECT id AS key, coalesce(nullif(title, ''), slug) AS label FROM links WHERE project_id = ?"
       : groupBy === "campaign"
         ? "SELECT campaign_id AS key, name AS label FROM campaigns WHERE project_id = ? AND name <> ''"
         : groupBy === "lead"
           ? "SELECT lead_id AS key, coalesce(nullif(name, ''), company) AS label FROM leads WHERE project_id = ? AND coalesce(nullif(name, ''), company) IS NOT NULL"
           : null;
-  if (!sql) return new Map();
-  return new Map(db.query<{ key: string; label: string }, [string]>(sql).all(projectId).map((r) => [r.key, r.label]));
 }
 
 /** The reporting currency's sums first, then the others by net. */
 export const byCurrencyOrder = (currency: string) => (a: CurrencySums, b: CurrencySums) => Number(b.currency === currency) - Number(a.currency === currency) || b.net - a.net;
 
+/** The attribution report on either engine: on PostgreSQL its reads primed first, then the same computation (see source.ts). */
+export async function attributionOn(db: ReportDb, project: ReportProject, query: AttributionReportQuery, now: number): Promise<AttributionReportRow[]> {
+  if (!(db instanceof PostgresReports)) return attributionReport(db, project, query, now);
+  const range = { projectId: project.id, from: query.from, to: query.to, timeZone: project.timezone, now };
+  const [labels] = await Promise.all([
+    keyLabelsFrom(db.storage, project.id, query.groupBy),
+    primeReport(db, range, [{ groupBy: query.groupBy, model: query.model, filter: query.filter }]),
+  ]);
+  return attributionRows(db, project, query, now, labels);
+}
+
 export function attributionReport(db: Database, project: ReportProject, query: AttributionReportQuery, now: number): AttributionReportRow[] {
+  return attributionRows(db, project, query, now, keyLabels(db, project.id, query.groupBy));
+}
+
+/** On PostgreSQL, only after its prime (`attributionOn`). */
+function attributionRows(db: ReportDb, project: ReportProject, query: AttributionReportQuery, now: number, labels: Map<string, string>): AttributionReportRow[] {
   const range: PeopleRange = { db, projectId: project.id, from: query.from, to: query.to, timeZone: project.timezone, now, countRenewals: project.countRenewals, model: query.model, filter: query.filter };
   const people = peopleByAttribution(peopleQuery(range), query.groupBy);
   const sums = rollupSums(db, project.id, query, project.countRenewals, { timeZone: project.timezone, now });
-  const labels = keyLabels(db, project.id, query.groupBy);
   const rows: AttributionReportRow[] = [];
   for (const key of new Set([...sums.keys(), ...people.keys()])) {
     const p = people.get(key);

@@ -10,9 +10,12 @@
 import type { Database } from "bun:sqlite";
 import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
 import { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "./dimensions.ts";
-import { firstActivity, hasFreshWindow, warmPeopleWindow } from "./people/windows.ts";
+import { firstActivity, hasFreshWindow, primeFirstActivity, warmPeopleWindow } from "./people/windows.ts";
 import { writeSeq, writtenSince } from "./writes.ts";
 import { internRecord, internString } from "./interned.ts";
+import { readText } from "../db/postgres/dialect.ts";
+import type { Storage } from "../db/storage/storage.ts";
+import { NotPrimed, notesKey, OTHER_NODES_MS, PostgresReports, type ReportDb } from "./source.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -88,6 +91,13 @@ const FOLD_MONEY = `SELECT model, ${CONTEXT_COLUMNS.join(", ")}, currency, ${MON
 // 24x fewer rows. (The money keys start with the model: naming both keeps the read a range, not a scan.)
 const FOLD_TRAFFIC_DAILY = FOLD_TRAFFIC.replace("context_stats_hourly", "context_stats_periods").replace("hour >= ? AND hour < ?", "grain = 'day' AND period >= ? AND period < ?");
 const FOLD_MONEY_DAILY = FOLD_MONEY.replace("payment_stats_hourly", "payment_stats_periods").replace("hour >= ? AND hour < ?", "grain = 'day' AND period >= ? AND period < ?");
+/** The four folds' texts on each engine. */
+const FOLDS = {
+  traffic: readText(() => FOLD_TRAFFIC),
+  money: readText(() => FOLD_MONEY),
+  trafficDaily: readText(() => FOLD_TRAFFIC_DAILY),
+  moneyDaily: readText(() => FOLD_MONEY_DAILY),
+};
 
 type ContextColumnsRow = Record<(typeof CONTEXT_COLUMNS)[number], string>;
 /** The row's context, one object shared by every day and row that names it (see interned.ts). */
@@ -145,17 +155,36 @@ const moneyOf = (r: MoneySums): MoneySums => {
   return sums;
 };
 
+type TrafficFoldRow = ContextColumnsRow & Traffic;
+type MoneyFoldRow = ContextColumnsRow & MoneySums & { model: Model };
+
 function fold(db: Database, projectId: string, start: number, end: number): Day {
   const utcDay = start % DAY_MS === 0 && end - start === DAY_MS;
-  const traffic = db
-    .query<ContextColumnsRow & Traffic, [string, number, number]>(utcDay ? FOLD_TRAFFIC_DAILY : FOLD_TRAFFIC)
-    .all(projectId, start, end)
-    .map((r) => ({ context: contextOf(r), ...trafficOf(r) }));
-  const money = db
-    .query<ContextColumnsRow & MoneySums & { model: Model }, [string, number, number]>(utcDay ? FOLD_MONEY_DAILY : FOLD_MONEY)
-    .all(projectId, start, end)
-    .map((r) => ({ model: internString(r.model) as Model, context: contextOf(r), ...moneyOf(r) }));
-  return { start, end, traffic, money, memo: new Map() };
+  const traffic = db.query<TrafficFoldRow, [string, number, number]>(utcDay ? FOLD_TRAFFIC_DAILY : FOLD_TRAFFIC).all(projectId, start, end);
+  const money = db.query<MoneyFoldRow, [string, number, number]>(utcDay ? FOLD_MONEY_DAILY : FOLD_MONEY).all(projectId, start, end);
+  return dayOf(start, end, traffic, money);
+}
+
+/** The same fold read through a storage (PostgreSQL's prime): the same SQL, the same day from the same rows. */
+async function foldFrom(storage: Storage, projectId: string, start: number, end: number): Promise<Day> {
+  const utcDay = start % DAY_MS === 0 && end - start === DAY_MS;
+  const params = [projectId, start, end];
+  const [traffic, money] = await Promise.all([
+    storage.all<TrafficFoldRow>((utcDay ? FOLDS.trafficDaily : FOLDS.traffic)[storage.engine], params),
+    storage.all<MoneyFoldRow>((utcDay ? FOLDS.moneyDaily : FOLDS.money)[storage.engine], params),
+  ]);
+  return dayOf(start, end, traffic, money);
+}
+
+/** A day from its fold's rows: one per context (traffic), one per model, context and currency (money). */
+function dayOf(start: number, end: number, traffic: TrafficFoldRow[], money: MoneyFoldRow[]): Day {
+  return {
+    start,
+    end,
+    traffic: traffic.map((r) => ({ context: contextOf(r), ...trafficOf(r) })),
+    money: money.map((r) => ({ model: internString(r.model) as Model, context: contextOf(r), ...moneyOf(r) })),
+    memo: new Map(),
+  };
 }
 
 /**
@@ -256,11 +285,13 @@ interface Folded {
   day: Day;
 }
 
-const folded = new WeakMap<Database, Map<string, Folded>>();
+/** Keyed by what write notes are keyed by (see source.ts). */
+const folded = new WeakMap<object, Map<string, Folded>>();
 
-function foldCache(db: Database): Map<string, Folded> {
-  let cache = folded.get(db);
-  if (!cache) folded.set(db, (cache = new Map()));
+function foldCache(db: ReportDb): Map<string, Folded> {
+  const key = notesKey(db);
+  let cache = folded.get(key);
+  if (!cache) folded.set(key, (cache = new Map()));
   return cache;
 }
 
@@ -292,8 +323,11 @@ function localDays(from: number, to: number, timeZone: string): { start: number;
 const foldKey = (projectId: string, start: number, end: number) => `${projectId}|${start}|${end}`;
 const maxAge = (end: number, now: number) => (end + HOUR_MS > now ? OPEN_DAY_MS : STALE_MS);
 
-function fresh(db: Database, projectId: string, hit: Folded | undefined, start: number, end: number, now: number, ageLimit: number): hit is Folded {
-  return hit !== undefined && now >= hit.at && now - hit.at < ageLimit && !writtenSince(db, projectId, start, end, hit.seq);
+function fresh(db: ReportDb, projectId: string, hit: Folded | undefined, start: number, end: number, now: number, ageLimit: number): hit is Folded {
+  if (hit === undefined || now < hit.at || now - hit.at >= ageLimit) return false;
+  // PostgreSQL: another node may have written within the last OTHER_NODES_MS (see source.ts).
+  if (db instanceof PostgresReports && hit.at < end + OTHER_NODES_MS) return false;
+  return !writtenSince(notesKey(db), projectId, start, end, hit.seq);
 }
 
 /**
@@ -301,18 +335,40 @@ function fresh(db: Database, projectId: string, hit: Folded | undefined, start: 
  * for ranges of two days or less or over MAX_RANGE_DAYS, and for ranges that do not start and end on
  * local midnights.
  */
-export function foldedDays(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number): Day[] | null {
+export function foldedDays(db: ReportDb, projectId: string, from: number, to: number, timeZone: string, now: number): Day[] | null {
   return daysOf(db, projectId, from, to, timeZone, now, false);
 }
 
 /** The same days when all but the last are folded and fresh in memory, else null: for background work that must not fold a year at once. */
-export function keptDays(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number): Day[] | null {
+export function keptDays(db: ReportDb, projectId: string, from: number, to: number, timeZone: string, now: number): Day[] | null {
   return daysOf(db, projectId, from, to, timeZone, now, true);
 }
 
-function daysOf(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number, onlyKept: boolean): Day[] | null {
+/** The local days `foldedDays` folds a range into, null when it sums the range from the rollup tables instead. */
+function foldedBounds(from: number, to: number, timeZone: string): { start: number; end: number }[] | null {
   if (to - from <= 2 * DAY_MS || to - from > MAX_RANGE_DAYS * DAY_MS) return null;
-  const bounds = localDays(from, to, timeZone);
+  return localDays(from, to, timeZone);
+}
+
+/**
+ * PostgreSQL: folds into memory the range's days that are not fresh there, so that `foldedDays` then
+ * finds them all; false (nothing read) for a range `foldedDays` leaves to the rollup tables. Reads the
+ * project's first activity first (people/windows.ts), which decides the days that need no read.
+ */
+export async function primeFoldedDays(db: PostgresReports, projectId: string, from: number, to: number, timeZone: string, now: number): Promise<boolean> {
+  const bounds = foldedBounds(from, to, timeZone);
+  if (!bounds) return false;
+  const cache = foldCache(db);
+  const first = await primeFirstActivity(db, projectId);
+  const stale = bounds.filter(({ start, end }) => end > first && !fresh(db, projectId, cache.get(foldKey(projectId, start, end)), start, end, now, maxAge(end, now)));
+  const seq = writeSeq(db.notes, projectId);
+  const days = await Promise.all(stale.map(({ start, end }) => foldFrom(db.storage, projectId, start, end)));
+  for (const day of days) remember(cache, foldKey(projectId, day.start, day.end), { at: now, seq, day });
+  return true;
+}
+
+function daysOf(db: ReportDb, projectId: string, from: number, to: number, timeZone: string, now: number, onlyKept: boolean): Day[] | null {
+  const bounds = foldedBounds(from, to, timeZone);
   if (!bounds) return null;
   const cache = foldCache(db);
   // Days before the project's first data are empty: no read, nothing kept.
@@ -328,8 +384,13 @@ function daysOf(db: Database, projectId: string, from: number, to: number, timeZ
       // The same empty day each time: sums kept over a range are keyed by its days' identities.
       if (hit && hit.day.traffic.length === 0 && hit.day.money.length === 0) return hit.day;
       const day: Day = { start, end, traffic: [], money: [], memo: new Map() };
-      remember(cache, key, { at: now, seq: writeSeq(db, projectId), day });
+      remember(cache, key, { at: now, seq: writeSeq(notesKey(db), projectId), day });
       return day;
+    }
+    // PostgreSQL: as the prime left it a moment ago (primeFoldedDays).
+    if (db instanceof PostgresReports) {
+      if (!hit) throw new NotPrimed(`the folded day ${new Date(start).toISOString()}–${new Date(end).toISOString()}`);
+      return hit.day;
     }
     if (fresh(db, projectId, hit, start, end, now, maxAge(end, now))) return hit.day;
     const seq = writeSeq(db, projectId);

@@ -5,11 +5,12 @@ import type { AppContext } from "../context.ts";
 import { resolveApiProject } from "../api/auth.ts";
 import type { ApiOperation } from "../api/openapi.ts";
 import { badRequest } from "../http/errors.ts";
-import { attributionReport, GROUP_BY, MODELS } from "./attribution.ts";
+import { attributionOn, GROUP_BY, MODELS } from "./attribution.ts";
 import { FUNNEL_STEPS } from "./people/index.ts";
 import { DAY_MS, parseTimeBound } from "./range.ts";
 import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
-import { funnelReport, summaryReport } from "./summary.ts";
+import { funnelReport, summaryOn } from "./summary.ts";
+import { reportDb } from "./source.ts";
 import { TRAFFIC_GROUP_BY, trafficReport } from "./traffic.ts";
 
 const rangeQuery = z.object({
@@ -113,7 +114,7 @@ export function reportApi(ctx: AppContext) {
         await ctx.writes.settle();
         const range = readRange(query, ctx.now(), project.timezone);
         const model = query.model ?? "last";
-        const rows = attributionReport(ctx.db, project, { groupBy: query.groupBy, ...range, model }, ctx.now());
+        const rows = await attributionOn(reportDb(ctx), project, { groupBy: query.groupBy, ...range, model }, ctx.now());
         return { groupBy: query.groupBy, model, ...iso(range), rows };
       },
       { query: attributionQuery },
@@ -131,7 +132,7 @@ export function reportApi(ctx: AppContext) {
       "/reports/summary",
       async ({ project, query }) => {
         await ctx.writes.settle();
-        return summaryReport(ctx.db, project, readRange(query, ctx.now(), project.timezone), ctx.now());
+        return summaryOn(reportDb(ctx), project, readRange(query, ctx.now(), project.timezone), ctx.now());
       },
       { query: rangeQuery },
     )

@@ -3,11 +3,22 @@
 import type { Database } from "bun:sqlite";
 import { funnel, peopleQuery, peopleTotals, trackedSteps, type AttributionDimension, type ContextFilter, type FunnelStep } from "./people/index.ts";
 import { byCurrencyOrder, emptyEntry, rollupSums, type AttributionReportRow, type ReportProject } from "./attribution.ts";
+import { primeReport } from "./prime.ts";
+import { PostgresReports, type ReportDb } from "./source.ts";
 
 /** The range's totals: an attribution row without its key, people distinct over the whole range. */
 export type Summary = Omit<AttributionReportRow, "key" | "label">;
 
-export function summaryReport(db: Database, project: ReportProject, range: { from: number; to: number; filter?: ContextFilter }, now: number): Summary {
+/** The summary on either engine: on PostgreSQL its reads primed first, then the same computation (see source.ts). */
+export async function summaryOn(db: ReportDb, project: ReportProject, range: { from: number; to: number; filter?: ContextFilter }, now: number): Promise<Summary> {
+  if (db instanceof PostgresReports) {
+    await primeReport(db, { projectId: project.id, from: range.from, to: range.to, timeZone: project.timezone, now }, [{ groupBy: null, filter: range.filter }]);
+  }
+  return summaryReport(db, project, range, now);
+}
+
+/** On PostgreSQL, only after its prime (`summaryOn`). */
+export function summaryReport(db: ReportDb, project: ReportProject, range: { from: number; to: number; filter?: ContextFilter }, now: number): Summary {
   const people = peopleTotals(peopleQuery({ db, projectId: project.id, ...range, timeZone: project.timezone, now, countRenewals: project.countRenewals }));
   const { clicks, byCurrency, reporting: money } = rollupSums(db, project.id, { groupBy: null, ...range }, project.countRenewals, { timeZone: project.timezone, now }).get("") ?? emptyEntry();
   byCurrency.sort(byCurrencyOrder(project.currency));

@@ -15,6 +15,7 @@ import { WriteQueue } from "../db/write-queue.ts";
 import { PostgresWriteQueue } from "../db/postgres/write-queue.ts";
 import { tempDataDir } from "./harness.ts";
 import { freshPostgresDatabase } from "./postgres.ts";
+import { postgresReports, type ReportDb } from "../reports/source.ts";
 
 export interface TestDatabase {
   storage: Storage;
@@ -22,6 +23,10 @@ export interface TestDatabase {
   writes: JobQueue;
   /** The PostgreSQL URL, for a second node's connection; null on SQLite. */
   url: string | null;
+  /** What this node's reports read through (src/reports/source.ts): the Database, or PostgreSQL's reports keyed by the queue's notes. */
+  reports: ReportDb;
+  /** Resolves once every committed write is in the rollups (SQLite folds its counters in the background), as reports await. */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,7 +38,7 @@ export async function freshDatabase(engine: Engine): Promise<TestDatabase> {
     const db = openDatabase(`${data.dir}/bantico.sqlite`);
     migrate(db, migrations);
     const writes = new WriteQueue(db);
-    return { storage: sqliteStorage(db), writes, url: null, close: async () => (writes.close(), db.close(), data.remove()) };
+    return { storage: sqliteStorage(db), writes, url: null, reports: db, settle: () => writes.settle(), close: async () => (writes.close(), db.close(), data.remove()) };
   }
   const url = await freshPostgresDatabase();
   const sql = connectPostgres(url, { integers: true });
@@ -47,8 +52,10 @@ export function connectNode(url: string): TestDatabase {
 }
 
 function postgresNode(url: string, sql: ReturnType<typeof connectPostgres>): TestDatabase {
-  const writes = new PostgresWriteQueue(sql);
-  return { storage: postgresStorage(sql), writes, url, close: async () => (await writes.close(), await sql.close()) };
+  // The queue keys its write notes by the connection (its default `notesFor`): so do the node's reports.
+  const writes = new PostgresWriteQueue(sql, undefined, sql);
+  const storage = postgresStorage(sql);
+  return { storage, writes, url, reports: postgresReports(storage, sql), settle: async () => {}, close: async () => (await writes.close(), await sql.close()) };
 }
 
 /**

@@ -36,3 +36,26 @@ export function greatest(engine: Engine, a: string, b: string): string {
 export function inJsonList(engine: Engine, column: string): string {
   return engine === "sqlite" ? `${column} IN (SELECT value FROM json_each(?))` : `${column} IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))`;
 }
+
+/**
+ * A read's SQLite text as PostgreSQL reads it alike: camelCase names quoted (PostgreSQL folds unquoted
+ * names to lower case, so `AS pricingViews` would come back as `pricingviews`), and each `sum(column)`
+ * cast back to BIGINT (PostgreSQL's sum of a BIGINT is a NUMERIC, which arrives as text). Quoted text
+ * is left alone; a sum over an expression with parentheses is not rewritten and must be written
+ * per engine.
+ */
+export function postgresText(sqlite: string): string {
+  return sqlite
+    .split(/('(?:[^']|'')*')/)
+    .map((part, i) =>
+      i % 2 === 1
+        ? part
+        : part.replace(/\b([a-z][a-z0-9]*[A-Z][A-Za-z0-9]*)\b/g, '"$1"').replace(/\b(sum)\(([^()]*)\)/gi, "CAST($1($2) AS BIGINT)"),
+    )
+    .join("");
+}
+
+/** A read's text for each engine: built once per engine, PostgreSQL's through `postgresText`. */
+export function readText(build: (engine: Engine) => string): Readonly<Record<Engine, string>> {
+  return { sqlite: build("sqlite"), postgres: postgresText(build("postgres")) };
+}

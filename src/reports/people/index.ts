@@ -5,6 +5,7 @@ import type { FunnelStepName, Model, PeopleQuery } from "./count.ts";
 import { ATTRIBUTION_DIMENSIONS, type AttributionDimension, type Context, type Money } from "./window.ts";
 import { peopleWindows, personOf } from "./windows.ts";
 import { localDate, startOfLocalDay } from "../../dashboard/range.ts";
+import type { ReportDb } from "../source.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -12,7 +13,8 @@ const HOUR_MS = 3_600_000;
 export type ContextFilter = Partial<Record<AttributionDimension, string>>;
 
 export interface PeopleRange {
-  db: Database;
+  /** On PostgreSQL, after `primeReport` (../prime.ts) for this range. */
+  db: ReportDb;
   projectId: string;
   from: number;
   to: number;

@@ -2,6 +2,9 @@
 // session and attribution context with the first time it reached each funnel step, and the window's
 // payments with the person they belong to. What reports count people from (SPEC §10).
 import type { Database } from "bun:sqlite";
+import { readText } from "../../db/postgres/dialect.ts";
+import type { Engine, Storage } from "../../db/storage/storage.ts";
+import { NotPrimed } from "../source.ts";
 import { hashId } from "./distinct.ts";
 import { COOKIELESS_ID_PATTERN } from "../../tracking/visitors.ts";
 import { internString, internTuple } from "../interned.ts";
@@ -96,19 +99,19 @@ const paymentHash = (paymentId: string) => hashId(`\u0001payment\u0001${paymentI
 
 // Server-made journey rows are not visits: a payment_completed is written by attribution, not by the person.
 // A click whose landing never reported has no session: its click row says where it came from and on what device.
-const VISITS = `SELECT v.visitor_id AS visitorId, v.link_id AS link, v.campaign_id AS campaign, v.source, v.medium, v.content, v.lead_id AS lead,
+const VISITS = readText((engine) => `SELECT v.visitor_id AS visitorId, v.link_id AS link, v.campaign_id AS campaign, v.source, v.medium, v.content, v.lead_id AS lead,
     v.clicked, v.viewed, v.pricing, v.started, v.signed, v.pageviews,
     coalesce(s.referrer_host, c.referrer_host) AS referrer, s.entry_path AS entryPage, coalesce(s.country, c.country) AS country,
     coalesce(s.device, c.device) AS device, coalesce(s.browser, c.browser) AS browser, coalesce(s.os, c.os) AS os
   FROM (SELECT visitor_id, session_id, link_id, campaign_id, source, medium, content, lead_id,
-      CASE WHEN session_id IS NULL THEN max(CASE name WHEN 'link_clicked' THEN props ->> '$.clickId' END) END AS clickId,
+      CASE WHEN session_id IS NULL THEN max(CASE name WHEN 'link_clicked' THEN ${engine === "sqlite" ? "props ->> '$.clickId'" : "CAST(props AS jsonb) ->> 'clickId'"} END) END AS clickId,
       min(CASE name WHEN 'link_clicked' THEN ts END) AS clicked, min(CASE name WHEN 'page_view' THEN ts END) AS viewed,
       min(CASE name WHEN 'pricing_view' THEN ts END) AS pricing, min(CASE name WHEN 'signup_started' THEN ts END) AS started,
-      min(CASE name WHEN 'signup_completed' THEN ts END) AS signed, sum(name = 'page_view') AS pageviews
+      min(CASE name WHEN 'signup_completed' THEN ts END) AS signed, ${engine === "sqlite" ? "sum(name = 'page_view')" : "count(*) FILTER (WHERE name = 'page_view')"} AS pageviews
     FROM events WHERE project_id = ? AND ts >= ? AND ts < ? AND visitor_id IS NOT NULL AND name <> 'payment_completed'
     GROUP BY visitor_id, session_id, link_id, campaign_id, source, medium, content, lead_id) v
   LEFT JOIN sessions s ON s.id = v.session_id
-  LEFT JOIN clicks c ON c.id = v.clickId`;
+  LEFT JOIN clicks c ON c.id = v.clickId`);
 
 type Nullable<T> = { [K in keyof T]: T[K] | null };
 type VisitRow = Nullable<Record<AttributionDimension | VisitDimension, string>> & {
@@ -122,12 +125,12 @@ type VisitRow = Nullable<Record<AttributionDimension | VisitDimension, string>> 
 };
 
 // A payment's person (SPEC §10): the profile or visitor its attribution found, else the profile with the customer's email, else that email.
-const PAYMENTS = `SELECT p.id, p.kind, p.occurred_at AS at, p.currency, p.net, CASE WHEN p.rate_source IN ('none') OR p.rate_source IS NULL THEN NULL ELSE p.reporting_net END AS reportingNet, p.profile_id AS profileId, p.visitor_id AS visitorId,
-    p.customer_email AS email, (SELECT min(pe.id) FROM profiles pe INDEXED BY profiles_email WHERE pe.project_id = p.project_id AND pe.email = p.customer_email) AS emailProfile,
+const PAYMENTS = readText((engine) => `SELECT p.id, p.kind, p.occurred_at AS at, p.currency, p.net, CASE WHEN p.rate_source IN ('none') OR p.rate_source IS NULL THEN NULL ELSE p.reporting_net END AS reportingNet, p.profile_id AS profileId, p.visitor_id AS visitorId,
+    p.customer_email AS email, (SELECT min(pe.id) FROM profiles pe${engine === "sqlite" ? " INDEXED BY profiles_email" : ""} WHERE pe.project_id = p.project_id AND pe.email = p.customer_email) AS emailProfile,
     p.link_id AS link, p.campaign_id AS campaign, p.source, p.medium, p.content, p.lead_id AS lead,
     p.first_link_id AS firstLink, p.first_campaign_id AS firstCampaign, p.first_source AS firstSource, p.first_medium AS firstMedium,
     p.first_content AS firstContent, p.first_lead_id AS firstLead
-  FROM payments p WHERE p.project_id = ? AND p.occurred_at >= ? AND p.occurred_at < ?`;
+  FROM payments p WHERE p.project_id = ? AND p.occurred_at >= ? AND p.occurred_at < ?`);
 
 type PaymentRow = Nullable<Record<AttributionDimension, string>> & {
   id: string;
@@ -149,8 +152,8 @@ type PaymentRow = Nullable<Record<AttributionDimension, string>> & {
 };
 
 const HOUR_MS = 3_600_000;
-const PAGES = `SELECT visitor_id AS visitorId, path, count(*) AS views FROM events
-  WHERE project_id = ? AND ts >= ? AND ts < ? AND name = 'page_view' AND visitor_id IS NOT NULL GROUP BY visitor_id, path`;
+const PAGES = readText(() => `SELECT visitor_id AS visitorId, path, count(*) AS views FROM events
+  WHERE project_id = ? AND ts >= ? AND ts < ? AND name = 'page_view' AND visitor_id IS NOT NULL GROUP BY visitor_id, path`);
 
 /** Interns tuples so a window keeps each distinct context (or set of traits) once. */
 /** Numbers a window's distinct tuples; the tuples kept are the copies shared across windows. */
@@ -193,11 +196,24 @@ function emptyWindow(start: number, end: number, n: number, contexts: Interner<C
 
 /** Reads the window [start, end) of a project. */
 export function readWindow(db: Database, projectId: string, start: number, end: number): PeopleWindow {
+  const visits = db.query<VisitRow, [string, number, number]>(VISITS.sqlite).all(projectId, start, end);
+  const payments = db.query<PaymentRow, [string, number, number]>(PAYMENTS.sqlite).all(projectId, start, end);
+  return windowOf(start, end, visits, payments, new PagesViewed(db, projectId, start, end));
+}
+
+/** The same window read through a storage (PostgreSQL's prime): the same SQL, the same structure from the same rows. */
+export async function readWindowFrom(storage: Storage, projectId: string, start: number, end: number): Promise<PeopleWindow> {
+  const params = [projectId, start, end];
+  const [visits, payments] = await Promise.all([storage.all<VisitRow>(VISITS[storage.engine], params), storage.all<PaymentRow>(PAYMENTS[storage.engine], params)]);
+  return windowOf(start, end, visits, payments, new PagesViewed(null, projectId, start, end));
+}
+
+/** A window from its rows: one per visit (VISITS) and one per payment (PAYMENTS). */
+function windowOf(start: number, end: number, rows: VisitRow[], payments: PaymentRow[], pages: PagesViewed): PeopleWindow {
   const contexts = new Interner<Context>();
   const traits = new Interner<VisitTraits>();
-  const rows = db.query<VisitRow, [string, number, number]>(VISITS).all(projectId, start, end);
   const n = rows.length;
-  const window = emptyWindow(start, end, n, contexts, traits, new PagesViewed(db, projectId, start, end));
+  const window = emptyWindow(start, end, n, contexts, traits, pages);
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     window.visitor[i] = visitorHash(r.visitorId);
@@ -212,7 +228,7 @@ export function readWindow(db: Database, projectId: string, start: number, end: 
     window.stepAt[at + 4] = r.signed ?? NaN;
     window.pageviews[i] = r.pageviews;
   }
-  for (const p of db.query<PaymentRow, [string, number, number]>(PAYMENTS).all(projectId, start, end)) {
+  for (const p of payments) {
     const visitor = !p.profileId && p.visitorId ? visitorHash(p.visitorId) : null;
     const person = p.profileId ? profileHash(p.profileId) : p.emailProfile ? profileHash(p.emailProfile) : p.email ? emailHash(p.email) : paymentHash(p.id);
     const context = contexts.of([p.link ?? "", p.campaign ?? "", p.source ?? "", p.medium ?? "", p.content ?? "", p.lead ?? ""]);
@@ -231,8 +247,9 @@ export function readWindow(db: Database, projectId: string, start: number, end: 
  */
 export class PagesViewed {
   private views: PageViews | null = null;
+  /** `db` null: a window read through a storage, whose pages are not read yet (no pages report on PostgreSQL so far). */
   constructor(
-    private readonly db: Database,
+    private readonly db: Database | null,
     private readonly projectId: string,
     private readonly start: number,
     private readonly end: number,
@@ -243,15 +260,20 @@ export class PagesViewed {
     return new PagesViewed(this.db, this.projectId, start, end);
   }
 
+  private sqlite(): Database {
+    if (!this.db) throw new NotPrimed("a window's pages viewed");
+    return this.db;
+  }
+
   read(): PageViews {
-    return (this.views ??= byVisitor(readPages(this.db, this.projectId, this.start, this.end)));
+    return (this.views ??= byVisitor(readPages(this.sqlite(), this.projectId, this.start, this.end)));
   }
 
   /** Reads them an hour at a time, awaiting `pause()` between hours (a recent day's page views read at once held the event loop ~200 ms). */
   async warm(pause: () => Promise<unknown>): Promise<void> {
     const parts: PageRows[] = [];
     for (let from = this.start; from < this.end && !this.views; from += HOUR_MS) {
-      parts.push(readPages(this.db, this.projectId, from, Math.min(this.end, from + HOUR_MS)));
+      parts.push(readPages(this.sqlite(), this.projectId, from, Math.min(this.end, from + HOUR_MS)));
       await pause();
     }
     this.views ??= byVisitor(mergePages(parts));
@@ -295,7 +317,7 @@ export function eachPageOf(pages: PageViews, visitor: number, each: (row: number
 
 function readPages(db: Database, projectId: string, start: number, end: number): PageRows {
   const paths = new Interner<readonly [string]>();
-  const rows = db.query<{ visitorId: string; path: string | null; views: number }, [string, number, number]>(PAGES).all(projectId, start, end);
+  const rows = db.query<{ visitorId: string; path: string | null; views: number }, [string, number, number]>(PAGES.sqlite).all(projectId, start, end);
   const out: PageRows = { paths: [], visitor: new Float64Array(rows.length), path: new Uint32Array(rows.length), views: new Uint32Array(rows.length) };
   rows.forEach((r, i) => {
     out.visitor[i] = visitorHash(r.visitorId);
@@ -322,28 +344,54 @@ const PERSONS_PAGE = 20_000;
  * profileIdOfVisitor decides; the generator returns the links.
  */
 export function* readPersons(db: Database, projectId: string, pageSize = PERSONS_PAGE): Generator<void, Map<number, number>> {
-  const persons = new Map<number, number>();
-  const page = db.query<unknown, [string, string, string, number]>(
-    "SELECT visitor_id, profile_id, identified_at FROM profile_visitors WHERE project_id = ? AND (visitor_id, profile_id) > (?, ?) ORDER BY visitor_id, profile_id LIMIT ?",
-  );
+  const persons = new PersonsReading();
+  const page = db.query<unknown, [string, string, string, number]>(PERSONS.sqlite);
   let after: [string, string] = ["", ""];
-  let visitor = "";
-  let latest = -Infinity;
   for (;;) {
     const rows = page.values(projectId, after[0], after[1], pageSize) as [string, string, number][];
-    for (const [visitorId, profileId, at] of rows) {
-      if (visitorId !== visitor) {
-        visitor = visitorId;
-        latest = -Infinity;
-      }
-      if (at < latest) continue;
-      latest = at;
-      persons.set(visitorHash(visitorId), profileHash(profileId));
-    }
-    if (rows.length < pageSize) return persons;
+    for (const [visitorId, profileId, at] of rows) persons.add(visitorId, profileId, at);
+    if (rows.length < pageSize) return persons.links;
     const last = rows.at(-1)!;
     after = [last[0], last[1]];
     yield;
+  }
+}
+
+/** The same links read through a storage (PostgreSQL's prime), a page at a time. */
+export async function readPersonsFrom(storage: Storage, projectId: string, pageSize = PERSONS_PAGE): Promise<Map<number, number>> {
+  const persons = new PersonsReading();
+  let after: [string, string] = ["", ""];
+  for (;;) {
+    const rows = await storage.all<{ visitor_id: string; profile_id: string; identified_at: number }>(PERSONS[storage.engine], [projectId, after[0], after[1], pageSize]);
+    for (const r of rows) persons.add(r.visitor_id, r.profile_id, r.identified_at);
+    if (rows.length < pageSize) return persons.links;
+    const last = rows.at(-1)!;
+    after = [last.visitor_id, last.profile_id];
+  }
+}
+
+// Paged by the primary key. PostgreSQL orders text by its collation, not bytes: each visitor's rows
+// still come together, and ties between two identifications at the same instant go to the greater
+// profile id on either engine (`PersonsReading`).
+const PERSONS = readText(
+  () => "SELECT visitor_id, profile_id, identified_at FROM profile_visitors WHERE project_id = ? AND (visitor_id, profile_id) > (?, ?) ORDER BY visitor_id, profile_id LIMIT ?",
+);
+
+/** The links as rows arrive in visitor order: the latest identification of each visitor wins. */
+class PersonsReading {
+  readonly links = new Map<number, number>();
+  private visitor = "";
+  private latest = -Infinity;
+  private latestProfile = "";
+  add(visitorId: string, profileId: string, at: number): void {
+    if (visitorId !== this.visitor) {
+      this.visitor = visitorId;
+      this.latest = -Infinity;
+    }
+    if (at < this.latest || (at === this.latest && profileId < this.latestProfile)) return;
+    this.latest = at;
+    this.latestProfile = profileId;
+    this.links.set(visitorHash(visitorId), profileHash(profileId));
   }
 }
 

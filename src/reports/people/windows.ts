@@ -3,9 +3,11 @@
 // short ones; and who is whom (visitor → profile). What every people count starts from.
 import type { Database } from "bun:sqlite";
 import { addDays, localDate, startOfLocalDay } from "../../dashboard/range.ts";
-import { mergeWindows, readPersons, readWindow, type PeopleWindow, type PersonOf } from "./window.ts";
+import { mergeWindows, readPersons, readPersonsFrom, readWindow, readWindowFrom, type PeopleWindow, type PersonOf } from "./window.ts";
 import { personsChangedSince, writeSeq, writtenSince } from "../writes.ts";
 import { readAllPages, readPagesPausing } from "../../db/pages.ts";
+import { readText } from "../../db/postgres/dialect.ts";
+import { NotPrimed, notesKey, OTHER_NODES_MS, PostgresReports, type ReportDb } from "../source.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -28,21 +30,27 @@ interface Cached {
 interface ProjectState {
   windows: Map<string, Cached>;
   persons: { personOf: PersonOf; links: Map<number, number>; at: number; seq: number } | null;
+  /** PostgreSQL: the project's first activity as its last prime read it. */
+  first: number | null;
 }
 
-const states = new WeakMap<Database, Map<string, ProjectState>>();
+/** Keyed by what write notes are keyed by (see source.ts). */
+const states = new WeakMap<object, Map<string, ProjectState>>();
 
-function state(db: Database, projectId: string): ProjectState {
-  let projects = states.get(db);
-  if (!projects) states.set(db, (projects = new Map()));
+function state(db: ReportDb, projectId: string): ProjectState {
+  const key = notesKey(db);
+  let projects = states.get(key);
+  if (!projects) states.set(key, (projects = new Map()));
   let s = projects.get(projectId);
-  if (!s) projects.set(projectId, (s = { windows: new Map(), persons: null }));
+  if (!s) projects.set(projectId, (s = { windows: new Map(), persons: null, first: null }));
   return s;
 }
 
-function fresh(db: Database, projectId: string, cached: Cached | undefined, now: number): cached is Cached {
+function fresh(db: ReportDb, projectId: string, cached: Cached | undefined, now: number): cached is Cached {
   if (!cached || now < cached.at || now - cached.at >= MAX_AGE_MS) return false;
-  return !writtenSince(db, projectId, cached.window.start, cached.window.end, cached.seq);
+  // PostgreSQL: another node may have written within the last OTHER_NODES_MS (see source.ts).
+  if (db instanceof PostgresReports && cached.at < cached.window.end + OTHER_NODES_MS) return false;
+  return !writtenSince(notesKey(db), projectId, cached.window.start, cached.window.end, cached.seq);
 }
 
 function remember(s: ProjectState, key: string, cached: Cached): void {
@@ -55,10 +63,15 @@ function remember(s: ProjectState, key: string, cached: Cached): void {
 }
 
 /** The window [start, end), from memory when nothing was written into it since it was read. */
-export function peopleWindow(db: Database, projectId: string, start: number, end: number, now: number): PeopleWindow {
+export function peopleWindow(db: ReportDb, projectId: string, start: number, end: number, now: number): PeopleWindow {
   const s = state(db, projectId);
   const key = `${start}|${end}`;
   const hit = s.windows.get(key);
+  // PostgreSQL: as the prime left it a moment ago (primePeopleWindows).
+  if (db instanceof PostgresReports) {
+    if (!hit) throw new NotPrimed(`the people window ${new Date(start).toISOString()}–${new Date(end).toISOString()}`);
+    return hit.window;
+  }
   if (fresh(db, projectId, hit, now)) return hit.window;
   const seq = writeSeq(db, projectId);
   const window = readWindow(db, projectId, start, end);
@@ -110,18 +123,47 @@ export function windowBounds(from: number, to: number, timeZone: string, hourly 
   return out;
 }
 
-/** The first instant anything was recorded for the project: no window before it needs reading. */
-export function firstActivity(db: Database, projectId: string): number {
-  const row = db
-    .query<{ at: number | null }, [string, string]>(
-      "SELECT min(coalesce((SELECT min(ts) FROM events WHERE project_id = ?1), 9e15), coalesce((SELECT min(occurred_at) FROM payments WHERE project_id = ?2), 9e15)) AS at",
-    )
-    .get(projectId, projectId);
+/** The first instant anything was recorded for the project: no window before it needs reading. On PostgreSQL, as the last prime read it. */
+export function firstActivity(db: ReportDb, projectId: string): number {
+  if (db instanceof PostgresReports) {
+    const first = state(db, projectId).first;
+    if (first === null) throw new NotPrimed("the project's first activity");
+    return first;
+  }
+  const row = db.query<{ at: number | null }, [string, string]>(FIRST_ACTIVITY.sqlite).get(projectId, projectId);
   return row?.at ?? 9e15;
 }
 
+const FIRST_ACTIVITY = readText((engine) =>
+  engine === "sqlite"
+    ? "SELECT min(coalesce((SELECT min(ts) FROM events WHERE project_id = ?1), 9e15), coalesce((SELECT min(occurred_at) FROM payments WHERE project_id = ?2), 9e15)) AS at"
+    : "SELECT LEAST(coalesce((SELECT min(ts) FROM events WHERE project_id = ?), 9e15), coalesce((SELECT min(occurred_at) FROM payments WHERE project_id = ?), 9e15)) AS at",
+);
+
+/** PostgreSQL: reads the project's first activity for the synchronous reads after it (`firstActivity`). */
+export async function primeFirstActivity(db: PostgresReports, projectId: string): Promise<number> {
+  const row = await db.storage.get<{ at: number | string | null }>(FIRST_ACTIVITY.postgres, [projectId, projectId]);
+  const first = Number(row?.at ?? 9e15);
+  state(db, projectId).first = first;
+  return first;
+}
+
+/**
+ * PostgreSQL: reads into memory the range's windows that are not fresh there (see `fresh`), and the
+ * project's first activity that cuts them, so that `peopleWindows` then finds them all.
+ */
+export async function primePeopleWindows(db: PostgresReports, projectId: string, from: number, to: number, timeZone: string, now: number): Promise<void> {
+  await primeFirstActivity(db, projectId);
+  const s = state(db, projectId);
+  const stale = rangeWindowBounds(db, projectId, from, to, timeZone, now).filter(({ start, end }) => !fresh(db, projectId, s.windows.get(`${start}|${end}`), now));
+  // Stamped before the reads: a write noted meanwhile makes the window stale for the next report.
+  const seq = writeSeq(db.notes, projectId);
+  const windows = await Promise.all(stale.map(({ start, end }) => readWindowFrom(db.storage, projectId, start, end)));
+  windows.forEach((window) => remember(s, `${window.start}|${window.end}`, { at: now, seq, window }));
+}
+
 /** The range's windows, cut as `windowBounds` says, skipping the time before the project's first data and after now. */
-export function peopleWindows(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number): PeopleWindow[] {
+export function peopleWindows(db: ReportDb, projectId: string, from: number, to: number, timeZone: string, now: number): PeopleWindow[] {
   return rangeWindowBounds(db, projectId, from, to, timeZone, now).map((w) => peopleWindow(db, projectId, w.start, w.end, now));
 }
 
@@ -146,7 +188,7 @@ export async function warmPeopleWindows(
   }
 }
 
-function rangeWindowBounds(db: Database, projectId: string, from: number, to: number, timeZone: string, now: number): { start: number; end: number }[] {
+function rangeWindowBounds(db: ReportDb, projectId: string, from: number, to: number, timeZone: string, now: number): { start: number; end: number }[] {
   const hourly = to - from <= 2 * DAY_MS;
   const start = Math.max(from, firstActivity(db, projectId));
   const end = Math.min(to, now + DAY_MS);
@@ -157,8 +199,13 @@ function rangeWindowBounds(db: Database, projectId: string, from: number, to: nu
 }
 
 /** Who is whom: a visitor's person is the profile it identified as most recently, else the visitor. */
-export function personOf(db: Database, projectId: string, now: number): PersonOf {
+export function personOf(db: ReportDb, projectId: string, now: number): PersonOf {
   const s = state(db, projectId);
+  // PostgreSQL: as the prime left it (primePersons).
+  if (db instanceof PostgresReports) {
+    if (!s.persons) throw new NotPrimed("who is whom (the persons map)");
+    return s.persons.personOf;
+  }
   if (personsDue(db, projectId, s, now, 0)) {
     const seq = writeSeq(db, projectId);
     keepPersons(s, readAllPages(readPersons(db, projectId)), seq, now);
@@ -178,12 +225,23 @@ export async function warmPersons(db: Database, projectId: string, now: number, 
   keepPersons(s, await readPagesPausing(readPersons(db, projectId), pause), seq, now);
 }
 
-function personsDue(db: Database, projectId: string, s: ProjectState, now: number, freshForMs: number): boolean {
+/**
+ * PostgreSQL: reads the links again when they are due (as on SQLite) or older than OTHER_NODES_MS, as
+ * another node may have linked a visitor meanwhile (see source.ts).
+ */
+export async function primePersons(db: PostgresReports, projectId: string, now: number): Promise<void> {
+  const s = state(db, projectId);
+  if (s.persons && now >= s.persons.at && now - s.persons.at < OTHER_NODES_MS && !personsDue(db, projectId, s, now, 0)) return;
+  const seq = writeSeq(db.notes, projectId);
+  keepPersons(s, await readPersonsFrom(db.storage, projectId), seq, now);
+}
+
+function personsDue(db: ReportDb, projectId: string, s: ProjectState, now: number, freshForMs: number): boolean {
   const cached = s.persons;
   if (!cached) return true;
   const age = now - cached.at;
   // A small map is cheap to read again at once; a large one at most every PERSONS_MS while identifies keep coming.
-  const changed = personsChangedSince(db, projectId, cached.seq) && (age >= PERSONS_MS || age < 0 || cached.personOf.size < 10_000);
+  const changed = personsChangedSince(notesKey(db), projectId, cached.seq) && (age >= PERSONS_MS || age < 0 || cached.personOf.size < 10_000);
   return age < 0 || age >= MAX_AGE_MS - freshForMs || changed;
 }
 

@@ -202,13 +202,13 @@ export function reconvertRows(db: Database, rows: readonly ChunkRow[], rewrite: 
 }
 
 /** Starts (or restarts) converting a project's whole history, e.g. after its reporting currency changed. */
-export function queueReconversion(db: Database, projectId: string, now: number): void {
-  const total = prepared<{ n: number }, [string]>(db, "SELECT COUNT(*) AS n FROM payments WHERE project_id = ?").get(projectId)!.n;
-  prepared(
-    db,
+export function* queueReconversion(tx: JobTx, projectId: string, now: number): JobSteps<void> {
+  const total = (yield* tx.get<{ n: number }>("SELECT COUNT(*) AS n FROM payments WHERE project_id = ?", [projectId]))!.n;
+  yield* tx.run(
     `INSERT INTO fx_reconversions (project_id, after_rowid, done, total, started_at) VALUES (?, 0, 0, ?, ?)
-     ON CONFLICT DO UPDATE SET after_rowid = 0, done = 0, total = excluded.total, started_at = excluded.started_at, rollup_hour = NULL, rollup_end = NULL, rollup_step = NULL`,
-  ).run(projectId, total, now);
+     ON CONFLICT (project_id) DO UPDATE SET after_rowid = 0, done = 0, total = excluded.total, started_at = excluded.started_at, rollup_hour = NULL, rollup_end = NULL, rollup_step = NULL`,
+    [projectId, total, now],
+  );
 }
 
 export interface ConversionProgress {
@@ -219,9 +219,14 @@ export interface ConversionProgress {
 }
 
 /** For reports and settings: whether the project's converted sums are settled. */
-export function conversionProgress(db: Database, projectId: string): ConversionProgress {
-  const row = prepared<{ done: number; total: number }, [string]>(db, "SELECT done, total FROM fx_reconversions WHERE project_id = ?").get(projectId);
+export function* readConversionProgress(tx: JobTx, projectId: string): JobSteps<ConversionProgress> {
+  const row = yield* tx.get<{ done: number; total: number }>("SELECT done, total FROM fx_reconversions WHERE project_id = ?", [projectId]);
   return row ? { running: true, done: Math.min(row.done, row.total), total: row.total } : { running: false, done: 0, total: 0 };
+}
+
+/** `readConversionProgress` on SQLite's connection, for the callers still synchronous (dashboard pages). */
+export function conversionProgress(db: Database, projectId: string): ConversionProgress {
+  return runJobOnSqlite(db, (tx) => readConversionProgress(tx, projectId));
 }
 
 /** Each chunk aims at this long and stops converting past `CHUNK_BUDGET_MS`, so a request waits on it well under 50 ms. */
@@ -480,7 +485,7 @@ export function startConversionJobs(
 export async function changeProjectSettings(ctx: AppContext, before: Project, settings: ProjectSettings): Promise<Project | null> {
   const after = await updateProjectSettings(ctx.storage, before.id, settings);
   if (after && (after.currency !== before.currency || after.timezone !== before.timezone)) {
-    queueReconversion(ctx.db, before.id, ctx.now());
+    await ctx.writes.job((tx) => queueReconversion(tx, before.id, ctx.now()));
     conversionJobs(ctx)?.kick();
   }
   return after;

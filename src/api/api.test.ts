@@ -66,6 +66,18 @@ describe("HTTP basics", () => {
     expect(await response.json()).toEqual({ status: "ok" });
   });
 
+  test("/healthz answers 503 while the database refuses its query", async () => {
+    const { ctx } = server.instance;
+    const storage = ctx.storage;
+    ctx.storage = { ...storage, get: () => Promise.reject(new Error("connection refused")) };
+    try {
+      await expectError(await get("/healthz"), 503, "database_unavailable");
+    } finally {
+      ctx.storage = storage;
+    }
+    expect((await get("/healthz")).status).toBe(200);
+  });
+
   test("an unknown route answers 404 in the error shape", async () => {
     await expectError(await get("/api/v1/nothing-here", server.apiKey), 404, "not_found");
   });

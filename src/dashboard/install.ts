@@ -1,6 +1,6 @@
 // The install page a new project lands on: the snippet, and a check that turns green once the
 // first event arrives (htmx polls /install/check until it does).
-import type { Database } from "bun:sqlite";
+import type { Storage } from "../db/storage/storage.ts";
 import { html, type Html } from "./html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "./routing.ts";
 import { snippetBlock } from "../../views/snippet.ts";
@@ -12,12 +12,12 @@ interface LatestEvent {
   ts: number;
 }
 
-function latestEvent(db: Database, projectId: string): LatestEvent | null {
-  return db.query<LatestEvent, [string]>("SELECT name, path, ts FROM events WHERE project_id = ? ORDER BY ts DESC LIMIT 1").get(projectId);
+function latestEvent(storage: Storage, projectId: string): Promise<LatestEvent | null> {
+  return storage.get<LatestEvent>("SELECT name, path, ts FROM events WHERE project_id = ? ORDER BY ts DESC LIMIT 1", [projectId]);
 }
 
-export function installCheck(req: DashboardRequest): Html {
-  const event = latestEvent(req.ctx.db, req.project.id);
+export async function installCheck(req: DashboardRequest): Promise<Html> {
+  const event = await latestEvent(req.ctx.storage, req.project.id);
   if (event) {
     return html`<div id="install-check" class="check ok" role="status">
       <strong>Receiving events.</strong> Latest: <code>${event.name}</code>${event.path ? html` on <code>${event.path}</code>` : null}
@@ -31,13 +31,13 @@ export function installCheck(req: DashboardRequest): Html {
 
 export function installPages(router: DashboardRouter): void {
   router
-    .get("/install", (req) =>
+    .get("/install", async (req) =>
       renderPage(req, {
         title: "Install the tracker",
         body: html`<section class="card">
           ${snippetBlock(req.baseUrl, req.project.token)}
           <h3>Check</h3>
-          ${installCheck(req)}
+          ${await installCheck(req)}
           <p class="hint" id="install-automation">
             Test with an ordinary browser window. Visits from automated and headless browsers (Playwright, Puppeteer, Selenium,
             headless Chrome), crawlers, link previews and prefetches are left out of every count on purpose, so they never turn this check green.

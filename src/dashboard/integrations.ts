@@ -13,7 +13,7 @@ function providerOf(req: DashboardRequest): IntegrationProvider {
   return provider;
 }
 
-export const integrationsSource = (req: DashboardRequest) => listIntegrations(req.ctx.db, req.project.id);
+export const integrationsSource = (req: DashboardRequest) => listIntegrations(req.ctx.storage, req.project.id);
 
 /** Which field a refusal from the payments service belongs next to. */
 function fieldFor(code: string): "credential" | "webhookSecret" {
@@ -56,9 +56,9 @@ export function integrationPages(renderSettings: (req: DashboardRequest, errors:
         const saved = !endpoint ? "disconnected" : endpoint.deleted ? "disconnected_endpoint_deleted" : "disconnected_endpoint_left";
         return redirectTo(req, `/dashboard/${req.project.id}/settings/integrations?saved=${saved}#integration-${provider}`);
       })
-      .get("/settings/integrations/:provider/status", (req) => {
+      .get("/settings/integrations/:provider/status", async (req) => {
         const provider = providerOf(req);
-        return integrationStatusBlock(req.project.id, req.project.timezone, integrationStatus(req.ctx.db, req.project.id, provider));
+        return integrationStatusBlock(req.project.id, req.project.timezone, await integrationStatus(req.ctx.storage, req.project.id, provider));
       });
   };
 }

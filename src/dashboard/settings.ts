@@ -11,13 +11,13 @@ import { integrationPages } from "./integrations.ts";
 import { apiKeyRow, settingsPage, SETTINGS_SECTIONS, type IntegrationView, type RatesView, type SettingsView } from "../../views/settings.ts";
 import { changeManualRates, validateManualRate } from "../payments/fx/routes.ts";
 import { feedStatus, manualRates } from "../payments/fx/rates.ts";
-import { runJobOnSqlite } from "../db/storage/jobs.ts";
-import { conversionProgress } from "../payments/fx/stored.ts";
-import { unconvertedByCurrency } from "../payments/fx/sums.ts";
+import { readJob } from "../db/storage/jobs.ts";
+import { readConversionProgress } from "../payments/fx/stored.ts";
+import { unconvertedCurrencies } from "../payments/fx/sums.ts";
 import type { Flash } from "../../views/layout.ts";
 
 /** Supplies the integrations part of the settings page; null while payments are not built in. */
-export type IntegrationsSource = ((req: DashboardRequest) => IntegrationView[]) | null;
+export type IntegrationsSource = ((req: DashboardRequest) => Promise<IntegrationView[]>) | null;
 
 function projectValues(project: Project): Record<keyof SettingsForm | "verifiedEmailAttributionOnly", string> {
   return {
@@ -54,14 +54,22 @@ function liveGrace(project: Project, now: number): number | null {
   return previous && previous.validUntil > now ? previous.validUntil : null;
 }
 
-function ratesView(req: DashboardRequest, values: Record<string, string> = {}, errors: RatesView["errors"] = {}): RatesView {
-  const progress = conversionProgress(req.ctx.db, req.project.id);
+async function ratesView(req: DashboardRequest, values: Record<string, string> = {}, errors: RatesView["errors"] = {}): Promise<RatesView> {
+  const projectId = req.project.id;
+  const { progress, feed, manual, unconverted } = await readJob(req.ctx.storage, function* (tx) {
+    return {
+      progress: yield* readConversionProgress(tx, projectId),
+      feed: yield* feedStatus(tx),
+      manual: yield* manualRates(tx, projectId),
+      unconverted: yield* unconvertedCurrencies(tx, projectId),
+    };
+  });
   return {
     reportingCurrency: req.project.currency,
     feedUrl: req.ctx.config.fxUrl,
-    feed: feedStatus(req.ctx.db),
-    manual: runJobOnSqlite(req.ctx.db, (tx) => manualRates(tx, req.project.id)),
-    unconverted: unconvertedByCurrency(req.ctx.db, req.project.id),
+    feed,
+    manual,
+    unconverted,
     progress: progress.running ? progress : null,
     values,
     errors,
@@ -82,7 +90,7 @@ export function settingsPages(integrations: IntegrationsSource) {
       currentUserId: req.user.id,
       project: { values: projectValues(req.project), errors: {} },
       timezones: TIMEZONES,
-      integrations: integrations ? integrations(req) : null,
+      integrations: integrations ? await integrations(req) : null,
       integrationErrors: {},
       apiKeys: await listApiKeys(storage, req.project.id),
       apiKeyErrors: {},
@@ -93,8 +101,8 @@ export function settingsPages(integrations: IntegrationsSource) {
       privacyValue: "",
       privacyErrors: {},
       identify: { secret: req.project.identifySecret, previousValidUntil: liveGrace(req.project, req.ctx.now()) },
-      rates: ratesView(req),
       ...overrides,
+      rates: overrides.rates ?? (await ratesView(req)),
     };
   }
 
@@ -154,7 +162,7 @@ export function settingsPages(integrations: IntegrationsSource) {
       .post("/settings/rates", async (req) => {
         const values = { currency: formString(req.form, "currency"), per: formString(req.form, "per"), rate: formString(req.form, "rate"), from: formString(req.form, "from") };
         const result = validateManualRate(values);
-        if ("errors" in result) return page(req, { rates: ratesView(req, values, result.errors) }, { kind: "error", text: "The rate was not saved: check the fields marked below." }, 422);
+        if ("errors" in result) return page(req, { rates: await ratesView(req, values, result.errors) }, { kind: "error", text: "The rate was not saved: check the fields marked below." }, 422);
         await changeManualRates(req.ctx, req.project.id, { put: result.rate });
         return back(req, "rate", "rates");
       })

@@ -1,8 +1,7 @@
 // Connections to payment providers: credentials sealed with BANTICO_SECRET, verified on connect,
 // and the status a founder reads (last event, last pull, last error, backfill progress).
-import { prepared } from "../tracking/statements.ts";
-import type { Database } from "bun:sqlite";
 import type { JobSteps, JobTx } from "../db/storage/jobs.ts";
+import type { Storage } from "../db/storage/storage.ts";
 import type { AppContext } from "../context.ts";
 import { seal, unseal } from "../core/secret.ts";
 import { ApiError, badRequest } from "../http/errors.ts";
@@ -57,8 +56,10 @@ interface IntegrationRow {
 
 export const BACKFILL_DAYS = 30;
 
-function getRow(db: Database, projectId: string, provider: IntegrationProvider): IntegrationRow | null {
-  return prepared<IntegrationRow, [string, string]>(db, "SELECT * FROM integrations WHERE project_id = ? AND provider = ?").get(projectId, provider);
+const SELECT_ROW = "SELECT * FROM integrations WHERE project_id = ? AND provider = ?";
+
+function getRow(storage: Storage, projectId: string, provider: IntegrationProvider): Promise<IntegrationRow | null> {
+  return storage.get<IntegrationRow>(SELECT_ROW, [projectId, provider]);
 }
 
 function toStatus(provider: IntegrationProvider, projectId: string, row: IntegrationRow | null): IntegrationStatus {
@@ -86,12 +87,14 @@ function toStatus(provider: IntegrationProvider, projectId: string, row: Integra
   };
 }
 
-export function integrationStatus(db: Database, projectId: string, provider: IntegrationProvider): IntegrationStatus {
-  return toStatus(provider, projectId, getRow(db, projectId, provider));
+export async function integrationStatus(storage: Storage, projectId: string, provider: IntegrationProvider): Promise<IntegrationStatus> {
+  return toStatus(provider, projectId, await getRow(storage, projectId, provider));
 }
 
-export function listIntegrations(db: Database, projectId: string): IntegrationStatus[] {
-  return INTEGRATION_PROVIDERS.map((provider) => integrationStatus(db, projectId, provider));
+/** Every provider's status, connected or not, in `INTEGRATION_PROVIDERS` order. */
+export async function listIntegrations(storage: Storage, projectId: string): Promise<IntegrationStatus[]> {
+  const rows = await storage.all<IntegrationRow>("SELECT * FROM integrations WHERE project_id = ?", [projectId]);
+  return INTEGRATION_PROVIDERS.map((provider) => toStatus(provider, projectId, rows.find((row) => row.provider === provider) ?? null));
 }
 
 /** Enough to recognise a key in a list, never enough to use it. */
@@ -133,7 +136,7 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
           : await NATIVE_PROVIDERS[provider].verifyCredential(ctx, credential);
     if (!verdict.ok) throw new ApiError(verdict.status, verdict.code, verdict.message);
     message = verdict.message;
-    if ((provider === "stripe" || provider === "polar") && !secret && !getRow(ctx.db, projectId, provider)?.webhook_secret_sealed && ctx.config.baseUrl) {
+    if ((provider === "stripe" || provider === "polar") && !secret && !(await getRow(ctx.storage, projectId, provider))?.webhook_secret_sealed && ctx.config.baseUrl) {
       const endpoint = await createWebhookEndpoint(ctx, provider, credential, `${ctx.config.baseUrl}/webhooks/${provider}/${projectId}`);
       secret = endpoint.secret ?? undefined;
       endpointId = endpoint.id;
@@ -141,8 +144,8 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
     }
   }
   const now = ctx.now();
-  await ctx.writes.write((db) => {
-    const existing = getRow(db, projectId, provider);
+  await ctx.writes.job(function* (tx) {
+    const existing = yield* tx.get<IntegrationRow>(SELECT_ROW, [projectId, provider]);
     const credentialSealed = credential ? seal(ctx.secret, credential) : (existing?.credential_sealed ?? null);
     const secretSealed = secret ? seal(ctx.secret, secret) : (existing?.webhook_secret_sealed ?? null);
     const status: IntegrationStatus["status"] = credentialSealed ? "connected" : "webhook_only";
@@ -153,21 +156,21 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
         : `webhooks only: payments arrive in real time; add ${provider === "stripe" ? "a restricted key" : provider === "polar" ? "an access token" : "an API key"} to backfill the last ${BACKFILL_DAYS} days`);
     // The first credential starts the backfill; a rotated key keeps the cursor; a webhook secret alone never pulls.
     const startBackfill = credential !== undefined && existing?.credential_sealed == null;
-    prepared(
-      db,
+    // `? = 1`, not a bare `?`: PostgreSQL wants a boolean there, and 1 is an integer.
+    yield* tx.run(
       `INSERT INTO integrations (project_id, provider, credential_sealed, credential_hint, webhook_secret_sealed, webhook_endpoint_id, status, status_message,
          connected_at, updated_at, cursor, backfill_state, backfill_from, backfill_processed, backfill_progress)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, 0)
-       ON CONFLICT DO UPDATE SET credential_sealed = excluded.credential_sealed, credential_hint = excluded.credential_hint,
-         webhook_secret_sealed = excluded.webhook_secret_sealed, webhook_endpoint_id = coalesce(excluded.webhook_endpoint_id, webhook_endpoint_id), status = excluded.status, status_message = excluded.status_message,
-         updated_at = excluded.updated_at, last_error = NULL, last_error_at = NULL,
-         cursor = CASE WHEN ? THEN NULL ELSE cursor END,
-         backfill_state = CASE WHEN ? THEN 'running' ELSE backfill_state END,
-         backfill_from = CASE WHEN ? THEN excluded.backfill_from ELSE backfill_from END,
-         backfill_processed = CASE WHEN ? THEN 0 ELSE backfill_processed END,
-         backfill_progress = CASE WHEN ? THEN 0 ELSE backfill_progress END,
-         backfill_done_at = CASE WHEN ? THEN NULL ELSE backfill_done_at END`,
-    ).run(
+       ON CONFLICT (project_id, provider) DO UPDATE SET credential_sealed = excluded.credential_sealed, credential_hint = excluded.credential_hint,
+         webhook_secret_sealed = excluded.webhook_secret_sealed, webhook_endpoint_id = coalesce(excluded.webhook_endpoint_id, integrations.webhook_endpoint_id),
+         status = excluded.status, status_message = excluded.status_message, updated_at = excluded.updated_at, last_error = NULL, last_error_at = NULL,
+         cursor = CASE WHEN ? = 1 THEN NULL ELSE integrations.cursor END,
+         backfill_state = CASE WHEN ? = 1 THEN 'running' ELSE integrations.backfill_state END,
+         backfill_from = CASE WHEN ? = 1 THEN excluded.backfill_from ELSE integrations.backfill_from END,
+         backfill_processed = CASE WHEN ? = 1 THEN 0 ELSE integrations.backfill_processed END,
+         backfill_progress = CASE WHEN ? = 1 THEN 0 ELSE integrations.backfill_progress END,
+         backfill_done_at = CASE WHEN ? = 1 THEN NULL ELSE integrations.backfill_done_at END`,
+      [
       projectId,
       provider,
       credentialSealed,
@@ -181,9 +184,10 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
       startBackfill ? "running" : "none",
       startBackfill ? now - BACKFILL_DAYS * 86_400_000 : null,
       ...Array<number>(6).fill(startBackfill ? 1 : 0),
+      ],
     );
   });
-  return integrationStatus(ctx.db, projectId, provider);
+  return integrationStatus(ctx.storage, projectId, provider);
 }
 
 /**
@@ -191,18 +195,18 @@ export async function connectIntegration(ctx: AppContext, projectId: string, pro
  * would otherwise go on delivering to a URL that refuses it. Says what happened to that endpoint, if there was one.
  */
 export async function disconnectIntegration(ctx: AppContext, projectId: string, provider: IntegrationProvider): Promise<{ endpoint: EndpointDeletion | null }> {
-  const row = getRow(ctx.db, projectId, provider);
+  const row = await getRow(ctx.storage, projectId, provider);
   const endpoint =
     (provider === "stripe" || provider === "polar") && row?.webhook_endpoint_id && row.credential_sealed
       ? await deleteWebhookEndpoint(ctx, provider, unseal(ctx.secret, row.credential_sealed), row.webhook_endpoint_id)
       : null;
-  await ctx.writes.write((db) => prepared(db, "DELETE FROM integrations WHERE project_id = ? AND provider = ?").run(projectId, provider));
+  await ctx.writes.job((tx) => tx.run("DELETE FROM integrations WHERE project_id = ? AND provider = ?", [projectId, provider]));
   return { endpoint };
 }
 
 /** One decrypted secret, for the webhook and pull code only; never sent anywhere else. Each unseals only what it uses. */
-export function integrationSecret(ctx: AppContext, projectId: string, provider: IntegrationProvider, which: "credential" | "webhookSecret"): string | null {
-  const row = getRow(ctx.db, projectId, provider);
+export async function integrationSecret(ctx: AppContext, projectId: string, provider: IntegrationProvider, which: "credential" | "webhookSecret"): Promise<string | null> {
+  const row = await getRow(ctx.storage, projectId, provider);
   const sealed = which === "credential" ? row?.credential_sealed : row?.webhook_secret_sealed;
   return sealed ? unseal(ctx.secret, sealed) : null;
 }
@@ -213,8 +217,8 @@ export interface PullState<Cursor> {
   backfillFrom: number | null;
 }
 
-export function pullState<Cursor>(db: Database, projectId: string, provider: IntegrationProvider): PullState<Cursor> | null {
-  const row = getRow(db, projectId, provider);
+export async function pullState<Cursor>(storage: Storage, projectId: string, provider: IntegrationProvider): Promise<PullState<Cursor> | null> {
+  const row = await getRow(storage, projectId, provider);
   if (!row?.credential_sealed) return null;
   return { cursor: row.cursor ? (JSON.parse(row.cursor) as Cursor) : null, backfillState: row.backfill_state, backfillFrom: row.backfill_from };
 }
@@ -240,8 +244,8 @@ export function* savePullProgress(
   );
 }
 
-export function recordIntegrationError(db: Database, projectId: string, provider: IntegrationProvider, message: string, now: number): void {
-  prepared(db, "UPDATE integrations SET status = 'error', last_error = ?, last_error_at = ? WHERE project_id = ? AND provider = ?").run(message, now, projectId, provider);
+export function* recordIntegrationError(tx: JobTx, projectId: string, provider: IntegrationProvider, message: string, now: number): JobSteps<void> {
+  yield* tx.run("UPDATE integrations SET status = 'error', last_error = ?, last_error_at = ? WHERE project_id = ? AND provider = ?", [message, now, projectId, provider]);
 }
 
 /** A delivery refused for its signature: counted for the attribution doctor (the delivery itself stores nothing). */
@@ -257,8 +261,7 @@ export function* recordEventReceived(tx: JobTx, projectId: string, provider: Int
 }
 
 /** Integrations that can pull (they have a credential), for the scheduler. */
-export function pullableIntegrations(db: Database): { projectId: string; provider: IntegrationProvider }[] {
-  return prepared<{ project_id: string; provider: IntegrationProvider }, []>(db, "SELECT project_id, provider FROM integrations WHERE credential_sealed IS NOT NULL")
-    .all()
-    .map((r) => ({ projectId: r.project_id, provider: r.provider }));
+export async function pullableIntegrations(storage: Storage): Promise<{ projectId: string; provider: IntegrationProvider }[]> {
+  const rows = await storage.all<{ project_id: string; provider: IntegrationProvider }>("SELECT project_id, provider FROM integrations WHERE credential_sealed IS NOT NULL");
+  return rows.map((r) => ({ projectId: r.project_id, provider: r.provider }));
 }

@@ -2,9 +2,7 @@
 // revenue rollup and the visitor's journey in step. Its writes are write jobs (src/db/storage/jobs.ts),
 // one code for SQLite and PostgreSQL, meant to run in one job with the event they belong to. The
 // re-conversion's rollup rewrites (`rewriteReporting`, `resumConverted*`) still take SQLite's connection.
-import type { Database } from "bun:sqlite";
 import { noteSubscriptionsChanged, noteWrite } from "../reports/writes.ts";
-import { prepared } from "../tracking/statements.ts";
 import { newId } from "../core/ids.ts";
 import { attribute, type Attribution } from "../attribution/engine.ts";
 import { contextFromRow, loadCandidates, type ContextColumns, type FirstTouchColumns } from "../attribution/loader.ts";
@@ -558,7 +556,7 @@ function* applyRollup(tx: JobTx, row: PaymentRow, sign: 1 | -1): JobSteps<void> 
  * columns does not fire the periods' trigger: the day and month sums are moved here, in one update
  * per key instead of two per hourly row.)
  */
-export function rewriteReporting(db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]): void {
+export function* rewriteReporting(tx: JobTx, changes: readonly { row: ChunkRow; next: Reporting }[]): JobSteps<void> {
   const hours = new Map<string, { params: (string | number)[]; values: number[] }>();
   const periods = new Map<string, { params: (string | number)[]; values: number[] }>();
   const add = (into: typeof hours, params: (string | number)[], values: number[]) => {
@@ -567,7 +565,7 @@ export function rewriteReporting(db: Database, changes: readonly { row: ChunkRow
     if (delta) values.forEach((value, i) => (delta.values[i]! += value));
     else into.set(key, { params, values: [...values] });
   };
-  storeReportings(db, changes);
+  yield* storeReportings(tx, changes);
   for (const { row, next } of changes) {
     const share = (net: number | null, source: string | null) => {
       const converted = net ?? 0;
@@ -590,10 +588,10 @@ export function rewriteReporting(db: Database, changes: readonly { row: ChunkRow
   }
   const converted = "reporting_revenue = reporting_revenue + ?, reporting_refunds = reporting_refunds + ?, unconverted = unconverted + ?, reporting_renewal_revenue = reporting_renewal_revenue + ?";
   const keyColumns = "link_id = ? AND campaign_id = ? AND source = ? AND medium = ? AND content = ? AND lead_id = ? AND currency = ?";
-  const hourly = prepared(db, `UPDATE payment_stats_hourly SET ${converted} WHERE project_id = ? AND model = ? AND hour = ? AND ${keyColumns}`);
-  const period = prepared(db, `UPDATE payment_stats_periods SET ${converted} WHERE project_id = ? AND model = ? AND grain = ? AND period = ? AND ${keyColumns}`);
-  for (const { params, values } of hours.values()) hourly.run(...values, ...params);
-  for (const { params, values } of periods.values()) period.run(...values, ...params);
+  const hourly = `UPDATE payment_stats_hourly SET ${converted} WHERE project_id = ? AND model = ? AND hour = ? AND ${keyColumns}`;
+  const period = `UPDATE payment_stats_periods SET ${converted} WHERE project_id = ? AND model = ? AND grain = ? AND period = ? AND ${keyColumns}`;
+  for (const { params, values } of hours.values()) yield* tx.run(hourly, [...values, ...params]);
+  for (const { params, values } of periods.values()) yield* tx.run(period, [...values, ...params]);
 }
 
 const CONVERTED_COLUMNS = "reporting_revenue = s.revenue, reporting_refunds = s.refunds, unconverted = s.unconverted, reporting_renewal_revenue = s.renewals";
@@ -601,7 +599,7 @@ const KEY_MATCH = "AND r.link_id = s.link_id AND r.campaign_id = s.campaign_id A
 const ZERO_CONVERTED = "reporting_revenue = 0, reporting_refunds = 0, unconverted = 0, reporting_renewal_revenue = 0";
 const KEYS = "link_id, campaign_id, source, medium, content, lead_id, currency";
 
-/** The hourly rows of a model, summed from the ledger as `applyRollup` adds payments up. */
+/** The hourly rows of a model, summed from the ledger as `applyRollup` adds payments up; its parameters: project, from, to, project. */
 function hourlyFromLedger(model: "last" | "first"): string {
   const prefix = model === "first" ? "first_" : "";
   const key = (column: string) => `COALESCE(${prefix}${column}, '') AS ${column}`;
@@ -611,8 +609,8 @@ function hourlyFromLedger(model: "last" | "first"): string {
             SUM(CASE WHEN kind IN ('refund', 'dispute') THEN -COALESCE(reporting_net, 0) ELSE 0 END) AS refunds,
             SUM(CASE WHEN rate_source = 'none' THEN 1 ELSE 0 END) AS unconverted,
             SUM(CASE WHEN kind = 'renewal' THEN COALESCE(reporting_net, 0) ELSE 0 END) AS renewals
-          FROM payments WHERE project_id = ?1 AND occurred_at >= ?2 AND occurred_at < ?3 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) AS s
-    WHERE r.project_id = ?1 AND r.model = '${model}' AND r.hour = s.hour ${KEY_MATCH}`;
+          FROM payments WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY 1, 2, 3, 4, 5, 6, 7, 8) AS s
+    WHERE r.project_id = ? AND r.model = '${model}' AND r.hour = s.hour ${KEY_MATCH}`;
 }
 
 /**
@@ -621,11 +619,12 @@ function hourlyFromLedger(model: "last" | "first"): string {
  * pairwise, 40-70 ms for a month's ~1,000 rows, against 22-36 ms.
  */
 function periodFromRollup(model: "last" | "first", grain: "day" | "month"): string {
-  const source = grain === "day" ? `payment_stats_hourly WHERE project_id = ?1 AND model = '${model}' AND hour >= ?2 AND hour < ?3` : `payment_stats_periods WHERE project_id = ?1 AND model = '${model}' AND grain = 'day' AND period >= ?2 AND period < ?3`;
+  const source = grain === "day" ? `payment_stats_hourly WHERE project_id = ? AND model = '${model}' AND hour >= ? AND hour < ?` : `payment_stats_periods WHERE project_id = ? AND model = '${model}' AND grain = 'day' AND period >= ? AND period < ?`;
   const converted = ["reporting_revenue", "reporting_refunds", "unconverted", "reporting_renewal_revenue"];
+  // Its parameters: project, start, then project, start, end. The casts tell PostgreSQL the selected parameters' types.
   return `INSERT INTO payment_stats_periods (project_id, model, grain, period, ${KEYS}, ${converted.join(", ")})
-    SELECT ?1, '${model}', '${grain}', ?2, ${KEYS}, ${converted.map((column) => `SUM(${column})`).join(", ")} FROM ${source} GROUP BY ${KEYS}
-    ON CONFLICT DO UPDATE SET ${converted.map((column) => `${column} = excluded.${column}`).join(", ")}`;
+    SELECT CAST(? AS TEXT), '${model}', '${grain}', CAST(? AS BIGINT), ${KEYS}, ${converted.map((column) => `SUM(${column})`).join(", ")} FROM ${source} GROUP BY ${KEYS}
+    ON CONFLICT (project_id, model, grain, period, ${KEYS}) DO UPDATE SET ${converted.map((column) => `${column} = excluded.${column}`).join(", ")}`;
 }
 
 /**
@@ -633,19 +632,31 @@ function periodFromRollup(model: "last" | "first", grain: "day" | "month"): stri
  * re-converted. Set-based, so SQLite adds up a span's payments in one pass per model; the day and
  * month rows follow with `resumConvertedPeriod` once their hours are done.
  */
-export function resumConvertedHours(db: Database, projectId: string, from: number, to: number): void {
-  for (let hour = from; hour < to; hour += HOUR_MS) noteWrite(db, projectId, hour);
+export function* resumConvertedHours(tx: JobTx, projectId: string, from: number, to: number): JobSteps<void> {
+  for (let hour = from; hour < to; hour += HOUR_MS) yield* tx.note(noteWrite, projectId, hour);
   for (const model of ["last", "first"] as const) {
-    prepared(db, `UPDATE payment_stats_hourly SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND hour >= ? AND hour < ?`).run(projectId, from, to);
-    prepared(db, hourlyFromLedger(model)).run(projectId, from, to);
+    yield* tx.run(ZERO_HOURS[model], [projectId, from, to]);
+    yield* tx.run(HOURS_FROM_LEDGER[model], [projectId, from, to, projectId]);
   }
 }
 
 /** Re-sums one model's converted columns of a UTC day (from its hours) or month (from its days) starting at `start`. */
-export function resumConvertedPeriod(db: Database, projectId: string, model: "last" | "first", grain: "day" | "month", start: number, end: number): void {
-  prepared(db, `UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = '${grain}' AND period = ?`).run(projectId, start);
-  prepared(db, periodFromRollup(model, grain)).run(projectId, start, end);
+export function* resumConvertedPeriod(tx: JobTx, projectId: string, model: "last" | "first", grain: "day" | "month", start: number, end: number): JobSteps<void> {
+  yield* tx.run(`UPDATE payment_stats_periods SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = '${model}' AND grain = '${grain}' AND period = ?`, [projectId, start]);
+  yield* tx.run(PERIOD_FROM_ROLLUP[`${model} ${grain}`], [projectId, start, projectId, start, end]);
 }
+
+const ZERO_HOURS = {
+  last: `UPDATE payment_stats_hourly SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = 'last' AND hour >= ? AND hour < ?`,
+  first: `UPDATE payment_stats_hourly SET ${ZERO_CONVERTED} WHERE project_id = ? AND model = 'first' AND hour >= ? AND hour < ?`,
+};
+const HOURS_FROM_LEDGER = { last: hourlyFromLedger("last"), first: hourlyFromLedger("first") };
+const PERIOD_FROM_ROLLUP = {
+  "last day": periodFromRollup("last", "day"),
+  "first day": periodFromRollup("first", "day"),
+  "last month": periodFromRollup("last", "month"),
+  "first month": periodFromRollup("first", "month"),
+};
 
 function retractRollup(tx: JobTx, row: PaymentRow): JobSteps<void> {
   return applyRollup(tx, row, -1);

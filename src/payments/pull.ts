@@ -29,7 +29,7 @@ export async function runPull(ctx: AppContext, projectId: string, provider: Inte
   } catch (error) {
     const explain = provider === "stripe" ? explainStripeError : provider === "polar" ? explainPolarError : NATIVE_PROVIDERS[provider].explainError;
     const message = explain(error).message;
-    await ctx.writes.write((db) => recordIntegrationError(db, projectId, provider, `pull failed: ${message}`, ctx.now())).catch(() => {});
+    await ctx.writes.job((tx) => recordIntegrationError(tx, projectId, provider, `pull failed: ${message}`, ctx.now())).catch(() => {});
     return { processed: 0, complete: false, error: message };
   }
 }
@@ -77,7 +77,12 @@ export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVA
     return run;
   };
   const tick = () => {
-    for (const { projectId, provider } of pullableIntegrations(ctx.db)) void runNow(projectId, provider);
+    pullableIntegrations(ctx.storage).then(
+      (pullable) => {
+        if (!stopped) for (const { projectId, provider } of pullable) void runNow(projectId, provider);
+      },
+      (error: Error) => console.error(`listing the integrations to pull failed: ${error.message}`),
+    );
     pruning = whileHolding(ctx, "prune-raw-events", () => pruneAllRawEvents(ctx)).catch((error: Error) => console.error(`pruning raw events failed: ${error.message}`));
   };
   const first = setTimeout(tick, 0);
@@ -101,7 +106,7 @@ export function startPaymentScheduler(ctx: AppContext, intervalMs = PULL_INTERVA
 export async function pruneAllRawEvents(ctx: AppContext): Promise<number> {
   let total = 0;
   for (;;) {
-    const deleted = await ctx.writes.write((db) => pruneRawEvents(db, ctx.now()));
+    const deleted = await ctx.writes.job((tx) => pruneRawEvents(tx, ctx.now()));
     total += deleted;
     if (deleted < RAW_EVENT_PRUNE_BATCH) return total;
   }

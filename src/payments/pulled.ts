@@ -34,8 +34,8 @@ export async function pullPass(
   shouldStop: () => boolean,
   read: (credential: string, since: number) => AsyncIterable<PulledPage>,
 ): Promise<PullOutcome> {
-  const state = pullState<PassCursor>(ctx.db, projectId, provider);
-  const credential = integrationSecret(ctx, projectId, provider, "credential");
+  const state = await pullState<PassCursor>(ctx.storage, projectId, provider);
+  const credential = await integrationSecret(ctx, projectId, provider, "credential");
   if (!state || !credential) return { processed: 0, complete: true };
   const since = state.cursor?.since ?? state.backfillFrom ?? ctx.now() - BACKFILL_DAYS * 86_400_000;
   const startedAt = ctx.now();

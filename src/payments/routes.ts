@@ -9,7 +9,7 @@ import { parseTimeBound } from "../reports/range.ts";
 import { ATTRIBUTION_METHODS } from "../attribution/engine.ts";
 import { recordPayment, type PaymentRow } from "./ledger.ts";
 import { apiPaymentBody, apiPaymentToIncoming } from "./api.ts";
-import { getPayment, listPayments } from "./service.ts";
+import { loadPayment, loadPayments } from "./service.ts";
 import { connectIntegration, disconnectIntegration, INTEGRATION_PROVIDERS, integrationStatus, listIntegrations, type IntegrationProvider } from "./integrations.ts";
 import { NATIVE_PROVIDER_IDS } from "./native.ts";
 import { PROVIDER_GUIDES } from "./guides.ts";
@@ -159,7 +159,7 @@ export function paymentApi(ctx: AppContext) {
   // The status says what became of the webhook endpoint connect had created, if any.
   const disconnect = async (projectId: string, provider: IntegrationProvider) => {
     const { endpoint } = await disconnectIntegration(ctx, projectId, provider);
-    const status = integrationStatus(ctx.db, projectId, provider);
+    const status = await integrationStatus(ctx.storage, projectId, provider);
     return endpoint ? { ...status, message: endpoint.message } : status;
   };
   const app = new Elysia({ prefix: "/api/v1" })
@@ -167,15 +167,15 @@ export function paymentApi(ctx: AppContext) {
     .get(
       "/payments",
       ({ project, query }) =>
-        listPayments(ctx.db, project.id, {
+        loadPayments(ctx.storage, project.id, {
           ...query,
           from: parseTimeBound(query.from, "from"),
           to: parseTimeBound(query.to, "to"),
         }),
       { query: listQuery },
     )
-    .get("/payments/:paymentId", ({ project, params }) => {
-      const payment = getPayment(ctx.db, project.id, params.paymentId);
+    .get("/payments/:paymentId", async ({ project, params }) => {
+      const payment = await loadPayment(ctx.storage, project.id, params.paymentId);
       if (!payment) throw notFound(`there is no payment ${params.paymentId}`);
       return payment;
     })
@@ -198,11 +198,11 @@ export function paymentApi(ctx: AppContext) {
         });
         if (!("paymentIds" in outcome)) throw conflict(`transaction ${body.transactionId} was recorded before with a different amount, currency or kind`, "transaction_conflict");
         set.status = outcome.duplicate ? 200 : 201;
-        return getPayment(ctx.db, project.id, outcome.paymentIds[0]!)!;
+        return (await loadPayment(ctx.storage, project.id, outcome.paymentIds[0]!))!;
       },
       { body: apiPaymentBody },
     )
-    .get("/integrations", ({ project }) => listIntegrations(ctx.db, project.id))
+    .get("/integrations", ({ project }) => listIntegrations(ctx.storage, project.id))
     .put("/integrations/stripe", ({ project, body }) => connect(project.id, "stripe", body.apiKey, body.webhookSecret), { body: stripeBody })
     .put("/integrations/polar", ({ project, body }) => connect(project.id, "polar", body.accessToken, body.webhookSecret), { body: polarBody })
     .delete("/integrations/stripe", ({ project }) => disconnect(project.id, "stripe"))

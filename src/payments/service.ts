@@ -2,6 +2,9 @@
 // raw provider events for debugging, and re-attribution after a late identify.
 import type { Database } from "bun:sqlite";
 import type { AppContext } from "../context.ts";
+import { readJob, runJobOnSqlite, type JobSteps, type JobTx } from "../db/storage/jobs.ts";
+import type { Storage } from "../db/storage/storage.ts";
+import { perEngine } from "../db/postgres/dialect.ts";
 import type { AttributionContext, AttributionMethod, Mismatch } from "../attribution/engine.ts";
 import { contextFromRow, firstTouchFromRow } from "../attribution/loader.ts";
 import { reattributePaymentsForEmail, type PaymentRow } from "./ledger.ts";
@@ -108,7 +111,11 @@ export interface PaymentPage {
   nextCursor: string | null;
 }
 
-export function listPayments(db: Database, projectId: string, filters: PaymentFilters = {}): PaymentPage {
+/**
+ * A page of the ledger, read by a job so that one SQL serves both: `loadPayments` on either engine,
+ * `listPayments` on SQLite's connection for the callers still synchronous (dashboard pages).
+ */
+export function* paymentsPage(tx: JobTx, projectId: string, filters: PaymentFilters = {}): JobSteps<PaymentPage> {
   const where = ["project_id = ?"];
   const args: (string | number)[] = [projectId];
   const add = (clause: string, value: string | number | undefined) => {
@@ -131,17 +138,31 @@ export function listPayments(db: Database, projectId: string, filters: PaymentFi
     }
   }
   const limit = Math.min(Math.max(filters.limit ?? 100, 1), 1000);
-  const rows = db
-    .query<PaymentRow, (string | number)[]>(`SELECT * FROM payments WHERE ${where.join(" AND ")} ORDER BY occurred_at DESC, id DESC LIMIT ${limit + 1}`)
-    .all(...args);
+  const rows = yield* tx.all<PaymentRow>(`SELECT * FROM payments WHERE ${where.join(" AND ")} ORDER BY occurred_at DESC, id DESC LIMIT ${limit + 1}`, args);
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { payments: page.map(toPaymentEntry), nextCursor: rows.length > limit && last ? `${last.occurred_at}_${last.id}` : null };
 }
 
-export function getPayment(db: Database, projectId: string, paymentId: string): PaymentEntry | null {
-  const row = db.query<PaymentRow, [string, string]>("SELECT * FROM payments WHERE project_id = ? AND id = ?").get(projectId, paymentId);
+export function listPayments(db: Database, projectId: string, filters: PaymentFilters = {}): PaymentPage {
+  return runJobOnSqlite(db, (tx) => paymentsPage(tx, projectId, filters));
+}
+
+export function loadPayments(storage: Storage, projectId: string, filters: PaymentFilters = {}): Promise<PaymentPage> {
+  return readJob(storage, (tx) => paymentsPage(tx, projectId, filters));
+}
+
+export function* paymentEntry(tx: JobTx, projectId: string, paymentId: string): JobSteps<PaymentEntry | null> {
+  const row = yield* tx.get<PaymentRow>("SELECT * FROM payments WHERE project_id = ? AND id = ?", [projectId, paymentId]);
   return row ? toPaymentEntry(row) : null;
+}
+
+export function getPayment(db: Database, projectId: string, paymentId: string): PaymentEntry | null {
+  return runJobOnSqlite(db, (tx) => paymentEntry(tx, projectId, paymentId));
+}
+
+export function loadPayment(storage: Storage, projectId: string, paymentId: string): Promise<PaymentEntry | null> {
+  return readJob(storage, (tx) => paymentEntry(tx, projectId, paymentId));
 }
 
 export interface RawProviderEvent {
@@ -184,27 +205,44 @@ function toRawEvent(row: RawEventRow): RawProviderEvent {
 }
 
 /** Recent provider events, newest first (payloads included; they hold no credentials). */
-export function listRawEvents(db: Database, projectId: string, options: { provider?: string; limit?: number } = {}): RawProviderEvent[] {
+export function* rawEvents(tx: JobTx, projectId: string, options: { provider?: string; limit?: number } = {}): JobSteps<RawProviderEvent[]> {
   const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
   const rows = options.provider
-    ? db
-        .query<RawEventRow, [string, string]>(`SELECT * FROM provider_events WHERE project_id = ? AND provider = ? ORDER BY received_at DESC, id DESC LIMIT ${limit}`)
-        .all(projectId, options.provider)
-    : db.query<RawEventRow, [string]>(`SELECT * FROM provider_events WHERE project_id = ? ORDER BY received_at DESC, id DESC LIMIT ${limit}`).all(projectId);
+    ? yield* tx.all<RawEventRow>(`SELECT * FROM provider_events WHERE project_id = ? AND provider = ? ORDER BY received_at DESC, id DESC LIMIT ${limit}`, [projectId, options.provider])
+    : yield* tx.all<RawEventRow>(`SELECT * FROM provider_events WHERE project_id = ? ORDER BY received_at DESC, id DESC LIMIT ${limit}`, [projectId]);
   return rows.map(toRawEvent);
 }
 
+export function listRawEvents(db: Database, projectId: string, options: { provider?: string; limit?: number } = {}): RawProviderEvent[] {
+  return runJobOnSqlite(db, (tx) => rawEvents(tx, projectId, options));
+}
+
+export function loadRawEvents(storage: Storage, projectId: string, options: { provider?: string; limit?: number } = {}): Promise<RawProviderEvent[]> {
+  return readJob(storage, (tx) => rawEvents(tx, projectId, options));
+}
+
 /** The raw events that recorded or changed one payment, oldest first, for its detail page. */
+/**
+ * SQLite's CROSS JOIN fixes the order: from the payment's links to each event by its key. Left to itself
+ * its planner started from provider_events (a range over the project's events, 217 ms on 1M payments).
+ * PostgreSQL's CROSS JOIN takes no ON, and its planner reads the links' key first.
+ */
+const PAYMENT_RAW_EVENTS = perEngine(
+  (engine) => `SELECT e.* FROM provider_event_payments l ${engine === "sqlite" ? "CROSS JOIN" : "JOIN"} provider_events e ON e.id = l.event_row
+     WHERE l.payment_id = ? AND e.project_id = ? ORDER BY e.received_at, e.id`,
+);
+
+export function* paymentRawEvents(tx: JobTx, projectId: string, paymentId: string): JobSteps<RawProviderEvent[]> {
+  const rows = yield* tx.all<RawEventRow>(PAYMENT_RAW_EVENTS[tx.engine], [paymentId, projectId]);
+  return rows.map(toRawEvent);
+}
+
 export function rawEventsForPayment(db: Database, projectId: string, paymentId: string): RawProviderEvent[] {
-  return db
-    .query<RawEventRow, [string, string]>(
-      // CROSS JOIN fixes the order: from the payment's links to each event by its key. Left to itself
-      // the planner started from provider_events (a range over the project's events, 217 ms on 1M payments).
-      `SELECT e.* FROM provider_event_payments l CROSS JOIN provider_events e ON e.id = l.event_row
-       WHERE l.payment_id = ? AND e.project_id = ? ORDER BY e.received_at, e.id`,
-    )
-    .all(paymentId, projectId)
-    .map(toRawEvent);
+  return runJobOnSqlite(db, (tx) => paymentRawEvents(tx, projectId, paymentId));
+}
+
+export function loadRawEventsForPayment(storage: Storage, projectId: string, paymentId: string): Promise<RawProviderEvent[]> {
+  return readJob(storage, (tx) => paymentRawEvents(tx, projectId, paymentId));
 }
 
 /** Raw payloads are for debugging recent deliveries; providers stop retrying long before this. */
@@ -217,15 +255,16 @@ export const RAW_EVENT_PRUNE_BATCH = 2_000;
  * Deletes up to `limit` raw events past retention, project by project along its (project, received)
  * index; returns how many went. Call again while it returns `limit`.
  */
-export function pruneRawEvents(db: Database, now: number, limit = RAW_EVENT_PRUNE_BATCH): number {
+export function* pruneRawEvents(tx: JobTx, now: number, limit = RAW_EVENT_PRUNE_BATCH): JobSteps<number> {
   const before = now - RAW_EVENT_RETENTION_DAYS * 86_400_000;
-  const prune = db.query<unknown, [string, number, number]>(
-    "DELETE FROM provider_events WHERE id IN (SELECT id FROM provider_events WHERE project_id = ? AND received_at < ? LIMIT ?)",
-  );
   let deleted = 0;
-  for (const { id } of db.query<{ id: string }, []>("SELECT id FROM projects").all()) {
+  for (const { id } of yield* tx.all<{ id: string }>("SELECT id FROM projects")) {
     if (deleted >= limit) break;
-    deleted += prune.run(id, before, limit - deleted).changes;
+    const { changes } = yield* tx.run(
+      "DELETE FROM provider_events WHERE id IN (SELECT id FROM provider_events WHERE project_id = ? AND received_at < ? LIMIT ?)",
+      [id, before, limit - deleted],
+    );
+    deleted += changes;
   }
   return deleted;
 }

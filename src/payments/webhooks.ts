@@ -25,7 +25,7 @@ const noStore = { "cache-control": "no-store" };
 
 async function webhookSecretFor(ctx: AppContext, projectId: string, provider: IntegrationProvider): Promise<string | Response> {
   if (!(await getProject(ctx.storage, projectId))) return errorResponse(404, "unknown_project", `there is no project ${projectId}`);
-  const secret = integrationSecret(ctx, projectId, provider, "webhookSecret");
+  const secret = await integrationSecret(ctx, projectId, provider, "webhookSecret");
   if (!secret) {
     return errorResponse(404, "webhook_not_configured", `project ${projectId} has no ${PROVIDER_NAMES[provider]} webhook secret; connect it first`);
   }

@@ -73,9 +73,9 @@ export interface JobQueue {
 const withReturning = new Map<string, string>();
 const returningId = (sql: string) => withReturning.get(sql) ?? withReturning.set(sql, `${sql} RETURNING id`).get(sql)!;
 
-/** PostgreSQL's tx: each statement is yielded, for the queue to await its answer. */
-const postgresTx: JobTx = {
-  engine: "postgres",
+/** A tx whose statements are yielded, for whoever runs the job to await each answer. */
+const yieldingTx = (engine: Engine): JobTx => ({
+  engine,
   *all<Row>(sql: string, params: readonly SqlValue[] = []): JobSteps<Row[]> {
     return (yield { kind: "all", sql, params }) as Row[];
   },
@@ -95,7 +95,10 @@ const postgresTx: JobTx = {
     yield { kind: "note", note, projectId, ts };
   },
   onSqlite: () => answered(undefined),
-};
+});
+
+/** PostgreSQL's tx: each statement is yielded, for the queue to await its answer. */
+const postgresTx = yieldingTx("postgres");
 
 /** An iterator already done, with its value: what `yield*` finds when there is nothing to wait for. */
 class Answered<T> {
@@ -231,6 +234,24 @@ async function runStatements<T>(storage: Storage, steps: JobSteps<T>, batch: Job
       batch.add(statement);
       step = steps.next();
     } else if (statement.kind === "insert") step = steps.next((await storage.get<{ id: number }>(statement.sql, statement.params))!.id);
+    else step = steps.next(await storage[statement.kind](statement.sql, statement.params));
+  }
+  return step.value;
+}
+
+/**
+ * Runs a job that only reads through `storage`, outside the write queue, awaiting each statement: one
+ * reader's SQL for either engine, and for SQLite's synchronous callers through `runJobOnSqlite`. A
+ * new tx each time, so nothing a reader keeps per tx (fixingFor's cache) outlives the call. A read job
+ * has no sums or notes to give.
+ */
+export async function readJob<T>(storage: Storage, job: Job<T>): Promise<T> {
+  const steps = job(yieldingTx(storage.engine));
+  let step = steps.next();
+  while (!step.done) {
+    const statement = step.value;
+    if (statement.kind === "sum" || statement.kind === "note") throw new Error("readJob ran a job that writes a sum or a note: queue it with ctx.writes.job");
+    if (statement.kind === "insert") step = steps.next((await storage.get<{ id: number }>(statement.sql, statement.params))!.id);
     else step = steps.next(await storage[statement.kind](statement.sql, statement.params));
   }
   return step.value;

@@ -233,13 +233,14 @@ describe("the rate feed", () => {
       const waiting = await (await down.api("/api/v1/payments", { method: "POST", json: { transactionId: uid("txn"), amount: 5000, currency: "EUR", timestamp: "2026-12-03T10:00:00Z" } })).json();
       expect(waiting.reporting).toMatchObject({ rateSource: "none" });
       const { feedStatus } = await import("./rates.ts");
-      expect(feedStatus(down.instance.ctx.db)).toMatchObject({ lastError: "the feed answered HTTP 503", latestDay: null });
+      const { readJob } = await import("../../db/storage/jobs.ts");
+      expect(await readJob(down.instance.ctx.storage, feedStatus)).toMatchObject({ lastError: "the feed answered HTTP 503", latestDay: null });
       feedUp = true;
       expect(await fetcher.runNow()).toBeNull();
       await conversionJobs(down.instance.ctx)!.idle();
       const converted = await (await down.api(`/api/v1/payments/${waiting.id}`)).json();
       expect(converted.reporting).toMatchObject({ amount: 5500, rateSource: "ecb" });
-      expect(feedStatus(down.instance.ctx.db)).toMatchObject({ lastError: null, failures: 0, latestDay: "2026-12-04" });
+      expect(await readJob(down.instance.ctx.storage, feedStatus)).toMatchObject({ lastError: null, failures: 0, latestDay: "2026-12-04" });
     } finally {
       feedUp = true;
       await down.close();

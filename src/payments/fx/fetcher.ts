@@ -5,7 +5,7 @@ import type { AppContext } from "../../context.ts";
 import { lastPublishedWorkingDay, parseEcbXml } from "./ecb.ts";
 import { latestFixingDay, recordFeedAttempt, storeFixings } from "./rates.ts";
 import { whileHolding } from "../../db/leases.ts";
-import { runJobOnSqlite } from "../../db/storage/jobs.ts";
+import { readJob } from "../../db/storage/jobs.ts";
 
 export const FX_CHECK_INTERVAL_MS = 60_000;
 const FETCH_TIMEOUT_MS = 20_000;
@@ -51,7 +51,7 @@ export function startFxFetcher(ctx: AppContext, onRates: () => void, intervalMs 
       error = abort.signal.aborted ? "stopped" : `${(e as Error).name === "TimeoutError" ? "the feed did not answer in time" : (e as Error).message}`;
     }
     failures = error === null ? 0 : failures + 1;
-    if (!abort.signal.aborted) await ctx.writes.write((db) => recordFeedAttempt(db, ctx.now(), error)).catch(() => {});
+    if (!abort.signal.aborted) await ctx.writes.job((tx) => recordFeedAttempt(tx, ctx.now(), error)).catch(() => {});
     if (added.length > 0) onRates();
     return error;
   };
@@ -61,8 +61,16 @@ export function startFxFetcher(ctx: AppContext, onRates: () => void, intervalMs 
       (error: Error) => error.message,
     );
   const runNow = () => (running ??= attemptOnce().finally(() => (running = null)));
+  let checking = false;
   const tick = () => {
-    if (!running && fetchDue(ctx.now(), runJobOnSqlite(ctx.db, latestFixingDay), failures, lastAttemptAt)) void runNow();
+    if (running || checking) return;
+    checking = true;
+    readJob(ctx.storage, latestFixingDay)
+      .then((latestDay) => {
+        if (!running && !abort.signal.aborted && fetchDue(ctx.now(), latestDay, failures, lastAttemptAt)) void runNow();
+      })
+      .catch((error: Error) => console.error(`reading the latest fixing failed: ${error.message}`))
+      .finally(() => (checking = false));
   };
   const first = setTimeout(tick, 0);
   const timer = setInterval(tick, intervalMs);

@@ -6,6 +6,10 @@ import { migrate } from "../../db/migrate.ts";
 import { migrations } from "../../db/migrations.ts";
 import { resumConvertedHours, resumConvertedPeriod } from "../ledger.ts";
 import { convertChunk } from "./stored.ts";
+import { answered, runJobOnSqlite } from "../../db/storage/jobs.ts";
+
+/** One chunk of the re-conversion, run as the write queue runs it on SQLite. */
+const chunkOn = (db: Database) => runJobOnSqlite(db, (tx) => convertChunk(tx, () => answered(undefined), { hours: resumConvertedHours, period: resumConvertedPeriod }, 100));
 
 test("migration 020 fills the renewals' share of existing rollups and queues each project's history", () => {
   const db = new Database(":memory:");
@@ -89,7 +93,7 @@ test("migration 026 keeps a re-conversion caught midway through its rollup where
   migrate(db, migrations);
   expect(db.query("SELECT rollup_hour, rollup_step FROM fx_reconversions").get()).toEqual({ rollup_hour: day, rollup_step: null });
   let chunks = 0;
-  while (convertChunk(db, () => {}, { hours: resumConvertedHours, period: resumConvertedPeriod }, 100) !== null) chunks++;
+  while (chunkOn(db) !== null) chunks++;
   expect(chunks).toBeGreaterThan(8);
   expect(db.query("SELECT count(*) AS n FROM fx_reconversions").get()).toEqual({ n: 0 });
   expect(db.query("SELECT model, grain, reporting_revenue FROM payment_stats_periods ORDER BY model, grain").all()).toEqual([
@@ -116,7 +120,7 @@ test("a re-conversion left at a month's step sums that month from its days and f
     Date.parse("2026-11-20T00:00:00Z"),
     Date.parse("2026-11-21T00:00:00Z"),
   ]);
-  while (convertChunk(db, () => {}, { hours: resumConvertedHours, period: resumConvertedPeriod }, 100) !== null);
+  while (chunkOn(db) !== null);
   expect(db.query("SELECT count(*) AS n FROM fx_reconversions").get()).toEqual({ n: 0 });
   expect(db.query("SELECT model, reporting_revenue FROM payment_stats_periods WHERE grain = 'month' AND period = ? ORDER BY model").all(month)).toEqual([
     { model: "first", reporting_revenue: 6264 },
@@ -137,7 +141,7 @@ test("writes landing between a re-conversion's steps leave every day and month r
   db.run("INSERT INTO fx_reconversions (project_id, after_rowid, done, total, started_at, rollup_hour, rollup_end) VALUES ('prj_old', 0, 0, 0, 0, ?, ?)", [days[0]!, days[2]! + 86_400_000]);
   // After every chunk, a late payment lands on one of the days, as the ledger's upsert adds it (the period trigger carries it up).
   let chunk = 0;
-  while (convertChunk(db, () => {}, { hours: resumConvertedHours, period: resumConvertedPeriod }, 100) !== null) {
+  while (chunkOn(db) !== null) {
     const day = days[chunk++ % days.length]!;
     db.run("UPDATE payment_stats_hourly SET payments = payments + 1, revenue = revenue + 50, reporting_revenue = reporting_revenue + 50 WHERE project_id = 'prj_old' AND hour = ?", [day + 36e5]);
   }

@@ -1,8 +1,6 @@
 // Stored exchange rates: every ECB fixing (shared by all projects), each project's manual rates,
 // and the feed's health. The lookups the conversion needs, and nothing else.
-import type { Database } from "bun:sqlite";
-import { prepared } from "../../tracking/statements.ts";
-import { runJobOnSqlite, type JobSteps, type JobTx } from "../../db/storage/jobs.ts";
+import type { JobSteps, JobTx } from "../../db/storage/jobs.ts";
 import { isTargetClosingDay } from "./ecb.ts";
 import type { EcbFixing, ManualRate } from "./convert.ts";
 
@@ -80,17 +78,17 @@ export function* manualRates(tx: JobTx, projectId: string): JobSteps<ManualRate[
   return rows.map((r) => ({ currency: r.currency, per: r.per, rate: r.rate, from: r.from_day || null }));
 }
 
-export function putManualRate(db: Database, projectId: string, rate: ManualRate, now: number): void {
-  prepared(
-    db,
+export function* putManualRate(tx: JobTx, projectId: string, rate: ManualRate, now: number): JobSteps<void> {
+  yield* tx.run(
     `INSERT INTO fx_manual_rates (project_id, currency, per, rate, from_day, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET per = excluded.per, rate = excluded.rate, updated_at = excluded.updated_at`,
-  ).run(projectId, rate.currency, rate.per, rate.rate, rate.from ?? "", now);
+     ON CONFLICT (project_id, currency, from_day) DO UPDATE SET per = excluded.per, rate = excluded.rate, updated_at = excluded.updated_at`,
+    [projectId, rate.currency, rate.per, rate.rate, rate.from ?? "", now],
+  );
 }
 
 /** Deletes every manual rate of `currency`; returns how many there were. */
-export function deleteManualRates(db: Database, projectId: string, currency: string): number {
-  return prepared(db, "DELETE FROM fx_manual_rates WHERE project_id = ? AND currency = ?").run(projectId, currency).changes;
+export function* deleteManualRates(tx: JobTx, projectId: string, currency: string): JobSteps<number> {
+  return (yield* tx.run("DELETE FROM fx_manual_rates WHERE project_id = ? AND currency = ?", [projectId, currency])).changes;
 }
 
 export interface FeedStatus {
@@ -101,25 +99,24 @@ export interface FeedStatus {
   latestDay: string | null;
 }
 
-export function feedStatus(db: Database): FeedStatus {
-  const row = prepared<{ last_attempt_at: number | null; last_success_at: number | null; last_error: string | null; failures: number }, []>(
-    db,
+export function* feedStatus(tx: JobTx): JobSteps<FeedStatus> {
+  const row = yield* tx.get<{ last_attempt_at: number | null; last_success_at: number | null; last_error: string | null; failures: number }>(
     "SELECT last_attempt_at, last_success_at, last_error, failures FROM fx_feed WHERE id = 1",
-  ).get();
+  );
   return {
     lastAttemptAt: row?.last_attempt_at ?? null,
     lastSuccessAt: row?.last_success_at ?? null,
     lastError: row?.last_error ?? null,
     failures: row?.failures ?? 0,
-    latestDay: runJobOnSqlite(db, latestFixingDay),
+    latestDay: yield* latestFixingDay(tx),
   };
 }
 
-export function recordFeedAttempt(db: Database, now: number, error: string | null): void {
-  prepared(
-    db,
+export function* recordFeedAttempt(tx: JobTx, now: number, error: string | null): JobSteps<void> {
+  yield* tx.run(
     `INSERT INTO fx_feed (id, last_attempt_at, last_success_at, last_error, failures) VALUES (1, ?, ?, ?, ?)
-     ON CONFLICT DO UPDATE SET last_attempt_at = excluded.last_attempt_at, last_success_at = COALESCE(excluded.last_success_at, last_success_at),
-       last_error = excluded.last_error, failures = CASE WHEN excluded.last_error IS NULL THEN 0 ELSE failures + 1 END`,
-  ).run(now, error === null ? now : null, error, error === null ? 0 : 1);
+     ON CONFLICT (id) DO UPDATE SET last_attempt_at = excluded.last_attempt_at, last_success_at = COALESCE(excluded.last_success_at, fx_feed.last_success_at),
+       last_error = excluded.last_error, failures = CASE WHEN excluded.last_error IS NULL THEN 0 ELSE fx_feed.failures + 1 END`,
+    [now, error === null ? now : null, error, error === null ? 0 : 1],
+  );
 }

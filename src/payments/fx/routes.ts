@@ -10,7 +10,7 @@ import { normalizeCurrency, unknownCurrencyMessage } from "../money.ts";
 import { parseRate, type ManualRate } from "./convert.ts";
 import { deleteManualRates, latestFixing, manualRates, putManualRate } from "./rates.ts";
 import { conversionJobs, queueReconversion } from "./stored.ts";
-import { runJobOnSqlite } from "../../db/storage/jobs.ts";
+import { readJob } from "../../db/storage/jobs.ts";
 
 const rateBody = z.object({
   per: z.string().max(40).describe("The currency the rate is quoted in: 1 {currency} = rate units of per"),
@@ -63,9 +63,11 @@ export function validateManualRate(input: { currency: string; per: string; rate:
   return { rate: { currency, per, rate, from } };
 }
 
-export function listRates(ctx: AppContext, projectId: string): z.infer<typeof rateEntry>[] {
-  const manual = runJobOnSqlite(ctx.db, (tx) => manualRates(tx, projectId)).map((m) => ({ currency: m.currency, per: m.per, rate: Number(m.rate), source: "manual" as const, from: m.from }));
-  const fixing = runJobOnSqlite(ctx.db, latestFixing);
+export async function listRates(ctx: AppContext, projectId: string): Promise<z.infer<typeof rateEntry>[]> {
+  const [stored, fixing] = await readJob(ctx.storage, function* (tx) {
+    return [yield* manualRates(tx, projectId), yield* latestFixing(tx)] as const;
+  });
+  const manual = stored.map((m) => ({ currency: m.currency, per: m.per, rate: Number(m.rate), source: "manual" as const, from: m.from }));
   const ecb = fixing
     ? Object.entries(fixing.perEur).map(([currency, rate]) => ({ currency: "EUR", per: currency, rate: Number(rate), source: "ecb" as const, from: fixing.date }))
     : [];
@@ -74,9 +76,11 @@ export function listRates(ctx: AppContext, projectId: string): z.infer<typeof ra
 
 /** Stores or removes manual rates and queues the project's history for conversion. */
 export async function changeManualRates(ctx: AppContext, projectId: string, change: { put: ManualRate } | { delete: string }): Promise<number> {
-  const changed = await ctx.writes.write((db) => {
-    const n = "put" in change ? (putManualRate(db, projectId, change.put, ctx.now()), 1) : deleteManualRates(db, projectId, change.delete);
-    if (n > 0) queueReconversion(db, projectId, ctx.now());
+  const changed = await ctx.writes.job(function* (tx) {
+    let n = 1;
+    if ("put" in change) yield* putManualRate(tx, projectId, change.put, ctx.now());
+    else n = yield* deleteManualRates(tx, projectId, change.delete);
+    if (n > 0) yield* queueReconversion(tx, projectId, ctx.now());
     return n;
   });
   if (changed > 0) conversionJobs(ctx)?.kick();
@@ -86,7 +90,7 @@ export async function changeManualRates(ctx: AppContext, projectId: string, chan
 export function fxApi(ctx: AppContext) {
   return new Elysia({ prefix: "/api/v1" })
     .resolve(resolveApiProject(ctx))
-    .get("/fx/rates", ({ project }) => ({ rates: listRates(ctx, project.id) }))
+    .get("/fx/rates", async ({ project }) => ({ rates: await listRates(ctx, project.id) }))
     .put(
       "/fx/rates/:currency",
       async ({ project, params, body }) => {

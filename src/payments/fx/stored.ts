@@ -3,7 +3,6 @@
 // change of reporting currency or manual rate, on first start, and when a missing rate arrives.
 import type { Database } from "bun:sqlite";
 import type { AppContext } from "../../context.ts";
-import { prepared } from "../../tracking/statements.ts";
 import { noteSubscriptionsChanged, noteWrite } from "../../reports/writes.ts";
 import { localDate } from "../../dashboard/range.ts";
 import { conversionRate, convertPayment, rateApplier, type ConversionInput, type ManualRate, type Reporting } from "./convert.ts";
@@ -12,6 +11,7 @@ import { fixingFor, manualRates } from "./rates.ts";
 import { updateProjectSettings, type Project, type ProjectSettings } from "../../projects/service.ts";
 import { LEASE_MS, whileHolding } from "../../db/leases.ts";
 import { runJobOnSqlite, type JobSteps, type JobTx } from "../../db/storage/jobs.ts";
+import { perEngine } from "../../db/postgres/dialect.ts";
 
 /** The columns of a payment row that conversion reads and writes. */
 export interface ConvertibleRow {
@@ -146,15 +146,13 @@ export function* writeReporting(
   }
 }
 
-/** Stores changed reporting values on SQLite's connection, for the re-conversion's chunks (SQLite's alone so far). */
-export function storeReportings(db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]): void {
-  runJobOnSqlite(db, function* (tx) {
-    for (const { row, next } of changes) yield* writeReporting(tx, row, next);
-  });
+/** Stores changed reporting values, for the re-conversion's chunks. */
+export function* storeReportings(tx: JobTx, changes: readonly { row: ChunkRow; next: Reporting }[]): JobSteps<void> {
+  for (const { row, next } of changes) yield* writeReporting(tx, row, next);
 }
 
 /** Stores the changed reporting values and moves the rollup with them (the ledger's `rewriteReporting`). */
-export type Rewrite = (changes: readonly { row: ChunkRow; next: Reporting }[]) => void;
+export type Rewrite = (changes: readonly { row: ChunkRow; next: Reporting }[]) => JobSteps<void>;
 
 /** Rows converted and rewritten between two looks at the clock. */
 const SLICE_ROWS = 64;
@@ -165,14 +163,14 @@ const SLICE_ROWS = 64;
  * payment's rate depends only on its currency and day (unless the provider settled it): each is
  * worked out once per call and applied to every payment it serves.
  */
-export function reconvertRows(db: Database, rows: readonly ChunkRow[], rewrite: Rewrite, deadline = Infinity): number {
+export function* reconvertRows(tx: JobTx, rows: readonly ChunkRow[], rewrite: Rewrite, deadline = Infinity): JobSteps<number> {
   const projects = new Map<string, { currency: string; timezone: string; manual: ManualRate[] }>();
   const appliers = new Map<string, ReturnType<typeof rateApplier>>();
-  const convert = (row: ChunkRow): Reporting => {
+  function* convert(row: ChunkRow): JobSteps<Reporting> {
     let project = projects.get(row.project_id);
     if (!project) {
-      const settings = runJobOnSqlite(db, (tx) => reportingSettings(tx, row.project_id));
-      projects.set(row.project_id, (project = { ...settings, manual: runJobOnSqlite(db, (tx) => manualRates(tx, row.project_id)) }));
+      const settings = yield* reportingSettings(tx, row.project_id);
+      projects.set(row.project_id, (project = { ...settings, manual: yield* manualRates(tx, row.project_id) }));
     }
     const basis: Basis =
       refundsOnSale(row.kind) && row.sale_occurred_at !== null
@@ -183,32 +181,32 @@ export function reconvertRows(db: Database, rows: readonly ChunkRow[], rewrite: 
     const key = `${row.project_id}\u0000${input.day}\u0000${input.currency}`;
     let apply = appliers.get(key);
     if (!apply) {
-      const rate = conversionRate({ ...input, settlement: null }, project.currency, { ecb: runJobOnSqlite(db, (tx) => fixingFor(tx, input.day)), manual: project.manual });
+      const rate = conversionRate({ ...input, settlement: null }, project.currency, { ecb: yield* fixingFor(tx, input.day), manual: project.manual });
       appliers.set(key, (apply = rateApplier(rate, input.currency, project.currency)));
     }
     return apply(input.amount, input.net);
-  };
+  }
   let done = 0;
   while (done < rows.length && (done === 0 || performance.now() < deadline)) {
     const changes: { row: ChunkRow; next: Reporting }[] = [];
     for (const row of rows.slice(done, done + SLICE_ROWS)) {
-      const next = convert(row);
+      const next = yield* convert(row);
       if (!sameReporting(row, next)) changes.push({ row, next });
     }
-    if (changes.length > 0) rewrite(changes);
+    if (changes.length > 0) yield* rewrite(changes);
     done = Math.min(rows.length, done + SLICE_ROWS);
   }
   return done;
 }
 
 /** Starts (or restarts) converting a project's whole history, e.g. after its reporting currency changed. */
-export function queueReconversion(db: Database, projectId: string, now: number): void {
-  const total = prepared<{ n: number }, [string]>(db, "SELECT COUNT(*) AS n FROM payments WHERE project_id = ?").get(projectId)!.n;
-  prepared(
-    db,
+export function* queueReconversion(tx: JobTx, projectId: string, now: number): JobSteps<void> {
+  const total = (yield* tx.get<{ n: number }>("SELECT COUNT(*) AS n FROM payments WHERE project_id = ?", [projectId]))!.n;
+  yield* tx.run(
     `INSERT INTO fx_reconversions (project_id, after_rowid, done, total, started_at) VALUES (?, 0, 0, ?, ?)
-     ON CONFLICT DO UPDATE SET after_rowid = 0, done = 0, total = excluded.total, started_at = excluded.started_at, rollup_hour = NULL, rollup_end = NULL, rollup_step = NULL`,
-  ).run(projectId, total, now);
+     ON CONFLICT (project_id) DO UPDATE SET after_rowid = 0, done = 0, total = excluded.total, started_at = excluded.started_at, rollup_hour = NULL, rollup_end = NULL, rollup_step = NULL`,
+    [projectId, total, now],
+  );
 }
 
 export interface ConversionProgress {
@@ -219,9 +217,14 @@ export interface ConversionProgress {
 }
 
 /** For reports and settings: whether the project's converted sums are settled. */
-export function conversionProgress(db: Database, projectId: string): ConversionProgress {
-  const row = prepared<{ done: number; total: number }, [string]>(db, "SELECT done, total FROM fx_reconversions WHERE project_id = ?").get(projectId);
+export function* readConversionProgress(tx: JobTx, projectId: string): JobSteps<ConversionProgress> {
+  const row = yield* tx.get<{ done: number; total: number }>("SELECT done, total FROM fx_reconversions WHERE project_id = ?", [projectId]);
   return row ? { running: true, done: Math.min(row.done, row.total), total: row.total } : { running: false, done: 0, total: 0 };
+}
+
+/** `readConversionProgress` on SQLite's connection, for the callers still synchronous (dashboard pages). */
+export function conversionProgress(db: Database, projectId: string): ConversionProgress {
+  return runJobOnSqlite(db, (tx) => readConversionProgress(tx, projectId));
 }
 
 /** Each chunk aims at this long and stops converting past `CHUNK_BUDGET_MS`, so a request waits on it well under 50 ms. */
@@ -247,8 +250,8 @@ const CHUNK_COLUMNS = `p.rowid AS rowid, p.id, p.project_id, p.kind, p.amount, p
 
 /** The ledger's re-sums of the rollup's converted columns (`resumConvertedHours`, `resumConvertedPeriod`). */
 export interface Resum {
-  hours(db: Database, projectId: string, from: number, to: number): void;
-  period(db: Database, projectId: string, model: "last" | "first", grain: "day" | "month", start: number, end: number): void;
+  hours(tx: JobTx, projectId: string, from: number, to: number): JobSteps<void>;
+  period(tx: JobTx, projectId: string, model: "last" | "first", grain: "day" | "month", start: number, end: number): JobSteps<void>;
 }
 
 /** Hours of rollup re-summed per chunk: about 350 payments at a million a year, ~4 ms. */
@@ -276,9 +279,17 @@ function monthOf(day: number): { start: number; end: number } {
 }
 
 /** The first hour in [from, to) the project's rollup has rows for, or null. */
-function nextRollupHour(db: Database, projectId: string, from: number, to: number): number | null {
-  return prepared<{ at: number | null }, [string, number, number]>(db, "SELECT MIN(hour) AS at FROM payment_stats_hourly WHERE project_id = ? AND model = 'last' AND hour >= ? AND hour < ?").get(projectId, from, to)?.at ?? null;
+function* nextRollupHour(tx: JobTx, projectId: string, from: number, to: number): JobSteps<number | null> {
+  return (yield* tx.get<{ at: number | null }>("SELECT MIN(hour) AS at FROM payment_stats_hourly WHERE project_id = ? AND model = 'last' AND hour >= ? AND hour < ?", [projectId, from, to]))?.at ?? null;
 }
+
+/**
+ * A chunk's walk along the project's rowids. SQLite's `+` keeps its planner off the project's time
+ * index, which would sort the whole project each chunk; PostgreSQL has no unary plus for text.
+ */
+const CHUNK_OF_PROJECT = perEngine(
+  (engine) => `SELECT ${CHUNK_COLUMNS} WHERE ${engine === "sqlite" ? "+" : ""}p.project_id = ? AND p.rowid > ? ORDER BY p.rowid LIMIT ?`,
+);
 
 /**
  * One chunk of a project's re-conversion, the oldest queued first. First the payments, at most
@@ -287,35 +298,31 @@ function nextRollupHour(db: Database, projectId: string, from: number, to: numbe
  * each day its period steps, skipping days the rollup has no rows for (far cheaper than moving six
  * rollup rows per payment). Returns how many payments it looked at, or null when no project is queued.
  */
-export function convertChunk(db: Database, write: Rewrite, resum: Resum, limit: number): number | null {
-  const job = prepared<Job, []>(db, "SELECT project_id, after_rowid, rollup_hour, rollup_end, rollup_step FROM fx_reconversions ORDER BY started_at LIMIT 1").get();
+export function* convertChunk(tx: JobTx, write: Rewrite, resum: Resum, limit: number): JobSteps<number | null> {
+  const job = yield* tx.get<Job>("SELECT project_id, after_rowid, rollup_hour, rollup_end, rollup_step FROM fx_reconversions ORDER BY started_at LIMIT 1");
   if (!job) return null;
   const projectId = job.project_id;
-  const placeAt = (hour: number, step: PeriodStep | null) => prepared(db, "UPDATE fx_reconversions SET rollup_hour = ?, rollup_step = ? WHERE project_id = ?").run(hour, step, projectId);
-  const finish = () => prepared(db, "DELETE FROM fx_reconversions WHERE project_id = ?").run(projectId);
+  const placeAt = (hour: number, step: PeriodStep | null) => tx.run("UPDATE fx_reconversions SET rollup_hour = ?, rollup_step = ? WHERE project_id = ?", [hour, step, projectId]);
+  const finish = () => tx.run("DELETE FROM fx_reconversions WHERE project_id = ?", [projectId]);
   if (job.rollup_hour === null || job.rollup_end === null) {
-    const rows = prepared<ChunkRow, [string, number, number]>(
-      db,
-      // A walk along the rowids (+ keeps the planner off the project's time index, which would sort the whole project each chunk).
-      `SELECT ${CHUNK_COLUMNS} WHERE +p.project_id = ? AND p.rowid > ? ORDER BY p.rowid LIMIT ?`,
-    ).all(projectId, job.after_rowid, limit);
-    const done = reconvertRows(db, rows, write, performance.now() + CHUNK_BUDGET_MS);
+    const rows = yield* tx.all<ChunkRow>(CHUNK_OF_PROJECT[tx.engine], [projectId, job.after_rowid, limit]);
+    const done = yield* reconvertRows(tx, rows, write, performance.now() + CHUNK_BUDGET_MS);
     if (done < rows.length || rows.length === limit) {
-      prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ? WHERE project_id = ?").run(rows[done - 1]!.rowid, done, projectId);
+      yield* tx.run("UPDATE fx_reconversions SET after_rowid = ?, done = done + ? WHERE project_id = ?", [rows[done - 1]!.rowid, done, projectId]);
       return done;
     }
     // Two queries: SQLite answers a lone MIN or MAX from the primary key, but both at once by reading every row of the project.
-    const first = prepared<{ at: number | null }, [string]>(db, "SELECT MIN(hour) AS at FROM payment_stats_hourly WHERE project_id = ? AND model = 'last'").get(projectId)!.at;
-    const last = prepared<{ at: number | null }, [string]>(db, "SELECT MAX(hour) AS at FROM payment_stats_hourly WHERE project_id = ? AND model = 'last'").get(projectId)!.at;
-    if (first === null || last === null) finish();
+    const first = (yield* tx.get<{ at: number | null }>("SELECT MIN(hour) AS at FROM payment_stats_hourly WHERE project_id = ? AND model = 'last'", [projectId]))!.at;
+    const last = (yield* tx.get<{ at: number | null }>("SELECT MAX(hour) AS at FROM payment_stats_hourly WHERE project_id = ? AND model = 'last'", [projectId]))!.at;
+    if (first === null || last === null) yield* finish();
     else {
-      prepared(db, "UPDATE fx_reconversions SET after_rowid = ?, done = done + ?, rollup_hour = ?, rollup_end = ?, rollup_step = NULL WHERE project_id = ?").run(
+      yield* tx.run("UPDATE fx_reconversions SET after_rowid = ?, done = done + ?, rollup_hour = ?, rollup_end = ?, rollup_step = NULL WHERE project_id = ?", [
         rows.at(-1)?.rowid ?? job.after_rowid,
         done,
         dayStart(first),
         dayStart(last) + DAY_MS,
         projectId,
-      );
+      ]);
     }
     return done;
   }
@@ -324,22 +331,22 @@ export function convertChunk(db: Database, write: Rewrite, resum: Resum, limit: 
   const step = job.rollup_step;
   if (step === null) {
     const to = Math.min(job.rollup_hour + RESUM_HOURS * HOUR_MS, day + DAY_MS);
-    resum.hours(db, projectId, job.rollup_hour, to);
-    placeAt(to < day + DAY_MS ? to : day, to < day + DAY_MS ? null : "day last");
+    yield* resum.hours(tx, projectId, job.rollup_hour, to);
+    yield* placeAt(to < day + DAY_MS ? to : day, to < day + DAY_MS ? null : "day last");
     return 0;
   }
   const [grain, model] = step.split(" ") as ["day" | "month", "last" | "first"];
-  if (grain === "day") resum.period(db, projectId, model, "day", day, day + DAY_MS);
-  else resum.period(db, projectId, model, "month", month.start, month.end);
+  if (grain === "day") yield* resum.period(tx, projectId, model, "day", day, day + DAY_MS);
+  else yield* resum.period(tx, projectId, model, "month", month.start, month.end);
   if (model === "last") {
-    placeAt(day, `${grain} first`);
+    yield* placeAt(day, `${grain} first`);
     return 0;
   }
   // On to the next day the rollup has rows for; the month is whole when that lies beyond it.
-  const next = nextRollupHour(db, projectId, day + DAY_MS, job.rollup_end);
-  if (grain === "day" && (next === null || next >= month.end)) placeAt(day, "month last");
-  else if (next === null) finish();
-  else placeAt(dayStart(next), null);
+  const next = yield* nextRollupHour(tx, projectId, day + DAY_MS, job.rollup_end);
+  if (grain === "day" && (next === null || next >= month.end)) yield* placeAt(day, "month last");
+  else if (next === null) yield* finish();
+  else yield* placeAt(dayStart(next), null);
   return 0;
 }
 
@@ -348,9 +355,9 @@ export function convertChunk(db: Database, write: Rewrite, resum: Resum, limit: 
  * each converted if it now can be. Returns the last rowid looked at and how many rows, the rowid null
  * at the end. (Rows never converted at all are history the migration queued as a reconversion of their project.)
  */
-export function convertPendingChunk(db: Database, afterRowid: number, rewrite: Rewrite, limit: number): { last: number | null; rows: number } {
-  const rows = prepared<ChunkRow, [number, number]>(db, `SELECT ${CHUNK_COLUMNS} WHERE p.rate_source = 'none' AND p.rowid > ? ORDER BY p.rowid LIMIT ?`).all(afterRowid, limit);
-  const done = reconvertRows(db, rows, rewrite, performance.now() + CHUNK_BUDGET_MS);
+export function* convertPendingChunk(tx: JobTx, afterRowid: number, rewrite: Rewrite, limit: number): JobSteps<{ last: number | null; rows: number }> {
+  const rows = yield* tx.all<ChunkRow>(`SELECT ${CHUNK_COLUMNS} WHERE p.rate_source = 'none' AND p.rowid > ? ORDER BY p.rowid LIMIT ?`, [afterRowid, limit]);
+  const done = yield* reconvertRows(tx, rows, rewrite, performance.now() + CHUNK_BUDGET_MS);
   return { last: done === rows.length && rows.length < limit ? null : rows[done - 1]!.rowid, rows: done };
 }
 
@@ -388,22 +395,25 @@ export function conversionJobs(ctx: AppContext): ConversionJobs | null {
 export function startConversionJobs(
   ctx: AppContext,
   /** The ledger's: store changed values and move the rollup by them; re-sum a span of the rollup. */
-  ledger: { rewrite: (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => void; resum: Resum },
+  ledger: { rewrite: (tx: JobTx, changes: readonly { row: ChunkRow; next: Reporting }[]) => JobSteps<void>; resum: Resum },
 ): ConversionJobs {
   let stopped = false;
   let running: Promise<void> | null = null;
   let again = false;
   let stats: ConversionStats = { chunks: 0, rows: 0, changed: 0, longestChunkMs: 0, longestWorkMs: 0 };
   let limit = MIN_CHUNK_ROWS;
+  // Counted once the chunk's job has run: on PostgreSQL a batch that fails runs its jobs again.
+  let changedInChunk = 0;
   /** One chunk in its own write; adapts the next chunk's size to the time this one held the event loop. */
-  const chunk = async <T>(work: (db: Database, limit: number) => T, rowsOf: (result: T) => number): Promise<T> => {
+  const chunk = async <T>(work: (tx: JobTx, limit: number) => JobSteps<T>, rowsOf: (result: T) => number): Promise<T> => {
     const started = performance.now();
     let begun = 0;
     let workMs = 0;
-    const result = await ctx.writes.write(
-      (db) => {
+    const result = await ctx.writes.job(
+      function* (tx) {
         begun = performance.now();
-        const out = work(db, limit);
+        changedInChunk = 0;
+        const out = yield* work(tx, limit);
         workMs = performance.now() - begun;
         return out;
       },
@@ -411,30 +421,32 @@ export function startConversionJobs(
     );
     const ms = performance.now() - started;
     const rows = rowsOf(result);
-    stats = { ...stats, chunks: stats.chunks + 1, rows: stats.rows + rows, longestChunkMs: Math.max(stats.longestChunkMs, ms), longestWorkMs: Math.max(stats.longestWorkMs, workMs) };
+    stats = { ...stats, chunks: stats.chunks + 1, rows: stats.rows + rows, changed: stats.changed + changedInChunk, longestChunkMs: Math.max(stats.longestChunkMs, ms), longestWorkMs: Math.max(stats.longestWorkMs, workMs) };
     // Sized by the event loop's hold, its work to its commit: not by the wait for the checkpointer's turn at the disk.
     limit = nextChunkRows(rows, limit, performance.now() - begun);
     await new Promise((resolve) => setTimeout(resolve, 1));
     return result;
   };
-  const rewriteCounted = (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => {
-    ledger.rewrite(db, changes);
-    stats.changed += changes.length;
-  };
+  const rewriteCounted = (tx: JobTx) =>
+    function* (changes: readonly { row: ChunkRow; next: Reporting }[]): JobSteps<void> {
+      yield* ledger.rewrite(tx, changes);
+      changedInChunk += changes.length;
+    };
   /** A whole history's walk stores the values alone: its rollup is re-summed once the walk is over. */
-  const writeCounted = (db: Database, changes: readonly { row: ChunkRow; next: Reporting }[]) => {
-    storeReportings(db, changes);
-    stats.changed += changes.length;
-  };
+  const writeCounted = (tx: JobTx) =>
+    function* (changes: readonly { row: ChunkRow; next: Reporting }[]): JobSteps<void> {
+      yield* storeReportings(tx, changes);
+      changedInChunk += changes.length;
+    };
   const run = async (lost: () => boolean) => {
     const halted = () => stopped || lost();
     do {
       again = false;
       for (let cursor: number | null = 0; cursor !== null && !halted(); ) {
         const after: number = cursor;
-        cursor = (await chunk((db, n) => convertPendingChunk(db, after, (changes) => rewriteCounted(db, changes), n), (r) => r.rows)).last;
+        cursor = (await chunk((tx, n) => convertPendingChunk(tx, after, rewriteCounted(tx), n), (r) => r.rows)).last;
       }
-      while (!halted() && (await chunk((db, n) => convertChunk(db, (changes) => writeCounted(db, changes), ledger.resum, n), (r) => r ?? 0)) !== null);
+      while (!halted() && (await chunk((tx, n) => convertChunk(tx, writeCounted(tx), ledger.resum, n), (r) => r ?? 0)) !== null);
     } while (again && !halted());
   };
   let retry: Timer | null = null;
@@ -480,7 +492,7 @@ export function startConversionJobs(
 export async function changeProjectSettings(ctx: AppContext, before: Project, settings: ProjectSettings): Promise<Project | null> {
   const after = await updateProjectSettings(ctx.storage, before.id, settings);
   if (after && (after.currency !== before.currency || after.timezone !== before.timezone)) {
-    queueReconversion(ctx.db, before.id, ctx.now());
+    await ctx.writes.job((tx) => queueReconversion(tx, before.id, ctx.now()));
     conversionJobs(ctx)?.kick();
   }
   return after;

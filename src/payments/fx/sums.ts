@@ -2,7 +2,7 @@
 // and the reference the rollup's converted columns must match. Sums are exact whatever their size.
 import type { Database } from "bun:sqlite";
 import { reportingSettings } from "./stored.ts";
-import { runJobOnSqlite } from "../../db/storage/jobs.ts";
+import { runJobOnSqlite, type JobSteps, type JobTx } from "../../db/storage/jobs.ts";
 
 /**
  * SQL for an exact sum of an integer expression: split at 10^9 so neither half can overflow
@@ -66,11 +66,15 @@ export function convertedTotals(db: Database, projectId: string, range: { from: 
  * Every payment of the project left without a rate, per original currency, most first: read from
  * the monthly rollup (one row per key and month), not the ledger, so its cost does not grow with it.
  */
+export function* unconvertedCurrencies(tx: JobTx, projectId: string): JobSteps<{ currency: string; payments: number }[]> {
+  return yield* tx.all<{ currency: string; payments: number }>(
+    `SELECT currency, CAST(SUM(unconverted) AS BIGINT) AS payments FROM payment_stats_periods WHERE project_id = ? AND model = 'last' AND grain = 'month'
+     GROUP BY currency HAVING SUM(unconverted) > 0 ORDER BY payments DESC, currency`,
+    [projectId],
+  );
+}
+
+/** `unconvertedCurrencies` on SQLite's connection, for the callers still synchronous (reports, dashboard pages). */
 export function unconvertedByCurrency(db: Database, projectId: string): { currency: string; payments: number }[] {
-  return db
-    .query<{ currency: string; payments: number }, [string]>(
-      `SELECT currency, SUM(unconverted) AS payments FROM payment_stats_periods WHERE project_id = ? AND model = 'last' AND grain = 'month'
-       GROUP BY currency HAVING SUM(unconverted) > 0 ORDER BY payments DESC, currency`,
-    )
-    .all(projectId);
+  return runJobOnSqlite(db, (tx) => unconvertedCurrencies(tx, projectId));
 }

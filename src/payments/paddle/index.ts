@@ -63,7 +63,7 @@ export const paddle: NativeProvider = {
   identify: (event, raw) => ({ eventId: str(event.event_id) ?? bodyEventId(raw), type: str(event.event_type) ?? "untyped" }),
   adapt: paddleEventToOps,
   async addCustomerEmails(ctx, projectId, ops) {
-    const key = integrationSecret(ctx, projectId, "paddle", "credential");
+    const key = await integrationSecret(ctx, projectId, "paddle", "credential");
     // Paddle wants an answer within 5 seconds: a slow lookup leaves the email to the next pull.
     if (key) await addCustomerEmails(hosts(ctx).live, key, ops, 2_000);
   },

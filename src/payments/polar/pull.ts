@@ -31,8 +31,8 @@ function* recordOrders(tx: JobTx, ctx: AppContext, projectId: string, orders: Po
 }
 
 export async function pullPolar(ctx: AppContext, projectId: string, shouldStop: () => boolean): Promise<PullOutcome> {
-  const state = pullState<PolarCursor>(ctx.db, projectId, "polar");
-  const accessToken = integrationSecret(ctx, projectId, "polar", "credential");
+  const state = await pullState<PolarCursor>(ctx.storage, projectId, "polar");
+  const accessToken = await integrationSecret(ctx, projectId, "polar", "credential");
   if (!state || !accessToken) return { processed: 0, complete: true };
   const polar = polarClient(ctx, accessToken);
   const backfillFrom = new Date(state.backfillFrom ?? ctx.now() - 30 * 86_400_000).toISOString();

@@ -18,8 +18,8 @@ export interface StripeCursor {
 const OVERLAP_SECONDS = 60;
 
 export async function pullStripe(ctx: AppContext, projectId: string, shouldStop: () => boolean): Promise<PullOutcome> {
-  const state = pullState<StripeCursor>(ctx.db, projectId, "stripe");
-  const apiKey = integrationSecret(ctx, projectId, "stripe", "credential");
+  const state = await pullState<StripeCursor>(ctx.storage, projectId, "stripe");
+  const apiKey = await integrationSecret(ctx, projectId, "stripe", "credential");
   if (!state || !apiKey) return { processed: 0, complete: true };
   const stripe = stripeClient(ctx, apiKey);
   const nowSeconds = Math.floor(ctx.now() / 1000);

@@ -18,7 +18,7 @@ export async function withStripeSettlements(ctx: AppContext, projectId: string, 
   const wanted = (p: IncomingPayment) =>
     p.provider === "stripe" && (p.kind === "sale" || p.kind === "renewal") && !p.settlement && p.currency !== reporting && (p.paymentIntentId || p.chargeId);
   if (!ops.some((op) => op.op === "payment" && wanted(op.payment))) return ops;
-  const apiKey = integrationSecret(ctx, projectId, "stripe", "credential");
+  const apiKey = await integrationSecret(ctx, projectId, "stripe", "credential");
   if (!apiKey) return ops;
   const stripe = stripeClient(ctx, apiKey);
   return Promise.all(

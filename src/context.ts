@@ -7,8 +7,6 @@ import type { JobQueue } from "./db/storage/jobs.ts";
 
 /** The group commit: SQLite's write queue (src/db/write-queue.ts) or PostgreSQL's (src/db/postgres/write-queue.ts). */
 export interface AppWrites extends JobQueue {
-  /** SQLite's connection inside its batch, for code not yet written as jobs; refused on PostgreSQL. */
-  write<T>(apply: (db: Database) => T, options?: { bulk?: boolean }): Promise<T>;
   /** Resolves once the counters of the writes resolved so far are in their tables (SQLite may keep them in a backlog a while). */
   settle(): Promise<void>;
   /** SQLite only: checkpoints and empties the WAL. */

@@ -74,8 +74,16 @@ describe("two nodes on one PostgreSQL database", () => {
     expect(signedOut.status).toBe(303);
   });
 
-  test("a report, which does not run on PostgreSQL yet, answers 503 saying so", async () => {
+  test("the summary on node B counts the visitors who came through either node, and the click", async () => {
     const response = await onB("/api/v1/reports/summary");
+    expect(response.status).toBe(200);
+    const summary = (await response.json()) as { visitors: number; clicks: number; signups: number };
+    // visitor0, visitor1 and visitor2 on both nodes, and the one who followed the link.
+    expect(summary).toMatchObject({ visitors: 4, clicks: 1, signups: 0 });
+  });
+
+  test("what does not run on PostgreSQL yet (the traffic report) answers 503 saying so, never 500", async () => {
+    const response = await onB("/api/v1/reports/traffic?groupBy=page");
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("not_available_on_postgresql");
   });

@@ -54,12 +54,11 @@ export async function startServer(config: Config, options: { hostname?: string; 
     throw explainListenError(config.port, error) ?? error;
   }
   resolveIp = clientIpResolver(server, config.trustedProxies);
-  // Background work still reading SQLite's connection runs on SQLite only, until it is on the storage interface.
-  const onSqlite = instance.ctx.storage.engine === "sqlite";
-  const payments = onSqlite ? startPaymentScheduler(instance.ctx) : null;
-  const warmer = onSqlite ? startFoldWarmer(instance.ctx) : null;
-  const conversions = onSqlite ? startConversionJobs(instance.ctx, { rewrite: rewriteReporting, resum: { hours: resumConvertedHours, period: resumConvertedPeriod } }) : null;
-  const rates = conversions && startFxFetcher(instance.ctx, () => conversions.kick());
+  const payments = startPaymentScheduler(instance.ctx);
+  // The warm-up reads SQLite's connection: PostgreSQL's reports prime on each view until they have one.
+  const warmer = instance.ctx.storage.engine === "sqlite" ? startFoldWarmer(instance.ctx) : null;
+  const conversions = startConversionJobs(instance.ctx, { rewrite: rewriteReporting, resum: { hours: resumConvertedHours, period: resumConvertedPeriod } });
+  const rates = startFxFetcher(instance.ctx, () => conversions.kick());
   const host = options.hostname && options.hostname !== "0.0.0.0" ? options.hostname : "localhost";
   const url = `http://${host}:${server.port}`;
   const token = await currentSetupToken(instance.ctx.storage, instance.ctx.now());
@@ -69,10 +68,10 @@ export async function startServer(config: Config, options: { hostname?: string; 
     port: server.port!,
     instance,
     async stop() {
-      await payments?.stop();
+      await payments.stop();
       await warmer?.stop();
       await rates?.stop();
-      await conversions?.stop();
+      await conversions.stop();
       await server.stop();
       await links.stop();
       await instance.close();

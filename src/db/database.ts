@@ -26,10 +26,3 @@ export function openDatabase(path: string): Database {
   return db;
 }
 
-export function isDatabaseUsable(db: Database): boolean {
-  try {
-    return db.query("SELECT 1 AS ok").get() !== null;
-  } catch {
-    return false;
-  }
-}

@@ -8,6 +8,7 @@ import { tempDataDir } from "../testing/harness.ts";
 import { pruneAllRawEvents } from "./pull.ts";
 import { RAW_EVENT_PRUNE_BATCH, RAW_EVENT_RETENTION_DAYS } from "./service.ts";
 import { sqliteStorage } from "../db/storage/sqlite.ts";
+import type { WriteQueue } from "../db/write-queue.ts";
 
 const data = tempDataDir("bantico-prune");
 const instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off" }));
@@ -36,15 +37,17 @@ test("events past retention go in batches, across projects, with their payment l
     }
   })();
   const writes: number[] = [];
-  const original = ctx.writes.write.bind(ctx.writes);
-  ctx.writes.write = ((work: Parameters<typeof original>[0]) => {
+  // Each prune batch is a job, which SQLite's queue runs as one write.
+  const queue = ctx.writes as WriteQueue;
+  const original = queue.write.bind(queue);
+  queue.write = ((work: Parameters<typeof original>[0]) => {
     writes.push(1);
     return original(work);
-  }) as typeof ctx.writes.write;
+  }) as typeof queue.write;
   try {
     expect(await pruneAllRawEvents(ctx)).toBe(2 * old);
   } finally {
-    ctx.writes.write = original;
+    queue.write = original;
   }
   // 2 × 1.5 batches: three full writes and one that finds the rest short of a batch.
   expect(writes.length).toBe(Math.ceil((2 * old) / RAW_EVENT_PRUNE_BATCH) + ((2 * old) % RAW_EVENT_PRUNE_BATCH === 0 ? 1 : 0));

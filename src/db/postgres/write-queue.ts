@@ -8,7 +8,6 @@
 import type { SQL, TransactionSQL } from "bun";
 import { JobBatch, runJob, type Job, type JobNote, type JobQueue } from "../storage/jobs.ts";
 import { postgresStorage } from "../storage/postgres.ts";
-import { NotOnPostgresYet } from "../../http/errors.ts";
 
 interface QueuedJob {
   job: Job<unknown>;
@@ -85,11 +84,6 @@ export class PostgresWriteQueue implements JobQueue {
         item.reject(error);
       }
     }
-  }
-
-  /** Code not yet written as a job needs SQLite's connection: refused with a 503 that says so. */
-  write(): Promise<never> {
-    return Promise.reject(new NotOnPostgresYet());
   }
 
   /** Every job resolved so far is committed with its sums: nothing waits in a backlog here. */

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
-const suites = ["startup", "ip-country", "tracking", "payments", "dashboard", "fx"];
+const suites = ["startup", "ip-country", "tracking", "postgres", "payments", "dashboard", "fx"];
 for (const name of suites) {
   const file = join(import.meta.dir, `${name}.ts`);
   if (!existsSync(file)) continue;

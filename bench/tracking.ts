@@ -10,51 +10,13 @@ import { startServer } from "../src/server.ts";
 import { createProject } from "../src/projects/service.ts";
 import { createLink } from "../src/links/service.ts";
 import { trackerAsset } from "../src/tracking/script.ts";
-import { median } from "./lib.ts";
+import { bareServer, collectScript, median, redirectScript, wrk, type WrkResult } from "./lib.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const LINKS = 10_000;
-const WRK = process.env.WRK ?? "/usr/bin/wrk";
 // BENCH_ONLY=redirect,collect runs only those phases (redirect, skewed, collect).
 const ONLY = new Set((process.env.BENCH_ONLY ?? "redirect,skewed,collect").split(","));
-const UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36";
-
-interface WrkResult {
-  requests: number;
-  cpuMicrosPerRequest: number;
-  perSecond: number;
-  p99Ms: number;
-  non2xx3xx: number;
-  errors: number;
-}
-
-function milliseconds(value: string): number {
-  const match = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
-  if (!match) return NaN;
-  const n = Number(match[1]);
-  return match[2] === "us" ? n / 1000 : match[2] === "s" ? n * 1000 : n;
-}
-
-async function wrk(url: string, script: string): Promise<WrkResult> {
-  // Both servers run in this process, so its CPU time during a phase is what answering cost; unlike
-  // requests per second, that barely moves when other work shares the cores.
-  const cpuBefore = process.cpuUsage();
-  const proc = Bun.spawn([WRK, "-t2", "-c32", `-d${SECONDS}s`, "--latency", "-s", script, url], { stdout: "pipe", stderr: "pipe" });
-  const out = await new Response(proc.stdout).text();
-  await proc.exited;
-  const cpu = process.cpuUsage(cpuBefore);
-  const number = (pattern: RegExp) => Number(pattern.exec(out)?.[1] ?? 0);
-  const requests = number(/(\d+) requests in/);
-  return {
-    requests,
-    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(requests, 1),
-    perSecond: number(/Requests\/sec:\s+([\d.]+)/),
-    p99Ms: milliseconds(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "NaN"),
-    non2xx3xx: number(/Non-2xx or 3xx responses: (\d+)/),
-    errors: [...out.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0),
-  };
-}
 
 const work = mkdtempSync(join(tmpdir(), "bantico-bench-"));
 const server = await startServer(loadConfig({ PORT: "0", BANTICO_DATA_DIR: join(work, "data") }), { hostname: "127.0.0.1" });
@@ -70,50 +32,16 @@ for (let i = 0; i < LINKS; i++) {
 // Ten thousand commits left a long WAL: checkpointed now, so the phases below start as after a quiet spell.
 await server.instance.ctx.writes.truncateWal?.();
 
-const redirectScript = join(work, "redirect.lua");
-writeFileSync(
-  redirectScript,
-  `local slugs = {${slugs.map((s) => `"${s}"`).join(",")}}
-wrk.headers["User-Agent"] = "${UA}"
-request = function() return wrk.format("GET", "/l/" .. slugs[math.random(#slugs)]) end
-`,
-);
-// The same links as real traffic hits them: a few take most clicks (over half on the top 1%).
-const skewedScript = join(work, "redirect-skewed.lua");
-writeFileSync(
-  skewedScript,
-  `local slugs = {${slugs.map((s) => `"${s}"`).join(",")}}
-wrk.headers["User-Agent"] = "${UA}"
-request = function() return wrk.format("GET", "/l/" .. slugs[1 + math.floor(#slugs * math.random() ^ 8)]) end
-`,
-);
-const collectScript = join(work, "collect.lua");
-writeFileSync(
-  collectScript,
-  `wrk.method = "POST"
-wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
-local paths = {"/", "/pricing", "/docs", "/blog/post"}
-request = function()
-  local body = '{"t":"${project.token}","n":"page_view","u":"https://site.example' .. paths[math.random(#paths)] .. '?utm_source=bench","r":"https://news.example/"}'
-  -- a thousand different browsers, so the load spreads over many visitors and sessions
-  return wrk.format(nil, "/api/collect", {["User-Agent"] = "${UA} v" .. math.random(1000), ["Content-Type"] = "text/plain;charset=UTF-8"}, body)
-end
-`,
-);
+const redirectScriptFile = join(work, "redirect.lua");
+writeFileSync(redirectScriptFile, redirectScript(slugs));
+// The same links as real traffic hits them: a few take most clicks.
+const skewedScriptFile = join(work, "redirect-skewed.lua");
+writeFileSync(skewedScriptFile, redirectScript(slugs, true));
+const collectScriptFile = join(work, "collect.lua");
+writeFileSync(collectScriptFile, collectScript(project.token));
 
-// The baseline answers the same requests with no work: a fixed 302, or a read body and a small JSON.
-const baseline = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(request) {
-    if (request.method === "POST") {
-      await request.text();
-      return Response.json({ visitorId: "v", sessionId: "s" }, { headers: { "access-control-allow-origin": "*" } });
-    }
-    return new Response(null, { status: 302, headers: { location: "https://example.com/p/1?ref=bench&bt_click=x#top" } });
-  },
-});
-const baseUrl = `http://127.0.0.1:${baseline.port}`;
+const baseline = bareServer();
+const baseUrl = baseline.url;
 
 const countEvents = () => db.query<{ n: number }, []>("SELECT count(*) AS n FROM events WHERE name = 'page_view'").get()!.n;
 const countClicks = () => db.query<{ n: number }, []>("SELECT count(*) AS n FROM clicks").get()!.n;
@@ -130,15 +58,15 @@ try {
     const phase = async (key: "redirect" | "skewed" | "collect", script: string, stored: () => number) => {
       if (!ONLY.has(key)) return { result: NOT_RUN, stored: 0 };
       const before = stored();
-      const result = await wrk(server.url, script);
+      const result = await wrk(server.url, script, SECONDS);
       const after = stored();
       results[key]!.bantico.push(result);
-      results[key]!.baseline.push(await wrk(baseUrl, script));
+      results[key]!.baseline.push(await wrk(baseUrl, script, SECONDS));
       return { result, stored: after - before };
     };
-    const { result: redirect, stored: clicksStored } = await phase("redirect", redirectScript, countClicks);
-    const { result: skewed, stored: skewedStored } = await phase("skewed", skewedScript, countClicks);
-    const { result: collect, stored: eventsStored } = await phase("collect", collectScript, countEvents);
+    const { result: redirect, stored: clicksStored } = await phase("redirect", redirectScriptFile, countClicks);
+    const { result: skewed, stored: skewedStored } = await phase("skewed", skewedScriptFile, countClicks);
+    const { result: collect, stored: eventsStored } = await phase("collect", collectScriptFile, countEvents);
 
     const answeredClicks = redirect.requests - redirect.non2xx3xx;
     const answeredEvents = collect.requests - collect.non2xx3xx;
@@ -155,7 +83,7 @@ try {
     );
   }
 } finally {
-  baseline.stop(true);
+  baseline.stop();
   await server.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -67,6 +67,7 @@ export class BatchSums implements JobSums {
     readonly write: (tx: JobTx, params: readonly SqlValue[], values: number[]) => JobSteps<void>,
     readonly merge: (into: number[], more: number[]) => void,
     name?: string,
+    readonly writeAll?: JobSums["writeAll"],
   ) {
     this.deferred = name ? { name, write: (db, params, values) => this.writeOnSqlite(db, params as SqlValue[], values), merge } : null;
     if (this.deferred) registerDeferredCounter(this.deferred);

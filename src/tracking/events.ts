@@ -118,6 +118,71 @@ function* writeRollup(tx: JobTx, [projectId, hour, ...context]: readonly SqlValu
   if (linkClicks > 0) yield* tx.run(COUNT_LINK_CLICKS[tx.engine], [context[0]!, projectId!, linkClicks, values[LAST_CLICKED_AT]!]);
 }
 
+/**
+ * PostgreSQL: rows of `table` from one parameter, a JSON array of arrays (its text columns, then its
+ * integer ones), added to the rows they conflict with. One statement for a batch's keys: a round trip
+ * each cost a batch of 32 clicks some 130 of them.
+ */
+function addRowsSql(table: string, text: readonly string[], integers: readonly string[], conflict: readonly string[], set: string): string {
+  const columns = [...text, ...integers];
+  const values = columns.map((column, i) => (i < text.length ? `r->>${i}` : `CAST(r->>${i} AS BIGINT)`));
+  return `INSERT INTO ${table} (${columns.join(", ")}) SELECT ${values.join(", ")} FROM jsonb_array_elements(CAST(? AS jsonb)) AS r
+    ON CONFLICT (${conflict.join(", ")}) DO UPDATE SET ${set}`;
+}
+
+const CONTEXT_KEYS = CONTEXT_KEY_COLUMNS.split(", ");
+const ADD_HOURLY_ROWS = addRowsSql("context_stats_hourly", ["project_id", ...CONTEXT_KEYS], ["hour", ...COUNT_COLUMNS], ["project_id", "hour", ...CONTEXT_KEYS], addCounts("context_stats_hourly"));
+const ADD_PERIOD_ROWS = addRowsSql(
+  "context_stats_periods",
+  ["project_id", "grain", ...CONTEXT_KEYS],
+  ["period", ...COUNT_COLUMNS],
+  ["project_id", "grain", "period", ...CONTEXT_KEYS],
+  addCounts("context_stats_periods"),
+);
+const ADD_LINK_ROWS = addRowsSql(
+  "link_counters",
+  ["link_id", "project_id"],
+  ["clicks", "last_clicked_at"],
+  ["link_id"],
+  `clicks = link_counters.clicks + excluded.clicks, last_clicked_at = ${greatest("postgres", "coalesce(link_counters.last_clicked_at, 0)", "excluded.last_clicked_at")}`,
+);
+
+/**
+ * PostgreSQL's writeRollup for a whole batch: the hours' rows, their days' and months' rows (summed
+ * here, as one statement may not add to a row twice) and the links' counters, a statement each.
+ */
+function* writeRollups(tx: JobTx, keys: readonly { params: readonly SqlValue[]; values: number[] }[]): JobSteps<void> {
+  const hours: SqlValue[][] = [];
+  const periods = new Map<string, SqlValue[]>();
+  const links = new Map<string, SqlValue[]>();
+  for (const { params, values } of keys) {
+    const [projectId, hour, ...context] = params as [string, number, ...string[]];
+    const counts = values.slice(0, ROLLUP_COUNTS);
+    hours.push([projectId, ...context, hour, ...counts]);
+    yield* tx.note(noteWrite, projectId, hour);
+    const at = new Date(hour);
+    for (const [grain, period] of [["day", hour - (hour % DAY_MS)], ["month", Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1)]] as const) {
+      const key = [projectId, grain, ...context, period].join("\u0000");
+      const row = periods.get(key);
+      if (row) for (let i = 0; i < ROLLUP_COUNTS; i++) (row[context.length + 3 + i] as number) += counts[i]!;
+      else periods.set(key, [projectId, grain, ...context, period, ...counts]);
+    }
+    const linkClicks = values[LINK_CLICKS] ?? 0;
+    if (linkClicks > 0) {
+      const [linkId] = context as [string];
+      const known = links.get(linkId);
+      if (!known) links.set(linkId, [linkId, projectId, linkClicks, values[LAST_CLICKED_AT]!]);
+      else {
+        known[2] = (known[2] as number) + linkClicks;
+        known[3] = Math.max(known[3] as number, values[LAST_CLICKED_AT]!);
+      }
+    }
+  }
+  yield* tx.run(ADD_HOURLY_ROWS, [JSON.stringify(hours)]);
+  yield* tx.run(ADD_PERIOD_ROWS, [JSON.stringify([...periods.values()])]);
+  if (links.size > 0) yield* tx.run(ADD_LINK_ROWS, [JSON.stringify([...links.values()])]);
+}
+
 // Link counters used to wait in the backlog apart from the rollup, as [clicks, last click's ts] per
 // link; a backlog left by a crash of that version still holds such sums, and recovery folds them here.
 registerDeferredCounter({
@@ -136,6 +201,7 @@ const hourlyRollup = new BatchSums(
     into[LAST_CLICKED_AT] = Math.max(into[LAST_CLICKED_AT] ?? 0, more[LAST_CLICKED_AT] ?? 0);
   },
   "context_stats",
+  writeRollups,
 );
 
 /**

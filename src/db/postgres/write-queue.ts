@@ -1,7 +1,9 @@
 // Group commit on PostgreSQL: write jobs that arrive together share one transaction, and each caller's
-// promise resolves only once it is committed, as the SQLite write queue does (../write-queue.ts). One
-// batch is in flight at a time: the next one gathers meanwhile, so under load batches grow and commits
-// stay few. A batch whose transaction fails (one job's statement failed, and PostgreSQL aborts the
+// promise resolves only once it is committed, as the SQLite write queue does (../write-queue.ts). A few
+// batches are in flight at a time, each on a connection of its own: a batch spends most of its time
+// waiting for the server's answers, one statement at a time, so a second one keeps the server busy
+// meanwhile (bench/postgres.ts); the next batches gather while they run, so under load batches grow and
+// commits stay few. A batch whose transaction fails (one job's statement failed, and PostgreSQL aborts the
 // whole transaction) runs again one job per transaction, so only the failing job's caller sees an error.
 // Each transaction writes its jobs' batch sums once per key just before COMMIT, and applies their write
 // notes once committed (../storage/jobs.ts).
@@ -17,7 +19,7 @@ interface QueuedJob {
 
 export class PostgresWriteQueue implements JobQueue {
   private pending: QueuedJob[] = [];
-  private flushing: Promise<void> | null = null;
+  private readonly flushing = new Set<Promise<void>>();
   private closed = false;
   /** How many transactions committed batches, for tests and the bench. */
   commits = 0;
@@ -32,31 +34,31 @@ export class PostgresWriteQueue implements JobQueue {
     private readonly maxBatch = 1000,
     private readonly notesFor: object = sql,
     private readonly announce: (notes: readonly JobNote[]) => { channel: string; payload: string }[] = () => [],
+    private readonly lanes = 3,
   ) {}
 
   job<T>(job: Job<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the write queue is closed"));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ job, resolve: resolve as (value: unknown) => void, reject });
-      this.flushing ??= new Promise<void>((start) => setImmediate(start)).then(() => this.flush());
+      if (this.flushing.size < this.lanes) {
+        const flushing: Promise<void> = new Promise<void>((start) => setImmediate(start)).then(() => this.flush()).finally(() => this.flushing.delete(flushing));
+        this.flushing.add(flushing);
+      }
     });
   }
 
   private async flush(): Promise<void> {
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, this.maxBatch);
-        let values: unknown[];
-        try {
-          values = await this.commit(batch);
-        } catch {
-          await this.runAlone(batch);
-          continue;
-        }
-        batch.forEach((item, i) => item.resolve(values[i]));
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      let values: unknown[];
+      try {
+        values = await this.commit(batch);
+      } catch {
+        await this.runAlone(batch);
+        continue;
       }
-    } finally {
-      this.flushing = null;
+      batch.forEach((item, i) => item.resolve(values[i]));
     }
   }
 
@@ -92,6 +94,6 @@ export class PostgresWriteQueue implements JobQueue {
   /** Commits what is queued, then refuses further jobs. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing) await this.flushing;
+    while (this.flushing.size > 0) await Promise.all(this.flushing);
   }
 }

@@ -28,6 +28,8 @@ export interface JobSums {
   merge(into: number[], more: number[]): void;
   /** The upsert that adds one key's values to its table. */
   write(tx: JobTx, params: readonly SqlValue[], values: number[]): JobSteps<void>;
+  /** PostgreSQL: a batch's keys in a few statements rather than `write`'s round trips per key; in key order. */
+  writeAll?(tx: JobTx, keys: readonly SummedKey[]): JobSteps<void>;
 }
 
 /**
@@ -182,7 +184,7 @@ export function runJobOnSqlite<T>(db: Database, job: Job<T>): T {
   return step.value;
 }
 
-interface SummedKey {
+export interface SummedKey {
   params: readonly SqlValue[];
   values: number[];
 }
@@ -211,7 +213,10 @@ export class JobBatch {
   /** Inside the batch's transaction, just before COMMIT: each key once. */
   async writeSums(storage: Storage): Promise<void> {
     for (const [sums, keys] of this.sums) {
-      for (const { params, values } of keys.values()) await runStatements(storage, sums.write(postgresTx, params, values), this);
+      // In key order, so batches of two nodes (or two of this node's) lock the counter rows they share in one order.
+      const sorted = [...keys.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, key]) => key);
+      if (sums.writeAll) await runStatements(storage, sums.writeAll(postgresTx, sorted), this);
+      else for (const { params, values } of sorted) await runStatements(storage, sums.write(postgresTx, params, values), this);
     }
   }
 

@@ -27,13 +27,16 @@ export interface TestServer extends RunningServer {
 
 /**
  * Starts the real server on 127.0.0.1 with a fresh data dir, one project and one API key; on a fresh
- * SQLite file, or with `engine: "postgres"` a fresh database on the test PostgreSQL server.
+ * SQLite file, or with `engine: "postgres"` (or BANTICO_TEST_ENGINE=postgres) a fresh database on the test
+ * PostgreSQL server.
  */
 export async function startTestServer(
   options: { env?: Record<string, string>; now?: () => number; config?: Partial<Config>; engine?: Engine } = {},
 ): Promise<TestServer> {
   const data = tempDataDir();
-  const onPostgres = options.engine === "postgres" ? { BANTICO_DATABASE_URL: await freshPostgresDatabase(), BANTICO_SECRET: TEST_SECRET } : {};
+  // BANTICO_TEST_ENGINE=postgres runs the server tests that name no engine on PostgreSQL (CI's second pass).
+  const engine = options.engine ?? (process.env.BANTICO_TEST_ENGINE === "postgres" ? "postgres" : "sqlite");
+  const onPostgres = engine === "postgres" ? { BANTICO_DATABASE_URL: await freshPostgresDatabase(), BANTICO_SECRET: TEST_SECRET } : {};
   // No test reaches the ECB: a test that wants rates serves its own feed through BANTICO_FX_URL.
   const config = { ...loadConfig({ PORT: "0", BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off", ...onPostgres, ...options.env }), ...options.config };
   const server = await startServer(config, { hostname: "127.0.0.1", now: options.now });

@@ -18,26 +18,32 @@ export function csvRow(values: readonly CsvValue[]): string {
   return `${values.map(csvCell).join(",")}\r\n`;
 }
 
+/** A page of rows and the cursor of its last one. */
+export interface CsvPage<Cursor> {
+  rows: CsvValue[][];
+  last: Cursor | null;
+}
+
 /**
  * Streams a CSV: the header, then pages of rows fetched one at a time so a large export never sits
- * in memory. `nextPage(after)` returns the rows after the cursor and the cursor of its last row.
+ * in memory. `nextPage(after)` returns (or resolves to: a read through the storage) the rows after the cursor and the cursor of its last row.
  */
 export function csvStream<Cursor>(
   header: readonly string[],
-  nextPage: (after: Cursor | null) => { rows: CsvValue[][]; last: Cursor | null },
+  nextPage: (after: Cursor | null) => CsvPage<Cursor> | Promise<CsvPage<Cursor>>,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let cursor: Cursor | null = null;
   let started = false;
   return new ReadableStream<Uint8Array>({
-    pull(controller) {
+    async pull(controller) {
       if (!started) {
         started = true;
         // A byte-order mark so spreadsheet apps read UTF-8 names correctly.
         controller.enqueue(encoder.encode(`\uFEFF${csvRow(header)}`));
         return;
       }
-      const page = nextPage(cursor);
+      const page = await nextPage(cursor);
       if (page.rows.length === 0 || page.last === null) {
         controller.close();
         return;

@@ -113,7 +113,7 @@ export interface PaymentPage {
 
 /**
  * A page of the ledger, read by a job so that one SQL serves both: `loadPayments` on either engine,
- * `listPayments` on SQLite's connection for the callers still synchronous (dashboard pages).
+ * `listPayments` on SQLite's connection for the callers still synchronous (tests).
  */
 export function* paymentsPage(tx: JobTx, projectId: string, filters: PaymentFilters = {}): JobSteps<PaymentPage> {
   const where = ["project_id = ?"];
@@ -155,10 +155,6 @@ export function loadPayments(storage: Storage, projectId: string, filters: Payme
 export function* paymentEntry(tx: JobTx, projectId: string, paymentId: string): JobSteps<PaymentEntry | null> {
   const row = yield* tx.get<PaymentRow>("SELECT * FROM payments WHERE project_id = ? AND id = ?", [projectId, paymentId]);
   return row ? toPaymentEntry(row) : null;
-}
-
-export function getPayment(db: Database, projectId: string, paymentId: string): PaymentEntry | null {
-  return runJobOnSqlite(db, (tx) => paymentEntry(tx, projectId, paymentId));
 }
 
 export function loadPayment(storage: Storage, projectId: string, paymentId: string): Promise<PaymentEntry | null> {
@@ -211,10 +207,6 @@ export function* rawEvents(tx: JobTx, projectId: string, options: { provider?: s
     ? yield* tx.all<RawEventRow>(`SELECT * FROM provider_events WHERE project_id = ? AND provider = ? ORDER BY received_at DESC, id DESC LIMIT ${limit}`, [projectId, options.provider])
     : yield* tx.all<RawEventRow>(`SELECT * FROM provider_events WHERE project_id = ? ORDER BY received_at DESC, id DESC LIMIT ${limit}`, [projectId]);
   return rows.map(toRawEvent);
-}
-
-export function listRawEvents(db: Database, projectId: string, options: { provider?: string; limit?: number } = {}): RawProviderEvent[] {
-  return runJobOnSqlite(db, (tx) => rawEvents(tx, projectId, options));
 }
 
 export function loadRawEvents(storage: Storage, projectId: string, options: { provider?: string; limit?: number } = {}): Promise<RawProviderEvent[]> {

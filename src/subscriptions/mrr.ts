@@ -8,6 +8,9 @@ import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
 import { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "../reports/attribution.ts";
 import type { SubscriptionInterval } from "../payments/types.ts";
 import { subscriptionsSeq } from "../reports/writes.ts";
+import { NotPrimed, notesKey, OTHER_NODES_MS, PostgresReports, type ReportDb } from "../reports/source.ts";
+import { perEngine } from "../db/postgres/dialect.ts";
+import type { Engine, Storage } from "../db/storage/storage.ts";
 
 /** A period ending without a renewal within this long lapses (and churns) at its end. */
 export const RENEWAL_GRACE_MS = 3 * 86_400_000;
@@ -152,7 +155,8 @@ interface Reading {
   views: Map<GroupBy | "total", SubscriptionFacts[]>;
 }
 
-const loaded = new WeakMap<Database, Map<string, Reading>>();
+/** Per notes key (the Database on SQLite, this node's notes object on PostgreSQL: src/reports/source.ts), per project. */
+const loaded = new WeakMap<object, Map<string, Reading>>();
 /** Read again after this long whatever this process saw written (another process may have written). */
 const MAX_AGE_MS = 5 * 60_000;
 /** The warm-up reads a project's subscriptions again this long before they would go stale, so a page never has to. */
@@ -164,14 +168,41 @@ const MAX_LOADED = 4;
  * The facts of every subscription of a project, keyed by its first sale's attribution (`groupBy`,
  * null for the total), kept in memory until a subscription, one of its periods or a payment
  * crediting it changes (reading 400,000 periods takes half a second). Callers only read what it returns.
+ * On SQLite read on a miss; on PostgreSQL only after `primeSubscriptionsOn` (prime, then compute:
+ * src/reports/source.ts), whose reading it takes whatever its age.
  */
-export function subscriptionsOf(db: Database, projectId: string, groupBy: GroupBy | null, now: number): readonly SubscriptionFacts[] {
+export function subscriptionsOf(db: ReportDb, projectId: string, groupBy: GroupBy | null, now: number): readonly SubscriptionFacts[] {
+  if (db instanceof PostgresReports) {
+    const primed = loaded.get(notesKey(db))?.get(projectId);
+    if (!primed) throw new NotPrimed("the project's subscriptions");
+    return viewOf(primed, groupBy);
+  }
   let reading = keptReading(db, projectId, now, 0);
   if (!reading) {
     const seq = subscriptionsSeq(db, projectId);
     reading = keep(db, projectId, { seq, at: now, subs: readAllPages(readSubscriptions(db, projectId)), views: new Map() });
   }
   return viewOf(reading, groupBy);
+}
+
+/** `subscriptionsOf` on either engine: on PostgreSQL primed first. */
+export async function subscriptionsOn(db: ReportDb, projectId: string, groupBy: GroupBy | null, now: number): Promise<readonly SubscriptionFacts[]> {
+  if (db instanceof PostgresReports) await primeSubscriptionsOn(db, projectId, now);
+  return subscriptionsOf(db, projectId, groupBy, now);
+}
+
+/**
+ * PostgreSQL: reads the project's subscriptions through the storage into what `subscriptionsOf` takes,
+ * unless the kept reading still holds: nothing changed since (this node's notes, and the other nodes'
+ * as they hear them) and it is younger than OTHER_NODES_MS, as another node may have written a
+ * period whose note is still on its way (as the persons map, src/reports/people/windows.ts).
+ */
+export async function primeSubscriptionsOn(db: PostgresReports, projectId: string, now: number): Promise<void> {
+  const hit = keptReading(db.notes, projectId, now, 0);
+  if (hit && now - hit.at < OTHER_NODES_MS) return;
+  // Stamped before the first page: a change made meanwhile makes the reading stale.
+  const seq = subscriptionsSeq(db.notes, projectId);
+  keep(db.notes, projectId, { seq, at: now, subs: await readSubscriptionsFrom(db.storage, projectId), views: new Map() });
 }
 
 /**
@@ -202,14 +233,14 @@ function viewOf(reading: Reading, groupBy: GroupBy | null): SubscriptionFacts[] 
 }
 
 /** The project's kept reading, unless something changed since or it is (within `freshForMs` of being) too old. */
-function keptReading(db: Database, projectId: string, now: number, freshForMs: number): Reading | null {
-  const hit = loaded.get(db)?.get(projectId);
-  return hit && hit.seq === subscriptionsSeq(db, projectId) && now >= hit.at && now - hit.at < MAX_AGE_MS - freshForMs ? hit : null;
+function keptReading(key: object, projectId: string, now: number, freshForMs: number): Reading | null {
+  const hit = loaded.get(key)?.get(projectId);
+  return hit && hit.seq === subscriptionsSeq(key, projectId) && now >= hit.at && now - hit.at < MAX_AGE_MS - freshForMs ? hit : null;
 }
 
-function keep(db: Database, projectId: string, reading: Reading): Reading {
-  let cache = loaded.get(db);
-  if (!cache) loaded.set(db, (cache = new Map()));
+function keep(key: object, projectId: string, reading: Reading): Reading {
+  let cache = loaded.get(key);
+  if (!cache) loaded.set(key, (cache = new Map()));
   cache.delete(projectId);
   cache.set(projectId, reading);
   for (const oldest of cache.keys()) {
@@ -223,44 +254,94 @@ function keep(db: Database, projectId: string, reading: Reading): Reading {
 const HEADS_PAGE = 2_000;
 const PERIODS_PAGE = 8_000;
 
+type HeadRow = [provider: string, id: string, cancelledAt: number | null, ...keys: (string | null)[]];
+type PeriodRow = [provider: string, id: string, start: number, end: number, interval: SubscriptionInterval, count: number, net: number | null];
+
+/**
+ * The two reads, a page each: subscriptions, then their periods, in primary-key order. PostgreSQL
+ * compares and orders the text keys by bytes (COLLATE "C"), as SQLite does, so both engines list
+ * subscriptions (and so MRR's keys) in one order.
+ */
+const bytes = (engine: Engine, column: string) => (engine === "sqlite" ? column : `${column} COLLATE "C"`);
+const HEADS_READ = perEngine(
+  (engine) => `SELECT s.provider, s.id, s.cancelled_at, ${GROUP_BY.map((dimension) => `f.${GROUP_BY_COLUMN[dimension]}`).join(", ")} FROM subscriptions s
+     LEFT JOIN payments f ON f.id = COALESCE(s.first_payment_id, (SELECT payment_id FROM subscription_periods WHERE project_id = s.project_id AND provider = s.provider AND subscription_id = s.id ORDER BY period_start LIMIT 1))
+     WHERE s.project_id = ? AND (${bytes(engine, "s.provider")}, ${bytes(engine, "s.id")}) > (?, ?) ORDER BY ${bytes(engine, "s.provider")}, ${bytes(engine, "s.id")} LIMIT ?`,
+);
+const PERIODS_READ = perEngine(
+  (engine) => `SELECT provider, subscription_id, period_start, period_end, interval, interval_count, reporting_net FROM subscription_periods
+     WHERE project_id = ? AND (${bytes(engine, "provider")}, ${bytes(engine, "subscription_id")}, period_start) > (?, ?, ?)
+     ORDER BY ${bytes(engine, "provider")}, ${bytes(engine, "subscription_id")}, period_start LIMIT ?`,
+);
+
+/** What both engines' readers do with their pages: the same rows make the same subscriptions. */
+function subscriptionCollector() {
+  const subs = new Map<string, KeyedSubscription>();
+  let sub: KeyedSubscription | undefined;
+  let current = "";
+  return {
+    heads(page: HeadRow[]): void {
+      for (const [provider, id, cancelledAt, ...keys] of page) subs.set(`${provider}\u0000${id}`, { keys, cancelledAt, periods: [] });
+    },
+    periods(page: PeriodRow[]): void {
+      for (const [provider, id, start, end, interval, count, net] of page) {
+        const of = `${provider}\u0000${id}`;
+        if (of !== current) {
+          current = of;
+          sub = subs.get(of);
+        }
+        sub?.periods.push({ start, end, mrr: net === null ? null : monthlyAmount(net, interval, count) });
+      }
+    },
+    done: (): KeyedSubscription[] => [...subs.values()].filter((s) => s.periods.length > 0),
+  };
+}
+
+const FIRST_PERIOD: [string, string, number] = ["", "", -Number.MAX_SAFE_INTEGER];
+
 /**
  * The facts of every subscription of a project, each with its first sale's attribution: subscriptions
  * and then their periods in primary-key order, a page per step, the periods carrying their converted net.
  */
 export function* readSubscriptions(db: Database, projectId: string, pages = { heads: HEADS_PAGE, periods: PERIODS_PAGE }): Generator<void, KeyedSubscription[]> {
-  const heads = db.query<unknown, [string, string, string]>(
-    `SELECT s.provider, s.id, s.cancelled_at, ${GROUP_BY.map((dimension) => `f.${GROUP_BY_COLUMN[dimension]}`).join(", ")} FROM subscriptions s
-     LEFT JOIN payments f ON f.id = COALESCE(s.first_payment_id, (SELECT payment_id FROM subscription_periods WHERE project_id = s.project_id AND provider = s.provider AND subscription_id = s.id ORDER BY period_start LIMIT 1))
-     WHERE s.project_id = ? AND (s.provider, s.id) > (?, ?) ORDER BY s.provider, s.id LIMIT ${pages.heads}`,
-  );
-  const subs = new Map<string, KeyedSubscription>();
+  const collect = subscriptionCollector();
+  const heads = db.query<unknown, [string, string, string, number]>(HEADS_READ.sqlite);
   for (let after: [string, string] = ["", ""]; ; ) {
-    const page = heads.values(projectId, ...after) as [string, string, number | null, ...(string | null)[]][];
-    for (const [provider, id, cancelledAt, ...keys] of page) subs.set(`${provider}\u0000${id}`, { keys, cancelledAt, periods: [] });
+    const page = heads.values(projectId, ...after, pages.heads) as HeadRow[];
+    collect.heads(page);
     if (page.length < pages.heads) break;
     after = [page.at(-1)![0], page.at(-1)![1]];
     yield;
   }
-  const periods = db.query<unknown, [string, string, string, number]>(
-    `SELECT provider, subscription_id, period_start, period_end, interval, interval_count, reporting_net FROM subscription_periods
-     WHERE project_id = ? AND (provider, subscription_id, period_start) > (?, ?, ?) ORDER BY provider, subscription_id, period_start LIMIT ${pages.periods}`,
-  );
-  let sub: KeyedSubscription | undefined;
-  let current = "";
-  for (let after: [string, string, number] = ["", "", -Number.MAX_SAFE_INTEGER]; ; ) {
-    const page = periods.values(projectId, ...after) as [string, string, number, number, SubscriptionInterval, number, number | null][];
-    for (const [provider, id, start, end, interval, count, net] of page) {
-      const of = `${provider}\u0000${id}`;
-      if (of !== current) {
-        current = of;
-        sub = subs.get(of);
-      }
-      sub?.periods.push({ start, end, mrr: net === null ? null : monthlyAmount(net, interval, count) });
-    }
+  const periods = db.query<unknown, [string, string, string, number, number]>(PERIODS_READ.sqlite);
+  for (let after = FIRST_PERIOD; ; ) {
+    const page = periods.values(projectId, ...after, pages.periods) as PeriodRow[];
+    collect.periods(page);
     if (page.length < pages.periods) break;
     const last = page.at(-1)!;
     after = [last[0], last[1], last[2]];
     yield;
   }
-  return [...subs.values()].filter((s) => s.periods.length > 0);
+  return collect.done();
+}
+
+/** The same reads through a storage (PostgreSQL's prime), its rows taken in the columns' order. */
+export async function readSubscriptionsFrom(storage: Storage, projectId: string, pages = { heads: HEADS_PAGE, periods: PERIODS_PAGE }): Promise<KeyedSubscription[]> {
+  const collect = subscriptionCollector();
+  for (let after: [string, string] = ["", ""]; ; ) {
+    const rows = await storage.all<Record<string, string | number | null>>(HEADS_READ[storage.engine], [projectId, ...after, pages.heads]);
+    const page = rows.map((r) => [r.provider, r.id, r.cancelled_at, ...GROUP_BY.map((dimension) => r[GROUP_BY_COLUMN[dimension]])] as HeadRow);
+    collect.heads(page);
+    if (page.length < pages.heads) break;
+    after = [page.at(-1)![0], page.at(-1)![1]];
+  }
+  for (let after = FIRST_PERIOD; ; ) {
+    const rows = await storage.all<Record<string, string | number | null>>(PERIODS_READ[storage.engine], [projectId, ...after, pages.periods]);
+    const page = rows.map((r) => [r.provider, r.subscription_id, r.period_start, r.period_end, r.interval, r.interval_count, r.reporting_net] as PeriodRow);
+    collect.periods(page);
+    if (page.length < pages.periods) break;
+    const last = page.at(-1)!;
+    after = [last[0], last[1], last[2]];
+  }
+  return collect.done();
 }

@@ -8,7 +8,8 @@ import { badRequest, notFound } from "../http/errors.ts";
 import { parseTimeBound } from "../reports/range.ts";
 import { GROUP_BY } from "../reports/attribution.ts";
 import { cancelSubscription } from "./store.ts";
-import { monthSpans, mrrMovements, subscriptionsOf } from "./mrr.ts";
+import { monthSpans, mrrMovements, subscriptionsOn } from "./mrr.ts";
+import { reportDb } from "../reports/source.ts";
 
 const cancelBody = z.object({ at: z.union([z.string(), z.number()]).optional().describe("When its MRR ends: ISO 8601 or unix ms; default now") }).optional();
 
@@ -56,7 +57,7 @@ export function subscriptionApi(ctx: AppContext) {
         const to = parseTimeBound(query.to, "to") ?? now;
         const from = parseTimeBound(query.from, "from") ?? to - 365 * 86_400_000;
         if (from >= to) throw badRequest("from must be before to");
-        const subs = subscriptionsOf(ctx.db, project.id, query.groupBy ?? null, now);
+        const subs = await subscriptionsOn(reportDb(ctx), project.id, query.groupBy ?? null, now);
         return { rows: mrrMovements(subs, monthSpans(from, to, project.timezone), now, project.currency) };
       },
       { query: mrrQuery },

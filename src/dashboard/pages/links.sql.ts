@@ -1,5 +1,7 @@
 // Tracked links with their traffic in a date range, for the links list and the report drill-downs.
 import type { Database } from "bun:sqlite";
+import type { Engine, Storage } from "../../db/storage/storage.ts";
+import { perEngine } from "../../db/postgres/dialect.ts";
 import { LINK_SELECT, toLink, type LinkRow, type TrackedLink } from "../../links/rows.ts";
 import { DIMENSIONS, type Dimension } from "./traffic.sql.ts";
 import type { AttributionReportRow } from "../../reports/attribution.ts";
@@ -16,18 +18,25 @@ export interface LinkListOptions {
   limit?: number;
 }
 
+/**
+ * The list's reads on either engine, without and with a search: SQLite's LIKE ignores ASCII case and
+ * compares bytes, as PostgreSQL's ILIKE does under COLLATE "C"; ids tied on creation order by bytes on both.
+ */
+function linkList(engine: Engine, searching: boolean): string {
+  const like = (column: string) => (engine === "sqlite" ? `${column} LIKE ? ESCAPE '\\'` : `${column} COLLATE "C" ILIKE ? ESCAPE '\\'`);
+  const search = ["l.title", "l.slug", "l.destination_url", "l.campaign_id", "l.source"].map(like).join(" OR ");
+  return `${LINK_SELECT} WHERE l.project_id = ? AND l.archived = ?${searching ? ` AND (${search})` : ""}
+     ORDER BY l.created_at DESC, l.id${engine === "postgres" ? ' COLLATE "C"' : ""} DESC`;
+}
+const LINK_LIST = perEngine((engine) => linkList(engine, false));
+const LINK_SEARCH = perEngine((engine) => linkList(engine, true));
+
 /** A project's links with the attribution report's rows (keyed by link id): most clicked first, then newest. */
-export function linksWithTraffic(db: Database, projectId: string, report: AttributionReportRow[], options: LinkListOptions): LinkWithTraffic[] {
+export async function linksWithTraffic(storage: Storage, projectId: string, report: AttributionReportRow[], options: LinkListOptions): Promise<LinkWithTraffic[]> {
+  const archived = options.archived ? 1 : 0;
   const search = options.search?.trim() ? likePattern(options.search.trim()) : null;
-  const links = db
-    .query<LinkRow, [string, number, string | null]>(
-      `${LINK_SELECT} WHERE l.project_id = ?1 AND l.archived = ?2
-         AND (?3 IS NULL OR l.title LIKE ?3 ESCAPE '\\' OR l.slug LIKE ?3 ESCAPE '\\' OR l.destination_url LIKE ?3 ESCAPE '\\'
-              OR l.campaign_id LIKE ?3 ESCAPE '\\' OR l.source LIKE ?3 ESCAPE '\\')
-       ORDER BY l.created_at DESC, l.id DESC`,
-    )
-    .all(projectId, options.archived ? 1 : 0, search)
-    .map(toLink);
+  const rows = await storage.all<LinkRow>((search ? LINK_SEARCH : LINK_LIST)[storage.engine], search ? [projectId, archived, ...Array<string>(5).fill(search)] : [projectId, archived]);
+  const links = rows.map(toLink);
   const stats = new Map(report.map((row) => [row.key, row]));
   return links
     .map((link) => ({ ...link, stats: stats.get(link.linkId) ?? null }))

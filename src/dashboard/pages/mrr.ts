@@ -4,7 +4,8 @@ import { renderPage, type DashboardRouter } from "../routing.ts";
 import { barChart, formatCompact, timeSeriesChart } from "../charts.ts";
 import { formatMinorUnits } from "../../payments/money.ts";
 import { GROUP_BY, type GroupBy } from "../../reports/attribution.ts";
-import { monthSpans, mrrMovements, subscriptionsOf } from "../../subscriptions/mrr.ts";
+import { monthSpans, mrrMovements, subscriptionsOn } from "../../subscriptions/mrr.ts";
+import { reportDb } from "../../reports/source.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
 import { mrrPage } from "../../../views/pages/mrr.ts";
 
@@ -13,14 +14,14 @@ const YEAR_MS = 365 * 86_400_000;
 export const MRR_GROUP_BY: GroupBy = "campaign";
 
 export function mrrPages(router: DashboardRouter): void {
-  router.get("/mrr", (req) => {
+  router.get("/mrr", async (req) => {
     const now = req.ctx.now();
     const { currency, timezone } = req.project;
     const requested = req.query.get("groupBy");
     const groupBy: GroupBy = (GROUP_BY as readonly string[]).includes(requested ?? "") ? (requested as GroupBy) : MRR_GROUP_BY;
     const months = monthSpans(now - YEAR_MS + 31 * 86_400_000, now, timezone);
     // One read serves both: the totals are the same subscriptions without their keys.
-    const subs = subscriptionsOf(req.ctx.db, req.project.id, groupBy, now);
+    const subs = await subscriptionsOn(reportDb(req.ctx), req.project.id, groupBy, now);
     const totals = mrrMovements(subs.map((sub) => ({ ...sub, key: null })), months, now, currency);
     const current = months.slice(-1);
     const byKey = mrrMovements(subs, current, now, currency)

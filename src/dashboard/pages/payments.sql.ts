@@ -1,6 +1,7 @@
 // Revenue read from the hourly payments rollup (payment_stats_hourly, last-touch model), and ledger
 // entries narrowed to one attribution context for the report drill-downs.
 import type { Database } from "bun:sqlite";
+import type { Storage } from "../../db/storage/storage.ts";
 import type { PaymentRow } from "../../payments/ledger.ts";
 import { toPaymentEntry, type PaymentEntry } from "../../payments/service.ts";
 import type { TimeRange } from "./time.ts";
@@ -54,8 +55,8 @@ export function paymentsWithContext(db: Database, projectId: string, range: Time
     .map(toPaymentEntry);
 }
 
-/** The explanation as the engine wrote it, one sentence per step (the ledger entry joins them). */
-export function explanationTrail(db: Database, projectId: string, paymentId: string): string[] {
-  const row = db.query<{ explanation: string }, [string, string]>("SELECT explanation FROM payments WHERE project_id = ? AND id = ?").get(projectId, paymentId);
+/** The explanation as the engine wrote it, one sentence per step (the ledger entry joins them); on either engine. */
+export async function explanationTrail(storage: Storage, projectId: string, paymentId: string): Promise<string[]> {
+  const row = await storage.get<{ explanation: string }>("SELECT explanation FROM payments WHERE project_id = ? AND id = ?", [projectId, paymentId]);
   return row ? (JSON.parse(row.explanation) as string[]) : [];
 }

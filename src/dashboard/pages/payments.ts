@@ -3,60 +3,96 @@
 import { html } from "../html.ts";
 import { rangeQuery } from "../range.ts";
 import { DashboardError, renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
-import { getPayment, listPayments, listRawEvents, rawEventsForPayment } from "../../payments/service.ts";
+import { loadPayment, loadPayments, loadRawEvents, loadRawEventsForPayment, type PaymentEntry } from "../../payments/service.ts";
 import { ATTRIBUTION_METHODS, type AttributionMethod } from "../../attribution/engine.ts";
 import { PROVIDERS, type Provider } from "../../payments/types.ts";
 import { explanationTrail } from "./payments.sql.ts";
-import { keyLabels } from "../../reports/attribution.ts";
+import { emptyEntry, keyLabels, keyLabelsFrom, primeRollupSums, rollupSums } from "../../reports/attribution.ts";
+import { PostgresReports, reportDb } from "../../reports/source.ts";
 import { findProfileIdByEmail } from "../../tracking/profiles.ts";
-import { runJobOnSqlite } from "../../db/storage/jobs.ts";
+import { readJob, runJobOnSqlite } from "../../db/storage/jobs.ts";
 import { dataPage } from "../../../views/pages/parts.ts";
 import { convertedSummary, paymentDetail, paymentFilters, paymentsTable, rawEventList, type PaymentLinks } from "../../../views/pages/payments.ts";
 import type { ConvertedTotals } from "../../payments/fx/sums.ts";
-import { emptyEntry, rollupSums } from "../../reports/attribution.ts";
-import { conversionProgress } from "../../payments/fx/stored.ts";
+import { readConversionProgress } from "../../payments/fx/stored.ts";
 
-/** The period's converted money from the rollups (the ledger itself is a million rows on a large project). */
-function rangeTotals(req: DashboardRequest): ConvertedTotals {
+/** The period's converted money from the rollups (the ledger itself is a million rows on a large project); on PostgreSQL primed first. */
+async function rangeTotals(req: DashboardRequest): Promise<ConvertedTotals> {
   const { project, range } = req;
-  const entry = rollupSums(req.ctx.db, project.id, { groupBy: null, from: range.from, to: range.to }, project.countRenewals, { timeZone: range.timezone, now: req.ctx.now() }).get("") ?? emptyEntry();
+  const db = reportDb(req.ctx);
+  const query = { groupBy: null, from: range.from, to: range.to };
+  const folding = { timeZone: range.timezone, now: req.ctx.now() };
+  if (db instanceof PostgresReports) await primeRollupSums(db, project.id, query, folding);
+  const entry = rollupSums(db, project.id, query, project.countRenewals, folding).get("") ?? emptyEntry();
   const { revenue, refunds, net, unconverted } = entry.reporting;
   const unconvertedByCurrency = entry.unconvertedByCurrency.sort((a, b) => b.payments - a.payments || a.currency.localeCompare(b.currency));
   return { currency: project.currency, revenue, refunds, net, unconverted, unconvertedByCurrency };
 }
 
-export function paymentLinks(req: DashboardRequest): PaymentLinks {
-  let titles: Map<string, string> | null = null;
+function linksOf(req: DashboardRequest, linkTitle: PaymentLinks["linkTitle"], profileOfEmail: PaymentLinks["profileOfEmail"]): PaymentLinks {
   return {
     payment: (id) => req.href(`/payments/${encodeURIComponent(id)}`),
     link: (linkId) => req.href(`/links/${encodeURIComponent(linkId)}`),
-    linkTitle: (linkId) => (titles ??= keyLabels(req.ctx.db, req.project.id, "link")).get(linkId) ?? null,
+    linkTitle,
     visitor: (visitorId) => req.href(`/visitors/${encodeURIComponent(visitorId)}`),
     profile: (profileId) => req.href(`/profiles/${encodeURIComponent(profileId)}`),
-    profileOfEmail: (email) => runJobOnSqlite(req.ctx.db, (tx) => findProfileIdByEmail(tx, req.project.id, email)),
+    profileOfEmail,
     timezone: req.project.timezone,
   };
 }
 
+/**
+ * What a payments table links to, with the link titles and the customers' profiles of `payments` read
+ * first through the storage (either engine), as the table renders synchronously.
+ */
+export async function loadPaymentLinks(req: DashboardRequest, payments: readonly PaymentEntry[]): Promise<PaymentLinks> {
+  const { storage } = req.ctx;
+  const emails = [...new Set(payments.flatMap((p) => (p.email ? [p.email] : [])))];
+  const [titles, profiles] = await Promise.all([
+    payments.some((p) => p.attribution.linkId) ? keyLabelsFrom(storage, req.project.id, "link") : new Map<string, string>(),
+    readJob(storage, function* (tx) {
+      const found = new Map<string, string | null>();
+      for (const email of emails) found.set(email, yield* findProfileIdByEmail(tx, req.project.id, email));
+      return found;
+    }),
+  ]);
+  return linksOf(req, (linkId) => titles.get(linkId) ?? null, (email) => profiles.get(email) ?? null);
+}
+
+/** The same, read as the table asks, on SQLite's connection: for pages not on the storage yet (the report drill-downs). */
+export function paymentLinks(req: DashboardRequest): PaymentLinks {
+  let titles: Map<string, string> | null = null;
+  return linksOf(
+    req,
+    (linkId) => (titles ??= keyLabels(req.ctx.db, req.project.id, "link")).get(linkId) ?? null,
+    (email) => runJobOnSqlite(req.ctx.db, (tx) => findProfileIdByEmail(tx, req.project.id, email)),
+  );
+}
+
 const oneOf = <T extends string>(values: readonly T[], value: string | null): T | undefined => (values as readonly string[]).includes(value ?? "") ? (value as T) : undefined;
 
-function ledger(req: DashboardRequest) {
+async function ledger(req: DashboardRequest) {
   const method = oneOf<AttributionMethod>(ATTRIBUTION_METHODS, req.query.get("method"));
   const provider = oneOf<Provider>(PROVIDERS, req.query.get("provider"));
   const cursor = req.query.get("cursor") ?? undefined;
-  const page = listPayments(req.ctx.db, req.project.id, {
-    from: req.range.from,
-    to: req.range.to,
-    method,
-    provider,
-    linkId: req.range.filters.link,
-    cursor,
-    limit: 50,
-  });
+  const { storage } = req.ctx;
+  const [page, progress, totals] = await Promise.all([
+    loadPayments(storage, req.project.id, {
+      from: req.range.from,
+      to: req.range.to,
+      method,
+      provider,
+      linkId: req.range.filters.link,
+      cursor,
+      limit: 50,
+    }),
+    readJob(storage, (tx) => readConversionProgress(tx, req.project.id)),
+    rangeTotals(req),
+  ]);
   const keep = Object.fromEntries(rangeQuery(req.range));
-  const progress = conversionProgress(req.ctx.db, req.project.id);
+  const links = await loadPaymentLinks(req, page.payments);
   return html`${convertedSummary({
-      totals: rangeTotals(req),
+      totals,
       progress: progress.running ? progress : null,
       ratesHref: `/dashboard/${req.project.id}/settings/rates`,
     })}
@@ -67,7 +103,7 @@ function ledger(req: DashboardRequest) {
         <a class="button" href="${req.href("/export/payments.csv", { method: method ?? null, provider: provider ?? null })}" download>Export CSV</a>
       </div>
     </div>
-    ${paymentsTable(page.payments, paymentLinks(req), method || provider ? "No payment matches these filters in this period." : "No payments in this period.")}
+    ${paymentsTable(page.payments, links, method || provider ? "No payment matches these filters in this period." : "No payments in this period.")}
     <nav class="pager" aria-label="Pages">
       ${cursor ? html`<a class="button" href="${req.href("/payments", { method: method ?? null, provider: provider ?? null, cursor: null })}">Newest</a>` : null}
       ${page.nextCursor ? html`<a class="button" href="${req.href("/payments", { method: method ?? null, provider: provider ?? null, cursor: page.nextCursor })}">Older →</a>` : null}
@@ -76,22 +112,28 @@ function ledger(req: DashboardRequest) {
 
 export function paymentsPages(router: DashboardRouter): void {
   router
-    .get("/payments", (req) => renderPage(req, { title: "Payments", showRange: true, body: dataPage(ledger(req)) }))
-    .get("/payments/events", (req) => {
+    .get("/payments", async (req) => renderPage(req, { title: "Payments", showRange: true, body: dataPage(await ledger(req)) }))
+    .get("/payments/events", async (req) => {
       const provider = oneOf<Provider>(PROVIDERS, req.query.get("provider"));
-      const events = listRawEvents(req.ctx.db, req.project.id, { provider, limit: 100 });
+      const events = await loadRawEvents(req.ctx.storage, req.project.id, { provider, limit: 100 });
       const body = html`<p class="muted">The last 100 webhook and pull events from Stripe and Polar, newest first, with what each did. Open one to read its payload.</p>
-        <section class="card">${rawEventList(events, paymentLinks(req), "No provider event has arrived yet. Connect Stripe or Polar in Settings.")}</section>`;
+        <section class="card">${rawEventList(events, await loadPaymentLinks(req, []), "No provider event has arrived yet. Connect Stripe or Polar in Settings.")}</section>`;
       return renderPage(req, { title: "Provider events", body: dataPage(body) });
     })
-    .get("/payments/:paymentId", (req) => {
-      const payment = getPayment(req.ctx.db, req.project.id, req.params.paymentId ?? "");
+    .get("/payments/:paymentId", async (req) => {
+      const { storage } = req.ctx;
+      const payment = await loadPayment(storage, req.project.id, req.params.paymentId ?? "");
       if (!payment) throw new DashboardError(404, "There is no such payment in this project.");
+      const [trail, rawEvents, links] = await Promise.all([
+        explanationTrail(storage, req.project.id, payment.id),
+        loadRawEventsForPayment(storage, req.project.id, payment.id),
+        loadPaymentLinks(req, [payment]),
+      ]);
       const body = paymentDetail({
         payment,
-        trail: explanationTrail(req.ctx.db, req.project.id, payment.id),
-        rawEvents: rawEventsForPayment(req.ctx.db, req.project.id, payment.id),
-        links: paymentLinks(req),
+        trail,
+        rawEvents,
+        links,
         parentHref: payment.parentPaymentId ? req.href(`/payments/${encodeURIComponent(payment.parentPaymentId)}`) : null,
       });
       return renderPage(req, { title: `Payment ${payment.providerIds.key}`, body: dataPage(body) });

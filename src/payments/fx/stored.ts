@@ -1,7 +1,6 @@
 // Stored payments and their reporting values: converting one row (the ledger calls this inside its
 // transaction), and the background job that converts history again in short chunks — after a
 // change of reporting currency or manual rate, on first start, and when a missing rate arrives.
-import type { Database } from "bun:sqlite";
 import type { AppContext } from "../../context.ts";
 import { noteSubscriptionsChanged, noteWrite } from "../../reports/writes.ts";
 import { localDate } from "../../dashboard/range.ts";
@@ -10,7 +9,7 @@ import type { ContextColumns, FirstTouchColumns } from "../../attribution/loader
 import { fixingFor, manualRates } from "./rates.ts";
 import { updateProjectSettings, type Project, type ProjectSettings } from "../../projects/service.ts";
 import { LEASE_MS, whileHolding } from "../../db/leases.ts";
-import { runJobOnSqlite, type JobSteps, type JobTx } from "../../db/storage/jobs.ts";
+import type { JobSteps, JobTx } from "../../db/storage/jobs.ts";
 import { perEngine } from "../../db/postgres/dialect.ts";
 
 /** The columns of a payment row that conversion reads and writes. */
@@ -222,10 +221,6 @@ export function* readConversionProgress(tx: JobTx, projectId: string): JobSteps<
   return row ? { running: true, done: Math.min(row.done, row.total), total: row.total } : { running: false, done: 0, total: 0 };
 }
 
-/** `readConversionProgress` on SQLite's connection, for the callers still synchronous (dashboard pages). */
-export function conversionProgress(db: Database, projectId: string): ConversionProgress {
-  return runJobOnSqlite(db, (tx) => readConversionProgress(tx, projectId));
-}
 
 /** Each chunk aims at this long and stops converting past `CHUNK_BUDGET_MS`, so a request waits on it well under 50 ms. */
 const CHUNK_TARGET_MS = 8;

@@ -10,6 +10,7 @@ import { accessOf, roleOnProject, visibleProjects } from "../auth/access.ts";
 import { csrfMatches, findSession, SESSION_COOKIE, type DashboardSession } from "../auth/sessions.ts";
 import type { Role, User } from "../auth/users.ts";
 import { html, htmlResponse, Html } from "./html.ts";
+import { NotOnPostgresYet } from "../http/errors.ts";
 import { parseRange, rangeQuery, type DateRange } from "./range.ts";
 import { SECTIONS, sectionOf, type SectionId } from "./sections.ts";
 import { bareLayout, layout, type Flash } from "../../views/layout.ts";
@@ -203,6 +204,7 @@ export class DashboardRouter {
       return renewing(response);
     } catch (error) {
       if (error instanceof DashboardError) return renewing(errorPage(req, error.status, error.message));
+      if (error instanceof NotOnPostgresYet) return renewing(errorPage(req, error.httpStatus, "This page does not run on PostgreSQL in this version yet."));
       console.error("dashboard error:", error);
       return renewing(errorPage(req, 500, "Something went wrong on our side. The error was logged."));
     }
@@ -357,7 +359,7 @@ export function pageResponse(body: Html, status = 200): Response {
 }
 
 function errorPage(req: SignedInRequest | null, status: number, message: string): Response {
-  const titles: Record<number, string> = { 400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict", 500: "Error" };
+  const titles: Record<number, string> = { 400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict", 500: "Error", 503: "Not available" };
   const title = titles[status] ?? "Error";
   if (req?.htmx) return pageResponse(html`<p class="notice error" role="alert">${message}</p>`, status);
   const body = html`<p class="notice error" role="alert">${message}</p><p><a href="/dashboard">Back to the dashboard</a></p>`;

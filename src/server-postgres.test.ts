@@ -1,8 +1,8 @@
 // Two real servers (nodes) on one PostgreSQL database (SPEC §11): a link created through node A's API
 // redirects on node B, and its click lands in the shared database; the tracker's events reach the
-// database through either node and say so only once committed; a session signed in on A holds on B; the reports on B count
-// what came through both;
-// and what does not run on PostgreSQL yet answers 503 saying so, never 500.
+// database through either node and say so only once committed; a session signed in on A holds on B; the
+// reports on B count what came through both nodes; and what does not run on PostgreSQL yet answers 503
+// saying so, never 500.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, TEST_SECRET, type TestServer } from "./testing/harness.ts";
 import { signIn } from "./dashboard/test-client.ts";

@@ -12,6 +12,8 @@ import { attributionOn } from "./attribution.ts";
 import { funnelOn, summaryOn } from "./summary.ts";
 import { trafficOn } from "./traffic.ts";
 import type { FunnelStepName } from "./people/index.ts";
+import { primeRollups, revenue, revenueSeries, traffic, trafficSeries, visitorSeries, type RollupQuery } from "../dashboard/pages/rollups.ts";
+import { bucketsFor } from "../dashboard/pages/time.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -278,5 +280,35 @@ describeOnEngines("the traffic report and the funnel, primed then computed", (en
     // Narrowed to news.example's source (a referrer without a campaign is its source): ann alone.
     const news = await funnelOn(db.reports, project, { ...RANGE, filter: { source: "news.example" } }, NOW);
     expect(news.filter((s) => s.tracked).map((s) => s.people)).toEqual([1, 1, 1, 1]);
+  });
+});
+
+describeOnEngines("the dashboard's rollups, primed then computed", (engine) => {
+  test("totals, series and visitors per bucket over 30 days (folded days) and over today (hourly rows)", async () => {
+    const { db, project } = await setup(engine);
+    await trafficFixture(db, project.id);
+    await db.settle();
+    const query = (range: { from: number; to: number }): RollupQuery => ({ db: db.reports, projectId: project.id, range, timeZone: "UTC", now: NOW, currency: "USD" });
+    const month = query(RANGE);
+    const today = query({ from: TODAY, to: TODAY + DAY_MS });
+    await Promise.all([primeRollups(month), primeRollups(today)]);
+    const usd = { currency: "USD", payments: 2, revenue: 5000, refunds: 0, net: 5000, reportingNet: 5000, unconverted: 0 };
+    // Page views: ann 3, ben 2, cat 1 (today); a session each; ann's signup.
+    expect(traffic(month)).toEqual({ clicks: 0, sessions: 3, pageviews: 6, pricingViews: 3, signups: 1, signupsStarted: 0 });
+    expect(revenue(month, "USD")).toEqual([usd]);
+    expect(traffic(today)).toEqual({ clicks: 0, sessions: 1, pageviews: 1, pricingViews: 1, signups: 0, signupsStarted: 0 });
+    expect(revenue(today, "USD")).toEqual([usd]);
+    // A row per day over the month, per hour with rows today: the same sums.
+    expect(trafficSeries(month)).toHaveLength(30);
+    expect(trafficSeries(month).reduce((n, r) => n + r.pageviews, 0)).toBe(6);
+    expect(trafficSeries(today).map((r) => [r.hour, r.pageviews])).toEqual([[NOW - 3 * HOUR_MS - 7 * 60_000, 1]]);
+    // Both payments in the hour from 13:00 (ann's at 13:07, cat's at 13:37).
+    expect(revenueSeries(today).map((r) => [r.hour, r.net])).toEqual([[NOW - 2 * HOUR_MS - 7 * 60_000, 5000]]);
+    const visitors = visitorSeries(month, bucketsFor(RANGE, "UTC"));
+    expect(visitors.filter((p) => p.value > 0).map((p) => [p.t, p.value])).toEqual([
+      [TODAY - 5 * DAY_MS, 1],
+      [TODAY - 4 * DAY_MS, 1],
+      [TODAY, 1],
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 // Two real servers (nodes) on one PostgreSQL database (SPEC §11): a link created through node A's API
 // redirects on node B, and its click lands in the shared database; the tracker's events reach the
-// database through either node and say so only once committed; a session signed in on A holds on B;
-// and what does not run on PostgreSQL yet answers 503 saying so, never 500.
+// database through either node and say so only once committed; a session signed in on A holds on B; the
+// reports on B count what came through both nodes; and what does not run on PostgreSQL yet answers 503
+// saying so, never 500.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, TEST_SECRET, type TestServer } from "./testing/harness.ts";
 import { signIn } from "./dashboard/test-client.ts";
@@ -82,8 +83,26 @@ describe("two nodes on one PostgreSQL database", () => {
     expect(summary).toMatchObject({ visitors: 4, clicks: 1, signups: 0 });
   });
 
-  test("what does not run on PostgreSQL yet (the traffic report) answers 503 saying so, never 500", async () => {
-    const response = await onB("/api/v1/reports/traffic?groupBy=page");
+  test("the traffic report by page and the funnel on node B count what came through either node", async () => {
+    const traffic = await onB("/api/v1/reports/traffic?groupBy=page");
+    expect(traffic.status).toBe(200);
+    const { rows } = (await traffic.json()) as { rows: { key: string; visitors: number; pageviews: number }[] };
+    // 40 pages, one view each; the click's visitor viewed none.
+    expect(rows).toHaveLength(40);
+    expect(rows.every((r) => r.visitors === 1 && r.pageviews === 1)).toBe(true);
+    expect(rows.map((r) => r.key).sort()).toEqual(Array.from({ length: 40 }, (_, n) => `/page-${n}`).sort());
+    const funnel = await onB("/api/v1/reports/funnel");
+    expect(funnel.status).toBe(200);
+    const { steps } = (await funnel.json()) as { steps: { name: string; people: number | null; tracked: boolean }[] };
+    // The one who clicked viewed no page after it; the page viewers clicked nothing.
+    expect(steps.filter((s) => s.tracked).map(({ name, people }) => ({ name, people }))).toEqual([
+      { name: "link_clicked", people: 1 },
+      { name: "page_view", people: 0 },
+    ]);
+  });
+
+  test("what does not run on PostgreSQL yet (the MRR report) answers 503 saying so, never 500", async () => {
+    const response = await onB("/api/v1/reports/mrr");
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("not_available_on_postgresql");
   });

@@ -344,6 +344,9 @@ export function keptDays(db: ReportDb, projectId: string, from: number, to: numb
   return daysOf(db, projectId, from, to, timeZone, now, true);
 }
 
+/** Whether `foldedDays` folds the range into local days (else the rollup tables are read for it). */
+export const foldsDays = (from: number, to: number, timeZone: string): boolean => foldedBounds(from, to, timeZone) !== null;
+
 /** The local days `foldedDays` folds a range into, null when it sums the range from the rollup tables instead. */
 function foldedBounds(from: number, to: number, timeZone: string): { start: number; end: number }[] | null {
   if (to - from <= 2 * DAY_MS || to - from > MAX_RANGE_DAYS * DAY_MS) return null;

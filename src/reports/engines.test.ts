@@ -1,4 +1,4 @@
-// The summary and attribution reports on both engines, prime then compute (source.ts): a small journey and payments written by
+// The summary, attribution, traffic and funnel reports on both engines, prime then compute (source.ts): a small journey and payments written by
 // the real write jobs, and the same hand-counted numbers from SQLite and from PostgreSQL.
 import { afterEach, expect, test } from "bun:test";
 import type { Engine } from "../db/storage/storage.ts";
@@ -9,7 +9,11 @@ import { describeOnEngines, freshDatabase, twoNodeDatabases, type TestDatabase }
 import { storeHit, type Hit, type Landing } from "../tracking/journey.ts";
 import { createLink } from "../links/service.ts";
 import { attributionOn } from "./attribution.ts";
-import { summaryOn } from "./summary.ts";
+import { funnelOn, summaryOn } from "./summary.ts";
+import { trafficOn } from "./traffic.ts";
+import type { FunnelStepName } from "./people/index.ts";
+import { primeRollups, revenue, revenueSeries, traffic, trafficSeries, visitorSeries, type RollupQuery } from "../dashboard/pages/rollups.ts";
+import { bucketsFor } from "../dashboard/pages/time.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -187,6 +191,124 @@ describeOnEngines("reports, primed then computed", (engine) => {
       { key: "spring", label: "spring", visitors: 1, signups: 1, customers: 1, conversionRate: 1, payments: 1, net: 3500 },
       { key: null, label: "(none)", visitors: 1, signups: 0, customers: 1, conversionRate: 0, payments: 1, net: 2000 },
       { key: "launch", label: "launch", visitors: 1, signups: 1, customers: 0, conversionRate: 0, payments: 0, net: 0 },
+    ]);
+  });
+});
+
+/**
+ * Three visitors for the traffic report and the funnel (no clicks, no signup_started: neither step is tracked):
+ * - ann: 5 days ago from news.example in France, views / and /pricing twice (once with a query string, the
+ *   same page), signs up and identifies; pays 20.00 today.
+ * - ben: 4 days ago from search.example in Germany, views / and /docs.
+ * - cat: today from nowhere in France, views /pricing; pays 30.00 without signing up.
+ */
+async function trafficFixture(db: TestDatabase, projectId: string): Promise<void> {
+  const ann = TODAY - 5 * DAY_MS + 9 * HOUR_MS;
+  const fromNews: Landing = { ...noLanding, referrerHost: "news.example" };
+  const fromSearch: Landing = { ...noLanding, referrerHost: "search.example" };
+  await store(db, [
+    hit(projectId, "ann", ann, { landing: fromNews, country: "FR" }),
+    hit(projectId, "ann", ann + 60_000, { landing: fromNews, country: "FR", path: "/pricing", isPricingPage: true }),
+    hit(projectId, "ann", ann + 2 * 60_000, { landing: fromNews, country: "FR", path: "/pricing?plan=pro", isPricingPage: true }),
+    hit(projectId, "ann", ann + 3 * 60_000, { landing: fromNews, country: "FR", name: "signup_completed", path: "/signup", identify: { id: "usr_ann", email: "ann@example.com", trust: "trusted" } }),
+    hit(projectId, "ben", TODAY - 4 * DAY_MS + 14 * HOUR_MS, { landing: fromSearch }),
+    hit(projectId, "ben", TODAY - 4 * DAY_MS + 14 * HOUR_MS + 60_000, { landing: fromSearch, path: "/docs" }),
+    hit(projectId, "cat", NOW - 3 * HOUR_MS, { country: "FR", path: "/pricing", isPricingPage: true }),
+  ]);
+  await pay(db, projectId, [payment("sale", "cs_ann", 2000, { metadata: { visitorId: "ann" }, email: "ann@example.com", occurredAt: NOW - 2 * HOUR_MS })]);
+  await pay(db, projectId, [payment("sale", "cs_cat", 3000, { metadata: { visitorId: "cat" }, occurredAt: NOW - 90 * 60_000 })]);
+}
+
+const trafficRow = (key: string | null, visitors: number, pageviews: number, signups: number, customers: number, conversionRate: number, net: number) => ({
+  key,
+  visitors,
+  people: undefined,
+  pageviews,
+  signups,
+  customers,
+  conversionRate,
+  net,
+  unconverted: 0,
+  currency: "USD",
+});
+const withoutPeople = ({ people: _people, ...row }: ReturnType<typeof trafficRow>) => row;
+
+describeOnEngines("the traffic report and the funnel, primed then computed", (engine) => {
+  test("by page: views of a page with a query string are the page's, and a row's people, customers and net are its visitors'", async () => {
+    const { db, project } = await setup(engine);
+    await trafficFixture(db, project.id);
+    await db.settle();
+    // / : ann and ben; /pricing: ann (twice) and cat, both customers (20.00 + 30.00); /docs: ben. ann signed up.
+    expect(await trafficOn(db.reports, project, { groupBy: "page", ...RANGE }, NOW)).toEqual(
+      [trafficRow("/pricing", 2, 3, 1, 2, 1, 5000), trafficRow("/", 2, 2, 1, 1, 1 / 2, 2000), trafficRow("/docs", 1, 1, 0, 0, 0, 0)].map(withoutPeople),
+    );
+  });
+
+  test("by referrer and by country, and by page again after a new page view today", async () => {
+    const { db, project } = await setup(engine);
+    await trafficFixture(db, project.id);
+    await db.settle();
+    expect(await trafficOn(db.reports, project, { groupBy: "referrer", ...RANGE }, NOW)).toEqual(
+      [trafficRow("news.example", 1, 3, 1, 1, 1, 2000), trafficRow("search.example", 1, 2, 0, 0, 0, 0), trafficRow(null, 1, 1, 0, 1, 1, 3000)].map(withoutPeople),
+    );
+    expect(await trafficOn(db.reports, project, { groupBy: "country", ...RANGE }, NOW)).toEqual(
+      [trafficRow("FR", 2, 4, 1, 2, 1, 5000), trafficRow("DE", 1, 2, 0, 0, 0, 0)].map(withoutPeople),
+    );
+    expect((await trafficOn(db.reports, project, { groupBy: "page", ...RANGE }, NOW)).map((r) => r.key)).toEqual(["/pricing", "/", "/docs"]);
+    // ben comes back today to /docs: the open day's pages are read again.
+    await store(db, [hit(project.id, "ben", NOW - 30 * 60_000, { path: "/docs" })]);
+    await db.settle();
+    const later = NOW + 60_000;
+    const docs = (await trafficOn(db.reports, project, { groupBy: "page", ...RANGE }, later)).find((r) => r.key === "/docs");
+    expect(docs).toMatchObject({ visitors: 1, pageviews: 2 });
+  });
+
+  test("the funnel: people who reached each tracked step after the previous one", async () => {
+    const { db, project } = await setup(engine);
+    await trafficFixture(db, project.id);
+    await db.settle();
+    // Visited: ann, ben, cat; then pricing: ann, cat; then signed up: ann; then paid: ann (cat paid without signing up).
+    const untracked = (name: FunnelStepName) => ({ name, people: null, conversionFromPrevious: null, conversionFromFirst: null, tracked: false });
+    expect(await funnelOn(db.reports, project, RANGE, NOW)).toEqual([
+      untracked("link_clicked"),
+      { name: "page_view", people: 3, conversionFromPrevious: null, conversionFromFirst: 1, tracked: true },
+      { name: "pricing_view", people: 2, conversionFromPrevious: 2 / 3, conversionFromFirst: 2 / 3, tracked: true },
+      untracked("signup_started"),
+      { name: "signup_completed", people: 1, conversionFromPrevious: 1 / 2, conversionFromFirst: 1 / 3, tracked: true },
+      { name: "payment_completed", people: 1, conversionFromPrevious: 1, conversionFromFirst: 1 / 3, tracked: true },
+    ]);
+    // Narrowed to news.example's source (a referrer without a campaign is its source): ann alone.
+    const news = await funnelOn(db.reports, project, { ...RANGE, filter: { source: "news.example" } }, NOW);
+    expect(news.filter((s) => s.tracked).map((s) => s.people)).toEqual([1, 1, 1, 1]);
+  });
+});
+
+describeOnEngines("the dashboard's rollups, primed then computed", (engine) => {
+  test("totals, series and visitors per bucket over 30 days (folded days) and over today (hourly rows)", async () => {
+    const { db, project } = await setup(engine);
+    await trafficFixture(db, project.id);
+    await db.settle();
+    const query = (range: { from: number; to: number }): RollupQuery => ({ db: db.reports, projectId: project.id, range, timeZone: "UTC", now: NOW, currency: "USD" });
+    const month = query(RANGE);
+    const today = query({ from: TODAY, to: TODAY + DAY_MS });
+    await Promise.all([primeRollups(month), primeRollups(today)]);
+    const usd = { currency: "USD", payments: 2, revenue: 5000, refunds: 0, net: 5000, reportingNet: 5000, unconverted: 0 };
+    // Page views: ann 3, ben 2, cat 1 (today); a session each; ann's signup.
+    expect(traffic(month)).toEqual({ clicks: 0, sessions: 3, pageviews: 6, pricingViews: 3, signups: 1, signupsStarted: 0 });
+    expect(revenue(month, "USD")).toEqual([usd]);
+    expect(traffic(today)).toEqual({ clicks: 0, sessions: 1, pageviews: 1, pricingViews: 1, signups: 0, signupsStarted: 0 });
+    expect(revenue(today, "USD")).toEqual([usd]);
+    // A row per day over the month, per hour with rows today: the same sums.
+    expect(trafficSeries(month)).toHaveLength(30);
+    expect(trafficSeries(month).reduce((n, r) => n + r.pageviews, 0)).toBe(6);
+    expect(trafficSeries(today).map((r) => [r.hour, r.pageviews])).toEqual([[NOW - 3 * HOUR_MS - 7 * 60_000, 1]]);
+    // Both payments in the hour from 13:00 (ann's at 13:07, cat's at 13:37).
+    expect(revenueSeries(today).map((r) => [r.hour, r.net])).toEqual([[NOW - 2 * HOUR_MS - 7 * 60_000, 5000]]);
+    const visitors = visitorSeries(month, bucketsFor(RANGE, "UTC"));
+    expect(visitors.filter((p) => p.value > 0).map((p) => [p.t, p.value])).toEqual([
+      [TODAY - 5 * DAY_MS, 1],
+      [TODAY - 4 * DAY_MS, 1],
+      [TODAY, 1],
     ]);
   });
 });

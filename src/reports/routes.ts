@@ -9,9 +9,9 @@ import { attributionOn, GROUP_BY, MODELS } from "./attribution.ts";
 import { FUNNEL_STEPS } from "./people/index.ts";
 import { DAY_MS, parseTimeBound } from "./range.ts";
 import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
-import { funnelReport, summaryOn } from "./summary.ts";
+import { funnelOn, summaryOn } from "./summary.ts";
 import { reportDb } from "./source.ts";
-import { TRAFFIC_GROUP_BY, trafficReport } from "./traffic.ts";
+import { TRAFFIC_GROUP_BY, trafficOn } from "./traffic.ts";
 
 const rangeQuery = z.object({
   from: z.string().optional().describe("ISO date, date-time or unix ms (inclusive); default the start of the day 29 days ago in the project's time zone (30 days before `to` when only `to` is given)"),
@@ -124,7 +124,7 @@ export function reportApi(ctx: AppContext) {
       async ({ project, query }) => {
         await ctx.writes.settle();
         const range = readRange(query, ctx.now(), project.timezone);
-        return { groupBy: query.groupBy, ...iso(range), rows: trafficReport(ctx.db, project, { groupBy: query.groupBy, ...range }, ctx.now()) };
+        return { groupBy: query.groupBy, ...iso(range), rows: await trafficOn(reportDb(ctx), project, { groupBy: query.groupBy, ...range }, ctx.now()) };
       },
       { query: trafficQuery },
     )
@@ -145,7 +145,7 @@ export function reportApi(ctx: AppContext) {
           ...(query.campaignId ? { campaign: query.campaignId } : {}),
           ...(query.source ? { source: query.source } : {}),
         };
-        return { steps: funnelReport(ctx.db, project, { ...readRange(query, ctx.now(), project.timezone), filter }, ctx.now()) };
+        return { steps: await funnelOn(reportDb(ctx), project, { ...readRange(query, ctx.now(), project.timezone), filter }, ctx.now()) };
       },
       { query: funnelQuery },
     );

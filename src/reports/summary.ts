@@ -1,7 +1,7 @@
 // The range's totals and its funnel (SPEC §6, §10): people distinct over the whole range, clicks and
 // money from the rollups.
 import type { Database } from "bun:sqlite";
-import { funnel, peopleQuery, peopleTotals, trackedSteps, type AttributionDimension, type ContextFilter, type FunnelStep } from "./people/index.ts";
+import { funnel, peopleQuery, peopleTotals, trackedSteps, trackedStepsFrom, type AttributionDimension, type ContextFilter, type FunnelStep, type FunnelStepName } from "./people/index.ts";
 import { byCurrencyOrder, emptyEntry, rollupSums, type AttributionReportRow, type ReportProject } from "./attribution.ts";
 import { primeReport } from "./prime.ts";
 import { PostgresReports, type ReportDb } from "./source.ts";
@@ -38,7 +38,22 @@ export function summaryReport(db: ReportDb, project: ReportProject, range: { fro
 /** What a funnel can be narrowed by (the dashboard's pickers, the API's parameters). */
 export const FUNNEL_FILTERS = ["link", "campaign", "source"] as const satisfies readonly AttributionDimension[];
 
+/** The funnel on either engine: on PostgreSQL the tracked steps read and the range's windows primed first, then the same computation (see source.ts). */
+export async function funnelOn(db: ReportDb, project: ReportProject, range: { from: number; to: number; filter?: ContextFilter }, now: number): Promise<FunnelStep[]> {
+  if (!(db instanceof PostgresReports)) return funnelReport(db, project, range, now);
+  const [tracked] = await Promise.all([
+    trackedStepsFrom(db.storage, project.id),
+    primeReport(db, { projectId: project.id, from: range.from, to: range.to, timeZone: project.timezone, now }),
+  ]);
+  return funnelOf(db, project, range, now, tracked);
+}
+
 export function funnelReport(db: Database, project: ReportProject, range: { from: number; to: number; filter?: ContextFilter }, now: number): FunnelStep[] {
+  return funnelOf(db, project, range, now, trackedSteps(db, project.id));
+}
+
+/** On PostgreSQL, only after its prime (`funnelOn`). */
+function funnelOf(db: ReportDb, project: ReportProject, range: { from: number; to: number; filter?: ContextFilter }, now: number, tracked: ReadonlySet<FunnelStepName>): FunnelStep[] {
   const q = peopleQuery({ db, projectId: project.id, ...range, timeZone: project.timezone, now, countRenewals: project.countRenewals });
-  return funnel(q, trackedSteps(db, project.id));
+  return funnel(q, tracked);
 }

@@ -1,13 +1,14 @@
 // The funnel over the core events, link_clicked → payment_completed: people who reached each step after
 // the previous tracked one, narrowed by a link, campaign and source picked from lists.
-import type { Database } from "bun:sqlite";
 import { html, raw } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { rangeQuery } from "../range.ts";
 import { barChart, formatCompact } from "../charts.ts";
-import { FUNNEL_FILTERS, funnelReport } from "../../reports/summary.ts";
+import { FUNNEL_FILTERS, funnelOn } from "../../reports/summary.ts";
+import { reportDb } from "../../reports/source.ts";
+import type { Storage } from "../../db/storage/storage.ts";
 import type { FunnelStep, FunnelStepName } from "../../reports/people/index.ts";
-import { emptyState } from "./notices.ts";
+import { emptyStateOn } from "./empty-state.ts";
 import { dataPage, dataTable, formatCount, percent } from "../../../views/pages/parts.ts";
 
 const STEP_LABELS: Record<FunnelStepName, string> = {
@@ -19,9 +20,9 @@ const STEP_LABELS: Record<FunnelStepName, string> = {
   payment_completed: "Paid",
 };
 
-export function funnelSteps(req: DashboardRequest): FunnelStep[] {
+export function funnelSteps(req: DashboardRequest): Promise<FunnelStep[]> {
   const filter = Object.fromEntries(FUNNEL_FILTERS.flatMap((dimension) => (req.range.filters[dimension] ? [[dimension, req.range.filters[dimension]]] : [])));
-  return funnelReport(req.ctx.db, req.project, { from: req.range.from, to: req.range.to, filter }, req.ctx.now());
+  return funnelOn(reportDb(req.ctx), req.project, { from: req.range.from, to: req.range.to, filter }, req.ctx.now());
 }
 
 interface Choice {
@@ -29,23 +30,16 @@ interface Choice {
   label: string;
 }
 
+// The same texts on both engines.
+const PICKED_VALUES = (column: string) => `SELECT DISTINCT ${column} AS value FROM links WHERE project_id = ? AND ${column} IS NOT NULL
+   UNION SELECT DISTINCT ${column} FROM context_stats_periods WHERE project_id = ? AND grain = 'month' AND ${column} <> '' ORDER BY 1 LIMIT 500`;
+const PICKED_LINKS = "SELECT id AS value, coalesce(nullif(title, ''), slug) AS label FROM links WHERE project_id = ? ORDER BY archived, label LIMIT 500";
+
 /** What the pickers offer: the project's links by title, and the campaigns and sources it has seen. */
-function choices(db: Database, projectId: string): Record<"link" | "campaign" | "source", Choice[]> {
-  const values = (column: string) =>
-    db
-      .query<{ value: string }, [string, string]>(
-        `SELECT DISTINCT ${column} AS value FROM links WHERE project_id = ? AND ${column} IS NOT NULL
-         UNION SELECT DISTINCT ${column} FROM context_stats_periods WHERE project_id = ? AND grain = 'month' AND ${column} <> '' ORDER BY 1 LIMIT 500`,
-      )
-      .all(projectId, projectId)
-      .map((r) => ({ value: r.value, label: r.value }));
-  return {
-    link: db
-      .query<Choice, [string]>("SELECT id AS value, coalesce(nullif(title, ''), slug) AS label FROM links WHERE project_id = ? ORDER BY archived, label LIMIT 500")
-      .all(projectId),
-    campaign: values("campaign_id"),
-    source: values("source"),
-  };
+async function choices(storage: Storage, projectId: string): Promise<Record<"link" | "campaign" | "source", Choice[]>> {
+  const values = async (column: string) => (await storage.all<{ value: string }>(PICKED_VALUES(column), [projectId, projectId])).map((r) => ({ value: r.value, label: r.value }));
+  const [link, campaign, source] = await Promise.all([storage.all<Choice>(PICKED_LINKS, [projectId]), values("campaign_id"), values("source")]);
+  return { link, campaign, source };
 }
 
 function picker(label: string, name: "link" | "campaign" | "source", options: Choice[], current: string | undefined) {
@@ -58,12 +52,12 @@ function picker(label: string, name: "link" | "campaign" | "source", options: Ch
     </select></div>`;
 }
 
-function funnel(req: DashboardRequest) {
-  const steps = funnelSteps(req);
+async function funnel(req: DashboardRequest) {
+  const [steps, options] = await Promise.all([funnelSteps(req), choices(req.ctx.storage, req.project.id)]);
   const filters = req.range.filters;
   const keep = [...rangeQuery({ ...req.range, filters: {} })];
-  const options = choices(req.ctx.db, req.project.id);
   const tracked = steps.filter((s) => s.tracked);
+  const empty = tracked.length === 0 ? await emptyStateOn(req, "Nothing in this period.") : null;
   const fraction = (value: number | null) => (value === null ? "—" : percent(value, 1));
   return html`<form method="get" action="${req.url.pathname}" class="toolbar card" aria-label="Funnel filters">
       ${keep.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
@@ -76,7 +70,7 @@ function funnel(req: DashboardRequest) {
       <h2>From click to payment</h2>
       ${
         tracked.length === 0
-          ? html`<p class="empty">${emptyState(req, "Nothing in this period.")}</p>`
+          ? html`<p class="empty">${empty}</p>`
           : raw(
               barChart({
                 title: "Funnel: how many people reached each step",
@@ -105,5 +99,5 @@ function funnel(req: DashboardRequest) {
 }
 
 export function funnelPage(router: DashboardRouter): void {
-  router.get("/funnel", (req) => renderPage(req, { title: "Funnel", showRange: true, body: dataPage(funnel(req)) }));
+  router.get("/funnel", async (req) => renderPage(req, { title: "Funnel", showRange: true, body: dataPage(await funnel(req)) }));
 }

@@ -5,11 +5,12 @@ import { html } from "../html.ts";
 import { DashboardError, renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { timeSeriesChart, formatCompact } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
-import { previous as before, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
+import { previous as before, primeRollups, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
 import { revenueChart, summaryOf, summaryTiles } from "./revenue.ts";
-import { emptyState, peopleNotice } from "./notices.ts";
-import { attributionReport } from "../../reports/attribution.ts";
-import { trafficReport } from "../../reports/traffic.ts";
+import { peopleNotice } from "./notices.ts";
+import { emptyStateOn } from "./empty-state.ts";
+import { attributionOn } from "../../reports/attribution.ts";
+import { trafficOn } from "../../reports/traffic.ts";
 import { chartCard, dataPage, statTiles } from "../../../views/pages/parts.ts";
 import { breakdownTable, type BreakdownRow } from "../../../views/pages/reports.ts";
 
@@ -35,9 +36,11 @@ const allLink = (req: DashboardRequest, name: TopCard) => {
   return html`<p class="hint"><a href="${req.href(path, by ? { by } : {})}">All ${name} →</a></p>`;
 };
 
-function overview(req: DashboardRequest) {
+/** On PostgreSQL, what the tiles, charts and notice read is primed first (rollups.ts); then the same render as on SQLite. */
+async function overview(req: DashboardRequest) {
   const range = req.range;
   const q = rollupQuery(req);
+  await Promise.all([primeRollups(q), primeRollups(before(q, req), { series: false })]);
   const totals = summaryOf(q);
   const buckets = bucketsFor(range, range.timezone);
   const visitors = { label: "Visitors", points: visitorSeries(q, buckets) };
@@ -67,36 +70,37 @@ function overview(req: DashboardRequest) {
 }
 
 /** One top table of the overview, as the fragment its placeholder swaps in. */
-function topCard(req: DashboardRequest, name: TopCard) {
+async function topCard(req: DashboardRequest, name: TopCard) {
   const range = req.range;
-  const { db } = req.ctx;
-  const now = req.ctx.now();
+  const q = rollupQuery(req);
+  const { db, now } = q;
   const scope = { from: range.from, to: range.to, filter: range.filters };
   const { title, label, path, attribution, by } = TOP_CARDS[name];
+  const [empty] = await Promise.all([emptyStateOn(req, "Nothing in this period."), primeRollups(q, { series: false })]);
   const table = <Row extends BreakdownRow>(rows: Row[], href: (row: Row) => string | null) =>
     breakdownTable({
       caption: `${title} by visitors`,
       label,
       rows,
-      totals: summaryOf(rollupQuery(req)),
+      totals: summaryOf(q),
       href,
       show: { compact: true },
       noneLabel: by ? "(unknown)" : undefined,
       limit: TOP,
-      empty: emptyState(req, "Nothing in this period."),
+      empty,
     });
   const body = attribution
     ? table(
-        attributionReport(db, req.project, { groupBy: attribution, ...scope }, now).sort((a, b) => b.visitors - a.visitors || b.net - a.net),
+        (await attributionOn(db, req.project, { groupBy: attribution, ...scope }, now)).sort((a, b) => b.visitors - a.visitors || b.net - a.net),
         (row) => (row.key ? req.href(`${path}/${encodeURIComponent(row.key)}`) : null),
       )
-    : table(trafficReport(db, req.project, { groupBy: by, ...scope }, now), () => null);
+    : table(await trafficOn(db, req.project, { groupBy: by, ...scope }, now), () => null);
   return html`<section class="card top-card"><h2>${title}</h2>${body}${allLink(req, name)}</section>`;
 }
 
 export function overviewPage(router: DashboardRouter): void {
   router
-    .get("", (req) => renderPage(req, { title: "Overview", showRange: true, body: overview(req) }))
+    .get("", async (req) => renderPage(req, { title: "Overview", showRange: true, body: await overview(req) }))
     .get("/overview/:card", (req) => {
       const name = req.params.card ?? "";
       if (!Object.hasOwn(TOP_CARDS, name)) throw new DashboardError(404, "The overview has no such table.");

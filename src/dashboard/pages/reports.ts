@@ -2,13 +2,14 @@
 // customers, conversion, net revenue), each row drilling down to its traffic over time, links and payments.
 import { html } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
-import { attributionReport, type AttributionModel, type AttributionReportRow } from "../../reports/attribution.ts";
-import { summaryReport } from "../../reports/summary.ts";
+import { attributionOn, type AttributionModel, type AttributionReportRow } from "../../reports/attribution.ts";
+import { summaryOn } from "../../reports/summary.ts";
 import { formatCompact, timeSeriesChart } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import type { Dimension } from "./traffic.sql.ts";
-import { previous as before, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
-import { emptyState, peopleNotice } from "./notices.ts";
+import { previous as before, primeRollups, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
+import { peopleNotice } from "./notices.ts";
+import { emptyStateOn } from "./empty-state.ts";
 import { linksWithContext } from "./links.sql.ts";
 import { paymentsWithContext } from "./payments.sql.ts";
 import { revenueChart, summaryOf, summaryTiles } from "./revenue.ts";
@@ -18,6 +19,7 @@ import { chartCard, contextValue, dataPage, dataTable, formatCount, readSort, so
 import { breakdownColumns, breakdownTable, modelSwitch } from "../../../views/pages/reports.ts";
 import { paymentsTable } from "../../../views/pages/payments.ts";
 import { copyInline } from "../../../views/components.ts";
+import { reportDb } from "../../reports/source.ts";
 
 const REPORTS = [
   { path: "/campaigns", dimension: "campaign", title: "Campaigns", label: "Campaign" },
@@ -32,13 +34,14 @@ type Report = (typeof REPORTS)[number];
 /** The URL segment of a report row: the value itself, or "(none)" for traffic without one. */
 const NONE = "(none)";
 
-function reportPage(req: DashboardRequest, report: Report) {
+async function reportPage(req: DashboardRequest, report: Report) {
   const model: AttributionModel = req.query.get("model") === "first" ? "first" : "last";
   const project = req.project;
   const range = { from: req.range.from, to: req.range.to };
   const now = req.ctx.now();
-  const rows = attributionReport(req.ctx.db, project, { groupBy: report.dimension, ...range, model }, now);
-  const totals = summaryReport(req.ctx.db, project, range, now);
+  const db = reportDb(req.ctx);
+  const rows = await attributionOn(db, project, { groupBy: report.dimension, ...range, model }, now);
+  const [totals, empty] = await Promise.all([summaryOn(db, project, range, now), emptyStateOn(req, "No traffic and no payments in this period.")]);
   const drillHref = (key: string | null) => req.href(`${report.path}/${encodeURIComponent(key ?? NONE)}`, { sort: null, dir: null, model: null });
   const options = {
     caption: `Attribution report by ${report.label.toLowerCase()}`,
@@ -47,7 +50,7 @@ function reportPage(req: DashboardRequest, report: Report) {
     totals,
     href: (row: AttributionReportRow) => drillHref(row.key),
     show: { clicks: true, revenuePerVisitor: true },
-    empty: emptyState(req, "No traffic and no payments in this period."),
+    empty,
   };
   const sort = readSort(req.query, breakdownColumns(options), { key: "net", dir: "desc" });
   return html`<div class="toolbar">${modelSwitch(model, (m) => req.href(report.path, { model: m === "last" ? null : m, sort: req.query.get("sort"), dir: req.query.get("dir") }))}</div>
@@ -60,27 +63,14 @@ function reportPage(req: DashboardRequest, report: Report) {
     })}`;
 }
 
-function drillDown(req: DashboardRequest, report: Report) {
-  const raw = req.params.key ?? "";
-  const value = raw === NONE ? "" : raw;
+/** The links and payments carrying the value: read on SQLite's connection (links.sql.ts, payments.sql.ts), so on PostgreSQL a note says so for now. */
+function drillDownLists(req: DashboardRequest, report: Report, value: string) {
+  if (req.ctx.storage.engine !== "sqlite") return html`<p class="muted">The links and payments of this ${report.label.toLowerCase()} are not available on PostgreSQL in this version yet.</p>`;
   const { db } = req.ctx;
   const pid = req.project.id;
-  const range = req.range;
-  const q = rollupQuery(req, { filter: { ...range.filters, [report.dimension]: value } });
-  const buckets = bucketsFor(range, range.timezone);
-  const lines = [
-    { label: "Visitors", points: visitorSeries(q, buckets) },
-    { label: "Clicks", points: bucketize(trafficSeries(q), buckets, (r) => r.clicks) },
-  ];
   const links = linksWithContext(db, pid, report.dimension, value);
-  const payments = paymentsWithContext(db, pid, range, report.dimension, value, 50);
-  return html`<p><a href="${req.href(report.path, { [report.dimension]: null })}">← All ${report.title.toLowerCase()}</a></p>
-    ${statTiles(summaryTiles(summaryOf(q), summaryOf(before(q, req))))}
-    <div class="charts">
-      ${chartCard("Visitors and clicks", timeSeriesChart({ title: `Visitors and clicks for ${report.label.toLowerCase()} ${value || NONE}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }), lines.map((l) => l.label))}
-      ${revenueChart(q, buckets, req.href("/settings/rates"))}
-    </div>
-    <section class="card"><h2>Links</h2>${dataTable({
+  const payments = paymentsWithContext(db, pid, req.range, report.dimension, value, 50);
+  return html`<section class="card"><h2>Links</h2>${dataTable({
       caption: `Links with this ${report.label.toLowerCase()}`,
       rows: links,
       empty: `No tracked link carries this ${report.label.toLowerCase()}.`,
@@ -94,13 +84,33 @@ function drillDown(req: DashboardRequest, report: Report) {
     <section class="card"><h2>Payments</h2>${paymentsTable(payments, paymentLinks(req), "No payment was attributed to this in the period.")}</section>`;
 }
 
+async function drillDown(req: DashboardRequest, report: Report) {
+  const raw = req.params.key ?? "";
+  const value = raw === NONE ? "" : raw;
+  const range = req.range;
+  const q = rollupQuery(req, { filter: { ...range.filters, [report.dimension]: value } });
+  await Promise.all([primeRollups(q), primeRollups(before(q, req), { series: false })]);
+  const buckets = bucketsFor(range, range.timezone);
+  const lines = [
+    { label: "Visitors", points: visitorSeries(q, buckets) },
+    { label: "Clicks", points: bucketize(trafficSeries(q), buckets, (r) => r.clicks) },
+  ];
+  return html`<p><a href="${req.href(report.path, { [report.dimension]: null })}">← All ${report.title.toLowerCase()}</a></p>
+    ${statTiles(summaryTiles(summaryOf(q), summaryOf(before(q, req))))}
+    <div class="charts">
+      ${chartCard("Visitors and clicks", timeSeriesChart({ title: `Visitors and clicks for ${report.label.toLowerCase()} ${value || NONE}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }), lines.map((l) => l.label))}
+      ${revenueChart(q, buckets, req.href("/settings/rates"))}
+    </div>
+    ${drillDownLists(req, report, value)}`;
+}
+
 export function reportPages(router: DashboardRouter): void {
   for (const report of REPORTS) {
     router
-      .get(report.path, (req) => renderPage(req, { title: report.title, showRange: true, body: dataPage(reportPage(req, report)) }))
-      .get(`${report.path}/:key`, (req) => {
+      .get(report.path, async (req) => renderPage(req, { title: report.title, showRange: true, body: dataPage(await reportPage(req, report)) }))
+      .get(`${report.path}/:key`, async (req) => {
         const key = req.params.key ?? "";
-        return renderPage(req, { title: `${report.label}: ${key}`, showRange: true, body: dataPage(drillDown(req, report)) });
+        return renderPage(req, { title: `${report.label}: ${key}`, showRange: true, body: dataPage(await drillDown(req, report)) });
       });
   }
 }

@@ -1,5 +1,6 @@
 // Day-folded rollups must give exactly what summing the hourly rollups gives, and pick up late data.
 import { runJobOnSqlite } from "../../db/storage/jobs.ts";
+import type { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { loadConfig } from "../../config.ts";
 import { openInstance, type Instance } from "../../instance.ts";
@@ -19,7 +20,7 @@ import { sqliteStorage } from "../../db/storage/sqlite.ts";
 
 const data = tempDataDir("bantico-rollups");
 let instance: Instance;
-let q: RollupQuery;
+let q: RollupQuery<Database>;
 const end = Date.UTC(2026, 10, 20);
 
 beforeAll(async () => {

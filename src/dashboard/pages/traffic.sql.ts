@@ -2,6 +2,8 @@
 import type { Database } from "bun:sqlite";
 import type { TimeRange } from "./time.ts";
 import { GROUP_BY_COLUMN } from "../../reports/attribution.ts";
+import type { Storage } from "../../db/storage/storage.ts";
+import { postgresText } from "../../db/postgres/dialect.ts";
 
 export const DIMENSIONS = GROUP_BY_COLUMN;
 export type Dimension = keyof typeof DIMENSIONS;
@@ -34,10 +36,17 @@ export function trafficTotals(db: Database, projectId: string, range: TimeRange,
   return db.query<Traffic, (string | number)[]>(`SELECT ${SUMS} FROM context_stats_hourly WHERE ${w.sql}`).get(...w.params)!;
 }
 
+const byHour = (where: string) => `SELECT hour, ${SUMS} FROM context_stats_hourly WHERE ${where} GROUP BY hour ORDER BY hour`;
+
 export function trafficByHour(db: Database, projectId: string, range: TimeRange, filter: ContextFilter = {}): (Traffic & { hour: number })[] {
   const w = rollupWhere(projectId, range, filter);
-  return db
-    .query<Traffic & { hour: number }, (string | number)[]>(`SELECT hour, ${SUMS} FROM context_stats_hourly WHERE ${w.sql} GROUP BY hour ORDER BY hour`)
-    .all(...w.params);
+  return db.query<Traffic & { hour: number }, (string | number)[]>(byHour(w.sql)).all(...w.params);
+}
+
+/** The same rows read through a storage (the dashboard's rollups on PostgreSQL, rollups.ts): SQLite's text as PostgreSQL reads it. */
+export function trafficByHourFrom(storage: Storage, projectId: string, range: TimeRange, filter: ContextFilter = {}): Promise<(Traffic & { hour: number })[]> {
+  const w = rollupWhere(projectId, range, filter);
+  const sql = byHour(w.sql);
+  return storage.all<Traffic & { hour: number }>(storage.engine === "sqlite" ? sql : postgresText(sql), w.params);
 }
 

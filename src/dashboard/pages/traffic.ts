@@ -2,9 +2,11 @@
 // browser or OS, narrowed by the URL's attribution filters.
 import { html } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
-import { summaryReport } from "../../reports/summary.ts";
-import { TRAFFIC_GROUP_BY, trafficReport, type TrafficGroupBy, type TrafficReportRow } from "../../reports/traffic.ts";
-import { emptyState, peopleNotice } from "./notices.ts";
+import { summaryOn } from "../../reports/summary.ts";
+import { TRAFFIC_GROUP_BY, trafficOn, type TrafficGroupBy, type TrafficReportRow } from "../../reports/traffic.ts";
+import { reportDb } from "../../reports/source.ts";
+import { peopleNotice } from "./notices.ts";
+import { emptyStateOn } from "./empty-state.ts";
 import { dataPage, readSort, sortRows } from "../../../views/pages/parts.ts";
 import { breakdownColumns, breakdownTable } from "../../../views/pages/reports.ts";
 
@@ -18,20 +20,22 @@ const LABELS: Record<TrafficGroupBy, string> = {
   os: "OS",
 };
 
-function trafficPage(req: DashboardRequest) {
+async function trafficPage(req: DashboardRequest) {
   const requested = req.query.get("by") ?? "page";
   const by: TrafficGroupBy = (TRAFFIC_GROUP_BY as readonly string[]).includes(requested) ? (requested as TrafficGroupBy) : "page";
   const now = req.ctx.now();
   const scope = { from: req.range.from, to: req.range.to, filter: req.range.filters };
-  const rows = trafficReport(req.ctx.db, req.project, { groupBy: by, ...scope }, now);
+  const db = reportDb(req.ctx);
+  const rows = await trafficOn(db, req.project, { groupBy: by, ...scope }, now);
+  const [totals, empty] = await Promise.all([summaryOn(db, req.project, scope, now), emptyStateOn(req, "No visits in this period.")]);
   const options = {
     caption: `Traffic by ${LABELS[by].toLowerCase()}`,
     label: LABELS[by],
     rows,
-    totals: summaryReport(req.ctx.db, req.project, scope, now),
+    totals,
     show: { pageviews: true },
     noneLabel: "(unknown)",
-    empty: emptyState(req, "No visits in this period."),
+    empty,
   };
   const columns = breakdownColumns<TrafficReportRow>(options);
   const sort = readSort(req.query, columns, { key: "visitors", dir: "desc" });
@@ -44,5 +48,5 @@ function trafficPage(req: DashboardRequest) {
 }
 
 export function trafficPages(router: DashboardRouter): void {
-  router.get("/traffic", (req) => renderPage(req, { title: "Traffic", showRange: true, body: dataPage(trafficPage(req)) }));
+  router.get("/traffic", async (req) => renderPage(req, { title: "Traffic", showRange: true, body: dataPage(await trafficPage(req)) }));
 }

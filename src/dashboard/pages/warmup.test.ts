@@ -1,4 +1,5 @@
 // After a start, the recent days are folded in the background: the first view reads them from memory.
+import type { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { loadConfig } from "../../config.ts";
 import { openInstance, type Instance } from "../../instance.ts";
@@ -20,7 +21,7 @@ const data = tempDataDir("bantico-warmup");
 const end = Date.UTC(2026, 10, 20);
 let clock = end + 12 * HOUR_MS;
 let instance: Instance;
-let berlin: RollupQuery;
+let berlin: RollupQuery<Database>;
 
 beforeAll(async () => {
   instance = openInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, PORT: "0" }), { now: () => clock });
@@ -39,7 +40,7 @@ afterAll(() => {
 });
 
 const usd = (rows: { currency: string; revenue: number; payments: number }[]) => rows.find((r) => r.currency === "USD")!;
-const latePayment = (q: RollupQuery, hour: number) =>
+const latePayment = (q: RollupQuery<Database>, hour: number) =>
   q.db
     .query(
       `INSERT INTO payment_stats_hourly (project_id, hour, model, currency, payments, revenue, refunds) VALUES (?, ?, 'last', 'USD', 1, 100000, 0)

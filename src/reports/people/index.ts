@@ -6,6 +6,8 @@ import { ATTRIBUTION_DIMENSIONS, type AttributionDimension, type Context, type M
 import { peopleWindows, personOf } from "./windows.ts";
 import { localDate, startOfLocalDay } from "../../dashboard/range.ts";
 import type { ReportDb } from "../source.ts";
+import type { Storage } from "../../db/storage/storage.ts";
+import { readText } from "../../db/postgres/dialect.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -75,15 +77,25 @@ const STEP_COLUMNS: [FunnelStepName, string][] = [
   ["signup_completed", "signups"],
 ];
 
+// The same texts on both engines (PostgreSQL's sums cast back to BIGINT).
+const STEP_SUMS = readText(() => `SELECT ${STEP_COLUMNS.map(([, column]) => `sum(${column}) AS ${column}`).join(", ")} FROM context_stats_periods WHERE project_id = ? AND grain = 'month'`);
+const ANY_SALE = readText(() => "SELECT 1 AS sold FROM payments WHERE project_id = ? AND kind = 'sale' LIMIT 1");
+
 /** The funnel steps this project has ever recorded (a site that never sends signup_started skips it). */
 export function trackedSteps(db: Database, projectId: string): Set<FunnelStepName> {
-  const sums = db
-    .query<Record<string, number | null>, [string]>(
-      `SELECT ${STEP_COLUMNS.map(([, column]) => `sum(${column}) AS ${column}`).join(", ")} FROM context_stats_periods WHERE project_id = ? AND grain = 'month'`,
-    )
-    .get(projectId);
+  const sums = db.query<Record<string, number | null>, [string]>(STEP_SUMS.sqlite).get(projectId);
+  return stepsOf(sums, db.query(ANY_SALE.sqlite).get(projectId) !== null);
+}
+
+/** The same steps read through a storage (PostgreSQL's funnel). */
+export async function trackedStepsFrom(storage: Storage, projectId: string): Promise<Set<FunnelStepName>> {
+  const [sums, sale] = await Promise.all([storage.get<Record<string, number | null>>(STEP_SUMS[storage.engine], [projectId]), storage.get(ANY_SALE[storage.engine], [projectId])]);
+  return stepsOf(sums, sale !== null);
+}
+
+function stepsOf(sums: Record<string, number | null> | null, sold: boolean): Set<FunnelStepName> {
   const tracked = new Set<FunnelStepName>(STEP_COLUMNS.filter(([, column]) => (sums?.[column] ?? 0) > 0).map(([step]) => step));
-  if (db.query("SELECT 1 FROM payments WHERE project_id = ? AND kind = 'sale' LIMIT 1").get(projectId)) tracked.add("payment_completed");
+  if (sold) tracked.add("payment_completed");
   return tracked;
 }
 

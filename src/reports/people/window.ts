@@ -247,7 +247,7 @@ function windowOf(start: number, end: number, rows: VisitRow[], payments: Paymen
  */
 export class PagesViewed {
   private views: PageViews | null = null;
-  /** `db` null: a window read through a storage, whose pages are not read yet (no pages report on PostgreSQL so far). */
+  /** `db` null: a window read through a storage, whose pages its prime reads (`prime`). */
   constructor(
     private readonly db: Database | null,
     private readonly projectId: string,
@@ -267,6 +267,13 @@ export class PagesViewed {
 
   read(): PageViews {
     return (this.views ??= byVisitor(readPages(this.sqlite(), this.projectId, this.start, this.end)));
+  }
+
+  /** PostgreSQL's prime: reads them through the storage, once per window read (the same SQL and rows as `read`). */
+  async prime(storage: Storage): Promise<void> {
+    if (this.views) return;
+    const rows = await storage.all<PageRow>(PAGES[storage.engine], [this.projectId, this.start, this.end]);
+    this.views ??= byVisitor(pageRowsOf(rows));
   }
 
   /** Reads them an hour at a time, awaiting `pause()` between hours (a recent day's page views read at once held the event loop ~200 ms). */
@@ -315,9 +322,15 @@ export function eachPageOf(pages: PageViews, visitor: number, each: (row: number
   for (let i = lo; i < pages.visitor.length && Math.floor(pages.visitor[i]! / pages.visitorScale) === top; i++) if (pages.visitor[i] === visitor) each(i);
 }
 
+type PageRow = { visitorId: string; path: string | null; views: number };
+
 function readPages(db: Database, projectId: string, start: number, end: number): PageRows {
+  return pageRowsOf(db.query<PageRow, [string, number, number]>(PAGES.sqlite).all(projectId, start, end));
+}
+
+/** Page rows from PAGES' rows, on either engine. */
+function pageRowsOf(rows: PageRow[]): PageRows {
   const paths = new Interner<readonly [string]>();
-  const rows = db.query<{ visitorId: string; path: string | null; views: number }, [string, number, number]>(PAGES.sqlite).all(projectId, start, end);
   const out: PageRows = { paths: [], visitor: new Float64Array(rows.length), path: new Uint32Array(rows.length), views: new Uint32Array(rows.length) };
   rows.forEach((r, i) => {
     out.visitor[i] = visitorHash(r.visitorId);

@@ -1,5 +1,6 @@
 // The funnel over the core events, link_clicked → payment_completed: people who reached each step after
 // the previous tracked one, narrowed by a link, campaign and source picked from lists.
+import { emptyStateOn } from "./notices.ts";
 import { html, raw } from "../html.ts";
 import { renderPage, type DashboardRequest, type DashboardRouter } from "../routing.ts";
 import { rangeQuery } from "../range.ts";
@@ -8,7 +9,7 @@ import { FUNNEL_FILTERS, funnelOn } from "../../reports/summary.ts";
 import { reportDb } from "../../reports/source.ts";
 import type { Storage } from "../../db/storage/storage.ts";
 import type { FunnelStep, FunnelStepName } from "../../reports/people/index.ts";
-import { emptyStateOn } from "./empty-state.ts";
+
 import { dataPage, dataTable, formatCount, percent } from "../../../views/pages/parts.ts";
 
 const STEP_LABELS: Record<FunnelStepName, string> = {

@@ -1,5 +1,4 @@
 // Tracked links with their traffic in a date range, for the links list and the report drill-downs.
-import type { Database } from "bun:sqlite";
 import type { Engine, Storage } from "../../db/storage/storage.ts";
 import { perEngine } from "../../db/postgres/dialect.ts";
 import { LINK_SELECT, toLink, type LinkRow, type TrackedLink } from "../../links/rows.ts";
@@ -45,10 +44,8 @@ export async function linksWithTraffic(storage: Storage, projectId: string, repo
 }
 
 /** Links whose context has `value` for `dimension` ('' = none): a drill-down from a report row. */
-export function linksWithContext(db: Database, projectId: string, dimension: Dimension, value: string): TrackedLink[] {
+export async function linksWithContext(storage: Storage, projectId: string, dimension: Dimension, value: string): Promise<TrackedLink[]> {
   const column = DIMENSIONS[dimension];
-  return db
-    .query<LinkRow, [string, string]>(`${LINK_SELECT} WHERE l.project_id = ? AND coalesce(l.${column}, '') = ? ORDER BY l.created_at DESC LIMIT 200`)
-    .all(projectId, value)
-    .map(toLink);
+  const rows = await storage.all<LinkRow>(`${LINK_SELECT} WHERE l.project_id = ? AND coalesce(l.${column}, '') = ? ORDER BY l.created_at DESC LIMIT 200`, [projectId, value]);
+  return rows.map(toLink);
 }

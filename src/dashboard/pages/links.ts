@@ -9,7 +9,7 @@ import { qrSvg } from "../qr.ts";
 import { formatCompact, timeSeriesChart } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import { linksWithTraffic } from "./links.sql.ts";
-import { rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
+import { primeRollups, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
 import { attributionOn } from "../../reports/attribution.ts";
 import { summaryOn } from "../../reports/summary.ts";
 import { reportDb } from "../../reports/source.ts";
@@ -110,14 +110,11 @@ async function save(req: DashboardRequest, link: TrackedLink | null) {
   }
 }
 
-/**
- * Clicks, visitors and signups over time, and the revenue chart: from the dashboard's rollups, which
- * read SQLite's connection (rollups.ts); on PostgreSQL a note says so until they run there.
- */
-function linkCharts(req: DashboardRequest, link: TrackedLink) {
-  if (req.ctx.storage.engine !== "sqlite") return html`<p class="muted">The charts of this link are not available on PostgreSQL in this version yet.</p>`;
+/** Clicks, visitors and signups over time, and the revenue chart, from the dashboard's rollups (primed first on PostgreSQL). */
+async function linkCharts(req: DashboardRequest, link: TrackedLink) {
   const range = req.range;
   const q = rollupQuery(req, { filter: { link: link.linkId } });
+  await primeRollups(q);
   const hourly = trafficSeries(q);
   const buckets = bucketsFor(range, range.timezone);
   const lines = [
@@ -141,10 +138,11 @@ async function linkDetail(req: DashboardRequest, link: TrackedLink) {
   const db = reportDb(req.ctx);
   const now = req.ctx.now();
   const filter = { link: link.linkId };
-  const [current, previous, payments] = await Promise.all([
+  const [current, previous, payments, charts] = await Promise.all([
     summaryOn(db, project, { from: range.from, to: range.to, filter }, now),
     summaryOn(db, project, { from: range.previousFrom, to: range.previousTo, filter }, now),
     loadPayments(storage, project.id, { linkId: link.linkId, from: range.from, to: range.to, limit: 20 }).then((page) => page.payments),
+    linkCharts(req, link),
   ]);
   const url = shortUrl(req.baseUrl, link.slug);
   const links = await loadPaymentLinks(req, payments);
@@ -159,7 +157,7 @@ async function linkDetail(req: DashboardRequest, link: TrackedLink) {
     archiveAction: req.href(`/links/${encodeURIComponent(link.linkId)}/archive`),
     csrf: csrfField(req),
     stats: statTiles(summaryTiles(current, previous, "clicks")),
-    charts: html`${linkCharts(req, link)}
+    charts: html`${charts}
     <section class="card"><h2>Payments attributed to this link</h2>${paymentsTable(payments, links, "No payment was attributed to this link in this period.")}</section>`,
   });
 }

@@ -7,8 +7,8 @@ import { timeSeriesChart, formatCompact } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import { previous as before, primeRollups, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
 import { revenueChart, summaryOf, summaryTiles } from "./revenue.ts";
-import { peopleNotice } from "./notices.ts";
-import { emptyStateOn } from "./empty-state.ts";
+import { emptyStateOn, peopleNotice } from "./notices.ts";
+
 import { attributionOn } from "../../reports/attribution.ts";
 import { trafficOn } from "../../reports/traffic.ts";
 import { chartCard, dataPage, statTiles } from "../../../views/pages/parts.ts";

@@ -34,25 +34,23 @@ export function revenueTotals(db: Database, projectId: string, range: TimeRange,
     .sort((a, b) => Number(b.currency === reportingCurrency) - Number(a.currency === reportingCurrency) || b.net - a.net);
 }
 
+/** Revenue per hour and currency under a rollup filter's WHERE: the text both engines read (PostgreSQL's through postgresText). */
+export const revenueByHourSql = (where: string) => `SELECT hour, ${MONEY} FROM payment_stats_hourly WHERE model = 'last' AND ${where} GROUP BY hour, currency ORDER BY hour`;
+
 export function revenueByHour(db: Database, projectId: string, range: TimeRange, filter: ContextFilter): (Revenue & { hour: number })[] {
   const w = rollupWhere(projectId, range, filter);
-  return db
-    .query<Revenue & { hour: number }, (string | number)[]>(
-      `SELECT hour, ${MONEY} FROM payment_stats_hourly WHERE model = 'last' AND ${w.sql} GROUP BY hour, currency ORDER BY hour`,
-    )
-    .all(...w.params);
+  return db.query<Revenue & { hour: number }, (string | number)[]>(revenueByHourSql(w.sql)).all(...w.params);
 }
 
 /** Sales, renewals, refunds and disputes attributed to `value` of `dimension` ('' = none) in the range, newest first. */
-export function paymentsWithContext(db: Database, projectId: string, range: TimeRange, dimension: Dimension, value: string, limit = 100): PaymentEntry[] {
+export async function paymentsWithContext(storage: Storage, projectId: string, range: TimeRange, dimension: Dimension, value: string, limit = 100): Promise<PaymentEntry[]> {
   const column = DIMENSIONS[dimension];
-  return db
-    .query<PaymentRow, [string, number, number, string, number]>(
-      `SELECT * FROM payments WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ? AND coalesce(${column}, '') = ?
-       ORDER BY occurred_at DESC, id DESC LIMIT ?`,
-    )
-    .all(projectId, range.from, range.to, value, limit)
-    .map(toPaymentEntry);
+  const rows = await storage.all<PaymentRow>(
+    `SELECT * FROM payments WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ? AND coalesce(${column}, '') = ?
+     ORDER BY occurred_at DESC, id DESC LIMIT ?`,
+    [projectId, range.from, range.to, value, limit],
+  );
+  return rows.map(toPaymentEntry);
 }
 
 /** The explanation as the engine wrote it, one sentence per step (the ledger entry joins them); on either engine. */

@@ -59,16 +59,6 @@ export async function loadPaymentLinks(req: DashboardRequest, payments: readonly
   return linksOf(req, (linkId) => titles.get(linkId) ?? null, (email) => profiles.get(email) ?? null);
 }
 
-/** The same, read as the table asks, on SQLite's connection: for pages not on the storage yet (the report drill-downs). */
-export function paymentLinks(req: DashboardRequest): PaymentLinks {
-  let titles: Map<string, string> | null = null;
-  return linksOf(
-    req,
-    (linkId) => (titles ??= keyLabels(req.ctx.db, req.project.id, "link")).get(linkId) ?? null,
-    (email) => runJobOnSqlite(req.ctx.db, (tx) => findProfileIdByEmail(tx, req.project.id, email)),
-  );
-}
-
 const oneOf = <T extends string>(values: readonly T[], value: string | null): T | undefined => (values as readonly string[]).includes(value ?? "") ? (value as T) : undefined;
 
 async function ledger(req: DashboardRequest) {

@@ -89,8 +89,8 @@ describe("dashboard pages on PostgreSQL", () => {
     const link = await text(`/links/${linkId}`);
     expect(link).toContain("spring-sale");
     expect(link).toContain("$49.00");
-    // Its charts come from the dashboard's rollups (rollups.ts), still on SQLite's connection.
-    expect(link).toContain("The charts of this link are not available on PostgreSQL in this version yet.");
+    // Its charts, from the dashboard's rollups primed on PostgreSQL.
+    expect(link).toContain("Clicks, visitors and signups of Spring sale");
     const qr = await page(`/links/${linkId}/qr.svg`);
     expect(qr.status).toBe(200);
     expect(await qr.text()).toContain("<svg");

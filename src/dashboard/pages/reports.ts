@@ -8,12 +8,12 @@ import { formatCompact, timeSeriesChart } from "../charts.ts";
 import { bucketize, bucketsFor } from "./time.ts";
 import type { Dimension } from "./traffic.sql.ts";
 import { previous as before, primeRollups, rollupQuery, trafficSeries, visitorSeries } from "./rollups.ts";
-import { peopleNotice } from "./notices.ts";
-import { emptyStateOn } from "./empty-state.ts";
+import { emptyStateOn, peopleNotice } from "./notices.ts";
+
 import { linksWithContext } from "./links.sql.ts";
 import { paymentsWithContext } from "./payments.sql.ts";
 import { revenueChart, summaryOf, summaryTiles } from "./revenue.ts";
-import { paymentLinks } from "./payments.ts";
+import { loadPaymentLinks } from "./payments.ts";
 import { shortUrl } from "../../links/api.ts";
 import { chartCard, contextValue, dataPage, dataTable, formatCount, readSort, sortRows, statTiles } from "../../../views/pages/parts.ts";
 import { breakdownColumns, breakdownTable, modelSwitch } from "../../../views/pages/reports.ts";
@@ -63,13 +63,12 @@ async function reportPage(req: DashboardRequest, report: Report) {
     })}`;
 }
 
-/** The links and payments carrying the value: read on SQLite's connection (links.sql.ts, payments.sql.ts), so on PostgreSQL a note says so for now. */
-function drillDownLists(req: DashboardRequest, report: Report, value: string) {
-  if (req.ctx.storage.engine !== "sqlite") return html`<p class="muted">The links and payments of this ${report.label.toLowerCase()} are not available on PostgreSQL in this version yet.</p>`;
-  const { db } = req.ctx;
+/** The links and payments carrying the value. */
+async function drillDownLists(req: DashboardRequest, report: Report, value: string) {
+  const { storage } = req.ctx;
   const pid = req.project.id;
-  const links = linksWithContext(db, pid, report.dimension, value);
-  const payments = paymentsWithContext(db, pid, req.range, report.dimension, value, 50);
+  const [links, payments] = await Promise.all([linksWithContext(storage, pid, report.dimension, value), paymentsWithContext(storage, pid, req.range, report.dimension, value, 50)]);
+  const paymentLinks = await loadPaymentLinks(req, payments);
   return html`<section class="card"><h2>Links</h2>${dataTable({
       caption: `Links with this ${report.label.toLowerCase()}`,
       rows: links,
@@ -81,7 +80,7 @@ function drillDownLists(req: DashboardRequest, report: Report, value: string) {
         { key: "clicks", label: "All-time clicks", numeric: true, cell: (l) => formatCount(l.clicks) },
       ],
     })}</section>
-    <section class="card"><h2>Payments</h2>${paymentsTable(payments, paymentLinks(req), "No payment was attributed to this in the period.")}</section>`;
+    <section class="card"><h2>Payments</h2>${paymentsTable(payments, paymentLinks, "No payment was attributed to this in the period.")}</section>`;
 }
 
 async function drillDown(req: DashboardRequest, report: Report) {
@@ -89,7 +88,7 @@ async function drillDown(req: DashboardRequest, report: Report) {
   const value = raw === NONE ? "" : raw;
   const range = req.range;
   const q = rollupQuery(req, { filter: { ...range.filters, [report.dimension]: value } });
-  await Promise.all([primeRollups(q), primeRollups(before(q, req), { series: false })]);
+  const [lists] = await Promise.all([drillDownLists(req, report, value), primeRollups(q), primeRollups(before(q, req), { series: false })]);
   const buckets = bucketsFor(range, range.timezone);
   const lines = [
     { label: "Visitors", points: visitorSeries(q, buckets) },
@@ -101,7 +100,7 @@ async function drillDown(req: DashboardRequest, report: Report) {
       ${chartCard("Visitors and clicks", timeSeriesChart({ title: `Visitors and clicks for ${report.label.toLowerCase()} ${value || NONE}`, series: lines, bucketMs: buckets.bucketMs, timeZone: range.timezone, area: true, formatValue: formatCompact }), lines.map((l) => l.label))}
       ${revenueChart(q, buckets, req.href("/settings/rates"))}
     </div>
-    ${drillDownLists(req, report, value)}`;
+    ${lists}`;
 }
 
 export function reportPages(router: DashboardRouter): void {

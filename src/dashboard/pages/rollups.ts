@@ -10,7 +10,7 @@
 import type { DashboardRequest } from "../routing.ts";
 import type { Buckets, TimeRange } from "./time.ts";
 import { rollupWhere, trafficByHour, trafficByHourFrom, trafficTotals, type ContextFilter, type Dimension, type Traffic } from "./traffic.sql.ts";
-import { revenueByHour, revenueTotals, type Revenue } from "./payments.sql.ts";
+import { revenueByHour, revenueByHourSql, revenueTotals, type Revenue } from "./payments.sql.ts";
 import { peopleQuery, visitorsPerBucket, type Model, type PeopleQuery } from "../../reports/people/index.ts";
 import { addMoneyByCurrency, addTraffic, dayMoney, dayRowsMatching, dayTraffic, emptyTraffic, foldedDays, foldsDays, type Day, type MoneySums } from "../../reports/days.ts";
 import { primeReport } from "../../reports/prime.ts";
@@ -173,15 +173,11 @@ function revenueByCurrency(rows: Revenue[]): Revenue[] {
   return [...out.values()];
 }
 
-// payments.sql.ts's revenueByHour, read through a storage: the same text, as PostgreSQL reads it.
-const REVENUE_BY_HOUR = (where: string) => `SELECT hour, currency, sum(payments) AS payments, sum(revenue) AS revenue, sum(refunds) AS refunds, sum(revenue) - sum(refunds) AS net,
-  sum(reporting_revenue) - sum(reporting_refunds) AS reportingNet, sum(unconverted) AS unconverted FROM payment_stats_hourly WHERE model = 'last' AND ${where} GROUP BY hour, currency ORDER BY hour`;
-
 async function readHours(storage: Storage, q: RollupQuery): Promise<Hours> {
   const w = rollupWhere(q.projectId, q.range, q.filter ?? {});
   const [traffic, revenue] = await Promise.all([
     trafficByHourFrom(storage, q.projectId, q.range, q.filter),
-    storage.all<Revenue & { hour: number }>(postgresText(REVENUE_BY_HOUR(w.sql)), w.params),
+    storage.all<Revenue & { hour: number }>(postgresText(revenueByHourSql(w.sql)), w.params),
   ]);
   return { traffic, revenue };
 }

@@ -5,8 +5,8 @@ import { renderPage, type DashboardRequest, type DashboardRouter } from "../rout
 import { summaryOn } from "../../reports/summary.ts";
 import { TRAFFIC_GROUP_BY, trafficOn, type TrafficGroupBy, type TrafficReportRow } from "../../reports/traffic.ts";
 import { reportDb } from "../../reports/source.ts";
-import { peopleNotice } from "./notices.ts";
-import { emptyStateOn } from "./empty-state.ts";
+import { emptyStateOn, peopleNotice } from "./notices.ts";
+
 import { dataPage, readSort, sortRows } from "../../../views/pages/parts.ts";
 import { breakdownColumns, breakdownTable } from "../../../views/pages/reports.ts";
 

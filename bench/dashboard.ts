@@ -5,9 +5,13 @@
 // that takes and the slowest /healthz answer meanwhile (what a redirect would wait), then measures
 // each page's first view and p95, for the last 30 days and the last 365 days.
 //
-//   npx bun bench/dashboard.ts [--events N] [--payments N] [--requests N] [--keep DIR]
+//   npx bun bench/dashboard.ts [--events N] [--payments N] [--requests N] [--keep DIR] [--engine postgres]
 //
 // --keep DIR seeds into DIR once and reuses it on the next run (seeding is most of the time).
+// --engine postgres copies the seeded data dir into a new PostgreSQL database (`migrateTo`, as `bantico
+// migrate-to` does; a throwaway cluster as the tests start, or the server BANTICO_TEST_DATABASE_URL
+// names) and serves from it; the server warms the 30-day views there (src/dashboard/pages/warmup.ts),
+// so that range alone is measured (a year is read by the pages that ask for it).
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +26,9 @@ import { HOUR_MS } from "../src/dashboard/pages/time.ts";
 import { foldWarmer } from "../src/dashboard/pages/warmup.ts";
 import { seedDataDir } from "./seed-dashboard.ts";
 import { percentile } from "./lib.ts";
-import { sqliteStorage } from "../src/db/storage/sqlite.ts";
+import { readText } from "../src/db/postgres/dialect.ts";
+import { migrateTo } from "../src/db/migrate-to/index.ts";
+import { freshPostgresDatabase } from "../src/testing/postgres.ts";
 
 function flag(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -32,6 +38,8 @@ function flag(name: string, fallback: string): string {
 const EVENTS = Number(flag("events", "10000000"));
 const PAYMENTS = Number(flag("payments", "1000000"));
 const REQUESTS = Number(flag("requests", "20"));
+const ENGINE = flag("engine", "sqlite");
+if (ENGINE !== "sqlite" && ENGINE !== "postgres") throw new Error(`--engine sqlite or postgres, not ${ENGINE}`);
 const DAYS = 90;
 const keep = flag("keep", "");
 const dataDir = keep || mkdtempSync(join(tmpdir(), "bantico-bench-dashboard-"));
@@ -46,15 +54,23 @@ async function main(): Promise<void> {
   if (!existsSync(databasePath(dataDir))) await seedDataDir(dataDir, { events: EVENTS, payments: PAYMENTS, end, days: DAYS, owner: { email: EMAIL, password: PASSWORD } });
   else console.log(`reusing seeded data in ${dataDir}`);
   console.log(`seeding total: ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
+  let onPostgres: Record<string, string> = {};
+  if (ENGINE === "postgres") {
+    const url = await freshPostgresDatabase();
+    const copy = await migrateTo({ sqlitePath: databasePath(dataDir), postgresUrl: url });
+    console.log(`copied into PostgreSQL: ${copy.rows.toLocaleString("en")} rows in ${copy.seconds} s (${copy.rowsPerSecond.toLocaleString("en")} rows/s)`);
+    onPostgres = { BANTICO_DATABASE_URL: url, BANTICO_SECRET: "bench-secret-of-the-dashboard-bench-0123456789" };
+  }
 
-  const server = await startServer(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0" }), { hostname: "127.0.0.1" });
+  const server = await startServer(loadConfig({ BANTICO_DATA_DIR: dataDir, PORT: "0", ...onPostgres }), { hostname: "127.0.0.1" });
   try {
-    const db = server.instance.ctx.db;
-    const project = (await listProjects(sqliteStorage(db)))[0]!;
+    const storage = server.instance.ctx.storage;
+    const first = async <T>(sql: string, params: string[]) => (await storage.get<T>(readText(() => sql)[storage.engine], params))!;
+    const project = (await listProjects(storage))[0]!;
     const client = await signIn(server, EMAIL, PASSWORD);
-    const topLink = db.query<{ link_id: string }, [string]>("SELECT link_id FROM clicks WHERE project_id = ? ORDER BY ts DESC LIMIT 1").get(project.id)!.link_id;
-    const payment = db.query<{ id: string }, [string]>("SELECT id FROM payments WHERE project_id = ? ORDER BY occurred_at DESC LIMIT 1").get(project.id)!.id;
-    const profile = db.query<{ id: string }, [string]>("SELECT id FROM profiles WHERE project_id = ? LIMIT 1").get(project.id)!.id;
+    const topLink = (await first<{ link_id: string }>("SELECT link_id FROM clicks WHERE project_id = ? ORDER BY ts DESC LIMIT 1", [project.id])).link_id;
+    const payment = (await first<{ id: string }>("SELECT id FROM payments WHERE project_id = ? ORDER BY occurred_at DESC LIMIT 1", [project.id])).id;
+    const profile = (await first<{ id: string }>("SELECT id FROM profiles WHERE project_id = ? LIMIT 1", [project.id])).id;
     const base = `/dashboard/${project.id}`;
     const warmup = foldWarmer(server.instance.ctx)!.ready;
     let warmed = false;
@@ -68,7 +84,7 @@ async function main(): Promise<void> {
     const stats = await warmup;
     healthz.sort((a, b) => a - b);
     console.log(
-      `\nwarm-up after start: ${stats.days} days folded in ${(stats.ms / 1000).toFixed(2)} s, longest slice ${stats.longestSliceMs.toFixed(1)} ms; ` +
+      `\nwarm-up after start (${storage.engine}): ${stats.days} days folded in ${(stats.ms / 1000).toFixed(2)} s, longest slice ${stats.longestSliceMs.toFixed(1)} ms; ` +
         `/healthz meanwhile: ${healthz.length} requests, p50 ${percentile(healthz, 50).toFixed(1)} ms, max ${healthz.at(-1)?.toFixed(1)} ms`,
     );
     const memory = process.memoryUsage();
@@ -122,16 +138,23 @@ async function main(): Promise<void> {
     };
     const get = (path: string) => client.get(path, path.startsWith("/api/") ? { authorization: `Bearer ${apiKey}` } : undefined);
     let over = 0;
-    for (const [label, range] of [["30-day range (default)", null], ["365-day range", "365d"]] as const) {
+    // PostgreSQL: the warm-up reads ahead the 30 days only (see the top).
+    const ranges = ENGINE === "postgres" ? ([["30-day range (default)", null]] as const) : ([["30-day range (default)", null], ["365-day range", "365d"]] as const);
+    for (const [label, range] of ranges) {
       console.log(`\n${label}, first view after warm-up, then ${REQUESTS} sequential requests per page; goal first and p95 < 300 ms`);
       console.log(`${"page".padEnd(32)} ${"first".padStart(9)} ${"p50".padStart(9)} ${"p95".padStart(9)}`);
       for (const [name, page] of pages) {
         const path = withRange(page, range);
         let t = performance.now();
-        const first = await get(path);
-        if (first.status !== 200) throw new Error(`${path} answered ${first.status}`);
-        await first.arrayBuffer();
+        const firstView = await get(path);
+        await firstView.arrayBuffer();
         const firstMs = performance.now() - t;
+        if (firstView.status !== 200) {
+          // Said, not thrown: one page that does not answer should not lose a whole run's figures.
+          console.log(`${name.padEnd(32)} answered ${firstView.status}`);
+          if (name !== "/healthz (baseline)") over++;
+          continue;
+        }
         const times: number[] = [];
         for (let i = 0; i < REQUESTS; i++) {
           t = performance.now();
@@ -146,7 +169,7 @@ async function main(): Promise<void> {
         console.log(`${name.padEnd(32)} ${firstMs.toFixed(1).padStart(6)} ms ${percentile(times, 50).toFixed(1).padStart(6)} ms ${p95.toFixed(1).padStart(6)} ms${slow ? "  over goal" : ""}`);
       }
     }
-    console.log(over === 0 ? "\nevery page under 300 ms, first view and p95, both ranges" : `\n${over} page(s) over 300 ms (first view or p95)`);
+    console.log(over === 0 ? `\nevery page under 300 ms, first view and p95, ${ranges.length === 1 ? "30 days" : "both ranges"}` : `\n${over} page(s) over 300 ms (first view or p95) or not answering`);
 
     // Live traffic: a few tracker events land before each view, so the last hours change under every request.
     const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
@@ -160,7 +183,7 @@ async function main(): Promise<void> {
     };
     console.log(`\nunder live traffic (5 tracker events before each request), ${REQUESTS} requests per page after one to settle`);
     console.log(`${"page".padEnd(32)} ${"p50".padStart(9)} ${"p95".padStart(9)}`);
-    for (const [label, range] of [["30 days", null], ["365 days", "365d"]] as const) {
+    for (const [label, range] of ENGINE === "postgres" ? ([["30 days", null]] as const) : ([["30 days", null], ["365 days", "365d"]] as const)) {
       for (const [name, page] of pages.filter(([name]) => ["overview", "links", "sources", "campaigns", "funnel"].includes(name))) {
         const path = withRange(page, range);
         await collect();

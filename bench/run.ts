@@ -2,14 +2,16 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
-const suites = ["startup", "ip-country", "tracking", "postgres", "payments", "dashboard", "fx"];
-for (const name of suites) {
+// Each suite is a file and its arguments: the dashboard's pages on SQLite, then the same on PostgreSQL.
+const suites = [["startup"], ["ip-country"], ["tracking"], ["postgres"], ["payments"], ["dashboard"], ["dashboard", "--engine", "postgres"], ["fx"]];
+for (const [name, ...args] of suites) {
   const file = join(import.meta.dir, `${name}.ts`);
   if (!existsSync(file)) continue;
-  console.log(`\n== ${name}`);
-  const proc = Bun.spawn([process.execPath, file], { stdout: "inherit", stderr: "inherit" });
+  const label = [name, ...args].join(" ");
+  console.log(`\n== ${label}`);
+  const proc = Bun.spawn([process.execPath, file, ...args], { stdout: "inherit", stderr: "inherit" });
   if ((await proc.exited) !== 0) {
-    console.error(`bench ${name} failed`);
+    console.error(`bench ${label} failed`);
     process.exitCode = 1;
   }
 }

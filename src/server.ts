@@ -55,8 +55,8 @@ export async function startServer(config: Config, options: { hostname?: string; 
   }
   resolveIp = clientIpResolver(server, config.trustedProxies);
   const payments = startPaymentScheduler(instance.ctx);
-  // The warm-up reads SQLite's connection: PostgreSQL's reports prime on each view until they have one.
-  const warmer = instance.ctx.storage.engine === "sqlite" ? startFoldWarmer(instance.ctx) : null;
+  // On either engine: on PostgreSQL it reads ahead what the 30-day views' primes would (each node its own memory).
+  const warmer = startFoldWarmer(instance.ctx);
   const conversions = startConversionJobs(instance.ctx, { rewrite: rewriteReporting, resum: { hours: resumConvertedHours, period: resumConvertedPeriod } });
   const rates = startFxFetcher(instance.ctx, () => conversions.kick());
   const host = options.hostname && options.hostname !== "0.0.0.0" ? options.hostname : "localhost";
@@ -69,7 +69,7 @@ export async function startServer(config: Config, options: { hostname?: string; 
     instance,
     async stop() {
       await payments.stop();
-      await warmer?.stop();
+      await warmer.stop();
       await rates?.stop();
       await conversions.stop();
       await server.stop();

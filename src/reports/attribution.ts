@@ -309,9 +309,10 @@ const PRIME_SLICE_MS = 5;
  * Sums the days of a range but its last ahead, a few milliseconds between pauses, and keeps them as a view's
  * `rollupSums` would: the warm-up's, so a report's first view sums only today. Summing a year by
  * link at once took ~100 ms of the 365-day links page's first view. Says whether it summed: not when
- * the sums are kept already, nor while a day of the range waits to be folded again.
+ * the sums are kept already, nor while a day of the range waits to be folded again. On PostgreSQL
+ * after the range's days are primed (`primeFoldedDays`), its last one too.
  */
-export async function primeSums(db: Database, projectId: string, query: SumsQuery, folding: { timeZone: string; now: number }, pause: () => Promise<unknown>): Promise<boolean> {
+export async function primeSums(db: ReportDb, projectId: string, query: SumsQuery, folding: { timeZone: string; now: number }, pause: () => Promise<unknown>): Promise<boolean> {
   // Days refolded since the warm-up folded them (a re-conversion writes into every day) wait for its next pass.
   const days = keptDays(db, projectId, query.from, query.to, folding.timeZone, folding.now);
   if (!days || days.length < 2) return false;

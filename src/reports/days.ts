@@ -407,10 +407,11 @@ function daysOf(db: ReportDb, projectId: string, from: number, to: number, timeZ
  * Folds the closed local days of the `count` days before `now` that are missing from memory or
  * would go stale within `refreshWithinMs`, newest first, in slices (see `foldInSlices`), and reads
  * who was there each day (the people windows), so pages read both from memory from their first
- * view. Returns how many days it folded.
+ * view. Returns how many days it folded. On PostgreSQL a day is folded in one read through the
+ * storage (`foldFrom`, its prime's), after the project's first activity, as `primeFoldedDays` does.
  */
 export async function warmDays(
-  db: Database,
+  db: ReportDb,
   projectId: string,
   timeZone: string,
   count: number,
@@ -424,7 +425,7 @@ export async function warmDays(
   if (!bounds) return 0;
   const cache = foldCache(db);
   // Days before the project's first data hold nothing to fold (a late write into one is folded when a page asks).
-  const first = firstActivity(db, projectId);
+  const first = db instanceof PostgresReports ? await primeFirstActivity(db, projectId) : firstActivity(db, projectId);
   let warmed = 0;
   for (const { start, end } of bounds.reverse()) {
     onDay();
@@ -435,8 +436,8 @@ export async function warmDays(
     if (!hasFreshWindow(db, projectId, start, end, at)) await warmPeopleWindow(db, projectId, start, end, at, pause);
     if (fresh(db, projectId, cache.get(key), start, end, at, STALE_MS - refreshWithinMs)) continue;
     // Stamped with the sequence number before the fold: a write that lands during it makes it stale.
-    const seq = writeSeq(db, projectId);
-    const day = await foldInSlices(db, projectId, start, end, pause);
+    const seq = writeSeq(notesKey(db), projectId);
+    const day = db instanceof PostgresReports ? await foldFrom(db.storage, projectId, start, end) : await foldInSlices(db, projectId, start, end, pause);
     // The per-value sums a report reads, built now rather than by the first view of each report.
     for (const dimension of [null, ...GROUP_BY]) {
       dayTraffic(day, dimension);

@@ -209,11 +209,20 @@ export async function primeSubscriptionsOn(db: PostgresReports, projectId: strin
  * Reads what `subscriptionsOf` would read, a page at a time with `pause()` awaited between pages, and
  * keeps it: the warm-up, so the MRR page's first view after a start (and after a change) reads memory.
  */
-export async function primeSubscriptions(db: Database, projectId: string, now: number, pause: () => Promise<unknown>): Promise<void> {
-  if (keptReading(db, projectId, now, REFRESH_WITHIN_MS)) return;
-  // Stamped before the first page: a change made meanwhile makes the reading stale.
-  const seq = subscriptionsSeq(db, projectId);
-  const reading = keep(db, projectId, { seq, at: now, subs: await readPagesPausing(readSubscriptions(db, projectId), pause), views: new Map() });
+export async function primeSubscriptions(db: ReportDb, projectId: string, now: number, pause: () => Promise<unknown>): Promise<void> {
+  let reading: Reading;
+  if (db instanceof PostgresReports) {
+    // PostgreSQL: read as the MRR page's prime reads it, which it then finds kept for OTHER_NODES_MS.
+    await primeSubscriptionsOn(db, projectId, now);
+    const kept = keptReading(db.notes, projectId, now, 0);
+    if (!kept || kept.views.size > 0) return;
+    reading = kept;
+  } else {
+    if (keptReading(db, projectId, now, REFRESH_WITHIN_MS)) return;
+    // Stamped before the first page: a change made meanwhile makes the reading stale.
+    const seq = subscriptionsSeq(db, projectId);
+    reading = keep(db, projectId, { seq, at: now, subs: await readPagesPausing(readSubscriptions(db, projectId), pause), views: new Map() });
+  }
   // Every grouping's view, so that no first view builds one.
   for (const groupBy of [...GROUP_BY, null]) {
     await pause();

@@ -1,20 +1,30 @@
 // Keeps the last WARM_DAYS closed days of every project folded in memory from server start on, so a
 // page's first view after a restart reads memory instead of summing a month of hourly rollups.
+//
+// On PostgreSQL the same passes read through the storage what a page's prime would read (src/reports/
+// source.ts, prime.ts), one window, day or page of links at a time with a pause between: the 30-day
+// views' days and windows (and their previous period's), the persons map, today's closed hours with
+// their pages, the subscriptions, and the 30-day people counts and sums, so a page's prime finds them
+// fresh and reads only what was written since. Each node warms its own memory; write notes from this
+// node and the others (src/reports/writes.ts, node-notes.ts) make what changed stale for the next pass.
 import type { AppContext } from "../../context.ts";
 import { listProjects } from "../../projects/service.ts";
-import { warmDays } from "../../reports/days.ts";
+import { primeFoldedDays, warmDays } from "../../reports/days.ts";
 import { primeSums } from "../../reports/attribution.ts";
 import { GROUP_BY } from "../../reports/dimensions.ts";
-import { openFrom, peopleByAttribution, peopleQuery, peopleTotals, primePeople, trackedSteps, warmPeopleWindows, warmPersons, warmWindowAndPages, ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, type AttributionDimension, type ContextFilter, type PeoplePlan } from "../../reports/people/index.ts";
+import { openFrom, peopleByAttribution, peopleQuery, peopleTotals, primePeople, trackedSteps, trackedStepsFrom, warmPeopleWindows, warmPersons, warmWindowAndPages, ATTRIBUTION_DIMENSIONS, VISIT_DIMENSIONS, type AttributionDimension, type ContextFilter, type PeoplePlan } from "../../reports/people/index.ts";
 import { FUNNEL_FILTERS } from "../../reports/summary.ts";
 import { TOP_TABLE_BREAKDOWNS } from "./overview.ts";
 import { addDays, localDate, parseRange, startOfLocalDay, type RangePreset } from "../range.ts";
 import { bucketsFor } from "./time.ts";
 import { primeSubscriptions } from "../../subscriptions/mrr.ts";
 import type { Project } from "../../projects/service.ts";
+import { PostgresReports, reportDb, type ReportDb } from "../../reports/source.ts";
 
 /** Covers the 365-day view (and the 30- and 90-day views with their previous periods). */
 export const WARM_DAYS = 366;
+/** PostgreSQL: the 30-day view and its previous period (each node keeps what it reads in its own memory). */
+export const POSTGRES_WARM_DAYS = 60;
 const HOUR_MS = 3_600_000;
 /** How often the warmer looks again for days going stale (a fold goes stale after 5 minutes). */
 const RECHECK_MS = 30_000;
@@ -22,7 +32,7 @@ const RECHECK_MS = 30_000;
 export interface WarmupStats {
   days: number;
   ms: number;
-  /** The longest the event loop was held by one slice. */
+  /** The longest the event loop was held by one slice (on PostgreSQL, with the wait for its read, when the loop is free). */
   longestSliceMs: number;
 }
 
@@ -56,33 +66,35 @@ export function startFoldWarmer(ctx: AppContext, recheckMs = RECHECK_MS): FoldWa
         else resolve();
       }, 0);
     });
+  const db = reportDb(ctx);
+  const warm = db instanceof PostgresReports ? { days: POSTGRES_WARM_DAYS, ranges: POSTGRES_RANGES } : { days: WARM_DAYS, ranges: PRIMED_RANGES };
   const pass = async (onDay?: () => void) => {
     let days = 0;
     for (const project of await listProjects(ctx.storage)) {
       // Read before they age out: the same links keep every kept count valid, and the read costs no page view.
-      await warmPersons(ctx.db, project.id, ctx.now(), 2 * recheckMs, pause);
-      days += await warmDays(ctx.db, project.id, project.timezone, WARM_DAYS, ctx.now, pause, undefined, onDay);
-      for (const primed of PRIMED_RANGES) await primeRange(ctx, project, primed, pause);
+      await warmPersons(db, project.id, ctx.now(), 2 * recheckMs, pause);
+      days += await warmDays(db, project.id, project.timezone, warm.days, ctx.now, pause, undefined, onDay);
+      for (const primed of warm.ranges) await primeRange(ctx, db, project, primed, pause);
       // Today's closed hours, which every range ending today reads (a page then reads only the hours written since).
       const now = ctx.now();
       const today = startOfLocalDay(localDate(now, project.timezone), project.timezone);
       const hour = Math.floor(now / HOUR_MS) * HOUR_MS;
       // And their pages viewed, which the pages report reads for today.
-      await warmPeopleWindows(ctx.db, project.id, today, hour, project.timezone, now, pause, { pages: true });
+      await warmPeopleWindows(db, project.id, today, hour, project.timezone, now, pause, { pages: true });
       // In the first hour after midnight every range counts yesterday at each view too: its pages (~220 ms at 11M events) are read here.
       if (openFrom(now, project.timezone) < today) {
         const yesterday = startOfLocalDay(addDays(localDate(now, project.timezone), -1), project.timezone);
-        await warmWindowAndPages(ctx.db, project.id, yesterday, today, now, pause);
+        await warmWindowAndPages(db, project.id, yesterday, today, now, pause);
       }
       // What the MRR page and GET /reports/mrr read.
-      await primeSubscriptions(ctx.db, project.id, ctx.now(), pause);
+      await primeSubscriptions(db, project.id, ctx.now(), pause);
     }
     return days;
   };
   const run = async (): Promise<WarmupStats> => {
     const started = performance.now();
     await pause();
-    warmer.progress = { done: 0, total: (await listProjects(ctx.storage)).length * WARM_DAYS };
+    warmer.progress = { done: 0, total: (await listProjects(ctx.storage)).length * warm.days };
     const days = await pass(() => warmer.progress && warmer.progress.done++);
     warmer.progress = null;
     return { days, ms: performance.now() - started, longestSliceMs };
@@ -136,6 +148,8 @@ const PRIMED_RANGES: {
   { preset: "30d", attribution: ATTRIBUTION_DIMENSIONS, previousAttribution: ATTRIBUTION_DIMENSIONS, largeValues: false },
   { preset: "365d", attribution: ATTRIBUTION_DIMENSIONS, previousAttribution: [], largeValues: true },
 ];
+/** PostgreSQL: the default 30-day view's (a year's windows read through the storage are left to the pages that ask). */
+const POSTGRES_RANGES = PRIMED_RANGES.filter((primed) => primed.preset === "30d");
 
 /**
  * A view filtered on one value costs with that value's visits: over a year at 11M events, filtered on
@@ -150,15 +164,15 @@ const LARGE_VALUE_SHARE = 0.2;
  * overview's tiles, chart and tables, every traffic report, the funnel, the attribution reports named),
  * and the previous period's totals, so their first view counts only today.
  */
-async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRIMED_RANGES)[number], pause: () => Promise<unknown>): Promise<void> {
+async function primeRange(ctx: AppContext, db: ReportDb, project: Project, primed: (typeof PRIMED_RANGES)[number], pause: () => Promise<unknown>): Promise<void> {
   const now = ctx.now();
   const range = parseRange(new URLSearchParams({ range: primed.preset }), project.timezone, now);
   // Only the days before today are kept: reading today's windows here would only read them again.
   const today = startOfLocalDay(localDate(now, project.timezone), project.timezone);
   // The windows first, a slice at a time: after writes into past days (a re-conversion re-sums every day) reading them all at once held the event loop 200-400 ms.
   const query = async (from: number, to: number, filter?: ContextFilter) => {
-    await warmPeopleWindows(ctx.db, project.id, from, Math.min(to, today), project.timezone, now, pause);
-    return peopleQuery({ db: ctx.db, projectId: project.id, from, to: Math.min(to, today), timeZone: project.timezone, now, countRenewals: project.countRenewals, filter });
+    await warmPeopleWindows(db, project.id, from, Math.min(to, today), project.timezone, now, pause);
+    return peopleQuery({ db, projectId: project.id, from, to: Math.min(to, today), timeZone: project.timezone, now, countRenewals: project.countRenewals, filter });
   };
   const buckets = bucketsFor(range, project.timezone);
   const plan: PeoplePlan = {
@@ -166,10 +180,12 @@ async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRI
     attribution: primed.attribution,
     traffic: [{ kind: "page" }, ...VISIT_DIMENSIONS.map((dimension) => ({ kind: "visit" as const, dimension }))],
     buckets: { count: buckets.starts.length, bucketOf: (w) => buckets.indexOf(w.start) },
-    funnel: trackedSteps(ctx.db, project.id),
+    funnel: db instanceof PostgresReports ? await trackedStepsFrom(db.storage, project.id) : trackedSteps(db, project.id),
   };
   const unfiltered = await query(range.from, range.to);
   await primePeople(unfiltered, plan, pause);
+  // PostgreSQL: the sums below take the range's days from memory, today's too (the past ones are warm already).
+  if (db instanceof PostgresReports) await primeFoldedDays(db, project.id, range.from, range.to, project.timezone, now);
   if (primed.largeValues) {
     const visitors = peopleTotals(unfiltered).visitors;
     // The overview's tiles, chart and top tables, and the funnel (which filters on these dimensions alone).
@@ -180,13 +196,13 @@ async function primeRange(ctx: AppContext, project: Project, primed: (typeof PRI
         const filter = { [dimension]: value };
         await primePeople(await query(range.from, range.to, filter), filteredPlan, pause);
         for (const groupBy of [null, ...TOP_TABLE_BREAKDOWNS.attribution]) {
-          await primeSums(ctx.db, project.id, { groupBy, from: range.from, to: range.to, filter }, { timeZone: project.timezone, now }, pause);
+          await primeSums(db, project.id, { groupBy, from: range.from, to: range.to, filter }, { timeZone: project.timezone, now }, pause);
         }
         await primePeople(await query(range.previousFrom, range.previousTo, filter), { totals: true, attribution: [], traffic: [], buckets: null, funnel: null }, pause);
       }
     }
   }
   // The money beside those counts: the range's totals and its sums by every attribution dimension.
-  for (const groupBy of [null, ...GROUP_BY]) await primeSums(ctx.db, project.id, { groupBy, from: range.from, to: range.to }, { timeZone: project.timezone, now }, pause);
+  for (const groupBy of [null, ...GROUP_BY]) await primeSums(db, project.id, { groupBy, from: range.from, to: range.to }, { timeZone: project.timezone, now }, pause);
   await primePeople(await query(range.previousFrom, range.previousTo), { totals: true, attribution: primed.previousAttribution, traffic: [], buckets: null, funnel: null }, pause);
 }

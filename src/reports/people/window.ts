@@ -205,7 +205,7 @@ export function readWindow(db: Database, projectId: string, start: number, end: 
 export async function readWindowFrom(storage: Storage, projectId: string, start: number, end: number): Promise<PeopleWindow> {
   const params = [projectId, start, end];
   const [visits, payments] = await Promise.all([storage.all<VisitRow>(VISITS[storage.engine], params), storage.all<PaymentRow>(PAYMENTS[storage.engine], params)]);
-  return windowOf(start, end, visits, payments, new PagesViewed(null, projectId, start, end));
+  return windowOf(start, end, visits, payments, new PagesViewed(null, projectId, start, end, storage));
 }
 
 /** A window from its rows: one per visit (VISITS) and one per payment (PAYMENTS). */
@@ -247,17 +247,18 @@ function windowOf(start: number, end: number, rows: VisitRow[], payments: Paymen
  */
 export class PagesViewed {
   private views: PageViews | null = null;
-  /** `db` null: a window read through a storage, whose pages its prime reads (`prime`). */
+  /** `db` null: a window read through `storage`, whose pages its prime (`prime`) or the warm-up (`warm`) reads. */
   constructor(
     private readonly db: Database | null,
     private readonly projectId: string,
     private readonly start: number,
     private readonly end: number,
+    private readonly storage: Storage | null = null,
   ) {}
 
   /** The pages of another span of the same project (a window merged from parts). */
   over(start: number, end: number): PagesViewed {
-    return new PagesViewed(this.db, this.projectId, start, end);
+    return new PagesViewed(this.db, this.projectId, start, end, this.storage);
   }
 
   private sqlite(): Database {
@@ -276,11 +277,17 @@ export class PagesViewed {
     this.views ??= byVisitor(pageRowsOf(rows));
   }
 
-  /** Reads them an hour at a time, awaiting `pause()` between hours (a recent day's page views read at once held the event loop ~200 ms). */
+  /**
+   * Reads them an hour at a time, awaiting `pause()` between hours (a recent day's page views read at
+   * once held the event loop ~200 ms); a window read through a storage reads them through it (the
+   * warm-up on PostgreSQL).
+   */
   async warm(pause: () => Promise<unknown>): Promise<void> {
     const parts: PageRows[] = [];
-    for (let from = this.start; from < this.end && !this.views; from += HOUR_MS) {
-      parts.push(readPages(this.sqlite(), this.projectId, from, Math.min(this.end, from + HOUR_MS)));
+    const slice = this.db ? HOUR_MS : STORAGE_SLICE_HOURS * HOUR_MS;
+    for (let from = this.start; from < this.end && !this.views; from += slice) {
+      const to = Math.min(this.end, from + slice);
+      parts.push(this.db || !this.storage ? readPages(this.sqlite(), this.projectId, from, to) : pageRowsOf(await this.storage.all<PageRow>(PAGES[this.storage.engine], [this.projectId, from, to])));
       await pause();
     }
     this.views ??= byVisitor(mergePages(parts));
@@ -349,6 +356,11 @@ export function pathKey(path: string | null): string {
 }
 
 const PERSONS_PAGE = 20_000;
+/**
+ * How many hours the warm-up reads at once through a storage (PostgreSQL): each read is a round trip
+ * and a query plan, so an hour at a time spent most of the warm-up waiting (2,900 reads for 60 days).
+ */
+export const STORAGE_SLICE_HOURS = 6;
 
 /**
  * Visitor → profile links of a project, as hashes: who is one person across devices. Read in pages of
@@ -370,8 +382,8 @@ export function* readPersons(db: Database, projectId: string, pageSize = PERSONS
   }
 }
 
-/** The same links read through a storage (PostgreSQL's prime), a page at a time. */
-export async function readPersonsFrom(storage: Storage, projectId: string, pageSize = PERSONS_PAGE): Promise<Map<number, number>> {
+/** The same links read through a storage (PostgreSQL's prime), a page at a time; with `pause` (the warm-up), awaited between pages. */
+export async function readPersonsFrom(storage: Storage, projectId: string, pageSize = PERSONS_PAGE, pause?: () => Promise<unknown>): Promise<Map<number, number>> {
   const persons = new PersonsReading();
   let after: [string, string] = ["", ""];
   for (;;) {
@@ -380,6 +392,7 @@ export async function readPersonsFrom(storage: Storage, projectId: string, pageS
     if (rows.length < pageSize) return persons.links;
     const last = rows.at(-1)!;
     after = [last.visitor_id, last.profile_id];
+    await pause?.();
   }
 }
 

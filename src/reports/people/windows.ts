@@ -3,7 +3,7 @@
 // short ones; and who is whom (visitor → profile). What every people count starts from.
 import type { Database } from "bun:sqlite";
 import { addDays, localDate, startOfLocalDay } from "../../dashboard/range.ts";
-import { mergeWindows, readPersons, readPersonsFrom, readWindow, readWindowFrom, type PeopleWindow, type PersonOf } from "./window.ts";
+import { mergeWindows, readPersons, STORAGE_SLICE_HOURS, readPersonsFrom, readWindow, readWindowFrom, type PeopleWindow, type PersonOf } from "./window.ts";
 import { personsChangedSince, writeSeq, writtenSince } from "../writes.ts";
 import { readAllPages, readPagesPausing } from "../../db/pages.ts";
 import { readText } from "../../db/postgres/dialect.ts";
@@ -79,13 +79,25 @@ export function peopleWindow(db: ReportDb, projectId: string, start: number, end
   return window;
 }
 
-/** Reads the window [start, end) into memory `sliceHours` at a time, awaiting `pause()` between reads (the background warm-up). */
-export async function warmPeopleWindow(db: Database, projectId: string, start: number, end: number, now: number, pause: () => Promise<unknown>, sliceHours = 1): Promise<void> {
+/**
+ * Reads the window [start, end) into memory `sliceHours` at a time, awaiting `pause()` between reads
+ * (the background warm-up); on PostgreSQL through its storage, the same reads as its prime's.
+ */
+export async function warmPeopleWindow(
+  db: ReportDb,
+  projectId: string,
+  start: number,
+  end: number,
+  now: number,
+  pause: () => Promise<unknown>,
+  sliceHours = db instanceof PostgresReports ? STORAGE_SLICE_HOURS : 1,
+): Promise<void> {
   const s = state(db, projectId);
-  const seq = writeSeq(db, projectId);
+  const seq = writeSeq(notesKey(db), projectId);
   const parts: PeopleWindow[] = [];
   for (let from = start; from < end; from += sliceHours * HOUR_MS) {
-    parts.push(readWindow(db, projectId, from, Math.min(end, from + sliceHours * HOUR_MS)));
+    const to = Math.min(end, from + sliceHours * HOUR_MS);
+    parts.push(db instanceof PostgresReports ? await readWindowFrom(db.storage, projectId, from, to) : readWindow(db, projectId, from, to));
     await pause();
   }
   // Stamped with the sequence number before the first read: a write that landed meanwhile makes it stale.
@@ -93,13 +105,13 @@ export async function warmPeopleWindow(db: Database, projectId: string, start: n
 }
 
 /** Reads the window [start, end) and then its pages viewed, each in slices, unless they are in memory and fresh. */
-export async function warmWindowAndPages(db: Database, projectId: string, start: number, end: number, now: number, pause: () => Promise<unknown>): Promise<void> {
+export async function warmWindowAndPages(db: ReportDb, projectId: string, start: number, end: number, now: number, pause: () => Promise<unknown>): Promise<void> {
   if (!hasFreshWindow(db, projectId, start, end, now)) await warmPeopleWindow(db, projectId, start, end, now, pause);
   await peopleWindow(db, projectId, start, end, now).pages.warm(pause);
 }
 
 /** True when the window is in memory and fresh (what a background warm-up skips). */
-export function hasFreshWindow(db: Database, projectId: string, start: number, end: number, now: number): boolean {
+export function hasFreshWindow(db: ReportDb, projectId: string, start: number, end: number, now: number): boolean {
   const s = state(db, projectId);
   return fresh(db, projectId, s.windows.get(`${start}|${end}`), now);
 }
@@ -170,10 +182,11 @@ export function peopleWindows(db: ReportDb, projectId: string, from: number, to:
 /**
  * Reads the range's windows that are not fresh in memory, each `sliceHours` at a time with `pause()`
  * between reads, so that `peopleWindows` then finds them all (the warm-up, after writes into past days);
- * with `pages`, their pages viewed too.
+ * with `pages`, their pages viewed too. On PostgreSQL the project's first activity is read first, as
+ * its prime reads it (`primePeopleWindows`).
  */
 export async function warmPeopleWindows(
-  db: Database,
+  db: ReportDb,
   projectId: string,
   from: number,
   to: number,
@@ -182,6 +195,7 @@ export async function warmPeopleWindows(
   pause: () => Promise<unknown>,
   options?: { pages: boolean },
 ): Promise<void> {
+  if (db instanceof PostgresReports) await primeFirstActivity(db, projectId);
   for (const w of rangeWindowBounds(db, projectId, from, to, timeZone, now)) {
     if (options?.pages) await warmWindowAndPages(db, projectId, w.start, w.end, now, pause);
     else if (!hasFreshWindow(db, projectId, w.start, w.end, now)) await warmPeopleWindow(db, projectId, w.start, w.end, now, pause);
@@ -215,10 +229,18 @@ export function personOf(db: ReportDb, projectId: string, now: number): PersonOf
 
 /**
  * Reads the links again, a page at a time with `pause()` between pages, if they would age out within
- * `freshForMs` or identifies changed them: the warm-up, so a page never has to.
+ * `freshForMs` or identifies changed them: the warm-up, so a page never has to. On PostgreSQL also
+ * when `primePersons` would read them (older than OTHER_NODES_MS): so the counts the warm-up keeps are
+ * keyed by the links a page's prime reads next, and stay valid unless an identify changed them.
  */
-export async function warmPersons(db: Database, projectId: string, now: number, freshForMs: number, pause: () => Promise<unknown>): Promise<void> {
+export async function warmPersons(db: ReportDb, projectId: string, now: number, freshForMs: number, pause: () => Promise<unknown>): Promise<void> {
   const s = state(db, projectId);
+  if (db instanceof PostgresReports) {
+    if (personsKept(db, projectId, s, now, freshForMs)) return;
+    const seq = writeSeq(db.notes, projectId);
+    keepPersons(s, await readPersonsFrom(db.storage, projectId, undefined, pause), seq, now);
+    return;
+  }
   if (!personsDue(db, projectId, s, now, freshForMs)) return;
   // Stamped before the first page: an identify that lands meanwhile makes the reading due again.
   const seq = writeSeq(db, projectId);
@@ -231,9 +253,14 @@ export async function warmPersons(db: Database, projectId: string, now: number, 
  */
 export async function primePersons(db: PostgresReports, projectId: string, now: number): Promise<void> {
   const s = state(db, projectId);
-  if (s.persons && now >= s.persons.at && now - s.persons.at < OTHER_NODES_MS && !personsDue(db, projectId, s, now, 0)) return;
+  if (personsKept(db, projectId, s, now, 0)) return;
   const seq = writeSeq(db.notes, projectId);
   keepPersons(s, await readPersonsFrom(db.storage, projectId), seq, now);
+}
+
+/** PostgreSQL: whether the kept links hold (for `freshForMs` more), else `primePersons` reads them again. */
+function personsKept(db: PostgresReports, projectId: string, s: ProjectState, now: number, freshForMs: number): boolean {
+  return s.persons !== null && now >= s.persons.at && now - s.persons.at < OTHER_NODES_MS - freshForMs && !personsDue(db, projectId, s, now, freshForMs);
 }
 
 function personsDue(db: ReportDb, projectId: string, s: ProjectState, now: number, freshForMs: number): boolean {

@@ -15,7 +15,7 @@ import { writeSeq, writtenSince } from "./writes.ts";
 import { internRecord, internString } from "./interned.ts";
 import { readText } from "../db/postgres/dialect.ts";
 import type { Storage } from "../db/storage/storage.ts";
-import { NotPrimed, notesKey, OTHER_NODES_MS, PostgresReports, type ReportDb } from "./source.ts";
+import { NotPrimed, notesKey, OTHER_NODES_MS, othersUnheard, PostgresReports, type ReportDb } from "./source.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -326,7 +326,7 @@ const maxAge = (end: number, now: number) => (end + HOUR_MS > now ? OPEN_DAY_MS 
 function fresh(db: ReportDb, projectId: string, hit: Folded | undefined, start: number, end: number, now: number, ageLimit: number): hit is Folded {
   if (hit === undefined || now < hit.at || now - hit.at >= ageLimit) return false;
   // PostgreSQL: another node may have written within the last OTHER_NODES_MS (see source.ts).
-  if (db instanceof PostgresReports && hit.at < end + OTHER_NODES_MS) return false;
+  if (db instanceof PostgresReports && othersUnheard(db) && hit.at < end + OTHER_NODES_MS) return false;
   return !writtenSince(notesKey(db), projectId, start, end, hit.seq);
 }
 

@@ -12,6 +12,11 @@ import type { Job } from "../db/storage/jobs.ts";
 import { freshPostgresDatabase } from "../testing/postgres.ts";
 import { announceNotes, listenForNotes } from "./node-notes.ts";
 import { noteEverythingChanged, notePersonsChanged, noteWrite, personsChangedSince, writeSeq, writtenSince } from "./writes.ts";
+import { PostgresReports } from "./source.ts";
+import { peopleWindows, primePeopleWindows } from "./people/windows.ts";
+import { recordEvent } from "../tracking/events.ts";
+import { createProject } from "../projects/service.ts";
+import type { Storage } from "../db/storage/storage.ts";
 
 const HOUR = 3_600_000;
 const DAY = Date.UTC(2026, 11, 7);
@@ -112,5 +117,47 @@ describe("write notes between nodes", () => {
     expect(writtenSince(readers, PROJECT, DAY + 5 * HOUR, DAY + 6 * HOUR, before)).toBe(true);
     expect(personsChangedSince(readers, PROJECT, before)).toBe(true);
     expect(writtenSince(readers, PROJECT, DAY + 5 * HOUR, DAY + 6 * HOUR, writeSeq(readers, PROJECT))).toBe(false);
+  });
+});
+
+/** The storage, counting the reads of people windows (SELECT … FROM events … GROUP BY visitor_id). */
+function countingWindowReads(storage: Storage): { storage: Storage; reads: () => number } {
+  let reads = 0;
+  const all: Storage["all"] = (sql, params) => {
+    if (sql.includes("GROUP BY visitor_id, session_id")) reads++;
+    return storage.all(sql, params);
+  };
+  return { storage: { ...storage, all }, reads: () => reads };
+}
+
+describe("reports on a node that hears the other nodes", () => {
+  test("a window just past keeps its reading until another node's write to it is heard; a node that hears nothing reads it again every time", async () => {
+    const project = await createProject(postgresStorage(a.sql), { name: "Heard" });
+    const visit = (visitorId: string, ts: number): Job<number> => (tx) => recordEvent(tx, { projectId: project.id, name: "page_view", ts, visitorId, context: null });
+    const hour = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
+    await a.writes.job(visit("v1", hour + 60_000));
+    // Five seconds after the window's end: within the 10 s a node that hears nothing allows another node.
+    const now = hour + HOUR + 5_000;
+    const prime = async (db: PostgresReports) => {
+      await primePeopleWindows(db, project.id, hour, hour + HOUR, "UTC", now);
+      return peopleWindows(db, project.id, hour, hour + HOUR, "UTC", now).reduce((sum, w) => sum + w.visitor.length, 0);
+    };
+    const hearing = countingWindowReads(postgresStorage(b.sql));
+    const onB = new PostgresReports(hearing.storage, b.readers);
+    expect(await prime(onB)).toBe(1);
+    expect(await prime(onB)).toBe(1);
+    expect(hearing.reads()).toBe(1);
+
+    const deaf = countingWindowReads(postgresStorage(b.sql));
+    const unheard = new PostgresReports(deaf.storage, {});
+    await prime(unheard);
+    await prime(unheard);
+    expect(deaf.reads()).toBe(2);
+
+    const seen = writeSeq(b.readers, project.id);
+    await a.writes.job(visit("v2", hour + 120_000));
+    expect(await until(() => writtenSince(b.readers, project.id, hour, hour + HOUR, seen))).toBe(true);
+    expect(await prime(onB)).toBe(2);
+    expect(hearing.reads()).toBe(2);
   });
 });

@@ -5,6 +5,7 @@
 // cannot be told from none: on reconnecting, the node takes every reading as stale.
 import type { JobNote } from "../db/storage/jobs.ts";
 import type { Storage } from "../db/storage/storage.ts";
+import { hearOtherNodes } from "./source.ts";
 import { noteEverythingChanged, notePersonsChanged, noteSubscriptionsChanged, noteWrite } from "./writes.ts";
 
 const CHANNEL = "bantico_write_notes";
@@ -77,5 +78,11 @@ export async function listenForNotes(storage: Storage, nodeId: string, source: o
       listening = true;
     },
   );
-  return { stop: () => listener.unlisten() };
+  hearOtherNodes(source);
+  return {
+    stop: () => {
+      hearOtherNodes(source, false);
+      return listener.unlisten();
+    },
+  };
 }

@@ -22,18 +22,31 @@
 //
 // Freshness. Caches are keyed by what write notes are keyed by (`notesKey`): the Database on SQLite,
 // this node's notes object on PostgreSQL (the write queue's `notesFor`), so this node's own writes
-// invalidate exactly as on SQLite. Other nodes' writes reach this node only as notes broadcast with
-// NOTIFY (the next step, SPEC §11's 10 s); until then a kept window, day or persons map on
-// PostgreSQL counts as fresh only if it was read at least OTHER_NODES_MS after its end (the persons
-// map: if read within OTHER_NODES_MS), so anything touching the last ~10 s is read again by every
-// report. That covers what is stamped as it is written (collect, clicks); what another node writes
-// into a past window (a webhook's payment dated minutes back, an import, a re-conversion) waits for
-// the broadcast notes, or the 30 min age limit both engines have.
+// invalidate exactly as on SQLite. Other nodes' writes reach a serving node as notes broadcast with
+// NOTIFY (node-notes.ts, within moments; after a reconnect every reading is stale): such a node keeps
+// its readings as SQLite does. A node that does not hear them (a test's, a command's) takes a kept
+// window, day, persons map or MRR reading as fresh only if it was read at least OTHER_NODES_MS after
+// its end (the persons map and MRR: if read within OTHER_NODES_MS).
 import type { Database } from "bun:sqlite";
 import type { Storage } from "../db/storage/storage.ts";
 
 /** How long another node's writes may take to reach this node's reports (SPEC §11: 10 s). */
 export const OTHER_NODES_MS = 10_000;
+
+const hearing = new WeakSet<object>();
+
+/** This node hears the other nodes' write notes on `notes` (src/reports/node-notes.ts): or no longer, `false`. */
+export function hearOtherNodes(notes: object, heard = true): void {
+  if (heard) hearing.add(notes);
+  else hearing.delete(notes);
+}
+
+/**
+ * Whether another node's recent writes may not have reached this node's write logs: a node that does
+ * not hear their notes takes whatever touches the last OTHER_NODES_MS as stale; one that hears them
+ * keeps its readings until a note says otherwise, as SQLite does.
+ */
+export const othersUnheard = (db: PostgresReports): boolean => !hearing.has(db.notes);
 
 /** Reports on PostgreSQL: the storage their primes read through, and the object this node's write notes are keyed by. */
 export class PostgresReports {

@@ -8,7 +8,7 @@ import { addDays, localDate, startOfLocalDay } from "../dashboard/range.ts";
 import { GROUP_BY, GROUP_BY_COLUMN, type GroupBy } from "../reports/attribution.ts";
 import type { SubscriptionInterval } from "../payments/types.ts";
 import { subscriptionsSeq } from "../reports/writes.ts";
-import { NotPrimed, notesKey, OTHER_NODES_MS, PostgresReports, type ReportDb } from "../reports/source.ts";
+import { NotPrimed, notesKey, OTHER_NODES_MS, othersUnheard, PostgresReports, type ReportDb } from "../reports/source.ts";
 import { perEngine } from "../db/postgres/dialect.ts";
 import type { Engine, Storage } from "../db/storage/storage.ts";
 
@@ -199,7 +199,7 @@ export async function subscriptionsOn(db: ReportDb, projectId: string, groupBy: 
  */
 export async function primeSubscriptionsOn(db: PostgresReports, projectId: string, now: number): Promise<void> {
   const hit = keptReading(db.notes, projectId, now, 0);
-  if (hit && now - hit.at < OTHER_NODES_MS) return;
+  if (hit && (!othersUnheard(db) || now - hit.at < OTHER_NODES_MS)) return;
   // Stamped before the first page: a change made meanwhile makes the reading stale.
   const seq = subscriptionsSeq(db.notes, projectId);
   keep(db.notes, projectId, { seq, at: now, subs: await readSubscriptionsFrom(db.storage, projectId), views: new Map() });

@@ -7,7 +7,7 @@ import { mergeWindows, readPersons, STORAGE_SLICE_HOURS, readPersonsFrom, readWi
 import { personsChangedSince, writeSeq, writtenSince } from "../writes.ts";
 import { readAllPages, readPagesPausing } from "../../db/pages.ts";
 import { readText } from "../../db/postgres/dialect.ts";
-import { NotPrimed, notesKey, OTHER_NODES_MS, PostgresReports, type ReportDb } from "../source.ts";
+import { NotPrimed, notesKey, OTHER_NODES_MS, othersUnheard, PostgresReports, type ReportDb } from "../source.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -49,7 +49,7 @@ function state(db: ReportDb, projectId: string): ProjectState {
 function fresh(db: ReportDb, projectId: string, cached: Cached | undefined, now: number): cached is Cached {
   if (!cached || now < cached.at || now - cached.at >= MAX_AGE_MS) return false;
   // PostgreSQL: another node may have written within the last OTHER_NODES_MS (see source.ts).
-  if (db instanceof PostgresReports && cached.at < cached.window.end + OTHER_NODES_MS) return false;
+  if (db instanceof PostgresReports && othersUnheard(db) && cached.at < cached.window.end + OTHER_NODES_MS) return false;
   return !writtenSince(notesKey(db), projectId, cached.window.start, cached.window.end, cached.seq);
 }
 
@@ -260,7 +260,7 @@ export async function primePersons(db: PostgresReports, projectId: string, now: 
 
 /** PostgreSQL: whether the kept links hold (for `freshForMs` more), else `primePersons` reads them again. */
 function personsKept(db: PostgresReports, projectId: string, s: ProjectState, now: number, freshForMs: number): boolean {
-  return s.persons !== null && now >= s.persons.at && now - s.persons.at < OTHER_NODES_MS - freshForMs && !personsDue(db, projectId, s, now, freshForMs);
+  return s.persons !== null && now >= s.persons.at && (!othersUnheard(db) || now - s.persons.at < OTHER_NODES_MS - freshForMs) && !personsDue(db, projectId, s, now, freshForMs);
 }
 
 function personsDue(db: ReportDb, projectId: string, s: ProjectState, now: number, freshForMs: number): boolean {

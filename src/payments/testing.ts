@@ -1,12 +1,14 @@
 // Test support for payments: provider payloads of the documented shapes, signed with the providers'
 // own schemes, journeys seeded into the 002 tables, and a fake provider API on loopback.
-import type { Database } from "bun:sqlite";
 import { createHmac } from "node:crypto";
 import { expect } from "bun:test";
 import Stripe from "stripe";
-import { attributionReport } from "../reports/attribution.ts";
+import type { AppContext } from "../context.ts";
+import type { Storage } from "../db/storage/storage.ts";
+import { attributionOn } from "../reports/attribution.ts";
+import { reportDb } from "../reports/source.ts";
 import { startTestServer } from "../testing/harness.ts";
-import { listPayments, type PaymentFilters } from "./service.ts";
+import { loadPayments, type PaymentFilters } from "./service.ts";
 
 const stripe = new Stripe("sk_test_signing_only");
 
@@ -193,23 +195,24 @@ export interface SeedLink {
   title?: string;
 }
 
-export function seedLink(db: Database, projectId: string, link: SeedLink): void {
-  db.query(
+export async function seedLink(storage: Storage, projectId: string, link: SeedLink): Promise<void> {
+  await storage.run(
     `INSERT INTO links (id, project_id, slug, destination_url, campaign_id, source, medium, content, lead_id, title, created_at, updated_at)
      VALUES (?, ?, ?, 'https://example.com/', ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(link.id, projectId, uid("slug"), link.campaignId ?? null, link.source ?? null, link.medium ?? null, link.content ?? null, link.leadId ?? null, link.title ?? "", 0, 0);
+    [link.id, projectId, uid("slug"), link.campaignId ?? null, link.source ?? null, link.medium ?? null, link.content ?? null, link.leadId ?? null, link.title ?? "", 0, 0],
+  );
 }
 
-export function seedSession(
-  db: Database,
+export async function seedSession(
+  storage: Storage,
   projectId: string,
   session: { id?: string; visitorId: string; startedAt: number; linkId?: string | null; campaignId?: string | null; source?: string | null; medium?: string | null; content?: string | null; leadId?: string | null },
-): string {
+): Promise<string> {
   const id = session.id ?? uid("ses");
-  db.query(
+  await storage.run(
     `INSERT INTO sessions (id, project_id, visitor_id, started_at, last_seen_at, link_id, campaign_id, source, medium, content, lead_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
+    [
     id,
     projectId,
     session.visitorId,
@@ -221,19 +224,20 @@ export function seedSession(
     session.medium ?? null,
     session.content ?? null,
     session.leadId ?? null,
+    ],
   );
   return id;
 }
 
-export function seedProfile(db: Database, projectId: string, profile: { id: string; email: string; visitorIds: string[] }): void {
-  db.query("INSERT INTO profiles (project_id, id, email, created_at, updated_at) VALUES (?, ?, ?, 0, 0)").run(projectId, profile.id, profile.email.trim().toLowerCase());
+export async function seedProfile(storage: Storage, projectId: string, profile: { id: string; email: string; visitorIds: string[] }): Promise<void> {
+  await storage.run("INSERT INTO profiles (project_id, id, email, created_at, updated_at) VALUES (?, ?, ?, 0, 0)", [projectId, profile.id, profile.email.trim().toLowerCase()]);
   for (const visitorId of profile.visitorIds) {
-    db.query("INSERT INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES (?, ?, ?, 0)").run(projectId, visitorId, profile.id);
+    await storage.run("INSERT INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES (?, ?, ?, 0)", [projectId, visitorId, profile.id]);
   }
 }
 
-export function countRows(db: Database, table: string, projectId: string): number {
-  return db.query<{ n: number }, [string]>(`SELECT COUNT(*) AS n FROM ${table} WHERE project_id = ?`).get(projectId)!.n;
+export async function countRows(storage: Storage, table: string, projectId: string): Promise<number> {
+  return (await storage.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE project_id = ?`, [projectId]))!.n;
 }
 
 /** A provider API double on loopback: each request is logged and answered by `handle`. */
@@ -252,11 +256,9 @@ export function fakeProviderApi(handle: (request: Request, url: URL) => Response
 }
 
 /** The invariant every ledger change must keep: the report's money, per currency and model, is exactly the ledger's. */
-export function expectReportMatchesLedger(db: Database, projectId: string): void {
+export async function expectReportMatchesLedger(ctx: Pick<AppContext, "storage" | "db" | "reportNotes">, projectId: string): Promise<void> {
   const ledger = new Map<string, { revenue: number; refunds: number }>();
-  const rows = db
-    .query<{ kind: string; net: number; currency: string }, [string]>("SELECT kind, net, currency FROM payments WHERE project_id = ?")
-    .all(projectId);
+  const rows = await ctx.storage.all<{ kind: string; net: number; currency: string }>("SELECT kind, net, currency FROM payments WHERE project_id = ?", [projectId]);
   for (const p of rows) {
     const sums = ledger.get(p.currency) ?? { revenue: 0, refunds: 0 };
     if (p.kind === "sale" || p.kind === "renewal") sums.revenue += p.net;
@@ -265,7 +267,8 @@ export function expectReportMatchesLedger(db: Database, projectId: string): void
   }
   for (const model of ["last", "first"] as const) {
     const report = new Map<string, { revenue: number; refunds: number }>();
-    for (const row of attributionReport(db, { id: projectId, currency: "USD", timezone: "UTC" }, { groupBy: "campaign", from: 0, to: Date.now() + 86_400_000, model }, Date.now())) {
+    const query = { groupBy: "campaign", from: 0, to: Date.now() + 86_400_000, model } as const;
+    for (const row of await attributionOn(reportDb(ctx), { id: projectId, currency: "USD", timezone: "UTC" }, query, Date.now())) {
       for (const m of row.byCurrency) {
         const sums = report.get(m.currency) ?? { revenue: 0, refunds: 0 };
         sums.revenue += m.revenue;
@@ -445,15 +448,15 @@ export function creemCheckout(fields: { metadata?: Record<string, string>; subsc
 export async function providerTestServer(provider: string, webhookSecret: string, link: SeedLink) {
   const server = await startTestServer();
   expect((await server.api(`/api/v1/integrations/${provider}`, { method: "PUT", json: { webhookSecret } })).status).toBe(200);
-  seedLink(server.instance.ctx.db, server.project.id, link);
-  const payments = (filters: PaymentFilters = {}) => listPayments(server.instance.ctx.db, server.project.id, { limit: 1000, ...filters }).payments;
+  await seedLink(server.instance.ctx.storage, server.project.id, link);
+  const payments = async (filters: PaymentFilters = {}) => (await loadPayments(server.instance.ctx.storage, server.project.id, { limit: 1000, ...filters })).payments;
   return { server, payments };
 }
 
 /** Polls until `read` gives something (a pull runs in the background). */
-export async function eventually<T>(read: () => T, what: string): Promise<NonNullable<T>> {
+export async function eventually<T>(read: () => T | Promise<T>, what: string): Promise<NonNullable<T>> {
   for (let i = 0; i < 200; i++) {
-    const value = read();
+    const value = await read();
     if (value) return value as NonNullable<T>;
     await Bun.sleep(25);
   }

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from "../config.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { createProject, type Project } from "../projects/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";
-import type { Engine } from "../db/storage/storage.ts";
+import type { Engine, Storage } from "../db/storage/storage.ts";
 import { freshPostgresDatabase } from "./postgres.ts";
 
 /** The secret test servers on PostgreSQL share, as every node of one database must. */
@@ -17,8 +17,15 @@ export function tempDataDir(label = "bantico"): { dir: string; remove(): void } 
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** The engine tests that name none run on: BANTICO_TEST_ENGINE=postgres runs them on PostgreSQL (CI's second pass). */
+export function testEngine(): Engine {
+  return process.env.BANTICO_TEST_ENGINE === "postgres" ? "postgres" : "sqlite";
+}
+
 export interface TestServer extends RunningServer {
   project: Project;
+  /** The server's tables, on its engine: what tests seed and check through. */
+  storage: Storage;
   apiKey: string;
   /** fetch against the server with the project's API key. */
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
@@ -34,8 +41,7 @@ export async function startTestServer(
   options: { env?: Record<string, string>; now?: () => number; config?: Partial<Config>; engine?: Engine } = {},
 ): Promise<TestServer> {
   const data = tempDataDir();
-  // BANTICO_TEST_ENGINE=postgres runs the server tests that name no engine on PostgreSQL (CI's second pass).
-  const engine = options.engine ?? (process.env.BANTICO_TEST_ENGINE === "postgres" ? "postgres" : "sqlite");
+  const engine = options.engine ?? testEngine();
   const onPostgres = engine === "postgres" ? { BANTICO_DATABASE_URL: await freshPostgresDatabase(), BANTICO_SECRET: TEST_SECRET } : {};
   // No test reaches the ECB: a test that wants rates serves its own feed through BANTICO_FX_URL.
   const config = { ...loadConfig({ PORT: "0", BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off", ...onPostgres, ...options.env }), ...options.config };
@@ -45,6 +51,7 @@ export async function startTestServer(
   return {
     ...server,
     project,
+    storage: server.instance.ctx.storage,
     apiKey: key,
     api(path, init = {}) {
       const { json, ...rest } = init;

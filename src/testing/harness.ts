@@ -8,6 +8,7 @@ import { createProject, type Project } from "../projects/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";
 import type { Engine, Storage } from "../db/storage/storage.ts";
 import { freshPostgresDatabase } from "./postgres.ts";
+import { noteEverythingChanged } from "../reports/writes.ts";
 
 /** The secret test servers on PostgreSQL share, as every node of one database must. */
 export const TEST_SECRET = "test-secret-shared-by-every-node-0123456789abcdef";
@@ -27,6 +28,8 @@ export interface TestServer extends RunningServer {
   /** The server's tables, on its engine: what tests seed and check through. */
   storage: Storage;
   apiKey: string;
+  /** Tells the server's report caches that the test wrote rows behind their back (through `storage`, not the app). */
+  seeded(): void;
   /** fetch against the server with the project's API key. */
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   close(): Promise<void>;
@@ -53,6 +56,10 @@ export async function startTestServer(
     project,
     storage: server.instance.ctx.storage,
     apiKey: key,
+    seeded() {
+      const { ctx } = server.instance;
+      noteEverythingChanged(ctx.storage.engine === "sqlite" ? ctx.db : ctx.reportNotes!);
+    },
     api(path, init = {}) {
       const { json, ...rest } = init;
       const headers = new Headers(rest.headers);

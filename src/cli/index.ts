@@ -51,7 +51,7 @@ Options (before or after the command):
   --json        machine-readable output
 
 Environment: PORT (3000), BANTICO_DATA_DIR (./data), BANTICO_BASE_URL, BANTICO_SECRET, BANTICO_TRUSTED_PROXIES,
-BANTICO_DATABASE_URL (PostgreSQL: serve, migrate, migrate-to, project, user, apikey, setup-link and erase use it; backup refuses it, and reports answer 503 there in this version).
+BANTICO_DATABASE_URL (PostgreSQL: serve, migrate, migrate-to, project, user, apikey, setup-link and erase use it; backup refuses it: use pg_dump).
 `;
 
 export interface CliIo {
@@ -98,9 +98,6 @@ class CommandError extends Error {}
 const SQLITE_ONLY = new Set(["backup"]);
 
 /** What a server on PostgreSQL cannot do yet, said once at its start (issue 17 ports the rest). */
-const POSTGRES_PREVIEW =
-  "on PostgreSQL, this version tracks, redirects, records payments and serves the API's writes on every node; the reports, and the dashboard pages and API reads built on them, answer 503 until they run on PostgreSQL too";
-
 function notOnPostgresYet(command: string, config: Config): CommandError {
   const what = `"bantico ${command}" on PostgreSQL`;
   return new CommandError(
@@ -134,7 +131,6 @@ async function dispatch(args: ParsedArgs, io: CliIo): Promise<number> {
       const { config: served, nodeId } = server.instance.ctx;
       const where = served.databaseUrl ? `data in PostgreSQL at ${displayPostgresUrl(served.databaseUrl)}, node ${nodeId}` : `data in ${served.dataDir}`;
       print({ url: server.url, dataDir: served.dataDir, ...(served.databaseUrl ? { nodeId } : {}) }, `Bantico listening on ${server.url} (${where})`);
-      if (served.databaseUrl) io.err(`${POSTGRES_PREVIEW}\n`);
       // After the listening line: scripts (and .ci/run) take the first URL in the log as the server's.
       if (server.setupUrl) print({ setupUrl: server.setupUrl }, `No owner yet: open ${server.setupUrl} to create one (this link works once)`);
       const shutdown = () => {

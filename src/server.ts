@@ -54,6 +54,9 @@ export async function startServer(config: Config, options: { hostname?: string; 
     throw explainListenError(config.port, error) ?? error;
   }
   resolveIp = clientIpResolver(server, config.trustedProxies);
+  // Read before the background jobs start: nothing awaited after them, so whoever awaits this function
+  // (a test pointing the providers at a fake) runs before their first tick.
+  const token = await currentSetupToken(instance.ctx.storage, instance.ctx.now());
   const payments = startPaymentScheduler(instance.ctx);
   // On either engine: on PostgreSQL it reads ahead what the 30-day views' primes would (each node its own memory).
   const warmer = startFoldWarmer(instance.ctx);
@@ -61,7 +64,6 @@ export async function startServer(config: Config, options: { hostname?: string; 
   const rates = startFxFetcher(instance.ctx, () => conversions.kick());
   const host = options.hostname && options.hostname !== "0.0.0.0" ? options.hostname : "localhost";
   const url = `http://${host}:${server.port}`;
-  const token = await currentSetupToken(instance.ctx.storage, instance.ctx.now());
   return {
     url,
     setupUrl: token ? setupUrl(config.baseUrl ?? url, token) : null,

@@ -1,6 +1,5 @@
 // The payments REST API: recording payments from any provider, listing them with their
 // attribution, the attribution report, and re-attribution after a late identify.
-import { runJobOnSqlite } from "../db/storage/jobs.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { expectReportMatchesLedger, seedLink, seedProfile, seedSession, uid } from "./testing.ts";
@@ -13,11 +12,10 @@ const DAY = 86_400_000;
 
 beforeAll(async () => {
   server = await startTestServer();
-  seedLink(server.instance.ctx.db, server.project.id, { id: "lnk_api", campaignId: "api_campaign", source: "newsletter", leadId: "lead_7" });
+  await seedLink(server.storage, server.project.id, { id: "lnk_api", campaignId: "api_campaign", source: "newsletter", leadId: "lead_7" });
 });
 afterAll(() => server.close());
 
-const db = () => server.instance.ctx.db;
 const post = (json: unknown) => server.api("/api/v1/payments", { method: "POST", json });
 
 describe("POST /api/v1/payments", () => {
@@ -39,7 +37,7 @@ describe("POST /api/v1/payments", () => {
   });
 
   test("bad input gets a clear 4xx and stores nothing", async () => {
-    const before = db().query("SELECT COUNT(*) AS n FROM payments").get();
+    const before = await server.storage.get("SELECT COUNT(*) AS n FROM payments");
     const cases = [
       { amount: 100, currency: "USD" },
       { transactionId: "t1", amount: 1.5, currency: "USD" },
@@ -58,33 +56,33 @@ describe("POST /api/v1/payments", () => {
     }
     const broken = await server.api("/api/v1/payments", { method: "POST", body: "{", headers: { "content-type": "application/json" } });
     expect(broken.status).toBe(400);
-    expect(db().query("SELECT COUNT(*) AS n FROM payments").get()).toEqual(before);
+    expect(await server.storage.get("SELECT COUNT(*) AS n FROM payments")).toEqual(before);
   });
 
   test("a made-up currency code is refused with 400 naming it, and nothing is stored", async () => {
-    const before = db().query("SELECT COUNT(*) AS n FROM payments").get();
+    const before = await server.storage.get("SELECT COUNT(*) AS n FROM payments");
     for (const currency of ["ZZZ", "xau", "HRK"]) {
       const response = await post({ transactionId: uid("txn"), amount: 100, currency });
       expect(response.status).toBe(400);
       expect((await response.json()).error).toMatchObject({ code: "invalid_currency", message: expect.stringContaining(`"${currency}"`) });
     }
-    expect(db().query("SELECT COUNT(*) AS n FROM payments").get()).toEqual(before);
+    expect(await server.storage.get("SELECT COUNT(*) AS n FROM payments")).toEqual(before);
   });
 
   test("a visitor id in metadata attributes by session; an email by identify_email", async () => {
     const now = Date.now();
     const visitor = uid("v");
-    seedSession(db(), server.project.id, { visitorId: visitor, startedAt: now - 2 * DAY, linkId: "lnk_api", campaignId: "api_campaign", source: "newsletter" });
+    await seedSession(server.storage, server.project.id, { visitorId: visitor, startedAt: now - 2 * DAY, linkId: "lnk_api", campaignId: "api_campaign", source: "newsletter" });
     const bySession = await (await post({ transactionId: uid("txn"), amount: 500, currency: "EUR", metadata: { visitorId: visitor } })).json();
     expect(bySession.attribution).toMatchObject({ method: "session", linkId: "lnk_api", source: "newsletter" });
 
     const other = uid("v");
-    seedSession(db(), server.project.id, { visitorId: other, startedAt: now - DAY, source: "producthunt" });
-    seedProfile(db(), server.project.id, { id: uid("user"), email: "identified@example.com", visitorIds: [other] });
+    await seedSession(server.storage, server.project.id, { visitorId: other, startedAt: now - DAY, source: "producthunt" });
+    await seedProfile(server.storage, server.project.id, { id: uid("user"), email: "identified@example.com", visitorIds: [other] });
     const byEmail = await (await post({ transactionId: uid("txn"), amount: 500, currency: "EUR", email: "Identified@example.com" })).json();
     expect(byEmail.attribution).toMatchObject({ method: "identify_email", source: "producthunt" });
     // The payment appears in the visitor's journey.
-    const journey = db().query<{ name: string; props: string }, [string]>("SELECT name, props FROM events WHERE visitor_id = ?").all(other);
+    const journey = await server.storage.all<{ name: string; props: string }>("SELECT name, props FROM events WHERE visitor_id = ?", [other]);
     expect(journey.map((e) => e.name)).toEqual(["payment_completed"]);
     expect(JSON.parse(journey[0]!.props).paymentId).toBe(byEmail.id);
   });
@@ -94,8 +92,8 @@ describe("POST /api/v1/payments", () => {
     const early = await (await post({ transactionId: uid("txn"), amount: 1200, currency: "USD", email })).json();
     expect(early.attribution.method).toBe("unattributed");
     const visitor = uid("v");
-    seedSession(db(), server.project.id, { visitorId: visitor, startedAt: Date.now() - 3 * DAY, campaignId: "late_campaign" });
-    seedProfile(db(), server.project.id, { id: uid("user"), email, visitorIds: [visitor] });
+    await seedSession(server.storage, server.project.id, { visitorId: visitor, startedAt: Date.now() - 3 * DAY, campaignId: "late_campaign" });
+    await seedProfile(server.storage, server.project.id, { id: uid("user"), email, visitorIds: [visitor] });
     expect(await reattributeForEmail(server.instance.ctx, server.project.id, email)).toEqual([early.id]);
     const after = await (await server.api(`/api/v1/payments/${early.id}`)).json();
     expect(after.attribution).toMatchObject({ method: "identify_email", campaignId: "late_campaign" });
@@ -156,14 +154,14 @@ describe("GET /api/v1/payments and the attribution report", () => {
   test("clicks come from the rollup, visitors and signups are people counted from the journey", async () => {
     const hour = Math.floor((Date.now() - 2 * DAY) / 3_600_000) * 3_600_000;
     const context = { ...EMPTY_CONTEXT, linkId: "lnk_rollup", campaignId: "rollup_campaign" };
-    seedLink(db(), server.project.id, { id: "lnk_rollup", campaignId: "rollup_campaign" });
-    runJobOnSqlite(db(), (tx) => bumpRollup(tx, server.project.id, hour, context, { clicks: 40 }));
+    await seedLink(server.storage, server.project.id, { id: "lnk_rollup", campaignId: "rollup_campaign" });
+    await server.instance.ctx.writes.job((tx) => bumpRollup(tx, server.project.id, hour, context, { clicks: 40 }));
     const visitors = [uid("v"), uid("v"), uid("v")];
     for (const [i, visitorId] of visitors.entries()) {
-      runJobOnSqlite(db(), (tx) => recordEvent(tx, { projectId: server.project.id, name: "page_view", ts: hour + i * 60_000, visitorId, context }));
-      runJobOnSqlite(db(), (tx) => recordEvent(tx, { projectId: server.project.id, name: "page_view", ts: hour + DAY / 2 + i * 60_000, visitorId, context }));
+      await server.instance.ctx.writes.job((tx) => recordEvent(tx, { projectId: server.project.id, name: "page_view", ts: hour + i * 60_000, visitorId, context }));
+      await server.instance.ctx.writes.job((tx) => recordEvent(tx, { projectId: server.project.id, name: "page_view", ts: hour + DAY / 2 + i * 60_000, visitorId, context }));
     }
-    runJobOnSqlite(db(), (tx) => recordEvent(tx, { projectId: server.project.id, name: "signup_completed", ts: hour + 600_000, visitorId: visitors[0]!, context }));
+    await server.instance.ctx.writes.job((tx) => recordEvent(tx, { projectId: server.project.id, name: "signup_completed", ts: hour + 600_000, visitorId: visitors[0]!, context }));
     await post({ transactionId: uid("txn"), amount: 2000, currency: "USD", timestamp: hour + 900_000, metadata: { linkId: "lnk_rollup", visitorId: visitors[0]! } });
     const report = await (await server.api(`/api/v1/reports/attribution?groupBy=link&from=${hour - DAY}`)).json();
     const row = report.rows.find((r: { key: string }) => r.key === "lnk_rollup");
@@ -173,8 +171,8 @@ describe("GET /api/v1/payments and the attribution report", () => {
   test("first touch credits the earliest context in the lookback window", async () => {
     const visitor = uid("v");
     const now = Date.now();
-    seedSession(db(), server.project.id, { visitorId: visitor, startedAt: now - 10 * DAY, campaignId: "first_touch_campaign" });
-    seedSession(db(), server.project.id, { visitorId: visitor, startedAt: now - DAY, campaignId: "last_touch_campaign" });
+    await seedSession(server.storage, server.project.id, { visitorId: visitor, startedAt: now - 10 * DAY, campaignId: "first_touch_campaign" });
+    await seedSession(server.storage, server.project.id, { visitorId: visitor, startedAt: now - DAY, campaignId: "last_touch_campaign" });
     await post({ transactionId: uid("txn"), amount: 4200, currency: "GBP", metadata: { visitor_id: visitor } });
     const last = await (await server.api("/api/v1/reports/attribution?groupBy=campaign&model=last")).json();
     const first = await (await server.api("/api/v1/reports/attribution?groupBy=campaign&model=first")).json();
@@ -197,8 +195,8 @@ describe("GET /api/v1/payments and the attribution report", () => {
     expect(all.length).toBeGreaterThan(6);
   });
 
-  test("the report adds up to exactly the ledger, re-attributions included", () => {
-    expectReportMatchesLedger(db(), server.project.id);
+  test("the report adds up to exactly the ledger, re-attributions included", async () => {
+    await expectReportMatchesLedger(server.instance.ctx, server.project.id);
   });
 
   test("the OpenAPI document lists the payment, integration and report operations", async () => {

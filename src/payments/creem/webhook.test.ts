@@ -36,7 +36,7 @@ describe("Creem webhooks", () => {
   test("checkout.completed is a sale net of tax, credited to the link in its metadata", async () => {
     const checkout = creemCheckout({ metadata: { bantico_link_id: "lnk_creem" } });
     expect((await send(creemEvent("checkout.completed", checkout))).status).toBe(200);
-    const entry = payments().find((p) => p.providerIds.orderId === checkout.order.id)!;
+    const entry = (await payments()).find((p) => p.providerIds.orderId === checkout.order.id)!;
     expect(entry).toMatchObject({ provider: "creem", kind: "sale", amount: 1210, tax: 210, net: 1000, currency: "EUR", email: "creem.buyer@example.com" });
     expect(entry.attribution).toMatchObject({ method: "metadata_link", linkId: "lnk_creem" });
   });
@@ -44,9 +44,9 @@ describe("Creem webhooks", () => {
   test("a replayed delivery (same event id, same signature) is counted once", async () => {
     const event = creemEvent("checkout.completed", creemCheckout({ metadata: { campaign_id: "creem_replay" } }));
     for (let i = 0; i < 10; i++) expect((await send(event)).status).toBe(200);
-    expect(payments().filter((p) => p.attribution.campaignId === "creem_replay")).toHaveLength(1);
-    const events = server.instance.ctx.db.query("SELECT COUNT(*) AS n FROM provider_events WHERE project_id = ? AND event_id = ?").get(server.project.id, event.id) as { n: number };
-    expect(events.n).toBe(1);
+    expect((await payments()).filter((p) => p.attribution.campaignId === "creem_replay")).toHaveLength(1);
+    const events = await server.storage.get<{ n: number }>("SELECT COUNT(*) AS n FROM provider_events WHERE project_id = ? AND event_id = ?", [server.project.id, event.id]);
+    expect(events!.n).toBe(1);
   });
 
   test("a subscription's first charge (checkout.completed and subscription.paid) counts once; renewals follow its link", async () => {
@@ -57,7 +57,7 @@ describe("Creem webhooks", () => {
     await send(creemEvent("checkout.completed", checkout));
     await send(creemEvent("subscription.paid", { ...subscriptionPaid(subscriptionId, uid("tran")), metadata: {} }));
     await send(creemEvent("subscription.paid", { ...subscriptionPaid(subscriptionId, uid("tran"), false), metadata: {} }));
-    const entries = payments().filter((p) => p.providerIds.subscriptionId === subscriptionId);
+    const entries = (await payments()).filter((p) => p.providerIds.subscriptionId === subscriptionId);
     expect(entries.map((e) => e.kind).sort()).toEqual(["renewal", "renewal", "sale"]);
     expect(entries.every((e) => e.attribution.linkId === "lnk_creem")).toBe(true);
   });
@@ -68,7 +68,7 @@ describe("Creem webhooks", () => {
     const transaction = { id: checkout.order.transaction, amount_paid: 1210, currency: "EUR" };
     await send(creemEvent("refund.created", { id: uid("ref"), refund_amount: 605, refund_currency: "EUR", transaction: { ...transaction, refunded_amount: 605 }, order: checkout.order, checkout: { metadata: checkout.metadata } }));
     await send(creemEvent("refund.created", { id: uid("ref"), refund_amount: 605, refund_currency: "EUR", transaction: { ...transaction, refunded_amount: 1210 }, order: checkout.order }));
-    const refunds = payments({ kind: "refund" }).filter((p) => p.providerIds.chargeId === transaction.id);
+    const refunds = (await payments({ kind: "refund" })).filter((p) => p.providerIds.chargeId === transaction.id);
     expect(refunds.map((r) => [r.amount, r.tax, r.net])).toEqual([
       [-605, -105, -500],
       [-605, -105, -500],
@@ -76,21 +76,21 @@ describe("Creem webhooks", () => {
     const disputed = creemCheckout({ metadata: { bantico_link_id: "lnk_creem" } });
     await send(creemEvent("checkout.completed", disputed));
     await send(creemEvent("dispute.created", { id: uid("disp"), amount: 1210, currency: "EUR", transaction: { id: disputed.order.transaction, status: "chargeback" }, order: disputed.order }));
-    const dispute = payments({ kind: "dispute" }).find((p) => p.providerIds.chargeId === disputed.order.transaction)!;
+    const dispute = (await payments({ kind: "dispute" })).find((p) => p.providerIds.chargeId === disputed.order.transaction)!;
     expect(dispute).toMatchObject({ amount: -1210, net: -1000 });
     expect(dispute.attribution.linkId).toBe("lnk_creem");
-    expectReportMatchesLedger(server.instance.ctx.db, server.project.id);
+    await expectReportMatchesLedger(server.instance.ctx, server.project.id);
   });
 
   test("a forged or missing creem-signature answers 400 and stores nothing", async () => {
-    const before = countRows(server.instance.ctx.db, "payments", server.project.id);
+    const before = await countRows(server.storage, "payments", server.project.id);
     const event = creemEvent("checkout.completed", creemCheckout({ metadata: { source: "forged" } }));
     const forged = await send(event, "whsec_other");
     expect(forged.status).toBe(400);
     expect((await forged.json()).error.code).toBe("invalid_signature");
     const tampered = await sendWebhook(server.url, "creem", server.project.id, JSON.stringify({ ...event, id: uid("evt") }), { "creem-signature": bodySignature(JSON.stringify(event), SECRET) });
     expect(tampered.status).toBe(400);
-    expect(countRows(server.instance.ctx.db, "payments", server.project.id)).toBe(before);
+    expect(await countRows(server.storage, "payments", server.project.id)).toBe(before);
   });
 });
 
@@ -115,10 +115,10 @@ describe("connecting Creem with an API key", () => {
       }
       expect((await (await server.api("/api/v1/integrations/creem", { method: "PUT", json: { apiKey: "creem_revoked" } })).json()).error.code).toBe("invalid_credential");
       expect((await server.api("/api/v1/integrations/creem", { method: "PUT", json: { apiKey: LIVE } })).status).toBe(200);
-      const entry = await eventually(() => payments().find((p) => p.providerIds.chargeId === pulled.id), "the pulled transaction");
+      const entry = await eventually(async () => (await payments()).find((p) => p.providerIds.chargeId === pulled.id), "the pulled transaction");
       expect(entry).toMatchObject({ kind: "sale", amount: 1210, net: 1000 });
       await send(creemEvent("checkout.completed", checkout));
-      const after = payments().filter((p) => p.providerIds.chargeId === pulled.id);
+      const after = (await payments()).filter((p) => p.providerIds.chargeId === pulled.id);
       expect(after).toHaveLength(1);
       expect(after[0]!.attribution).toMatchObject({ method: "metadata_link", linkId: "lnk_creem" });
     } finally {

@@ -23,7 +23,7 @@ describe("Dodo Payments webhooks", () => {
     const payment = dodoPayment({ metadata: { linkId: "lnk_dodo", medium: "email" } });
     const response = await send(dodoEvent("payment.succeeded", payment));
     expect(response.status).toBe(200);
-    const entry = payments().find((p) => p.providerIds.orderId === payment.payment_id)!;
+    const entry = (await payments()).find((p) => p.providerIds.orderId === payment.payment_id)!;
     expect(entry).toMatchObject({ provider: "dodo", kind: "sale", amount: 2999, tax: 499, net: 2500, currency: "EUR", email: "dodo.buyer@example.com" });
     expect(entry.attribution).toMatchObject({ method: "metadata_link", linkId: "lnk_dodo", campaignId: "dodo_launch", medium: "email" });
   });
@@ -33,14 +33,14 @@ describe("Dodo Payments webhooks", () => {
     const id = uid("msg");
     for (let i = 0; i < 10; i++) expect((await send(event, { id })).status).toBe(200);
     expect((await send(event)).status).toBe(200);
-    expect(payments().filter((p) => p.attribution.campaignId === "dodo_retry")).toHaveLength(1);
+    expect((await payments()).filter((p) => p.attribution.campaignId === "dodo_retry")).toHaveLength(1);
   });
 
   test("a subscription's later payments are renewals credited to the first payment's link", async () => {
     const subscription = uid("sub");
     await send(dodoEvent("payment.succeeded", dodoPayment({ subscription_id: subscription, metadata: { linkId: "lnk_dodo" } })));
     for (let i = 0; i < 2; i++) await send(dodoEvent("payment.succeeded", dodoPayment({ subscription_id: subscription, checkout_session_id: null, metadata: {} })));
-    const entries = payments().filter((p) => p.providerIds.subscriptionId === subscription);
+    const entries = (await payments()).filter((p) => p.providerIds.subscriptionId === subscription);
     expect(entries.map((e) => e.kind).sort()).toEqual(["renewal", "renewal", "sale"]);
     expect(entries.every((e) => e.attribution.linkId === "lnk_dodo")).toBe(true);
     expect(entries.filter((e) => e.kind === "renewal").every((e) => e.attribution.method === "customer")).toBe(true);
@@ -56,11 +56,11 @@ describe("Dodo Payments webhooks", () => {
     for (const refund of refunds) expect((await send(dodoEvent("refund.succeeded", { payload_type: "Refund", ...refund }))).status).toBe(200);
     // Dodo delivers the payload current at delivery: a late retry of payment.succeeded lists both refunds.
     await send(dodoEvent("payment.succeeded", { ...payment, refund_status: "full", refunds }));
-    const entries = payments().filter((p) => p.providerIds.orderId === payment.payment_id);
+    const entries = (await payments()).filter((p) => p.providerIds.orderId === payment.payment_id);
     expect(entries.filter((e) => e.kind === "refund").map((e) => [e.amount, e.tax, e.net])).toEqual(expect.arrayContaining([[-500, -100, -400], [-1500, -300, -1200]]));
     expect(entries.reduce((sum, e) => sum + e.net, 0)).toBe(0);
     expect(entries.every((e) => e.attribution.linkId === "lnk_dodo")).toBe(true);
-    expectReportMatchesLedger(server.instance.ctx.db, server.project.id);
+    await expectReportMatchesLedger(server.instance.ctx, server.project.id);
   });
 
   test("a dispute (amount as a string) is a negative entry, and winning it reinstates the funds", async () => {
@@ -68,16 +68,16 @@ describe("Dodo Payments webhooks", () => {
     await send(dodoEvent("payment.succeeded", payment));
     const dispute = { payload_type: "Dispute", dispute_id: uid("dsp"), payment_id: payment.payment_id, amount: "2999", currency: "EUR", dispute_stage: "dispute", dispute_status: "dispute_opened" };
     await send(dodoEvent("dispute.opened", dispute));
-    expect(payments({ kind: "dispute" }).filter((p) => p.providerIds.orderId === payment.payment_id).map((p) => p.amount)).toEqual([-2999]);
+    expect((await payments({ kind: "dispute" })).filter((p) => p.providerIds.orderId === payment.payment_id).map((p) => p.amount)).toEqual([-2999]);
     await send(dodoEvent("dispute.won", { ...dispute, dispute_status: "dispute_won" }));
-    const disputes = payments({ kind: "dispute" }).filter((p) => p.providerIds.orderId === payment.payment_id);
+    const disputes = (await payments({ kind: "dispute" })).filter((p) => p.providerIds.orderId === payment.payment_id);
     expect(disputes.map((p) => p.amount).sort((a, b) => a - b)).toEqual([-2999, 2999]);
     expect(disputes.every((d) => d.attribution.linkId === "lnk_dodo")).toBe(true);
   });
 
   test("a forged signature, a stale timestamp, a missing header or malformed JSON answers 4xx and stores nothing", async () => {
-    const before = countRows(server.instance.ctx.db, "payments", server.project.id);
-    const events = countRows(server.instance.ctx.db, "provider_events", server.project.id);
+    const before = await countRows(server.storage, "payments", server.project.id);
+    const events = await countRows(server.storage, "provider_events", server.project.id);
     const event = dodoEvent("payment.succeeded", dodoPayment({ metadata: { source: "forged" } }));
     const forged = await send(event, { secret: `whsec_${Buffer.from("another key").toString("base64")}` });
     expect(forged.status).toBe(400);
@@ -91,8 +91,8 @@ describe("Dodo Payments webhooks", () => {
     expect((await malformed.json()).error.code).toBe("invalid_json");
     const unknown = await sendWebhook(server.url, "dodo", "prj_nobody", JSON.stringify(event), dodoHeaders(JSON.stringify(event), SECRET));
     expect(unknown.status).toBe(404);
-    expect(countRows(server.instance.ctx.db, "payments", server.project.id)).toBe(before);
-    expect(countRows(server.instance.ctx.db, "provider_events", server.project.id)).toBe(events);
+    expect(await countRows(server.storage, "payments", server.project.id)).toBe(before);
+    expect(await countRows(server.storage, "provider_events", server.project.id)).toBe(events);
   });
 });
 
@@ -122,11 +122,11 @@ describe("connecting Dodo Payments with an API key", () => {
 
       const connected = await server.api("/api/v1/integrations/dodo", { method: "PUT", json: { apiKey: LIVE_KEY } });
       expect(connected.status).toBe(200);
-      await eventually(() => server.instance.ctx.db.query("SELECT 1 FROM integrations WHERE provider = 'dodo' AND backfill_state = 'done'").get(), "the backfill");
+      await eventually(() => server.storage.get("SELECT 1 FROM integrations WHERE provider = 'dodo' AND backfill_state = 'done'", []), "the backfill");
       // The list item lacks tax: the pull read the payment by id, so revenue is net of tax.
-      expect(payments().filter((p) => p.providerIds.orderId === backfilled.payment_id)).toMatchObject([{ kind: "sale", amount: 2999, tax: 499, net: 2500 }]);
+      expect((await payments()).filter((p) => p.providerIds.orderId === backfilled.payment_id)).toMatchObject([{ kind: "sale", amount: 2999, tax: 499, net: 2500 }]);
       await send(dodoEvent("payment.succeeded", backfilled));
-      expect(payments().filter((p) => p.providerIds.orderId === backfilled.payment_id)).toHaveLength(1);
+      expect((await payments()).filter((p) => p.providerIds.orderId === backfilled.payment_id)).toHaveLength(1);
       expect(live.requests.some((r) => r.path === "/payments" && r.query.get("created_at_gte") !== null)).toBe(true);
     } finally {
       live.stop();

@@ -23,7 +23,7 @@ describe("Lemon Squeezy webhooks", () => {
   test("order_created is a sale credited to the link in meta.custom_data, net of tax", async () => {
     const order = lemonOrder();
     expect((await send(lemonEvent("order_created", order, { bantico_link_id: "lnk_lemon" }))).status).toBe(200);
-    const entry = payments().find((p) => p.providerIds.orderId === order.id)!;
+    const entry = (await payments()).find((p) => p.providerIds.orderId === order.id)!;
     expect(entry).toMatchObject({ provider: "lemonsqueezy", kind: "sale", amount: 1199, tax: 200, net: 999, currency: "EUR", email: "lemon.buyer@example.com" });
     expect(entry.attribution).toMatchObject({ method: "metadata_link", linkId: "lnk_lemon", campaignId: "lemon_launch" });
   });
@@ -31,7 +31,7 @@ describe("Lemon Squeezy webhooks", () => {
   test("a retried delivery (no event id in Lemon Squeezy) is counted once", async () => {
     const event = lemonEvent("order_created", lemonOrder(), { campaign_id: "lemon_retry" });
     for (let i = 0; i < 4; i++) expect((await send(event)).status).toBe(200);
-    expect(payments().filter((p) => p.attribution.campaignId === "lemon_retry")).toHaveLength(1);
+    expect((await payments()).filter((p) => p.attribution.campaignId === "lemon_retry")).toHaveLength(1);
   });
 
   test("a subscription's first charge counts once, and renewals are credited to the first order's link", async () => {
@@ -43,7 +43,7 @@ describe("Lemon Squeezy webhooks", () => {
     await send(lemonEvent("subscription_payment_success", lemonInvoice({ subscription_id: Number(subscriptionId), billing_reason: "initial" }), custom));
     await send(lemonEvent("subscription_payment_success", lemonInvoice({ subscription_id: Number(subscriptionId), billing_reason: "renewal" })));
     await send(lemonEvent("subscription_payment_success", lemonInvoice({ subscription_id: Number(subscriptionId), billing_reason: "renewal" })));
-    const entries = payments().filter((p) => p.providerIds.subscriptionId === subscriptionId);
+    const entries = (await payments()).filter((p) => p.providerIds.subscriptionId === subscriptionId);
     expect(entries.map((e) => e.kind).sort()).toEqual(["renewal", "renewal", "sale"]);
     expect(entries.find((e) => e.kind === "sale")!.providerIds.orderId).toBe(order.id);
     expect(entries.every((e) => e.attribution.linkId === "lnk_lemon")).toBe(true);
@@ -56,29 +56,29 @@ describe("Lemon Squeezy webhooks", () => {
     await send(lemonEvent("order_refunded", refunded(599, "partial_refund"), { bantico_link_id: "lnk_lemon" }));
     await send(lemonEvent("order_refunded", refunded(599, "partial_refund"), { bantico_link_id: "lnk_lemon" }));
     await send(lemonEvent("order_refunded", refunded(1199, "refunded"), { bantico_link_id: "lnk_lemon" }));
-    const entries = payments().filter((p) => p.providerIds.orderId === order.id);
+    const entries = (await payments()).filter((p) => p.providerIds.orderId === order.id);
     expect(entries.filter((e) => e.kind === "refund").map((e) => e.amount).sort((a, b) => a - b)).toEqual([-600, -599]);
     expect(entries.reduce((sum, e) => sum + e.net, 0)).toBe(0);
-    expectReportMatchesLedger(server.instance.ctx.db, server.project.id);
+    await expectReportMatchesLedger(server.instance.ctx, server.project.id);
   });
 
   test("the tracker's checkout[custom][bantico_visitor] attributes the order by session", async () => {
     const visitorId = uid("vis");
-    seedSession(server.instance.ctx.db, server.project.id, { visitorId, startedAt: Date.now() - 60_000, source: "reddit", campaignId: "lemon_nocode" });
+    await seedSession(server.storage, server.project.id, { visitorId, startedAt: Date.now() - 60_000, source: "reddit", campaignId: "lemon_nocode" });
     const order = lemonOrder();
     await send(lemonEvent("order_created", order, { bantico_visitor: visitorId }));
-    expect(payments().find((p) => p.providerIds.orderId === order.id)!.attribution).toMatchObject({ method: "session", source: "reddit", campaignId: "lemon_nocode" });
+    expect((await payments()).find((p) => p.providerIds.orderId === order.id)!.attribution).toMatchObject({ method: "session", source: "reddit", campaignId: "lemon_nocode" });
   });
 
   test("a forged or missing X-Signature answers 400 and stores nothing", async () => {
-    const before = countRows(server.instance.ctx.db, "payments", server.project.id);
+    const before = await countRows(server.storage, "payments", server.project.id);
     const event = lemonEvent("order_created", lemonOrder(), { source: "forged" });
     const forged = await send(event, "not-the-secret");
     expect(forged.status).toBe(400);
     expect((await forged.json()).error.code).toBe("invalid_signature");
     const unsigned = await sendWebhook(server.url, "lemonsqueezy", server.project.id, JSON.stringify(event), {});
     expect((await unsigned.json()).error.code).toBe("missing_signature");
-    expect(countRows(server.instance.ctx.db, "payments", server.project.id)).toBe(before);
+    expect(await countRows(server.storage, "payments", server.project.id)).toBe(before);
   });
 });
 
@@ -87,8 +87,8 @@ describe("connecting Lemon Squeezy with an API key", () => {
     const KEY = "lemon_api_key_0001";
     const email = "backfilled@example.com";
     const visitorId = uid("vis");
-    seedSession(server.instance.ctx.db, server.project.id, { visitorId, startedAt: Date.now() - 3 * 86_400_000, source: "podcast" });
-    seedProfile(server.instance.ctx.db, server.project.id, { id: uid("usr"), email, visitorIds: [visitorId] });
+    await seedSession(server.storage, server.project.id, { visitorId, startedAt: Date.now() - 3 * 86_400_000, source: "podcast" });
+    await seedProfile(server.storage, server.project.id, { id: uid("usr"), email, visitorIds: [visitorId] });
     const order = lemonOrder({ user_email: email, created_at: new Date(Date.now() - 2 * 86_400_000).toISOString() });
     const old = lemonOrder({ created_at: new Date(Date.now() - 45 * 86_400_000).toISOString() });
     const api = fakeProviderApi((request, url) => {
@@ -101,14 +101,14 @@ describe("connecting Lemon Squeezy with an API key", () => {
       const wrong = await server.api("/api/v1/integrations/lemonsqueezy", { method: "PUT", json: { apiKey: "wrong" } });
       expect((await wrong.json()).error.code).toBe("invalid_credential");
       expect((await server.api("/api/v1/integrations/lemonsqueezy", { method: "PUT", json: { apiKey: KEY } })).status).toBe(200);
-      const pulled = await eventually(() => payments().find((p) => p.providerIds.orderId === order.id), "the backfilled order");
+      const pulled = await eventually(async () => (await payments()).find((p) => p.providerIds.orderId === order.id), "the backfilled order");
       expect(pulled.attribution).toMatchObject({ method: "identify_email", source: "podcast" });
       expect(pulled.attribution.explanation).toContain("does not return checkout custom data");
       // Older than the 30-day backfill: not pulled.
-      expect(payments().find((p) => p.providerIds.orderId === old.id)).toBeUndefined();
+      expect((await payments()).find((p) => p.providerIds.orderId === old.id)).toBeUndefined();
 
       await send(lemonEvent("order_created", order, { bantico_link_id: "lnk_lemon" }));
-      const after = payments().filter((p) => p.providerIds.orderId === order.id);
+      const after = (await payments()).filter((p) => p.providerIds.orderId === order.id);
       expect(after).toHaveLength(1);
       expect(after[0]!.attribution).toMatchObject({ method: "metadata_link", linkId: "lnk_lemon" });
       expect(after[0]!.attribution.explanation).not.toContain("does not return checkout custom data");

@@ -23,7 +23,7 @@ describe("Paddle webhooks", () => {
   test("transaction.completed is a sale net of tax, credited to the link in custom_data (no email arrives with it)", async () => {
     const transaction = paddleTransaction({ custom_data: { bantico_link_id: "lnk_paddle" } });
     expect((await send(paddleEvent("transaction.completed", transaction))).status).toBe(200);
-    const entry = payments().find((p) => p.providerIds.orderId === transaction.id)!;
+    const entry = (await payments()).find((p) => p.providerIds.orderId === transaction.id)!;
     expect(entry).toMatchObject({ provider: "paddle", kind: "sale", amount: 1190, tax: 190, net: 1000, currency: "EUR", email: null });
     expect(entry.attribution).toMatchObject({ method: "metadata_link", linkId: "lnk_paddle" });
   });
@@ -34,14 +34,14 @@ describe("Paddle webhooks", () => {
     for (let i = 0; i < 10; i++) expect((await send(event)).status).toBe(200);
     await send(paddleEvent("transaction.completed", transaction));
     await send(paddleEvent("transaction.paid", { ...transaction, status: "paid" }));
-    expect(payments().filter((p) => p.attribution.campaignId === "paddle_retry")).toHaveLength(1);
+    expect((await payments()).filter((p) => p.attribution.campaignId === "paddle_retry")).toHaveLength(1);
   });
 
   test("renewals (origin subscription_recurring) are credited to the first transaction's link", async () => {
     const subscription = uid("sub");
     await send(paddleEvent("transaction.completed", paddleTransaction({ subscription_id: subscription, custom_data: { bantico_link_id: "lnk_paddle" } })));
     for (let i = 0; i < 2; i++) await send(paddleEvent("transaction.completed", paddleTransaction({ subscription_id: subscription, origin: "subscription_recurring" })));
-    const entries = payments().filter((p) => p.providerIds.subscriptionId === subscription);
+    const entries = (await payments()).filter((p) => p.providerIds.subscriptionId === subscription);
     expect(entries.map((e) => e.kind).sort()).toEqual(["renewal", "renewal", "sale"]);
     expect(entries.every((e) => e.attribution.linkId === "lnk_paddle")).toBe(true);
   });
@@ -51,17 +51,17 @@ describe("Paddle webhooks", () => {
     await send(paddleEvent("transaction.completed", transaction));
     const refund = paddleAdjustment({ transaction_id: transaction.id, status: "pending_approval" });
     await send(paddleEvent("adjustment.created", refund));
-    expect(payments({ kind: "refund" }).filter((p) => p.providerIds.orderId === transaction.id)).toHaveLength(0);
+    expect((await payments({ kind: "refund" })).filter((p) => p.providerIds.orderId === transaction.id)).toHaveLength(0);
     await send(paddleEvent("adjustment.updated", { ...refund, status: "approved" }));
     await send(paddleEvent("adjustment.updated", { ...refund, status: "approved" }));
     const rejected = paddleAdjustment({ transaction_id: transaction.id, status: "rejected" });
     await send(paddleEvent("adjustment.updated", rejected));
-    expect(payments({ kind: "refund" }).filter((p) => p.providerIds.orderId === transaction.id)).toMatchObject([{ amount: -595, tax: -95, net: -500 }]);
+    expect((await payments({ kind: "refund" })).filter((p) => p.providerIds.orderId === transaction.id)).toMatchObject([{ amount: -595, tax: -95, net: -500 }]);
     await send(paddleEvent("adjustment.created", paddleAdjustment({ transaction_id: transaction.id, action: "chargeback", type: "full", totals: { subtotal: "1000", tax: "190", total: "1190", currency_code: "EUR" } })));
-    const disputes = payments({ kind: "dispute" }).filter((p) => p.providerIds.orderId === transaction.id);
+    const disputes = (await payments({ kind: "dispute" })).filter((p) => p.providerIds.orderId === transaction.id);
     expect(disputes).toMatchObject([{ amount: -1190, net: -1000 }]);
     expect(disputes[0]!.attribution.linkId).toBe("lnk_paddle");
-    expectReportMatchesLedger(server.instance.ctx.db, server.project.id);
+    await expectReportMatchesLedger(server.instance.ctx, server.project.id);
   });
 
   test("every h1 is checked (secret rotation) and two minutes of clock skew pass; a forged or 10-minute-old signature stores nothing", async () => {
@@ -72,14 +72,14 @@ describe("Paddle webhooks", () => {
     const skewed = paddleTransaction({ custom_data: { source: "skewed" } });
     expect((await send(paddleEvent("transaction.completed", skewed), { timestamp: Math.floor(Date.now() / 1000) - 120 })).status).toBe(200);
 
-    const before = countRows(server.instance.ctx.db, "payments", server.project.id);
+    const before = await countRows(server.storage, "payments", server.project.id);
     const event = paddleEvent("transaction.completed", paddleTransaction({ custom_data: { source: "forged" } }));
     const forged = await send(event, { secrets: ["pdl_ntfset_wrong"] });
     expect(forged.status).toBe(400);
     expect((await forged.json()).error.code).toBe("invalid_signature");
     const stale = await send(event, { timestamp: Math.floor(Date.now() / 1000) - 600 });
     expect((await stale.json()).error.code).toBe("stale_timestamp");
-    expect(countRows(server.instance.ctx.db, "payments", server.project.id)).toBe(before);
+    expect(await countRows(server.storage, "payments", server.project.id)).toBe(before);
   });
 });
 
@@ -113,8 +113,8 @@ describe("connecting Paddle with an API key", () => {
       const invalid = await server.api("/api/v1/integrations/paddle", { method: "PUT", json: { apiKey: "pdl_live_apikey_revoked" } });
       expect((await invalid.json()).error.code).toBe("invalid_credential");
       expect((await server.api("/api/v1/integrations/paddle", { method: "PUT", json: { apiKey: LIVE } })).status).toBe(200);
-      const entries = await eventually(() => {
-        const pulled = payments().filter((p) => p.providerIds.orderId === backfilled.id);
+      const entries = await eventually(async () => {
+        const pulled = (await payments()).filter((p) => p.providerIds.orderId === backfilled.id);
         return pulled.length === 2 ? pulled : null;
       }, "the pulled transaction and its refund");
       expect(entries.map((e) => e.kind).sort()).toEqual(["refund", "sale"]);
@@ -122,10 +122,10 @@ describe("connecting Paddle with an API key", () => {
       expect(entries.find((e) => e.kind === "sale")!.email).toBe("paddle.buyer@example.com");
       const live = paddleTransaction({ custom_data: null });
       await send(paddleEvent("transaction.completed", live));
-      expect(payments().find((p) => p.providerIds.orderId === live.id)!.email).toBe("paddle.buyer@example.com");
+      expect((await payments()).find((p) => p.providerIds.orderId === live.id)!.email).toBe("paddle.buyer@example.com");
       await send(paddleEvent("transaction.completed", backfilled));
       await send(paddleEvent("adjustment.updated", refund));
-      expect(payments().filter((p) => p.providerIds.orderId === backfilled.id)).toHaveLength(2);
+      expect((await payments()).filter((p) => p.providerIds.orderId === backfilled.id)).toHaveLength(2);
       expect(api.requests.some((r) => r.path === "/transactions" && r.query.get("after") === backfilled.id)).toBe(true);
     } finally {
       api.stop();

@@ -1,20 +1,17 @@
 // Polar webhooks end to end: Standard Webhooks signatures, order.paid and order.refunded.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../../testing/harness.ts";
-import { countRows, expectReportMatchesLedger, polarHeaders, polarOrder, seedLink, sendPolar, uid } from "../testing.ts";
-import { listPayments } from "../service.ts";
+import type { TestServer } from "../../testing/harness.ts";
+import { countRows, expectReportMatchesLedger, polarHeaders, polarOrder, providerTestServer, sendPolar, uid } from "../testing.ts";
 
 const SECRET = "polar_whs_test_secret_value";
 let server: TestServer;
+let payments: Awaited<ReturnType<typeof providerTestServer>>["payments"];
 
 beforeAll(async () => {
-  server = await startTestServer();
-  expect((await server.api("/api/v1/integrations/polar", { method: "PUT", json: { webhookSecret: SECRET } })).status).toBe(200);
-  seedLink(server.instance.ctx.db, server.project.id, { id: "lnk_polar", campaignId: "polar_launch", source: "x" });
+  ({ server, payments } = await providerTestServer("polar", SECRET, { id: "lnk_polar", campaignId: "polar_launch", source: "x" }));
 });
 afterAll(() => server.close());
 
-const payments = (filters = {}) => listPayments(server.instance.ctx.db, server.project.id, { limit: 1000, ...filters }).payments;
 const send = (event: unknown, options?: Parameters<typeof sendPolar>[4]) => sendPolar(server.url, server.project.id, event, SECRET, options);
 const event = (type: string, data: unknown) => ({ type, timestamp: new Date().toISOString(), api_version: "2026-10", data });
 
@@ -22,7 +19,7 @@ describe("Polar webhooks", () => {
   test("order.paid is recorded net of tax and credited to the link in the order's metadata", async () => {
     const order = polarOrder({ metadata: { linkId: "lnk_polar", medium: "social" } });
     expect((await send(event("order.paid", order))).status).toBe(200);
-    const [entry] = payments().filter((p) => p.providerIds.orderId === order.id);
+    const [entry] = (await payments()).filter((p) => p.providerIds.orderId === order.id);
     expect(entry).toMatchObject({ kind: "sale", amount: 2400, tax: 400, net: 2000, currency: "EUR", email: "polar.buyer@example.com" });
     expect(entry!.attribution).toMatchObject({ method: "metadata_link", linkId: "lnk_polar", campaignId: "polar_launch", medium: "social" });
   });
@@ -33,14 +30,14 @@ describe("Polar webhooks", () => {
     for (let i = 0; i < 10; i++) expect((await send(event("order.paid", order), { id })).status).toBe(200);
     // A new delivery id for the same order (say, re-sent from the dashboard) is still the same order.
     await send(event("order.paid", order));
-    expect(payments().filter((p) => p.attribution.campaignId === "polar_retry")).toHaveLength(1);
+    expect((await payments()).filter((p) => p.attribution.campaignId === "polar_retry")).toHaveLength(1);
   });
 
   test("subscription renewals inherit the first order's attribution", async () => {
     const subscription = crypto.randomUUID();
     await send(event("order.paid", polarOrder({ subscription_id: subscription, billing_reason: "subscription_create", metadata: { linkId: "lnk_polar" } })));
     for (let i = 0; i < 3; i++) await send(event("order.paid", polarOrder({ subscription_id: subscription, billing_reason: "subscription_cycle", metadata: {} })));
-    const entries = payments().filter((p) => p.providerIds.subscriptionId === subscription);
+    const entries = (await payments()).filter((p) => p.providerIds.subscriptionId === subscription);
     expect(entries).toHaveLength(4);
     expect(entries.filter((e) => e.kind === "renewal")).toHaveLength(3);
     expect(entries.every((e) => e.attribution.linkId === "lnk_polar")).toBe(true);
@@ -51,7 +48,7 @@ describe("Polar webhooks", () => {
     await send(event("order.paid", order));
     await send(event("order.refunded", { ...order, status: "partially_refunded", refunded_amount: 1200, refunded_tax_amount: 200 }));
     await send(event("order.refunded", { ...order, status: "refunded", refunded_amount: 2400, refunded_tax_amount: 400 }));
-    const refunds = payments({ kind: "refund" }).filter((p) => p.providerIds.orderId === order.id);
+    const refunds = (await payments({ kind: "refund" })).filter((p) => p.providerIds.orderId === order.id);
     expect(refunds.map((r) => [r.amount, r.tax, r.net])).toEqual([
       [-1200, -200, -1000],
       [-1200, -200, -1000],
@@ -62,7 +59,7 @@ describe("Polar webhooks", () => {
   test("a KWD order keeps its three-decimal amount", async () => {
     const order = polarOrder({ currency: "kwd", total_amount: 12345, tax_amount: 0, net_amount: 12345, metadata: { source: "kuwait" } });
     await send(event("order.paid", order));
-    expect(payments().find((p) => p.attribution.source === "kuwait")).toMatchObject({ amount: 12345, net: 12345, currency: "KWD" });
+    expect((await payments()).find((p) => p.attribution.source === "kuwait")).toMatchObject({ amount: 12345, net: 12345, currency: "KWD" });
   });
 
   test("unknown event types are acknowledged and ignored", async () => {
@@ -74,7 +71,7 @@ describe("Polar webhooks", () => {
   });
 
   test("a bad signature, a stale timestamp, malformed JSON or an unknown project stores nothing", async () => {
-    const before = countRows(server.instance.ctx.db, "payments", server.project.id);
+    const before = await countRows(server.storage, "payments", server.project.id);
     const paid = event("order.paid", polarOrder({ metadata: { source: "forged" } }));
     const forged = await sendPolar(server.url, server.project.id, paid, "another_secret");
     expect(forged.status).toBe(400);
@@ -87,10 +84,10 @@ describe("Polar webhooks", () => {
     expect((await malformed.json()).error.code).toBe("invalid_json");
     const unknown = await sendPolar(server.url, "prj_missing", paid, SECRET);
     expect(unknown.status).toBe(404);
-    expect(countRows(server.instance.ctx.db, "payments", server.project.id)).toBe(before);
+    expect(await countRows(server.storage, "payments", server.project.id)).toBe(before);
   });
 
-  test("the report adds up to exactly the ledger after all of the above", () => {
-    expectReportMatchesLedger(server.instance.ctx.db, server.project.id);
+  test("the report adds up to exactly the ledger after all of the above", async () => {
+    await expectReportMatchesLedger(server.instance.ctx, server.project.id);
   });
 });

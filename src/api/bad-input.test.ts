@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { userWithRole, type DashboardClient } from "../dashboard/test-client.ts";
 import { SECTIONS } from "../dashboard/sections.ts";
 import { checkoutSession, invoice, sendStripe, stripeEvent } from "../payments/testing.ts";
-import { listPayments } from "../payments/service.ts";
+import { loadPayments } from "../payments/service.ts";
 
 const ABSURD_TEXT = [
   "99999999999999999",
@@ -191,7 +191,8 @@ describe("the dashboard", () => {
 
 describe("a correctly signed Stripe event with an impossible time", () => {
   const send = (event: unknown) => sendStripe(server.url, server.project.id, event, WEBHOOK_SECRET);
-  const paymentsOf = (sessionId: string) => listPayments(server.instance.ctx.db, server.project.id, { limit: 1000 }).payments.filter((p) => p.providerIds.checkoutSessionId === sessionId);
+  const paymentsOf = async (sessionId: string) =>
+    (await loadPayments(server.storage, server.project.id, { limit: 1000 })).payments.filter((p) => p.providerIds.checkoutSessionId === sessionId);
 
   // Stripe retries any answer but a 2xx for three days and then warns the founder: the event is genuine and its
   // money real, so it is recorded at the time it arrived rather than refused.
@@ -209,12 +210,12 @@ describe("a correctly signed Stripe event with an impossible time", () => {
       const before = Date.now();
       const response = await send(event);
       expect(response.status).toBe(200);
-      const [payment] = paymentsOf(session.id as string);
+      const [payment] = await paymentsOf(session.id as string);
       expect(payment).toBeDefined();
       expect(Date.parse(payment!.occurredAt)).toBeGreaterThanOrEqual(before - 1000);
       expect(Date.parse(payment!.occurredAt)).toBeLessThanOrEqual(Date.now() + 1000);
       expect((await send(event)).status).toBe(200);
-      expect(paymentsOf(session.id as string)).toHaveLength(1);
+      expect(await paymentsOf(session.id as string)).toHaveLength(1);
     });
   }
 
@@ -222,7 +223,7 @@ describe("a correctly signed Stripe event with an impossible time", () => {
     const paid = invoice({ subscription: "sub_far_future", billing_reason: "subscription_create", status_transitions: { paid_at: 1e11 } });
     const response = await send(stripeEvent("invoice.paid", paid));
     expect(response.status).toBe(200);
-    const payment = listPayments(server.instance.ctx.db, server.project.id, { limit: 1000 }).payments.find((p) => p.providerIds.subscriptionId === "sub_far_future");
+    const payment = (await loadPayments(server.storage, server.project.id, { limit: 1000 })).payments.find((p) => p.providerIds.subscriptionId === "sub_far_future");
     expect(Math.abs(Date.parse(payment!.occurredAt) - Date.now())).toBeLessThan(60_000);
   });
 });

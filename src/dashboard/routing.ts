@@ -10,7 +10,7 @@ import { accessOf, roleOnProject, visibleProjects } from "../auth/access.ts";
 import { csrfMatches, findSession, SESSION_COOKIE, type DashboardSession } from "../auth/sessions.ts";
 import type { Role, User } from "../auth/users.ts";
 import { html, htmlResponse, Html } from "./html.ts";
-import { NotOnPostgresYet } from "../http/errors.ts";
+import { ApiError, NotOnPostgresYet } from "../http/errors.ts";
 import { parseRange, rangeQuery, type DateRange } from "./range.ts";
 import { SECTIONS, sectionOf, type SectionId } from "./sections.ts";
 import { bareLayout, layout, type Flash } from "../../views/layout.ts";
@@ -205,6 +205,8 @@ export class DashboardRouter {
     } catch (error) {
       if (error instanceof DashboardError) return renewing(errorPage(req, error.status, error.message));
       if (error instanceof NotOnPostgresYet) return renewing(errorPage(req, error.httpStatus, "This page does not run on PostgreSQL in this version yet."));
+      // What the storage refuses as bad input (PostgreSQL's text cannot hold NUL) is the request's fault, as the API answers it.
+      if (error instanceof ApiError && error.httpStatus < 500) return renewing(errorPage(req, error.httpStatus, error.message));
       console.error("dashboard error:", error);
       return renewing(errorPage(req, 500, "Something went wrong on our side. The error was logged."));
     }

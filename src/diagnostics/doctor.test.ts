@@ -11,9 +11,9 @@ let server: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer();
-  seedLink(server.instance.ctx.db, server.project.id, { id: "lnk_doc", campaignId: "spring", source: "twitter" });
-  seedLink(server.instance.ctx.db, server.project.id, { id: "lnk_old", campaignId: "winter" });
-  server.instance.ctx.db.query("UPDATE links SET archived = 1 WHERE id = 'lnk_old'").run();
+  await seedLink(server.storage, server.project.id, { id: "lnk_doc", campaignId: "spring", source: "twitter" });
+  await seedLink(server.storage, server.project.id, { id: "lnk_old", campaignId: "winter" });
+  await server.storage.run("UPDATE links SET archived = 1 WHERE id = 'lnk_old'");
 });
 afterAll(() => server.close());
 
@@ -51,7 +51,7 @@ describe("the attribution doctor", () => {
     expect((await server.api("/api/v1/integrations/stripe", { method: "PUT", json: { webhookSecret: "whsec_doctor" } })).status).toBe(200);
     const forged = await sendStripe(server.url, server.project.id, stripeEvent("checkout.session.completed", checkoutSession()), "whsec_not_it");
     expect(forged.status).toBe(400);
-    server.instance.ctx.db.query("UPDATE integrations SET connected_at = ? WHERE provider = 'stripe'").run(Date.now() - 10 * 86_400_000);
+    await server.storage.run("UPDATE integrations SET connected_at = ? WHERE provider = 'stripe'", [Date.now() - 10 * 86_400_000]);
     const hit = (host: string, persisted: boolean) =>
       fetch(`${server.url}/api/collect`, {
         method: "POST",

@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser } from "../testing/browser.ts";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { bodySignature, checkoutSession, eventually, lemonEvent, lemonOrder, sendStripe, sendWebhook, stripeEvent } from "./testing.ts";
-import { listPayments } from "./service.ts";
+import { loadPayments } from "./service.ts";
 
 const SECRET = "whsec_browser_journey";
 const LEMON_SECRET = "lemon-checkout-links";
@@ -76,8 +76,8 @@ async function landOn(tab: Page, url: string) {
   await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
 }
 
-const identified = (email: string) => () => server.instance.ctx.db.query("SELECT id FROM profiles WHERE email = ?").get(email);
-const paymentOf = (sessionId: string) => listPayments(server.instance.ctx.db, server.project.id, { limit: 1000 }).payments.find((p) => p.providerIds.checkoutSessionId === sessionId);
+const identified = (email: string) => () => server.storage.get("SELECT id FROM profiles WHERE email = ?", [email]);
+const paymentOf = async (sessionId: string) => (await loadPayments(server.storage, server.project.id, { limit: 1000 })).payments.find((p) => p.providerIds.checkoutSessionId === sessionId);
 const checkout = (tab: Page, email: string, withContext: boolean) =>
   tab.evaluate(
     async ({ email, withContext }) => {
@@ -101,12 +101,12 @@ describe("a visitor's journey to a payment", () => {
       await eventually(identified("journey@example.com"), "the identify");
       const paid = await checkout(tab, "journey@example.com", true);
       expect(paid.status).toBe(200);
-      const payment = paymentOf(paid.sessionId)!;
+      const payment = (await paymentOf(paid.sessionId))!;
       expect(payment.attribution).toMatchObject({ method: "metadata_link", linkId: link.linkId, campaignId: "journey", source: "newsletter", leadId: "lead_journey" });
       const { visitorId } = await tab.evaluate(() => (window as any).bantico.context());
-      const journey = server.instance.ctx.db
-        .query<{ name: string; link_id: string | null; props: string | null }, [string]>("SELECT name, link_id, props FROM events WHERE visitor_id = ? ORDER BY ts, id")
-        .all(visitorId);
+      const journey = await server.storage.all<{ name: string; link_id: string | null; props: string | null }>("SELECT name, link_id, props FROM events WHERE visitor_id = ? ORDER BY ts, id", [
+        visitorId,
+      ]);
       expect(journey.map((e) => e.name)).toEqual(expect.arrayContaining(["page_view", "pricing_view", "identify", "payment_completed"]));
       const completed = journey.find((e) => e.name === "payment_completed")!;
       expect(completed.link_id).toBe(link.linkId);
@@ -125,7 +125,7 @@ describe("a visitor's journey to a payment", () => {
       await tab.evaluate(() => (window as any).bantico.identify({ id: "user_email", email: "Email.Only@Example.com" }));
       await eventually(identified("email.only@example.com"), "the identify");
       const paid = await checkout(tab, "email.only@example.com", false);
-      const payment = paymentOf(paid.sessionId)!;
+      const payment = (await paymentOf(paid.sessionId))!;
       expect(payment.attribution).toMatchObject({ method: "identify_email", linkId: link.linkId, campaignId: "no_metadata", source: "podcast" });
       expect(payment.attribution.explanation).toContain("email.only@example.com");
     } finally {
@@ -140,10 +140,10 @@ describe("a visitor's journey to a payment", () => {
       const tab = await context.newPage();
       await landOn(tab, link.shortUrl);
       const paid = await checkout(tab, "late@example.com", false);
-      expect(paymentOf(paid.sessionId)!.attribution.method).toBe("unattributed");
+      expect((await paymentOf(paid.sessionId))!.attribution.method).toBe("unattributed");
       await tab.evaluate(() => (window as any).bantico.identify({ id: "user_late", email: "late@example.com" }));
-      const payment = await eventually(() => {
-        const p = paymentOf(paid.sessionId)!;
+      const payment = await eventually(async () => {
+        const p = (await paymentOf(paid.sessionId))!;
         return p.attribution.method === "identify_email" ? p : null;
       }, "the re-attribution");
       expect(payment.attribution).toMatchObject({ linkId: link.linkId, campaignId: "late_identify" });
@@ -189,7 +189,7 @@ describe("checkout links without server code", () => {
       // What Stripe sends after the Payment Link's checkout: the reference, no metadata.
       const session = checkoutSession({ client_reference_id: reference, metadata: {}, customer_details: { email: "nocode@example.com" } });
       expect((await sendStripe(server.url, server.project.id, stripeEvent("checkout.session.completed", session), SECRET)).status).toBe(200);
-      expect(paymentOf(session.id)!.attribution).toMatchObject({ method: "session", linkId: link.linkId, campaignId: "nocode", source: "twitter" });
+      expect((await paymentOf(session.id))!.attribution).toMatchObject({ method: "session", linkId: link.linkId, campaignId: "nocode", source: "twitter" });
 
       // Back on the landing page (a goto: going back across the cross-site checkout sometimes found the page detached).
       await tab.goto(landing);
@@ -226,7 +226,7 @@ describe("checkout links without server code", () => {
       const order = lemonOrder({ user_email: "nocode.lemon@example.com" });
       const body = JSON.stringify(lemonEvent("order_created", order, { bantico_visitor: carried }));
       expect((await sendWebhook(server.url, "lemonsqueezy", server.project.id, body, { "x-signature": bodySignature(body, LEMON_SECRET) })).status).toBe(200);
-      const lemonPayment = listPayments(server.instance.ctx.db, server.project.id, { provider: "lemonsqueezy", limit: 1000 }).payments.find((p) => p.providerIds.orderId === order.id);
+      const lemonPayment = (await loadPayments(server.storage, server.project.id, { provider: "lemonsqueezy", limit: 1000 })).payments.find((p) => p.providerIds.orderId === order.id);
       expect(lemonPayment!.attribution).toMatchObject({ method: "session", linkId: link.linkId, campaignId: "nocode" });
     } finally {
       await context.close();

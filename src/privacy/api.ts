@@ -14,7 +14,10 @@ const erasureResponse = z.object({
   paymentsErased: z.number().int(),
   leadsErased: z.number().int(),
   providerEventsErased: z.number().int(),
-  walTruncated: z.boolean(),
+  /** SQLite: its WAL was truncated. */
+  walTruncated: z.boolean().optional(),
+  /** PostgreSQL: the touched tables were vacuumed. */
+  vacuumed: z.boolean().optional(),
 });
 
 const byEmail = z.object({ email: z.string().trim().min(3).max(320) });

@@ -30,7 +30,6 @@ afterAll(async () => {
   feed.stop(true);
 });
 
-const db = () => server.instance.ctx.db;
 const settled = () => conversionJobs(server.instance.ctx)!.idle();
 const post = async (json: Record<string, unknown>) => {
   const response = await server.api("/api/v1/payments", { method: "POST", json: { transactionId: uid("txn"), ...json } });
@@ -39,21 +38,20 @@ const post = async (json: Record<string, unknown>) => {
 };
 const reportingOf = async (id: string) => (await (await server.api(`/api/v1/payments/${id}`)).json()).reporting;
 /** The converted sums the reports read from the rollup, for all time. */
-const rollup = (model: "last" | "first" = "last") =>
-  db()
-    .query<{ revenue: number; refunds: number; unconverted: number }, [string, string]>(
-      "SELECT SUM(reporting_revenue) AS revenue, SUM(reporting_refunds) AS refunds, SUM(unconverted) AS unconverted FROM payment_stats_hourly WHERE project_id = ? AND model = ?",
-    )
-    .get(server.project.id, model)!;
+const rollup = async (model: "last" | "first" = "last") =>
+  (await server.storage.get<{ revenue: number; refunds: number; unconverted: number }>(
+    `SELECT CAST(SUM(reporting_revenue) AS BIGINT) AS revenue, CAST(SUM(reporting_refunds) AS BIGINT) AS refunds, CAST(SUM(unconverted) AS BIGINT) AS unconverted
+     FROM payment_stats_hourly WHERE project_id = ? AND model = ?`,
+    [server.project.id, model],
+  ))!;
 
 /** The day and month sums a report over whole days reads, grain by grain: they must say what the hourly rows say. */
 const periodSums = () =>
-  db()
-    .query<{ grain: string; revenue: number; refunds: number; unconverted: number }, [string]>(
-      `SELECT grain, SUM(reporting_revenue) AS revenue, SUM(reporting_refunds) AS refunds, SUM(unconverted) AS unconverted
-       FROM payment_stats_periods WHERE project_id = ? AND model = 'last' GROUP BY grain ORDER BY grain`,
-    )
-    .all(server.project.id);
+  server.storage.all<{ grain: string; revenue: number; refunds: number; unconverted: number }>(
+    `SELECT grain, CAST(SUM(reporting_revenue) AS BIGINT) AS revenue, CAST(SUM(reporting_refunds) AS BIGINT) AS refunds, CAST(SUM(unconverted) AS BIGINT) AS unconverted
+     FROM payment_stats_periods WHERE project_id = ? AND model = 'last' GROUP BY grain ORDER BY grain`,
+    [server.project.id],
+  );
 
 const ids = {} as Record<"usd" | "eur" | "jpy" | "aed" | "saturday" | "polarSale" | "refund", string>;
 
@@ -90,12 +88,12 @@ describe("a USD project", () => {
     expect(polar.find((p) => p.kind === "refund")!.reporting).toMatchObject({ amount: -1320, net: -1100, rateSource: "ecb", rateDate: "2026-12-03" });
   });
 
-  test("converted totals add the payments' reporting amounts and count the AED payment as not converted", () => {
-    const totals = convertedTotals(db(), server.project.id, { from: Date.parse("2026-12-01"), to: Date.parse("2026-12-06") });
+  test("converted totals add the payments' reporting amounts and count the AED payment as not converted", async () => {
+    const totals = await convertedTotals(server.storage, server.project.id, { from: Date.parse("2026-12-01"), to: Date.parse("2026-12-06") });
     const revenue = 10000 + 5500 + 1994 + 1080 + 2200;
     expect(totals).toMatchObject({ currency: "USD", revenue, refunds: 1100, net: revenue - 1100, unconverted: 1 });
     expect(totals.unconvertedByCurrency).toEqual([{ currency: "AED", payments: 1 }]);
-    expect(rollup()).toEqual({ revenue, refunds: 1100, unconverted: 1 });
+    expect(await rollup()).toEqual({ revenue, refunds: 1100, unconverted: 1 });
   });
 
   test("a manual rate converts the AED payment; GET /fx/rates lists it beside the ECB's", async () => {
@@ -107,7 +105,7 @@ describe("a USD project", () => {
     await settled();
     // 367.30 AED × 0.2723 = $100.0158 → $100.02.
     expect(await reportingOf(ids.aed!)).toMatchObject({ amount: 10002, rate: 0.2723, rateSource: "manual", rateDate: "2026-12-04" });
-    expect(rollup()).toEqual({ revenue: 20774 + 10002, refunds: 1100, unconverted: 0 });
+    expect(await rollup()).toEqual({ revenue: 20774 + 10002, refunds: 1100, unconverted: 0 });
     const rates = (await (await server.api("/api/v1/fx/rates")).json()).rates;
     expect(rates).toContainEqual({ currency: "AED", per: "USD", rate: 0.2723, source: "manual", from: null });
     expect(rates).toContainEqual({ currency: "EUR", per: "JPY", rate: 162.5, source: "ecb", from: "2026-12-04" });
@@ -126,12 +124,13 @@ describe("a USD project", () => {
     expect([amount(ids.usd!), amount(ids.eur!), amount(ids.jpy!), amount(ids.aed!), amount(ids.saturday!), amount(ids.polarSale!), amount(ids.refund!)]).toEqual([
       9091, 5000, 1846, 9261, 1000, 2400, -1200,
     ]);
-    expect(rollup()).toEqual({ revenue: 9091 + 5000 + 1846 + 9261 + 1000 + 2000, refunds: 1000, unconverted: 0 });
-    expect(periodSums()).toEqual([
-      { grain: "day", ...rollup() },
-      { grain: "month", ...rollup() },
+    const inEuros = await rollup();
+    expect(inEuros).toEqual({ revenue: 9091 + 5000 + 1846 + 9261 + 1000 + 2000, refunds: 1000, unconverted: 0 });
+    expect(await periodSums()).toEqual([
+      { grain: "day", ...inEuros },
+      { grain: "month", ...inEuros },
     ]);
-    expect(rollup("first")).toEqual(rollup());
+    expect(await rollup("first")).toEqual(inEuros);
     await server.api("/api/v1/project", { method: "PATCH", json: { currency: "USD" } });
     await settled();
   });
@@ -141,8 +140,8 @@ describe("a USD project", () => {
     expect((await server.api("/api/v1/fx/rates/AED", { method: "DELETE" })).status).toBe(404);
     await settled();
     expect((await reportingOf(ids.aed!)).rateSource).toBe("none");
-    expect(rollup().unconverted).toBe(1);
-    expect(periodSums().map((p) => p.unconverted)).toEqual([1, 1]);
+    expect((await rollup()).unconverted).toBe(1);
+    expect((await periodSums()).map((p) => p.unconverted)).toEqual([1, 1]);
   });
 });
 
@@ -224,9 +223,10 @@ describe("Stripe's own conversion", () => {
 
 describe("the rate feed", () => {
   test("a feed that is down is retried and shown; rates arrive when it is back, and waiting payments are converted", async () => {
+    // Down before the server starts: its fetcher's first check, made while it starts, would otherwise find the rates.
+    feedUp = false;
     const down = await startTestServer({ env: { BANTICO_FX_URL: `http://127.0.0.1:${feed.port}/eurofxref-hist-90d.xml` } });
     try {
-      feedUp = false;
       const fetcher = fxFetcher(down.instance.ctx)!;
       expect(await fetcher.runNow()).toContain("503");
       // The server keeps answering; the payment waits for its rate.

@@ -1,5 +1,7 @@
 // Upgrading a ledger recorded before reporting currencies: renewals already in the rollups are
-// counted apart, and every project's history is queued for conversion.
+// counted apart, and every project's history is queued for conversion. (How a queued re-conversion
+// resumes, on either engine: reconversion-steps.test.ts.)
+// SQLite only: SQLite's own migrations 020, 025 and 026, run on ledgers left by its older schemas; PostgreSQL's schema starts at 024.
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { migrate } from "../../db/migrate.ts";
@@ -102,55 +104,4 @@ test("migration 026 keeps a re-conversion caught midway through its rollup where
     { model: "last", grain: "day", reporting_revenue: 3132 },
     { model: "last", grain: "month", reporting_revenue: 3132 },
   ]);
-});
-
-test("a re-conversion left at a month's step sums that month from its days and finishes", () => {
-  const db = new Database(":memory:");
-  migrate(db, migrations);
-  db.run("INSERT INTO projects (id, name, token, created_at) VALUES ('prj_old', 'Old', 'bt_pub_old', 0)");
-  const month = Date.parse("2026-11-01T00:00:00Z");
-  // Hours and days already re-summed on 3 and 20 November; the month rows still hold the value before the switch.
-  for (const day of [Date.parse("2026-11-03T00:00:00Z"), Date.parse("2026-11-20T00:00:00Z")]) {
-    for (const model of ["last", "first"]) {
-      db.run("INSERT INTO payment_stats_hourly (project_id, hour, model, currency, payments, revenue, reporting_revenue) VALUES ('prj_old', ?, ?, 'EUR', 1, 2900, 3132)", [day + 36e5, model]);
-    }
-  }
-  db.run("UPDATE payment_stats_periods SET reporting_revenue = 5800 WHERE grain = 'month'");
-  db.run("INSERT INTO fx_reconversions (project_id, after_rowid, done, total, started_at, rollup_hour, rollup_end, rollup_step) VALUES ('prj_old', 1, 1, 1, 0, ?, ?, 'month last')", [
-    Date.parse("2026-11-20T00:00:00Z"),
-    Date.parse("2026-11-21T00:00:00Z"),
-  ]);
-  while (chunkOn(db) !== null);
-  expect(db.query("SELECT count(*) AS n FROM fx_reconversions").get()).toEqual({ n: 0 });
-  expect(db.query("SELECT model, reporting_revenue FROM payment_stats_periods WHERE grain = 'month' AND period = ? ORDER BY model").all(month)).toEqual([
-    { model: "first", reporting_revenue: 6264 },
-    { model: "last", reporting_revenue: 6264 },
-  ]);
-});
-
-test("writes landing between a re-conversion's steps leave every day and month row the sum of its hours", () => {
-  const db = new Database(":memory:");
-  migrate(db, migrations);
-  db.run("INSERT INTO projects (id, name, token, created_at) VALUES ('prj_old', 'Old', 'bt_pub_old', 0)");
-  const days = [Date.parse("2026-11-03T00:00:00Z"), Date.parse("2026-11-20T00:00:00Z"), Date.parse("2026-12-01T00:00:00Z")];
-  for (const day of days) {
-    for (const model of ["last", "first"]) {
-      db.run("INSERT INTO payment_stats_hourly (project_id, hour, model, currency, payments, revenue, reporting_revenue) VALUES ('prj_old', ?, ?, 'EUR', 1, 100, 100)", [day + 36e5, model]);
-    }
-  }
-  db.run("INSERT INTO fx_reconversions (project_id, after_rowid, done, total, started_at, rollup_hour, rollup_end) VALUES ('prj_old', 0, 0, 0, 0, ?, ?)", [days[0]!, days[2]! + 86_400_000]);
-  // After every chunk, a late payment lands on one of the days, as the ledger's upsert adds it (the period trigger carries it up).
-  let chunk = 0;
-  while (chunkOn(db) !== null) {
-    const day = days[chunk++ % days.length]!;
-    db.run("UPDATE payment_stats_hourly SET payments = payments + 1, revenue = revenue + 50, reporting_revenue = reporting_revenue + 50 WHERE project_id = 'prj_old' AND hour = ?", [day + 36e5]);
-  }
-  expect(chunk).toBeGreaterThan(10);
-  const periods = db.query<{ model: string; grain: string; period: number; reporting_revenue: number }, []>("SELECT model, grain, period, reporting_revenue FROM payment_stats_periods").all();
-  const hourly = db.query<{ model: string; hour: number; reporting_revenue: number }, []>("SELECT model, hour, reporting_revenue FROM payment_stats_hourly").all();
-  for (const row of periods) {
-    const end = row.grain === "day" ? row.period + 86_400_000 : Date.UTC(new Date(row.period).getUTCFullYear(), new Date(row.period).getUTCMonth() + 1, 1);
-    const sum = hourly.filter((h) => h.model === row.model && h.hour >= row.period && h.hour < end).reduce((total, h) => total + h.reporting_revenue, 0);
-    expect({ ...row, reporting_revenue: sum }).toEqual(row);
-  }
 });

@@ -15,29 +15,33 @@ afterAll(() => server.close());
 const settled = () => conversionJobs(server.instance.ctx)!.idle();
 const DAY = 86_400_000;
 
+const KEY = ["model", "currency", "link_id", "campaign_id", "source", "medium", "content", "lead_id"] as const;
+type Sums = Record<(typeof KEY)[number], string> & { reporting_revenue: number; reporting_refunds: number };
+
 /** Each day or month row's converted columns beside the sums of its hourly rows, where they differ. */
-function mismatches(): unknown[] {
-  return server.instance.ctx.db
-    .query<Record<string, unknown>, [string]>(
-      `SELECT p.model, p.grain, p.period, p.currency, p.reporting_revenue, p.reporting_refunds, p.unconverted,
-         (SELECT SUM(h.reporting_revenue) FROM payment_stats_hourly h WHERE h.project_id = p.project_id AND h.model = p.model AND h.currency = p.currency
-            AND h.link_id = p.link_id AND h.campaign_id = p.campaign_id AND h.source = p.source AND h.medium = p.medium AND h.content = p.content AND h.lead_id = p.lead_id
-            AND h.hour >= p.period AND h.hour < CASE p.grain WHEN 'day' THEN p.period + ${DAY} ELSE unixepoch(p.period / 1000, 'unixepoch', '+1 month') * 1000 END) AS hourly_revenue,
-         (SELECT SUM(h.reporting_refunds) FROM payment_stats_hourly h WHERE h.project_id = p.project_id AND h.model = p.model AND h.currency = p.currency
-            AND h.link_id = p.link_id AND h.campaign_id = p.campaign_id AND h.source = p.source AND h.medium = p.medium AND h.content = p.content AND h.lead_id = p.lead_id
-            AND h.hour >= p.period AND h.hour < CASE p.grain WHEN 'day' THEN p.period + ${DAY} ELSE unixepoch(p.period / 1000, 'unixepoch', '+1 month') * 1000 END) AS hourly_refunds
-       FROM payment_stats_periods p WHERE p.project_id = ?`,
-    )
-    .all(server.project.id)
+async function mismatches(): Promise<unknown[]> {
+  const columns = `${KEY.join(", ")}, reporting_revenue, reporting_refunds`;
+  const periods = await server.storage.all<Sums & { grain: string; period: number; unconverted: number }>(
+    `SELECT grain, period, unconverted, ${columns} FROM payment_stats_periods WHERE project_id = ?`,
+    [server.project.id],
+  );
+  const hourly = await server.storage.all<Sums & { hour: number }>(`SELECT hour, ${columns} FROM payment_stats_hourly WHERE project_id = ?`, [server.project.id]);
+  return periods
+    .map((p) => {
+      const end = p.grain === "day" ? p.period + DAY : Date.UTC(new Date(p.period).getUTCFullYear(), new Date(p.period).getUTCMonth() + 1, 1);
+      const hours = hourly.filter((h) => KEY.every((k) => h[k] === p[k]) && h.hour >= p.period && h.hour < end);
+      // As SQL's SUM: null over no rows.
+      const sum = (column: "reporting_revenue" | "reporting_refunds") => (hours.length ? hours.reduce((total, h) => total + h[column], 0) : null);
+      return { ...p, hourly_revenue: sum("reporting_revenue"), hourly_refunds: sum("reporting_refunds") };
+    })
     .filter((row) => row.reporting_revenue !== row.hourly_revenue || row.reporting_refunds !== row.hourly_refunds);
 }
 
 const periodRevenue = () =>
-  server.instance.ctx.db
-    .query<{ grain: string; model: string; revenue: number }, [string]>(
-      "SELECT grain, model, SUM(reporting_revenue) AS revenue FROM payment_stats_periods WHERE project_id = ? GROUP BY grain, model ORDER BY grain, model",
-    )
-    .all(server.project.id);
+  server.storage.all<{ grain: string; model: string; revenue: number }>(
+    "SELECT grain, model, CAST(SUM(reporting_revenue) AS BIGINT) AS revenue FROM payment_stats_periods WHERE project_id = ? GROUP BY grain, model ORDER BY grain, model",
+    [server.project.id],
+  );
 
 test("after a switch of reporting currency and back, every day and month row of both models is the sum of its hours", async () => {
   // Manual rates for every day: 1 EUR = 1.25 USD, 1 JPY = 1/150 USD.
@@ -63,17 +67,17 @@ test("after a switch of reporting currency and back, every day and month row of 
     expect(response.status).toBe(201);
   }
   await settled();
-  expect(mismatches()).toEqual([]);
-  const inUsd = periodRevenue();
+  expect(await mismatches()).toEqual([]);
+  const inUsd = await periodRevenue();
   expect(new Set(inUsd.map((r) => r.grain))).toEqual(new Set(["day", "month"]));
   expect((await server.api("/api/v1/project", { method: "PATCH", json: { currency: "EUR" } })).status).toBe(200);
   await settled();
-  expect(mismatches()).toEqual([]);
-  const inEur = periodRevenue();
+  expect(await mismatches()).toEqual([]);
+  const inEur = await periodRevenue();
   // Every figure moved: the sums are re-summed in EUR, not left in USD.
   for (const [i, row] of inEur.entries()) expect(row.revenue).toBeLessThan(inUsd[i]!.revenue);
   expect((await server.api("/api/v1/project", { method: "PATCH", json: { currency: "USD" } })).status).toBe(200);
   await settled();
-  expect(mismatches()).toEqual([]);
-  expect(periodRevenue()).toEqual(inUsd);
+  expect(await mismatches()).toEqual([]);
+  expect(await periodRevenue()).toEqual(inUsd);
 });

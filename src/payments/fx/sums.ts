@@ -2,14 +2,16 @@
 // and the reference the rollup's converted columns must match. Sums are exact whatever their size.
 import type { Database } from "bun:sqlite";
 import { reportingSettings } from "./stored.ts";
-import { runJobOnSqlite, type JobSteps, type JobTx } from "../../db/storage/jobs.ts";
+import { readJob, runJobOnSqlite, type JobSteps, type JobTx } from "../../db/storage/jobs.ts";
+import type { Storage } from "../../db/storage/storage.ts";
 
 /**
  * SQL for an exact sum of an integer expression: split at 10^9 so neither half can overflow
- * SQLite's 64-bit SUM (which fails with "integer overflow"); `exactSum` joins the halves.
+ * SQLite's 64-bit SUM (which fails with "integer overflow"); `exactSum` joins the halves. Each half
+ * is cast back to BIGINT: PostgreSQL's sum of a BIGINT is a NUMERIC, which arrives as text.
  */
 export function exactSumSql(expression: string, alias: string): string {
-  return `SUM((${expression}) / 1000000000) AS ${alias}_hi, SUM((${expression}) % 1000000000) AS ${alias}_lo`;
+  return `CAST(SUM((${expression}) / 1000000000) AS BIGINT) AS ${alias}_hi, CAST(SUM((${expression}) % 1000000000) AS BIGINT) AS ${alias}_lo`;
 }
 
 export function exactSum(row: Record<string, unknown>, alias: string): number {
@@ -32,24 +34,22 @@ export interface ConvertedTotals {
 }
 
 /** The project's converted money over [from, to), honouring its "count renewals" setting. */
-export function convertedTotals(db: Database, projectId: string, range: { from: number; to: number }): ConvertedTotals {
-  const { currency } = runJobOnSqlite(db, (tx) => reportingSettings(tx, projectId));
-  const countRenewals = db.query<{ c: number }, [string]>("SELECT count_renewals AS c FROM projects WHERE id = ?").get(projectId)?.c !== 0;
+export async function convertedTotals(storage: Storage, projectId: string, range: { from: number; to: number }): Promise<ConvertedTotals> {
+  const { currency } = await readJob(storage, (tx) => reportingSettings(tx, projectId));
+  const countRenewals = (await storage.get<{ c: number }>("SELECT count_renewals AS c FROM projects WHERE id = ?", [projectId]))?.c !== 0;
   const earning = countRenewals ? "kind IN ('sale', 'renewal')" : "kind = 'sale'";
-  const row = db
-    .query<Record<string, number | null>, [string, number, number]>(
-      `SELECT ${exactSumSql(`CASE WHEN ${earning} AND rate_source != 'none' THEN reporting_net ELSE 0 END`, "revenue")},
-              ${exactSumSql("CASE WHEN kind IN ('refund', 'dispute') AND rate_source != 'none' THEN -reporting_net ELSE 0 END", "refunds")}
-       FROM payments WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ?`,
-    )
-    .get(projectId, range.from, range.to)!;
-  const unconvertedByCurrency = db
-    .query<{ currency: string; payments: number }, [string, number, number]>(
-      `SELECT currency, COUNT(*) AS payments FROM payments
-       WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ? AND (rate_source = 'none' OR rate_source IS NULL)
-       GROUP BY currency ORDER BY payments DESC, currency`,
-    )
-    .all(projectId, range.from, range.to);
+  const row = (await storage.get<Record<string, number | null>>(
+    `SELECT ${exactSumSql(`CASE WHEN ${earning} AND rate_source != 'none' THEN reporting_net ELSE 0 END`, "revenue")},
+            ${exactSumSql("CASE WHEN kind IN ('refund', 'dispute') AND rate_source != 'none' THEN -reporting_net ELSE 0 END", "refunds")}
+     FROM payments WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ?`,
+    [projectId, range.from, range.to],
+  ))!;
+  const unconvertedByCurrency = await storage.all<{ currency: string; payments: number }>(
+    `SELECT currency, COUNT(*) AS payments FROM payments
+     WHERE project_id = ? AND occurred_at >= ? AND occurred_at < ? AND (rate_source = 'none' OR rate_source IS NULL)
+     GROUP BY currency ORDER BY payments DESC, currency`,
+    [projectId, range.from, range.to],
+  );
   const revenue = exactSum(row, "revenue");
   const refunds = exactSum(row, "refunds");
   return {

@@ -100,7 +100,7 @@ describe("visitors are people counted once over the range", () => {
     expect(await row(site, "attribution?groupBy=link", two.linkId, from)).toMatchObject({ visitors: 1 });
     expect(await row(site, "attribution?groupBy=campaign", "launch", from)).toMatchObject({ visitors: 1 });
     // The clicks count under the landing's visitor, not the cookieless id of the redirect.
-    const clickVisitors = server.instance.ctx.db.query("SELECT DISTINCT visitor_id FROM clicks WHERE link_id IN (?, ?)").all(one.linkId, two.linkId);
+    const clickVisitors = await server.storage.all("SELECT DISTINCT visitor_id FROM clicks WHERE link_id IN (?, ?)", [one.linkId, two.linkId]);
     expect(clickVisitors).toEqual([{ visitor_id: "persisted_visitor_c" }]);
   });
 

@@ -123,6 +123,14 @@ describe("POST /api/collect", () => {
     expect(otherBrowser.visitorId).not.toBe(first.visitorId);
   });
 
+  test("a new visitor's hits arriving together share one session", async () => {
+    for (let visitor = 0; visitor < 10; visitor++) {
+      const v = `together${visitor}`;
+      const answers = await Promise.all([stored(hit({ v })), stored(hit({ v, n: "queued_before_load" })), stored(hit({ v, n: "signup_started" }))]);
+      expect(new Set(answers.map((a) => a.sessionId)).size).toBe(1);
+    }
+  });
+
   test("idle time counts from the last hit even when hits come seconds apart", async () => {
     const first = await stored(hit());
     clock += 40_000;

@@ -2,7 +2,7 @@
 // under way never undoes a change this node has just made.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { SqlValue, Storage } from "../db/storage/storage.ts";
-import { connectNode, freshDatabase, type TestDatabase } from "../testing/engines.ts";
+import { connectNode, describeOnEngines, freshDatabase, type TestDatabase } from "../testing/engines.ts";
 import { createLink, deleteLink, updateLink } from "./service.ts";
 import { findActiveLink, openLinkDirectory, type OpenLinkDirectory } from "./directory.ts";
 import { createProject } from "../projects/service.ts";
@@ -107,16 +107,16 @@ describe("the link directory on two nodes (postgres)", () => {
   });
 });
 
-describe("the link directory on one node", () => {
+describeOnEngines("the link directory on one node", (engine) => {
   test("one that cannot read its links fails to open, rather than answering 404 for every link", async () => {
-    const database = await freshDatabase("sqlite");
+    const database = await freshDatabase(engine);
     const broken: Storage = { ...database.storage, all: () => Promise.reject(new Error("disk on fire")) };
     await expect(openLinkDirectory(broken)).rejects.toThrow("disk on fire");
     await database.close();
   });
 
   test("a change made on this node after the read began is not undone by what the read brings back", async () => {
-    const database = await freshDatabase("sqlite");
+    const database = await freshDatabase(engine);
     const project = (await createProject(database.storage, { name: "Slow read" })).id;
     let notice!: (linkId: string) => void;
     let holdNextRead = false;

@@ -24,8 +24,7 @@ function follow(path: string, init: RequestInit = {}) {
   return fetch(`${server.url}${path}`, { redirect: "manual", ...init, headers: { "user-agent": BROWSER_UA, ...init.headers } });
 }
 
-const clicksOf = (linkId: string) =>
-  server.instance.ctx.db.query<{ n: number }, [string]>("SELECT count(*) AS n FROM clicks WHERE link_id = ?").get(linkId)!.n;
+const clicksOf = async (linkId: string) => (await server.storage.get<{ n: number }>("SELECT count(*) AS n FROM clicks WHERE link_id = ?", [linkId]))!.n;
 
 describe("GET /l/{slug}", () => {
   test("the short URL comes from BANTICO_BASE_URL", async () => {
@@ -57,15 +56,15 @@ describe("GET /l/{slug}", () => {
     expect(query.get("utm_content")).toBe("hero");
     const clickId = query.get("bt_click")!;
 
-    const db = server.instance.ctx.db;
-    const click = db.query("SELECT link_id, referrer_host, browser, os, device, visitor_id FROM clicks WHERE id = ?").get(clickId) as Record<string, unknown>;
+    const click = (await server.storage.get<Record<string, unknown>>("SELECT link_id, referrer_host, browser, os, device, visitor_id FROM clicks WHERE id = ?", [clickId]))!;
     expect(click).toMatchObject({ link_id: link.linkId, referrer_host: "news.example", browser: "Chrome", os: "Windows", device: "desktop" });
     expect(click.visitor_id).toBeString();
-    const event = db.query("SELECT name, link_id, campaign_id, lead_id, props FROM events WHERE name = 'link_clicked' AND link_id = ?").get(link.linkId) as Record<string, unknown>;
+    const eventSql = "SELECT name, link_id, campaign_id, lead_id, props FROM events WHERE name = 'link_clicked' AND link_id = ?";
+    const event = (await server.storage.get<Record<string, unknown>>(eventSql, [link.linkId]))!;
     expect(event).toMatchObject({ name: "link_clicked", campaign_id: "spring_launch", lead_id: "lead_42" });
     expect(JSON.parse(event.props as string).clickId).toBe(clickId);
     await server.instance.ctx.writes.settle();
-    const rollup = db.query("SELECT sum(clicks) AS clicks FROM context_stats_hourly WHERE link_id = ? AND lead_id = 'lead_42'").get(link.linkId);
+    const rollup = await server.storage.get("SELECT CAST(sum(clicks) AS BIGINT) AS clicks FROM context_stats_hourly WHERE link_id = ? AND lead_id = 'lead_42'", [link.linkId]);
     expect(rollup).toEqual({ clicks: 1 });
     const listed = (await (await server.api(`/api/v1/links/${link.linkId}`)).json()) as { clicks: number };
     expect(listed.clicks).toBe(1);
@@ -89,7 +88,7 @@ describe("GET /l/{slug}", () => {
       expect(location.searchParams.get("bt_click")).toBeNull();
       expect(location.searchParams.get("utm_source")).toBe("x");
     }
-    expect(clicksOf(link.linkId)).toBe(0);
+    expect(await clicksOf(link.linkId)).toBe(0);
   });
 
   test("an unknown or archived slug answers a 404 page, not a redirect", async () => {
@@ -102,7 +101,7 @@ describe("GET /l/{slug}", () => {
       expect(response.headers.get("content-type")).toContain("text/html");
       expect(await response.text()).toContain("This link does not exist");
     }
-    expect(clicksOf(link.linkId)).toBe(0);
+    expect(await clicksOf(link.linkId)).toBe(0);
   });
 
   test("a destination edited through the API is followed at once", async () => {
@@ -123,16 +122,16 @@ describe("destinations with control characters or whitespace", () => {
     "https://a.example/x\u007fy",
     "https://a.example/?q=\u00a0x",
   ];
-  const linkCount = () => server.instance.ctx.db.query<{ n: number }, []>("SELECT count(*) AS n FROM links").get()!.n;
+  const linkCount = async () => (await server.storage.get<{ n: number }>("SELECT count(*) AS n FROM links"))!.n;
 
   test("are refused with 400 by the API on create and update, and nothing is stored", async () => {
     const kept = await createLink({ destinationUrl: "https://a.example/kept", slug: "kept-dest" });
     for (const destinationUrl of unsafe) {
-      const before = linkCount();
+      const before = await linkCount();
       const created = await server.api("/api/v1/links", { method: "POST", json: { destinationUrl, slug: "unsafe-dest" } });
       expect({ destinationUrl, status: created.status }).toEqual({ destinationUrl, status: 400 });
       expect(((await created.json()) as { error: { message: string } }).error.message).toContain("control characters");
-      expect(linkCount()).toBe(before);
+      expect(await linkCount()).toBe(before);
       const updated = await server.api(`/api/v1/links/${kept.linkId}`, { method: "PATCH", json: { destinationUrl, title: "changed" } });
       expect({ destinationUrl, status: updated.status }).toEqual({ destinationUrl, status: 400 });
       expect(await getLink(server.instance.ctx.storage, server.project.id, kept.linkId)).toMatchObject({ destinationUrl: "https://a.example/kept", title: "" });
@@ -147,11 +146,11 @@ describe("destinations with control characters or whitespace", () => {
     const kept = await createLink({ destinationUrl: "https://a.example/kept-form", slug: "kept-form" });
     const base = `/dashboard/${server.project.id}/links`;
     for (const destinationUrl of unsafe) {
-      const before = linkCount();
+      const before = await linkCount();
       const created = await owner.post(base, { destinationUrl, slug: "unsafe-form" });
       expect({ destinationUrl, status: created.status }).toEqual({ destinationUrl, status: 422 });
       expect(await created.text()).toContain("control characters");
-      expect(linkCount()).toBe(before);
+      expect(await linkCount()).toBe(before);
       const edited = await owner.post(`${base}/${kept.linkId}`, { destinationUrl, slug: kept.slug });
       expect({ destinationUrl, status: edited.status }).toEqual({ destinationUrl, status: 422 });
       expect((await getLink(server.instance.ctx.storage, server.project.id, kept.linkId))!.destinationUrl).toBe("https://a.example/kept-form");
@@ -173,7 +172,7 @@ describe("destinations with control characters or whitespace", () => {
     expect(response.status).toBe(302);
     expect(response.headers.get("set-cookie")).toBeNull();
     expect(response.headers.get("location")).toStartWith("https://a.example/xSet-Cookie:%20pwn=1?bt_click=");
-    expect(clicksOf(link.linkId)).toBe(1);
+    expect(await clicksOf(link.linkId)).toBe(1);
   });
 
   test("a destination with characters outside ASCII redirects percent-encoded, as a browser would send it", async () => {
@@ -182,14 +181,14 @@ describe("destinations with control characters or whitespace", () => {
     expect(response.status).toBe(302);
     const location = response.headers.get("location")!;
     expect(location).toMatch(/^https:\/\/xn--r8jz45g\.example\/%E6%97%A5%E6%9C%AC\?q=%C3%BC&bt_click=[\w-]+#gr%C3%B6%C3%9Fe$/);
-    expect(clicksOf(link.linkId)).toBe(1);
+    expect(await clicksOf(link.linkId)).toBe(1);
   });
 
   test("a destination that cannot be redirected to answers the link's 404 page and counts no click", async () => {
     const link = await storedAsIs("legacy-broken", "not a url");
     const response = await follow("/l/legacy-broken");
     expect(response.status).toBe(404);
-    expect(clicksOf(link.linkId)).toBe(0);
+    expect(await clicksOf(link.linkId)).toBe(0);
   });
 });
 

@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const db = () => server.instance.ctx.db;
+const count = async (sql: string) => (await server.storage.get<{ n: number }>(sql))!.n;
 
 async function visit(url: string) {
   const response = await fetch(`${server.url}/api/collect`, {
@@ -30,12 +30,11 @@ describe("POST /api/v1/events", () => {
     expect(response.status).toBe(201);
     const body = (await response.json()) as { eventId: number; sessionId: string; profileId: string };
     expect(body).toMatchObject({ sessionId, profileId: "user_9" });
-    const event = db().query("SELECT name, source, campaign_id, profile_id, props FROM events WHERE id = ?").get(body.eventId);
+    const event = await server.storage.get("SELECT name, source, campaign_id, profile_id, props FROM events WHERE id = ?", [body.eventId]);
     expect(event).toEqual({ name: "signup_completed", source: "podcast", campaign_id: "ep12", profile_id: "user_9", props: '{"plan":"pro"}' });
     await server.instance.ctx.writes.settle();
-    const signups = db().query("SELECT sum(signups) AS n FROM context_stats_hourly WHERE source = 'podcast'").get();
-    expect(signups).toEqual({ n: 1 });
-    expect(db().query("SELECT email FROM profiles WHERE id = 'user_9'").get()).toEqual({ email: "new@example.com" });
+    expect(await count("SELECT CAST(sum(signups) AS BIGINT) AS n FROM context_stats_hourly WHERE source = 'podcast'")).toBe(1);
+    expect(await server.storage.get("SELECT email FROM profiles WHERE id = 'user_9'")).toEqual({ email: "new@example.com" });
   });
 
   test("an email alone finds the identified profile and its visitor", async () => {
@@ -47,7 +46,7 @@ describe("POST /api/v1/events", () => {
   });
 
   test("absurd timestamps, server-only names, bad props and missing keys are refused and store nothing", async () => {
-    const before = db().query<{ n: number }, []>("SELECT count(*) AS n FROM events").get()!.n;
+    const before = await count("SELECT count(*) AS n FROM events");
     const bodies = [
       { name: "signup_completed", timestamp: "1970-01-01T00:00:00Z" },
       { name: "signup_completed", timestamp: Date.now() + 86_400_000 },
@@ -67,14 +66,14 @@ describe("POST /api/v1/events", () => {
     expect(unauthenticated.status).toBe(401);
     const notJson = await server.api("/api/v1/events", { method: "POST", body: "{oops", headers: { "content-type": "application/json" } });
     expect(notJson.status).toBe(400);
-    expect(db().query<{ n: number }, []>("SELECT count(*) AS n FROM events").get()!.n).toBe(before);
+    expect(await count("SELECT count(*) AS n FROM events")).toBe(before);
   });
 
   test("a past timestamp within range is kept", async () => {
     const ts = Date.now() - 3 * 86_400_000;
     const response = await server.api("/api/v1/events", { method: "POST", json: { name: "invoice_sent", timestamp: new Date(ts).toISOString() } });
     const { eventId } = (await response.json()) as { eventId: number };
-    expect(db().query("SELECT ts FROM events WHERE id = ?").get(eventId)).toEqual({ ts });
+    expect(await server.storage.get("SELECT ts FROM events WHERE id = ?", [eventId])).toEqual({ ts });
   });
 });
 

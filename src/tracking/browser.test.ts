@@ -74,10 +74,10 @@ async function newContext(options: { privacySignal?: "gpc" | "dnt"; userAgent?: 
 }
 
 /** Polls the database until `read` returns something truthy (events are stored asynchronously by the page). */
-async function eventually<T>(read: () => T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+async function eventually<T>(read: () => Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = read();
+    const value = await read();
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(25);
@@ -85,11 +85,12 @@ async function eventually<T>(read: () => T, what: string, timeoutMs = 10_000): P
 }
 
 const eventsOf = (sessionId: string) =>
-  server.instance.ctx.db
-    .query<{ name: string; path: string; link_id: string | null; lead_id: string | null; profile_id: string | null; props: string | null }, [string]>(
-      "SELECT name, path, link_id, lead_id, profile_id, props FROM events WHERE session_id = ? ORDER BY id",
-    )
-    .all(sessionId);
+  server.storage.all<{ name: string; path: string; link_id: string | null; lead_id: string | null; profile_id: string | null; props: string | null }>(
+    "SELECT name, path, link_id, lead_id, profile_id, props FROM events WHERE session_id = ? ORDER BY id",
+    [sessionId],
+  );
+
+const automatedEvents = async () => (await server.storage.get<{ n: number }>("SELECT count(*) AS n FROM events WHERE path = '/automated'"))!.n;
 
 describe("the tracker in a browser", () => {
   test("a tracked link lands with bt_click, and the whole journey is stored with the link's context, without a cookie", async () => {
@@ -118,10 +119,10 @@ describe("the tracker in a browser", () => {
         bantico.identify({ id: "user_e2e", email: " E2E@Example.com ", plan: "team" });
         bantico.track("signup_started", { form: "hero" });
       });
-      await eventually(() => eventsOf(ids.sessionId).some((e) => e.name === "signup_started"), "the custom event");
+      await eventually(async () => (await eventsOf(ids.sessionId)).some((e) => e.name === "signup_started"), "the custom event");
       await tab.click("#out");
-      const events = await eventually(() => {
-        const all = eventsOf(ids.sessionId);
+      const events = await eventually(async () => {
+        const all = await eventsOf(ids.sessionId);
         return all.some((e) => e.name === "outgoing_click") ? all : null;
       }, "the outgoing click");
 
@@ -131,7 +132,7 @@ describe("the tracker in a browser", () => {
       expect(events.every((e) => e.link_id === link.linkId && e.lead_id === "lead_e2e")).toBe(true);
       expect(JSON.parse(events.find((e) => e.name === "outgoing_click")!.props!)).toEqual({ url: `http://localhost:${server.port}/healthz` });
       expect(events.find((e) => e.name === "signup_started")!.profile_id).toBe("user_e2e");
-      expect(server.instance.ctx.db.query("SELECT email FROM profiles WHERE id = 'user_e2e'").get()).toEqual({ email: "e2e@example.com" });
+      expect(await server.storage.get("SELECT email FROM profiles WHERE id = 'user_e2e'")).toEqual({ email: "e2e@example.com" });
       expect(await context.cookies()).toEqual([]);
     } finally {
       await context.close();
@@ -162,8 +163,8 @@ describe("the tracker in a browser", () => {
       expect(address.hash).toBe("#section-2");
       // Cleaning the address is not a navigation: one page view, and no history entry with bt_click to go back to.
       await tab.evaluate(() => (window as any).bantico.track("read_on"));
-      await eventually(() => eventsOf(sessionId).some((e) => e.name === "read_on"), "the event sent after cleaning");
-      const events = eventsOf(sessionId);
+      await eventually(async () => (await eventsOf(sessionId)).some((e) => e.name === "read_on"), "the event sent after cleaning");
+      const events = await eventsOf(sessionId);
       expect(events.filter((e) => e.name === "page_view")).toHaveLength(1);
       expect(events.every((e) => e.link_id === link.linkId)).toBe(true);
       expect(await tab.evaluate(() => history.length)).toBe(2); // about:blank, then the landing page
@@ -181,7 +182,7 @@ describe("the tracker in a browser", () => {
         await copied.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
         const theirs = await copied.evaluate(() => (window as any).bantico.context());
         expect(theirs.linkId).toBe("");
-        expect(eventsOf(theirs.sessionId).every((e) => e.link_id === null)).toBe(true);
+        expect((await eventsOf(theirs.sessionId)).every((e) => e.link_id === null)).toBe(true);
       } finally {
         await other.close();
       }
@@ -222,7 +223,7 @@ describe("the tracker in a browser", () => {
         await tab.goto(siteUrl(`/persist/${privacySignal}`));
         await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
         const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
-        expect(eventsOf(sessionId).map((e) => e.path)).toContain(`/persist/${privacySignal}`);
+        expect((await eventsOf(sessionId)).map((e) => e.path)).toContain(`/persist/${privacySignal}`);
         expect(await context.cookies()).toEqual([]);
       } finally {
         await context.close();
@@ -242,7 +243,7 @@ describe("the tracker in a browser", () => {
       await tab.goto(siteUrl("/persist/denied"));
       await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
       const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
-      expect(eventsOf(sessionId).map((e) => e.path)).toContain("/persist/denied");
+      expect((await eventsOf(sessionId)).map((e) => e.path)).toContain("/persist/denied");
     } finally {
       await context.close();
     }
@@ -257,7 +258,7 @@ describe("the tracker in a browser", () => {
       await tab.waitForFunction(() => (window as any).bantico.context().sessionId !== "");
       const { sessionId } = await tab.evaluate(() => (window as any).bantico.context());
       expect(proxied).toBeGreaterThan(before);
-      expect(eventsOf(sessionId).map((e) => e.path)).toContain("/proxied/page");
+      expect((await eventsOf(sessionId)).map((e) => e.path)).toContain("/proxied/page");
     } finally {
       await context.close();
     }
@@ -285,8 +286,8 @@ describe("the tracker in a browser", () => {
         Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
         document.dispatchEvent(new Event("visibilitychange"));
       });
-      const events = await eventually(() => {
-        const all = eventsOf(sessionId);
+      const events = await eventually(async () => {
+        const all = await eventsOf(sessionId);
         return all.some((e) => e.name === "web_vitals") && all.some(isThisPagesEngagement) ? all : null;
       }, "engagement and web vitals");
       const engagement = JSON.parse(events.find(isThisPagesEngagement)!.props!) as { ms: number };
@@ -302,13 +303,13 @@ describe("the tracker in a browser", () => {
   test("a browser driven by automation is not counted", async () => {
     const context = await browser.newContext({ userAgent: DESKTOP_UA });
     try {
-      const before = server.instance.ctx.db.query<{ n: number }, []>("SELECT count(*) AS n FROM events WHERE path = '/automated'").get()!.n;
+      const before = await automatedEvents();
       const tab = await context.newPage();
       await tab.goto(siteUrl("/automated"));
       await tab.evaluate(() => (window as any).bantico.track("still_automated"));
       await tab.waitForLoadState("networkidle");
       expect(await tab.evaluate(() => navigator.webdriver)).toBe(true);
-      expect(server.instance.ctx.db.query<{ n: number }, []>("SELECT count(*) AS n FROM events WHERE path = '/automated'").get()!.n).toBe(before);
+      expect(await automatedEvents()).toBe(before);
     } finally {
       await context.close();
     }

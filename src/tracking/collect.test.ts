@@ -3,7 +3,6 @@ import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { updateProjectSettings } from "../projects/service.ts";
 import { hostnameAllowed } from "./collect.ts";
 import { pricingPathMatcher } from "./pricing-pattern.ts";
-import { sqliteStorage } from "../db/storage/sqlite.ts";
 
 const UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
 const MINUTE = 60_000;
@@ -17,8 +16,6 @@ afterAll(() => server.close());
 beforeEach(() => {
   clock += 24 * 60 * MINUTE; // each test starts on a fresh day, so visitors and sessions do not carry over
 });
-
-const db = () => server.instance.ctx.db;
 
 function collect(body: unknown, init: { headers?: Record<string, string>; raw?: string } = {}) {
   return fetch(`${server.url}/api/collect`, {
@@ -38,7 +35,7 @@ async function stored(body: unknown, headers?: Record<string, string>) {
   return (await response.json()) as Record<"visitorId" | "sessionId" | "linkId" | "campaignId" | "source" | "medium" | "content" | "leadId", string>;
 }
 
-const eventCount = () => db().query<{ n: number }, []>("SELECT count(*) AS n FROM events").get()!.n;
+const eventCount = async () => (await server.storage.get<{ n: number }>("SELECT count(*) AS n FROM events"))!.n;
 
 describe("bad input stores nothing", () => {
   const cases: [string, () => Promise<Response>, number, string][] = [
@@ -54,17 +51,17 @@ describe("bad input stores nothing", () => {
   ];
   for (const [what, send, status, code] of cases) {
     test(`${what} answers ${status}`, async () => {
-      const before = eventCount();
+      const before = await eventCount();
       const response = await send();
       expect(response.status).toBe(status);
       expect(response.headers.get("access-control-allow-origin")).toBe("*");
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
-      expect(eventCount()).toBe(before);
+      expect(await eventCount()).toBe(before);
     });
   }
 
   test("a host outside the allowed hostnames is refused, one inside is stored", async () => {
-    await updateProjectSettings(sqliteStorage(db()), server.project.id, { allowedHostnames: ["site.example", "*.app.example"] });
+    await updateProjectSettings(server.storage, server.project.id, { allowedHostnames: ["site.example", "*.app.example"] });
     try {
       const refused = await collect(hit({ u: "https://evil.example/" }));
       expect(refused.status).toBe(403);
@@ -72,7 +69,7 @@ describe("bad input stores nothing", () => {
       await stored(hit({ u: "https://eu.app.example/dash" }));
       await stored(hit({ u: "https://site.example/" }));
     } finally {
-      await updateProjectSettings(sqliteStorage(db()), server.project.id, { allowedHostnames: [] });
+      await updateProjectSettings(server.storage, server.project.id, { allowedHostnames: [] });
     }
   });
 });
@@ -90,16 +87,16 @@ describe("POST /api/collect", () => {
 
   test("a 200 means the event is in the database, with the user-agent class and no IP", async () => {
     const answer = await stored(hit({ u: "https://site.example/docs?x=1" }), { "content-type": "application/json" });
-    const row = db().query("SELECT * FROM events WHERE session_id = ?").get(answer.sessionId) as Record<string, unknown>;
+    const row = await server.storage.get<Record<string, unknown>>("SELECT * FROM events WHERE session_id = ?", [answer.sessionId]);
     expect(row).toMatchObject({ name: "page_view", path: "/docs", visitor_id: answer.visitorId });
-    const session = db().query("SELECT browser, os, device, entry_path FROM sessions WHERE id = ?").get(answer.sessionId);
+    const session = await server.storage.get("SELECT browser, os, device, entry_path FROM sessions WHERE id = ?", [answer.sessionId]);
     expect(session).toEqual({ browser: "Safari", os: "Mac OS", device: "desktop", entry_path: "/docs" });
-    const dump = JSON.stringify(db().query("SELECT * FROM sessions").all()) + JSON.stringify(db().query("SELECT * FROM events").all());
+    const dump = JSON.stringify(await server.storage.all("SELECT * FROM sessions")) + JSON.stringify(await server.storage.all("SELECT * FROM events"));
     expect(dump).not.toContain("127.0.0.1");
   });
 
   test("bots, headless browsers and prefetches get a 202 and are not stored", async () => {
-    const before = eventCount();
+    const before = await eventCount();
     for (const headers of <Record<string, string>[]>[
       { "user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)" },
       { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/141.0.0.0 Safari/537.36" },
@@ -109,7 +106,7 @@ describe("POST /api/collect", () => {
       const response = await collect(hit(), { headers });
       expect(response.status).toBe(202);
     }
-    expect(eventCount()).toBe(before);
+    expect(await eventCount()).toBe(before);
   });
 
   test("without a persisted id, the same browser is one visitor for the day and a session ends after 30 idle minutes", async () => {
@@ -124,6 +121,14 @@ describe("POST /api/collect", () => {
     expect(third.sessionId).not.toBe(first.sessionId);
     const otherBrowser = await stored(hit(), { "user-agent": UA.replace("18.1", "17.0") });
     expect(otherBrowser.visitorId).not.toBe(first.visitorId);
+  });
+
+  test("a new visitor's hits arriving together share one session", async () => {
+    for (let visitor = 0; visitor < 10; visitor++) {
+      const v = `together${visitor}`;
+      const answers = await Promise.all([stored(hit({ v })), stored(hit({ v, n: "queued_before_load" })), stored(hit({ v, n: "signup_started" }))]);
+      expect(new Set(answers.map((a) => a.sessionId)).size).toBe(1);
+    }
   });
 
   test("idle time counts from the last hit even when hits come seconds apart", async () => {
@@ -152,7 +157,7 @@ describe("POST /api/collect", () => {
 
   test("salts older than 48 hours are deleted", async () => {
     await stored(hit());
-    const days = db().query<{ day: string }, []>("SELECT day FROM visitor_salts ORDER BY day").all().map((r) => r.day);
+    const days = (await server.storage.all<{ day: string }>("SELECT day FROM visitor_salts ORDER BY day")).map((r) => r.day);
     const today = new Date(clock).toISOString().slice(0, 10);
     const yesterday = new Date(clock - 86_400_000).toISOString().slice(0, 10);
     expect(days.every((day) => day === today || day === yesterday)).toBe(true);
@@ -179,9 +184,9 @@ describe("POST /api/collect", () => {
     const later = await stored(hit({ u: "https://site.example/pricing", n: "page_view" }));
     expect(later.sessionId).toBe(first.sessionId);
     expect(later.linkId).toBe(link.linkId);
-    const click = db().query("SELECT visitor_id FROM clicks WHERE id = ?").get(new URL(landing).searchParams.get("bt_click")!);
+    const click = await server.storage.get("SELECT visitor_id FROM clicks WHERE id = ?", [new URL(landing).searchParams.get("bt_click")!]);
     expect(click).toEqual({ visitor_id: first.visitorId });
-    const pricing = db().query("SELECT link_id, lead_id FROM events WHERE name = 'pricing_view' AND session_id = ?").all(first.sessionId);
+    const pricing = await server.storage.all("SELECT link_id, lead_id FROM events WHERE name = 'pricing_view' AND session_id = ?", [first.sessionId]);
     expect(pricing).toEqual([{ link_id: link.linkId, lead_id: "lead_7" }]);
   });
 
@@ -212,25 +217,25 @@ describe("POST /api/collect", () => {
     await stored(hit({ u: "https://site.example/pricing/teams" }));
     await stored(hit({ n: "signup_started" }));
     await server.instance.ctx.writes.settle();
-    const rollup = db().query("SELECT sessions, pageviews, pricing_views FROM context_stats_hourly WHERE project_id = ? AND hour = ? AND source = 'rollup'").get(server.project.id, hour);
+    const rollup = await server.storage.get("SELECT sessions, pageviews, pricing_views FROM context_stats_hourly WHERE project_id = ? AND hour = ? AND source = 'rollup'", [server.project.id, hour]);
     expect(rollup).toEqual({ sessions: 1, pageviews: 2, pricing_views: 1 });
   });
 
   test("identify links the visitor to a profile by id, with its email trimmed and lower-cased; a visitor may later be someone else", async () => {
     const first = await stored(hit({ n: "identify", i: { id: "user_1", email: "  Ada@Example.COM ", name: "Ada", plan: "pro" } }));
-    const profile = db().query("SELECT email, name, traits FROM profiles WHERE project_id = ? AND id = 'user_1'").get(server.project.id) as { email: string; name: string; traits: string };
+    const profile = (await server.storage.get<{ email: string; name: string; traits: string }>("SELECT email, name, traits FROM profiles WHERE project_id = ? AND id = 'user_1'", [server.project.id]))!;
     expect(profile).toMatchObject({ email: "ada@example.com", name: "Ada" });
     expect(JSON.parse(profile.traits)).toEqual({ plan: "pro" });
     const custom = await stored(hit({ n: "signup_completed", p: { plan: "pro" } }));
-    const row = db().query("SELECT profile_id FROM events WHERE session_id = ? AND name = 'signup_completed'").get(custom.sessionId);
+    const row = await server.storage.get("SELECT profile_id FROM events WHERE session_id = ? AND name = 'signup_completed'", [custom.sessionId]);
     expect(row).toEqual({ profile_id: "user_1" });
 
     clock += MINUTE;
     await stored(hit({ n: "identify", i: { id: "user_2" } }));
     const next = await stored(hit({ n: "clicked_buy" }));
-    const latest = db().query("SELECT profile_id FROM events WHERE session_id = ? AND name = 'clicked_buy'").get(next.sessionId);
+    const latest = await server.storage.get("SELECT profile_id FROM events WHERE session_id = ? AND name = 'clicked_buy'", [next.sessionId]);
     expect(latest).toEqual({ profile_id: "user_2" });
-    const linked = db().query("SELECT profile_id FROM profile_visitors WHERE visitor_id = ? ORDER BY profile_id").all(first.visitorId);
+    const linked = await server.storage.all("SELECT profile_id FROM profile_visitors WHERE visitor_id = ? ORDER BY profile_id", [first.visitorId]);
     expect(linked).toEqual([{ profile_id: "user_1" }, { profile_id: "user_2" }]);
   });
 

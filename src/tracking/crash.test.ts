@@ -1,10 +1,15 @@
-// kill -9 under collect load: every event that got a 2xx is in the database after restart.
+// kill -9 under collect load: every event that got a 2xx is in the database after restart, on either engine
+// (PostgreSQL commits a hit's batch before it is answered, as SQLite does).
 import { expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { databasePath } from "../db/database.ts";
-import { tempDataDir } from "../testing/harness.ts";
+import { connectPostgres } from "../db/postgres/connection.ts";
+import { postgresStorage } from "../db/storage/postgres.ts";
+import { tempDataDir, TEST_SECRET } from "../testing/harness.ts";
 import { cliEnv } from "../testing/cli.ts";
+import { ENGINES } from "../testing/engines.ts";
+import { freshPostgresDatabase } from "../testing/postgres.ts";
 
 const BUN = process.execPath;
 const MAIN = join(import.meta.dir, "..", "main.ts");
@@ -17,9 +22,33 @@ async function run(args: string[], env: Record<string, string>): Promise<string>
   return out;
 }
 
-test("events answered 2xx survive kill -9 of the server under collect load", async () => {
+/** The `seq` of every probe event in the dead server's database. */
+async function storedProbes(dataDir: string, postgresUrl: string | null): Promise<Set<number>> {
+  const read = "SELECT props FROM events WHERE name = 'crash_probe'";
+  let rows: { props: string }[];
+  if (postgresUrl) {
+    const sql = connectPostgres(postgresUrl);
+    try {
+      rows = await postgresStorage(sql).all<{ props: string }>(read);
+    } finally {
+      await sql.close();
+    }
+  } else {
+    const db = new Database(databasePath(dataDir));
+    try {
+      rows = db.query<{ props: string }, []>(read).all();
+    } finally {
+      db.close();
+    }
+  }
+  return new Set(rows.map((row) => (JSON.parse(row.props) as { seq: number }).seq));
+}
+
+for (const engine of ENGINES) test(`events answered 2xx survive kill -9 of the server under collect load (${engine})`, async () => {
   const data = tempDataDir("bantico-crash");
-  const env = { BANTICO_DATA_DIR: data.dir, PORT: "0", BANTICO_FX_URL: "off" };
+  const postgresUrl = engine === "postgres" ? await freshPostgresDatabase() : null;
+  const onPostgres: Record<string, string> = postgresUrl ? { BANTICO_DATABASE_URL: postgresUrl, BANTICO_SECRET: TEST_SECRET } : {};
+  const env = { BANTICO_DATA_DIR: data.dir, PORT: "0", BANTICO_FX_URL: "off", ...onPostgres };
   try {
     const { token } = JSON.parse(await run(["project", "create", "--name", "Crash", "--json"], env)) as { token: string };
     const server = Bun.spawn([BUN, MAIN, "serve", "--json"], { env: cliEnv(env), stdout: "pipe", stderr: "inherit" });
@@ -60,19 +89,9 @@ test("events answered 2xx survive kill -9 of the server under collect load", asy
     await Promise.all(workers);
     expect(acknowledged.length).toBeGreaterThan(100);
 
-    const db = new Database(databasePath(data.dir));
-    try {
-      const stored = new Set(
-        db
-          .query<{ seq: number }, []>("SELECT json_extract(props, '$.seq') AS seq FROM events WHERE name = 'crash_probe'")
-          .all()
-          .map((row) => row.seq),
-      );
-      const lost = acknowledged.filter((seq) => !stored.has(seq));
-      expect(lost).toEqual([]);
-    } finally {
-      db.close();
-    }
+    const stored = await storedProbes(data.dir, postgresUrl);
+    const lost = acknowledged.filter((seq) => !stored.has(seq));
+    expect(lost).toEqual([]);
   } finally {
     data.remove();
   }

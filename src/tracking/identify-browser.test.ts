@@ -38,11 +38,10 @@ beforeAll(async () => {
 afterAll(() => Promise.all([browser?.close(), site?.stop(true), server?.close()]));
 
 const profile = () =>
-  server.instance.ctx.db
-    .query<{ email: string; name: string; traits: string; email_verified: number }, [string]>(
-      "SELECT email, name, traits, email_verified FROM profiles WHERE project_id = ? AND id = 'user_signed'",
-    )
-    .get(server.project.id);
+  server.storage.get<{ email: string; name: string; traits: string; email_verified: number }>(
+    "SELECT email, name, traits, email_verified FROM profiles WHERE project_id = ? AND id = 'user_signed'",
+    [server.project.id],
+  );
 
 test("the tracker sends the hash a site's server rendered: the existing profile takes the new name and its email is verified; a forged hash changes nothing", async () => {
   // The profile exists already, created by an unsigned identify that could not verify it.
@@ -51,7 +50,7 @@ test("the tracker sends the hash a site's server rendered: the existing profile 
     body: JSON.stringify({ t: server.project.token, n: "identify", u: "https://shop.example/", i: { id: "user_signed", email: "signed@example.com", name: "Before" } }),
     headers: { "user-agent": DESKTOP_UA },
   });
-  expect(profile()).toMatchObject({ name: "Before", email_verified: 0 });
+  expect(await profile()).toMatchObject({ name: "Before", email_verified: 0 });
 
   const context = await browser.newContext({ userAgent: DESKTOP_UA });
   await context.addInitScript('Object.defineProperty(Navigator.prototype, "webdriver", { get: () => false });');
@@ -60,11 +59,11 @@ test("the tracker sends the hash a site's server rendered: the existing profile 
     const identifyAnswer = () => tab.waitForResponse((r) => r.url().endsWith("/api/collect") && r.request().postData()!.includes('"n":"identify"'));
     const [forged] = await Promise.all([identifyAnswer(), tab.goto(`http://127.0.0.1:${site.port}/forged?name=Forged`)]);
     expect(forged.status()).toBe(403);
-    expect(profile()).toMatchObject({ name: "Before", email_verified: 0 });
+    expect(await profile()).toMatchObject({ name: "Before", email_verified: 0 });
 
     const [signed] = await Promise.all([identifyAnswer(), tab.goto(`http://127.0.0.1:${site.port}/account?name=After`)]);
     expect(signed.status()).toBe(200);
-    expect(profile()).toEqual({ email: "signed@example.com", name: "After", traits: '{"plan":"team"}', email_verified: 1 });
+    expect(await profile()).toEqual({ email: "signed@example.com", name: "After", traits: '{"plan":"team"}', email_verified: 1 });
   } finally {
     await context.close();
   }

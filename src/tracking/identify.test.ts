@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { revokePreviousIdentifySecret, rotateIdentifySecret } from "../projects/service.ts";
-import { sqliteStorage } from "../db/storage/sqlite.ts";
 
 const UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 let server: TestServer;
@@ -14,7 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const db = () => server.instance.ctx.db;
 let sequence = 0;
 const unique = (prefix: string) => `${prefix}${++sequence}`;
 
@@ -56,14 +54,15 @@ async function attributionOf(paymentId: string) {
 }
 
 const profile = (id: string) =>
-  db().query<{ email: string | null; name: string | null; traits: string; email_verified: number }, [string, string]>(
+  server.storage.get<{ email: string | null; name: string | null; traits: string; email_verified: number }>(
     "SELECT email, name, traits, email_verified FROM profiles WHERE project_id = ? AND id = ?",
-  ).get(server.project.id, id);
+    [server.project.id, id],
+  );
 
-const linkedVisitors = (id: string) =>
-  db().query<{ visitor_id: string }, [string, string]>("SELECT visitor_id FROM profile_visitors WHERE project_id = ? AND profile_id = ?")
-    .all(server.project.id, id)
-    .map((row) => row.visitor_id);
+const linkedVisitors = async (id: string) =>
+  (await server.storage.all<{ visitor_id: string }>("SELECT visitor_id FROM profile_visitors WHERE project_id = ? AND profile_id = ?", [server.project.id, id])).map(
+    (row) => row.visitor_id,
+  );
 
 describe("the attacks of issue 16, item 2", () => {
   test("with verified-only email attribution on, utm and an unsigned identify with a payer's email do not capture the payment", async () => {
@@ -96,14 +95,14 @@ describe("the attacks of issue 16, item 2", () => {
     const visitorId = unique("visitor");
     const attack = await collect({ id, email: "attacker@evil.example", name: "Pwned", plan: "free" }, "https://shop.example/", visitorId);
     expect(attack.status).toBe(200);
-    expect(profile(id)).toEqual({ email: "owner@site.example", name: "Real Owner", traits: '{"plan":"pro"}', email_verified: 1 });
-    expect(linkedVisitors(id)).toContain(visitorId);
+    expect(await profile(id)).toEqual({ email: "owner@site.example", name: "Real Owner", traits: '{"plan":"pro"}', email_verified: 1 });
+    expect(await linkedVisitors(id)).toContain(visitorId);
   });
 
   test("an unsigned identify may create a profile, whose email stays unverified", async () => {
     const id = unique("new_");
     expect((await collect({ id, email: "New@Site.example", name: "New", plan: "trial" })).status).toBe(200);
-    expect(profile(id)).toEqual({ email: "new@site.example", name: "New", traits: '{"plan":"trial"}', email_verified: 0 });
+    expect(await profile(id)).toEqual({ email: "new@site.example", name: "New", traits: '{"plan":"trial"}', email_verified: 0 });
   });
 });
 
@@ -120,15 +119,15 @@ describe("signed identify", () => {
       visitorId,
     );
     expect(signed.status).toBe(200);
-    expect(profile(id)).toEqual({ email: "after@site.example", name: "Ada", traits: '{"plan":"pro"}', email_verified: 1 });
+    expect(await profile(id)).toEqual({ email: "after@site.example", name: "Ada", traits: '{"plan":"pro"}', email_verified: 1 });
     expect(await attributionOf(paymentId)).toMatchObject({ method: "identify_email", campaignId: "launch" });
   });
 
   test("a wrong hash is refused and changes nothing: no profile change, no visitor link, no event", async () => {
     const id = unique("user_");
     await server.api("/api/v1/identify", { method: "POST", json: { id, email: "kept@site.example", name: "Kept" } });
-    const events = () => db().query<{ n: number }, []>("SELECT count(*) AS n FROM events").get()!.n;
-    const before = events();
+    const events = async () => (await server.storage.get<{ n: number }>("SELECT count(*) AS n FROM events"))!.n;
+    const before = await events();
     const visitorId = unique("visitor");
     for (const hash of [sign("not the secret", id), sign(await identifySecret(), `${id}x`), "zz", "0".repeat(64)]) {
       const response = await collect({ id, email: "attacker@evil.example", name: "Pwned", hash }, "https://shop.example/", visitorId);
@@ -137,23 +136,23 @@ describe("signed identify", () => {
     }
     const unknown = unique("user_");
     expect((await collect({ id: unknown, hash: sign("not the secret", unknown) })).status).toBe(403);
-    expect(profile(id)).toMatchObject({ email: "kept@site.example", name: "Kept" });
-    expect(profile(unknown)).toBeNull();
-    expect(linkedVisitors(id)).not.toContain(visitorId);
-    expect(events()).toBe(before);
+    expect(await profile(id)).toMatchObject({ email: "kept@site.example", name: "Kept" });
+    expect(await profile(unknown)).toBeNull();
+    expect(await linkedVisitors(id)).not.toContain(visitorId);
+    expect(await events()).toBe(before);
   });
 
   test("after a rotation the previous secret verifies until it is revoked; the new one verifies at once", async () => {
     const old = await identifySecret();
-    await rotateIdentifySecret(sqliteStorage(db()), server.project.id, Date.now());
+    await rotateIdentifySecret(server.storage, server.project.id, Date.now());
     const fresh = await identifySecret();
     expect(fresh).not.toBe(old);
     const id = unique("user_");
     expect((await collect({ id, name: "Old secret", hash: sign(old, id) })).status).toBe(200);
     expect((await collect({ id, name: "New secret", hash: sign(fresh, id) })).status).toBe(200);
-    await revokePreviousIdentifySecret(sqliteStorage(db()), server.project.id);
+    await revokePreviousIdentifySecret(server.storage, server.project.id);
     expect((await collect({ id, name: "Old again", hash: sign(old, id) })).status).toBe(403);
-    expect(profile(id)?.name).toBe("New secret");
+    expect((await profile(id))?.name).toBe("New secret");
   });
 
   test("POST /api/v1/identify is trusted without a hash", async () => {
@@ -161,7 +160,7 @@ describe("signed identify", () => {
     await collect({ id, email: "first@site.example" });
     const response = await server.api("/api/v1/identify", { method: "POST", json: { id, email: "second@site.example", name: "Grace" } });
     expect(response.status).toBe(200);
-    expect(profile(id)).toMatchObject({ email: "second@site.example", name: "Grace", email_verified: 1 });
+    expect(await profile(id)).toMatchObject({ email: "second@site.example", name: "Grace", email_verified: 1 });
   });
 });
 
@@ -175,12 +174,12 @@ describe("traits", () => {
       statuses.push((await server.api("/api/v1/identify", { method: "POST", json: { id, traits: { [`a${call}`]: "y".repeat(3900) } } })).status);
     }
     expect(statuses.filter((s) => s === 400).length).toBeGreaterThan(30);
-    expect(Buffer.byteLength(profile(id)!.traits)).toBeLessThanOrEqual(8192);
+    expect(Buffer.byteLength((await profile(id))!.traits)).toBeLessThanOrEqual(8192);
     const refused = await server.api("/api/v1/identify", { method: "POST", json: { id, traits: { more: "z".repeat(3900) } } });
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("traits_too_large");
     const trimmed = await server.api("/api/v1/identify", { method: "POST", json: { id, traits: { t0: null, more: "small" } } });
     expect(trimmed.status).toBe(200);
-    expect(JSON.parse(profile(id)!.traits)).toMatchObject({ more: "small" });
+    expect(JSON.parse((await profile(id))!.traits)).toMatchObject({ more: "small" });
   });
 });
 

@@ -1,8 +1,8 @@
 // Per-project membership, walked over every dashboard route the router knows: another project's pages,
 // exports and htmx fragments answer 404 to a member, and a viewer's writes all fail and change nothing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Database } from "bun:sqlite";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
+import type { Storage } from "../db/storage/storage.ts";
 import { createProject, type Project } from "../projects/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";
 import { createUser } from "../auth/users.ts";
@@ -27,9 +27,8 @@ async function seed(project: Project, key: string, ownerId: string): Promise<See
     fetch(`${server.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(json) });
   const link = (await (await api("/api/v1/links", { destinationUrl: "https://shop.example/", campaignId: "spring", source: "news", medium: "email", content: "hero", leadId: "lead_1" })).json()) as { linkId: string };
   const payment = (await (await api("/api/v1/payments", { transactionId: `tx_${project.id}`, amount: 4900, currency: "USD", email: "buyer@example.com" })).json()) as { id: string };
-  const db = server.instance.ctx.db;
-  db.query("INSERT INTO profiles (project_id, id, email, name, created_at, updated_at) VALUES (?, 'user_1', 'ada@example.com', 'Ada', 0, 0)").run(project.id);
-  const keyId = db.query<{ id: string }, [string]>("SELECT id FROM api_keys WHERE project_id = ?").get(project.id)!.id;
+  await server.storage.run("INSERT INTO profiles (project_id, id, email, name, created_at, updated_at) VALUES (?, 'user_1', 'ada@example.com', 'Ada', 0, 0)", [project.id]);
+  const keyId = (await server.storage.get<{ id: string }>("SELECT id FROM api_keys WHERE project_id = ?", [project.id]))!.id;
   return {
     project,
     params: { linkId: link.linkId, paymentId: payment.id, profileId: "user_1", keyId, userId: ownerId, provider: "stripe", key: "spring", "*": "anything/else" },
@@ -37,17 +36,17 @@ async function seed(project: Project, key: string, ownerId: string): Promise<See
 }
 
 /** What a write could change in a project (and the team), as one comparable string. */
-function snapshot(db: Database, projectId: string): string {
-  const rows = (sql: string) => db.query(sql).all(projectId);
+async function snapshot(storage: Storage, projectId: string): Promise<string> {
+  const rows = (sql: string) => storage.all(sql, [projectId]);
   return JSON.stringify({
-    project: rows("SELECT * FROM projects WHERE id = ?"),
-    links: rows("SELECT * FROM links WHERE project_id = ? ORDER BY id"),
-    keys: rows("SELECT id, name, revoked_at FROM api_keys WHERE project_id = ? ORDER BY id"),
-    integrations: rows("SELECT * FROM integrations WHERE project_id = ?"),
-    profiles: rows("SELECT * FROM profiles WHERE project_id = ?"),
-    payments: rows("SELECT id, customer_email FROM payments WHERE project_id = ?"),
-    members: rows("SELECT * FROM project_members WHERE project_id = ? ORDER BY user_id"),
-    users: db.query("SELECT id, email, role, every_project FROM users ORDER BY id").all(),
+    project: await rows("SELECT * FROM projects WHERE id = ?"),
+    links: await rows("SELECT * FROM links WHERE project_id = ? ORDER BY id"),
+    keys: await rows("SELECT id, name, revoked_at FROM api_keys WHERE project_id = ? ORDER BY id"),
+    integrations: await rows("SELECT * FROM integrations WHERE project_id = ? ORDER BY provider"),
+    profiles: await rows("SELECT * FROM profiles WHERE project_id = ? ORDER BY id"),
+    payments: await rows("SELECT id, customer_email FROM payments WHERE project_id = ? ORDER BY id"),
+    members: await rows("SELECT * FROM project_members WHERE project_id = ? ORDER BY user_id"),
+    users: await storage.all("SELECT id, email, role, every_project FROM users ORDER BY id"),
   });
 }
 
@@ -95,7 +94,7 @@ async function member(projectId: string, role: "admin" | "viewer"): Promise<Dash
 beforeAll(async () => {
   server = await startTestServer();
   owner = await userWithRole(server, "owner");
-  const ownerId = server.instance.ctx.db.query<{ id: string }, [string]>("SELECT id FROM users WHERE email = ?").get(owner.email)!.id;
+  const ownerId = (await server.storage.get<{ id: string }>("SELECT id FROM users WHERE email = ?", [owner.email]))!.id;
   const other = await createProject(server.instance.ctx.storage, { name: "Other founder's project" });
   const otherKey = (await createApiKey(server.instance.ctx.storage, other.id, "tests")).key;
   a = await seed(server.project, server.apiKey, ownerId);
@@ -114,7 +113,7 @@ describe("per-project membership", () => {
 
   test("an admin of one project gets 404 on every route of another project, as a page and as an htmx fragment, and changes nothing", async () => {
     const intruder = await member(a.project.id, "admin");
-    const before = snapshot(server.instance.ctx.db, b.project.id);
+    const before = await snapshot(server.storage, b.project.id);
     const answers: string[] = [];
     for (const { method, path } of everyRoute(b)) {
       for (const htmx of [false, true]) {
@@ -126,7 +125,7 @@ describe("per-project membership", () => {
       }
     }
     expect(answers.filter((line) => !line.endsWith("→ 404"))).toEqual([]);
-    expect(snapshot(server.instance.ctx.db, b.project.id)).toBe(before);
+    expect(await snapshot(server.storage, b.project.id)).toBe(before);
   }, 60_000);
 
   test("a member sees only their projects: the switcher, /dashboard and the pages of their own project", async () => {
@@ -147,7 +146,7 @@ describe("per-project membership", () => {
 
   test("a viewer, of one project or of every project, can read but no write on any route succeeds or changes anything", async () => {
     for (const viewer of [await member(a.project.id, "viewer"), await userWithRole(server, "viewer")]) {
-      const before = snapshot(server.instance.ctx.db, a.project.id);
+      const before = await snapshot(server.storage, a.project.id);
       const writes: string[] = [];
       const reads: string[] = [];
       for (const { method, path } of everyRoute(a)) {
@@ -163,7 +162,7 @@ describe("per-project membership", () => {
       // Reading works (forms that only admins see, like a new link, answer 403; unknown paths 404).
       expect(reads.filter((line) => !/→ (200|403|404)$/.test(line))).toEqual([]);
       expect(reads.filter((line) => line.endsWith("→ 200")).length).toBeGreaterThan(20);
-      expect(snapshot(server.instance.ctx.db, a.project.id)).toBe(before);
+      expect(await snapshot(server.storage, a.project.id)).toBe(before);
     }
   }, 60_000);
 
@@ -185,7 +184,7 @@ describe("per-project membership", () => {
     expect((await owner.post(`/dashboard/${b.project.id}/settings/team`, { email: "new.member@example.com", role: "admin", scope: "project" })).status).toBe(303);
     expect((await newcomer.get(`/dashboard/${b.project.id}`)).status).toBe(200);
     // Removed from both, the account goes too, and its session with it.
-    const newcomerId = server.instance.ctx.db.query<{ id: string }, []>("SELECT id FROM users WHERE email = 'new.member@example.com'").get()!.id;
+    const newcomerId = (await server.storage.get<{ id: string }>("SELECT id FROM users WHERE email = 'new.member@example.com'"))!.id;
     expect((await admin.post(`/dashboard/${a.project.id}/settings/team/${newcomerId}/remove`)).status).toBe(303);
     expect((await newcomer.get(`/dashboard/${a.project.id}`)).status).toBe(404);
     expect((await owner.post(`/dashboard/${b.project.id}/settings/team/${newcomerId}/remove`)).status).toBe(303);

@@ -88,7 +88,7 @@ test("first start: setup creates the owner and project, shows the snippet, and t
   await expect(page.locator("#install-check").textContent()).resolves.toContain("Waiting for the first event");
   await snap("install-waiting");
   const projectId = projectPath.split("/")[2]!;
-  server.instance.ctx.db.query("INSERT INTO events (project_id, ts, name, path) VALUES (?, ?, 'page_view', '/')").run(projectId, Date.now());
+  await server.storage.run("INSERT INTO events (project_id, ts, name, path) VALUES (?, ?, 'page_view', '/')", [projectId, Date.now()]);
   // htmx polls every 2 s; the fragment without hx-trigger ends the polling.
   await page.locator("#install-check.ok").waitFor({ timeout: 10_000 });
   await snap("install-green");
@@ -161,7 +161,7 @@ test("revoking a key with htmx swaps its row in place; htmx requests carry the C
   }, `${projectPath}/settings/api-keys/${id}/revoke`);
   await page.click("#hx-probe");
   await page.locator(`#key-${id} .badge`, { hasText: "revoked" }).waitFor();
-  const stored = server.instance.ctx.db.query<{ revoked_at: number | null }, [string]>("SELECT revoked_at FROM api_keys WHERE id = ?").get(id);
+  const stored = await server.storage.get<{ revoked_at: number | null }>("SELECT revoked_at FROM api_keys WHERE id = ?", [id]);
   expect(stored!.revoked_at).toBeNumber();
 }, 30_000);
 

@@ -26,7 +26,7 @@ afterAll(async () => {
   fake.stop();
 });
 
-const stripeRow = () => server.instance.ctx.db.query("SELECT status FROM integrations WHERE project_id = ? AND provider = 'stripe'").get(server.project.id);
+const integration = (provider: string) => server.storage.get("SELECT status FROM integrations WHERE project_id = ? AND provider = ?", [server.project.id, provider]);
 
 test("a key Stripe refuses is reported next to the key field and nothing is stored", async () => {
   for (const [fields, message] of [
@@ -42,14 +42,14 @@ test("a key Stripe refuses is reported next to the key field and nothing is stor
   }
   const badSecret = await admin.post(`${base}/stripe`, { webhookSecret: "not-a-whsec" });
   expect(await badSecret.text()).toContain('id="f-stripe-webhookSecret-error"');
-  expect(stripeRow()).toBeNull();
+  expect(await integration("stripe")).toBeNull();
 });
 
 test("connecting Stripe verifies the key, backfills, and shows the status and the webhook URL", async () => {
   const response = await admin.post(`${base}/stripe`, { credential: STRIPE_KEY, webhookSecret: "whsec_test_secret" });
   expect(response.status).toBe(303);
   expect(response.headers.get("location")).toEndWith("#integration-stripe");
-  expect(stripeRow()).toEqual({ status: "connected" });
+  expect(await integration("stripe")).toEqual({ status: "connected" });
   let fragment = "";
   for (let i = 0; i < 200; i++) {
     fragment = await (await admin.get(`${base}/stripe/status`, { "hx-request": "true" })).text();
@@ -68,7 +68,7 @@ test("connecting Stripe verifies the key, backfills, and shows the status and th
 test("a viewer can neither connect nor disconnect", async () => {
   expect((await viewer.post(`${base}/polar`, { credential: "polar_oat_x" })).status).toBe(403);
   expect((await viewer.post(`${base}/stripe/disconnect`)).status).toBe(403);
-  expect(stripeRow()).toEqual({ status: "connected" });
+  expect(await integration("stripe")).toEqual({ status: "connected" });
 });
 
 test("an unknown provider answers 404", async () => {
@@ -77,10 +77,10 @@ test("an unknown provider answers 404", async () => {
 
 test("disconnecting removes the connection, and says what became of the webhook endpoint Bantico created", async () => {
   // An endpoint that connect created and someone already deleted in Stripe: Stripe answers 404.
-  server.instance.ctx.db.query("UPDATE integrations SET webhook_endpoint_id = 'we_gone' WHERE project_id = ? AND provider = 'stripe'").run(server.project.id);
+  await server.storage.run("UPDATE integrations SET webhook_endpoint_id = 'we_gone' WHERE project_id = ? AND provider = 'stripe'", [server.project.id]);
   const response = await admin.post(`${base}/stripe/disconnect`);
   expect(response.status).toBe(303);
-  expect(stripeRow()).toBeNull();
+  expect(await integration("stripe")).toBeNull();
   expect(fake.requests.at(-1)).toMatchObject({ method: "DELETE", path: "/v1/webhook_endpoints/we_gone" });
   const location = response.headers.get("location")!;
   expect(location).toContain("saved=disconnected_endpoint_deleted");
@@ -103,6 +103,5 @@ test("every provider is listed with its webhook URL and the exact events to subs
     for (const event of events) expect(list).toContain(`<code>${event}</code>`);
   }
   expect((await admin.post(`${base}/paddle`, { webhookSecret: "pdl_ntfset_dashboard" })).status).toBe(303);
-  const row = server.instance.ctx.db.query("SELECT status FROM integrations WHERE project_id = ? AND provider = 'paddle'").get(server.project.id);
-  expect(row).toEqual({ status: "webhook_only" });
+  expect(await integration("paddle")).toEqual({ status: "webhook_only" });
 });

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { createProject, getProject } from "../projects/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";
+import { findUserByEmail } from "../auth/users.ts";
 import { signIn, userWithRole, type DashboardClient } from "./test-client.ts";
-import { sqliteStorage } from "../db/storage/sqlite.ts";
 
 let server: TestServer;
 let owner: DashboardClient;
@@ -20,6 +20,8 @@ beforeAll(async () => {
   settingsPath = `/dashboard/${server.project.id}/settings`;
 });
 afterAll(() => server.close());
+
+const userId = async (email: string) => (await findUserByEmail(server.storage, email))!.id;
 
 const validSettings = {
   name: "Renamed",
@@ -147,23 +149,23 @@ describe("team", () => {
     const toEvery = await admin.post(`${settingsPath}/team`, { email: "x@example.com", password: "long enough", role: "admin", scope: "every" });
     expect(toEvery.status).toBe(422);
     expect(await toEvery.text()).toContain("Only an owner adds someone to every project.");
-    const adminId = server.instance.ctx.db.query<{ id: string }, [string]>("SELECT id FROM users WHERE email = ?").get(admin.email)!.id;
+    const adminId = await userId(admin.email);
     const promote = await admin.post(`${settingsPath}/team/${adminId}/role`, { role: "owner" });
     expect(promote.status).toBe(409);
-    expect(server.instance.ctx.db.query<{ role: string }, [string]>("SELECT role FROM users WHERE id = ?").get(adminId)!.role).toBe("admin");
+    expect((await server.storage.get<{ role: string }>("SELECT role FROM users WHERE id = ?", [adminId]))!.role).toBe("admin");
     expect((await viewer.post(`${settingsPath}/team/${adminId}/remove`)).status).toBe(403);
     expect((await admin.post(`${settingsPath}/team`, { email: "member@example.com", password: "long enough", role: "viewer" })).status).toBe(303);
-    const memberId = server.instance.ctx.db.query<{ id: string }, []>("SELECT id FROM users WHERE email = 'member@example.com'").get()!.id;
+    const memberId = await userId("member@example.com");
     expect((await admin.post(`${settingsPath}/team/${memberId}/role`, { role: "admin" })).status).toBe(303);
-    expect(server.instance.ctx.db.query("SELECT role FROM project_members WHERE user_id = ?").get(memberId)).toEqual({ role: "admin" });
+    expect(await server.storage.get("SELECT role FROM project_members WHERE user_id = ?", [memberId])).toEqual({ role: "admin" });
   });
 
   test("a removed teammate is signed out at once; the last owner cannot be removed or demoted", async () => {
     const leaving = await userWithRole(server, "admin");
-    const leavingId = server.instance.ctx.db.query<{ id: string }, [string]>("SELECT id FROM users WHERE email = ?").get(leaving.email)!.id;
+    const leavingId = await userId(leaving.email);
     expect((await owner.post(`${settingsPath}/team/${leavingId}/remove`)).status).toBe(303);
     expect((await leaving.get(settingsPath)).status).toBe(303);
-    const ownerId = server.instance.ctx.db.query<{ id: string }, [string]>("SELECT id FROM users WHERE email = ?").get(owner.email)!.id;
+    const ownerId = await userId(owner.email);
     const demote = await owner.post(`${settingsPath}/team/${ownerId}/role`, { role: "viewer" });
     expect(demote.status).toBe(409);
     expect(await demote.text()).toContain("The instance needs an owner");
@@ -206,34 +208,35 @@ describe("signed identify", () => {
 
 describe("privacy", () => {
   test("deleting a person's data removes the profile and its links in this project only", async () => {
-    const db = server.instance.ctx.db;
-    const other = await createProject(sqliteStorage(db), { name: "Other site" });
+    const { storage } = server;
+    const other = await createProject(storage, { name: "Other site" });
     for (const projectId of [server.project.id, other.id]) {
-      db.query("INSERT INTO profiles (project_id, id, email, name, created_at, updated_at) VALUES (?, 'user_1', 'ada@example.com', 'Ada', 0, 0)").run(projectId);
-      db.query("INSERT INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES (?, 'v1', 'user_1', 0)").run(projectId);
-      db.query("INSERT INTO events (project_id, ts, name, visitor_id, profile_id) VALUES (?, 1, 'identify', 'v1', 'user_1')").run(projectId);
+      await storage.run("INSERT INTO profiles (project_id, id, email, name, created_at, updated_at) VALUES (?, 'user_1', 'ada@example.com', 'Ada', 0, 0)", [projectId]);
+      await storage.run("INSERT INTO profile_visitors (project_id, visitor_id, profile_id, identified_at) VALUES (?, 'v1', 'user_1', 0)", [projectId]);
+      await storage.run("INSERT INTO events (project_id, ts, name, visitor_id, profile_id) VALUES (?, 1, 'identify', 'v1', 'user_1')", [projectId]);
     }
     const payment = await server.api("/api/v1/payments", { method: "POST", json: { transactionId: "tx_ada", amount: 4900, currency: "EUR", email: "ada@example.com" } });
     expect(payment.status).toBe(201);
     const paymentId = ((await payment.json()) as { id: string }).id;
-    db.query(
+    await storage.run(
       "INSERT INTO provider_events (project_id, provider, event_id, type, via, received_at, outcome, payment_ids, payload) VALUES (?, 'stripe', 'evt_1', 'checkout.session.completed', 'webhook', 0, 'recorded', ?, ?)",
-    ).run(server.project.id, JSON.stringify([paymentId]), JSON.stringify({ customer_details: { email: "Ada@Example.com", name: "Ada" } }));
+      [server.project.id, JSON.stringify([paymentId]), JSON.stringify({ customer_details: { email: "Ada@Example.com", name: "Ada" } })],
+    );
     const response = await admin.post(`${settingsPath}/privacy/delete-profile`, { profile: " ADA@example.com " });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain(
       "Erased profile user_1: 1 visitor link(s) and 1 event(s) unlinked; personal data removed from 1 payment(s), 0 lead(s) and 1 raw provider event(s).",
     );
-    const stored = db.query<{ customer_email: string | null; amount: number }, [string]>("SELECT customer_email, amount FROM payments WHERE project_id = ?").get(server.project.id);
+    const stored = await storage.get<{ customer_email: string | null; amount: number }>("SELECT customer_email, amount FROM payments WHERE project_id = ?", [server.project.id]);
     expect(stored).toEqual({ customer_email: null, amount: 4900 });
-    const raw = db.query<{ payload: string }, [string]>("SELECT payload FROM provider_events WHERE project_id = ?").get(server.project.id)!.payload;
+    const raw = (await storage.get<{ payload: string }>("SELECT payload FROM provider_events WHERE project_id = ?", [server.project.id]))!.payload;
     expect(raw).toBe(JSON.stringify({ customer_details: { email: "[erased]", name: "[erased]" } }));
-    const count = (sql: string, projectId: string) => (db.query(sql).get(projectId) as { n: number }).n;
-    expect(count("SELECT count(*) AS n FROM profiles WHERE project_id = ?", server.project.id)).toBe(0);
-    expect(count("SELECT count(*) AS n FROM profile_visitors WHERE project_id = ?", server.project.id)).toBe(0);
-    expect(count("SELECT count(*) AS n FROM events WHERE profile_id IS NOT NULL AND project_id = ?", server.project.id)).toBe(0);
-    expect(count("SELECT count(*) AS n FROM profiles WHERE project_id = ?", other.id)).toBe(1);
-    expect(count("SELECT count(*) AS n FROM events WHERE profile_id IS NOT NULL AND project_id = ?", other.id)).toBe(1);
+    const count = async (sql: string, projectId: string) => (await storage.get<{ n: number }>(sql, [projectId]))!.n;
+    expect(await count("SELECT count(*) AS n FROM profiles WHERE project_id = ?", server.project.id)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM profile_visitors WHERE project_id = ?", server.project.id)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM events WHERE profile_id IS NOT NULL AND project_id = ?", server.project.id)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM profiles WHERE project_id = ?", other.id)).toBe(1);
+    expect(await count("SELECT count(*) AS n FROM events WHERE profile_id IS NOT NULL AND project_id = ?", other.id)).toBe(1);
     const unknown = await admin.post(`${settingsPath}/privacy/delete-profile`, { profile: "nobody@example.com" });
     expect(unknown.status).toBe(422);
     expect((await viewer.post(`${settingsPath}/privacy/delete-profile`, { profile: "user_1" })).status).toBe(403);
@@ -270,9 +273,8 @@ describe("account", () => {
 describe("escaping", () => {
   test("a project name, hostname or teammate email with markup is shown as text", async () => {
     const evil = `<img src=x onerror=alert(1)><script>alert(2)</script>`;
-    const db = server.instance.ctx.db;
-    const project = await createProject(sqliteStorage(db), { name: evil });
-    db.query("UPDATE projects SET allowed_hostnames = ? WHERE id = ?").run(JSON.stringify([evil]), project.id);
+    const project = await createProject(server.storage, { name: evil });
+    await server.storage.run("UPDATE projects SET allowed_hostnames = ? WHERE id = ?", [JSON.stringify([evil]), project.id]);
     const html = await (await owner.get(`/dashboard/${project.id}/settings`)).text();
     expect(html).not.toContain("<img src=x");
     expect(html).not.toContain("<script>alert");

@@ -19,7 +19,7 @@ describe("first start", () => {
     }
   });
 
-  const users = () => server.instance.ctx.db.query("SELECT count(*) AS n FROM users").get();
+  const users = () => server.storage.get("SELECT count(*) AS n FROM users");
 
   test("setup without the one-time link from the log is refused and says where to find the link", async () => {
     expect(server.setupUrl).toMatch(new RegExp(`^${server.url}/setup\\?token=\\w{32}$`));
@@ -42,7 +42,7 @@ describe("first start", () => {
       expect(response.status).toBe(403);
       expect(response.headers.getSetCookie().join()).not.toContain("bantico_session");
     }
-    expect(users()).toEqual({ n: 0 });
+    expect(await users()).toEqual({ n: 0 });
   });
 
   test("setup refuses bad fields with a message next to each, and stores nothing", async () => {
@@ -60,7 +60,7 @@ describe("first start", () => {
     expect(body).toContain("is not an email address");
     expect(body).toContain("at least 8 characters");
     expect(body).toContain("Give the project a name");
-    expect(users()).toEqual({ n: 0 });
+    expect(await users()).toEqual({ n: 0 });
   });
 
   test("setup creates the owner and a project, signs in and shows both snippet forms with the project token", async () => {
@@ -82,7 +82,7 @@ describe("first start", () => {
     const install = await fetch(`${server.url}${location}`, { headers: { cookie: `bantico_session=${session}` } });
     const html = await install.text();
     const projectId = location.split("/")[2]!;
-    const token = server.instance.ctx.db.query<{ token: string }, [string]>("SELECT token FROM projects WHERE id = ?").get(projectId)!.token;
+    const token = (await server.storage.get<{ token: string }>("SELECT token FROM projects WHERE id = ?", [projectId]))!.token;
     expect(html).toContain(`data-token=&quot;${token}&quot; data-persist`);
     expect(html).toContain(`window.BANTICO_TOKEN = &quot;${token}&quot;;`);
     expect(html).toContain(`${server.url}/bantico.js`);
@@ -94,17 +94,15 @@ describe("first start", () => {
       const again = await fetch(path, { redirect: "manual" });
       expect(again.headers.get("location")).toBe("/login");
     }
-    expect(server.instance.ctx.db.query("SELECT count(*) AS n FROM setup_token").get()).toEqual({ n: 0 });
+    expect(await server.storage.get("SELECT count(*) AS n FROM setup_token")).toEqual({ n: 0 });
   });
 
   test("the install check turns green once the project's first event is stored", async () => {
     const owner = await signIn(server, "founder@example.com", "long enough pw");
-    const projectId = server.instance.ctx.db.query<{ id: string }, []>("SELECT id FROM projects WHERE name = 'Acme'").get()!.id;
+    const projectId = (await server.storage.get<{ id: string }>("SELECT id FROM projects WHERE name = 'Acme'"))!.id;
     const before = await (await owner.get(`/dashboard/${projectId}/install/check`, { "hx-request": "true" })).text();
     expect(before).toContain('hx-trigger="every 2s"');
-    server.instance.ctx.db
-      .query("INSERT INTO events (project_id, ts, name, path) VALUES (?, ?, 'page_view', '/pricing')")
-      .run(projectId, Date.now());
+    await server.storage.run("INSERT INTO events (project_id, ts, name, path) VALUES (?, ?, 'page_view', '/pricing')", [projectId, Date.now()]);
     const after = await (await owner.get(`/dashboard/${projectId}/install/check`, { "hx-request": "true" })).text();
     expect(after).toContain("Receiving events");
     expect(after).toContain("/pricing");
@@ -188,13 +186,13 @@ describe("signed-in access", () => {
     }
     const htmx = await owner.post("/projects/new", { name: "Sneaky" }, { csrf: null, headers: { "hx-request": "true" } });
     expect(htmx.headers.get("hx-redirect")).toStartWith("/login?");
-    const count = server.instance.ctx.db.query("SELECT count(*) AS n FROM projects WHERE name = 'Sneaky'").get();
+    const count = await server.storage.get("SELECT count(*) AS n FROM projects WHERE name = 'Sneaky'");
     expect(count).toEqual({ n: 0 });
   });
 
   test("a form sent after the session expired leads to login, then back to the page the form was on", async () => {
     const user = await userWithRole(server, "admin");
-    server.instance.ctx.db.query("UPDATE dashboard_sessions SET expires_at = 0 WHERE user_id = (SELECT id FROM users WHERE email = ?)").run(user.email);
+    await server.storage.run("UPDATE dashboard_sessions SET expires_at = 0 WHERE user_id = (SELECT id FROM users WHERE email = ?)", [user.email]);
     const settings = `/dashboard/${server.project.id}/settings?range=7d`;
     const response = await user.post(`/dashboard/${server.project.id}/settings/project`, { name: "Late" }, { headers: { referer: `${server.url}${settings}` } });
     expect(response.status).toBe(303);
@@ -207,9 +205,8 @@ describe("signed-in access", () => {
 
   test("a session in use is extended, and its cookie is sent again with the new lifetime", async () => {
     const user = await userWithRole(server, "viewer");
-    const db = server.instance.ctx.db;
-    const sessionOf = (email: string) =>
-      db.query<{ expires_at: number }, [string]>("SELECT expires_at FROM dashboard_sessions WHERE user_id = (SELECT id FROM users WHERE email = ?)").get(email)!;
+    const sessionOf = async (email: string) =>
+      (await server.storage.get<{ expires_at: number }>("SELECT expires_at FROM dashboard_sessions WHERE user_id = (SELECT id FROM users WHERE email = ?)", [email]))!;
     const sessionCookies = (response: Response) => response.headers.getSetCookie().filter((cookie) => cookie.startsWith("bantico_session="));
 
     const fresh = await user.get(`/dashboard/${server.project.id}`);
@@ -217,10 +214,10 @@ describe("signed-in access", () => {
     expect(sessionCookies(fresh)).toEqual([]);
 
     const now = server.instance.ctx.now();
-    db.query("UPDATE dashboard_sessions SET expires_at = ? WHERE user_id = (SELECT id FROM users WHERE email = ?)").run(now + 3 * 86_400_000, user.email);
+    await server.storage.run("UPDATE dashboard_sessions SET expires_at = ? WHERE user_id = (SELECT id FROM users WHERE email = ?)", [now + 3 * 86_400_000, user.email]);
     const used = await user.get(`/dashboard/${server.project.id}`);
     expect(used.status).toBe(200);
-    expect(sessionOf(user.email).expires_at).toBeGreaterThan(now + 29 * 86_400_000);
+    expect((await sessionOf(user.email)).expires_at).toBeGreaterThan(now + 29 * 86_400_000);
     const [renewed] = sessionCookies(used);
     expect(renewed).toBe(`${user.cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000`);
 

@@ -99,7 +99,7 @@ describe("in a real browser", () => {
   });
 
   test("a payment's explanation is readable from the ledger, and hostile metadata and props stay text", async () => {
-    const linkId = server.instance.ctx.db.query<{ id: string }, []>("SELECT id FROM links WHERE slug = 'browser-launch'").get()!.id;
+    const linkId = (await server.storage.get<{ id: string }>("SELECT id FROM links WHERE slug = 'browser-launch'"))!.id;
     await api("/identify", { id: "user_7", email: "grace@example.com", name: XSS, visitorId: "visitor_grace_01" });
     await api("/events", { name: "signup_completed", visitorId: "visitor_grace_01", props: { plan: XSS } });
     await api("/payments", { transactionId: "tx_browser", amount: 4900, currency: "EUR", email: "grace@example.com", metadata: { linkId, note: XSS } });
@@ -131,8 +131,8 @@ describe("in a real browser", () => {
 
   test("every data page renders at desktop and phone width (screenshots saved)", async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const linkId = server.instance.ctx.db.query<{ id: string }, []>("SELECT id FROM links WHERE slug = 'browser-launch'").get()!.id;
-    const paymentId = server.instance.ctx.db.query<{ id: string }, []>("SELECT id FROM payments LIMIT 1").get()!.id;
+    const linkId = (await server.storage.get<{ id: string }>("SELECT id FROM links WHERE slug = 'browser-launch'"))!.id;
+    const paymentId = (await server.storage.get<{ id: string }>("SELECT id FROM payments LIMIT 1"))!.id;
     const pages: [string, string][] = [
       ["overview", "?range=today"],
       ["links", "/links"],

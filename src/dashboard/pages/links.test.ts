@@ -20,7 +20,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => server.close());
 
-const linkCount = () => server.instance.ctx.db.query<{ n: number }, []>("SELECT count(*) AS n FROM links").get()!.n;
+const linkCount = async () => (await server.storage.get<{ n: number }>("SELECT count(*) AS n FROM links"))!.n;
+const storedLink = (id: string) => server.storage.get("SELECT destination_url, archived FROM links WHERE id = ?", [id]);
 
 describe("creating a link", () => {
   test("the form takes every context field and leads to the new link's page with its short URL and QR code", async () => {
@@ -42,12 +43,11 @@ describe("creating a link", () => {
     expect(page).toContain('data-copy="' + `${server.url}/l/spring-tw"`);
     expect(page).toContain("<svg class=\"qr\"");
     for (const value of ["spring_launch", "twitter", "social", "hero", "lead_42", "Spring launch tweet"]) expect(page).toContain(value);
-    const link = server.instance.ctx.db.query<{ campaign_id: string; lead_id: string }, []>("SELECT campaign_id, lead_id FROM links WHERE slug = 'spring-tw'").get();
-    expect(link).toEqual({ campaign_id: "spring_launch", lead_id: "lead_42" });
+    expect(await server.storage.get("SELECT campaign_id, lead_id FROM links WHERE slug = 'spring-tw'")).toEqual({ campaign_id: "spring_launch", lead_id: "lead_42" });
   });
 
   test("a bad destination and slug are refused with a message next to each field, and nothing is stored", async () => {
-    const before = linkCount();
+    const before = await linkCount();
     const response = await owner.post(`${base}/links`, { destinationUrl: "javascript:alert(1)", slug: "bad slug!", title: "x" });
     expect(response.status).toBe(422);
     const page = await response.text();
@@ -56,17 +56,17 @@ describe("creating a link", () => {
     expect(page).toContain('id="f-slug-error"');
     // What was typed comes back in the form.
     expect(page).toContain('value="bad slug!"');
-    expect(linkCount()).toBe(before);
+    expect(await linkCount()).toBe(before);
   });
 
   test("a slug that is already taken is refused on the slug field", async () => {
-    const before = linkCount();
+    const before = await linkCount();
     const response = await owner.post(`${base}/links`, { destinationUrl: "https://example.com/", slug: "spring-tw" });
     expect(response.status).toBe(409);
     const page = await response.text();
     expect(page).toContain('id="f-slug-error"');
     expect(page).toContain("already taken");
-    expect(linkCount()).toBe(before);
+    expect(await linkCount()).toBe(before);
   });
 
   test("the preview shows the final URL with the link's utm parameters, keeping the destination's own", async () => {
@@ -86,10 +86,7 @@ describe("editing and archiving", () => {
     expect(form).toContain('value="Before"');
     const response = await owner.post(`${base}/links/${link.linkId}`, { destinationUrl: "https://example.com/after", slug: link.slug, title: "After", campaignId: "c2", source: "" });
     expect(response.status).toBe(303);
-    const row = server.instance.ctx.db.query<{ title: string; campaign_id: string; source: string | null; destination_url: string }, [string]>(
-      "SELECT title, campaign_id, source, destination_url FROM links WHERE id = ?",
-    ).get(link.linkId);
-    expect(row).toEqual({ title: "After", campaign_id: "c2", source: null, destination_url: "https://example.com/after" });
+    expect(await server.storage.get("SELECT title, campaign_id, source, destination_url FROM links WHERE id = ?", [link.linkId])).toEqual({ title: "After", campaign_id: "c2", source: null, destination_url: "https://example.com/after" });
   });
 
   test("an archived link stops redirecting, leaves the active list and can be restored", async () => {
@@ -121,15 +118,14 @@ describe("permissions", () => {
     expect(page).toContain("Viewer can see");
     expect(page).not.toContain(">Archive<");
     expect(page).not.toContain(">Edit<");
-    const before = linkCount();
+    const before = await linkCount();
     expect((await viewer.post(`${base}/links`, { destinationUrl: "https://example.com/nope" })).status).toBe(403);
     expect((await viewer.get(`${base}/links/new`)).status).toBe(403);
     expect((await viewer.get(`${base}/links/${link.linkId}/edit`)).status).toBe(403);
     expect((await viewer.post(`${base}/links/${link.linkId}`, { destinationUrl: "https://example.com/changed" })).status).toBe(403);
     expect((await viewer.post(`${base}/links/${link.linkId}/archive`, { archived: "1" })).status).toBe(403);
-    expect(linkCount()).toBe(before);
-    const stored = server.instance.ctx.db.query<{ destination_url: string; archived: number }, [string]>("SELECT destination_url, archived FROM links WHERE id = ?").get(link.linkId);
-    expect(stored).toEqual({ destination_url: "https://example.com/v", archived: 0 });
+    expect(await linkCount()).toBe(before);
+    expect(await storedLink(link.linkId)).toEqual({ destination_url: "https://example.com/v", archived: 0 });
   });
 
   test("another project's link is never shown, edited or archived through this project", async () => {
@@ -141,8 +137,7 @@ describe("permissions", () => {
     }
     expect((await owner.post(`${base}/links/${foreign.linkId}/archive`, { archived: "1" })).status).toBe(404);
     expect((await owner.post(`${base}/links/${foreign.linkId}`, { destinationUrl: "https://evil.example/" })).status).toBe(404);
-    const stored = server.instance.ctx.db.query<{ destination_url: string; archived: number }, [string]>("SELECT destination_url, archived FROM links WHERE id = ?").get(foreign.linkId);
-    expect(stored).toEqual({ destination_url: "https://other.example/", archived: 0 });
+    expect(await storedLink(foreign.linkId)).toEqual({ destination_url: "https://other.example/", archived: 0 });
   });
 });
 

@@ -1,4 +1,5 @@
 // After a start, the recent days are folded in the background: the first view reads them from memory.
+// SQLite only: its subject is SQLite's warm-up (a year of days folded from the Database, read-ahead of people windows on its connection); PostgreSQL's warm-up is warmup-postgres.test.ts.
 import type { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { loadConfig } from "../../config.ts";

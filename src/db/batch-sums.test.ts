@@ -1,3 +1,4 @@
+// SQLite only: BatchSums on a bun:sqlite Database and its WriteQueue; PostgreSQL sums a batch's keys in its own queue (src/db/storage/jobs.ts JobBatch).
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { BatchSums } from "./batch-sums.ts";

@@ -1,3 +1,4 @@
+// SQLite only: the counter backlog belongs to SQLite's write queue; PostgreSQL's queue writes every sum before COMMIT and keeps no backlog.
 import { expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";

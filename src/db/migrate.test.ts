@@ -1,3 +1,4 @@
+// SQLite only: SQLite's migrations (src/db/migrations.ts); PostgreSQL's are tested in src/db/postgres/migrate.test.ts.
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// SQLite only: WAL checkpoints of SQLite's write queue, read from the -wal file's header.
 import { expect, test } from "bun:test";
 import { openSync, readSync, closeSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// SQLite only: SQLite's group-commit write queue on a bun:sqlite Database; PostgreSQL's is src/db/postgres/write-queue.ts (tested in src/db/storage/jobs.test.ts).
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { openDatabase } from "./database.ts";

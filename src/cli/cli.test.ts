@@ -3,12 +3,12 @@
 // in src/db/migrate-to/cli.test.ts.
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { databasePath } from "../db/database.ts";
-import type { Storage } from "../db/storage/storage.ts";
 import { bantico, cliDatabase, cliEnv, ENTRY, readUntil, scratchDirs } from "../testing/cli.ts";
 import { testEngine } from "../testing/harness.ts";
+import { everyRowAsText, sqliteFilesAsText } from "../testing/stored.ts";
 
 const dataDir = scratchDirs("cli");
 const onPostgres = testEngine() === "postgres";
@@ -17,17 +17,6 @@ function json<T>(result: { code: number; stdout: string; stderr: string }): T {
   expect(result.stderr).toBe("");
   expect(result.code).toBe(0);
   return JSON.parse(result.stdout) as T;
-}
-
-/** Every row of every table, as text: what a person's data must be gone from. */
-async function everyRow(storage: Storage): Promise<string> {
-  const tables = await storage.all<{ name: string }>(
-    storage.engine === "sqlite"
-      ? "SELECT name FROM sqlite_master WHERE type = 'table'"
-      : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-  );
-  const rows = await Promise.all(tables.map(({ name }) => storage.all(`SELECT * FROM ${name}`)));
-  return JSON.stringify(rows).toLowerCase();
 }
 
 describe("bantico command line", () => {
@@ -204,7 +193,7 @@ describe("bantico command line", () => {
          VALUES ('pay_e', ?, 'api', 'sale', 'tx_e', 'erase.me@example.com', 4900, 4900, 'EUR', 0, 0, 'identify_email', ?, 'user_e', 0)`,
         [project.id, JSON.stringify(["The customer's email erase.me@example.com matches profile user_e; …"])],
       );
-      return everyRow(storage);
+      return (await everyRowAsText(storage)).toLowerCase();
     });
     const secrets = ["erase.me@example.com", "erin erased", "zorblax"];
     expect(secrets.filter((secret) => before.includes(secret))).toEqual(secrets);
@@ -215,11 +204,10 @@ describe("bantico command line", () => {
     // SQLite empties its WAL; PostgreSQL vacuums the tables, so no old row version keeps the person.
     const scrubbed = db.engine === "sqlite" ? { walTruncated: true } : { vacuumed: true };
     expect(erased).toMatchObject({ found: true, profileIds: ["user_e"], paymentsErased: 1, leadsErased: 1, ...scrubbed });
-    const rows = await db.use(everyRow);
+    const rows = (await db.use(everyRowAsText)).toLowerCase();
     expect(secrets.filter((secret) => rows.includes(secret))).toEqual([]);
     if (db.engine === "sqlite") {
-      const file = databasePath(data);
-      const bytes = [file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f).toString("latin1").toLowerCase()).join("");
+      const bytes = sqliteFilesAsText(data).toLowerCase();
       expect(secrets.filter((secret) => bytes.includes(secret))).toEqual([]);
     }
     await db.use(async (storage) => {

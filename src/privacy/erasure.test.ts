@@ -3,12 +3,10 @@
 // its WAL, on PostgreSQL from every table (erasure-engines.test.ts covers its VACUUM); counts, amounts
 // and attribution stay.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { startTestServer, type TestServer } from "../testing/harness.ts";
 import { checkoutSession, sendStripe, stripeEvent, uid } from "../payments/testing.ts";
 import { userWithRole } from "../dashboard/test-client.ts";
-import { quoteIdentifier } from "../db/postgres/dialect.ts";
+import { everyRowAsText, sqliteFilesAsText } from "../testing/stored.ts";
 
 const SECRET = "whsec_test_bantico_erasure";
 const UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -76,19 +74,8 @@ async function paymentsOf(ids: string[]): Promise<ApiPayment[]> {
  * search no SQL can hide from; on PostgreSQL every row of every table as text.
  */
 async function stored(): Promise<string> {
-  if (server.storage.engine === "sqlite") {
-    const path = join(server.instance.ctx.config.dataDir, "bantico.sqlite");
-    return [path, `${path}-wal`]
-      .filter(existsSync)
-      .map((file) => readFileSync(file).toString("latin1").toLowerCase())
-      .join("\n");
-  }
-  const tables = await server.storage.all<{ name: string }>(
-    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-  );
-  const rows = await Promise.all(tables.map(({ name }) => server.storage.all<Record<string, unknown>>(`SELECT * FROM ${quoteIdentifier(name)}`)));
-  const text = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString("latin1") : value);
-  return JSON.stringify(rows.flat().map((row) => Object.values(row).map(text))).toLowerCase();
+  const { storage, config } = server.instance.ctx;
+  return (storage.engine === "sqlite" ? sqliteFilesAsText(config.dataDir) : await everyRowAsText(storage)).toLowerCase();
 }
 
 describe("erasing a person", () => {

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import ipv4Rows from "@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv4.csv" with { type: "file" };
 import ipv6Rows from "@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv6.csv" with { type: "file" };
 import { startTestServer, type TestServer } from "../testing/harness.ts";
+import { tableAsText, tableNames } from "../testing/stored.ts";
 import { countryOfIp } from "./ip-country.ts";
 
 const BROWSER_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36";
@@ -138,14 +139,10 @@ describe("country at collect and click time, behind a trusted proxy on loopback"
   test("the IP is not stored anywhere in the database", async () => {
     await sessionCountry({ "x-forwarded-for": "1.0.2.77" });
     await clickCountry("country-no-ip", { "x-forwarded-for": "1.0.2.77" });
-    const tables = await server.storage.all<{ name: string }>(
-      server.storage.engine === "sqlite"
-        ? "SELECT name FROM sqlite_master WHERE type = 'table'"
-        : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
-    );
-    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["sessions", "clicks", "events"]));
-    for (const { name: table } of tables) {
-      const everything = JSON.stringify(await server.storage.all(`SELECT * FROM "${table}"`));
+    const tables = await tableNames(server.storage);
+    expect(tables).toEqual(expect.arrayContaining(["sessions", "clicks", "events"]));
+    for (const table of tables) {
+      const everything = await tableAsText(server.storage, table);
       expect({ table, hasIp: everything.includes("1.0.2.77") }).toEqual({ table, hasIp: false });
     }
   });

@@ -3,7 +3,7 @@
 // therefore means the data is on disk, while throughput stays that of batched inserts.
 import type { Database, Statement } from "bun:sqlite";
 import { CounterBacklog } from "./counter-backlog.ts";
-import { runJobOnSqlite, type Job, type JobQueue } from "./storage/jobs.ts";
+import { runJobOnSqlite, type Job, type JobOptions, type JobQueue } from "./storage/jobs.ts";
 
 // With WAL and synchronous=NORMAL a commit writes the WAL without fsync, but SQLite's automatic
 // checkpoint (every 1000 pages, run inside whichever commit crosses the mark) copies pages back
@@ -289,7 +289,7 @@ export class WriteQueue implements JobQueue {
   }
 
   /** A write job (./storage/jobs.ts), the code PostgreSQL's queue runs too, in the next group transaction. */
-  job<T>(job: Job<T>, options?: { bulk?: boolean }): Promise<T> {
+  job<T>(job: Job<T>, options?: JobOptions): Promise<T> {
     return this.write((db) => runJobOnSqlite(db, job), options);
   }
 

@@ -5,7 +5,7 @@ import { ApiError, badRequest, errorResponse } from "../http/errors.ts";
 import { cachedProjectByToken, getProjectByToken, type Project } from "../projects/service.ts";
 import { blankToNull } from "./attribution-context.ts";
 import { countryOfIp } from "./ip-country.ts";
-import { storeHit, type Hit, type Landing, type StoredHit } from "./journey.ts";
+import { storeHit, visitorLock, type Hit, type Landing, type StoredHit } from "./journey.ts";
 import { noteTrackerHost } from "./tracker-hosts.ts";
 import { eventNameSchema, propsSchema, scriptIdentifySchema } from "./model.ts";
 import { identifyHashValid } from "./identify-signature.ts";
@@ -52,7 +52,7 @@ export async function collect(ctx: AppContext, request: Request): Promise<Respon
       const hitStored = yield* storeHit(tx, visit);
       yield* noteTrackerHost(tx, project.id, pageUrl.hostname, Boolean(hit.v), visit.ts);
       return hitStored;
-    });
+    }, { locks: [visitorLock(visit)] });
     return answer(200, sessionAnswer(stored));
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;

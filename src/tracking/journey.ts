@@ -69,11 +69,6 @@ const HINTED_SESSION = `SELECT id, visitor_id, last_seen_at, link_id, campaign_i
 
 const ACTIVE_SINCE = "SELECT 1 AS yes FROM events WHERE project_id = ? AND visitor_id = ? AND ts >= ? LIMIT 1";
 
-// PostgreSQL commits a few batches at once (and each node its own), where SQLite has one writer: without
-// this lock, held until its batch commits, two hits of one visitor arriving together (a page view and the
-// events queued before the script loaded) each found no live session and started one of their own.
-const VISITOR_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))";
-
 const CREATE_SESSION = `INSERT INTO sessions (id, project_id, visitor_id, started_at, last_seen_at, click_id, link_id, campaign_id, source,
   medium, content, lead_id, referrer_host, entry_path, browser, os, device, country) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
@@ -153,8 +148,14 @@ function* startSession(tx: JobTx, hit: Hit, visitorId: string, clickId: string |
   return sessionId;
 }
 
+/**
+ * The lock a job storing `hit` names (JobOptions.locks). PostgreSQL commits a few batches at once, and each
+ * node its own, where SQLite has one writer: without it, two hits of one visitor arriving together (a page
+ * view and the events queued before the script loaded) each found no live session and started their own.
+ */
+export const visitorLock = (hit: Hit): string => `${hit.projectId}/${hit.visitorIds[0]}`;
+
 export function* storeHit(tx: JobTx, hit: Hit): JobSteps<StoredHit> {
-  if (tx.engine === "postgres") yield* tx.run(VISITOR_LOCK, [`${hit.projectId}/${hit.visitorIds[0]}`]);
   const live = yield* findLiveSession(tx, hit);
   const visitorId = live?.visitor_id ?? hit.visitorIds[0]!;
   const landing = yield* landingContext(tx, hit.projectId, hit.landing);

@@ -8,13 +8,26 @@
 // Each transaction writes its jobs' batch sums once per key just before COMMIT, and applies their write
 // notes once committed (../storage/jobs.ts).
 import type { SQL, TransactionSQL } from "bun";
-import { JobBatch, runJob, type Job, type JobNote, type JobQueue } from "../storage/jobs.ts";
+import { JobBatch, runJob, type Job, type JobNote, type JobOptions, type JobQueue } from "../storage/jobs.ts";
 import { postgresStorage } from "../storage/postgres.ts";
 
 interface QueuedJob {
   job: Job<unknown>;
+  locks: readonly string[];
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+}
+
+/** The first key of the write queue's advisory locks (pg_advisory_xact_lock(int, int)): "bant". */
+const LOCK_SPACE = 0x62616e74;
+// unnest yields the array's elements in order, so the locks are taken in the order given.
+const TAKE_LOCKS = "SELECT count(pg_advisory_xact_lock(?, id)) AS n FROM unnest(?::int[]) AS id";
+
+/** A batch's lock ids, deduplicated and sorted: every batch taking them in one order is what rules out deadlocks. */
+function lockIds(batch: readonly QueuedJob[]): number[] {
+  const ids = new Set<number>();
+  for (const item of batch) for (const key of item.locks) ids.add(Bun.hash.crc32(key) | 0);
+  return [...ids].sort((a, b) => a - b);
 }
 
 export class PostgresWriteQueue implements JobQueue {
@@ -37,10 +50,10 @@ export class PostgresWriteQueue implements JobQueue {
     private readonly lanes = 3,
   ) {}
 
-  job<T>(job: Job<T>): Promise<T> {
+  job<T>(job: Job<T>, options: JobOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the write queue is closed"));
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ job, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ job, locks: options.locks ?? [], resolve: resolve as (value: unknown) => void, reject });
       if (this.flushing.size < this.lanes) {
         const flushing: Promise<void> = new Promise<void>((start) => setImmediate(start)).then(() => this.flush()).finally(() => this.flushing.delete(flushing));
         this.flushing.add(flushing);
@@ -67,6 +80,8 @@ export class PostgresWriteQueue implements JobQueue {
     const effects = new JobBatch();
     const values = await this.sql.begin(async (tx: TransactionSQL) => {
       const storage = postgresStorage(tx, true);
+      const locks = lockIds(batch);
+      if (locks.length > 0) await storage.run(TAKE_LOCKS, [LOCK_SPACE, `{${locks.join(",")}}`]);
       const values: unknown[] = [];
       for (const item of batch) values.push(await runJob(storage, item.job, effects));
       await effects.writeSums(storage);

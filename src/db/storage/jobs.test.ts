@@ -79,3 +79,29 @@ describeOnEngines("write notes", (engine) => {
     expect(heard.sort()).toEqual(engine === "sqlite" ? ["a", "b", "c", "taken"] : ["a", "b", "c"]);
   });
 });
+
+test("on PostgreSQL, batches on two nodes naming one lock run one after the other, whatever order their jobs name them in", async () => {
+  const db = await database("postgres");
+  const other = connectNode(db.url!);
+  open.push(other);
+  await db.storage.run("CREATE TABLE lock_log (node TEXT, at_start TIMESTAMPTZ, at_end TIMESTAMPTZ)");
+  const slow =
+    (node: string): Job<void> =>
+    function* (tx) {
+      yield* tx.run("INSERT INTO lock_log SELECT ?, clock_timestamp(), clock_timestamp() + interval '1 hour' FROM pg_sleep(0.1)", [node]);
+      yield* tx.run("UPDATE lock_log SET at_end = clock_timestamp() WHERE at_end > clock_timestamp()");
+    };
+  // Each node's two jobs join one batch; the nodes name the visitors' locks in opposite orders.
+  const outcomes = await Promise.allSettled([
+    db.writes.job(slow("a"), { locks: ["visitor-1"] }),
+    db.writes.job(slow("a"), { locks: ["visitor-2"] }),
+    other.writes.job(slow("b"), { locks: ["visitor-2"] }),
+    other.writes.job(slow("b"), { locks: ["visitor-1"] }),
+  ]);
+  expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+  const spans = await db.storage.all<{ node: string; first: string; last: string }>(
+    "SELECT node, CAST(min(extract(epoch FROM at_start) * 1000) AS BIGINT) AS first, CAST(max(extract(epoch FROM at_end) * 1000) AS BIGINT) AS last FROM lock_log GROUP BY node ORDER BY first",
+  );
+  expect(spans).toHaveLength(2);
+  expect(Number(spans[1]!.first)).toBeGreaterThanOrEqual(Number(spans[0]!.last));
+});

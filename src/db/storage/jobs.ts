@@ -69,7 +69,18 @@ export type Job<T> = (tx: JobTx) => JobSteps<T>;
 /** Where jobs are queued for the next group commit: the SQLite write queue, or PostgreSQL's. */
 export interface JobQueue {
   /** Resolves once the job's batch is committed; rejects with the job's own error, its batch committed without it. */
-  job<T>(job: Job<T>, options?: { bulk?: boolean }): Promise<T>;
+  job<T>(job: Job<T>, options?: JobOptions): Promise<T>;
+}
+
+export interface JobOptions {
+  /** SQLite: a job of many rows, which the queue may commit in a batch of its own. */
+  bulk?: boolean;
+  /**
+   * PostgreSQL, where batches commit concurrently on every node (SQLite has one writer): names the job's
+   * transaction locks before its first statement. A batch takes all its jobs' locks at its start, in
+   * one order, so jobs naming one key never run at once and never deadlock.
+   */
+  locks?: readonly string[];
 }
 
 const withReturning = new Map<string, string>();

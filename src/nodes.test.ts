@@ -11,7 +11,7 @@ import { connectPostgres } from "./db/postgres/connection.ts";
 import { migratePostgres } from "./db/postgres/migrate.ts";
 import { postgresMigrations } from "./db/postgres/migrations.ts";
 import { cliEnv, readUntil, scratchDirs } from "./testing/cli.ts";
-import { TEST_SECRET } from "./testing/harness.ts";
+import { postgresNodeEnv } from "./testing/harness.ts";
 import { createProject, type Project } from "./projects/service.ts";
 import { createApiKey } from "./auth/api-keys.ts";
 import { checkoutSession, sendStripe, stripeEvent } from "./payments/testing.ts";
@@ -44,8 +44,7 @@ async function startNode(url: string): Promise<Node> {
     env: cliEnv({
       PORT: "0",
       BANTICO_DATA_DIR: dataDir(),
-      BANTICO_DATABASE_URL: url,
-      BANTICO_SECRET: TEST_SECRET,
+      ...postgresNodeEnv(url),
       BANTICO_FX_URL: "off",
       BANTICO_TEST_PROVIDER_URL: stripe.url,
     }),

@@ -4,7 +4,7 @@
 // reports on B count what came through both nodes; and what does not run on PostgreSQL yet answers 503
 // saying so, never 500.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, TEST_SECRET, type TestServer } from "./testing/harness.ts";
+import { postgresNodeEnv, startTestServer, type TestServer } from "./testing/harness.ts";
 import { signIn } from "./dashboard/test-client.ts";
 import { createUser } from "./auth/users.ts";
 
@@ -14,7 +14,7 @@ let b: TestServer;
 
 beforeAll(async () => {
   a = await startTestServer({ engine: "postgres" });
-  b = await startTestServer({ engine: "postgres", env: { BANTICO_DATABASE_URL: a.instance.ctx.config.databaseUrl!, BANTICO_SECRET: TEST_SECRET } });
+  b = await startTestServer({ engine: "postgres", env: postgresNodeEnv(a.instance.ctx.config.databaseUrl!) });
 });
 afterAll(async () => {
   await b?.close();

@@ -92,12 +92,11 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
 class CommandError extends Error {}
 
 /**
- * Commands whose capabilities still talk to SQLite only (issue 17 ports them): with BANTICO_DATABASE_URL
- * they refuse rather than pretend. project, user, apikey, setup-link and erase run on either engine (withStorage).
+ * Commands that work on SQLite's file alone (a backup copies it; PostgreSQL's is pg_dump): with
+ * BANTICO_DATABASE_URL they refuse rather than pretend. project, user, apikey, setup-link and erase run on either engine (withStorage).
  */
 const SQLITE_ONLY = new Set(["backup"]);
 
-/** What a server on PostgreSQL cannot do yet, said once at its start (issue 17 ports the rest). */
 function notOnPostgresYet(command: string, config: Config): CommandError {
   const what = `"bantico ${command}" on PostgreSQL`;
   return new CommandError(

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser } from "../testing/browser.ts";
-import { startTestServer, type TestServer } from "../testing/harness.ts";
-import { bodySignature, checkoutSession, eventually, lemonEvent, lemonOrder, sendStripe, sendWebhook, stripeEvent } from "./testing.ts";
+import { eventually, startTestServer, type TestServer } from "../testing/harness.ts";
+import { bodySignature, checkoutSession, lemonEvent, lemonOrder, sendStripe, sendWebhook, stripeEvent } from "./testing.ts";
 import { loadPayments } from "./service.ts";
 
 const SECRET = "whsec_browser_journey";

@@ -453,16 +453,6 @@ export async function providerTestServer(provider: string, webhookSecret: string
   return { server, payments };
 }
 
-/** Polls until `read` gives something (a pull runs in the background). */
-export async function eventually<T>(read: () => T | Promise<T>, what: string): Promise<NonNullable<T>> {
-  for (let i = 0; i < 200; i++) {
-    const value = await read();
-    if (value) return value as NonNullable<T>;
-    await Bun.sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** A Stripe balance transaction: `amount` in the balance `currency`; `exchange_rate` per minor unit, as Stripe gives it. */
 export function balanceTransaction(fields: { amount: number; currency: string; exchange_rate?: number | null; fee?: number }) {
   return { id: uid("txn"), object: "balance_transaction", fee: 0, net: fields.amount - (fields.fee ?? 0), exchange_rate: null, type: "charge", ...fields };

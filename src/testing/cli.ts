@@ -7,7 +7,7 @@ import { connectPostgres } from "../db/postgres/connection.ts";
 import { postgresStorage } from "../db/storage/postgres.ts";
 import { sqliteStorage } from "../db/storage/sqlite.ts";
 import type { Engine, Storage } from "../db/storage/storage.ts";
-import { tempDataDir, TEST_SECRET, testEngine } from "./harness.ts";
+import { postgresNodeEnv, tempDataDir, testEngine } from "./harness.ts";
 import { freshPostgresDatabase } from "./postgres.ts";
 
 export const ENTRY = join(import.meta.dir, "..", "main.ts");
@@ -58,7 +58,7 @@ export async function cliDatabase(data: string): Promise<CliDatabase> {
   const url = await freshPostgresDatabase();
   return {
     engine: "postgres",
-    env: { BANTICO_DATABASE_URL: url, BANTICO_SECRET: TEST_SECRET },
+    env: postgresNodeEnv(url),
     async use(work) {
       const sql = connectPostgres(url, { max: 1, integers: true });
       try {

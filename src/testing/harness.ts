@@ -13,6 +13,9 @@ import { noteEverythingChanged } from "../reports/writes.ts";
 /** The secret test servers on PostgreSQL share, as every node of one database must. */
 export const TEST_SECRET = "test-secret-shared-by-every-node-0123456789abcdef";
 
+/** What a test node on the PostgreSQL database `url` is given: the URL, and the secret every node shares. */
+export const postgresNodeEnv = (url: string) => ({ BANTICO_DATABASE_URL: url, BANTICO_SECRET: TEST_SECRET });
+
 export function tempDataDir(label = "bantico"): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), `${label}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -21,6 +24,17 @@ export function tempDataDir(label = "bantico"): { dir: string; remove(): void } 
 /** The engine tests that name none run on: BANTICO_TEST_ENGINE=postgres runs them on PostgreSQL (CI's second pass). */
 export function testEngine(): Engine {
   return process.env.BANTICO_TEST_ENGINE === "postgres" ? "postgres" : "sqlite";
+}
+
+/** Polls until `read` gives something truthy (what a page, a pull or a background job writes later). */
+export async function eventually<T>(read: () => T | Promise<T>, what: string, timeoutMs = 5_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(25);
+  }
 }
 
 export interface TestServer extends RunningServer {
@@ -45,7 +59,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const data = tempDataDir();
   const engine = options.engine ?? testEngine();
-  const onPostgres = engine === "postgres" ? { BANTICO_DATABASE_URL: await freshPostgresDatabase(), BANTICO_SECRET: TEST_SECRET } : {};
+  const onPostgres = engine === "postgres" ? postgresNodeEnv(await freshPostgresDatabase()) : {};
   // No test reaches the ECB: a test that wants rates serves its own feed through BANTICO_FX_URL.
   const config = { ...loadConfig({ PORT: "0", BANTICO_DATA_DIR: data.dir, BANTICO_FX_URL: "off", ...onPostgres, ...options.env }), ...options.config };
   const server = await startServer(config, { hostname: "127.0.0.1", now: options.now });

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext } from "playwright-core";
 import { launchBrowser } from "../testing/browser.ts";
-import { startTestServer, type TestServer } from "../testing/harness.ts";
+import { eventually, startTestServer, type TestServer } from "../testing/harness.ts";
 
 const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36";
 let server: TestServer;
@@ -73,16 +73,8 @@ async function newContext(options: { privacySignal?: "gpc" | "dnt"; userAgent?: 
   return context;
 }
 
-/** Polls the database until `read` returns something truthy (events are stored asynchronously by the page). */
-async function eventually<T>(read: () => Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
+/** Events reach the database a while after the page sends them: a browser on a loaded machine is slow. */
+const PAGE_WAIT_MS = 10_000;
 
 const eventsOf = (sessionId: string) =>
   server.storage.all<{ name: string; path: string; link_id: string | null; lead_id: string | null; profile_id: string | null; props: string | null }>(
@@ -119,12 +111,12 @@ describe("the tracker in a browser", () => {
         bantico.identify({ id: "user_e2e", email: " E2E@Example.com ", plan: "team" });
         bantico.track("signup_started", { form: "hero" });
       });
-      await eventually(async () => (await eventsOf(ids.sessionId)).some((e) => e.name === "signup_started"), "the custom event");
+      await eventually(async () => (await eventsOf(ids.sessionId)).some((e) => e.name === "signup_started"), "the custom event", PAGE_WAIT_MS);
       await tab.click("#out");
       const events = await eventually(async () => {
         const all = await eventsOf(ids.sessionId);
         return all.some((e) => e.name === "outgoing_click") ? all : null;
-      }, "the outgoing click");
+      }, "the outgoing click", PAGE_WAIT_MS);
 
       const names = events.map((e) => e.name);
       expect(names).toEqual(expect.arrayContaining(["page_view", "queued_before_load", "pricing_view", "identify", "signup_started", "outgoing_click"]));
@@ -163,7 +155,7 @@ describe("the tracker in a browser", () => {
       expect(address.hash).toBe("#section-2");
       // Cleaning the address is not a navigation: one page view, and no history entry with bt_click to go back to.
       await tab.evaluate(() => (window as any).bantico.track("read_on"));
-      await eventually(async () => (await eventsOf(sessionId)).some((e) => e.name === "read_on"), "the event sent after cleaning");
+      await eventually(async () => (await eventsOf(sessionId)).some((e) => e.name === "read_on"), "the event sent after cleaning", PAGE_WAIT_MS);
       const events = await eventsOf(sessionId);
       expect(events.filter((e) => e.name === "page_view")).toHaveLength(1);
       expect(events.every((e) => e.link_id === link.linkId)).toBe(true);
@@ -289,7 +281,7 @@ describe("the tracker in a browser", () => {
       const events = await eventually(async () => {
         const all = await eventsOf(sessionId);
         return all.some((e) => e.name === "web_vitals") && all.some(isThisPagesEngagement) ? all : null;
-      }, "engagement and web vitals");
+      }, "engagement and web vitals", PAGE_WAIT_MS);
       const engagement = JSON.parse(events.find(isThisPagesEngagement)!.props!) as { ms: number };
       expect(engagement.ms).toBeGreaterThanOrEqual(5000);
       const vitals = JSON.parse(events.find((e) => e.name === "web_vitals")!.props!) as Record<string, number>;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { databasePath } from "../db/database.ts";
 import { connectPostgres } from "../db/postgres/connection.ts";
 import { postgresStorage } from "../db/storage/postgres.ts";
-import { tempDataDir, TEST_SECRET } from "../testing/harness.ts";
+import { postgresNodeEnv, tempDataDir } from "../testing/harness.ts";
 import { cliEnv } from "../testing/cli.ts";
 import { ENGINES } from "../testing/engines.ts";
 import { freshPostgresDatabase } from "../testing/postgres.ts";
@@ -47,7 +47,7 @@ async function storedProbes(dataDir: string, postgresUrl: string | null): Promis
 for (const engine of ENGINES) test(`events answered 2xx survive kill -9 of the server under collect load (${engine})`, async () => {
   const data = tempDataDir("bantico-crash");
   const postgresUrl = engine === "postgres" ? await freshPostgresDatabase() : null;
-  const onPostgres: Record<string, string> = postgresUrl ? { BANTICO_DATABASE_URL: postgresUrl, BANTICO_SECRET: TEST_SECRET } : {};
+  const onPostgres: Record<string, string> = postgresUrl ? postgresNodeEnv(postgresUrl) : {};
   const env = { BANTICO_DATA_DIR: data.dir, PORT: "0", BANTICO_FX_URL: "off", ...onPostgres };
   try {
     const { token } = JSON.parse(await run(["project", "create", "--name", "Crash", "--json"], env)) as { token: string };

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { loadConfig } from "../../config.ts";
 import { openAnyInstance, openInstance, type Instance } from "../../instance.ts";
 import { createProject, listProjects, updateProjectSettings, type Project } from "../../projects/service.ts";
-import { tempDataDir, TEST_SECRET } from "../../testing/harness.ts";
+import { postgresNodeEnv, tempDataDir } from "../../testing/harness.ts";
 import { freshPostgresDatabase } from "../../testing/postgres.ts";
 import { seedJourneys, seedPayments } from "../../../bench/seed-dashboard.ts";
 import { databasePath } from "../../db/database.ts";
@@ -41,7 +41,7 @@ beforeAll(async () => {
   seeding.close();
   const url = await freshPostgresDatabase();
   await migrateTo({ sqlitePath: databasePath(data.dir), postgresUrl: url });
-  instance = await openAnyInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, BANTICO_DATABASE_URL: url, BANTICO_SECRET: TEST_SECRET, PORT: "0" }), { now: () => clock });
+  instance = await openAnyInstance(loadConfig({ BANTICO_DATA_DIR: data.dir, ...postgresNodeEnv(url), PORT: "0" }), { now: () => clock });
   project = (await listProjects(instance.ctx.storage)).find((p) => p.name === "Berlin")!;
 }, 120_000);
 afterAll(async () => {

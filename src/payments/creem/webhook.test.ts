@@ -1,8 +1,8 @@
 // Creem end to end: creem-signature (an HMAC without timestamp, so replays are stopped by the event
 // id), a subscription's first charge announced twice counted once, renewals, refunds and disputes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { TestServer } from "../../testing/harness.ts";
-import { bodySignature, countRows, creemCheckout, creemEvent, eventually, expectReportMatchesLedger, fakeProviderApi, providerTestServer, sendWebhook, uid } from "../testing.ts";
+import { eventually, type TestServer } from "../../testing/harness.ts";
+import { bodySignature, countRows, creemCheckout, creemEvent, expectReportMatchesLedger, fakeProviderApi, providerTestServer, sendWebhook, uid } from "../testing.ts";
 import { setProviderEndpoints } from "../endpoints.ts";
 
 const SECRET = "whsec_creem_test_secret";

@@ -1,8 +1,8 @@
 // Dodo Payments end to end: Standard Webhooks signatures (whsec_ base64 key), payments, subscription
 // renewals, refunds, disputes, the key check against both modes, and pull + webhook counted once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { TestServer } from "../../testing/harness.ts";
-import { countRows, dodoEvent, dodoHeaders, dodoPayment, eventually, expectReportMatchesLedger, fakeProviderApi, providerTestServer, sendWebhook, uid } from "../testing.ts";
+import { eventually, type TestServer } from "../../testing/harness.ts";
+import { countRows, dodoEvent, dodoHeaders, dodoPayment, expectReportMatchesLedger, fakeProviderApi, providerTestServer, sendWebhook, uid } from "../testing.ts";
 import { setProviderEndpoints } from "../endpoints.ts";
 
 const SECRET = `whsec_${Buffer.from("dodo-test-signing-key-32-bytes!!").toString("base64")}`;

@@ -2,8 +2,8 @@
 // payment counted once although two money events announce it, renewals, cumulative refunds, and a
 // backfilled order attributed by email, saying so, until its webhook brings the custom data.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { TestServer } from "../../testing/harness.ts";
-import { bodySignature, countRows, eventually, expectReportMatchesLedger, fakeProviderApi, lemonEvent, lemonInvoice, lemonOrder, providerTestServer, seedProfile, seedSession, sendWebhook, uid } from "../testing.ts";
+import { eventually, type TestServer } from "../../testing/harness.ts";
+import { bodySignature, countRows, expectReportMatchesLedger, fakeProviderApi, lemonEvent, lemonInvoice, lemonOrder, providerTestServer, seedProfile, seedSession, sendWebhook, uid } from "../testing.ts";
 import { setProviderEndpoints } from "../endpoints.ts";
 
 const SECRET = "lemon-signing-secret";

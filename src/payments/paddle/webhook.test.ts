@@ -2,8 +2,8 @@
 // SDK's 5 s) of clock skew, transaction.completed as the payment, refunds only once approved,
 // chargebacks, and the API root telling a sandbox key or a missing permission on connect.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { TestServer } from "../../testing/harness.ts";
-import { countRows, eventually, expectReportMatchesLedger, fakeProviderApi, paddleAdjustment, paddleEvent, paddleSignature, paddleTransaction, providerTestServer, sendWebhook, uid } from "../testing.ts";
+import { eventually, type TestServer } from "../../testing/harness.ts";
+import { countRows, expectReportMatchesLedger, fakeProviderApi, paddleAdjustment, paddleEvent, paddleSignature, paddleTransaction, providerTestServer, sendWebhook, uid } from "../testing.ts";
 import { setProviderEndpoints } from "../endpoints.ts";
 
 const SECRET = "pdl_ntfset_01test_signing_secret";
